@@ -1,0 +1,26 @@
+// The admin port: liveness and readiness for probes. Never on the traffic ports, never fed user input.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+
+export interface AdminState {
+  ready: () => boolean;
+}
+
+export function startAdminServer(host: string, port: number, state: AdminState): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+    if (path === '/healthz') return send(200, 'ok\n');
+    if (path === '/readyz') return state.ready() ? send(200, 'ready\n') : send(503, 'not ready: no configuration is live yet\n');
+    return send(404, 'not found\n');
+  });
+  server.keepAliveTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === '' ? undefined : host, () => resolve(server));
+  });
+}

@@ -1,0 +1,172 @@
+// Command-line flags: declared once, validated once, then frozen. The help text is generated from the same table.
+import { parseArgs } from 'node:util';
+import { isDns1123Label, isDns1123Subdomain, isDomainPrefixedPath, isIpAddress } from '../translate/grammar.js';
+
+interface FlagSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  default?: string;
+  arg?: string;
+  help: string;
+  commands: ('serve' | 'translate')[];
+}
+
+export const FLAGS: Record<string, FlagSpec> = {
+  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable', commands: ['serve', 'translate'] },
+  'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'plain HTTP listener', commands: ['serve'] },
+  'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
+  'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
+  'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
+  'admin-bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the admin listener binds to (default: all)', commands: ['serve'] },
+  'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate'] },
+  'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate'] },
+  'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate'] },
+  'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate'] },
+  'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
+  'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
+  'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live (default: a fresh temporary directory)", commands: ['serve'] },
+  'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', commands: ['serve'] },
+  'hard-stop-after': { type: 'string', default: '3600', arg: 'SECONDS', help: 'how long workers of a replaced configuration may keep long connections (WebSockets) open', commands: ['serve'] },
+  'max-connections': { type: 'string', default: '4096', arg: 'N', help: "HAProxy's maxconn", commands: ['serve'] },
+  'upstream-connect-timeout': { type: 'string', default: '5', arg: 'SECONDS', help: 'time to connect to a backend before 503/retry', commands: ['serve'] },
+  'upstream-read-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a backend may stay silent before 504', commands: ['serve'] },
+  'client-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a client may stay silent', commands: ['serve'] },
+  'tunnel-timeout': { type: 'string', default: '3600', arg: 'SECONDS', help: 'idle time allowed on WebSocket and other upgraded connections', commands: ['serve'] },
+  'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate'] },
+  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate'] },
+  help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate'] },
+};
+
+export class FlagError extends Error {}
+
+export interface ServeFlags {
+  manifests: string[];
+  httpPort: number;
+  httpsPort: number;
+  adminPort: number;
+  bindAddress: string;
+  adminBindAddress: string;
+  ingressClass: string;
+  controllerName: string;
+  defaultSslCertificate: string | undefined;
+  sslRedirect: boolean;
+  httpsRedirectPort: number;
+  haproxyBin: string;
+  stateDir: string | undefined;
+  shutdownGracePeriod: number;
+  hardStopAfter: number;
+  maxConnections: number;
+  upstreamConnectTimeout: number;
+  upstreamReadTimeout: number;
+  clientTimeout: number;
+  tunnelTimeout: number;
+  logFormat: 'json' | 'text';
+  logLevel: string;
+  help: boolean;
+}
+
+export function parseFlags(command: 'serve' | 'translate', argv: string[]): ServeFlags {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS)
+      .filter(([, s]) => s.commands.includes(command))
+      .map(([name, s]) => [name, { type: s.type, ...(s.multiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) }]),
+  );
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as typeof values;
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
+  const str = (name: string): string => {
+    const v = values[name];
+    return typeof v === 'string' ? v : (FLAGS[name]?.default ?? '');
+  };
+  const int = (name: string, min: number, max: number): number => {
+    const raw = str(name);
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+  const port = (name: string): number => int(name, 1, 65535);
+  const bool = (name: string): boolean => {
+    const raw = str(name);
+    if (raw !== 'true' && raw !== 'false') throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be true or false`);
+    return raw === 'true';
+  };
+  const ip = (name: string): string => {
+    const raw = str(name);
+    if (raw !== '' && !isIpAddress(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be an IP address`);
+    return raw;
+  };
+  const help = values.help === true;
+  const manifests = (values.manifests as string[] | undefined) ?? [];
+  if (!help && manifests.length === 0) throw new FlagError('--manifests is required: a file or directory of Kubernetes manifests');
+  const ingressClass = str('ingress-class');
+  if (!isDns1123Subdomain(ingressClass)) throw new FlagError(`--ingress-class: ${JSON.stringify(ingressClass)} must be a DNS-1123 subdomain`);
+  const controllerName = str('controller-name');
+  if (!isDomainPrefixedPath(controllerName)) throw new FlagError(`--controller-name: ${JSON.stringify(controllerName)} must be a domain-prefixed path such as example.com/ingress-controller`);
+  const dflt = values['default-ssl-certificate'];
+  if (typeof dflt === 'string') {
+    const [ns, name, extra] = dflt.split('/');
+    if (extra !== undefined || !ns || !name || !isDns1123Label(ns) || !isDns1123Subdomain(name))
+      throw new FlagError(`--default-ssl-certificate: ${JSON.stringify(dflt)} must be NAMESPACE/NAME of a Secret`);
+  }
+  const logFormat = str('log-format');
+  if (logFormat !== 'json' && logFormat !== 'text') throw new FlagError(`--log-format: ${JSON.stringify(logFormat)} must be json or text`);
+  const logLevel = str('log-level');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new FlagError(`--log-level: ${JSON.stringify(logLevel)} must be debug, info, warn or error`);
+  const serve = command === 'serve';
+  const flags: ServeFlags = {
+    manifests,
+    httpPort: serve ? port('http-port') : 0,
+    httpsPort: serve ? port('https-port') : 0,
+    adminPort: serve ? port('admin-port') : 0,
+    bindAddress: serve ? ip('bind-address') : '',
+    adminBindAddress: serve ? ip('admin-bind-address') : '',
+    ingressClass,
+    controllerName,
+    defaultSslCertificate: typeof dflt === 'string' ? dflt : undefined,
+    sslRedirect: bool('ssl-redirect'),
+    httpsRedirectPort: serve ? port('https-redirect-port') : 443,
+    haproxyBin: str('haproxy-bin'),
+    stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
+    shutdownGracePeriod: serve ? int('shutdown-grace-period', 0, 86400) : 0,
+    hardStopAfter: serve ? int('hard-stop-after', 1, 7 * 86400) : 0,
+    maxConnections: serve ? int('max-connections', 1, 9000) : 0,
+    upstreamConnectTimeout: serve ? int('upstream-connect-timeout', 1, 3600) : 0,
+    upstreamReadTimeout: serve ? int('upstream-read-timeout', 1, 86400) : 0,
+    clientTimeout: serve ? int('client-timeout', 1, 86400) : 0,
+    tunnelTimeout: serve ? int('tunnel-timeout', 1, 7 * 86400) : 0,
+    logFormat,
+    logLevel,
+    help,
+  };
+  if (serve && new Set([flags.httpPort, flags.httpsPort, flags.adminPort]).size !== 3) throw new FlagError('--http-port, --https-port and --admin-port must differ');
+  return Object.freeze(flags);
+}
+
+export function helpText(command?: 'serve' | 'translate'): string {
+  const usage = {
+    serve: 'portico serve --manifests PATH [--manifests PATH ...] [flags]\n\nServe HTTP and HTTPS traffic through HAProxy, routed by the Ingress manifests in PATH.\nFile changes take effect within a second, without dropping connections.',
+    translate: 'portico translate --manifests PATH [flags]\n\nPrint the routing model and the diagnostics as JSON, without starting HAProxy.',
+  };
+  if (!command) {
+    return `Portico: a Kubernetes Ingress controller on HAProxy.
+
+Usage:
+  portico serve --manifests PATH [flags]       serve traffic routed by Ingress manifests
+  portico translate --manifests PATH [flags]   print the routing model and diagnostics as JSON
+  portico --help | portico COMMAND --help
+
+Run "portico serve --help" for every flag.
+`;
+  }
+  const rows = Object.entries(FLAGS)
+    .filter(([, s]) => s.commands.includes(command))
+    .map(([name, s]) => {
+      const left = `  --${name}${s.arg ? ` ${s.arg}` : ''}`;
+      const dflt = s.default !== undefined && s.default !== '' ? ` (default ${s.default})` : '';
+      return `${left.padEnd(36)} ${s.help}${dflt}`;
+    });
+  return `${usage[command]}\n\nFlags:\n${rows.join('\n')}\n`;
+}

@@ -1,0 +1,160 @@
+// Entry point: `portico serve` and `portico translate`.
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FlagError, helpText, parseFlags } from './flags.js';
+import type { ServeFlags } from './flags.js';
+import { createLogger } from '../log.js';
+import type { Logger } from '../log.js';
+import { ManifestSource } from '../sources/manifests/watch.js';
+import { snapshotFromFiles } from '../store/store.js';
+import type { Obj } from '../sources/manifests/parse.js';
+import { translate } from '../translate/translate.js';
+import type { TranslateOptions } from '../translate/translate.js';
+import { serializeResult } from '../model/serialize.js';
+import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
+import { Applier } from '../haproxy/apply.js';
+import { Controller } from '../controller.js';
+import { generateDefaultCertificate } from '../haproxy/default-cert.js';
+import { startAdminServer } from '../admin/server.js';
+
+function translateOptions(f: ServeFlags): TranslateOptions {
+  return {
+    controllerName: f.controllerName,
+    ingressClass: f.ingressClass,
+    implicitIngressClass: true,
+    checkCreateOnlyRules: true,
+    sslRedirect: f.sslRedirect,
+    defaultCertificateSecret: f.defaultSslCertificate,
+  };
+}
+
+function snapshotOf(files: Map<string, Obj[]>, log: Logger) {
+  const { snapshot, duplicates } = snapshotFromFiles(files);
+  for (const d of duplicates)
+    log.warn({ component: 'store', object: d.key, file: d.ignored, rule: 'duplicate-object' }, `${d.key} is defined in ${d.kept} and again in ${d.ignored}; the copy in ${d.kept} is used`);
+  return snapshot;
+}
+
+async function runTranslate(f: ServeFlags): Promise<number> {
+  const log = createLogger(f.logFormat, f.logLevel);
+  const source = new ManifestSource(f.manifests, log, () => undefined);
+  const files = await source.start();
+  source.stop();
+  process.stdout.write(serializeResult(translate(snapshotOf(files, log), translateOptions(f))));
+  return 0;
+}
+
+async function runServe(f: ServeFlags): Promise<void> {
+  const log = createLogger(f.logFormat, f.logLevel);
+  const ownStateDir = f.stateDir === undefined;
+  const stateDir = resolve(f.stateDir ?? (await mkdtemp(join(tmpdir(), 'portico-'))));
+  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+
+  let shuttingDown = false;
+  const supervisor = new HaproxySupervisor({
+    bin: f.haproxyBin,
+    configPath: join(stateDir, 'haproxy.cfg'),
+    masterSocket: join(stateDir, 'master.sock'),
+    probePorts: [f.httpPort, f.httpsPort],
+    log,
+  });
+  const applier = new Applier(stateDir, supervisor, log);
+  const admin = await startAdminServer(f.adminBindAddress, f.adminPort, { ready: () => applier.isLive && !shuttingDown });
+  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz)');
+
+  const defaultCertPem = await generateDefaultCertificate();
+  const controller = new Controller(
+    {
+      translate: translateOptions(f),
+      defaultCertPem,
+      render: {
+        stateDir,
+        httpPort: f.httpPort,
+        httpsPort: f.httpsPort,
+        bindAddress: f.bindAddress,
+        httpsRedirectPort: f.httpsRedirectPort,
+        maxConnections: f.maxConnections,
+        hardStopAfterSeconds: f.hardStopAfter,
+        serverHeader: 'portico',
+        timeouts: {
+          connect: f.upstreamConnectTimeout,
+          client: f.clientTimeout,
+          server: f.upstreamReadTimeout,
+          tunnel: f.tunnelTimeout,
+          httpRequest: 10,
+          keepAlive: 60,
+        },
+      },
+    },
+    applier,
+    log,
+  );
+
+  const source = new ManifestSource(f.manifests, log, (files) => {
+    if (!shuttingDown) void controller.submit(snapshotOf(files, log));
+  });
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ component: 'serve', signal, graceSeconds: f.shutdownGracePeriod }, 'shutting down: no new connections, in-flight requests finish');
+    source.stop();
+    await supervisor.stop(f.shutdownGracePeriod * 1000);
+    admin.close();
+    admin.closeAllConnections();
+    if (ownStateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+    log.info({ component: 'serve' }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  log.info({ component: 'serve', manifests: f.manifests, stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort }, 'starting');
+  const files = await source.start();
+  await controller.submit(snapshotOf(files, log));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(helpText());
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'serve' && command !== 'translate') {
+    process.stderr.write(`portico: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
+    return 2;
+  }
+  let flags: ServeFlags;
+  try {
+    flags = parseFlags(command, rest);
+  } catch (e) {
+    if (e instanceof FlagError) {
+      process.stderr.write(`portico ${command}: ${e.message}\n(see portico ${command} --help)\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (flags.help) {
+    process.stdout.write(helpText(command));
+    return 0;
+  }
+  if (command === 'translate') return runTranslate(flags);
+  await runServe(flags);
+  return -1; // keep running: the signal handlers exit
+}
+
+// A bug must never take the data plane down with it: log, keep serving the last good configuration.
+process.on('uncaughtException', (e) => process.stderr.write(`${JSON.stringify({ level: 50, msg: 'uncaught exception', err: e.stack ?? String(e) })}\n`));
+process.on('unhandledRejection', (e) => process.stderr.write(`${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: String(e) })}\n`));
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    process.stderr.write(`portico: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,101 @@
+// The pipeline driver: snapshot -> translate -> render -> apply, one run at a time, bursts coalesced.
+import type { Logger } from './log.js';
+import type { Diagnostic, RoutingModel, TranslateResult } from './model/types.js';
+import { translate } from './translate/translate.js';
+import type { Snapshot, TranslateOptions } from './translate/translate.js';
+import { render } from './haproxy/render/render.js';
+import type { RenderOptions } from './haproxy/render/render.js';
+import type { Applier } from './haproxy/apply.js';
+
+export interface ControllerOptions {
+  translate: TranslateOptions;
+  render: Omit<RenderOptions, 'filesDir'>;
+  defaultCertPem: string;
+}
+
+const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
+
+export class Controller {
+  private pending: Snapshot | undefined;
+  private running: Promise<void> | undefined;
+  private liveModelJson: string | undefined;
+  private reported = new Set<string>();
+  last: TranslateResult | undefined;
+
+  constructor(
+    private readonly o: ControllerOptions,
+    private readonly applier: Applier,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues a snapshot; if a sync is running, only the newest queued snapshot runs after it. */
+  submit(snapshot: Snapshot): Promise<void> {
+    this.pending = snapshot;
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending) {
+      const snap = this.pending;
+      this.pending = undefined;
+      try {
+        await this.sync(snap);
+      } catch (e) {
+        this.log.error({ component: 'controller', err: (e as Error).stack ?? String(e) }, 'sync failed; the last good configuration stays live');
+      }
+    }
+  }
+
+  private async sync(snapshot: Snapshot): Promise<void> {
+    const started = performance.now();
+    const result = translate(snapshot, this.o.translate);
+    this.last = result;
+    this.report(result.diagnostics);
+    const modelJson = JSON.stringify(result.model);
+    if (modelJson === this.liveModelJson) return;
+    let outcome = await this.applyModel(result.model);
+    if (!outcome.applied && !this.applier.isLive) {
+      // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all.
+      this.log.error({ component: 'controller', err: outcome.error }, 'first configuration failed; starting with no routes');
+      outcome = await this.applyModel(EMPTY_MODEL);
+    }
+    if (!outcome.applied) {
+      this.log.error({ component: 'controller', err: outcome.error }, 'configuration not applied; the last good configuration stays live');
+      return;
+    }
+    this.liveModelJson = modelJson;
+    const owned = result.model.ingresses.filter((i) => i.owned).length;
+    this.log.info(
+      { component: 'controller', ms: Math.round(performance.now() - started), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
+      'configuration live',
+    );
+  }
+
+  private async applyModel(model: RoutingModel): Promise<{ applied: boolean; error?: string }> {
+    const filesDir = this.applier.nextGenerationDir();
+    let artefacts;
+    try {
+      artefacts = render(model, { ...this.o.render, filesDir }, this.o.defaultCertPem);
+    } catch (e) {
+      return { applied: false, error: (e as Error).message };
+    }
+    return this.applier.apply(artefacts, filesDir);
+  }
+
+  /** One log line per diagnostic when it appears, not on every sync. */
+  private report(diagnostics: Diagnostic[]): void {
+    const now = new Set<string>();
+    for (const d of diagnostics) {
+      const key = JSON.stringify(d);
+      now.add(key);
+      if (this.reported.has(key)) continue;
+      this.log[d.level === 'error' ? 'error' : 'warn']({ component: 'translate', object: d.object, field: d.field, rule: d.rule }, `${d.object}: ${d.field}: ${d.message} (rule ${d.rule})`);
+    }
+    this.reported = now;
+  }
+}

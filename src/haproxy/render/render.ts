@@ -1,0 +1,201 @@
+// render(model) -> HAProxy artefacts: pure. User data (hosts, paths) only ever lands in map files, as keys that
+// passed the DNS and RFC 3986 grammars in translate; the configuration text holds only names built from DNS labels
+// and port numbers, and addresses that parsed as IPs. `assertToken` re-checks that here, so a future bug in
+// translate fails closed instead of writing configuration.
+import { isIP } from 'node:net';
+import type { Backend, RouteTarget, RoutingModel } from '../../model/types.js';
+
+export interface RenderOptions {
+  /** Absolute directory for HAProxy's sockets: stable across configurations. */
+  stateDir: string;
+  /** Absolute directory holding this configuration's maps and certificates: one per generation, so a candidate
+   * can be checked with `haproxy -c` without touching the files the running one uses. */
+  filesDir: string;
+  httpPort: number;
+  httpsPort: number;
+  /** Address the listeners bind to ('' = all addresses). */
+  bindAddress: string;
+  /** Port the HTTP->HTTPS redirect points at (443 leaves it out of the URL). */
+  httpsRedirectPort: number;
+  maxConnections: number;
+  /** Seconds old workers may keep serving long connections after a reload. */
+  hardStopAfterSeconds: number;
+  serverHeader: string;
+  timeouts: { connect: number; client: number; server: number; tunnel: number; httpRequest: number; keepAlive: number };
+}
+
+export interface Artefacts {
+  /** haproxy.cfg */
+  config: string;
+  /** Relative path inside stateDir -> file content: maps, certificates, crt-list. */
+  files: Map<string, string>;
+}
+
+export const CATCH_ALL_KEY = '*catch-all*';
+export const MAPS = {
+  hosts: 'maps/hosts.map',
+  wildcards: 'maps/wildcards.map',
+  exact: 'maps/paths-exact.map',
+  prefix: 'maps/paths-prefix.map',
+  defaults: 'maps/defaults.map',
+} as const;
+export const CRT_LIST = 'certs/crt-list.txt';
+export const DEFAULT_CERT = 'certs/default.pem';
+export const ADMIN_SOCKET = 'haproxy.sock';
+
+const TOKEN = /^[A-Za-z0-9_.:-]{1,300}$/;
+/** A map key or value: no whitespace, nothing that starts a comment, nothing a map line could be split on. */
+const MAP_WORD = /^[\x21-\x22\x24-\x7e]{1,4096}$/;
+
+function assertToken(s: string, what: string): string {
+  if (!TOKEN.test(s)) throw new Error(`render: refusing ${what} ${JSON.stringify(s)}: not a safe token`);
+  return s;
+}
+
+function assertMapWord(s: string, what: string): string {
+  if (!MAP_WORD.test(s)) throw new Error(`render: refusing ${what} ${JSON.stringify(s)}: not a safe map word`);
+  return s;
+}
+
+function assertAddress(s: string): string {
+  if (isIP(s) === 0) throw new Error(`render: refusing server address ${JSON.stringify(s)}`);
+  return isIP(s) === 6 ? `[${s}]` : s;
+}
+
+function assertPort(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`render: refusing port ${n}`);
+  return n;
+}
+
+/** The value every routing map returns: `<flags>|<backend>`; flag `r` asks for the HTTPS redirect. */
+export function routeValue(t: RouteTarget): string {
+  return `${t.redirectToHttps ? 'r' : '-'}|${assertToken(t.backend, 'backend name')}`;
+}
+
+function mapFile(entries: [string, string][]): string {
+  return entries.map(([k, v]) => `${assertMapWord(k, 'map key')} ${assertMapWord(v, 'map value')}\n`).join('');
+}
+
+export function renderMaps(model: RoutingModel): Map<string, string> {
+  const hosts: [string, string][] = [];
+  const wildcards: [string, string][] = [];
+  const exact: [string, string][] = [];
+  const prefix: [string, string][] = [];
+  const defaults: [string, string][] = [];
+  for (const g of model.hostGroups) {
+    (g.key.startsWith('*.') ? wildcards : hosts).push([g.key, g.key]);
+    for (const r of g.exact) exact.push([g.key + r.path, routeValue(r)]);
+    for (const r of g.prefix) prefix.push([g.key + r.matchPrefix, routeValue(r)]);
+    if (g.defaultBackend) defaults.push([g.key, routeValue(g.defaultBackend)]);
+  }
+  if (model.catchAll) defaults.push([CATCH_ALL_KEY, routeValue(model.catchAll)]);
+  return new Map([
+    [MAPS.hosts, mapFile(hosts)],
+    [MAPS.wildcards, mapFile(wildcards)],
+    [MAPS.exact, mapFile(exact)],
+    [MAPS.prefix, mapFile(prefix)],
+    [MAPS.defaults, mapFile(defaults)],
+  ]);
+}
+
+export function renderCertificates(model: RoutingModel, defaultCertPem: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const defaultId = model.defaultCertificate;
+  const defaultCert = defaultId ? model.certificates.find((c) => c.id === defaultId) : undefined;
+  files.set(DEFAULT_CERT, defaultCert ? defaultCert.pem : defaultCertPem);
+  const lines: string[] = [];
+  for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
+  // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.
+  for (const b of model.sni) lines.push(`certs/${assertToken(b.certificate, 'certificate id')}.pem ${assertMapWord(b.host, 'SNI name')}`);
+  files.set(CRT_LIST, lines.map((l) => `${l}\n`).join(''));
+  return files;
+}
+
+function safeDir(dir: string): string {
+  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(dir)) throw new Error(`render: directory ${JSON.stringify(dir)} must be an absolute path of safe characters`);
+  return dir;
+}
+
+function backendSection(b: Backend): string {
+  const name = assertToken(b.name, 'backend name');
+  const lines = [`backend ${name}`, '  balance roundrobin', '  retries 2', '  option redispatch 1'];
+  if (b.externalName) {
+    const host = b.externalName.host;
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
+    lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)} init-addr libc,none`);
+  }
+  for (const s of b.servers) {
+    lines.push(`  server ${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderConfig(model: RoutingModel, o: RenderOptions): string {
+  const dir = safeDir(o.filesDir);
+  const bind = o.bindAddress === '' ? '' : assertAddress(o.bindAddress);
+  const t = o.timeouts;
+  const serverHeader = assertToken(o.serverHeader, 'server header');
+  const redirectPort = assertPort(o.httpsRedirectPort) === 443 ? '' : `:${o.httpsRedirectPort}`;
+  const map = (m: string): string => `${dir}/${m}`;
+  const found = (v: string): string => `{ var(${v}) -m found }`;
+  return `# Generated by Portico. Do not edit: every change is overwritten.
+global
+  master-worker
+  stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
+  maxconn ${o.maxConnections}
+  hard-stop-after ${o.hardStopAfterSeconds}s
+  tune.ssl.default-dh-param 2048
+  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+
+defaults
+  mode http
+  unique-id-format %{+X}o%ci%cp%fi%fp%Ts%rt%pid
+  log global
+  option http-keep-alive
+  timeout connect ${t.connect}s
+  timeout client ${t.client}s
+  timeout server ${t.server}s
+  timeout tunnel ${t.tunnel}s
+  timeout http-request ${t.httpRequest}s
+  timeout http-keep-alive ${t.keepAlive}s
+  timeout queue ${t.connect}s
+  http-error status 502 content-type "text/plain; charset=utf-8" string "502 Bad Gateway: the backend failed to answer\\n"
+  http-error status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: no endpoint is available for this route\\n"
+  http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
+
+frontend portico
+  bind ${bind}:${o.httpPort}
+  bind ${bind}:${o.httpsPort} ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1
+  option forwardfor
+  http-request set-header X-Forwarded-Proto https if { ssl_fc }
+  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header X-Forwarded-Port %[dst_port]
+  http-request set-header X-Real-IP %[src]
+  http-request set-header X-Request-ID %[unique-id] unless { req.hdr(x-request-id) -m found }
+  # Rule H1: the host without port or trailing dot, lowercased; then rule H5: exact, wildcard, then any-host group.
+  http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub(\\.$,)
+  http-request set-var(txn.group) var(txn.host),map_str(${map(MAPS.hosts)})
+  http-request set-var(txn.group) var(txn.host),regsub(^[^.]+\\.,*.),map_str(${map(MAPS.wildcards)}) if !${found('txn.group')}
+  http-request set-var(txn.group) str(*),map_str(${map(MAPS.hosts)}) if !${found('txn.group')}
+  # Rules P3-P10: an exact path first, then the longest element-wise prefix (keys end in "/", so "/aaa" never matches "/aaaccc").
+  http-request set-var(txn.path) path
+  http-request set-var(txn.route) var(txn.group),concat(,txn.path,),map_str(${map(MAPS.exact)}) if ${found('txn.group')}
+  http-request set-var(txn.route) var(txn.group),concat(,txn.path,/),map_beg(${map(MAPS.prefix)}) if ${found('txn.group')} !${found('txn.route')}
+  # Rules D3/M8 (the group's own default backend) and D1/D5 (the catch-all, only when no host group matched).
+  http-request set-var(txn.route) var(txn.group),map_str(${map(MAPS.defaults)}) if ${found('txn.group')} !${found('txn.route')}
+  http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if !${found('txn.group')}
+  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if !${found('txn.route')}
+  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
+  http-request redirect location https://%[var(txn.host)]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route),field(1,|) -m str r } !{ path_beg /.well-known/acme-challenge/ }
+  http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
+  use_backend %[var(txn.route),field(2,|)]
+
+${model.backends.map(backendSection).join('\n\n')}
+`;
+}
+
+export function render(model: RoutingModel, o: RenderOptions, defaultCertPem: string): Artefacts {
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, defaultCertPem)]);
+  return { config: renderConfig(model, o), files };
+}

@@ -1,0 +1,119 @@
+// The contract between translate and render. Plain, serialisable data only: the golden tests compare it as JSON.
+
+/** One finding about one object: what `kubectl describe` / the log shows the user. */
+export interface Diagnostic {
+  level: 'error' | 'warning';
+  /** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
+  object: string;
+  /** Dotted field path inside the object, e.g. `spec.rules[0].host`. */
+  field: string;
+  /** Spec rule id (V6, M3, T5, ...) or a Portico rule name. */
+  rule: string;
+  message: string;
+}
+
+export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
+
+/** Where a routing decision came from, so a user can trace a route back to YAML. */
+export interface RouteSource {
+  ingress: string; // namespace/name
+  rule: number;
+  path: number;
+}
+
+/** What a matched request is sent to. */
+export interface RouteTarget {
+  /** Name of a backend in `RoutingModel.backends`. */
+  backend: string;
+  /** Plain-HTTP requests get a 308 to HTTPS (rule T9). */
+  redirectToHttps: boolean;
+  source: RouteSource | { ingress: string; defaultBackend: true };
+}
+
+export interface PathRoute extends RouteTarget {
+  path: string;
+  pathType: PathType;
+}
+
+/**
+ * All rules sharing one host key (rule H5): an exact host `foo.com`, a wildcard `*.foo.com`, or `*` for rules with
+ * no host. Exact paths are matched first; among prefixes the longest trimmed prefix wins (rule P10), which is
+ * exactly one entry per `matchPrefix` after translate resolved ties.
+ */
+export interface HostGroup {
+  key: string;
+  exact: PathRoute[];
+  /** `matchPrefix` is the trimmed prefix (rule P5) followed by `/`: a request path r matches iff `r + "/"` starts with it. */
+  prefix: (PathRoute & { matchPrefix: string })[];
+  defaultBackend?: RouteTarget;
+}
+
+export interface ServiceRef {
+  namespace: string;
+  service: string;
+  /** Service port number or name, as written in the Ingress. */
+  port: number | string;
+}
+
+export interface Server {
+  /** Stable name: derived from address and port so that runtime updates can address it. */
+  name: string;
+  address: string;
+  port: number;
+  /** False for a terminating-but-serving endpoint used only as a fallback (rule B12). */
+  ready: boolean;
+}
+
+export interface Backend {
+  /** HAProxy backend name: a validated token built from namespace, service and port. */
+  name: string;
+  ref: ServiceRef;
+  /** Why the backend answers 503, when it does (rules B3, B13). */
+  unavailable?: string;
+  servers: Server[];
+  /** ExternalName Services are dialled by DNS name (rule B15). */
+  externalName?: { host: string; port: number };
+}
+
+export interface Certificate {
+  /** File-safe id `namespace_name` (both validated DNS names). */
+  id: string;
+  secret: string; // namespace/name
+  /** Leaf first, then chain, then key: re-encoded by Portico, never copied from the Secret byte for byte. */
+  pem: string;
+  dnsNames: string[];
+  notAfter: string;
+  sha256: string;
+}
+
+export interface SniBinding {
+  /** Exact host or `*.wildcard` host the certificate is bound to. */
+  host: string;
+  certificate: string; // Certificate.id
+}
+
+export interface IngressSummary {
+  ingress: string;
+  owned: boolean;
+  valid: boolean;
+  /** Class resolution outcome (rules C1-C9). */
+  classReason: string;
+}
+
+export interface RoutingModel {
+  hostGroups: HostGroup[];
+  /** Rule-less Ingress defaultBackend: traffic that matches no host group (rules D1, D2, D5). */
+  catchAll?: RouteTarget;
+  backends: Backend[];
+  certificates: Certificate[];
+  /** SNI name -> certificate, with rule T4's steps 1-3 already resolved; anything else gets the default certificate. */
+  sni: SniBinding[];
+  /** Certificate id from `--default-ssl-certificate`; absent means Portico's generated self-signed one (T4 step 4). */
+  defaultCertificate?: string;
+  ingresses: IngressSummary[];
+}
+
+export interface TranslateResult {
+  model: RoutingModel;
+  diagnostics: Diagnostic[];
+}

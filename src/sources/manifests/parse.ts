@@ -1,0 +1,66 @@
+// Manifest files -> Kubernetes objects. A file is all or nothing: one malformed document rejects the file, so a
+// half-edited file never removes the objects it held before.
+import { parseAllDocuments } from 'yaml';
+import { isObject } from '../../translate/validate-ingress.js';
+
+export type Obj = Record<string, unknown>;
+
+export type ParseResult = { ok: true; objects: Obj[] } | { ok: false; error: string; line?: number; column?: number };
+
+export const MAX_FILE_BYTES = 32 << 20;
+
+export function parseManifestText(text: string): ParseResult {
+  if (text.length > MAX_FILE_BYTES) return { ok: false, error: `file is larger than ${MAX_FILE_BYTES} bytes` };
+  let docs;
+  try {
+    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false });
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+  const list = Array.isArray(docs) ? docs : [docs];
+  const objects: Obj[] = [];
+  for (const [i, doc] of list.entries()) {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      return { ok: false, error: err.message.split('\n')[0] ?? err.message, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      return { ok: false, error: `document ${i + 1}: ${(e as Error).message}`, ...docLine(text, doc.range[0]) };
+    }
+    if (value === null || value === undefined) continue; // empty document, e.g. a trailing `---`
+    const where = docLine(text, doc.range[0]);
+    const bad = collect(value, `document ${i + 1}`, objects);
+    if (bad) return { ok: false, error: bad, ...where };
+  }
+  return { ok: true, objects };
+}
+
+function collect(value: unknown, what: string, out: Obj[]): string | undefined {
+  if (!isObject(value)) return `${what} is not an object`;
+  if (typeof value.kind !== 'string' || value.kind === '') return `${what} has no kind`;
+  if (value.kind === 'List' || value.kind.endsWith('List')) {
+    if (!Array.isArray(value.items)) return `${what} is a ${value.kind} without items`;
+    for (const [j, item] of (value.items as unknown[]).entries()) {
+      const bad = collect(item, `${what} item ${j}`, out);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  out.push(value);
+  return undefined;
+}
+
+function docLine(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < text.length; i++)
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  return { line, column: offset - last };
+}

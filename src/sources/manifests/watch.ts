@@ -1,0 +1,176 @@
+// Watches manifest files and directories. fs.watch gives the speed (changes land in tens of milliseconds); a
+// periodic rescan gives the guarantee, since inotify misses events on some filesystems and for renamed parents.
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Logger } from '../../log.js';
+import { parseManifestText } from './parse.js';
+import type { Obj } from './parse.js';
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+export interface ManifestEvent {
+  /** Objects per file after this scan; a file whose latest version is malformed keeps its previous objects. */
+  files: Map<string, Obj[]>;
+}
+
+interface FileState {
+  sig: string;
+  objects: Obj[];
+}
+
+export class ManifestSource {
+  private readonly state = new Map<string, FileState>();
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private again = false;
+  private readonly roots: string[];
+
+  constructor(
+    roots: string[],
+    private readonly log: Logger,
+    private readonly onChange: (files: Map<string, Obj[]>) => void,
+    private readonly rescanMs = 1000,
+  ) {
+    this.roots = roots.map((r) => resolve(r));
+  }
+
+  /** First full load; resolves once every file was read. */
+  async start(): Promise<Map<string, Obj[]>> {
+    await this.scan();
+    for (const root of this.roots) {
+      let dir = root;
+      try {
+        if (!(await stat(root)).isDirectory()) dir = dirname(root);
+      } catch {
+        dir = dirname(root);
+      }
+      try {
+        const w = watch(dir, { recursive: true, persistent: false }, () => this.kick());
+        w.on('error', (e) => this.log.warn({ component: 'manifests', dir, err: e.message }, 'file watch failed; relying on rescans'));
+        this.watchers.push(w);
+      } catch (e) {
+        this.log.warn({ component: 'manifests', dir, err: (e as Error).message }, 'cannot watch directory; relying on rescans');
+      }
+    }
+    this.timer = setInterval(() => this.kick(0), this.rescanMs);
+    this.timer.unref();
+    return this.snapshot();
+  }
+
+  stop(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  private snapshot(): Map<string, Obj[]> {
+    return new Map([...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, s]) => [f, s.objects]));
+  }
+
+  /** Editors write in bursts (temp file, rename, chmod): wait for the burst to settle. */
+  private kick(delayMs = 30): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      void this.rescan();
+    }, delayMs);
+  }
+
+  private async rescan(): Promise<void> {
+    if (this.scanning) {
+      this.again = true;
+      return;
+    }
+    this.scanning = this.scan()
+      .then((changed) => {
+        if (changed) this.onChange(this.snapshot());
+      })
+      .catch((e: unknown) => this.log.error({ component: 'manifests', err: (e as Error).message }, 'manifest scan failed'))
+      .finally(() => {
+        this.scanning = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.rescan();
+        }
+      });
+    await this.scanning;
+  }
+
+  private async scan(): Promise<boolean> {
+    const seen = new Set<string>();
+    let changed = false;
+    for (const root of this.roots) {
+      for (const file of await listFiles(root, this.log)) {
+        seen.add(file);
+        let st;
+        try {
+          st = await stat(file);
+        } catch {
+          continue; // deleted between listing and stat
+        }
+        const sig = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+        const prev = this.state.get(file);
+        if (prev?.sig === sig) continue;
+        let text: string;
+        try {
+          text = await readFile(file, 'utf8');
+        } catch (e) {
+          this.log.error({ component: 'manifests', file, err: (e as Error).message }, 'cannot read manifest file');
+          continue;
+        }
+        const parsed = parseManifestText(text);
+        if (!parsed.ok) {
+          const pos = parsed.line !== undefined ? `:${parsed.line}:${parsed.column ?? 0}` : '';
+          this.log.error(
+            { component: 'manifests', file, line: parsed.line, column: parsed.column, rule: 'manifest-syntax' },
+            `malformed manifest ${file}${pos}: ${parsed.error}; keeping the objects it held before`,
+          );
+          // Remember the signature so the same broken version is reported once, but keep the old objects.
+          this.state.set(file, { sig, objects: prev?.objects ?? [] });
+          continue;
+        }
+        this.state.set(file, { sig, objects: parsed.objects });
+        changed = true;
+      }
+    }
+    for (const file of [...this.state.keys()]) {
+      if (!seen.has(file)) {
+        this.state.delete(file);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+}
+
+async function listFiles(root: string, log: Logger): Promise<string[]> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch {
+    return [];
+  }
+  if (st.isFile()) return [root];
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      log.warn({ component: 'manifests', dir, err: (e as Error).message }, 'cannot list directory');
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue; // editor swap files and atomic-write temporaries
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if ((e.isFile() || e.isSymbolicLink()) && MANIFEST_EXT.test(e.name)) out.push(p);
+    }
+  };
+  await walk(root);
+  return out.sort();
+}

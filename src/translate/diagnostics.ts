@@ -1,0 +1,35 @@
+import type { Diagnostic } from '../model/types.js';
+
+/** Collects diagnostics for one object, so every finding names the object it is about. */
+export class Findings {
+  readonly list: Diagnostic[] = [];
+  constructor(readonly object: string) {}
+
+  error(field: string, rule: string, message: string): void {
+    this.list.push({ level: 'error', object: this.object, field, rule, message });
+  }
+
+  warn(field: string, rule: string, message: string): void {
+    this.list.push({ level: 'warning', object: this.object, field, rule, message });
+  }
+
+  get hasErrors(): boolean {
+    return this.list.some((d) => d.level === 'error');
+  }
+}
+
+export function objectRef(kind: string, meta: { namespace?: string | undefined; name?: string | undefined } | undefined): string {
+  const name = meta?.name ?? '<unnamed>';
+  return meta?.namespace ? `${kind} ${meta.namespace}/${name}` : `${kind} ${name}`;
+}
+
+/** Stable order for output: by object, then field, then rule. */
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return [...list].sort(
+    (a, b) => cmp(a.object, b.object) || cmp(a.field, b.field) || cmp(a.rule, b.rule) || cmp(a.message, b.message),
+  );
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

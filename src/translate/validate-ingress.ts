@@ -1,0 +1,288 @@
+// Rules V1-V24: the checks the API server applies to an Ingress, plus Portico's own limits on strings that end up
+// in HAProxy map files. Manifests from files never met an API server, so Portico applies the same checks itself.
+import { Findings, objectRef } from './diagnostics.js';
+import {
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isIanaServiceName,
+  isIpAddress,
+  isPathSegmentName,
+  isPortNumber,
+  isWildcardDns1123Subdomain,
+} from './grammar.js';
+import type { PathType } from '../model/types.js';
+
+export type BackendSpec =
+  | { kind: 'service'; service: string; port: number | string }
+  | { kind: 'resource'; resourceKind: string; name: string };
+
+export interface IngressPath {
+  path: string;
+  pathType: PathType;
+  backend: BackendSpec;
+}
+
+export interface IngressRule {
+  host: string; // '' for a rule without host
+  http: boolean;
+  paths: IngressPath[];
+}
+
+export interface IngressInfo {
+  namespace: string;
+  name: string;
+  key: string; // namespace/name
+  ref: string; // "Ingress namespace/name"
+  creationTimestamp: string; // '' when unknown
+  className: string | undefined;
+  classAnnotation: string | undefined;
+  annotations: Record<string, string>;
+  defaultBackend: BackendSpec | undefined;
+  rules: IngressRule[];
+  tls: { hosts: string[]; secretName: string }[];
+}
+
+/** Longest path Portico accepts: HAProxy reads map files line by line into a 16 kB buffer. */
+export const MAX_PATH_LENGTH = 2048;
+/** RFC 3986 path characters: nothing that could end a map-file key or open a comment. */
+const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+const INVALID_PATH_SEQUENCES = ['//', '/./', '/../', '%2f', '%2F'];
+const INVALID_PATH_SUFFIXES = ['/..', '/.'];
+const PATH_TYPES: readonly string[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
+
+type Obj = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isObject(v)) return out;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+export interface IngressValidationOptions {
+  /** V4 applies on create only; manifests are always "created", objects from an API server were already admitted. */
+  checkCreateOnlyRules: boolean;
+}
+
+export function validateIngress(
+  raw: Obj,
+  opts: IngressValidationOptions,
+): { info: IngressInfo | undefined; findings: Findings } {
+  const meta = isObject(raw.metadata) ? raw.metadata : {};
+  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const f = new Findings(objectRef('Ingress', { namespace, name }));
+
+  if (!isDns1123Subdomain(name)) f.error('metadata.name', 'V2', `name ${JSON.stringify(name)} must be a DNS-1123 subdomain`);
+  if (!isDns1123Label(namespace))
+    f.error('metadata.namespace', 'V2', `namespace ${JSON.stringify(namespace)} must be a DNS-1123 label`);
+
+  const annotations = stringMap(meta.annotations);
+  const spec = isObject(raw.spec) ? raw.spec : {};
+  if (raw.spec !== undefined && !isObject(raw.spec)) f.error('spec', 'V1', 'spec must be an object');
+
+  let className: string | undefined;
+  if (spec.ingressClassName !== undefined && spec.ingressClassName !== null) {
+    if (typeof spec.ingressClassName !== 'string' || !isDns1123Subdomain(spec.ingressClassName))
+      f.error('spec.ingressClassName', 'V3', 'ingressClassName must be a DNS-1123 subdomain');
+    else className = spec.ingressClassName;
+  }
+  const classAnnotation = annotations['kubernetes.io/ingress.class'];
+  if (opts.checkCreateOnlyRules && className !== undefined && classAnnotation !== undefined && classAnnotation !== className)
+    f.error(
+      'metadata.annotations[kubernetes.io/ingress.class]',
+      'V4',
+      `annotation ${JSON.stringify(classAnnotation)} must match spec.ingressClassName ${JSON.stringify(className)}`,
+    );
+
+  const defaultBackend = spec.defaultBackend === undefined || spec.defaultBackend === null
+    ? undefined
+    : validateBackend(spec.defaultBackend, 'spec.defaultBackend', f);
+
+  const rules: IngressRule[] = [];
+  if (spec.rules !== undefined && spec.rules !== null && !Array.isArray(spec.rules)) f.error('spec.rules', 'V1', 'rules must be a list');
+  const rawRules = Array.isArray(spec.rules) ? (spec.rules as unknown[]) : [];
+  if (rawRules.length === 0 && spec.defaultBackend == null)
+    f.error('spec', 'V1', 'either defaultBackend or rules must be specified');
+
+  rawRules.forEach((r, i) => {
+    const field = `spec.rules[${i}]`;
+    if (!isObject(r)) {
+      f.error(field, 'V1', 'rule must be an object');
+      return;
+    }
+    const host = r.host === undefined || r.host === null ? '' : r.host;
+    if (typeof host !== 'string') {
+      f.error(`${field}.host`, 'V7', 'host must be a string');
+      return;
+    }
+    if (host !== '') validateHost(host, `${field}.host`, f);
+    const rule: IngressRule = { host, http: false, paths: [] };
+    if (r.http !== undefined && r.http !== null) {
+      rule.http = true;
+      const http = isObject(r.http) ? r.http : {};
+      const paths = Array.isArray(http.paths) ? (http.paths as unknown[]) : [];
+      if (paths.length === 0) f.error(`${field}.http.paths`, 'V9', 'paths must be a non-empty list when http is set');
+      paths.forEach((p, j) => {
+        const parsed = validatePath(p, `${field}.http.paths[${j}]`, f);
+        if (parsed) rule.paths.push(parsed);
+      });
+    }
+    rules.push(rule);
+  });
+
+  const tls: { hosts: string[]; secretName: string }[] = [];
+  if (spec.tls !== undefined && spec.tls !== null && !Array.isArray(spec.tls)) f.error('spec.tls', 'V24', 'tls must be a list');
+  const rawTls = Array.isArray(spec.tls) ? (spec.tls as unknown[]) : [];
+  rawTls.forEach((t, i) => {
+    const field = `spec.tls[${i}]`;
+    if (!isObject(t)) {
+      f.error(field, 'V24', 'tls entry must be an object');
+      return;
+    }
+    const hosts: string[] = [];
+    const rawHosts = Array.isArray(t.hosts) ? (t.hosts as unknown[]) : [];
+    rawHosts.forEach((h, j) => {
+      if (typeof h !== 'string' || !(isDns1123Subdomain(h) || isWildcardDns1123Subdomain(h)) || isIpAddress(h))
+        f.error(`${field}.hosts[${j}]`, 'V24', `TLS host ${JSON.stringify(h)} must be a DNS-1123 subdomain or a wildcard`);
+      else hosts.push(h);
+    });
+    let secretName = '';
+    if (t.secretName !== undefined && t.secretName !== null && t.secretName !== '') {
+      if (typeof t.secretName !== 'string' || !isDns1123Subdomain(t.secretName))
+        f.error(`${field}.secretName`, 'V24', 'secretName must be a DNS-1123 subdomain');
+      else secretName = t.secretName;
+    }
+    tls.push({ hosts, secretName });
+  });
+
+  const meta2 = meta as { creationTimestamp?: unknown };
+  const creationTimestamp = typeof meta2.creationTimestamp === 'string' ? meta2.creationTimestamp : '';
+  const info: IngressInfo = {
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    ref: f.object,
+    creationTimestamp,
+    className,
+    classAnnotation,
+    annotations,
+    defaultBackend,
+    rules,
+    tls,
+  };
+  return { info: f.hasErrors ? undefined : info, findings: f };
+}
+
+function validateHost(host: string, field: string, f: Findings): void {
+  if (isIpAddress(host)) {
+    f.error(field, 'V6', `host ${JSON.stringify(host)} must be a DNS name, not an IP address`);
+  } else if (host.includes('*')) {
+    if (!isWildcardDns1123Subdomain(host))
+      f.error(field, 'V8', `wildcard host ${JSON.stringify(host)} must be "*." followed by a DNS-1123 subdomain`);
+  } else if (!isDns1123Subdomain(host)) {
+    f.error(field, 'V7', `host ${JSON.stringify(host)} must be a lowercase DNS-1123 subdomain without port or trailing dot`);
+  }
+}
+
+function validatePath(raw: unknown, field: string, f: Findings): IngressPath | undefined {
+  if (!isObject(raw)) {
+    f.error(field, 'V9', 'path entry must be an object');
+    return undefined;
+  }
+  const pathType = raw.pathType;
+  if (pathType === undefined || pathType === null || pathType === '') {
+    f.error(`${field}.pathType`, 'V11', 'pathType must be specified');
+    return undefined;
+  }
+  if (typeof pathType !== 'string' || !PATH_TYPES.includes(pathType)) {
+    f.error(`${field}.pathType`, 'V12', `pathType ${JSON.stringify(pathType)} is not one of Exact, Prefix, ImplementationSpecific`);
+    return undefined;
+  }
+  const path = raw.path === undefined || raw.path === null ? '' : raw.path;
+  const backend = validateBackend(raw.backend, `${field}.backend`, f);
+  if (typeof path !== 'string') {
+    f.error(`${field}.path`, 'V13', 'path must be a string');
+    return undefined;
+  }
+  const pf = `${field}.path`;
+  if (pathType === 'ImplementationSpecific') {
+    if (path !== '' && !path.startsWith('/')) f.error(pf, 'V16', `path ${JSON.stringify(path)} must be empty or start with "/"`);
+  } else {
+    if (!path.startsWith('/')) f.error(pf, 'V13', `path ${JSON.stringify(path)} must start with "/" for pathType ${pathType}`);
+    for (const seq of INVALID_PATH_SEQUENCES)
+      if (path.includes(seq)) f.error(pf, 'V14', `path must not contain ${JSON.stringify(seq)} for pathType ${pathType}`);
+    for (const suf of INVALID_PATH_SUFFIXES)
+      if (path.endsWith(suf)) f.error(pf, 'V15', `path must not end with ${JSON.stringify(suf)} for pathType ${pathType}`);
+  }
+  if (path.length > MAX_PATH_LENGTH) f.error(pf, 'path-length', `path is ${path.length} characters; the limit is ${MAX_PATH_LENGTH}`);
+  else if (!PATH_CHARS.test(path))
+    f.error(pf, 'path-charset', `path ${JSON.stringify(path)} may contain only RFC 3986 path characters (no spaces, quotes, "#", "?" or control characters)`);
+  if (!backend) return undefined;
+  return { path, pathType: pathType as PathType, backend };
+}
+
+function validateBackend(raw: unknown, field: string, f: Findings): BackendSpec | undefined {
+  if (!isObject(raw)) {
+    f.error(field, 'V18', 'resource or service backend is required');
+    return undefined;
+  }
+  const hasService = raw.service !== undefined && raw.service !== null;
+  const hasResource = raw.resource !== undefined && raw.resource !== null;
+  if (hasService && hasResource) {
+    f.error(field, 'V18', 'cannot set both resource and service backends');
+    return undefined;
+  }
+  if (!hasService && !hasResource) {
+    f.error(field, 'V18', 'resource or service backend is required');
+    return undefined;
+  }
+  if (hasResource) {
+    const res = isObject(raw.resource) ? raw.resource : {};
+    const kind = typeof res.kind === 'string' ? res.kind : '';
+    const name = typeof res.name === 'string' ? res.name : '';
+    let ok = true;
+    if (!isPathSegmentName(kind)) ((ok = false), f.error(`${field}.resource.kind`, 'V23', 'resource kind is required'));
+    if (!isPathSegmentName(name)) ((ok = false), f.error(`${field}.resource.name`, 'V23', 'resource name is required'));
+    if (res.apiGroup !== undefined && res.apiGroup !== null && (typeof res.apiGroup !== 'string' || !isDns1123Subdomain(res.apiGroup))) {
+      ok = false;
+      f.error(`${field}.resource.apiGroup`, 'V23', 'apiGroup must be a DNS-1123 subdomain');
+    }
+    return ok ? { kind: 'resource', resourceKind: kind, name } : undefined;
+  }
+  const svc = isObject(raw.service) ? raw.service : {};
+  let ok = true;
+  const name = svc.name;
+  if (typeof name !== 'string' || name === '') {
+    ok = false;
+    f.error(`${field}.service.name`, 'V19', 'service name is required');
+  } else if (!isDns1035Label(name)) {
+    ok = false;
+    f.error(`${field}.service.name`, 'V19', `service name ${JSON.stringify(name)} must be a DNS-1035 label`);
+  }
+  const port = isObject(svc.port) ? svc.port : {};
+  const hasName = port.name !== undefined && port.name !== null && port.name !== '';
+  const hasNumber = port.number !== undefined && port.number !== null && port.number !== 0;
+  let portValue: number | string = 0;
+  if (hasName && hasNumber) {
+    ok = false;
+    f.error(`${field}.service.port`, 'V20', 'cannot set both port name and port number');
+  } else if (!hasName && !hasNumber) {
+    ok = false;
+    f.error(`${field}.service.port`, 'V20', 'port name or number is required');
+  } else if (hasNumber) {
+    if (!isPortNumber(port.number)) {
+      ok = false;
+      f.error(`${field}.service.port.number`, 'V21', 'port number must be between 1 and 65535');
+    } else portValue = port.number;
+  } else if (typeof port.name !== 'string' || !isIanaServiceName(port.name)) {
+    ok = false;
+    f.error(`${field}.service.port.name`, 'V22', `port name ${JSON.stringify(port.name)} must be an IANA service name`);
+  } else portValue = port.name;
+  return ok && typeof name === 'string' ? { kind: 'service', service: name, port: portValue } : undefined;
+}
