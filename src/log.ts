@@ -16,7 +16,7 @@ function textLine(line: string): string {
     const extra = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    return `${ts} ${LEVEL_NAMES[Number(level)] ?? String(level)} ${String(msg ?? '')}${extra ? ` ${extra}` : ''}\n`;
+    return `${ts} ${LEVEL_NAMES[Number(level)] ?? String(level)} ${typeof msg === 'string' ? msg : JSON.stringify(msg ?? '')}${extra ? ` ${extra}` : ''}\n`;
   } catch {
     return line;
   }

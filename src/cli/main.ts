@@ -49,7 +49,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   const log = createLogger(f.logFormat, f.logLevel);
   const ownStateDir = f.stateDir === undefined;
   const stateDir = resolve(f.stateDir ?? (await mkdtemp(join(tmpdir(), 'portico-'))));
-  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
+  if (!/^\/[A-Za-z0-9_./-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
   let shuttingDown = false;

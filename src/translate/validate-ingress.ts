@@ -247,8 +247,14 @@ function validateBackend(raw: unknown, field: string, f: Findings): BackendSpec 
     const kind = typeof res.kind === 'string' ? res.kind : '';
     const name = typeof res.name === 'string' ? res.name : '';
     let ok = true;
-    if (!isPathSegmentName(kind)) ((ok = false), f.error(`${field}.resource.kind`, 'V23', 'resource kind is required'));
-    if (!isPathSegmentName(name)) ((ok = false), f.error(`${field}.resource.name`, 'V23', 'resource name is required'));
+    if (!isPathSegmentName(kind)) {
+      ok = false;
+      f.error(`${field}.resource.kind`, 'V23', 'resource kind is required');
+    }
+    if (!isPathSegmentName(name)) {
+      ok = false;
+      f.error(`${field}.resource.name`, 'V23', 'resource name is required');
+    }
     if (res.apiGroup !== undefined && res.apiGroup !== null && (typeof res.apiGroup !== 'string' || !isDns1123Subdomain(res.apiGroup))) {
       ok = false;
       f.error(`${field}.resource.apiGroup`, 'V23', 'apiGroup must be a DNS-1123 subdomain');

@@ -112,7 +112,7 @@ export function renderCertificates(model: RoutingModel, defaultCertPem: string):
 }
 
 function safeDir(dir: string): string {
-  if (!/^\/[A-Za-z0-9_.\/-]*$/.test(dir)) throw new Error(`render: directory ${JSON.stringify(dir)} must be an absolute path of safe characters`);
+  if (!/^\/[A-Za-z0-9_./-]*$/.test(dir)) throw new Error(`render: directory ${JSON.stringify(dir)} must be an absolute path of safe characters`);
   return dir;
 }
 

@@ -22,8 +22,7 @@ export function parseManifestText(text: string): ParseResult {
   for (const [i, doc] of list.entries()) {
     const err = doc.errors[0];
     if (err) {
-      const pos = err.linePos?.[0];
-      return { ok: false, error: err.message.split('\n')[0] ?? err.message, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+      return { ok: false, error: err.message.split('\n')[0] ?? err.message, ...docLine(text, err.pos[0]) };
     }
     let value: unknown;
     try {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The demo of the README: echo "pods" on loopback addresses and Portico serving examples/ on ports 8080/8443.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh curl
+node examples/echo-pods.mjs 127.0.1.1:3000=web-1 127.0.1.2:3000=web-2 127.0.1.3:3000=web-3 127.0.2.1:3000=api-1 &
+pods=$!
+trap 'kill $pods 2>/dev/null || true' EXIT
+cat <<'HINT'
+
+Portico is starting on http://127.0.0.1:8080 and https://127.0.0.1:8443 (admin: http://127.0.0.1:10254/readyz).
+Try, from another terminal:
+  curl -H 'Host: shop.example.com' http://127.0.0.1:8080/            # web-1, web-2, web-3 in turn
+  curl -H 'Host: shop.example.com' http://127.0.0.1:8080/api/items   # api-1
+  curl -H 'Host: pr-42.preview.example.com' http://127.0.0.1:8080/   # wildcard host -> api-1
+  curl -i -H 'Host: secure.example.com' http://127.0.0.1:8080/       # 308 to HTTPS
+  curl -k --resolve shop.example.com:8443:127.0.0.1 https://shop.example.com:8443/
+  curl -i http://127.0.0.1:8080/                                     # 404 from Portico
+Edit examples/demo.yaml while it runs: changes are live within a second. Ctrl-C stops.
+
+HINT
+node bin/portico serve --manifests examples --log-format text "$@"

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseManifestText } from '../../src/sources/manifests/parse.js';
+import { snapshotFromFiles } from '../../src/store/store.js';
+
+test('multi-document YAML, JSON and List objects all yield objects; empty documents are skipped', () => {
+  const r = parseManifestText('---\nkind: Service\napiVersion: v1\nmetadata: {name: a}\n---\n---\n{"kind":"List","items":[{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s"}}]}\n');
+  assert.ok(r.ok);
+  assert.deepEqual(r.objects.map((o) => o.kind), ['Service', 'Secret']);
+});
+
+test('a syntax error names line and column', () => {
+  const r = parseManifestText('kind: Service\nmetadata:\n  name: a\n bad: [\n');
+  assert.equal(r.ok, false);
+  assert.ok(!r.ok && typeof r.line === 'number' && r.line >= 3, JSON.stringify(r));
+});
+
+test('a document that is not an object, or has no kind, rejects the file', () => {
+  const scalar = parseManifestText('kind: Service\n---\n42\n');
+  assert.ok(!scalar.ok && /not an object/.test(scalar.error));
+  const nokind = parseManifestText('apiVersion: v1\nmetadata: {}\n');
+  assert.ok(!nokind.ok && /no kind/.test(nokind.error) && nokind.line === 1);
+});
+
+test('alias bombs are refused instead of expanding', () => {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 0; i < 12; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`);
+  const r = parseManifestText(`kind: ConfigMap\ndata:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  assert.equal(r.ok, false);
+});
+
+test('the store ignores other kinds and wrong API groups, defaults the namespace, and reports duplicates', () => {
+  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' } };
+  const { snapshot, duplicates } = snapshotFromFiles(
+    new Map([
+      ['/b.yaml', [svc, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } }]],
+      ['/a.yaml', [{ ...svc, spec: { first: true } }, { apiVersion: 'extensions/v1beta1', kind: 'Ingress', metadata: { name: 'old' } }]],
+    ]),
+  );
+  assert.equal(snapshot.services.length, 1);
+  assert.deepEqual(snapshot.services[0]?.spec, { first: true });
+  assert.equal((snapshot.services[0]?.metadata as { namespace: string }).namespace, 'default');
+  assert.equal(snapshot.ingresses.length, 0);
+  assert.deepEqual(duplicates, [{ key: 'Service/default/a', kept: '/a.yaml', ignored: '/b.yaml' }]);
+});
