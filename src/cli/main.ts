@@ -58,6 +58,8 @@ async function runServe(f: ServeFlags): Promise<void> {
     configPath: join(stateDir, 'haproxy.cfg'),
     masterSocket: join(stateDir, 'master.sock'),
     probePorts: [f.httpPort, f.httpsPort],
+    probeHost: f.bindAddress === '' ? '127.0.0.1' : f.bindAddress,
+    pidFile: join(stateDir, 'haproxy.pid'),
     log,
   });
   const applier = new Applier(stateDir, supervisor, log);

@@ -1,6 +1,7 @@
 // Owns the HAProxy master process: start, check, hitless reload, graceful stop, and restart when it dies.
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
@@ -11,8 +12,11 @@ export interface SupervisorOptions {
   /** Stable path of the live configuration: the master re-reads it on every reload and restart. */
   configPath: string;
   masterSocket: string;
-  /** Ports that must accept connections before the data plane counts as ready. */
+  /** Ports that must accept connections before the data plane counts as ready, and the address to probe them on. */
   probePorts: number[];
+  probeHost: string;
+  /** HAProxy writes its master's pid here, so that a master orphaned by a crashed Portico can be stopped. */
+  pidFile: string;
   log: Logger;
   onRestart?: (reason: string) => void;
 }
@@ -51,11 +55,23 @@ export class HaproxySupervisor {
 
   async start(): Promise<void> {
     this.stopping = false;
+    await this.stopOrphan();
     await this.spawnMaster();
   }
 
+  /** A Portico killed with SIGKILL leaves its HAProxy running on the ports; stop that one before starting ours. */
+  private async stopOrphan(): Promise<void> {
+    const pid = Number((await readFile(this.o.pidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(this.o.configPath)) return;
+    this.o.log.warn({ component: 'supervisor', pid }, 'stopping an HAProxy left behind by a previous Portico');
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await sleep(20);
+  }
+
   private async spawnMaster(): Promise<void> {
-    const args = ['-W', '-db', '-f', this.o.configPath, '-S', `${this.o.masterSocket},mode,600`];
+    const args = ['-W', '-db', '-f', this.o.configPath, '-S', `${this.o.masterSocket},mode,600`, '-p', this.o.pidFile];
     const proc = spawn(this.o.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.recentOutput = [];
@@ -117,7 +133,7 @@ export class HaproxySupervisor {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const info = await this.showProc();
-      if (info && info.workers.length > 0 && (await Promise.all(this.o.probePorts.map(canConnect))).every(Boolean)) return;
+      if (info && info.workers.length > 0 && (await Promise.all(this.o.probePorts.map((p) => canConnect(this.o.probeHost, p)))).every(Boolean)) return;
       await sleep(25);
     }
     throw new HaproxyError('HAProxy did not start serving in time', this.recentOutput.join('\n'));
@@ -162,9 +178,9 @@ export class HaproxySupervisor {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
+    const s = connect({ port, host });
     s.once('connect', () => {
       s.destroy();
       resolve(true);

@@ -98,7 +98,8 @@ export function renderMaps(model: RoutingModel): Map<string, string> {
   ]);
 }
 
-export function renderCertificates(model: RoutingModel, defaultCertPem: string): Map<string, string> {
+export function renderCertificates(model: RoutingModel, filesDir: string, defaultCertPem: string): Map<string, string> {
+  const dir = safeDir(filesDir);
   const files = new Map<string, string>();
   const defaultId = model.defaultCertificate;
   const defaultCert = defaultId ? model.certificates.find((c) => c.id === defaultId) : undefined;
@@ -106,7 +107,7 @@ export function renderCertificates(model: RoutingModel, defaultCertPem: string):
   const lines: string[] = [];
   for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
   // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.
-  for (const b of model.sni) lines.push(`certs/${assertToken(b.certificate, 'certificate id')}.pem ${assertMapWord(b.host, 'SNI name')}`);
+  for (const b of model.sni) lines.push(`${dir}/certs/${assertToken(b.certificate, 'certificate id')}.pem ${assertMapWord(b.host, 'SNI name')}`);
   files.set(CRT_LIST, lines.map((l) => `${l}\n`).join(''));
   return files;
 }
@@ -118,7 +119,16 @@ function safeDir(dir: string): string {
 
 function backendSection(b: Backend): string {
   const name = assertToken(b.name, 'backend name');
-  const lines = [`backend ${name}`, '  balance roundrobin', '  retries 2', '  option redispatch 1'];
+  const lines = [
+    `backend ${name}`,
+    '  balance roundrobin',
+    '  retries 2',
+    '  option redispatch 1',
+    // Rule B17: HAProxy answers 503 when it cannot connect; with endpoints present (nbsrv > 0) that is the
+    // backend failing, which users know as 502. Responses from the backend itself pass through untouched (X10).
+    '  http-response set-var(txn.from_backend) bool(true)',
+    '  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found } { nbsrv gt 0 }',
+  ];
   if (b.externalName) {
     const host = b.externalName.host;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
@@ -152,6 +162,9 @@ defaults
   unique-id-format %{+X}o%ci%cp%fi%fp%Ts%rt%pid
   log global
   option http-keep-alive
+  # During a reload, idle keep-alive connections of the old worker are closed only after one more response
+  # (with Connection: close), so a client never writes into a connection that is being torn down.
+  option idle-close-on-response
   timeout connect ${t.connect}s
   timeout client ${t.client}s
   timeout server ${t.server}s
@@ -160,7 +173,7 @@ defaults
   timeout http-keep-alive ${t.keepAlive}s
   timeout queue ${t.connect}s
   http-error status 502 content-type "text/plain; charset=utf-8" string "502 Bad Gateway: the backend failed to answer\\n"
-  http-error status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: no endpoint is available for this route\\n"
+  http-error status 503 content-type "text/plain; charset=utf-8" string "Service unavailable: no endpoint of this route could take the request\\n"
   http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
 
 frontend portico
@@ -196,6 +209,6 @@ ${model.backends.map(backendSection).join('\n\n')}
 }
 
 export function render(model: RoutingModel, o: RenderOptions, defaultCertPem: string): Artefacts {
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, defaultCertPem)]);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem)]);
   return { config: renderConfig(model, o), files };
 }

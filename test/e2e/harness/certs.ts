@@ -1,0 +1,79 @@
+// Test certificates from the openssl CLI. Synchronous on purpose: tests build their certificates at module level,
+// before any hook runs. Cached per argument set because RSA key generation is slow on small CI machines.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+export interface CertOptions {
+  cn?: string;
+  /** Subject alternative names; the first one is listed first. IPv4 literals become IP: entries. */
+  dnsNames: string[];
+  /**
+   * `pkcs1` is the "traditional" OpenSSL form: `BEGIN RSA PRIVATE KEY` (or `BEGIN EC PRIVATE KEY`, SEC1, for EC).
+   * `pkcs8` is `BEGIN PRIVATE KEY`, what OpenSSL 3 writes by default.
+   */
+  keyFormat: 'pkcs1' | 'pkcs8';
+  days?: number;
+  keyType?: 'rsa' | 'ec';
+}
+
+export interface CertPair {
+  certPem: string;
+  keyPem: string;
+}
+
+const cache = new Map<string, CertPair>();
+
+/** A self-signed certificate and its key, in PEM. */
+export function makeCert(opts: CertOptions): CertPair {
+  const { cn = 'default', dnsNames, keyFormat, days = 30, keyType = 'rsa' } = opts;
+  const key = JSON.stringify([cn, dnsNames, keyFormat, days, keyType]);
+  const hit = cache.get(key);
+  if (hit) return hit;
+
+  const dir = mkdtempSync(join(tmpdir(), 'portico-e2e-cert-'));
+  try {
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    const newkey = keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+    const san = dnsNames.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+    // -subj treats / + = as syntax; a backslash makes them literal.
+    const subj = `/CN=${cn.replace(/[\\/+=]/g, (c) => `\\${c}`)}`;
+    openssl(['req', '-x509', ...newkey, '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', subj, '-days', String(days), ...(san ? ['-addext', `subjectAltName=${san}`] : [])]);
+    const tradFile = join(dir, 'key-traditional.pem');
+    // `openssl rsa` needs -traditional to leave PKCS#8; `openssl ec` writes SEC1 anyway and has no such flag.
+    if (keyFormat === 'pkcs1') openssl(keyType === 'rsa' ? ['rsa', '-in', keyFile, '-out', tradFile, '-traditional'] : ['ec', '-in', keyFile, '-out', tradFile]);
+
+    const pair = { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFormat === 'pkcs1' ? tradFile : keyFile, 'utf8') };
+    // The whole point of keyFormat is to exercise both parsers, so make sure the file really is in that form.
+    const want = keyFormat === 'pkcs8' ? 'PRIVATE KEY' : keyType === 'rsa' ? 'RSA PRIVATE KEY' : 'EC PRIVATE KEY';
+    if (!pair.keyPem.startsWith(`-----BEGIN ${want}-----`)) throw new Error(`makeCert: openssl wrote ${pair.keyPem.split('\n')[0]}, expected BEGIN ${want}`);
+    cache.set(key, pair);
+    return pair;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A kubernetes.io/tls Secret manifest holding the pair. */
+export function tlsSecretYaml(namespace: string, name: string, pair: CertPair): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': Buffer.from(pair.certPem).toString('base64'), 'tls.key': Buffer.from(pair.keyPem).toString('base64') },
+  }, { lineWidth: 0 });
+}
+
+function openssl(args: string[]): void {
+  try {
+    execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? '';
+    throw new Error(`openssl ${args.join(' ')} failed: ${stderr || String(e)}`);
+  }
+}

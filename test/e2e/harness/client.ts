@@ -1,0 +1,327 @@
+// Clients for the e2e tests. Every request uses a fresh connection, so load balancing and routing are observed per
+// request rather than per pooled connection, and nothing is left open between tests.
+import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { connect as http2Connect } from 'node:http2';
+import type { IncomingHttpHeaders as H2Headers } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { inspect } from 'node:util';
+import { Agent } from 'undici';
+import { WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import { rawToString } from './internal.js';
+
+export type Headers = Record<string, string | string[]>;
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+  /** The body parsed as JSON; throws with the body in the message when it is not JSON. */
+  json<T>(): T;
+}
+
+export interface HttpOptions {
+  /** Where to connect; default 127.0.0.1 (where Portico listens). Echo pods have their own addresses. */
+  address?: string;
+  /** Host header; by default `127.0.0.1:port`. */
+  host?: string;
+  path?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Headers and body must arrive within this time (default 30 s): a hung proxy fails the test instead of stalling it. */
+  timeoutMs?: number;
+}
+
+export interface CertInfo {
+  /** RFC 2253-ish lines as node's X509Certificate prints them, e.g. `CN=foo`. */
+  subject: string;
+  /** e.g. `DNS:foo.test, DNS:bar.test`; empty when the certificate has no SAN extension. */
+  subjectaltname: string;
+  fingerprint256: string;
+  issuer: string;
+}
+
+export interface HttpsOptions extends HttpOptions {
+  /** SNI. Omitted: no SNI at all (we connect to an IP, and the Host header is deliberately not used). */
+  servername?: string;
+  ca?: string;
+  rejectUnauthorized?: boolean;
+  /** Offered ALPN protocols. httpsGet speaks HTTP/1.1 only: use http2Get for h2. */
+  alpn?: string[];
+}
+
+export interface HttpsResponse extends HttpResponse {
+  cert: CertInfo;
+  alpnProtocol: string | null;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+
+/** One plain HTTP request to 127.0.0.1:port (or `address`) on its own connection; redirects are returned, never followed. */
+export async function httpGet(port: number, opts: HttpOptions = {}): Promise<HttpResponse> {
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+  const agent = new Agent({ pipelining: 0, headersTimeout: timeout, bodyTimeout: timeout });
+  try {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.host !== undefined) headers.host = opts.host;
+    // dispatcher.request takes origin and path apart: the path is sent as given, never normalised like a URL would be.
+    const res = await agent.request({
+      origin: `http://${opts.address ?? '127.0.0.1'}:${port}`,
+      path: opts.path ?? '/',
+      method: opts.method ?? 'GET',
+      headers,
+      body: opts.body ?? null,
+    });
+    const body = await res.body.text();
+    return response(res.statusCode, cleanHeaders(res.headers), body);
+  } finally {
+    await agent.destroy();
+  }
+}
+
+/** One HTTPS (HTTP/1.1) request to 127.0.0.1:port (or `address`), with the certificate the server presented. */
+export function httpsGet(port: number, opts: HttpsOptions = {}): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.host !== undefined) headers.host = opts.host;
+    const req = httpsRequest(
+      {
+        host: opts.address ?? '127.0.0.1',
+        port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'GET',
+        headers,
+        agent: false,
+        // Node derives SNI from the Host header when servername is undefined; '' sends none (checked in selftest).
+        servername: opts.servername ?? '',
+        ca: opts.ca,
+        rejectUnauthorized: opts.rejectUnauthorized ?? false,
+        ...(opts.alpn ? { ALPNProtocols: opts.alpn } : {}),
+        timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT,
+      },
+      (res) => {
+        // Read while the socket is still open: it is gone once the body has been consumed.
+        const socket = res.socket as TLSSocket;
+        let cert: CertInfo;
+        try {
+          cert = certInfo(socket.getPeerCertificate(true));
+        } catch (e) {
+          res.destroy();
+          reject(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+        const alpnProtocol = socket.alpnProtocol || null;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const base = response(res.statusCode ?? 0, cleanHeaders(res.headers), Buffer.concat(chunks).toString('utf8'));
+          resolve({ ...base, cert, alpnProtocol });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`httpsGet :${port}: no answer within ${opts.timeoutMs ?? DEFAULT_TIMEOUT} ms`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export interface HandshakeResult {
+  cert: CertInfo;
+  alpnProtocol: string | null;
+  /** e.g. `TLSv1.3`. */
+  protocol: string | null;
+}
+
+/** A bare TLS handshake with 127.0.0.1:port (no HTTP), for certificate selection and ALPN. */
+export function tlsHandshake(port: number, opts: { servername?: string; alpn?: string[]; timeoutMs?: number } = {}): Promise<HandshakeResult> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername: opts.servername ?? '',
+      rejectUnauthorized: false,
+      ...(opts.alpn ? { ALPNProtocols: opts.alpn } : {}),
+    });
+    socket.setTimeout(opts.timeoutMs ?? 10_000, () => socket.destroy(new Error(`tlsHandshake :${port}: timed out`)));
+    socket.once('error', reject);
+    socket.once('secureConnect', () => {
+      try {
+        resolve({ cert: certInfo(socket.getPeerCertificate(true)), alpnProtocol: socket.alpnProtocol || null, protocol: socket.getProtocol() });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        // end(), not destroy(): with TLS 1.3 the server completes its side only on reading our Finished, and a reset
+        // right behind it turns a good handshake into an error in the server's log.
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    });
+  });
+}
+
+/** One HTTP/2 GET over TLS (certificate not verified); `host` becomes :authority. */
+export function http2Get(port: number, opts: { servername?: string; host?: string; path?: string; timeoutMs?: number } = {}): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`https://127.0.0.1:${port}`, { servername: opts.servername ?? '', rejectUnauthorized: false });
+    const fail = (e: Error): void => {
+      session.destroy();
+      reject(e);
+    };
+    session.once('error', fail);
+    session.setTimeout(opts.timeoutMs ?? DEFAULT_TIMEOUT, () => fail(new Error(`http2Get :${port}: timed out`)));
+    const stream = session.request({ ':method': 'GET', ':path': opts.path ?? '/', ':authority': opts.host ?? `127.0.0.1:${port}` });
+    let status = 0;
+    let headers: Headers = {};
+    stream.once('response', (h: H2Headers) => {
+      status = Number(h[':status']);
+      headers = cleanHeaders(h);
+    });
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('error', fail);
+    stream.once('end', () => {
+      session.close();
+      resolve(response(status, headers, Buffer.concat(chunks).toString('utf8')));
+    });
+    stream.end();
+  });
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** A function is called only on timeout, so it can describe the last thing seen. */
+  message?: string | (() => string);
+}
+
+/**
+ * Polls `fn` until it resolves true. A rejection counts as "not yet" (the thing being waited for may not be
+ * listening yet); the last one is quoted if time runs out.
+ */
+export async function waitFor(fn: () => Promise<boolean>, opts: WaitOptions = {}): Promise<void> {
+  const { timeoutMs = 5000, intervalMs = 50, message = 'condition not met' } = opts;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})`;
+      throw new Error(`${typeof message === 'function' ? message() : message}: still false after ${timeoutMs} ms${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Polls httpGet until it answers `expectedStatus`, and returns that response. */
+export async function waitForStatus(port: number, opts: HttpOptions, expectedStatus: number, timeoutMs = 5000): Promise<HttpResponse> {
+  let last: HttpResponse | undefined;
+  await waitFor(
+    async () => {
+      last = await httpGet(port, opts);
+      return last.status === expectedStatus;
+    },
+    { timeoutMs, message: () => `${opts.method ?? 'GET'} ${opts.host ?? ''}${opts.path ?? '/'} on :${port} never answered ${expectedStatus} (last: ${last?.status ?? 'none'})` },
+  );
+  return last!;
+}
+
+export interface WsClient {
+  send(text: string): void;
+  /** The next message not yet taken, as text; rejects on timeout or when the socket closes first. */
+  next(timeoutMs?: number): Promise<string>;
+  close(): void;
+}
+
+/** Opens a WebSocket, optionally with a Host header other than the URL's, and resolves once it is open. */
+export function websocket(url: string, opts: { host?: string } = {}): Promise<WsClient> {
+  const ws = new WebSocket(url, { headers: opts.host !== undefined ? { host: opts.host } : {} });
+  const queue: string[] = [];
+  const waiters: { resolve: (m: string) => void; reject: (e: Error) => void }[] = [];
+  let ended: Error | undefined;
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const text = isBinary ? '<binary>' : rawToString(data);
+    const w = waiters.shift();
+    if (w) w.resolve(text);
+    else queue.push(text);
+  });
+  const end = (e: Error): void => {
+    ended ??= e;
+    for (const w of waiters.splice(0)) w.reject(e);
+  };
+  ws.on('close', (code: number) => end(new Error(`websocket ${url} closed (${code})`)));
+  ws.on('error', (e: Error) => end(e));
+
+  const client: WsClient = {
+    send: (text) => ws.send(text),
+    next: (timeoutMs = 5000) => {
+      const queued = queue.shift();
+      if (queued !== undefined) return Promise.resolve(queued);
+      if (ended) return Promise.reject(ended);
+      return new Promise<string>((resolve, reject) => {
+        const w = {
+          resolve: (m: string) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+          reject: (e: Error) => {
+            clearTimeout(t);
+            reject(e);
+          },
+        };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`websocket ${url}: no message within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(w);
+      });
+    },
+    close: () => {
+      ws.close();
+      // A peer that never answers the close frame would keep the socket (and the test process) alive for 30 s.
+      setTimeout(() => ws.terminate(), 1000).unref();
+    },
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('error', reject);
+  });
+}
+
+function response(status: number, headers: Headers, body: string): HttpResponse {
+  return {
+    status,
+    headers,
+    body,
+    json<T>(): T {
+      try {
+        return JSON.parse(body) as T;
+      } catch {
+        throw new Error(`response ${status} is not JSON: ${body.slice(0, 500)}`);
+      }
+    },
+  };
+}
+
+function cleanHeaders(h: Record<string, string | string[] | number | undefined>): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || k.startsWith(':')) continue;
+    out[k.toLowerCase()] = typeof v === 'number' ? String(v) : v;
+  }
+  return out;
+}
+
+function certInfo(peer: PeerCertificate): CertInfo {
+  if (!peer.raw) throw new Error('the server presented no certificate');
+  // X509Certificate prints the subject as `CN=...` text, which tests can match, where the peer object has a map.
+  const x = new X509Certificate(peer.raw);
+  return { subject: x.subject, subjectaltname: x.subjectAltName ?? '', fingerprint256: x.fingerprint256, issuer: x.issuer };
+}

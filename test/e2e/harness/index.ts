@@ -1,0 +1,7 @@
+// The e2e harness: echo pods, a Portico launcher, clients, certificates and manifest builders.
+export * from './certs.js';
+export * from './client.js';
+export * from './echo.js';
+export * from './manifests.js';
+export * from './portico.js';
+export * from './ports.js';

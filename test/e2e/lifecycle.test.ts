@@ -1,0 +1,125 @@
+// Process lifecycle: readiness, graceful shutdown with a request in flight, HAProxy restarted when it dies, and
+// the command line (help, translate, flag errors).
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopAll, waitFor, writeManifest } from './harness/index.js';
+import type { Echo } from './harness/index.js';
+
+const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
+const pods: Echo[] = [];
+
+after(async () => {
+  await stopAll();
+  await Promise.all(pods.map((p) => p.close()));
+});
+
+function portico(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [join(repo, 'bin/portico'), ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function demoDir(): Promise<string> {
+  const dir = await manifestDir();
+  pods.push(await startEcho({ pod: `slow-${pods.length}`, ip: `127.0.60.${pods.length + 1}`, port: 3000 }));
+  const ip = pods[pods.length - 1]!.ip;
+  await writeManifest(
+    dir,
+    'app.yaml',
+    docs(
+      service({ name: 'slow', ports: [{ port: 80, targetPort: 3000 }] }),
+      endpointSlice({ name: 'slow-1', service: 'slow', ports: [{ port: 3000 }], endpoints: [{ ip }] }),
+      ingress({ name: 'slow', rules: [{ host: 'slow.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }),
+    ),
+  );
+  return dir;
+}
+
+describe('readiness and health', () => {
+  test('/healthz answers while alive; /readyz turns 200 once traffic is served', async () => {
+    const p = await startPortico({ manifests: [await demoDir()] });
+    await p.waitReady();
+    assert.equal((await httpGet(p.adminPort, { path: '/healthz' })).status, 200);
+    assert.equal((await httpGet(p.adminPort, { path: '/readyz' })).status, 200);
+    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 200, 'ready means traffic flows');
+    await p.stop();
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('SIGTERM lets an in-flight request finish, then Portico exits 0 and HAProxy is gone', async () => {
+    const p = await startPortico({ manifests: [await demoDir()], args: ['--shutdown-grace-period', '10'] });
+    await p.waitReady();
+    const inFlight = httpGet(p.httpPort, { host: 'slow.test', path: '/slow?ms=1500' });
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = p.stop('SIGTERM');
+    const r = await inFlight;
+    assert.equal(r.status, 200, 'the request in flight completed');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    await assert.rejects(httpGet(p.httpPort, { host: 'slow.test', path: '/' }), 'nothing listens after the stop');
+  });
+});
+
+describe('supervision', () => {
+  test('when HAProxy dies, Portico restarts it with the last good configuration within a second', async () => {
+    const p = await startPortico({ manifests: [await demoDir()] });
+    await p.waitReady();
+    const pidText = await readMasterPid(p.stateDir, p.proc.pid!);
+    process.kill(pidText, 'SIGKILL');
+    const t0 = Date.now();
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'slow.test', path: '/' }).catch(() => ({ status: 0 }))).status === 200, {
+      timeoutMs: 5000,
+      intervalMs: 20,
+      message: 'HAProxy was not restarted',
+    });
+    const took = Date.now() - t0;
+    assert.ok(took < 2000, `traffic was back after ${took} ms`);
+    const line = await p.waitForLog((l) => String(l.msg).includes('exited unexpectedly'), 1000);
+    assert.equal(line.level, 50);
+  });
+});
+
+/** HAProxy's master is the child of the Portico process running `haproxy -W`. */
+async function readMasterPid(_stateDir: string, porticoPid: number): Promise<number> {
+  const children = (await readFile(`/proc/${porticoPid}/task/${porticoPid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+  for (const c of children) {
+    const cmd = await readFile(`/proc/${c}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes('haproxy') && cmd.includes('-W')) return c;
+  }
+  throw new Error('no HAProxy master found');
+}
+
+describe('command line', () => {
+  test('--help lists the commands and serve --help documents every flag', async () => {
+    const top = await portico(['--help']);
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /portico serve/);
+    assert.match(top.stdout, /portico translate/);
+    const serve = await portico(['serve', '--help']);
+    assert.equal(serve.code, 0);
+    for (const flag of ['--manifests', '--http-port', '--https-port', '--admin-port', '--ingress-class', '--controller-name', '--default-ssl-certificate', '--haproxy-bin', '--state-dir', '--log-format', '--shutdown-grace-period'])
+      assert.ok(serve.stdout.includes(flag), `serve --help documents ${flag}`);
+  });
+  test('a bad flag value is refused with the flag and the rule', async () => {
+    const r = await portico(['serve', '--manifests', '/tmp', '--http-port', '99999']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--http-port: "99999" must be an integer from 1 to 65535/);
+    const r2 = await portico(['serve', '--http-port', '8080']);
+    assert.match(r2.stderr, /--manifests is required/);
+  });
+  test('translate prints the routing model and diagnostics as JSON without starting HAProxy', async () => {
+    const dir = await demoDir();
+    await writeManifest(dir, 'bad.yaml', ingress({ name: 'bad', rules: [{ host: '1.2.3.4', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }));
+    const r = await portico(['translate', '--manifests', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { model: { hostGroups: { key: string }[] }; diagnostics: { object: string; rule: string }[] };
+    assert.deepEqual(out.model.hostGroups.map((g) => g.key), ['slow.test']);
+    assert.ok(out.diagnostics.some((d) => d.object === 'Ingress default/bad' && d.rule === 'V6'));
+  });
+});
