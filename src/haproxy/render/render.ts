@@ -127,7 +127,8 @@ function backendSection(b: Backend): string {
     // Rule B17: HAProxy answers 503 when it cannot connect; with endpoints present (nbsrv > 0) that is the
     // backend failing, which users know as 502. Responses from the backend itself pass through untouched (X10).
     '  http-response set-var(txn.from_backend) bool(true)',
-    '  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found } { nbsrv gt 0 }',
+    // An ExternalName that does not resolve leaves its server without an address: that is a bad gateway too (B15).
+    `  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found }${b.externalName ? '' : ' { nbsrv gt 0 }'}`,
   ];
   if (b.externalName) {
     const host = b.externalName.host;
