@@ -16,10 +16,17 @@ function textLine(line: string): string {
     const extra = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    return `${ts} ${LEVEL_NAMES[Number(level)] ?? String(level)} ${typeof msg === 'string' ? msg : JSON.stringify(msg ?? '')}${extra ? ` ${extra}` : ''}\n`;
+    const text = typeof msg === 'string' ? msg : JSON.stringify(msg ?? '');
+    // One event, one line: control characters from user data are escaped, never printed.
+    return `${ts} ${LEVEL_NAMES[Number(level)] ?? String(level)} ${escapeControls(text)}${extra ? ` ${escapeControls(extra)}` : ''}\n`;
   } catch {
     return line;
   }
+}
+
+function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 export function createLogger(format: LogFormat, level = 'info'): Logger {

@@ -44,14 +44,14 @@ export function validateIngressClass(raw: Record<string, unknown>): { info: Ingr
 
 /** Decides ownership for one Ingress; the reason is shown to users who wonder why an Ingress is ignored. */
 export function resolveOwnership(
-  ing: IngressInfo,
+  ing: Pick<IngressInfo, 'className' | 'classAnnotation'>,
   classes: Map<string, IngressClassInfo>,
   opts: ClassOptions,
 ): { owned: boolean; reason: string } {
   const ours = (c: IngressClassInfo | undefined): boolean => c !== undefined && c.controller === opts.controllerName;
   if (ing.className !== undefined) {
     const c = classes.get(ing.className);
-    if (!c) return { owned: false, reason: `IngressClass ${ing.className} does not exist (C3)` };
+    if (!c) return { owned: false, reason: `IngressClass ${ing.className} does not exist or is invalid (C3)` };
     return ours(c)
       ? { owned: true, reason: `spec.ingressClassName ${ing.className} (C2)` }
       : { owned: false, reason: `IngressClass ${ing.className} belongs to controller ${c.controller} (C2)` };

@@ -18,9 +18,14 @@ export class Findings {
   }
 }
 
+/** Names that failed validation are quoted, so a newline in a name cannot forge a log line. */
+function safeName(s: string): string {
+  return /^[a-z0-9.-]+$/.test(s) ? s : JSON.stringify(s.slice(0, 300));
+}
+
 export function objectRef(kind: string, meta: { namespace?: string | undefined; name?: string | undefined } | undefined): string {
-  const name = meta?.name ?? '<unnamed>';
-  return meta?.namespace ? `${kind} ${meta.namespace}/${name}` : `${kind} ${name}`;
+  const name = safeName(meta?.name ?? '');
+  return meta?.namespace ? `${kind} ${safeName(meta.namespace)}/${name}` : `${kind} ${name}`;
 }
 
 /** Stable order for output: by object, then field, then rule. */

@@ -1,5 +1,6 @@
 // Rules B1-B16: from a Service reference to the addresses HAProxy dials. Kept apart from routes so that endpoint
 // churn can be resolved without re-translating routes.
+import { isIP } from 'node:net';
 import type { Backend, Diagnostic, Server, ServiceRef } from '../model/types.js';
 import { cmp, objectRef } from './diagnostics.js';
 import { isDns1123Subdomain, isIpAddress, isPortNumber } from './grammar.js';
@@ -55,9 +56,14 @@ function servicePorts(svc: Obj): ServicePort[] {
   }));
 }
 
-/** Hostnames an ExternalName Service may not point at: Portico's own loopback (admin port, HAProxy's sockets). */
+/**
+ * Hostnames an ExternalName Service may not point at: Portico's own loopback (admin port, HAProxy's sockets), and
+ * IP literals in any spelling the resolver accepts (`127.1`, `2130706433`, `0x7f000001`): a real DNS name's last
+ * label starts with a letter.
+ */
 function forbiddenExternalName(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || isIpAddress(host);
+  const last = host.slice(host.lastIndexOf('.') + 1);
+  return host === 'localhost' || host.endsWith('.localhost') || isIpAddress(host) || !/^[a-z]/.test(last);
 }
 
 export function serverName(address: string, port: number): string {
@@ -112,12 +118,13 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
       const addresses = Array.isArray(ep.addresses) ? (ep.addresses as unknown[]) : [];
       const address = addresses[0]; // B8
       if (typeof address !== 'string' || !isIpAddress(address)) continue;
-      if ((addressType === 'IPv4') !== address.includes('.')) continue;
+      if ((addressType === 'IPv4') !== (isIP(address) === 4)) continue;
+      const canonical = isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
       const cond = isObject(ep.conditions) ? ep.conditions : {};
       const isReady = cond.ready !== false; // B9
       const serving = cond.serving === undefined || cond.serving === null ? isReady : cond.serving !== false; // B10
       const terminating = cond.terminating === true;
-      const server: Server = { name: serverName(address, port), address, port, ready: isReady };
+      const server: Server = { name: serverName(canonical, port), address: canonical, port, ready: isReady };
       if (isReady) ready.set(server.name, server);
       else if (serving && terminating) fallback.set(server.name, { ...server, ready: false }); // B12
     }

@@ -20,7 +20,7 @@ export function backendName(ref: ServiceRef): string {
 
 /** Oldest first (rules M3, D2), then namespace/name: the order every "first wins" below relies on. */
 export function byAge(a: IngressInfo, b: IngressInfo): number {
-  return cmp(a.creationTimestamp, b.creationTimestamp) || cmp(a.key, b.key);
+  return (a.created === b.created ? 0 : a.created < b.created ? -1 : 1) || cmp(a.key, b.key);
 }
 
 interface Candidate extends PathRoute {
@@ -59,7 +59,7 @@ export interface RoutesResult {
 export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesResult {
   const ingresses = [...owned].sort(byAge);
   const diagnostics: Diagnostic[] = [];
-  const serviceRefs = new Map<string, { ref: ServiceRef; users: Set<string> }>();
+  const refs = new Map<string, ServiceRef>();
   const tlsHosts = new Set(ingresses.flatMap((i) => i.tls.flatMap((t) => t.hosts)));
 
   const redirectFor = (ing: IngressInfo, hostKey: string): boolean => {
@@ -90,15 +90,13 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
         object: ing.ref,
         field,
         rule: 'D6',
-        message: `resource backend ${backend.resourceKind}/${backend.name} is not supported; the path is skipped`,
+        message: `resource backends (${JSON.stringify(`${backend.resourceKind}/${backend.name}`)}) are not supported; this backend is skipped`,
       });
       return undefined;
     }
     const ref: ServiceRef = { namespace: ing.namespace, service: backend.service, port: backend.port };
     const name = backendName(ref);
-    const entry = serviceRefs.get(name) ?? { ref, users: new Set<string>() };
-    entry.users.add(ing.ref);
-    serviceRefs.set(name, entry);
+    refs.set(name, ref);
     return name;
   };
 
@@ -121,7 +119,7 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
           object: ing.ref,
           field: 'spec.defaultBackend',
           rule: 'D2',
-          message: `the catch-all default backend of older ${catchAll.ing.ref} wins`,
+          message: `the catch-all default backend of ${catchAll.ing.ref} wins (oldest first; same age: namespace/name order)`,
         });
         continue;
       }
@@ -156,7 +154,7 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
             object: ing.ref,
             field: 'spec.defaultBackend',
             rule: 'D3',
-            message: `host ${key === EMPTY_HOST_KEY ? '(any)' : key} already uses the default backend of older ${g.dfltFrom.ref}`,
+            message: `host ${key === EMPTY_HOST_KEY ? '(any)' : key} already uses the default backend of ${g.dfltFrom.ref} (oldest first; same age: namespace/name order)`,
           });
           continue;
         }
@@ -179,7 +177,7 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
         rule: sameIngress ? 'M4' : 'M3',
         message: sameIngress
           ? `duplicate of spec.rules[${winner.rule}].http.paths[${winner.pathIndex}] (${winner.pathType} ${winner.path} on ${groupKey}); the first one wins`
-          : `${winner.pathType} ${winner.path} on host ${groupKey === EMPTY_HOST_KEY ? '(any)' : groupKey} is already routed by older ${winner.ing.ref}; this path is ignored`,
+          : `${winner.pathType} ${winner.path} on host ${groupKey === EMPTY_HOST_KEY ? '(any)' : groupKey} is already routed by ${winner.ing.ref}, which wins (oldest first; same age: namespace/name order); this path is ignored`,
       });
     }
     return winner;
@@ -199,6 +197,21 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
       if (g.dflt) hg.defaultBackend = g.dflt;
       return hg;
     });
+
+  // Only routes that won become backends: a shadowed path must not produce a backend or warnings about it.
+  const serviceRefs = new Map<string, { ref: ServiceRef; users: Set<string> }>();
+  const byKey = new Map(ingresses.map((i) => [i.key, i] as const));
+  const use = (t: RouteTarget): void => {
+    const entry = serviceRefs.get(t.backend) ?? { ref: refs.get(t.backend)!, users: new Set<string>() };
+    const ing = byKey.get(t.source.ingress);
+    if (ing) entry.users.add(ing.ref);
+    serviceRefs.set(t.backend, entry);
+  };
+  for (const g of hostGroups) {
+    for (const r of [...g.exact, ...g.prefix]) use(r);
+    if (g.defaultBackend) use(g.defaultBackend);
+  }
+  if (catchAll) use(catchAll.target);
 
   return { hostGroups, catchAll: catchAll?.target, serviceRefs, diagnostics };
 }

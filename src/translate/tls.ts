@@ -47,7 +47,7 @@ function parsePair(crt: string, key: string): ParsedSecret {
   try {
     chain = blocks.map((b) => new X509Certificate(b));
   } catch (e) {
-    return { ok: false, reason: `tls.crt is not a valid certificate: ${(e as Error).message}` };
+    return { ok: false, reason: `tls.crt is not a valid PEM certificate (${opensslReason(e)})` };
   }
   let keyPem: string;
   try {
@@ -55,7 +55,7 @@ function parsePair(crt: string, key: string): ParsedSecret {
     if (!chain[0]!.checkPrivateKey(k)) return { ok: false, reason: 'tls.key does not match the certificate in tls.crt' };
     keyPem = k.export({ type: 'pkcs8', format: 'pem' }).toString();
   } catch (e) {
-    return { ok: false, reason: `tls.key is not a valid private key: ${(e as Error).message}` };
+    return { ok: false, reason: `tls.key is not a valid PEM private key (${opensslReason(e)})` };
   }
   const leaf = chain[0]!;
   const dnsNames = (leaf.subjectAltName ?? '')
@@ -67,6 +67,13 @@ function parsePair(crt: string, key: string): ParsedSecret {
     ok: true,
     cert: { pem, dnsNames, notAfter: new Date(leaf.validTo).toISOString(), sha256: leaf.fingerprint256.replace(/:/g, '').toLowerCase() },
   };
+}
+
+/** OpenSSL's reason without its build-specific error codes, so messages are the same on every machine. */
+function opensslReason(e: unknown): string {
+  const m = e as { reason?: unknown; code?: unknown; message?: unknown };
+  if (typeof m.reason === 'string') return m.reason;
+  return typeof m.code === 'string' ? m.code : 'unreadable';
 }
 
 /** Does a certificate SAN list cover a host (exact, or `*.x` covering one label)? Wildcard TLS hosts need the same wildcard SAN. */

@@ -47,12 +47,16 @@ export function translate(snapshot: Snapshot, opts: TranslateOptions): Translate
   const diagnostics: Diagnostic[] = [];
 
   const classes = new Map<string, IngressClassInfo>();
+  const classNames = new Set<string>();
   for (const raw of [...snapshot.ingressClasses].sort((a, b) => cmp(keyOf(a), keyOf(b)))) {
     const { info, findings } = validateIngressClass(raw);
     diagnostics.push(...findings.list);
     if (info) classes.set(info.name, info);
+    const meta = isObject(raw.metadata) ? raw.metadata : {};
+    if (typeof meta.name === 'string') classNames.add(meta.name);
   }
-  if (opts.implicitIngressClass && !classes.has(opts.ingressClass))
+  // A class by that name that the user defined, even an invalid one, is theirs to decide about: no stand-in.
+  if (opts.implicitIngressClass && !classNames.has(opts.ingressClass))
     classes.set(opts.ingressClass, { name: opts.ingressClass, controller: opts.controllerName, isDefault: true });
 
   const owned: IngressInfo[] = [];
@@ -61,7 +65,8 @@ export function translate(snapshot: Snapshot, opts: TranslateOptions): Translate
     const { info, findings } = validateIngress(raw, { checkCreateOnlyRules: opts.checkCreateOnlyRules });
     const key = keyOf(raw);
     if (!info) {
-      diagnostics.push(...findings.list);
+      // An invalid Ingress is reported unless it plainly belongs to another controller (rule C8).
+      if (resolveOwnership(rawClass(raw), classes, opts).owned || !declaresClass(raw)) diagnostics.push(...findings.list);
       ingresses.push({ ingress: key, owned: false, valid: false, classReason: 'invalid' });
       continue;
     }
@@ -97,6 +102,22 @@ export function translate(snapshot: Snapshot, opts: TranslateOptions): Translate
   if (routes.catchAll) model.catchAll = routes.catchAll;
   if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
   return { model, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
+}
+
+function rawClass(raw: Obj): { className: string | undefined; classAnnotation: string | undefined } {
+  const spec = isObject(raw.spec) ? raw.spec : {};
+  const meta = isObject(raw.metadata) ? raw.metadata : {};
+  const annotations = isObject(meta.annotations) ? meta.annotations : {};
+  const annotation = annotations['kubernetes.io/ingress.class'];
+  return {
+    className: typeof spec.ingressClassName === 'string' ? spec.ingressClassName : undefined,
+    classAnnotation: typeof annotation === 'string' ? annotation : undefined,
+  };
+}
+
+function declaresClass(raw: Obj): boolean {
+  const c = rawClass(raw);
+  return c.className !== undefined || c.classAnnotation !== undefined;
 }
 
 function dedupe(list: Diagnostic[]): Diagnostic[] {

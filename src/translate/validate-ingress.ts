@@ -35,6 +35,8 @@ export interface IngressInfo {
   key: string; // namespace/name
   ref: string; // "Ingress namespace/name"
   creationTimestamp: string; // '' when unknown
+  /** creationTimestamp in ms since the epoch; a missing or unreadable one counts as newest (manifests have none). */
+  created: number;
   className: string | undefined;
   classAnnotation: string | undefined;
   annotations: Record<string, string>;
@@ -169,6 +171,7 @@ export function validateIngress(
     key: `${namespace}/${name}`,
     ref: f.object,
     creationTimestamp,
+    created: creationTimestamp === '' || Number.isNaN(Date.parse(creationTimestamp)) ? Number.POSITIVE_INFINITY : Date.parse(creationTimestamp),
     className,
     classAnnotation,
     annotations,
@@ -196,7 +199,7 @@ function validatePath(raw: unknown, field: string, f: Findings): IngressPath | u
     return undefined;
   }
   const pathType = raw.pathType;
-  if (pathType === undefined || pathType === null || pathType === '') {
+  if (pathType === undefined || pathType === null) {
     f.error(`${field}.pathType`, 'V11', 'pathType must be specified');
     return undefined;
   }
@@ -249,11 +252,11 @@ function validateBackend(raw: unknown, field: string, f: Findings): BackendSpec 
     let ok = true;
     if (!isPathSegmentName(kind)) {
       ok = false;
-      f.error(`${field}.resource.kind`, 'V23', 'resource kind is required');
+      f.error(`${field}.resource.kind`, 'V23', 'resource kind is required and must be a valid path segment name');
     }
     if (!isPathSegmentName(name)) {
       ok = false;
-      f.error(`${field}.resource.name`, 'V23', 'resource name is required');
+      f.error(`${field}.resource.name`, 'V23', 'resource name is required and must be a valid path segment name');
     }
     if (res.apiGroup !== undefined && res.apiGroup !== null && (typeof res.apiGroup !== 'string' || !isDns1123Subdomain(res.apiGroup))) {
       ok = false;

@@ -173,6 +173,8 @@ describe('hosts (H1-H9)', () => {
     ['bar.foo.bar.com', 'HTTP 404'], // H3: two labels do not match *.bar.com
     ['baz.bar.com', 's-wild'], // H3
     ['bar.com', 'HTTP 404'], // H3: zero labels
+    ['evil_x.bar.com', 'HTTP 404'], // H3: the first label must be a DNS label
+    ['*.bar.com', 'HTTP 404'], // H3: "*" is not a label
     ['FOO.Bar.com', 's-host'], // H1, H9
     ['foo.bar.com:8080', 's-host'], // H1: port ignored
     ['foo.bar.com.', 's-host'], // H1: trailing dot

@@ -159,22 +159,48 @@ export class HaproxySupervisor {
     throw new HaproxyError('HAProxy did not finish reloading in time', this.recentOutput.join('\n'));
   }
 
-  /** Soft stop (SIGUSR1): listeners close at once, in-flight requests finish; after `graceMs`, a hard stop. */
+  /**
+   * Soft stop (SIGUSR1): listeners close at once and in-flight requests finish. Idle keep-alive connections would
+   * otherwise hold a worker until their timeout (`idle-close-on-response` keeps them open for reloads), so once no
+   * request is in flight anywhere, HAProxy is stopped; after `graceMs` it is stopped regardless.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     const proc = this.proc;
     if (!proc?.pid || proc.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    let exited = false;
+    const exit = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    void exit.then(() => (exited = true));
     proc.kill('SIGUSR1');
-    const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
-    if (timedOut) {
-      this.o.log.warn({ component: 'supervisor', graceMs }, 'in-flight requests did not finish within the grace period; stopping HAProxy');
+    const deadline = Date.now() + graceMs;
+    while (!exited && Date.now() < deadline) {
+      await Promise.race([exit, sleep(100)]);
+      if (!exited && (await this.requestsInFlight()) === 0) break;
+    }
+    if (!exited) {
+      if (Date.now() >= deadline) this.o.log.warn({ component: 'supervisor', graceMs }, 'in-flight requests did not finish within the grace period; stopping HAProxy');
       proc.kill('SIGTERM');
-      const killed = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+      const killed = await Promise.race([exit.then(() => true), sleep(3000).then(() => false)]);
       if (!killed) proc.kill('SIGKILL');
-      await exited;
+      await exit;
     }
     this.proc = undefined;
+  }
+
+  /** Streams (requests, WebSockets) alive in any worker; idle keep-alive connections have none. Unknown = 1. */
+  private async requestsInFlight(): Promise<number> {
+    const info = await this.showProc();
+    if (!info) return 1;
+    let total = 0;
+    for (const w of info.workers) {
+      try {
+        const sess = await cliCommand(this.o.masterSocket, `@!${w.pid} show sess`, 2000);
+        total += sess.split('\n').filter((l) => l.startsWith('0x') && !l.includes('proto=sockpair')).length;
+      } catch {
+        return 1;
+      }
+    }
+    return total;
   }
 }
 

@@ -187,10 +187,11 @@ frontend portico
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Real-IP %[src]
   http-request set-header X-Request-ID %[unique-id] unless { req.hdr(x-request-id) -m found }
-  # Rule H1: the host without port or trailing dot, lowercased; then rule H5: exact, wildcard, then any-host group.
+  # Rule H1: the host without port or trailing dot, lowercased; then rule H5: exact, wildcard (first label a DNS
+  # label, rule H3), then the any-host group.
   http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub(\\.$,)
   http-request set-var(txn.group) var(txn.host),map_str(${map(MAPS.hosts)})
-  http-request set-var(txn.group) var(txn.host),regsub(^[^.]+\\.,*.),map_str(${map(MAPS.wildcards)}) if !${found('txn.group')}
+  http-request set-var(txn.group) var(txn.host),regsub(^[^.]+\\.,*.),map_str(${map(MAPS.wildcards)}) if !${found('txn.group')} { var(txn.host) -m reg ^[a-z0-9-]+\\. }
   http-request set-var(txn.group) str(*),map_str(${map(MAPS.hosts)}) if !${found('txn.group')}
   # Rules P3-P10: an exact path first, then the longest element-wise prefix (keys end in "/", so "/aaa" never matches "/aaaccc").
   http-request set-var(txn.path) path
@@ -201,7 +202,8 @@ frontend portico
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if !${found('txn.group')}
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if !${found('txn.route')}
   # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
-  http-request redirect location https://%[var(txn.host)]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route),field(1,|) -m str r } !{ path_beg /.well-known/acme-challenge/ }
+  # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
+  http-request redirect location https://%[var(txn.host)]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route),field(1,|) -m str r } !{ path_beg /.well-known/acme-challenge/ } { var(txn.host) -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
   use_backend %[var(txn.route),field(2,|)]
 
