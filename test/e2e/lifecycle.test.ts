@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopAll, waitFor, writeManifest } from './harness/index.js';
@@ -121,5 +121,51 @@ describe('command line', () => {
     const out = JSON.parse(r.stdout) as { model: { hostGroups: { key: string }[] }; diagnostics: { object: string; rule: string }[] };
     assert.deepEqual(out.model.hostGroups.map((g) => g.key), ['slow.test']);
     assert.ok(out.diagnostics.some((d) => d.object === 'Ingress default/bad' && d.rule === 'V6'));
+  });
+});
+
+describe('upstream timeouts', () => {
+  test('a backend slower than --upstream-read-timeout gets 504 (B17)', async () => {
+    const p = await startPortico({ manifests: [await demoDir()], args: ['--upstream-read-timeout', '1'] });
+    await p.waitReady();
+    const r = await httpGet(p.httpPort, { host: 'slow.test', path: '/slow?ms=2500' });
+    assert.equal(r.status, 504);
+    assert.equal(r.headers.server, 'portico');
+    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/slow?ms=10' })).status, 200);
+  });
+});
+
+describe('a configuration HAProxy rejects never replaces the live one', () => {
+  test('after a failed check the last good configuration keeps serving, and the reason is logged', async () => {
+    const dir = await demoDir();
+    const state = await manifestDir();
+    // A stand-in for the haproxy binary that fails `haproxy -c` while a marker file exists: the only way to make
+    // Portico produce a configuration HAProxy rejects, since every user string is validated first.
+    const wrapper = join(state, 'haproxy-wrapper.sh');
+    const marker = join(state, 'reject');
+    await writeFile(wrapper, `#!/bin/sh\nif [ "$1" = "-c" ] && [ -e ${marker} ]; then echo "[ALERT] rejected by test" >&2; exit 1; fi\nexec haproxy "$@"\n`, { mode: 0o755 });
+    const p = await startPortico({ manifests: [dir], args: ['--haproxy-bin', wrapper] });
+    await p.waitReady();
+    await writeFile(marker, '');
+    await writeManifest(dir, 'new.yaml', ingress({ name: 'new', rules: [{ host: 'new.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }));
+    const line = await p.waitForLog((l) => String(l.msg).includes('last good configuration stays live'), 3000);
+    assert.match(String(line.err), /rejected by test/);
+    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 200, 'old routes still served');
+    assert.equal((await httpGet(p.httpPort, { host: 'new.test', path: '/' })).status, 404, 'the rejected change is not live');
+    await rm(marker);
+    await writeManifest(dir, 'nudge.yaml', ingress({ name: 'nudge', rules: [{ host: 'nudge.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'new.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'the next good configuration never went live' });
+  });
+});
+
+describe('log formats', () => {
+  test('--log-format text prints one human-readable line per event', async () => {
+    const p = await startPortico({ manifests: [await demoDir()], args: ['--log-format', 'text'] });
+    await p.waitReady();
+    const live = (): string[] => p.logs.lines.filter((l) => / INFO configuration live /.test(l));
+    await waitFor(() => Promise.resolve(live().length > 0), { timeoutMs: 3000, message: () => p.logs.lines.slice(0, 5).join('\n') });
+    const lines = live();
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO configuration live component=controller/);
   });
 });
