@@ -11,6 +11,8 @@ export interface ControllerOptions {
   translate: TranslateOptions;
   render: Omit<RenderOptions, 'filesDir'>;
   defaultCertPem: string;
+  /** Called after every sync that left a configuration live: status and events are reported from here. */
+  onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[]) => void;
 }
 
 const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
@@ -55,9 +57,12 @@ export class Controller {
     const started = performance.now();
     const result = translate(snapshot, this.o.translate);
     this.last = result;
-    this.report(result.diagnostics);
+    const fresh = this.report(result.diagnostics);
     const modelJson = JSON.stringify(result.model);
-    if (modelJson === this.liveModelJson) return;
+    if (modelJson === this.liveModelJson) {
+      this.o.onLive?.(result, fresh);
+      return;
+    }
     let outcome = await this.applyModel(result.model);
     if (!outcome.applied && !this.applier.isLive) {
       // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all.
@@ -69,6 +74,7 @@ export class Controller {
       return;
     }
     this.liveModelJson = modelJson;
+    this.o.onLive?.(result, fresh);
     const owned = result.model.ingresses.filter((i) => i.owned).length;
     this.log.info(
       { component: 'controller', ms: Math.round(performance.now() - started), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
@@ -87,15 +93,18 @@ export class Controller {
     return this.applier.apply(artefacts, filesDir);
   }
 
-  /** One log line per diagnostic when it appears, not on every sync. */
-  private report(diagnostics: Diagnostic[]): void {
+  /** One log line per diagnostic when it appears, not on every sync; returns the ones that appeared. */
+  private report(diagnostics: Diagnostic[]): Diagnostic[] {
+    const fresh: Diagnostic[] = [];
     const now = new Set<string>();
     for (const d of diagnostics) {
       const key = JSON.stringify(d);
       now.add(key);
       if (this.reported.has(key)) continue;
+      fresh.push(d);
       this.log[d.level === 'error' ? 'error' : 'warn']({ component: 'translate', object: d.object, field: d.field, rule: d.rule }, `${d.object}: ${d.field}: ${d.message} (rule ${d.rule})`);
     }
     this.reported = now;
+    return fresh;
   }
 }

@@ -12,7 +12,18 @@ interface FlagSpec {
 }
 
 export const FLAGS: Record<string, FlagSpec> = {
-  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable', commands: ['serve', 'translate'] },
+  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable. Without it, serve reads the Kubernetes API', commands: ['serve', 'translate'] },
+  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve'] },
+  'watch-namespace': { type: 'string', arg: 'NS', help: 'watch namespaced objects in this namespace only (RBAC then needs only a Role there)', commands: ['serve'] },
+  'publish-service': { type: 'string', arg: 'NS/NAME', help: "Service whose address is written to each owned Ingress's status", commands: ['serve'] },
+  'publish-status-address': { type: 'string', arg: 'A,B,...', help: 'addresses written to Ingress status when no --publish-service (IPs or host names)', commands: ['serve'] },
+  'update-status': { type: 'string', default: 'true', arg: 'BOOL', help: 'write status.loadBalancer on owned Ingresses (leader only)', commands: ['serve'] },
+  'election-id': { type: 'string', default: 'portico-leader', arg: 'NAME', help: 'name of the Lease used for leader election', commands: ['serve'] },
+  'election-namespace': { type: 'string', arg: 'NS', help: "namespace of the Lease and of cluster-scoped objects' Events (default: $POD_NAMESPACE, else the service account's)", commands: ['serve'] },
+  'election-lease-duration': { type: 'string', default: '15', arg: 'SECONDS', help: 'leader election: how long a lease holds without renewal', commands: ['serve'] },
+  'election-renew-deadline': { type: 'string', default: '10', arg: 'SECONDS', help: 'leader election: the leader steps down when it cannot renew for this long', commands: ['serve'] },
+  'election-retry-period': { type: 'string', default: '2', arg: 'SECONDS', help: 'leader election: interval between lease attempts and renewals', commands: ['serve'] },
+  'api-watch-stall-timeout': { type: 'string', default: '90', arg: 'SECONDS', help: 'restart a watch that sends nothing, not even a bookmark, for this long', commands: ['serve'] },
   'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'plain HTTP listener', commands: ['serve'] },
   'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
@@ -39,8 +50,24 @@ export const FLAGS: Record<string, FlagSpec> = {
 
 export class FlagError extends Error {}
 
+export interface KubernetesFlags {
+  kubeconfig: string | undefined;
+  watchNamespace: string | undefined;
+  publishService: string | undefined;
+  publishStatusAddress: string[];
+  updateStatus: boolean;
+  electionId: string;
+  electionNamespace: string | undefined;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  watchStallTimeout: number;
+}
+
 export interface ServeFlags {
   manifests: string[];
+  /** Set when serve reads the Kubernetes API instead of manifest files. */
+  kubernetes: KubernetesFlags | undefined;
   httpPort: number;
   httpsPort: number;
   adminPort: number;
@@ -100,7 +127,24 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
   };
   const help = values.help === true;
   const manifests = (values.manifests as string[] | undefined) ?? [];
-  if (!help && manifests.length === 0) throw new FlagError('--manifests is required: a file or directory of Kubernetes manifests');
+  const kubeconfig = typeof values.kubeconfig === 'string' ? values.kubeconfig : process.env.KUBECONFIG || undefined;
+  const useApi = command === 'serve' && manifests.length === 0 && (kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST !== undefined);
+  if (!help && manifests.length === 0 && !useApi)
+    throw new FlagError(command === 'serve' ? '--manifests is required outside a cluster (or --kubeconfig FILE for the Kubernetes API)' : '--manifests is required: a file or directory of Kubernetes manifests');
+  if (manifests.length > 0 && typeof values.kubeconfig === 'string') throw new FlagError('--manifests and --kubeconfig exclude each other: Portico reads one source');
+  const nsName = (name: string): string | undefined => {
+    const v = values[name];
+    if (typeof v !== 'string') return undefined;
+    const [ns, n, extra] = v.split('/');
+    if (extra !== undefined || !ns || !n || !isDns1123Label(ns) || !isDns1123Subdomain(n)) throw new FlagError(`--${name}: ${JSON.stringify(v)} must be NAMESPACE/NAME`);
+    return v;
+  };
+  const label = (name: string): string | undefined => {
+    const v = values[name];
+    if (typeof v !== 'string') return undefined;
+    if (!isDns1123Label(v)) throw new FlagError(`--${name}: ${JSON.stringify(v)} must be a DNS-1123 label`);
+    return v;
+  };
   const ingressClass = str('ingress-class');
   if (!isDns1123Subdomain(ingressClass)) throw new FlagError(`--ingress-class: ${JSON.stringify(ingressClass)} must be a DNS-1123 subdomain`);
   const controllerName = str('controller-name');
@@ -116,8 +160,31 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
   const logLevel = str('log-level');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new FlagError(`--log-level: ${JSON.stringify(logLevel)} must be debug, info, warn or error`);
   const serve = command === 'serve';
+  const statusAddresses = typeof values['publish-status-address'] === 'string' ? values['publish-status-address'].split(',').map((a) => a.trim()).filter(Boolean) : [];
+  for (const a of statusAddresses)
+    if (!isIpAddress(a) && !isDns1123Subdomain(a)) throw new FlagError(`--publish-status-address: ${JSON.stringify(a)} must be an IP address or a DNS name (no port)`);
+  const electionId = str('election-id');
+  if (!isDns1123Subdomain(electionId)) throw new FlagError(`--election-id: ${JSON.stringify(electionId)} must be a DNS-1123 subdomain`);
+  const kubernetes: KubernetesFlags | undefined = useApi
+    ? {
+        kubeconfig,
+        watchNamespace: label('watch-namespace'),
+        publishService: nsName('publish-service'),
+        publishStatusAddress: statusAddresses,
+        updateStatus: bool('update-status'),
+        electionId,
+        electionNamespace: label('election-namespace'),
+        leaseDuration: int('election-lease-duration', 1, 3600),
+        renewDeadline: int('election-renew-deadline', 1, 3600),
+        retryPeriod: int('election-retry-period', 1, 3600),
+        watchStallTimeout: int('api-watch-stall-timeout', 1, 3600),
+      }
+    : undefined;
+  if (kubernetes && !(kubernetes.leaseDuration > kubernetes.renewDeadline && kubernetes.renewDeadline > kubernetes.retryPeriod))
+    throw new FlagError('leader election needs --election-lease-duration > --election-renew-deadline > --election-retry-period');
   const flags: ServeFlags = {
     manifests,
+    kubernetes,
     httpPort: serve ? port('http-port') : 0,
     httpsPort: serve ? port('https-port') : 0,
     adminPort: serve ? port('admin-port') : 0,

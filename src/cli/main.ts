@@ -17,6 +17,8 @@ import { Applier } from '../haproxy/apply.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificate } from '../haproxy/default-cert.js';
 import { startAdminServer } from '../admin/server.js';
+import { startKubernetesSource } from './kubernetes.js';
+import type { LiveHook } from './kubernetes.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
   return {
@@ -67,10 +69,12 @@ async function runServe(f: ServeFlags): Promise<void> {
   log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz)');
 
   const defaultCertPem = await generateDefaultCertificate();
+  let onLive: LiveHook | undefined;
   const controller = new Controller(
     {
       translate: translateOptions(f),
       defaultCertPem,
+      onLive: (result, fresh) => onLive?.(result, fresh),
       render: {
         stateDir,
         httpPort: f.httpPort,
@@ -94,15 +98,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     log,
   );
 
-  const source = new ManifestSource(f.manifests, log, (files) => {
-    if (!shuttingDown) void controller.submit(snapshotOf(files, log));
-  });
-
+  let stopSource = (): void => undefined;
+  let stopReporting = (): Promise<void> => Promise.resolve();
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info({ component: 'serve', signal, graceSeconds: f.shutdownGracePeriod }, 'shutting down: no new connections, in-flight requests finish');
-    source.stop();
+    stopSource();
+    await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
     admin.close();
     admin.closeAllConnections();
@@ -113,7 +116,17 @@ async function runServe(f: ServeFlags): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  log.info({ component: 'serve', manifests: f.manifests, stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort }, 'starting');
+  log.info({ component: 'serve', source: f.kubernetes ? 'kubernetes' : 'manifests', stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort }, 'starting');
+  if (f.kubernetes) {
+    const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log);
+    stopSource = k.stop;
+    stopReporting = k.stopReporting;
+    return;
+  }
+  const source = new ManifestSource(f.manifests, log, (files) => {
+    if (!shuttingDown) void controller.submit(snapshotOf(files, log));
+  });
+  stopSource = () => source.stop();
   const files = await source.start();
   await controller.submit(snapshotOf(files, log));
 }

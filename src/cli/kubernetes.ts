@@ -1,0 +1,105 @@
+// Serve mode with the Kubernetes API as the source: reflectors feed the controller; the elected leader reports
+// status and events.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Controller } from '../controller.js';
+import type { Diagnostic, TranslateResult } from '../model/types.js';
+import type { KubernetesFlags, ServeFlags } from './flags.js';
+import { FlagError } from './flags.js';
+import { ConfigError, inClusterConfig, kubeconfigFile } from '../sources/kubernetes/config.js';
+import { KubeClient } from '../sources/kubernetes/client.js';
+import { KubernetesSource } from '../sources/kubernetes/source.js';
+import { LeaderElector } from '../status/leader.js';
+import { StatusWriter } from '../status/status-writer.js';
+import { EventRecorder } from '../status/events.js';
+
+export type LiveHook = (result: TranslateResult, fresh: Diagnostic[]) => void;
+
+/** Status is re-checked this often even without changes (rule S4: ingress-nginx re-syncs every 60 s). */
+const STATUS_RESYNC_MS = 60_000;
+
+export async function startKubernetesSource(
+  f: ServeFlags,
+  k: KubernetesFlags,
+  controller: Controller,
+  setLiveHook: (hook: LiveHook) => void,
+  shuttingDown: () => boolean,
+  log: Logger,
+): Promise<{ stop: () => void; stopReporting: () => Promise<void> }> {
+  let cfg;
+  try {
+    cfg = k.kubeconfig ? kubeconfigFile(k.kubeconfig) : inClusterConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FlagError(e.message);
+    throw e;
+  }
+  const client = new KubeClient(cfg);
+  const namespace = k.electionNamespace ?? process.env.POD_NAMESPACE ?? cfg.namespace ?? 'default';
+  const identity = process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+
+  const source = new KubernetesSource(
+    client,
+    { watchNamespace: k.watchNamespace, pageSize: 500, stallMs: k.watchStallTimeout * 1000, backoff: { initialMs: 250, maxMs: 30_000 }, debounceMs: 20 },
+    (snapshot) => {
+      if (!shuttingDown()) void controller.submit(snapshot);
+    },
+    log,
+  );
+  const status = new StatusWriter(client, { publishService: k.publishService, publishAddresses: k.publishStatusAddress }, log);
+  const events = new EventRecorder(client, (store, key) => source.get(store, key), { controllerName: f.controllerName, instance: identity, defaultNamespace: namespace }, log);
+
+  let last: TranslateResult | undefined;
+  let statusRunning = false;
+  let statusAgain = false;
+  const syncStatus = async (): Promise<void> => {
+    if (!k.updateStatus || !elector.isLeader || !last) return;
+    if (statusRunning) {
+      statusAgain = true;
+      return;
+    }
+    statusRunning = true;
+    try {
+      do {
+        statusAgain = false;
+        const owned = new Set(last.model.ingresses.filter((i) => i.owned).map((i) => i.ingress));
+        const publish = k.publishService ? source.get('services', k.publishService) : undefined;
+        await status.sync(source.snapshot().ingresses, owned, publish);
+      } while (statusAgain && elector.isLeader);
+    } finally {
+      statusRunning = false;
+    }
+  };
+
+  const elector = new LeaderElector(
+    client,
+    { namespace, name: k.electionId, identity, leaseDurationMs: k.leaseDuration * 1000, renewDeadlineMs: k.renewDeadline * 1000, retryPeriodMs: k.retryPeriod * 1000 },
+    log,
+    (leading) => {
+      if (leading) void syncStatus();
+    },
+  );
+
+  setLiveHook((result, fresh) => {
+    last = result;
+    void syncStatus();
+    if (elector.isLeader && fresh.length > 0) void events.record(fresh);
+  });
+
+  log.info({ component: 'kubernetes', server: cfg.server, watchNamespace: k.watchNamespace ?? '(all)', identity, lease: `${namespace}/${k.electionId}` }, 'connecting to the Kubernetes API');
+  elector.start();
+  await source.start();
+  await controller.submit(source.snapshot());
+  const resync = setInterval(() => void syncStatus(), STATUS_RESYNC_MS);
+  resync.unref();
+  return {
+    stop: () => {
+      clearInterval(resync);
+      source.stop();
+    },
+    stopReporting: async () => {
+      await elector.stop();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+// List+watch for one resource, client-go's reflector in miniature: paged list, watch from the list's
+// resourceVersion with bookmarks, relist on 410, a deadline for silent watches, and capped jittered backoff on
+// every error. The last known objects stay in place while the API is unreachable.
+import type { Logger } from '../../log.js';
+import { isObject } from '../../translate/validate-ingress.js';
+import { ApiError } from './client.js';
+import type { KubeClient } from './client.js';
+
+type Obj = Record<string, unknown>;
+
+export interface ResourceSpec {
+  /** e.g. `/apis/networking.k8s.io/v1` */
+  groupVersion: string;
+  resource: string;
+  namespaced: boolean;
+}
+
+export interface ReflectorOptions {
+  /** Restrict a namespaced resource to one namespace (--watch-namespace). */
+  namespace?: string | undefined;
+  pageSize: number;
+  /** A watch that sends nothing (not even a bookmark) for this long is cut and restarted. */
+  stallMs: number;
+  backoff: { initialMs: number; maxMs: number };
+}
+
+class Expired extends Error {}
+
+function metaOf(o: Obj): Obj {
+  return isObject(o.metadata) ? o.metadata : {};
+}
+
+export function keyOf(o: Obj): string {
+  const m = metaOf(o);
+  return `${typeof m.namespace === 'string' ? m.namespace : ''}/${typeof m.name === 'string' ? m.name : ''}`;
+}
+
+function rvOf(o: Obj): string {
+  const rv = metaOf(o).resourceVersion;
+  return typeof rv === 'string' ? rv : '';
+}
+
+export class Reflector {
+  readonly items = new Map<string, Obj>();
+  private rv = '';
+  private stopped = false;
+  private failures = 0;
+  private readonly abort = new AbortController();
+  synced = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly spec: ResourceSpec,
+    private readonly o: ReflectorOptions,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  private get collection(): string {
+    const ns = this.spec.namespaced && this.o.namespace ? `/namespaces/${encodeURIComponent(this.o.namespace)}` : '';
+    return `${this.spec.groupVersion}${ns}/${this.spec.resource}`;
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+  }
+
+  private async run(): Promise<void> {
+    let needList = true;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          await this.list();
+          needList = false;
+        }
+        await this.watch();
+      } catch (e) {
+        if (this.stopped) return;
+        if (e instanceof Expired) {
+          this.log.info({ component: 'kubernetes', resource: this.spec.resource, rv: this.rv }, 'resourceVersion expired (410); relisting');
+          needList = true;
+          continue;
+        }
+        this.failures++;
+        const delay = this.delay(e);
+        this.log.warn({ component: 'kubernetes', resource: this.spec.resource, err: (e as Error).message, retryInMs: delay }, 'list/watch failed; retrying');
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  /** Exponential backoff with full jitter in [delay/2, delay]; Retry-After (429) is honoured as a floor. */
+  private delay(e: unknown): number {
+    const base = Math.min(this.o.backoff.maxMs, this.o.backoff.initialMs * 2 ** Math.min(this.failures - 1, 16));
+    const jittered = base / 2 + Math.random() * (base / 2);
+    const retryAfter = e instanceof ApiError && e.status === 429 ? 1000 : 0;
+    return Math.max(jittered, retryAfter);
+  }
+
+  private async list(): Promise<void> {
+    const items = new Map<string, Obj>();
+    let cont = '';
+    let rv = '';
+    for (;;) {
+      const q = new URLSearchParams({ limit: String(this.o.pageSize) });
+      if (cont) q.set('continue', cont);
+      let page: { metadata?: { resourceVersion?: string; continue?: string }; items?: unknown[] };
+      try {
+        page = await this.client.request('GET', `${this.collection}?${q.toString()}`);
+      } catch (e) {
+        // An expired continue token: the snapshot it pointed into is gone; start the list over.
+        if (cont && e instanceof ApiError && e.status === 410) {
+          items.clear();
+          cont = '';
+          continue;
+        }
+        throw e;
+      }
+      for (const it of page.items ?? []) if (isObject(it)) items.set(keyOf(it), it);
+      rv = page.metadata?.resourceVersion ?? rv;
+      cont = page.metadata?.continue ?? '';
+      if (!cont) break;
+    }
+    this.items.clear();
+    for (const [k, v] of items) this.items.set(k, v);
+    this.rv = rv;
+    this.synced = true;
+    this.failures = 0;
+    this.onChange();
+  }
+
+  private async watch(): Promise<void> {
+    // client-go picks a timeout between 5 and 10 minutes so that watches of many clients do not end together.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.rv, timeoutSeconds: String(timeoutSeconds) });
+    await this.client.watch(`${this.collection}?${q.toString()}`, (e) => this.apply(e), this.o.stallMs, this.abort.signal);
+  }
+
+  private apply(e: unknown): void {
+    if (!isObject(e) || typeof e.type !== 'string' || !isObject(e.object)) throw new Error('malformed watch event');
+    const obj = e.object;
+    switch (e.type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const key = keyOf(obj);
+        const prev = this.items.get(key);
+        this.rv = rvOf(obj) || this.rv;
+        if (prev && rvOf(prev) === rvOf(obj)) return; // a replay: already applied
+        const { kind: _k, apiVersion: _a, ...rest } = obj; // list items carry neither: keep both forms alike
+        this.items.set(key, rest);
+        break;
+      }
+      case 'DELETED':
+        this.rv = rvOf(obj) || this.rv;
+        if (!this.items.delete(keyOf(obj))) return;
+        break;
+      case 'BOOKMARK':
+        this.rv = rvOf(obj) || this.rv;
+        return;
+      case 'ERROR': {
+        const code = typeof obj.code === 'number' ? obj.code : 0;
+        const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+        if (code === 410) throw new Expired(text(obj.message) || 'expired');
+        throw new ApiError(code, text(obj.reason), `watch ERROR event: ${text(obj.message)}`);
+      }
+      default:
+        throw new Error(`unknown watch event type ${e.type}`);
+    }
+    this.failures = 0;
+    this.onChange();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

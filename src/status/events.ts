@@ -1,0 +1,103 @@
+// Diagnostics become Kubernetes Events on the object they are about (what `kubectl describe` shows). Deduplicated
+// like client-go's EventCorrelator: the same reason and message on the same object bumps `count` on one Event.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Diagnostic } from '../model/types.js';
+import { isObject } from '../translate/validate-ingress.js';
+import type { KubeClient } from '../sources/kubernetes/client.js';
+
+type Obj = Record<string, unknown>;
+
+const KINDS: Record<string, { apiVersion: string; store: 'ingresses' | 'services' | 'secrets' | 'ingressClasses' }> = {
+  Ingress: { apiVersion: 'networking.k8s.io/v1', store: 'ingresses' },
+  Service: { apiVersion: 'v1', store: 'services' },
+  Secret: { apiVersion: 'v1', store: 'secrets' },
+  IngressClass: { apiVersion: 'networking.k8s.io/v1', store: 'ingressClasses' },
+};
+
+/** A reason is a short CamelCase word (kubectl prints it in a column): one per rule family. */
+export function reasonFor(rule: string): string {
+  if (/^V\d/.test(rule) || rule.startsWith('path-')) return 'InvalidIngress';
+  if (/^(M|D)\d/.test(rule)) return 'RouteConflict';
+  if (/^B\d/.test(rule)) return 'BackendUnavailable';
+  if (/^T\d/.test(rule)) return 'TLSCertificate';
+  if (/^C\d/.test(rule)) return 'IngressClass';
+  return 'Warning';
+}
+
+/** Parses `Kind namespace/name` or `Kind name` as produced by objectRef. */
+function parseRef(ref: string): { kind: string; namespace: string; name: string } | undefined {
+  const m = /^([A-Za-z]+) (?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(ref);
+  return m ? { kind: m[1]!, namespace: m[2] ?? '', name: m[3]! } : undefined;
+}
+
+export type ObjectLookup = (store: 'ingresses' | 'services' | 'secrets' | 'ingressClasses', key: string) => Obj | undefined;
+
+export class EventRecorder {
+  private readonly sent = new Map<string, { name: string; namespace: string; count: number; first: string }>();
+  /** Bounds a storm (a bad rollout touching thousands of objects) to this many API writes per sync. */
+  private readonly perSyncLimit = 200;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly lookup: ObjectLookup,
+    private readonly o: { controllerName: string; instance: string; defaultNamespace: string },
+    private readonly log: Logger,
+  ) {}
+
+  async record(diagnostics: Diagnostic[]): Promise<void> {
+    let budget = this.perSyncLimit;
+    for (const d of diagnostics) {
+      if (budget <= 0) break;
+      const ref = parseRef(d.object);
+      const kind = ref ? KINDS[ref.kind] : undefined;
+      if (!ref || !kind) continue;
+      const obj = this.lookup(kind.store, `${ref.namespace}/${ref.name}`);
+      const meta = isObject(obj?.metadata) ? obj.metadata : undefined;
+      if (!meta) continue;
+      const reason = reasonFor(d.rule);
+      const message = `${d.field}: ${d.message} (rule ${d.rule})`.slice(0, 1024);
+      const key = `${typeof meta.uid === 'string' ? meta.uid : `${ref.namespace}/${ref.name}`}\0${reason}\0${message}`;
+      budget--;
+      await this.emit(key, ref, kind.apiVersion, meta, reason, message);
+    }
+  }
+
+  private async emit(key: string, ref: { kind: string; namespace: string; name: string }, apiVersion: string, meta: Obj, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const namespace = ref.namespace || this.o.defaultNamespace;
+    const prev = this.sent.get(key);
+    try {
+      if (prev) {
+        prev.count++;
+        await this.client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(prev.namespace)}/events/${encodeURIComponent(prev.name)}`, {
+          body: { count: prev.count, lastTimestamp: now },
+          contentType: 'application/merge-patch+json',
+        });
+        return;
+      }
+      const name = `${ref.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
+      await this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name, namespace },
+          involvedObject: { apiVersion, kind: ref.kind, namespace: ref.namespace || undefined, name: ref.name, uid: meta.uid, resourceVersion: meta.resourceVersion },
+          reason,
+          message,
+          // Every diagnostic is something for the owner to fix; Normal events would be noise.
+          type: 'Warning',
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: 'portico' },
+          reportingComponent: this.o.controllerName,
+          reportingInstance: this.o.instance,
+        },
+      });
+      this.sent.set(key, { name, namespace, count: 1, first: now });
+    } catch (e) {
+      this.log.warn({ component: 'events', object: `${ref.kind} ${ref.namespace}/${ref.name}`, err: (e as Error).message }, 'could not record event');
+    }
+  }
+}

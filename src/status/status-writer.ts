@@ -1,0 +1,120 @@
+// Rules S1-S8: the leader writes status.loadBalancer.ingress on owned Ingresses, only when it differs, through
+// the /status subresource with a merge patch; it clears what it wrote when an Ingress stops being owned, and it
+// never touches an Ingress it does not own.
+import { isIP } from 'node:net';
+import type { Logger } from '../log.js';
+import { isObject } from '../translate/validate-ingress.js';
+import { ApiError } from '../sources/kubernetes/client.js';
+import type { KubeClient } from '../sources/kubernetes/client.js';
+
+type Obj = Record<string, unknown>;
+export interface LbEntry {
+  ip?: string;
+  hostname?: string;
+}
+
+export interface StatusOptions {
+  /** NAMESPACE/NAME of the Service whose address is published (--publish-service). */
+  publishService?: string | undefined;
+  /** Fixed addresses (--publish-status-address). */
+  publishAddresses: string[];
+}
+
+/** Rule S3: the published Service's load-balancer ingress, else its externalIPs, else its clusterIP. */
+export function publishedAddresses(o: StatusOptions, service: Obj | undefined): LbEntry[] {
+  const entries: LbEntry[] = [];
+  const add = (a: unknown): void => {
+    if (typeof a !== 'string' || a === '' || a === 'None') return;
+    entries.push(isIP(a) ? { ip: a } : { hostname: a });
+  };
+  if (o.publishService !== undefined) {
+    const spec = isObject(service?.spec) ? service.spec : {};
+    const status = isObject(service?.status) ? service.status : {};
+    const lb = isObject(status.loadBalancer) && Array.isArray(status.loadBalancer.ingress) ? (status.loadBalancer.ingress as unknown[]) : [];
+    for (const e of lb) if (isObject(e)) add(e.ip ?? e.hostname);
+    if (entries.length === 0 && spec.type === 'ExternalName') add(spec.externalName);
+    if (entries.length === 0 && Array.isArray(spec.externalIPs)) for (const ip of spec.externalIPs as unknown[]) add(ip);
+    if (entries.length === 0) add(spec.clusterIP);
+  }
+  if (entries.length === 0) for (const a of o.publishAddresses) add(a);
+  return sortEntries(entries);
+}
+
+/** Rule S4: hostnames, then IPs, each sorted; duplicates dropped. */
+function sortEntries(list: LbEntry[]): LbEntry[] {
+  const seen = new Set<string>();
+  const key = (e: LbEntry): string => (e.hostname !== undefined ? `0${e.hostname}` : `1${e.ip ?? ''}`);
+  return list
+    .filter((e) => !seen.has(key(e)) && seen.add(key(e)))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+export function currentEntries(ing: Obj): LbEntry[] {
+  const status = isObject(ing.status) ? ing.status : {};
+  const lb = isObject(status.loadBalancer) && Array.isArray(status.loadBalancer.ingress) ? (status.loadBalancer.ingress as unknown[]) : [];
+  return sortEntries(
+    lb.filter(isObject).map((e) => ({ ...(typeof e.ip === 'string' ? { ip: e.ip } : {}), ...(typeof e.hostname === 'string' ? { hostname: e.hostname } : {}) })),
+  );
+}
+
+const same = (a: LbEntry[], b: LbEntry[]): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export class StatusWriter {
+  /** Ingresses this process published an address on, with the address, so it can clear exactly that. */
+  private readonly published = new Map<string, LbEntry[]>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly o: StatusOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * One pass over all Ingresses. `owned` holds namespace/name of the owned ones. Writes run one at a time: a status
+   * burst at 10,000 Ingresses must not open 10,000 connections.
+   */
+  async sync(ingresses: Obj[], owned: Set<string>, publishService: Obj | undefined): Promise<number> {
+    const want = publishedAddresses(this.o, publishService);
+    let writes = 0;
+    for (const ing of ingresses) {
+      const key = keyOfIngress(ing);
+      const current = currentEntries(ing);
+      if (owned.has(key)) {
+        if (!same(current, want)) {
+          if (await this.patch(key, want)) writes++;
+        }
+        this.published.set(key, want);
+      } else {
+        // Rule S5: clear only what this process wrote; an address another controller wrote since then is theirs,
+        // and an Ingress never seen owned is never touched (S2).
+        const ours = this.published.get(key);
+        if (ours && current.length > 0 && same(current, ours)) {
+          if (await this.patch(key, [])) writes++;
+        }
+        this.published.delete(key);
+      }
+    }
+    const present = new Set(ingresses.map(keyOfIngress));
+    for (const key of [...this.published.keys()]) if (!present.has(key)) this.published.delete(key);
+    return writes;
+  }
+
+  private async patch(key: string, entries: LbEntry[]): Promise<boolean> {
+    const [ns, name] = key.split('/') as [string, string];
+    const path = `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/ingresses/${encodeURIComponent(name)}/status`;
+    try {
+      await this.client.request('PATCH', path, { body: { status: { loadBalancer: { ingress: entries } } }, contentType: 'application/merge-patch+json' });
+      this.log.info({ component: 'status', ingress: key, addresses: entries.map((e) => e.ip ?? e.hostname) }, entries.length ? 'status address written' : 'status address cleared');
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return false; // deleted meanwhile
+      this.log.warn({ component: 'status', ingress: key, err: (e as Error).message }, 'status update failed; will retry on the next sync');
+      return false;
+    }
+  }
+}
+
+function keyOfIngress(i: Obj): string {
+  const m = isObject(i.metadata) ? i.metadata : {};
+  return `${String(m.namespace)}/${String(m.name)}`;
+}
