@@ -13,8 +13,12 @@ import { KubernetesSource } from '../sources/kubernetes/source.js';
 import { LeaderElector } from '../status/leader.js';
 import { StatusWriter } from '../status/status-writer.js';
 import { EventRecorder } from '../status/events.js';
+import { NodeAddresses } from '../status/node-addresses.js';
 
 export type LiveHook = (result: TranslateResult, fresh: Diagnostic[]) => void;
+
+/** The pods of this installation (deploy/base labels them so): their nodes' addresses are published when nothing else is. */
+const PORTICO_POD_SELECTOR = 'app.kubernetes.io/name=portico';
 
 /** Status is re-checked this often even without changes (rule S4: ingress-nginx re-syncs every 60 s). */
 const STATUS_RESYNC_MS = 60_000;
@@ -49,6 +53,11 @@ export async function startKubernetesSource(
   const status = new StatusWriter(client, { publishService: k.publishService, publishAddresses: k.publishStatusAddress }, log);
   const events = new EventRecorder(client, (store, key) => source.get(store, key), { controllerName: f.controllerName, instance: identity, defaultNamespace: namespace }, log);
 
+  const nodeAddresses = new NodeAddresses(client, namespace, PORTICO_POD_SELECTOR);
+  const logNodeError = (e: unknown): string[] => {
+    log.warn({ component: 'status', err: (e as Error).message }, 'cannot read the addresses of the nodes running Portico');
+    return [];
+  };
   let last: TranslateResult | undefined;
   let statusRunning = false;
   let statusAgain = false;
@@ -64,7 +73,8 @@ export async function startKubernetesSource(
         statusAgain = false;
         const owned = new Set(last.model.ingresses.filter((i) => i.owned).map((i) => i.ingress));
         const publish = k.publishService ? source.get('services', k.publishService) : undefined;
-        await status.sync(source.snapshot().ingresses, owned, publish);
+        const nodes = k.publishService === undefined && k.publishStatusAddress.length === 0 ? await nodeAddresses.get().catch(logNodeError) : [];
+        await status.sync(source.snapshot().ingresses, owned, publish, nodes);
       } while (statusAgain && elector.isLeader);
     } finally {
       statusRunning = false;

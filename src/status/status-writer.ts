@@ -73,8 +73,8 @@ export class StatusWriter {
    * One pass over all Ingresses. `owned` holds namespace/name of the owned ones. Writes run one at a time: a status
    * burst at 10,000 Ingresses must not open 10,000 connections.
    */
-  async sync(ingresses: Obj[], owned: Set<string>, publishService: Obj | undefined): Promise<number> {
-    const want = publishedAddresses(this.o, publishService);
+  async sync(ingresses: Obj[], owned: Set<string>, publishService: Obj | undefined, nodeAddresses: string[] = []): Promise<number> {
+    const want = publishedAddresses(this.o.publishService === undefined && this.o.publishAddresses.length === 0 ? { publishAddresses: nodeAddresses } : this.o, publishService);
     let writes = 0;
     for (const ing of ingresses) {
       const key = keyOfIngress(ing);
