@@ -51,7 +51,7 @@ export async function startKubernetesSource(
     log,
   );
   const status = new StatusWriter(client, { publishService: k.publishService, publishAddresses: k.publishStatusAddress }, log);
-  const events = new EventRecorder(client, (store, key) => source.get(store, key), { controllerName: f.controllerName, instance: identity, defaultNamespace: namespace }, log);
+  const events = new EventRecorder(client, (store, key) => source.get(store, key), { controllerName: f.controllerName, instance: identity }, log);
 
   const nodeAddresses = new NodeAddresses(client, namespace, PORTICO_POD_SELECTOR);
   const logNodeError = (e: unknown): string[] => {

@@ -21,11 +21,13 @@ import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
+  const manifests = f.kubernetes === undefined;
   return {
     controllerName: f.controllerName,
     ingressClass: f.ingressClass,
-    implicitIngressClass: true,
-    checkCreateOnlyRules: true,
+    // Manifest mode stands in for the API server: no admission ran, and no IngressClass need exist.
+    implicitIngressClass: manifests,
+    checkCreateOnlyRules: manifests,
     sslRedirect: f.sslRedirect,
     defaultCertificateSecret: f.defaultSslCertificate,
   };

@@ -41,7 +41,7 @@ export class EventRecorder {
   constructor(
     private readonly client: KubeClient,
     private readonly lookup: ObjectLookup,
-    private readonly o: { controllerName: string; instance: string; defaultNamespace: string },
+    private readonly o: { controllerName: string; instance: string },
     private readonly log: Logger,
   ) {}
 
@@ -65,7 +65,9 @@ export class EventRecorder {
 
   private async emit(key: string, ref: { kind: string; namespace: string; name: string }, apiVersion: string, meta: Obj, reason: string, message: string): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const namespace = ref.namespace || this.o.defaultNamespace;
+    // Events about cluster-scoped objects (IngressClass) must live in "default": the API server rejects them
+    // elsewhere (event.namespace must match involvedObject.namespace, which is empty).
+    const namespace = ref.namespace || 'default';
     const prev = this.sent.get(key);
     try {
       if (prev) {
