@@ -1,0 +1,53 @@
+// deploy/ must build with `kubectl kustomize` and hold what the install promises.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown>; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+
+function kubectlAvailable(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function build(dir: string): Obj[] {
+  const out = execFileSync('kubectl', ['kustomize', join(repo, dir)], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJS() as Obj);
+}
+
+const kinds = (objs: Obj[]): string[] => [...new Set(objs.map((o) => o.kind))].sort();
+
+test('deploy/ and its overlays build, with the objects the install promises', { skip: kubectlAvailable() ? false : 'kubectl is not installed' }, () => {
+  const base = build('deploy');
+  for (const k of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'IngressClass', 'Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy'])
+    assert.ok(kinds(base).includes(k), `deploy/ has a ${k}`);
+  const deployment = base.find((o) => o.kind === 'Deployment')!;
+  assert.equal(deployment.spec?.replicas, 2);
+  const cls = base.find((o) => o.kind === 'IngressClass')!;
+  assert.equal(cls.spec?.controller, 'portico.dev/ingress-controller');
+  const svc = base.find((o) => o.kind === 'Service')!;
+  assert.equal(svc.spec?.type, 'LoadBalancer');
+  // Least privilege: read-only on inputs, patch on status only, create/patch on events; nothing else.
+  const role = base.find((o) => o.kind === 'ClusterRole')!;
+  const grants = (role.rules ?? []).flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${r.apiGroups.join(',')}/${res}:${v}`))).sort();
+  assert.deepEqual(grants, [
+    '/events:create', '/events:patch', '/secrets:list', '/secrets:watch', '/services:list', '/services:watch',
+    'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch',
+    'networking.k8s.io/ingressclasses:list', 'networking.k8s.io/ingressclasses:watch', 'networking.k8s.io/ingresses/status:patch',
+    'networking.k8s.io/ingresses:list', 'networking.k8s.io/ingresses:watch',
+  ]);
+  const nodeport = build('deploy/overlays/nodeport');
+  assert.equal(nodeport.find((o) => o.kind === 'Service')?.spec?.type, 'NodePort');
+  const hostnet = build('deploy/overlays/hostnetwork');
+  assert.ok(kinds(hostnet).includes('DaemonSet') && !kinds(hostnet).includes('Deployment'));
+  assert.ok(hostnet.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'portico-node-status'));
+  assert.ok(build('deploy/rbac-namespaced').length > 0);
+});
