@@ -1,20 +1,15 @@
 // Default backends (D1-D6), rules without host (H4-H6) and several Ingresses sharing hosts (M1-M8).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, endpointSlice, httpGet, waitFor, ingress, manifestDir, service, startEcho, startPortico, stopAll, writeManifest } from './harness/index.js';
+import { docs, httpGet, waitFor, ingress, manifestDir, startPortico, writeManifest } from './harness/index.js';
+import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const pods: Echo[] = [];
 let port = 0;
 let manifests = '';
 
-async function app(name: string, ip: string): Promise<string> {
-  pods.push(await startEcho({ pod: name, ip, port: 3000 }));
-  return docs(
-    service({ name, ports: [{ port: 80, targetPort: 3000 }] }),
-    endpointSlice({ name: `${name}-1`, service: name, ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-  );
-}
+const app = (name: string, ip: string): Promise<string> => singlePodApp(pods, name, ip);
 
 async function podFor(host: string, path: string, method = 'GET'): Promise<string> {
   const r = await httpGet(port, { host, path, method });
@@ -65,10 +60,7 @@ spec:
   port = p.httpPort;
 });
 
-after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-});
+after(() => stopEverything(pods));
 
 describe('default backends', () => {
   test('an Ingress with rules and a defaultBackend uses it for its unmatched paths (D3)', async () => {

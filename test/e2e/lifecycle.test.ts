@@ -6,16 +6,13 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopAll, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, waitFor, writeManifest, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
 const pods: Echo[] = [];
 
-after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-});
+after(() => stopEverything(pods));
 
 function portico(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {

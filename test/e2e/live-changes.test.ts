@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, removeManifest, service, startEcho, startPortico, stopAll, waitFor, websocket, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -47,10 +47,7 @@ before(async () => {
   await portico.waitReady();
 });
 
-after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-});
+after(() => stopEverything(pods));
 
 describe('file changes go live without a restart', () => {
   test('a new file adds routes', async () => {

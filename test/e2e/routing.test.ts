@@ -2,7 +2,8 @@
 // backends and errors (B*), load balancing (L1) and what the proxy does to requests and responses (X*).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, endpointSlice, httpGet, ingress, ingressClass, manifestDir, service, startEcho, startPortico, stopAll, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, ingressClass, manifestDir, service, startEcho, startPortico, writeManifest } from './harness/index.js';
+import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 interface EchoBody {
@@ -18,14 +19,7 @@ interface EchoBody {
 const pods: Echo[] = [];
 let port = 0;
 
-/** One Service (port 80 -> targetPort 3000) with one pod named after it, so a response tells which rule matched. */
-async function app(name: string, ip: string): Promise<string> {
-  pods.push(await startEcho({ pod: name, ip, port: 3000 }));
-  return docs(
-    service({ name, ports: [{ port: 80, targetPort: 3000 }] }),
-    endpointSlice({ name: `${name}-1`, service: name, ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-  );
-}
+const app = (name: string, ip: string): Promise<string> => singlePodApp(pods, name, ip);
 
 const route = (host: string, paths: [string, 'Exact' | 'Prefix' | 'ImplementationSpecific', string][]) => ({
   host,
@@ -128,10 +122,7 @@ before(async () => {
   port = p.httpPort;
 });
 
-after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-});
+after(() => stopEverything(pods));
 
 describe('paths (P1-P16)', () => {
   const cases: [string, string, string][] = [

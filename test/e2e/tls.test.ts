@@ -3,23 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
-import {
-  docs,
-  endpointSlice,
-  http2Get,
-  httpGet,
-  httpsGet,
-  ingress,
-  makeCert,
-  manifestDir,
-  service,
-  startEcho,
-  startPortico,
-  stopAll,
-  tlsHandshake,
-  tlsSecretYaml,
-  writeManifest,
-} from './harness/index.js';
+import { docs, http2Get, httpGet, httpsGet, ingress, makeCert, manifestDir, startPortico, tlsHandshake, tlsSecretYaml, writeManifest } from './harness/index.js';
+import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -36,13 +21,7 @@ const certs = {
 };
 const DEFAULT_CN = /CN=Portico Default Certificate/;
 
-async function app(name: string, ip: string): Promise<string> {
-  pods.push(await startEcho({ pod: name, ip, port: 3000 }));
-  return docs(
-    service({ name, ports: [{ port: 80, targetPort: 3000 }] }),
-    endpointSlice({ name: `${name}-1`, service: name, ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-  );
-}
+const app = (name: string, ip: string): Promise<string> => singlePodApp(pods, name, ip);
 
 const site = (host: string, svc = 'secure') => ({ host, paths: [{ path: '/', pathType: 'Prefix' as const, service: svc, port: 80 }] });
 
@@ -95,10 +74,7 @@ before(async () => {
   second = { httpPort: q.httpPort, httpsPort: q.httpsPort };
 });
 
-after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-});
+after(() => stopEverything(pods));
 
 describe('certificate selection by SNI (T2-T5, T11)', () => {
   test('the Secret with an RSA PKCS#1 key is served for its host and verifies for it (T2, T3)', async () => {

@@ -5,3 +5,4 @@ export * from './echo.js';
 export * from './manifests.js';
 export * from './portico.js';
 export * from './ports.js';
+export * from './apps.js';
