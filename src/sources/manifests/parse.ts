@@ -31,9 +31,9 @@ export function parseManifestText(text: string): ParseResult {
       return { ok: false, error: `document ${i + 1}: ${(e as Error).message}`, ...docLine(text, doc.range[0]) };
     }
     if (value === null || value === undefined) continue; // empty document, e.g. a trailing `---`
-    const where = docLine(text, doc.range[0]);
     const bad = collect(value, `document ${i + 1}`, objects);
-    if (bad) return { ok: false, error: bad, ...where };
+    // Positions are computed only for the error: scanning from the start for every document is quadratic.
+    if (bad) return { ok: false, error: bad, ...docLine(text, doc.range[0]) };
   }
   return { ok: true, objects };
 }
