@@ -78,7 +78,10 @@ export class Reflector {
           await this.list();
           needList = false;
         }
+        const started = Date.now();
         await this.watch();
+        // A server that ends every watch at once would otherwise be hammered in a tight loop.
+        if (Date.now() - started < 1000) await sleep(this.o.backoff.initialMs, this.abort.signal);
       } catch (e) {
         if (this.stopped) return;
         if (e instanceof Expired) {
