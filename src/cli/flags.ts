@@ -23,6 +23,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'election-lease-duration': { type: 'string', default: '15', arg: 'SECONDS', help: 'leader election: how long a lease holds without renewal', commands: ['serve'] },
   'election-renew-deadline': { type: 'string', default: '10', arg: 'SECONDS', help: 'leader election: the leader steps down when it cannot renew for this long', commands: ['serve'] },
   'election-retry-period': { type: 'string', default: '2', arg: 'SECONDS', help: 'leader election: interval between lease attempts and renewals', commands: ['serve'] },
+  'api-list-page-size': { type: 'string', default: '500', arg: 'N', help: 'objects per page when listing (limit/continue)', commands: ['serve'] },
   'api-watch-stall-timeout': { type: 'string', default: '90', arg: 'SECONDS', help: 'restart a watch that sends nothing, not even a bookmark, for this long', commands: ['serve'] },
   'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'plain HTTP listener', commands: ['serve'] },
   'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
@@ -62,6 +63,7 @@ export interface KubernetesFlags {
   renewDeadline: number;
   retryPeriod: number;
   watchStallTimeout: number;
+  listPageSize: number;
 }
 
 export interface ServeFlags {
@@ -178,6 +180,7 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
         renewDeadline: int('election-renew-deadline', 1, 3600),
         retryPeriod: int('election-retry-period', 1, 3600),
         watchStallTimeout: int('api-watch-stall-timeout', 1, 3600),
+        listPageSize: int('api-list-page-size', 1, 100_000),
       }
     : undefined;
   if (kubernetes && !(kubernetes.leaseDuration > kubernetes.renewDeadline && kubernetes.renewDeadline > kubernetes.retryPeriod))

@@ -75,7 +75,7 @@ function statusOf(name: string): unknown[] {
 function portico(identity: string): Promise<Portico> {
   return startPortico({
     manifests: [],
-    args: ['--kubeconfig', kubeconfig, '--publish-status-address', '203.0.113.10', '--election-lease-duration', '3', '--election-renew-deadline', '2', '--election-retry-period', '1', '--api-watch-stall-timeout', '3'],
+    args: ['--kubeconfig', kubeconfig, '--publish-status-address', '203.0.113.10', '--election-lease-duration', '3', '--election-renew-deadline', '2', '--election-retry-period', '1', '--api-watch-stall-timeout', '3', '--api-list-page-size', '2'],
     env: { ...process.env, POD_NAMESPACE: 'portico', POD_NAME: identity },
   });
 }
@@ -103,7 +103,7 @@ before(async () => {
 after(async () => {
   await stopAll();
   await Promise.all(pods.map((p) => p.close()));
-  await api.close();
+  await api.close().catch(() => undefined);
 });
 
 describe('objects from the API drive routing', () => {
@@ -242,6 +242,17 @@ describe('watch faults: Portico recovers and ends in the API state', () => {
     }
     await eventually(leader, 'stall.test', 'green-1', 8000);
   });
+  test('an expired continue token in the middle of a paged relist restarts the list, and nothing is missed', async () => {
+    const continued = (): number => api.requests.filter((r) => r.verb === 'list' && r.query.continue !== undefined).length;
+    const before = continued();
+    api.faults.expireContinue();
+    api.faults.compact();
+    api.faults.closeWatches({ abrupt: false });
+    api.create(ingress('after-expiry', 'expiry.test', 'green'));
+    await eventually(leader, 'expiry.test', 'green-1', 8000);
+    assert.ok(continued() > before, 'the relist was paged (limit/continue)');
+    assert.ok(api.requests.some((r) => r.verb === 'list' && r.query.continue !== undefined && r.status === 410), 'a continue token expired');
+  });
   test('the final routing equals the API state', async () => {
     api.faults.clear();
     for (const ing of api.list('networking.k8s.io/v1', 'Ingress') as Obj[]) {
@@ -260,6 +271,14 @@ describe('RBAC', () => {
     const server = cfg.clusters[0]!.cluster.server;
     const res = await fetchForbidden(server, '/api/v1/namespaces/default/secrets/site-tls');
     assert.equal(res, 403);
+  });
+});
+
+describe('API unreachable', () => {
+  test('the last good configuration keeps serving while the API server is down', async () => {
+    await api.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await podFor(leader, 'failover.test'), 'green-1');
   });
 });
 
