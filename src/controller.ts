@@ -6,11 +6,13 @@ import type { Snapshot, TranslateOptions } from './translate/translate.js';
 import { render } from './haproxy/render/render.js';
 import type { RenderOptions } from './haproxy/render/render.js';
 import type { Applier } from './haproxy/apply.js';
+import type { Metrics } from './admin/metrics.js';
 
 export interface ControllerOptions {
   translate: TranslateOptions;
   render: Omit<RenderOptions, 'filesDir'>;
   defaultCertPem: string;
+  metrics?: Metrics;
   /** Called after every sync that left a configuration live: status and events are reported from here. */
   onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[]) => void;
 }
@@ -19,6 +21,8 @@ const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: 
 
 export class Controller {
   private pending: Snapshot | undefined;
+  /** When the oldest change not yet live was observed: the start of portico_config_apply_duration_seconds. */
+  private observedAt: number | undefined;
   private running: Promise<void> | undefined;
   private liveModelJson: string | undefined;
   private reported = new Set<string>();
@@ -33,6 +37,7 @@ export class Controller {
   /** Queues a snapshot; if a sync is running, only the newest queued snapshot runs after it. */
   submit(snapshot: Snapshot): Promise<void> {
     this.pending = snapshot;
+    this.observedAt ??= performance.now();
     if (!this.running) {
       this.running = this.drain().finally(() => {
         this.running = undefined;
@@ -44,19 +49,23 @@ export class Controller {
   private async drain(): Promise<void> {
     while (this.pending) {
       const snap = this.pending;
+      const observedAt = this.observedAt ?? performance.now();
       this.pending = undefined;
+      this.observedAt = undefined;
       try {
-        await this.sync(snap);
+        await this.sync(snap, observedAt);
       } catch (e) {
         this.log.error({ component: 'controller', err: (e as Error).stack ?? String(e) }, 'sync failed; the last good configuration stays live');
       }
     }
   }
 
-  private async sync(snapshot: Snapshot): Promise<void> {
+  private async sync(snapshot: Snapshot, observedAt: number): Promise<void> {
     const started = performance.now();
     const result = translate(snapshot, this.o.translate);
     this.last = result;
+    this.o.metrics?.ingresses.set({ state: 'valid' }, result.model.ingresses.filter((i) => i.owned && i.valid).length);
+    this.o.metrics?.ingresses.set({ state: 'invalid' }, result.model.ingresses.filter((i) => !i.valid).length);
     const fresh = this.report(result.diagnostics);
     const modelJson = JSON.stringify(result.model);
     if (modelJson === this.liveModelJson) {
@@ -74,6 +83,7 @@ export class Controller {
       return;
     }
     this.liveModelJson = modelJson;
+    this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
     this.o.onLive?.(result, fresh);
     const owned = result.model.ingresses.filter((i) => i.owned).length;
     this.log.info(

@@ -1,9 +1,11 @@
-// The admin port: liveness and readiness for probes. Never on the traffic ports, never fed user input.
+// The admin port: liveness and readiness for probes, and Prometheus metrics. Never on the traffic ports, never fed user input.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 
 export interface AdminState {
   ready: () => boolean;
+  /** Prometheus text exposition. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
 }
 
 export function startAdminServer(host: string, port: number, state: AdminState): Promise<Server> {
@@ -15,6 +17,16 @@ export function startAdminServer(host: string, port: number, state: AdminState):
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     if (path === '/healthz') return send(200, 'ok\n');
+    if (path === '/metrics') {
+      state.metrics().then(
+        (m) => {
+          res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+          res.end(m.body);
+        },
+        () => send(500, 'metrics unavailable\n'),
+      );
+      return;
+    }
     if (path === '/readyz') return state.ready() ? send(200, 'ready\n') : send(503, 'not ready: no configuration is live yet\n');
     return send(404, 'not found\n');
   });

@@ -17,6 +17,7 @@ import { Applier } from '../haproxy/apply.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificate } from '../haproxy/default-cert.js';
 import { startAdminServer } from '../admin/server.js';
+import { Metrics } from '../admin/metrics.js';
 import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
 
@@ -57,6 +58,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
   let shuttingDown = false;
+  const metrics = new Metrics();
   const supervisor = new HaproxySupervisor({
     bin: f.haproxyBin,
     configPath: join(stateDir, 'haproxy.cfg'),
@@ -65,10 +67,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeHost: f.bindAddress === '' ? '127.0.0.1' : f.bindAddress,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
+    onRestart: () => metrics.restarts.inc(),
   });
-  const applier = new Applier(stateDir, supervisor, log);
-  const admin = await startAdminServer(f.adminBindAddress, f.adminPort, { ready: () => applier.isLive && !shuttingDown });
-  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz)');
+  const applier = new Applier(stateDir, supervisor, log, metrics);
+  const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
+    ready: () => applier.isLive && !shuttingDown,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+  });
+  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
   const defaultCertPem = await generateDefaultCertificate();
   let onLive: LiveHook | undefined;
@@ -76,6 +82,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     {
       translate: translateOptions(f),
       defaultCertPem,
+      metrics,
       onLive: (result, fresh) => onLive?.(result, fresh),
       render: {
         stateDir,

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Artefacts } from './render/render.js';
 import type { HaproxySupervisor } from './process/supervisor.js';
+import type { Metrics } from '../admin/metrics.js';
 
 export interface ApplyOutcome {
   applied: boolean;
@@ -20,6 +21,7 @@ export class Applier {
     private readonly stateDir: string,
     private readonly supervisor: HaproxySupervisor,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   get configPath(): string {
@@ -47,6 +49,7 @@ export class Applier {
     await writeFile(candidate, a.config);
     const check = await this.supervisor.check(candidate);
     if (!check.ok) {
+      this.metrics?.rejected.inc();
       await rm(dir, { recursive: true, force: true });
       return { applied: false, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
     }
@@ -55,9 +58,12 @@ export class Applier {
     await rename(tmp, this.configPath);
     const previous = this.live;
     try {
-      if (previous) await this.supervisor.reload();
-      else await this.supervisor.start();
+      if (previous) {
+        await this.supervisor.reload();
+        this.metrics?.reloads.inc();
+      } else await this.supervisor.start();
     } catch (e) {
+      this.metrics?.rejected.inc();
       return { applied: false, error: (e as Error).message };
     }
     this.live = { dir };

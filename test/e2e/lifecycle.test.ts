@@ -49,6 +49,41 @@ describe('readiness and health', () => {
   });
 });
 
+async function metrics(p: { adminPort: number }): Promise<string> {
+  const r = await httpGet(p.adminPort, { path: '/metrics' });
+  assert.equal(r.status, 200);
+  assert.match(String(r.headers['content-type']), /^text\/plain/);
+  return r.body;
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} is exported`);
+  return Number(line.split(' ')[1]);
+}
+
+describe('metrics', () => {
+  test('/metrics exports reloads, apply latency and Ingress counts, and they move with changes', async () => {
+    const dir = await demoDir();
+    const p = await startPortico({ manifests: [dir] });
+    await p.waitReady();
+    const before = await metrics(p);
+    for (const name of ['portico_haproxy_reloads_total', 'portico_runtime_updates_total', 'portico_haproxy_restarts_total', 'portico_config_apply_duration_seconds_count'])
+      assert.ok(before.includes(`# HELP ${name.replace(/_count$/, '')} `), `${name} has help text`);
+    assert.equal(metric(before, 'portico_ingresses{state="valid"}'), 1);
+    assert.equal(metric(before, 'portico_haproxy_reloads_total'), 0);
+    await writeManifest(dir, 'bad.yaml', ingress({ name: 'bad', rules: [{ host: 'Bad.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }));
+    await writeManifest(dir, 'more.yaml', ingress({ name: 'more', rules: [{ host: 'more.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'more.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'more.test never served' });
+    // Traffic can flow through the new worker a few milliseconds before Portico has confirmed the reload.
+    await waitFor(async () => metric(await metrics(p), 'portico_haproxy_reloads_total') >= 1, { timeoutMs: 2000, message: 'the reload was not counted' });
+    const after = await metrics(p);
+    assert.equal(metric(after, 'portico_ingresses{state="valid"}'), 2);
+    assert.equal(metric(after, 'portico_ingresses{state="invalid"}'), 1);
+    assert.ok(metric(after, 'portico_config_apply_duration_seconds_count') > metric(before, 'portico_config_apply_duration_seconds_count'));
+  });
+});
+
 describe('graceful shutdown', () => {
   test('SIGTERM lets an in-flight request finish, then Portico exits 0 and HAProxy is gone', async () => {
     const p = await startPortico({ manifests: [await demoDir()], args: ['--shutdown-grace-period', '10'] });
@@ -79,6 +114,7 @@ describe('supervision', () => {
     assert.ok(took < 2000, `traffic was back after ${took} ms`);
     const line = await p.waitForLog((l) => String(l.msg).includes('exited unexpectedly'), 1000);
     assert.equal(line.level, 50);
+    assert.equal(metric(await metrics(p), 'portico_haproxy_restarts_total'), 1);
   });
 });
 
