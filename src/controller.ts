@@ -93,6 +93,16 @@ export class Controller {
   }
 
   private async applyModel(model: RoutingModel): Promise<{ applied: boolean; error?: string }> {
+    // Rendered into the live directory, a change that differs only in map files is applied without a reload.
+    const liveDir = this.applier.liveDir;
+    if (liveDir) {
+      try {
+        const runtime = await this.applier.applyRuntime(render(model, { ...this.o.render, filesDir: liveDir }, this.o.defaultCertPem));
+        if (runtime) return runtime;
+      } catch (e) {
+        return { applied: false, error: (e as Error).message };
+      }
+    }
     const filesDir = this.applier.nextGenerationDir();
     let artefacts;
     try {

@@ -4,7 +4,9 @@
 import { mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
+import { ADMIN_SOCKET } from './render/render.js';
 import type { Artefacts } from './render/render.js';
+import { cliCommand } from './process/master-cli.js';
 import type { HaproxySupervisor } from './process/supervisor.js';
 import type { Metrics } from '../admin/metrics.js';
 
@@ -15,7 +17,7 @@ export interface ApplyOutcome {
 
 export class Applier {
   private generation = 0;
-  private live: { dir: string } | undefined;
+  private live: { dir: string; config: string; files: Map<string, string> } | undefined;
 
   constructor(
     private readonly stateDir: string,
@@ -30,6 +32,63 @@ export class Applier {
 
   get isLive(): boolean {
     return this.live !== undefined;
+  }
+
+  /** Where the live configuration's maps and certificates are: a candidate rendered there can be compared. */
+  get liveDir(): string | undefined {
+    return this.live?.dir;
+  }
+
+  /**
+   * Applies a change that touches only map files through the runtime API, without a reload: each changed map is
+   * replaced atomically (`prepare map`, `add map @version` in payload chunks, `commit map`), then written to disk
+   * so that a restart loads the same. Returns undefined when the change needs a reload (configuration text or
+   * certificates differ) or the runtime API failed: the caller then takes the reload path.
+   */
+  async applyRuntime(a: Artefacts): Promise<ApplyOutcome | undefined> {
+    const live = this.live;
+    if (!live || a.config !== live.config) return undefined;
+    const changed: string[] = [];
+    for (const [rel, content] of a.files) {
+      if (live.files.get(rel) === content) continue;
+      if (!rel.startsWith('maps/')) return undefined;
+      changed.push(rel);
+    }
+    if (changed.length === 0 && a.files.size === live.files.size) return { applied: true };
+    try {
+      for (const rel of changed) await this.replaceMap(join(live.dir, rel), a.files.get(rel)!);
+    } catch (e) {
+      this.log.warn({ component: 'apply', err: (e as Error).message }, 'runtime map update failed; reloading instead');
+      return undefined;
+    }
+    for (const rel of changed) await writeFile(join(live.dir, rel), a.files.get(rel)!);
+    this.live = { ...live, files: a.files };
+    this.metrics?.runtimeUpdates.inc();
+    return { applied: true };
+  }
+
+  private async replaceMap(path: string, content: string): Promise<void> {
+    const sock = join(this.stateDir, ADMIN_SOCKET);
+    const prepared = await cliCommand(sock, `prepare map ${path}`);
+    const version = /New version created: (\d+)/.exec(prepared)?.[1];
+    if (!version) throw new Error(`prepare map ${path}: ${prepared.trim()}`);
+    // The CLI reads a payload into one buffer (tune.bufsize, 16 kB): send the entries in chunks below that.
+    let chunk = '';
+    const flush = async (): Promise<void> => {
+      if (chunk === '') return;
+      // The chunk ends with a newline; cliCommand's own newline makes the empty line that ends the payload.
+      const out = await cliCommand(sock, `add map @${version} ${path} <<\n${chunk}`);
+      if (out.trim() !== '') throw new Error(`add map ${path}: ${out.trim()}`);
+      chunk = '';
+    };
+    for (const line of content.split('\n')) {
+      if (line === '') continue;
+      if (chunk.length + line.length > 8000) await flush();
+      chunk += `${line}\n`;
+    }
+    await flush();
+    const committed = await cliCommand(sock, `commit map @${version} ${path}`);
+    if (committed.trim() !== '') throw new Error(`commit map ${path}: ${committed.trim()}`);
   }
 
   /** The directory the next candidate goes to: render needs it for the paths it writes into the configuration. */
@@ -66,7 +125,7 @@ export class Applier {
       this.metrics?.rejected.inc();
       return { applied: false, error: (e as Error).message };
     }
-    this.live = { dir };
+    this.live = { dir, config: a.config, files: a.files };
     await this.prune(dir, previous?.dir);
     return { applied: true };
   }

@@ -245,10 +245,14 @@ describe('watch faults: Portico recovers and ends in the API state', () => {
   test('an expired continue token in the middle of a paged relist restarts the list, and nothing is missed', async () => {
     const continued = (): number => api.requests.filter((r) => r.verb === 'list' && r.query.continue !== undefined).length;
     const before = continued();
-    api.faults.expireContinue();
-    api.faults.compact();
-    api.faults.closeWatches({ abrupt: false });
+    // Hold Portico's watches so that its resourceVersion falls behind, then compact: its next watch gets 410, and
+    // the relist that follows is paged (--api-list-page-size 2) into an expiring continue token.
+    const release = api.faults.stallWatches();
     api.create(ingress('after-expiry', 'expiry.test', 'green'));
+    api.faults.compact();
+    api.faults.expireContinue();
+    api.faults.closeWatches({ abrupt: true });
+    release();
     await eventually(leader, 'expiry.test', 'green-1', 8000);
     assert.ok(continued() > before, 'the relist was paged (limit/continue)');
     assert.ok(api.requests.some((r) => r.verb === 'list' && r.query.continue !== undefined && r.status === 410), 'a continue token expired');

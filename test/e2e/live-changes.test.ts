@@ -145,7 +145,7 @@ describe('hostile input (no injection into HAProxy configuration)', () => {
         for (const l of content.split('\n').filter(Boolean)) assert.equal(l.split(' ').length, 2, `map line ${JSON.stringify(l)} must be one key and one value`);
       }
     }
-    assert.notEqual(before, after, 'the marker Ingress did change the configuration');
+    assert.equal(before, after, 'hostile objects change nothing in the configuration text');
     assert.equal(await podFor('stable.test'), 'blue');
     assert.equal(await podFor('annot.test'), 'blue', 'a bad annotation value is ignored, not fatal');
     for (const i of [0, 1, 2, 3]) assert.equal(await podFor(`hostile${i}.test`), 'HTTP 404', `hostile path ${i}`);
@@ -159,7 +159,8 @@ describe('long-lived connections', () => {
     try {
       ws.send('before');
       assert.equal(await ws.next(), 'ws:before');
-      await writeManifest(dir, 'reload-trigger.yaml', site('reload-trigger', 'trigger.test', 'blue'));
+      // A new Service means a new HAProxy backend, which (unlike a route change) takes a reload.
+      await writeManifest(dir, 'reload-trigger.yaml', docs(service({ name: 'trigger', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'trigger-1', service: 'trigger', ports: [{ port: 3000 }], endpoints: [{ ip: '127.0.50.1' }] }), site('reload-trigger', 'trigger.test', 'trigger')));
       await eventually('trigger.test', 'blue');
       ws.send('after');
       assert.equal(await ws.next(), 'ws:after');
@@ -197,7 +198,8 @@ describe('hitless reloads', () => {
     const load = Promise.all([...Array.from({ length: 6 }, () => worker(keepAlive)), ...Array.from({ length: 3 }, () => worker(false))]);
     try {
       for (let i = 0; i < 5; i++) {
-        await writeManifest(dir, 'churn.yaml', site('churn', `churn${i}.test`, 'green'));
+        // Each step adds a Service (a new backend), so each one is a real reload.
+        await writeManifest(dir, 'churn.yaml', docs(service({ name: `churn${i}`, ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: `churn${i}-1`, service: `churn${i}`, ports: [{ port: 3000 }], endpoints: [{ ip: '127.0.50.2' }] }), site('churn', `churn${i}.test`, `churn${i}`)));
         await eventually(`churn${i}.test`, 'green');
       }
     } finally {
@@ -207,5 +209,7 @@ describe('hitless reloads', () => {
     }
     assert.deepEqual(failures, [], `${failures.length} failed requests out of ${ok + failures.length}`);
     assert.ok(ok > 100, `only ${ok} requests were sent`);
+    const reloads = /^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1];
+    assert.ok(Number(reloads) >= 5, `the changes were real reloads (reloads: ${reloads})`);
   });
 });
