@@ -72,11 +72,15 @@ export class Controller {
       this.o.onLive?.(result, fresh);
       return;
     }
-    let outcome = await this.applyModel(result.model);
+    const outcome = await this.applyModel(result.model);
     if (!outcome.applied && !this.applier.isLive) {
-      // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all.
+      // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all. The real
+      // model is not live, so it is retried on the next change and nothing is reported as live.
       this.log.error({ component: 'controller', err: outcome.error }, 'first configuration failed; starting with no routes');
-      outcome = await this.applyModel(EMPTY_MODEL);
+      const empty = await this.applyModel(EMPTY_MODEL);
+      if (empty.applied) this.liveModelJson = JSON.stringify(EMPTY_MODEL);
+      else this.log.error({ component: 'controller', err: empty.error }, 'even an empty configuration failed; HAProxy is not serving');
+      return;
     }
     if (!outcome.applied) {
       this.log.error({ component: 'controller', err: outcome.error }, 'configuration not applied; the last good configuration stays live');
