@@ -54,7 +54,8 @@ export class Applier {
       if (!rel.startsWith('maps/')) return undefined;
       changed.push(rel);
     }
-    if (changed.length === 0 && a.files.size === live.files.size) return { applied: true };
+    for (const rel of live.files.keys()) if (!a.files.has(rel)) return undefined; // a file went away: not a map edit
+    if (changed.length === 0) return { applied: true };
     try {
       for (const rel of changed) await this.replaceMap(join(live.dir, rel), a.files.get(rel)!);
     } catch (e) {
