@@ -20,8 +20,11 @@ export interface StatusOptions {
   publishAddresses: string[];
 }
 
-/** Rule S3: the published Service's load-balancer ingress, else its externalIPs, else its clusterIP. */
-export function publishedAddresses(o: StatusOptions, service: Obj | undefined): LbEntry[] {
+/**
+ * Rule S3: the published Service's load-balancer ingress, else its externalIPs, else its clusterIP; else the
+ * fixed addresses; else the addresses of the nodes running Portico.
+ */
+export function publishedAddresses(o: StatusOptions, service: Obj | undefined, nodeAddresses: string[] = []): LbEntry[] {
   const entries: LbEntry[] = [];
   const add = (a: unknown): void => {
     if (typeof a !== 'string' || a === '' || a === 'None') return;
@@ -37,6 +40,7 @@ export function publishedAddresses(o: StatusOptions, service: Obj | undefined): 
     if (entries.length === 0) add(spec.clusterIP);
   }
   if (entries.length === 0) for (const a of o.publishAddresses) add(a);
+  if (entries.length === 0) for (const a of nodeAddresses) add(a);
   return sortEntries(entries);
 }
 
@@ -74,7 +78,7 @@ export class StatusWriter {
    * burst at 10,000 Ingresses must not open 10,000 connections.
    */
   async sync(ingresses: Obj[], owned: Set<string>, publishService: Obj | undefined, nodeAddresses: string[] = []): Promise<number> {
-    const want = publishedAddresses(this.o.publishService === undefined && this.o.publishAddresses.length === 0 ? { publishAddresses: nodeAddresses } : this.o, publishService);
+    const want = publishedAddresses(this.o, publishService, nodeAddresses);
     let writes = 0;
     for (const ing of ingresses) {
       const key = keyOfIngress(ing);

@@ -7,7 +7,7 @@ import { cmp, sortDiagnostics } from './diagnostics.js';
 import { indexEndpoints, resolveBackend } from './endpoints.js';
 import { buildRoutes } from './routes.js';
 import { buildTls } from './tls.js';
-import { isObject, validateIngress } from './validate-ingress.js';
+import { isObject, stringMap, validateIngress } from './validate-ingress.js';
 import type { IngressInfo } from './validate-ingress.js';
 
 type Obj = Record<string, unknown>;
@@ -66,7 +66,9 @@ export function translate(snapshot: Snapshot, opts: TranslateOptions): Translate
     const key = keyOf(raw);
     if (!info) {
       // An invalid Ingress is reported unless it plainly belongs to another controller (rule C8).
-      if (resolveOwnership(rawClass(raw), classes, opts).owned || !declaresClass(raw)) diagnostics.push(...findings.list);
+      const cls = rawClass(raw);
+      const declaresClass = cls.className !== undefined || cls.classAnnotation !== undefined;
+      if (!declaresClass || resolveOwnership(cls, classes, opts).owned) diagnostics.push(...findings.list);
       ingresses.push({ ingress: key, owned: false, valid: false, classReason: 'invalid' });
       continue;
     }
@@ -107,17 +109,10 @@ export function translate(snapshot: Snapshot, opts: TranslateOptions): Translate
 function rawClass(raw: Obj): { className: string | undefined; classAnnotation: string | undefined } {
   const spec = isObject(raw.spec) ? raw.spec : {};
   const meta = isObject(raw.metadata) ? raw.metadata : {};
-  const annotations = isObject(meta.annotations) ? meta.annotations : {};
-  const annotation = annotations['kubernetes.io/ingress.class'];
   return {
     className: typeof spec.ingressClassName === 'string' ? spec.ingressClassName : undefined,
-    classAnnotation: typeof annotation === 'string' ? annotation : undefined,
+    classAnnotation: stringMap(meta.annotations)['kubernetes.io/ingress.class'],
   };
-}
-
-function declaresClass(raw: Obj): boolean {
-  const c = rawClass(raw);
-  return c.className !== undefined || c.classAnnotation !== undefined;
 }
 
 function dedupe(list: Diagnostic[]): Diagnostic[] {
