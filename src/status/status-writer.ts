@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { isObject } from '../translate/validate-ingress.js';
 import { ApiError } from '../sources/kubernetes/client.js';
 import type { KubeClient } from '../sources/kubernetes/client.js';
+import { keyOf } from '../sources/kubernetes/reflector.js';
 
 type Obj = Record<string, unknown>;
 export interface LbEntry {
@@ -81,7 +82,7 @@ export class StatusWriter {
     const want = publishedAddresses(this.o, publishService, nodeAddresses);
     let writes = 0;
     for (const ing of ingresses) {
-      const key = keyOfIngress(ing);
+      const key = keyOf(ing);
       const current = currentEntries(ing);
       if (owned.has(key)) {
         if (!same(current, want)) {
@@ -98,7 +99,7 @@ export class StatusWriter {
         this.published.delete(key);
       }
     }
-    const present = new Set(ingresses.map(keyOfIngress));
+    const present = new Set(ingresses.map(keyOf));
     for (const key of [...this.published.keys()]) if (!present.has(key)) this.published.delete(key);
     return writes;
   }
@@ -116,9 +117,4 @@ export class StatusWriter {
       return false;
     }
   }
-}
-
-function keyOfIngress(i: Obj): string {
-  const m = isObject(i.metadata) ? i.metadata : {};
-  return `${String(m.namespace)}/${String(m.name)}`;
 }
