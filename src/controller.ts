@@ -1,38 +1,41 @@
-// The pipeline driver: snapshot -> translate -> render -> apply, one run at a time, bursts coalesced.
+// The pipeline driver: snapshot -> translate -> apply, one run at a time, bursts coalesced.
 import type { Logger } from './log.js';
 import type { Diagnostic, RoutingModel, TranslateResult } from './model/types.js';
-import { translate } from './translate/translate.js';
+import { Translator } from './translate/translate.js';
 import type { Snapshot, TranslateOptions } from './translate/translate.js';
-import { render } from './haproxy/render/render.js';
-import type { RenderOptions } from './haproxy/render/render.js';
 import type { Applier } from './haproxy/apply.js';
 import type { Metrics } from './admin/metrics.js';
 
 export interface ControllerOptions {
   translate: TranslateOptions;
-  render: Omit<RenderOptions, 'filesDir'>;
-  defaultCertPem: string;
   metrics?: Metrics;
   /** Called after every sync that left a configuration live: status and events are reported from here. */
   onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[]) => void;
 }
 
 const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
+/** A model that failed to apply is tried again after these delays (the last one repeats) until it goes live. */
+const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 export class Controller {
   private pending: Snapshot | undefined;
   /** When the oldest change not yet live was observed: the start of portico_config_apply_duration_seconds. */
   private observedAt: number | undefined;
   private running: Promise<void> | undefined;
-  private liveModelJson: string | undefined;
+  private readonly translator: Translator;
   private reported = new Set<string>();
+  private lastSnapshot: Snapshot | undefined;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   last: TranslateResult | undefined;
 
   constructor(
     private readonly o: ControllerOptions,
     private readonly applier: Applier,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.translator = new Translator(o.translate);
+  }
 
   /** Queues a snapshot; if a sync is running, only the newest queued snapshot runs after it. */
   submit(snapshot: Snapshot): Promise<void> {
@@ -44,6 +47,10 @@ export class Controller {
       });
     }
     return this.running;
+  }
+
+  stop(): void {
+    clearTimeout(this.retryTimer);
   }
 
   private async drain(): Promise<void> {
@@ -62,59 +69,44 @@ export class Controller {
 
   private async sync(snapshot: Snapshot, observedAt: number): Promise<void> {
     const started = performance.now();
-    const result = translate(snapshot, this.o.translate);
+    this.lastSnapshot = snapshot;
+    clearTimeout(this.retryTimer);
+    const result = this.translator.update(snapshot);
     this.last = result;
     this.o.metrics?.ingresses.set({ state: 'valid' }, result.model.ingresses.filter((i) => i.owned && i.valid).length);
     this.o.metrics?.ingresses.set({ state: 'invalid' }, result.model.ingresses.filter((i) => !i.valid).length);
     const fresh = this.report(result.diagnostics);
-    const modelJson = JSON.stringify(result.model);
-    if (modelJson === this.liveModelJson) {
-      this.o.onLive?.(result, fresh);
-      return;
-    }
-    const outcome = await this.applyModel(result.model);
-    if (!outcome.applied && !this.applier.isLive) {
-      // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all. The real
-      // model is not live, so it is retried on the next change and nothing is reported as live.
-      this.log.error({ component: 'controller', err: outcome.error }, 'first configuration failed; starting with no routes');
-      const empty = await this.applyModel(EMPTY_MODEL);
-      if (empty.applied) this.liveModelJson = JSON.stringify(EMPTY_MODEL);
-      else this.log.error({ component: 'controller', err: empty.error }, 'even an empty configuration failed; HAProxy is not serving');
-      return;
-    }
+    const outcome = await this.applier.apply(result.model);
     if (!outcome.applied) {
-      this.log.error({ component: 'controller', err: outcome.error }, 'configuration not applied; the last good configuration stays live');
+      this.retryLater();
+      if (this.applier.isLive) {
+        this.log.error({ component: 'controller', err: outcome.error }, 'configuration not applied; the last good configuration stays live');
+        return;
+      }
+      // Nothing is serving yet: serve an empty configuration (404 everywhere) rather than nothing at all. The real
+      // model is not live, so it is retried and nothing is reported as live.
+      this.log.error({ component: 'controller', err: outcome.error }, 'first configuration failed; starting with no routes');
+      const empty = await this.applier.apply(EMPTY_MODEL);
+      if (!empty.applied) this.log.error({ component: 'controller', err: empty.error }, 'even an empty configuration failed; HAProxy is not serving');
       return;
     }
-    this.liveModelJson = modelJson;
-    this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
+    this.failures = 0;
+    if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
     this.o.onLive?.(result, fresh);
+    if (!outcome.via) return;
     const owned = result.model.ingresses.filter((i) => i.owned).length;
-    this.log.info(
-      { component: 'controller', ms: Math.round(performance.now() - started), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
+    this.log[outcome.via === 'runtime' ? 'debug' : 'info'](
+      { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
       'configuration live',
     );
   }
 
-  private async applyModel(model: RoutingModel): Promise<{ applied: boolean; error?: string }> {
-    // Rendered into the live directory, a change that differs only in map files is applied without a reload.
-    const liveDir = this.applier.liveDir;
-    if (liveDir) {
-      try {
-        const runtime = await this.applier.applyRuntime(render(model, { ...this.o.render, filesDir: liveDir }, this.o.defaultCertPem));
-        if (runtime) return runtime;
-      } catch (e) {
-        return { applied: false, error: (e as Error).message };
-      }
-    }
-    const filesDir = this.applier.nextGenerationDir();
-    let artefacts;
-    try {
-      artefacts = render(model, { ...this.o.render, filesDir }, this.o.defaultCertPem);
-    } catch (e) {
-      return { applied: false, error: (e as Error).message };
-    }
-    return this.applier.apply(artefacts, filesDir);
+  private retryLater(): void {
+    const delay = RETRY_DELAYS_MS[Math.min(this.failures++, RETRY_DELAYS_MS.length - 1)];
+    this.retryTimer = setTimeout(() => {
+      if (this.lastSnapshot && !this.pending) void this.submit(this.lastSnapshot);
+    }, delay);
+    this.retryTimer.unref();
   }
 
   /** One log line per diagnostic when it appears, not on every sync; returns the ones that appeared. */

@@ -39,6 +39,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live (default: a fresh temporary directory)", commands: ['serve'] },
   'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', commands: ['serve'] },
   'hard-stop-after': { type: 'string', default: '3600', arg: 'SECONDS', help: 'how long workers of a replaced configuration may keep long connections (WebSockets) open', commands: ['serve'] },
+  'reload-interval': { type: 'string', default: '2', arg: 'SECONDS', help: 'least time between two HAProxy reloads; changes that need one meanwhile go live together (routine changes never wait: they need no reload)', commands: ['serve'] },
+  'spare-backends': { type: 'string', default: '32', arg: 'N', help: 'fewest empty backend sections kept for new Services, so that they go live without a reload (at least a quarter of the Services in use)', commands: ['serve'] },
   'max-connections': { type: 'string', default: '4096', arg: 'N', help: "HAProxy's maxconn", commands: ['serve'] },
   'upstream-connect-timeout': { type: 'string', default: '5', arg: 'SECONDS', help: 'time to connect to a backend before 503/retry', commands: ['serve'] },
   'upstream-read-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a backend may stay silent before 504', commands: ['serve'] },
@@ -84,6 +86,8 @@ export interface ServeFlags {
   stateDir: string | undefined;
   shutdownGracePeriod: number;
   hardStopAfter: number;
+  reloadInterval: number;
+  spareBackends: number;
   maxConnections: number;
   upstreamConnectTimeout: number;
   upstreamReadTimeout: number;
@@ -202,6 +206,8 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
     shutdownGracePeriod: serve ? int('shutdown-grace-period', 0, 86400) : 0,
     hardStopAfter: serve ? int('hard-stop-after', 1, 7 * 86400) : 0,
+    reloadInterval: serve ? int('reload-interval', 0, 3600) : 0,
+    spareBackends: serve ? int('spare-backends', 0, 100_000) : 0,
     maxConnections: serve ? int('max-connections', 1, 9000) : 0,
     upstreamConnectTimeout: serve ? int('upstream-connect-timeout', 1, 3600) : 0,
     upstreamReadTimeout: serve ? int('upstream-read-timeout', 1, 86400) : 0,

@@ -69,21 +69,13 @@ async function runServe(f: ServeFlags): Promise<void> {
     log,
     onRestart: () => metrics.restarts.inc(),
   });
-  const applier = new Applier(stateDir, supervisor, log, metrics);
-  const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
-    ready: () => applier.isLive && !shuttingDown,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-  });
-  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
-
   const defaultCertPem = await generateDefaultCertificate();
-  let onLive: LiveHook | undefined;
-  const controller = new Controller(
+  const applier = new Applier(
     {
-      translate: translateOptions(f),
+      stateDir,
       defaultCertPem,
-      metrics,
-      onLive: (result, fresh) => onLive?.(result, fresh),
+      minSpareBackends: f.spareBackends,
+      reloadIntervalMs: f.reloadInterval * 1000,
       render: {
         stateDir,
         httpPort: f.httpPort,
@@ -103,9 +95,18 @@ async function runServe(f: ServeFlags): Promise<void> {
         },
       },
     },
-    applier,
+    supervisor,
     log,
+    metrics,
   );
+  const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
+    ready: () => applier.isLive && !shuttingDown,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+  });
+  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
+
+  let onLive: LiveHook | undefined;
+  const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh) => onLive?.(result, fresh) }, applier, log);
 
   let stopSource = (): void => undefined;
   let stopReporting = (): Promise<void> => Promise.resolve();
@@ -114,6 +115,8 @@ async function runServe(f: ServeFlags): Promise<void> {
     shuttingDown = true;
     log.info({ component: 'serve', signal, graceSeconds: f.shutdownGracePeriod }, 'shutting down: no new connections, in-flight requests finish');
     stopSource();
+    controller.stop();
+    applier.stop();
     await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
     admin.close();

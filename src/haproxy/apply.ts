@@ -1,139 +1,254 @@
-// apply: puts rendered artefacts live. Each candidate is written to a fresh generation directory and checked with
-// `haproxy -c`; only then does it replace the live configuration (atomic rename) and HAProxy reloads hitlessly.
-// A candidate that fails the check leaves the last good configuration serving.
-import { mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
+// apply: puts a routing model live in HAProxy. Routine changes go through the runtime API (see runtime/plan.ts),
+// with no reload. A structural change (a new ExternalName Service, no spare backend section left) or a failed
+// runtime operation renders a fresh configuration into a new generation directory, checks it with `haproxy -c`, and
+// reloads hitlessly; a candidate that fails the check leaves the last good configuration serving.
+import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import { ADMIN_SOCKET } from './render/render.js';
-import type { Artefacts } from './render/render.js';
-import { cliCommand } from './process/master-cli.js';
+import type { RoutingModel } from '../model/types.js';
+import { ADMIN_SOCKET, render, spareName } from './render/render.js';
+import type { RenderOptions } from './render/render.js';
+import { RuntimeCli } from './process/runtime-cli.js';
 import type { HaproxySupervisor } from './process/supervisor.js';
 import type { Metrics } from '../admin/metrics.js';
+import { externalKey, plan } from './runtime/plan.js';
+import type { RuntimeState } from './runtime/plan.js';
+import { deleteServer, execute } from './runtime/execute.js';
+import type { PendingDeletes } from './runtime/execute.js';
 
 export interface ApplyOutcome {
   applied: boolean;
+  /** How the change went live; absent when nothing had to change. */
+  via?: 'runtime' | 'reload' | 'start';
   error?: string;
+}
+
+export interface ApplierOptions {
+  stateDir: string;
+  render: Omit<RenderOptions, 'filesDir' | 'spareBackends'>;
+  /** PEM of the generated certificate served when no other matches. */
+  defaultCertPem: string;
+  /** Fewest spare backend sections a configuration carries; more when there are many Services (a quarter more). */
+  minSpareBackends: number;
+  /** Reloads are at least this far apart: under churn, later changes wait and go live together. */
+  reloadIntervalMs: number;
 }
 
 export class Applier {
   private generation = 0;
-  private live: { dir: string; config: string; files: Map<string, string> } | undefined;
+  private state: RuntimeState | undefined;
+  private readonly pending: PendingDeletes = new Set();
+  private lastReloadAt = -Infinity;
+  /** Set when runtime operations failed half-way: HAProxy's state is unknown until the next reload. */
+  private mustReload: string | undefined;
+  /** Serialises applies, restarts and the retries of pending server deletions. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly stateDir: string,
+    private readonly o: ApplierOptions,
     private readonly supervisor: HaproxySupervisor,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    // HAProxy restarted after a crash reads the configuration from disk, which lacks every runtime change since the
+    // last reload: render the live model afresh for it first.
+    supervisor.beforeRestart = () => this.exclusive(() => this.rewriteForRestart());
+  }
 
   get configPath(): string {
-    return join(this.stateDir, 'haproxy.cfg');
+    return join(this.o.stateDir, 'haproxy.cfg');
   }
 
   get isLive(): boolean {
-    return this.live !== undefined;
+    return this.state !== undefined;
   }
 
-  /** Where the live configuration's maps and certificates are: a candidate rendered there can be compared. */
-  get liveDir(): string | undefined {
-    return this.live?.dir;
+  /** Servers waiting in maintenance for their last connection before they can be deleted. */
+  get pendingDeletes(): number {
+    return this.pending.size;
   }
 
-  /**
-   * Applies a change that touches only map files through the runtime API, without a reload: each changed map is
-   * replaced atomically (`prepare map`, `add map @version` in payload chunks, `commit map`), then written to disk
-   * so that a restart loads the same. Returns undefined when the change needs a reload (configuration text or
-   * certificates differ) or the runtime API failed: the caller then takes the reload path.
-   */
-  async applyRuntime(a: Artefacts): Promise<ApplyOutcome | undefined> {
-    const live = this.live;
-    if (!live || a.config !== live.config) return undefined;
-    const changed: string[] = [];
-    for (const [rel, content] of a.files) {
-      if (live.files.get(rel) === content) continue;
-      if (!rel.startsWith('maps/')) return undefined;
-      changed.push(rel);
+  apply(model: RoutingModel): Promise<ApplyOutcome> {
+    return this.exclusive(() => this.applyNow(model));
+  }
+
+  stop(): void {
+    clearInterval(this.retryTimer);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(model: RoutingModel): Promise<ApplyOutcome> {
+    const state = this.state;
+    if (!state) return this.reload(model, 'start');
+    if (this.mustReload) return this.reload(model, this.mustReload);
+    const p = plan(state, model, this.o.defaultCertPem);
+    if ('reload' in p) return this.reload(model, p.reload);
+    if (p.ops.length === 0) {
+      this.state = p.next;
+      return { applied: true };
     }
-    for (const rel of live.files.keys()) if (!a.files.has(rel)) return undefined; // a file went away: not a map edit
-    if (changed.length === 0) return { applied: true };
     try {
-      for (const rel of changed) await this.replaceMap(join(live.dir, rel), a.files.get(rel)!);
+      await this.runtime((cli) => execute(cli, p.ops, this.pending, (file, content) => this.replaceMap(cli, file, content)));
     } catch (e) {
-      this.log.warn({ component: 'apply', err: (e as Error).message }, 'runtime map update failed; reloading instead');
-      return undefined;
+      // The runtime state is now unknown: a reload from the model is the way back to a known one.
+      this.log.warn({ component: 'apply', err: (e as Error).message }, 'runtime update failed; reloading instead');
+      this.mustReload = `runtime API failed earlier: ${(e as Error).message}`;
+      return this.reload(model, `runtime API: ${(e as Error).message}`);
     }
-    for (const rel of changed) await writeFile(join(live.dir, rel), a.files.get(rel)!);
-    this.live = { ...live, files: a.files };
+    this.state = p.next;
     this.metrics?.runtimeUpdates.inc();
-    return { applied: true };
+    this.scheduleRetries();
+    return { applied: true, via: 'runtime' };
   }
 
-  private async replaceMap(path: string, content: string): Promise<void> {
-    const sock = join(this.stateDir, ADMIN_SOCKET);
-    const prepared = await cliCommand(sock, `prepare map ${path}`);
+  private async runtime<T>(fn: (cli: RuntimeCli) => Promise<T>): Promise<T> {
+    const cli = await RuntimeCli.open(join(this.o.stateDir, ADMIN_SOCKET));
+    try {
+      return await fn(cli);
+    } finally {
+      cli.close();
+    }
+  }
+
+  private async replaceMap(cli: RuntimeCli, file: string, content: string): Promise<void> {
+    const prepared = await cli.command(`prepare map ${file}`);
     const version = /New version created: (\d+)/.exec(prepared)?.[1];
-    if (!version) throw new Error(`prepare map ${path}: ${prepared.trim()}`);
+    if (!version) throw new Error(`prepare map ${file}: ${prepared.trim()}`);
     // The CLI reads a payload into one buffer (tune.bufsize, 16 kB): send the entries in chunks below that.
-    let chunk = '';
+    let chunk: string[] = [];
+    let size = 0;
     const flush = async (): Promise<void> => {
-      if (chunk === '') return;
-      // The chunk ends with a newline; cliCommand's own newline makes the empty line that ends the payload.
-      const out = await cliCommand(sock, `add map @${version} ${path} <<\n${chunk}`);
-      if (out.trim() !== '') throw new Error(`add map ${path}: ${out.trim()}`);
-      chunk = '';
+      if (chunk.length === 0) return;
+      const out = await cli.command(`add map @${version} ${file}`, 5000, chunk.join('\n'));
+      if (out.trim() !== '') throw new Error(`add map ${file}: ${out.trim()}`);
+      chunk = [];
+      size = 0;
     };
     for (const line of content.split('\n')) {
       if (line === '') continue;
-      if (chunk.length + line.length > 8000) await flush();
-      chunk += `${line}\n`;
+      if (size + line.length > 8000) await flush();
+      chunk.push(line);
+      size += line.length + 1;
     }
     await flush();
-    const committed = await cliCommand(sock, `commit map @${version} ${path}`);
-    if (committed.trim() !== '') throw new Error(`commit map ${path}: ${committed.trim()}`);
+    const committed = await cli.command(`commit map @${version} ${file}`);
+    if (committed.trim() !== '') throw new Error(`commit map ${file}: ${committed.trim()}`);
   }
 
-  /** The directory the next candidate goes to: render needs it for the paths it writes into the configuration. */
-  nextGenerationDir(): string {
-    return join(this.stateDir, 'gen', String(this.generation + 1));
+  /** Deletions refused while connections were attached are retried every second until they go through. */
+  private scheduleRetries(): void {
+    if (this.pending.size === 0 || this.retryTimer) return;
+    this.retryTimer = setInterval(() => {
+      void this.exclusive(async () => {
+        if (this.pending.size > 0 && this.state) {
+          await this.runtime(async (cli) => {
+            for (const id of [...this.pending]) await deleteServer(cli, id, this.pending);
+          }).catch((e: unknown) => this.log.debug({ component: 'apply', err: String(e) }, 'server deletion retry failed'));
+        }
+        if (this.pending.size === 0) {
+          clearInterval(this.retryTimer);
+          this.retryTimer = undefined;
+        }
+      });
+    }, 1000);
+    this.retryTimer.unref();
   }
 
-  async apply(a: Artefacts, dir: string): Promise<ApplyOutcome> {
+  private render(model: RoutingModel, dir: string): { artefacts: ReturnType<typeof render>; spares: number } {
+    const ordinary = model.backends.filter((b) => !b.externalName).length;
+    const spares = Math.max(this.o.minSpareBackends, Math.ceil(ordinary / 4));
+    return { artefacts: render(model, { ...this.o.render, filesDir: dir, spareBackends: spares }, this.o.defaultCertPem), spares };
+  }
+
+  private initialState(model: RoutingModel, dir: string, spares: number, defaultCertPem: string): RuntimeState {
+    return {
+      layout: { filesDir: dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
+      model,
+      bound: new Map(),
+      free: Array.from({ length: spares }, (_, i) => spareName(i)),
+      defaultCertPem,
+    };
+  }
+
+  private async writeGeneration(model: RoutingModel): Promise<{ dir: string; spares: number; defaultCertPem: string }> {
     this.generation++;
+    const dir = join(this.o.stateDir, 'gen', String(this.generation));
+    const { artefacts, spares } = this.render(model, dir);
     await rm(dir, { recursive: true, force: true });
-    for (const [rel, content] of a.files) {
+    for (const [rel, content] of artefacts.files) {
       const p = join(dir, rel);
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
     }
-    const candidate = join(dir, 'haproxy.cfg');
-    await writeFile(candidate, a.config);
+    await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
+    return { dir, spares, defaultCertPem: artefacts.files.get('certs/default.pem') ?? this.o.defaultCertPem };
+  }
+
+  private async reload(model: RoutingModel, reason: string): Promise<ApplyOutcome> {
+    const starting = this.state === undefined;
+    const wait = this.lastReloadAt + this.o.reloadIntervalMs - performance.now();
+    if (!starting && wait > 0) await sleep(wait);
+    let gen;
+    try {
+      gen = await this.writeGeneration(model);
+    } catch (e) {
+      return { applied: false, error: (e as Error).message };
+    }
+    const candidate = join(gen.dir, 'haproxy.cfg');
     const check = await this.supervisor.check(candidate);
     if (!check.ok) {
       this.metrics?.rejected.inc();
-      await rm(dir, { recursive: true, force: true });
+      await rm(gen.dir, { recursive: true, force: true });
       return { applied: false, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
     }
-    const tmp = `${this.configPath}.tmp`;
-    await writeFile(tmp, a.config);
-    await rename(tmp, this.configPath);
-    const previous = this.live;
+    await this.install(candidate);
+    const previous = this.state?.layout.filesDir;
     try {
-      if (previous) {
+      if (starting) await this.supervisor.start();
+      else {
+        this.log.info({ component: 'apply', reason }, 'reloading HAProxy');
         await this.supervisor.reload();
         this.metrics?.reloads.inc();
-      } else await this.supervisor.start();
+      }
     } catch (e) {
       this.metrics?.rejected.inc();
       return { applied: false, error: (e as Error).message };
     }
-    this.live = { dir, config: a.config, files: a.files };
-    await this.prune(dir, previous?.dir);
-    return { applied: true };
+    this.lastReloadAt = performance.now();
+    this.mustReload = undefined;
+    this.pending.clear();
+    this.state = this.initialState(model, gen.dir, gen.spares, gen.defaultCertPem);
+    await this.prune(gen.dir, previous);
+    return { applied: true, via: starting ? 'start' : 'reload' };
+  }
+
+  private async install(candidate: string): Promise<void> {
+    const tmp = `${this.configPath}.tmp`;
+    await copyFile(candidate, tmp);
+    await rename(tmp, this.configPath);
+  }
+
+  private async rewriteForRestart(): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    const gen = await this.writeGeneration(state.model);
+    await this.install(join(gen.dir, 'haproxy.cfg'));
+    this.mustReload = undefined;
+    this.pending.clear();
+    this.state = this.initialState(state.model, gen.dir, gen.spares, gen.defaultCertPem);
+    await this.prune(gen.dir, undefined);
   }
 
   /** Keep the previous generation: its old worker may still be finishing connections when the new one starts. */
   private async prune(current: string, previous: string | undefined): Promise<void> {
-    const genRoot = join(this.stateDir, 'gen');
+    const genRoot = join(this.o.stateDir, 'gen');
     const keep = new Set([current, previous].filter(Boolean));
     for (const name of await readdir(genRoot).catch(() => [] as string[])) {
       const p = join(genRoot, name);

@@ -49,20 +49,76 @@ export function matchPrefix(path: string): string {
   return `${q}/`;
 }
 
-export interface RoutesResult {
-  hostGroups: HostGroup[];
-  catchAll: RouteTarget | undefined;
-  serviceRefs: Map<string, { ref: ServiceRef; users: Set<string> }>;
+/** What one host group (or the catch-all) needs from the rest of translate: the Service ports its winning routes use. */
+export type BackendUses = Map<string, { ref: ServiceRef; users: Set<string> }>;
+
+export interface GroupResult {
+  /** Absent when no rule names this host (a host only listed under `tls`). */
+  group: HostGroup | undefined;
+  uses: BackendUses;
   diagnostics: Diagnostic[];
 }
 
-export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesResult {
-  const ingresses = [...owned].sort(byAge);
+export interface CatchAllResult {
+  target: RouteTarget | undefined;
+  uses: BackendUses;
+  diagnostics: Diagnostic[];
+}
+
+/** The host keys an Ingress's routes depend on: its rules' hosts and its TLS hosts (which decide the T9 redirect). */
+export function hostKeysOf(ing: IngressInfo): Set<string> {
+  const keys = new Set<string>();
+  for (const r of ing.rules) keys.add(r.host === '' ? EMPTY_HOST_KEY : r.host);
+  for (const t of ing.tls) for (const h of t.hosts) keys.add(h);
+  return keys;
+}
+
+/** Rule D1: an Ingress without rules competes for the catch-all default backend. */
+export function isCatchAllCandidate(ing: IngressInfo): boolean {
+  return ing.rules.length === 0 && ing.defaultBackend !== undefined;
+}
+
+/** Rule D6 and the backend name for one Ingress backend; records the Service port it uses. */
+function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, refs: Map<string, ServiceRef>, diagnostics: Diagnostic[]): string | undefined {
+  if (backend.kind === 'resource') {
+    diagnostics.push({
+      level: 'warning',
+      object: ing.ref,
+      field,
+      rule: 'D6',
+      message: `resource backends (${JSON.stringify(`${backend.resourceKind}/${backend.name}`)}) are not supported; this backend is skipped`,
+    });
+    return undefined;
+  }
+  const ref: ServiceRef = { namespace: ing.namespace, service: backend.service, port: backend.port };
+  const name = backendName(ref);
+  refs.set(name, ref);
+  return name;
+}
+
+function useOf(refs: Map<string, ServiceRef>, targets: RouteTarget[], byKey: Map<string, IngressInfo>): BackendUses {
+  // Only routes that won become backends: a shadowed path must not produce a backend or warnings about it.
+  const uses: BackendUses = new Map();
+  for (const t of targets) {
+    const entry = uses.get(t.backend) ?? { ref: refs.get(t.backend)!, users: new Set<string>() };
+    const ing = byKey.get(t.source.ingress);
+    if (ing) entry.users.add(ing.ref);
+    uses.set(t.backend, entry);
+  }
+  return uses;
+}
+
+/**
+ * One host group from the Ingresses with a rule or a TLS host on `key`. A group depends on nothing else, which is
+ * what lets translate rebuild only the groups a change touches.
+ */
+export function buildGroup(key: string, contributors: IngressInfo[], opts: RouteOptions): GroupResult {
+  const ingresses = [...contributors].sort(byAge);
   const diagnostics: Diagnostic[] = [];
   const refs = new Map<string, ServiceRef>();
-  const tlsHosts = new Set(ingresses.flatMap((i) => i.tls.flatMap((t) => t.hosts)));
+  const tlsHost = ingresses.some((i) => i.tls.some((t) => t.hosts.includes(key)));
 
-  const redirectFor = (ing: IngressInfo, hostKey: string): boolean => {
+  const redirectFor = (ing: IngressInfo): boolean => {
     const flag = (names: string[], field: string): boolean | undefined => {
       for (const n of names) {
         const v = ing.annotations[n];
@@ -80,91 +136,51 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
     };
     if (flag(FORCE_SSL_REDIRECT_ANNOTATIONS, 'T9') === true) return true;
     const perIngress = flag(SSL_REDIRECT_ANNOTATIONS, 'T9');
-    return tlsHosts.has(hostKey) && (perIngress ?? opts.sslRedirect);
+    return tlsHost && (perIngress ?? opts.sslRedirect);
   };
 
-  const target = (ing: IngressInfo, backend: BackendSpec, field: string): string | undefined => {
-    if (backend.kind === 'resource') {
-      diagnostics.push({
-        level: 'warning',
-        object: ing.ref,
-        field,
-        rule: 'D6',
-        message: `resource backends (${JSON.stringify(`${backend.resourceKind}/${backend.name}`)}) are not supported; this backend is skipped`,
-      });
-      return undefined;
-    }
-    const ref: ServiceRef = { namespace: ing.namespace, service: backend.service, port: backend.port };
-    const name = backendName(ref);
-    refs.set(name, ref);
-    return name;
-  };
-
-  const groups = new Map<string, { exact: Map<string, Candidate[]>; prefix: Map<string, Candidate[]>; dflt?: RouteTarget; dfltFrom?: IngressInfo }>();
-  const group = (key: string) => {
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { exact: new Map(), prefix: new Map() }));
-    return g;
-  };
-
-  let catchAll: { target: RouteTarget; ing: IngressInfo } | undefined;
+  const exact = new Map<string, Candidate[]>();
+  const prefix = new Map<string, Candidate[]>();
+  let dflt: RouteTarget | undefined;
+  let dfltFrom: IngressInfo | undefined;
+  let declared = false;
   for (const ing of ingresses) {
-    if (ing.rules.length === 0) {
-      if (!ing.defaultBackend) continue;
-      const be = target(ing, ing.defaultBackend, 'spec.defaultBackend');
-      if (be === undefined) continue;
-      if (catchAll) {
-        diagnostics.push({
-          level: 'warning',
-          object: ing.ref,
-          field: 'spec.defaultBackend',
-          rule: 'D2',
-          message: `the catch-all default backend of ${catchAll.ing.ref} wins (oldest first; same age: namespace/name order)`,
-        });
-        continue;
-      }
-      catchAll = { ing, target: { backend: be, redirectToHttps: false, source: { ingress: ing.key, defaultBackend: true } } };
-      continue;
-    }
-    const declared = new Set<string>();
+    let declares = false;
     ing.rules.forEach((rule, ri) => {
-      const key = rule.host === '' ? EMPTY_HOST_KEY : rule.host;
-      const g = group(key);
-      declared.add(key);
-      const redirectToHttps = redirectFor(ing, key);
+      if ((rule.host === '' ? EMPTY_HOST_KEY : rule.host) !== key) return;
+      declares = true;
+      const redirectToHttps = redirectFor(ing);
       rule.paths.forEach((p, pi) => {
-        const be = target(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`);
+        const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
         const c: Candidate = { path, pathType: p.pathType, backend: be, redirectToHttps, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi };
-        const [table, k] = p.pathType === 'Exact' ? [g.exact, path] : [g.prefix, matchPrefix(path)];
+        const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
         list.push(c);
         table.set(k, list);
       });
     });
-    if (ing.defaultBackend) {
-      for (const key of declared) {
-        const g = group(key);
-        const be = target(ing, ing.defaultBackend, 'spec.defaultBackend');
-        if (be === undefined) continue;
-        if (g.dflt && g.dfltFrom) {
-          diagnostics.push({
-            level: 'warning',
-            object: ing.ref,
-            field: 'spec.defaultBackend',
-            rule: 'D3',
-            message: `host ${key === EMPTY_HOST_KEY ? '(any)' : key} already uses the default backend of ${g.dfltFrom.ref} (oldest first; same age: namespace/name order)`,
-          });
-          continue;
-        }
-        g.dflt = { backend: be, redirectToHttps: redirectFor(ing, key), source: { ingress: ing.key, defaultBackend: true } };
-        g.dfltFrom = ing;
-      }
+    declared ||= declares;
+    if (!declares || !ing.defaultBackend) continue;
+    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics);
+    if (be === undefined) continue;
+    if (dfltFrom) {
+      diagnostics.push({
+        level: 'warning',
+        object: ing.ref,
+        field: 'spec.defaultBackend',
+        rule: 'D3',
+        message: `host ${key === EMPTY_HOST_KEY ? '(any)' : key} already uses the default backend of ${dfltFrom.ref} (oldest first; same age: namespace/name order)`,
+      });
+      continue;
     }
+    dflt = { backend: be, redirectToHttps: redirectFor(ing), source: { ingress: ing.key, defaultBackend: true } };
+    dfltFrom = ing;
   }
+  if (!declared) return { group: undefined, uses: new Map(), diagnostics };
 
-  const pick = (groupKey: string, list: Candidate[]): Candidate => {
+  const pick = (list: Candidate[]): Candidate => {
     const sorted = [...list].sort(rank);
     const winner = sorted[0]!;
     for (const loser of sorted.slice(1)) {
@@ -176,42 +192,44 @@ export function buildRoutes(owned: IngressInfo[], opts: RouteOptions): RoutesRes
         field: `spec.rules[${loser.rule}].http.paths[${loser.pathIndex}]`,
         rule: sameIngress ? 'M4' : 'M3',
         message: sameIngress
-          ? `duplicate of spec.rules[${winner.rule}].http.paths[${winner.pathIndex}] (${winner.pathType} ${winner.path} on ${groupKey}); the first one wins`
-          : `${winner.pathType} ${winner.path} on host ${groupKey === EMPTY_HOST_KEY ? '(any)' : groupKey} is already routed by ${winner.ing.ref}, which wins (oldest first; same age: namespace/name order); this path is ignored`,
+          ? `duplicate of spec.rules[${winner.rule}].http.paths[${winner.pathIndex}] (${winner.pathType} ${winner.path} on ${key}); the first one wins`
+          : `${winner.pathType} ${winner.path} on host ${key === EMPTY_HOST_KEY ? '(any)' : key} is already routed by ${winner.ing.ref}, which wins (oldest first; same age: namespace/name order); this path is ignored`,
       });
     }
     return winner;
   };
   const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, redirectToHttps: c.redirectToHttps, source: c.source });
-
-  const hostGroups: HostGroup[] = [...groups.entries()]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([key, g]) => {
-      const hg: HostGroup = {
-        key,
-        exact: [...g.exact.entries()].sort(([a], [b]) => cmp(a, b)).map(([, list]) => strip(pick(key, list))),
-        prefix: [...g.prefix.entries()]
-          .sort(([a], [b]) => cmp(a, b))
-          .map(([k, list]) => ({ ...strip(pick(key, list)), matchPrefix: k })),
-      };
-      if (g.dflt) hg.defaultBackend = g.dflt;
-      return hg;
-    });
-
-  // Only routes that won become backends: a shadowed path must not produce a backend or warnings about it.
-  const serviceRefs = new Map<string, { ref: ServiceRef; users: Set<string> }>();
-  const byKey = new Map(ingresses.map((i) => [i.key, i] as const));
-  const use = (t: RouteTarget): void => {
-    const entry = serviceRefs.get(t.backend) ?? { ref: refs.get(t.backend)!, users: new Set<string>() };
-    const ing = byKey.get(t.source.ingress);
-    if (ing) entry.users.add(ing.ref);
-    serviceRefs.set(t.backend, entry);
+  const group: HostGroup = {
+    key,
+    exact: [...exact.entries()].sort(([a], [b]) => cmp(a, b)).map(([, list]) => strip(pick(list))),
+    prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
   };
-  for (const g of hostGroups) {
-    for (const r of [...g.exact, ...g.prefix]) use(r);
-    if (g.defaultBackend) use(g.defaultBackend);
-  }
-  if (catchAll) use(catchAll.target);
+  if (dflt) group.defaultBackend = dflt;
+  const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(dflt ? [dflt] : [])];
+  return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
+}
 
-  return { hostGroups, catchAll: catchAll?.target, serviceRefs, diagnostics };
+/** Rules D1, D2: the oldest rule-less Ingress with a default backend takes the traffic no host group matches. */
+export function buildCatchAll(candidates: IngressInfo[]): CatchAllResult {
+  const diagnostics: Diagnostic[] = [];
+  const refs = new Map<string, ServiceRef>();
+  let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
+  for (const ing of [...candidates].sort(byAge)) {
+    if (!ing.defaultBackend) continue;
+    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics);
+    if (be === undefined) continue;
+    if (winner) {
+      diagnostics.push({
+        level: 'warning',
+        object: ing.ref,
+        field: 'spec.defaultBackend',
+        rule: 'D2',
+        message: `the catch-all default backend of ${winner.ing.ref} wins (oldest first; same age: namespace/name order)`,
+      });
+      continue;
+    }
+    winner = { ing, target: { backend: be, redirectToHttps: false, source: { ingress: ing.key, defaultBackend: true } } };
+  }
+  const uses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map();
+  return { target: winner?.target, uses, diagnostics };
 }

@@ -1,11 +1,15 @@
 // translate(snapshot) -> { model, diagnostics }: pure and deterministic. No I/O, no clock; shuffling the input
-// does not change the output. An invalid object yields diagnostics and is left out; it never stops the others.
-import type { Backend, Diagnostic, IngressSummary, TranslateResult } from '../model/types.js';
+// does not change the output, and neither does the path an incremental Translator took to the same snapshot.
+// An invalid object yields diagnostics and is left out; it never stops the others.
+import type { Backend, Diagnostic, HostGroup, IngressSummary, ServiceRef, TranslateResult } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
 import { indexEndpoints, resolveBackend } from './endpoints.js';
-import { buildRoutes } from './routes.js';
+import type { EndpointIndex } from './endpoints.js';
+import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './routes.js';
+import type { CatchAllResult, GroupResult } from './routes.js';
+import { SortedKeys } from './sorted-keys.js';
 import { buildTls } from './tls.js';
 import { isObject, stringMap, validateIngress } from './validate-ingress.js';
 import type { IngressInfo } from './validate-ingress.js';
@@ -43,67 +47,320 @@ function keyOf(o: Obj): string {
   return `${ns}/${typeof m.name === 'string' ? m.name : ''}`;
 }
 
+/** translate as a pure function: one full run of a fresh Translator. */
 export function translate(snapshot: Snapshot, opts: TranslateOptions): TranslateResult {
-  const diagnostics: Diagnostic[] = [];
+  return new Translator(opts).update(snapshot);
+}
 
-  const classes = new Map<string, IngressClassInfo>();
-  const classNames = new Set<string>();
-  for (const raw of [...snapshot.ingressClasses].sort((a, b) => cmp(keyOf(a), keyOf(b)))) {
-    const { info, findings } = validateIngressClass(raw);
-    diagnostics.push(...findings.list);
-    if (info) classes.set(info.name, info);
-    const meta = isObject(raw.metadata) ? raw.metadata : {};
-    if (typeof meta.name === 'string') classNames.add(meta.name);
+interface Validated {
+  key: string;
+  info: IngressInfo | undefined;
+  findings: Diagnostic[];
+}
+
+interface IngressEntry {
+  raw: Obj;
+  v: Validated;
+  owned: boolean;
+  summary: IngressSummary;
+  /** The findings that are ours to report (rule C8 keeps other controllers' Ingresses quiet). */
+  diagnostics: Diagnostic[];
+}
+
+interface BackendEntry {
+  backend: Backend;
+  diagnostics: Diagnostic[];
+}
+
+const CATCH_ALL = '\0catch-all';
+
+/**
+ * Incremental translate. `update(snapshot)` returns exactly what `translate(snapshot)` would, but only redoes the
+ * work the change calls for: objects are recognised by identity (sources hand over unchanged objects as the same
+ * references), an Ingress change rebuilds only the host groups it touches, and an EndpointSlice change only the
+ * backends of its Service. Unchanged parts of the model keep their object identity, so later stages can diff the
+ * model by reference.
+ */
+export class Translator {
+  private readonly validated = new WeakMap<Obj, Validated>();
+  private readonly entries = new Map<string, IngressEntry>();
+  private readonly ingressKeys = new SortedKeys();
+  private classesSig: string | undefined;
+  private classDiagnostics: Diagnostic[] = [];
+  /** Host key -> keys of the owned Ingresses whose routes depend on it. */
+  private readonly hostIndex = new Map<string, Set<string>>();
+  private readonly catchAllCandidates = new Set<string>();
+  private readonly groups = new Map<string, GroupResult | CatchAllResult>();
+  private readonly groupKeys = new SortedKeys();
+  /** Backend name -> group key -> the Ingress refs whose winning routes there use it. */
+  private readonly uses = new Map<string, Map<string, { ref: ServiceRef; users: Set<string> }>>();
+  private readonly backends = new Map<string, BackendEntry>();
+  private readonly backendKeys = new SortedKeys();
+  private endpoints: EndpointIndex = { services: new Map(), slices: new Map() };
+  private secrets = new Map<string, Obj>();
+  private tls: ReturnType<typeof buildTls> | undefined;
+  private last: TranslateResult | undefined;
+  /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
+   * proportional to the number of findings, not to the number of objects. */
+  private readonly findings = new Map<string, Diagnostic[]>();
+
+  private setFindings(source: string, list: Diagnostic[]): void {
+    if (list.length > 0) this.findings.set(source, list);
+    else this.findings.delete(source);
   }
-  // A class by that name that the user defined, even an invalid one, is theirs to decide about: no stand-in.
-  if (opts.implicitIngressClass && !classNames.has(opts.ingressClass))
-    classes.set(opts.ingressClass, { name: opts.ingressClass, controller: opts.controllerName, isDefault: true });
 
-  const owned: IngressInfo[] = [];
-  const ingresses: IngressSummary[] = [];
-  for (const raw of [...snapshot.ingresses].sort((a, b) => cmp(keyOf(a), keyOf(b)))) {
-    const { info, findings } = validateIngress(raw, { checkCreateOnlyRules: opts.checkCreateOnlyRules });
-    const key = keyOf(raw);
-    if (!info) {
+  constructor(private readonly opts: TranslateOptions) {}
+
+  update(snapshot: Snapshot): TranslateResult {
+    const classes = this.updateClasses(snapshot.ingressClasses);
+    const classesChanged = classes !== undefined;
+    const { changed, tlsTouched, summariesChanged } = this.updateIngresses(snapshot.ingresses, classes);
+
+    const affectedGroups = new Set<string>();
+    for (const [before, after] of changed) {
+      for (const info of [before, after]) {
+        if (!info) continue;
+        for (const k of hostKeysOf(info)) affectedGroups.add(k);
+        if (isCatchAllCandidate(info)) affectedGroups.add(CATCH_ALL);
+      }
+      if (before) this.unindex(before);
+      if (after) this.index(after);
+    }
+    const affectedBackends = new Set<string>();
+    for (const key of affectedGroups) this.rebuildGroup(key, affectedBackends);
+    for (const name of this.updateEndpoints(snapshot.services, snapshot.endpointSlices)) affectedBackends.add(name);
+    for (const name of affectedBackends) this.rebuildBackend(name);
+
+    const secretsChanged = this.updateSecrets(snapshot.secrets);
+    if (!this.tls || classesChanged || tlsTouched || secretsChanged) {
+      const owned = this.ingressKeys.list.map((k) => this.entries.get(k)!).filter((e) => e.owned).map((e) => e.v.info!);
+      this.tls = this.keepEqual(this.tls, buildTls(owned, this.secrets, this.opts.defaultCertificateSecret));
+    }
+
+    const prev = this.last?.model;
+    const hostGroups: HostGroup[] = [];
+    for (const k of this.groupKeys.list) {
+      const g = this.groups.get(k);
+      if (g && 'group' in g && g.group) hostGroups.push(g.group);
+    }
+    const catchAll = this.groups.get(CATCH_ALL);
+    const tls = this.tls;
+    const model: TranslateResult['model'] = {
+      hostGroups: prev && sameElements(prev.hostGroups, hostGroups) ? prev.hostGroups : hostGroups,
+      backends: this.backendKeys.list.map((k) => this.backends.get(k)!.backend),
+      certificates: tls.certificates,
+      sni: tls.sni,
+      ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
+    };
+    if (prev && sameElements(prev.backends, model.backends)) model.backends = prev.backends;
+    if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
+    if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
+
+    const diagnostics: Diagnostic[] = [...this.classDiagnostics, ...tls.diagnostics];
+    for (const list of this.findings.values()) diagnostics.push(...list);
+    this.last = { model, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
+    return this.last;
+  }
+
+  /** Returns the class table when it differs from the last one (every Ingress's ownership is then redone). */
+  private updateClasses(ingressClasses: Obj[]): Map<string, IngressClassInfo> | undefined {
+    const classes = new Map<string, IngressClassInfo>();
+    const classNames = new Set<string>();
+    const diagnostics: Diagnostic[] = [];
+    for (const raw of [...ingressClasses].sort((a, b) => cmp(keyOf(a), keyOf(b)))) {
+      const { info, findings } = validateIngressClass(raw);
+      diagnostics.push(...findings.list);
+      if (info) classes.set(info.name, info);
+      const meta = isObject(raw.metadata) ? raw.metadata : {};
+      if (typeof meta.name === 'string') classNames.add(meta.name);
+    }
+    // A class by that name that the user defined, even an invalid one, is theirs to decide about: no stand-in.
+    if (this.opts.implicitIngressClass && !classNames.has(this.opts.ingressClass))
+      classes.set(this.opts.ingressClass, { name: this.opts.ingressClass, controller: this.opts.controllerName, isDefault: true });
+    this.classDiagnostics = diagnostics;
+    const sig = JSON.stringify([...classes.values()]);
+    if (sig === this.classesSig) return undefined;
+    this.classesSig = sig;
+    return classes;
+  }
+
+  private classTable: Map<string, IngressClassInfo> = new Map();
+
+  /** Returns the owned Ingresses that changed, as [before, after] (undefined = not owned or gone). */
+  private updateIngresses(
+    raws: Obj[],
+    newClasses: Map<string, IngressClassInfo> | undefined,
+  ): { changed: [IngressInfo | undefined, IngressInfo | undefined][]; tlsTouched: boolean; summariesChanged: boolean } {
+    if (newClasses) this.classTable = newClasses;
+    const changed: [IngressInfo | undefined, IngressInfo | undefined][] = [];
+    let tlsTouched = false;
+    let summariesChanged = false;
+    const note = (before: IngressEntry | undefined, after: IngressEntry | undefined): void => {
+      summariesChanged = true;
+      const b = before?.owned ? before.v.info : undefined;
+      const a = after?.owned ? after.v.info : undefined;
+      if (b === a) return;
+      changed.push([b, a]);
+      if ((b?.tls.length ?? 0) > 0 || (a?.tls.length ?? 0) > 0) tlsTouched = true;
+    };
+    const seen = new Set<string>();
+    for (const raw of raws) {
+      const key = this.validated.get(raw)?.key ?? keyOf(raw);
+      seen.add(key);
+      const prev = this.entries.get(key);
+      if (prev && prev.raw === raw && !newClasses) continue;
+      const entry = this.entry(raw);
+      this.entries.set(key, entry);
+      this.setFindings(`i:${key}`, entry.diagnostics);
+      if (!prev) this.ingressKeys.add(key);
+      note(prev, entry);
+    }
+    if (seen.size !== this.entries.size) {
+      for (const [key, prev] of this.entries) {
+        if (seen.has(key)) continue;
+        note(prev, undefined);
+        this.entries.delete(key);
+        this.ingressKeys.delete(key);
+        this.findings.delete(`i:${key}`);
+      }
+    }
+    return { changed, tlsTouched, summariesChanged };
+  }
+
+  private entry(raw: Obj): IngressEntry {
+    let v = this.validated.get(raw);
+    if (!v) {
+      const { info, findings } = validateIngress(raw, { checkCreateOnlyRules: this.opts.checkCreateOnlyRules });
+      v = { key: keyOf(raw), info, findings: findings.list };
+      this.validated.set(raw, v);
+    }
+    if (!v.info) {
       // An invalid Ingress is reported unless it plainly belongs to another controller (rule C8).
       const cls = rawClass(raw);
       const declaresClass = cls.className !== undefined || cls.classAnnotation !== undefined;
-      if (!declaresClass || resolveOwnership(cls, classes, opts).owned) diagnostics.push(...findings.list);
-      ingresses.push({ ingress: key, owned: false, valid: false, classReason: 'invalid' });
-      continue;
+      const report = !declaresClass || resolveOwnership(cls, this.classTable, this.opts).owned;
+      return { raw, v, owned: false, summary: { ingress: v.key, owned: false, valid: false, classReason: 'invalid' }, diagnostics: report ? v.findings : [] };
     }
-    const { owned: isOwned, reason } = resolveOwnership(info, classes, opts);
+    const { owned, reason } = resolveOwnership(v.info, this.classTable, this.opts);
     // Diagnostics about Ingresses of other controllers are not ours to report (rule C8).
-    if (isOwned) diagnostics.push(...findings.list);
-    ingresses.push({ ingress: key, owned: isOwned, valid: true, classReason: reason });
-    if (isOwned) owned.push(info);
+    return { raw, v, owned, summary: { ingress: v.key, owned, valid: true, classReason: reason }, diagnostics: owned ? v.findings : [] };
   }
 
-  const routes = buildRoutes(owned, { sslRedirect: opts.sslRedirect });
-  diagnostics.push(...routes.diagnostics);
-
-  const idx = indexEndpoints(snapshot.services, snapshot.endpointSlices);
-  const backends: Backend[] = [];
-  for (const [name, { ref, users }] of [...routes.serviceRefs.entries()].sort(([a], [b]) => cmp(a, b))) {
-    const r = resolveBackend(name, ref, [...users].sort(), idx);
-    backends.push(r.backend);
-    diagnostics.push(...r.diagnostics);
+  private index(info: IngressInfo): void {
+    for (const k of hostKeysOf(info)) {
+      const set = this.hostIndex.get(k) ?? new Set<string>();
+      set.add(info.key);
+      this.hostIndex.set(k, set);
+    }
+    if (isCatchAllCandidate(info)) this.catchAllCandidates.add(info.key);
   }
 
-  const secrets = new Map(snapshot.secrets.map((s) => [keyOf(s), s] as const));
-  const tls = buildTls(owned, secrets, opts.defaultCertificateSecret);
-  diagnostics.push(...tls.diagnostics);
+  private unindex(info: IngressInfo): void {
+    for (const k of hostKeysOf(info)) {
+      const set = this.hostIndex.get(k);
+      set?.delete(info.key);
+      if (set?.size === 0) this.hostIndex.delete(k);
+    }
+    this.catchAllCandidates.delete(info.key);
+  }
 
-  const model: TranslateResult['model'] = {
-    hostGroups: routes.hostGroups,
-    backends,
-    certificates: tls.certificates,
-    sni: tls.sni,
-    ingresses,
-  };
-  if (routes.catchAll) model.catchAll = routes.catchAll;
-  if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
-  return { model, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
+  private rebuildGroup(key: string, affectedBackends: Set<string>): void {
+    const members = key === CATCH_ALL ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
+    const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
+    const before = this.groups.get(key);
+    const built = key === CATCH_ALL ? buildCatchAll(infos) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
+    for (const name of before?.uses.keys() ?? []) {
+      affectedBackends.add(name);
+      const byGroup = this.uses.get(name);
+      byGroup?.delete(key);
+      if (byGroup?.size === 0) this.uses.delete(name);
+    }
+    for (const [name, use] of built.uses) {
+      affectedBackends.add(name);
+      const byGroup = this.uses.get(name) ?? new Map<string, { ref: ServiceRef; users: Set<string> }>();
+      byGroup.set(key, use);
+      this.uses.set(name, byGroup);
+    }
+    this.setFindings(`g:${key}`, built.diagnostics);
+    if (infos.length === 0) {
+      this.groups.delete(key);
+      this.groupKeys.delete(key);
+      return;
+    }
+    // An unchanged group keeps its identity: render and the runtime planner skip it by reference.
+    if (before && 'group' in before && 'group' in built && built.group && before.group && same(before.group, built.group)) built.group = before.group;
+    if (before && 'target' in before && 'target' in built && built.target && before.target && same(before.target, built.target)) built.target = before.target;
+    this.groups.set(key, built);
+    if (key !== CATCH_ALL) this.groupKeys.add(key);
+  }
+
+  /** Re-indexes Services and EndpointSlices; returns the backends whose Service or slices changed. */
+  private updateEndpoints(services: Obj[], slices: Obj[]): string[] {
+    const idx = indexEndpoints(services, slices);
+    const prev = this.endpoints;
+    this.endpoints = idx;
+    const changedServices = new Set<string>();
+    for (const k of new Set([...idx.services.keys(), ...prev.services.keys()])) if (idx.services.get(k) !== prev.services.get(k)) changedServices.add(k);
+    for (const k of new Set([...idx.slices.keys(), ...prev.slices.keys()])) if (!sameElements(idx.slices.get(k) ?? [], prev.slices.get(k) ?? [])) changedServices.add(k);
+    if (changedServices.size === 0) return [];
+    const affected: string[] = [];
+    for (const [name, byGroup] of this.uses) {
+      const ref = byGroup.values().next().value?.ref;
+      if (ref && changedServices.has(`${ref.namespace}/${ref.service}`)) affected.push(name);
+    }
+    return affected;
+  }
+
+  private rebuildBackend(name: string): void {
+    const byGroup = this.uses.get(name);
+    if (!byGroup) {
+      this.findings.delete(`b:${name}`);
+      this.backends.delete(name);
+      this.backendKeys.delete(name);
+      return;
+    }
+    const users = new Set<string>();
+    let ref: ServiceRef | undefined;
+    for (const use of byGroup.values()) {
+      ref = use.ref;
+      for (const u of use.users) users.add(u);
+    }
+    const r = resolveBackend(name, ref!, [...users].sort(), this.endpoints);
+    const before = this.backends.get(name);
+    this.backends.set(name, { backend: before && same(before.backend, r.backend) ? before.backend : r.backend, diagnostics: r.diagnostics });
+    this.setFindings(`b:${name}`, r.diagnostics);
+    this.backendKeys.add(name);
+  }
+
+  private updateSecrets(list: Obj[]): boolean {
+    const next = new Map(list.map((s) => [keyOf(s), s] as const));
+    const prev = this.secrets;
+    this.secrets = next;
+    if (next.size !== prev.size) return true;
+    for (const [k, s] of next) if (prev.get(k) !== s) return true;
+    return false;
+  }
+
+  /** Certificates and SNI bindings equal to the previous ones keep their identity. */
+  private keepEqual(prev: ReturnType<typeof buildTls> | undefined, next: ReturnType<typeof buildTls>): ReturnType<typeof buildTls> {
+    if (!prev) return next;
+    const byId = new Map(prev.certificates.map((c) => [c.id, c] as const));
+    next.certificates = next.certificates.map((c) => {
+      const old = byId.get(c.id);
+      return old && same(old, c) ? old : c;
+    });
+    if (sameElements(prev.certificates, next.certificates)) next.certificates = prev.certificates;
+    if (same(prev.sni, next.sni)) next.sni = prev.sni;
+    return next;
+  }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function rawClass(raw: Obj): { className: string | undefined; classAnnotation: string | undefined } {

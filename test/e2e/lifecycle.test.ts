@@ -81,8 +81,12 @@ describe('metrics', () => {
     assert.equal(metric(after, 'portico_haproxy_reloads_total'), 0, 'a route change needs no reload');
     assert.equal(metric(after, 'portico_ingresses{state="valid"}'), 2);
     assert.equal(metric(after, 'portico_ingresses{state="invalid"}'), 1);
-    // A new Service is a new HAProxy backend: that still reloads.
-    await writeManifest(dir, 'svc.yaml', docs(service({ name: 'other', ports: [{ port: 80, targetPort: 3000 }] }), ingress({ name: 'other', rules: [{ host: 'other.test', paths: [{ path: '/', pathType: 'Prefix', service: 'other', port: 80 }] }] })));
+    // A new Service is bound to a spare backend section at runtime: no reload either.
+    await writeManifest(dir, 'svc.yaml', docs(service({ name: 'other', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'other-1', service: 'other', ports: [{ port: 3000 }], endpoints: [{ ip: pods[pods.length - 1]!.ip }] }), ingress({ name: 'other', rules: [{ host: 'other.test', paths: [{ path: '/', pathType: 'Prefix', service: 'other', port: 80 }] }] })));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'other.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'other.test never served' });
+    assert.equal(metric(await metrics(p), 'portico_haproxy_reloads_total'), 0, 'a new Service needs no reload');
+    // An ExternalName Service is dialled by a DNS name written in the configuration: that one reloads.
+    await writeManifest(dir, 'ext.yaml', docs(service({ name: 'ext', type: 'ExternalName', externalName: 'ext.invalid', ports: [{ port: 80 }] }), ingress({ name: 'ext', rules: [{ host: 'ext.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ext', port: 80 }] }] })));
     // Traffic can flow through the new worker a few milliseconds before Portico has confirmed the reload.
     await waitFor(async () => metric(await metrics(p), 'portico_haproxy_reloads_total') === 1, { timeoutMs: 3000, message: 'the reload was not counted' });
     assert.ok(metric(after, 'portico_config_apply_duration_seconds_count') > metric(before, 'portico_config_apply_duration_seconds_count'));
@@ -185,8 +189,8 @@ describe('a configuration HAProxy rejects never replaces the live one', () => {
     const p = await startPortico({ manifests: [dir], args: ['--haproxy-bin', wrapper] });
     await p.waitReady();
     await writeFile(marker, '');
-    // A new Service is a new backend, so this change needs a new configuration (a route alone would go through the runtime API).
-    await writeManifest(dir, 'new.yaml', docs(service({ name: 'fresh', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'fresh-1', service: 'fresh', ports: [{ port: 3000 }], endpoints: [{ ip: pods[pods.length - 1]!.ip }] }), ingress({ name: 'new', rules: [{ host: 'new.test', paths: [{ path: '/', pathType: 'Prefix', service: 'fresh', port: 80 }] }] })));
+    // An ExternalName Service needs a new configuration (routes, endpoints and plain Services go through the runtime API).
+    await writeManifest(dir, 'new.yaml', docs(service({ name: 'fresh', type: 'ExternalName', externalName: 'fresh.invalid', ports: [{ port: 80 }] }), ingress({ name: 'new', rules: [{ host: 'new.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }, { path: '/ext', pathType: 'Prefix', service: 'fresh', port: 80 }] }] })));
     const line = await p.waitForLog((l) => String(l.msg).includes('last good configuration stays live'), 3000);
     assert.match(String(line.err), /rejected by test/);
     assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 200, 'old routes still served');

@@ -43,7 +43,7 @@ before(async () => {
   await writeManifest(dir, 'apps.yaml', docs(...apps));
   await writeManifest(dir, 'stable.yaml', site('stable', 'stable.test', 'blue'));
   await writeManifest(dir, 'ws.yaml', site('ws', 'ws.test', 'ws'));
-  portico = await startPortico({ manifests: [dir] });
+  portico = await startPortico({ manifests: [dir], args: ['--reload-interval', '0'] });
   await portico.waitReady();
 });
 
@@ -159,9 +159,13 @@ describe('long-lived connections', () => {
     try {
       ws.send('before');
       assert.equal(await ws.next(), 'ws:before');
-      // A new Service means a new HAProxy backend, which (unlike a route change) takes a reload.
-      await writeManifest(dir, 'reload-trigger.yaml', docs(service({ name: 'trigger', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'trigger-1', service: 'trigger', ports: [{ port: 3000 }], endpoints: [{ ip: '127.0.50.1' }] }), site('reload-trigger', 'trigger.test', 'trigger')));
+      const reloads = async (): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1]);
+      const before = await reloads();
+      // An ExternalName Service is part of the configuration text: unlike routes, endpoints and plain Services, it reloads.
+      const trigger = ingress({ name: 'reload-trigger', rules: [{ host: 'trigger.test', paths: [{ path: '/', pathType: 'Prefix', service: 'blue', port: 80 }, { path: '/ext', pathType: 'Prefix', service: 'trigger', port: 80 }] }] });
+      await writeManifest(dir, 'reload-trigger.yaml', docs(service({ name: 'trigger', type: 'ExternalName', externalName: 'trigger.invalid', ports: [{ port: 80 }] }), trigger));
       await eventually('trigger.test', 'blue');
+      await waitFor(async () => (await reloads()) > before, { timeoutMs: 3000, message: 'HAProxy was not reloaded' });
       ws.send('after');
       assert.equal(await ws.next(), 'ws:after');
     } finally {
@@ -198,8 +202,10 @@ describe('hitless reloads', () => {
     const load = Promise.all([...Array.from({ length: 6 }, () => worker(keepAlive)), ...Array.from({ length: 3 }, () => worker(false))]);
     try {
       for (let i = 0; i < 5; i++) {
-        // Each step adds a Service (a new backend), so each one is a real reload.
-        await writeManifest(dir, 'churn.yaml', docs(service({ name: `churn${i}`, ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: `churn${i}-1`, service: `churn${i}`, ports: [{ port: 3000 }], endpoints: [{ ip: '127.0.50.2' }] }), site('churn', `churn${i}.test`, `churn${i}`)));
+        // Each step adds an ExternalName Service, whose DNS name is part of the configuration: each one is a real
+        // reload (everything else goes through the runtime API).
+        const route = ingress({ name: 'churn', rules: [{ host: `churn${i}.test`, paths: [{ path: '/', pathType: 'Prefix', service: 'green', port: 80 }, { path: '/ext', pathType: 'Prefix', service: `ext${i}`, port: 80 }] }] });
+        await writeManifest(dir, 'churn.yaml', docs(service({ name: `ext${i}`, type: 'ExternalName', externalName: `ext${i}.invalid`, ports: [{ port: 80 }] }), route));
         await eventually(`churn${i}.test`, 'green');
       }
     } finally {
@@ -209,7 +215,14 @@ describe('hitless reloads', () => {
     }
     assert.deepEqual(failures, [], `${failures.length} failed requests out of ${ok + failures.length}`);
     assert.ok(ok > 100, `only ${ok} requests were sent`);
-    const reloads = /^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1];
-    assert.ok(Number(reloads) >= 5, `the changes were real reloads (reloads: ${reloads})`);
+    // Traffic can reach the new worker a few milliseconds before Portico has confirmed the reload and counted it.
+    let reloads = 0;
+    await waitFor(
+      async () => {
+        reloads = Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1]);
+        return reloads >= 5;
+      },
+      { timeoutMs: 3000, message: () => `the changes were not real reloads (reloads: ${reloads})` },
+    );
   });
 });

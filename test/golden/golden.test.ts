@@ -48,6 +48,7 @@ const RENDER_OPTIONS: RenderOptions = {
   maxConnections: 4096,
   hardStopAfterSeconds: 3600,
   serverHeader: 'portico',
+  spareBackends: 2,
   timeouts: { connect: 5, client: 60, server: 60, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
 };
 

@@ -37,6 +37,8 @@ export class HaproxySupervisor {
   private stopping = false;
   private restarts = 0;
   private recentOutput: string[] = [];
+  /** Runs before HAProxy is restarted after it died: the configuration on disk may need bringing up to date. */
+  beforeRestart: (() => Promise<void>) | undefined;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -80,7 +82,9 @@ export class HaproxySupervisor {
         if (!line.trim()) continue;
         this.recentOutput.push(line);
         if (this.recentOutput.length > 50) this.recentOutput.shift();
-        const level = /\[(ALERT|EMERG)\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'debug';
+        // A worker retiring after a reload reports every backend it stops: thousands of lines that say nothing new.
+        const routine = /: (Proxy \S+ stopped|Stopping (backend|frontend|proxy) )/.test(line);
+        const level = /\[(ALERT|EMERG)\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) && !routine ? 'warn' : 'debug';
         this.o.log[level]({ component: 'haproxy', pid: proc.pid }, line);
       }
     };
@@ -110,6 +114,7 @@ export class HaproxySupervisor {
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
       if (this.stopping || this.proc) return;
       try {
+        await this.beforeRestart?.();
         await this.spawnMaster();
         this.restarts++;
         this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');

@@ -3,7 +3,7 @@
 // and port numbers, and addresses that parsed as IPs. `assertToken` re-checks that here, so a future bug in
 // translate fails closed instead of writing configuration.
 import { isIP } from 'node:net';
-import type { Backend, RouteTarget, RoutingModel } from '../../model/types.js';
+import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -21,6 +21,8 @@ export interface RenderOptions {
   /** Seconds old workers may keep serving long connections after a reload. */
   hardStopAfterSeconds: number;
   serverHeader: string;
+  /** Empty backend sections (`spare_N`) that new Services are bound to at runtime, so that they need no reload. */
+  spareBackends: number;
   timeouts: { connect: number; client: number; server: number; tunnel: number; httpRequest: number; keepAlive: number };
 }
 
@@ -67,35 +69,39 @@ function assertPort(n: number): number {
   return n;
 }
 
-/** The value every routing map returns: `<flags>|<backend>`; flag `r` asks for the HTTPS redirect. */
-export function routeValue(t: RouteTarget): string {
-  return `${t.redirectToHttps ? 'r' : '-'}|${assertToken(t.backend, 'backend name')}`;
+/** Which HAProxy backend section serves a model backend: its own, or a spare it was bound to at runtime. */
+export type SectionOf = (backend: string) => string;
+const OWN_SECTION: SectionOf = (b) => b;
+
+/** The value every routing map returns: `<flags>|<section>`; flag `r` asks for the HTTPS redirect. */
+export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION): string {
+  return `${t.redirectToHttps ? 'r' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
 }
 
-function mapFile(entries: [string, string][]): string {
-  return entries.map(([k, v]) => `${assertMapWord(k, 'map key')} ${assertMapWord(v, 'map value')}\n`).join('');
+export type MapName = keyof typeof MAPS;
+export type MapEntry = [map: MapName, key: string, value: string];
+
+/** One host group's lines in the routing maps. Every key starts with the group key, so groups never share a key. */
+export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
+  const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
+  for (const r of g.exact) out.push(['exact', assertMapWord(g.key + r.path, 'map key'), routeValue(r, sectionOf)]);
+  for (const r of g.prefix) out.push(['prefix', assertMapWord(g.key + r.matchPrefix, 'map key'), routeValue(r, sectionOf)]);
+  if (g.defaultBackend) out.push(['defaults', g.key, routeValue(g.defaultBackend, sectionOf)]);
+  return out;
 }
 
-export function renderMaps(model: RoutingModel): Map<string, string> {
-  const hosts: [string, string][] = [];
-  const wildcards: [string, string][] = [];
-  const exact: [string, string][] = [];
-  const prefix: [string, string][] = [];
-  const defaults: [string, string][] = [];
-  for (const g of model.hostGroups) {
-    (g.key.startsWith('*.') ? wildcards : hosts).push([g.key, g.key]);
-    for (const r of g.exact) exact.push([g.key + r.path, routeValue(r)]);
-    for (const r of g.prefix) prefix.push([g.key + r.matchPrefix, routeValue(r)]);
-    if (g.defaultBackend) defaults.push([g.key, routeValue(g.defaultBackend)]);
-  }
-  if (model.catchAll) defaults.push([CATCH_ALL_KEY, routeValue(model.catchAll)]);
-  return new Map([
-    [MAPS.hosts, mapFile(hosts)],
-    [MAPS.wildcards, mapFile(wildcards)],
-    [MAPS.exact, mapFile(exact)],
-    [MAPS.prefix, mapFile(prefix)],
-    [MAPS.defaults, mapFile(defaults)],
-  ]);
+export function catchAllEntries(t: RouteTarget | undefined, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
+  return t ? [['defaults', CATCH_ALL_KEY, routeValue(t, sectionOf)]] : [];
+}
+
+export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTION): Map<string, string> {
+  const lines: Record<MapName, string[]> = { hosts: [], wildcards: [], exact: [], prefix: [], defaults: [] };
+  const add = ([map, k, v]: MapEntry): void => {
+    lines[map].push(`${assertMapWord(k, 'map key')} ${assertMapWord(v, 'map value')}\n`);
+  };
+  for (const g of model.hostGroups) groupEntries(g, sectionOf).forEach(add);
+  catchAllEntries(model.catchAll, sectionOf).forEach(add);
+  return new Map((Object.keys(MAPS) as MapName[]).map((m) => [MAPS[m], lines[m].join('')]));
 }
 
 export function renderCertificates(model: RoutingModel, filesDir: string, defaultCertPem: string): Map<string, string> {
@@ -117,10 +123,19 @@ function safeDir(dir: string): string {
   return dir;
 }
 
-function backendSection(b: Backend): string {
-  const name = assertToken(b.name, 'backend name');
+/** Arguments of a `server` line, the same in the configuration and in a runtime `add server`. */
+export function serverArgs(s: Server): string {
+  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}`;
+}
+
+export function spareName(i: number): string {
+  return `spare_${i}`;
+}
+
+/** Every backend section is alike, so that a spare can stand in for any Service at runtime. */
+function sectionText(name: string, b: Backend | undefined): string {
   const lines = [
-    `backend ${name}`,
+    `backend ${assertToken(name, 'backend name')}`,
     '  balance roundrobin',
     '  retries 2',
     '  option redispatch 1',
@@ -128,16 +143,14 @@ function backendSection(b: Backend): string {
     // backend failing, which users know as 502. Responses from the backend itself pass through untouched (X10).
     '  http-response set-var(txn.from_backend) bool(true)',
     // An ExternalName that does not resolve leaves its server without an address: that is a bad gateway too (B15).
-    `  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found }${b.externalName ? '' : ' { nbsrv gt 0 }'}`,
+    `  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found }${b?.externalName ? '' : ' { nbsrv gt 0 }'}`,
   ];
-  if (b.externalName) {
+  if (b?.externalName) {
     const host = b.externalName.host;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
     lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)} init-addr libc,none`);
   }
-  for (const s of b.servers) {
-    lines.push(`  server ${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}`);
-  }
+  for (const s of b?.servers ?? []) lines.push(`  server ${serverArgs(s)}`);
   return lines.join('\n');
 }
 
@@ -207,7 +220,7 @@ frontend portico
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
   use_backend %[var(txn.route),field(2,|)]
 
-${model.backends.map(backendSection).join('\n\n')}
+${[...model.backends.map((b) => sectionText(b.name, b)), ...Array.from({ length: o.spareBackends }, (_, i) => sectionText(spareName(i), undefined))].join('\n\n')}
 `;
 }
 

@@ -1,0 +1,196 @@
+// plan(live state, next model) -> the runtime API operations that turn one into the other, or the reason a reload
+// is needed. Pure: the golden-style unit tests feed it models and read the operations back.
+//
+// The configuration text changes only on reload. Between reloads everything routine is a runtime operation:
+// servers are added and removed in backend sections, new Services are bound to pre-provisioned spare sections,
+// routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
+import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
+import { cmp } from '../../translate/diagnostics.js';
+import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, groupEntries, renderMaps } from '../render/render.js';
+import type { MapEntry, MapName, SectionOf } from '../render/render.js';
+
+/** What the running configuration was rendered with: fixed until the next reload. */
+export interface Layout {
+  /** Directory holding the configuration's maps, certificates and crt-list (paths HAProxy knows them by). */
+  filesDir: string;
+  /** Backend sections named after a model backend, with their ExternalName target ('' for an ordinary one). */
+  named: ReadonlyMap<string, string>;
+}
+
+export interface RuntimeState {
+  layout: Layout;
+  /** The model HAProxy serves now. */
+  model: RoutingModel;
+  /** Backends added since the reload -> the spare section serving them. */
+  bound: ReadonlyMap<string, string>;
+  /** Spare sections serving nothing, in the order they are handed out. */
+  free: readonly string[];
+  /** PEM of the certificate the HTTPS listener falls back to. */
+  defaultCertPem: string;
+}
+
+export type Op =
+  | { op: 'add-server'; section: string; server: Server }
+  | { op: 'del-server'; section: string; server: string }
+  | { op: 'map-add' | 'map-set'; file: string; key: string; value: string }
+  | { op: 'map-del'; file: string; key: string }
+  | { op: 'map-replace'; file: string; content: string }
+  | { op: 'cert-new' | 'cert-set'; file: string; pem: string }
+  | { op: 'cert-del'; file: string }
+  | { op: 'sni-add' | 'sni-del'; list: string; file: string; host: string };
+
+export type Plan = { reload: string } | { ops: Op[]; next: RuntimeState };
+
+/** Above this many entry changes, a map is swapped whole (prepare/commit) rather than edited line by line. */
+export const MAP_REPLACE_THRESHOLD = 1000;
+
+export function sectionResolver(layout: Layout, bound: ReadonlyMap<string, string>): SectionOf {
+  return (b) => (layout.named.has(b) ? b : (bound.get(b) ?? b));
+}
+
+export function externalKey(b: Backend): string {
+  return b.externalName ? JSON.stringify(b.externalName) : '';
+}
+
+/** Walks two arrays sorted by key, yielding the pairs that differ by reference (undefined = absent on that side). */
+function* changedPairs<T>(before: readonly T[], after: readonly T[], key: (t: T) => string): Generator<[T | undefined, T | undefined]> {
+  if (before === after) return;
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const a = before[i];
+    const b = after[j];
+    const c = a === undefined ? 1 : b === undefined ? -1 : cmp(key(a), key(b));
+    if (c < 0) {
+      yield [a, undefined];
+      i++;
+    } else if (c > 0) {
+      yield [undefined, b];
+      j++;
+    } else {
+      if (a !== b) yield [a, b];
+      i++;
+      j++;
+    }
+  }
+}
+
+export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCertPem: string): Plan {
+  const { layout } = state;
+  const prev = state.model;
+  const bound = new Map(state.bound);
+  const free = [...state.free];
+  const freed: string[] = [];
+  const serverAdds: Op[] = [];
+  const serverDels: Op[] = [];
+
+  for (const [before, after] of changedPairs(prev.backends, next.backends, (b) => b.name)) {
+    const name = (after ?? before)!.name;
+    if (after && (after.externalName || layout.named.get(name))) {
+      // ExternalName servers resolve a DNS name from the configuration: a new or changed one needs a reload.
+      if (layout.named.get(name) !== externalKey(after)) return { reload: `backend ${name}: ExternalName Service added or changed` };
+      continue;
+    }
+    let section = layout.named.has(name) ? name : bound.get(name);
+    if (!after) {
+      if (section === undefined) continue;
+      for (const s of before!.servers) serverDels.push({ op: 'del-server', section, server: s.name });
+      if (bound.delete(name)) freed.push(section);
+      continue;
+    }
+    let old: Server[] = before?.servers ?? [];
+    if (section === undefined) {
+      section = free.shift();
+      if (section === undefined) return { reload: `no spare backend section left for ${name}` };
+      bound.set(name, section);
+      old = [];
+    }
+    const keep = new Set(after.servers.map((s) => s.name));
+    const had = new Set(old.map((s) => s.name));
+    for (const s of after.servers) if (!had.has(s.name)) serverAdds.push({ op: 'add-server', section, server: s });
+    for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
+  }
+
+  const mapOps = planMaps(state, next, bound);
+  const certOps = planCertificates(state, next, generatedDefaultCertPem);
+  const ops = [...certOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels];
+  return {
+    ops,
+    next: { layout, model: next, bound, free: [...free, ...freed], defaultCertPem: certOps.defaultCertPem },
+  };
+}
+
+/** Adds go in before the lookups that lead to them (paths before hosts); removals in the opposite order. */
+const UPSERT_ORDER: MapName[] = ['exact', 'prefix', 'defaults', 'wildcards', 'hosts'];
+
+function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>): { upserts: Op[]; deletes: Op[] } {
+  const oldSection = sectionResolver(state.layout, state.bound);
+  const newSection = sectionResolver(state.layout, bound);
+  const before = new Map<MapName, Map<string, string>>();
+  const after = new Map<MapName, Map<string, string>>();
+  const put = (into: Map<MapName, Map<string, string>>) => (e: MapEntry) => {
+    const m = into.get(e[0]) ?? new Map<string, string>();
+    m.set(e[1], e[2]);
+    into.set(e[0], m);
+  };
+  for (const [a, b] of changedPairs<HostGroup>(state.model.hostGroups, next.hostGroups, (g) => g.key)) {
+    if (a) groupEntries(a, oldSection).forEach(put(before));
+    if (b) groupEntries(b, newSection).forEach(put(after));
+  }
+  if (!sameTarget(state.model.catchAll, next.catchAll)) {
+    catchAllEntries(state.model.catchAll, oldSection).forEach(put(before));
+    catchAllEntries(next.catchAll, newSection).forEach(put(after));
+  }
+  const upserts: Op[] = [];
+  const deletes: Op[] = [];
+  let full: Map<string, string> | undefined;
+  for (const name of UPSERT_ORDER) {
+    const file = `${state.layout.filesDir}/${MAPS[name]}`;
+    const was = before.get(name) ?? new Map<string, string>();
+    const now = after.get(name) ?? new Map<string, string>();
+    const ups: Op[] = [];
+    const dels: Op[] = [];
+    for (const [key, value] of now) {
+      const old = was.get(key);
+      if (old === value) continue;
+      ups.push({ op: old === undefined ? 'map-add' : 'map-set', file, key, value });
+    }
+    for (const key of was.keys()) if (!now.has(key)) dels.push({ op: 'map-del', file, key });
+    if (ups.length + dels.length > MAP_REPLACE_THRESHOLD) {
+      full ??= renderMaps(next, newSection);
+      upserts.push({ op: 'map-replace', file, content: full.get(MAPS[name])! });
+      continue;
+    }
+    upserts.push(...ups);
+    deletes.unshift(...dels);
+  }
+  return { upserts, deletes };
+}
+
+function sameTarget(a: RouteTarget | undefined, b: RouteTarget | undefined): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefaultCertPem: string): { create: Op[]; remove: Op[]; defaultCertPem: string } {
+  const dir = state.layout.filesDir;
+  const list = `${dir}/${CRT_LIST}`;
+  const fileOf = (id: string): string => `${dir}/certs/${id}.pem`;
+  const create: Op[] = [];
+  const remove: Op[] = [];
+  for (const [a, b] of changedPairs<Certificate>(state.model.certificates, next.certificates, (c) => c.id)) {
+    if (b && !a) create.push({ op: 'cert-new', file: fileOf(b.id), pem: b.pem });
+    else if (b && a && a.pem !== b.pem) create.push({ op: 'cert-set', file: fileOf(b.id), pem: b.pem });
+    else if (a && !b) remove.push({ op: 'cert-del', file: fileOf(a.id) });
+  }
+  const defaultCert = next.defaultCertificate ? next.certificates.find((c) => c.id === next.defaultCertificate) : undefined;
+  const defaultCertPem = defaultCert?.pem ?? generatedDefaultCertPem;
+  if (defaultCertPem !== state.defaultCertPem) create.push({ op: 'cert-set', file: `${dir}/${DEFAULT_CERT}`, pem: defaultCertPem });
+  const sniDels: Op[] = [];
+  for (const [a, b] of changedPairs<SniBinding>(state.model.sni, next.sni, (s) => s.host)) {
+    if (a && b && a.certificate === b.certificate) continue;
+    // The new line goes in before the old one leaves, so the name never falls back to the default certificate.
+    if (b) create.push({ op: 'sni-add', list, file: fileOf(b.certificate), host: b.host });
+    if (a) sniDels.push({ op: 'sni-del', list, file: fileOf(a.certificate), host: a.host });
+  }
+  return { create, remove: [...sniDels, ...remove], defaultCertPem };
+}
