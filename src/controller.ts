@@ -27,6 +27,8 @@ export class Controller {
   private lastSnapshot: Snapshot | undefined;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** When the oldest change waiting for a rate-limited reload was observed. */
+  private deferredSince: number | undefined;
   last: TranslateResult | undefined;
 
   constructor(
@@ -77,6 +79,14 @@ export class Controller {
     this.o.metrics?.ingresses.set({ state: 'invalid' }, result.model.ingresses.filter((i) => !i.valid).length);
     const fresh = this.report(result.diagnostics);
     const outcome = await this.applier.apply(result.model);
+    if (outcome.deferredMs !== undefined) {
+      // Reloads are rate-limited: whatever is newest when the window ends goes live in one reload.
+      this.deferredSince ??= observedAt;
+      this.resubmitAfter(outcome.deferredMs);
+      return;
+    }
+    if (outcome.via) observedAt = Math.min(observedAt, this.deferredSince ?? observedAt);
+    this.deferredSince = undefined;
     if (!outcome.applied) {
       this.retryLater();
       if (this.applier.isLive) {
@@ -102,10 +112,14 @@ export class Controller {
   }
 
   private retryLater(): void {
-    const delay = RETRY_DELAYS_MS[Math.min(this.failures++, RETRY_DELAYS_MS.length - 1)];
+    this.resubmitAfter(RETRY_DELAYS_MS[Math.min(this.failures++, RETRY_DELAYS_MS.length - 1)]!);
+  }
+
+  private resubmitAfter(ms: number): void {
+    clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       if (this.lastSnapshot && !this.pending) void this.submit(this.lastSnapshot);
-    }, delay);
+    }, ms);
     this.retryTimer.unref();
   }
 

@@ -4,7 +4,6 @@
 // reloads hitlessly; a candidate that fails the check leaves the last good configuration serving.
 import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
 import { ADMIN_SOCKET, render, spareName } from './render/render.js';
@@ -21,6 +20,8 @@ export interface ApplyOutcome {
   applied: boolean;
   /** How the change went live; absent when nothing had to change. */
   via?: 'runtime' | 'reload' | 'start';
+  /** The change needs a reload, and the last one was less than --reload-interval ago: submit again after this. */
+  deferredMs?: number;
   error?: string;
 }
 
@@ -194,7 +195,7 @@ export class Applier {
   private async reload(model: RoutingModel, reason: string): Promise<ApplyOutcome> {
     const starting = this.state === undefined;
     const wait = this.lastReloadAt + this.o.reloadIntervalMs - performance.now();
-    if (!starting && wait > 0) await sleep(wait);
+    if (!starting && wait > 0) return { applied: false, deferredMs: Math.ceil(wait) };
     let gen;
     try {
       gen = await this.writeGeneration(model);

@@ -230,6 +230,6 @@ export function buildCatchAll(candidates: IngressInfo[]): CatchAllResult {
     }
     winner = { ing, target: { backend: be, redirectToHttps: false, source: { ingress: ing.key, defaultBackend: true } } };
   }
-  const uses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map();
+  const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, { ref: ServiceRef; users: Set<string> }>();
   return { target: winner?.target, uses, diagnostics };
 }

@@ -16,6 +16,8 @@ export interface Echo {
   /** Plain HTTP requests answered so far (WebSocket upgrades are not counted). */
   readonly requests: number;
   close(): Promise<void>;
+  /** What a pod does on SIGTERM: stop accepting, let the requests in flight finish, then close every connection. */
+  shutdown(): Promise<void>;
 }
 
 /** What an echo pod answers, as JSON. */
@@ -64,8 +66,11 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
     res.end(noBody ? undefined : text);
   };
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
     requests++;
+    inFlight++;
+    res.on('close', () => inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -114,6 +119,13 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
     url: `http://${ip}:${port}`,
     get requests() {
       return requests;
+    },
+    async shutdown() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      server.closeAllConnections();
+      await closed;
     },
     async close() {
       for (const t of timers) clearTimeout(t);
