@@ -78,6 +78,7 @@ export class Controller {
     this.o.metrics?.ingresses.set({ state: 'valid' }, result.model.ingresses.filter((i) => i.owned && i.valid).length);
     this.o.metrics?.ingresses.set({ state: 'invalid' }, result.model.ingresses.filter((i) => !i.valid).length);
     const fresh = this.report(result.diagnostics);
+    const translated = performance.now();
     const outcome = await this.applier.apply(result.model);
     if (outcome.deferredMs !== undefined) {
       // Reloads are rate-limited: whatever is newest when the window ends goes live in one reload.
@@ -106,7 +107,7 @@ export class Controller {
     if (!outcome.via) return;
     const owned = result.model.ingresses.filter((i) => i.owned).length;
     this.log[outcome.via === 'runtime' ? 'debug' : 'info'](
-      { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
+      { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), translateMs: Math.round(translated - started), waitedMs: Math.round(started - observedAt), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
       'configuration live',
     );
   }

@@ -42,25 +42,44 @@ export interface Duplicate {
  * Merges per-file objects into one snapshot. The same object in two files is a user mistake: the file that sorts
  * first wins, deterministically, and the other copy is reported.
  */
+interface Entry {
+  key: string;
+  field: keyof Snapshot;
+  obj: Obj;
+}
+
+/** Per file, the objects Portico reads with their keys: computed once per parsed file, not on every change. */
+const entriesOf = new WeakMap<Obj[], Entry[]>();
+
+function fileEntries(objects: Obj[]): Entry[] {
+  let entries = entriesOf.get(objects);
+  if (entries) return entries;
+  entries = [];
+  for (const o of objects) {
+    const k = kindOf(o);
+    if (!k) continue;
+    const meta = isObject(o.metadata) ? o.metadata : {};
+    // Manifests may leave the namespace out, as `kubectl apply` does: they land in "default".
+    const obj = k.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
+    entries.push({ key: objectKey(o), field: k.field, obj });
+  }
+  entriesOf.set(objects, entries);
+  return entries;
+}
+
 export function snapshotFromFiles(files: Map<string, Obj[]>): { snapshot: Snapshot; duplicates: Duplicate[] } {
   const snapshot = emptySnapshot();
   const owners = new Map<string, string>();
   const duplicates: Duplicate[] = [];
   for (const [file, objects] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    for (const o of objects) {
-      const k = kindOf(o);
-      if (!k) continue;
-      const key = objectKey(o);
+    for (const { key, field, obj } of fileEntries(objects)) {
       const owner = owners.get(key);
       if (owner !== undefined) {
         duplicates.push({ key, kept: owner, ignored: file });
         continue;
       }
       owners.set(key, file);
-      const meta = isObject(o.metadata) ? o.metadata : {};
-      // Manifests may leave the namespace out, as `kubectl apply` does: they land in "default".
-      const obj = k.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
-      snapshot[k.field].push(obj);
+      snapshot[field].push(obj);
     }
   }
   return { snapshot, duplicates };
