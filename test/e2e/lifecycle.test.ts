@@ -93,6 +93,48 @@ describe('metrics', () => {
   });
 });
 
+describe('reloads', () => {
+  const newService = (name: string, ip: string): string =>
+    docs(service({ name, ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: `${name}-1`, service: name, ports: [{ port: 3000 }], endpoints: [{ ip }] }), ingress({ name, rules: [{ host: `${name}.test`, paths: [{ path: '/', pathType: 'Prefix', service: name, port: 80 }] }] }));
+  const external = (name: string): string =>
+    docs(service({ name, type: 'ExternalName', externalName: `${name}.invalid`, ports: [{ port: 80 }] }), ingress({ name, rules: [{ host: `${name}.test`, paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }, { path: '/ext', pathType: 'Prefix', service: name, port: 80 }] }] }));
+  const served = async (port: number, host: string): Promise<boolean> => (await httpGet(port, { host, path: '/' })).status === 200;
+
+  test('when the spare backend sections run out, one reload adds more, and everything stays served', async () => {
+    const dir = await demoDir();
+    const ip = pods[pods.length - 1]!.ip;
+    const p = await startPortico({ manifests: [dir], args: ['--spare-backends', '1', '--reload-interval', '0'] });
+    await p.waitReady();
+    await writeManifest(dir, 'one.yaml', newService('one', ip));
+    await waitFor(() => served(p.httpPort, 'one.test'), { timeoutMs: 3000, message: 'one.test never served' });
+    assert.equal(metric(await metrics(p), 'portico_haproxy_reloads_total'), 0, 'the spare section took the first new Service');
+    await writeManifest(dir, 'two.yaml', newService('two', ip));
+    await waitFor(() => served(p.httpPort, 'two.test'), { timeoutMs: 3000, message: 'two.test never served' });
+    await waitFor(async () => metric(await metrics(p), 'portico_haproxy_reloads_total') === 1, { timeoutMs: 3000, message: 'no reload was counted' });
+    for (const host of ['slow.test', 'one.test', 'two.test']) assert.ok(await served(p.httpPort, host), `${host} still served`);
+    await writeManifest(dir, 'three.yaml', newService('three', ip));
+    await waitFor(() => served(p.httpPort, 'three.test'), { timeoutMs: 3000, message: 'three.test never served' });
+    assert.equal(metric(await metrics(p), 'portico_haproxy_reloads_total'), 1, 'the reload provisioned new spare sections');
+  });
+
+  test('changes that need a reload within --reload-interval of the last one go live together in one reload', async () => {
+    const dir = await demoDir();
+    const p = await startPortico({ manifests: [dir], args: ['--reload-interval', '3'] });
+    await p.waitReady();
+    const started = Date.now();
+    for (const name of ['ext-a', 'ext-b', 'ext-c']) {
+      await writeManifest(dir, 'ext.yaml', external(name));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await waitFor(() => served(p.httpPort, 'ext-c.test'), { timeoutMs: 6000, message: 'the last change never went live' });
+    assert.ok(Date.now() - started >= 2000, 'the reload waited for the interval since the start');
+    await waitFor(async () => metric(await metrics(p), 'portico_haproxy_reloads_total') >= 1, { timeoutMs: 3000, message: 'no reload was counted' });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(metric(await metrics(p), 'portico_haproxy_reloads_total'), 1, 'three changes, one reload');
+    assert.equal((await httpGet(p.httpPort, { host: 'ext-a.test', path: '/' })).status, 404, 'the superseded changes are gone');
+  });
+});
+
 describe('graceful shutdown', () => {
   test('SIGTERM lets an in-flight request finish, then Portico exits 0 and HAProxy is gone', async () => {
     const p = await startPortico({ manifests: [await demoDir()], args: ['--shutdown-grace-period', '10'] });
@@ -108,9 +150,14 @@ describe('graceful shutdown', () => {
 });
 
 describe('supervision', () => {
-  test('when HAProxy dies, Portico restarts it with the last good configuration within a second', async () => {
-    const p = await startPortico({ manifests: [await demoDir()] });
+  test('when HAProxy dies, Portico restarts it within a second, with every change made at runtime since the last reload', async () => {
+    const dir = await demoDir();
+    const p = await startPortico({ manifests: [dir] });
     await p.waitReady();
+    // A Service and a route added through the runtime API only: not in the configuration file HAProxy started from.
+    await writeManifest(dir, 'late.yaml', docs(service({ name: 'late', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'late-1', service: 'late', ports: [{ port: 3000 }], endpoints: [{ ip: pods[pods.length - 1]!.ip }] }), ingress({ name: 'late', rules: [{ host: 'late.test', paths: [{ path: '/', pathType: 'Prefix', service: 'late', port: 80 }] }] })));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'late.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'late.test never served' });
+    assert.equal(metric(await metrics(p), 'portico_haproxy_reloads_total'), 0);
     const pidText = await readMasterPid(p.stateDir, p.proc.pid!);
     process.kill(pidText, 'SIGKILL');
     const t0 = Date.now();
@@ -123,6 +170,7 @@ describe('supervision', () => {
     assert.ok(took < 2000, `traffic was back after ${took} ms`);
     const line = await p.waitForLog((l) => String(l.msg).includes('exited unexpectedly'), 1000);
     assert.equal(line.level, 50);
+    assert.equal((await httpGet(p.httpPort, { host: 'late.test', path: '/' })).status, 200, 'the runtime-only route survived the restart');
     assert.equal(metric(await metrics(p), 'portico_haproxy_restarts_total'), 1);
   });
 });

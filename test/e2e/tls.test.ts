@@ -3,7 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
-import { docs, http2Get, httpGet, httpsGet, ingress, makeCert, manifestDir, startPortico, tlsHandshake, tlsSecretYaml, writeManifest } from './harness/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { docs, http2Get, httpGet, httpsGet, ingress, makeCert, manifestDir, removeManifest, startPortico, tlsHandshake, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
@@ -11,6 +13,8 @@ const pods: Echo[] = [];
 let httpPort = 0;
 let httpsPort = 0;
 let second = { httpPort: 0, httpsPort: 0 };
+let dir = '';
+let admin = { first: 0, second: 0 };
 const certs = {
   foo: makeCert({ dnsNames: ['foo.tls.test'], keyFormat: 'pkcs1' }), // the conformance suite's shape: CN "default", PKCS#1
   bar: makeCert({ dnsNames: ['bar.tls.test'], keyFormat: 'pkcs8' }),
@@ -18,6 +22,9 @@ const certs = {
   sanOnly: makeCert({ dnsNames: ['sanonly.test'], keyFormat: 'pkcs8' }),
   wrongHost: makeCert({ dnsNames: ['other.example'], keyFormat: 'pkcs8' }),
   fallback: makeCert({ cn: 'fallback', dnsNames: ['fallback.example'], keyFormat: 'pkcs1' }),
+  late: makeCert({ cn: 'late', dnsNames: ['late.tls.test', 'moved.tls.test'], keyFormat: 'pkcs8' }),
+  moved: makeCert({ cn: 'moved', dnsNames: ['moved.tls.test'], keyFormat: 'pkcs8' }),
+  fallback2: makeCert({ cn: 'fallback-2', dnsNames: ['fallback.example'], keyFormat: 'pkcs8' }),
 };
 const DEFAULT_CN = /CN=Portico Default Certificate/;
 
@@ -26,7 +33,7 @@ const app = (name: string, ip: string): Promise<string> => singlePodApp(pods, na
 const site = (host: string, svc = 'secure') => ({ host, paths: [{ path: '/', pathType: 'Prefix' as const, service: svc, port: 80 }] });
 
 before(async () => {
-  const dir = await manifestDir();
+  dir = await manifestDir();
   await writeManifest(dir, 'apps.yaml', docs(await app('secure', '127.0.40.1'), await app('other', '127.0.40.2'), await app('acme-solver', '127.0.40.3')));
   await writeManifest(
     dir,
@@ -72,6 +79,7 @@ before(async () => {
   httpPort = p.httpPort;
   httpsPort = p.httpsPort;
   second = { httpPort: q.httpPort, httpsPort: q.httpsPort };
+  admin = { first: p.adminPort, second: q.adminPort };
 });
 
 after(() => stopEverything(pods));
@@ -172,5 +180,36 @@ describe('HTTP to HTTPS redirect (T9)', () => {
   });
   test('--ssl-redirect false turns it off everywhere', async () => {
     assert.equal((await httpGet(second.httpPort, { host: 'foo.tls.test', path: '/' })).status, 200);
+  });
+});
+
+describe('certificates change without a reload', () => {
+  const reloads = async (port: number): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(port, { path: '/metrics' })).body)?.[1]);
+  const servedCn = async (port: number, servername?: string): Promise<string> => (await tlsHandshake(port, servername === undefined ? {} : { servername })).cert.subject;
+  const until = (what: string, fn: () => Promise<boolean>): Promise<void> => waitFor(fn, { timeoutMs: 3000, intervalMs: 20, message: what });
+
+  test('a new certificate, a host moving to another one, and a removed one are all live at once, with no reload', async () => {
+    const before = await reloads(admin.first);
+    await writeManifest(dir, 'late-secrets.yaml', docs(tlsSecretYaml('default', 'late-tls', certs.late), tlsSecretYaml('default', 'moved-tls', certs.moved)));
+    await writeManifest(dir, 'late.yaml', ingress({ name: 'late', tls: [{ hosts: ['late.tls.test', 'moved.tls.test'], secretName: 'late-tls' }], rules: [site('late.tls.test'), site('moved.tls.test')] }));
+    await until('the new certificate was never served', async () => /CN=late/.test(await servedCn(httpsPort, 'late.tls.test')));
+    assert.match(await servedCn(httpsPort, 'moved.tls.test'), /CN=late/);
+    assert.equal((await httpsGet(httpsPort, { servername: 'late.tls.test', host: 'late.tls.test', path: '/' })).status, 200);
+    // moved.tls.test now takes its own certificate; late.tls.test keeps the first one.
+    await writeManifest(dir, 'late.yaml', ingress({ name: 'late', tls: [{ hosts: ['late.tls.test'], secretName: 'late-tls' }, { hosts: ['moved.tls.test'], secretName: 'moved-tls' }], rules: [site('late.tls.test'), site('moved.tls.test')] }));
+    await until('the host never moved to its new certificate', async () => /CN=moved/.test(await servedCn(httpsPort, 'moved.tls.test')));
+    assert.match(await servedCn(httpsPort, 'late.tls.test'), /CN=late/);
+    await removeManifest(dir, 'late.yaml');
+    await until('removed certificates were still served', async () => DEFAULT_CN.test(await servedCn(httpsPort, 'late.tls.test')) && DEFAULT_CN.test(await servedCn(httpsPort, 'moved.tls.test')));
+    assert.match(await servedCn(httpsPort, 'foo.tls.test'), /CN=default/, 'other certificates are untouched');
+    assert.equal(await reloads(admin.first), before);
+  });
+
+  test('rotating the --default-ssl-certificate Secret replaces the default certificate in place', async () => {
+    const before = await reloads(admin.second);
+    assert.match(await servedCn(second.httpsPort), /CN=fallback$/m);
+    await writeManifest(dir, 'secrets.yaml', (await readFile(join(dir, 'secrets.yaml'), 'utf8')).replace(tlsSecretYaml('default', 'fallback', certs.fallback), tlsSecretYaml('default', 'fallback', certs.fallback2)));
+    await until('the rotated default certificate was never served', async () => /CN=fallback-2/.test(await servedCn(second.httpsPort)));
+    assert.equal(await reloads(admin.second), before);
   });
 });

@@ -1,0 +1,178 @@
+// plan(): which runtime API operations turn the live model into the next one, and when only a reload will do.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseManifestText } from '../../src/sources/manifests/parse.js';
+import { snapshotFromFiles } from '../../src/store/store.js';
+import { translate } from '../../src/translate/translate.js';
+import type { RoutingModel } from '../../src/model/types.js';
+import { MAP_REPLACE_THRESHOLD, externalKey, plan } from '../../src/haproxy/runtime/plan.js';
+import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
+import { cliArg } from '../../src/haproxy/process/runtime-cli.js';
+import { crtListLine } from '../../src/haproxy/runtime/execute.js';
+import { makeCert, tlsSecretYaml } from '../e2e/harness/certs.js';
+
+const DIR = '/state/gen/1';
+const DEFAULT_PEM = 'GENERATED\n';
+
+function model(yaml: string): RoutingModel {
+  const parsed = parseManifestText(yaml);
+  assert.ok(parsed.ok);
+  const { snapshot } = snapshotFromFiles(new Map([['f', parsed.objects]]));
+  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
+}
+
+/** The state right after a reload that rendered `m` with `spares` spare sections. */
+function reloadedWith(m: RoutingModel, spares = 2): RuntimeState {
+  return {
+    layout: { filesDir: DIR, named: new Map(m.backends.map((b) => [b.name, externalKey(b)])) },
+    model: m,
+    bound: new Map(),
+    free: Array.from({ length: spares }, (_, i) => `spare_${i}`),
+    defaultCertPem: DEFAULT_PEM,
+  };
+}
+
+function ops(state: RuntimeState, next: RoutingModel): { ops: Op[]; next: RuntimeState } {
+  const p = plan(state, next, DEFAULT_PEM);
+  assert.ok(!('reload' in p), `unexpected reload: ${'reload' in p ? p.reload : ''}`);
+  return p;
+}
+
+const svc = (name: string, ips: string[]): string => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}}
+spec: {ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}-1, labels: {kubernetes.io/service-name: ${name}}}
+addressType: IPv4
+ports: [{port: 3000}]
+endpoints: [${ips.map((ip) => `{addresses: [${ip}]}`).join(', ')}]
+---`;
+
+const ing = (name: string, host: string, service: string, path = '/', extra = ''): string => `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ${name}}
+spec:
+  ${extra}
+  rules: [{host: ${host}, http: {paths: [{path: '${path}', pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}]}}]
+---`;
+
+const summary = (list: Op[]): string[] =>
+  list.map((o) => {
+    switch (o.op) {
+      case 'add-server':
+        return `add-server ${o.section}/${o.server.name}`;
+      case 'del-server':
+        return `del-server ${o.section}/${o.server}`;
+      case 'map-add':
+      case 'map-set':
+        return `${o.op} ${o.file.slice(DIR.length + 1)} ${o.key} ${o.value}`;
+      case 'map-del':
+        return `map-del ${o.file.slice(DIR.length + 1)} ${o.key}`;
+      case 'map-replace':
+        return `map-replace ${o.file.slice(DIR.length + 1)}`;
+      case 'sni-add':
+      case 'sni-del':
+        return `${o.op} ${o.file.slice(DIR.length + 1)} ${o.host}`;
+      default:
+        return `${o.op} ${o.file.slice(DIR.length + 1)}`;
+    }
+  });
+
+describe('runtime plan', () => {
+  const base = svc('web', ['127.0.0.2', '127.0.0.3']) + ing('a', 'a.test', 'web');
+
+  test('an unchanged model needs nothing', () => {
+    assert.deepEqual(ops(reloadedWith(model(base)), model(base)).ops, []);
+  });
+
+  test('a new Ingress on an existing Service is map entries only, paths before the host', () => {
+    const p = ops(reloadedWith(model(base)), model(base + ing('b', 'b.test', 'web', '/api')));
+    assert.deepEqual(summary(p.ops), ['map-add maps/paths-prefix.map b.test/api/ -|be_default_web_80', 'map-add maps/hosts.map b.test b.test']);
+  });
+
+  test('a removed Ingress leaves the host map first, then its paths', () => {
+    const p = ops(reloadedWith(model(base + ing('b', 'b.test', 'web', '/api'))), model(base));
+    assert.deepEqual(summary(p.ops), ['map-del maps/hosts.map b.test', 'map-del maps/paths-prefix.map b.test/api/']);
+  });
+
+  test('a changed path edits entries in place where the key stays', () => {
+    const apiUsed = base + svc('api', ['127.0.0.9']) + ing('c', 'c.test', 'api');
+    const p = ops(reloadedWith(model(apiUsed + ing('b', 'b.test', 'web'))), model(apiUsed + ing('b', 'b.test', 'api')));
+    assert.deepEqual(summary(p.ops), ['map-set maps/paths-prefix.map b.test/ -|be_default_api_80']);
+  });
+
+  test('an endpoint change adds and removes servers and touches no map', () => {
+    const p = ops(reloadedWith(model(base)), model(svc('web', ['127.0.0.3', '127.0.0.4']) + ing('a', 'a.test', 'web')));
+    assert.deepEqual(summary(p.ops), ['add-server be_default_web_80/ep_127_0_0_4_3000', 'del-server be_default_web_80/ep_127_0_0_2_3000']);
+  });
+
+  test('a new Service is bound to a spare section; when it goes, the spare is freed and its servers deleted', () => {
+    const start = reloadedWith(model(base));
+    const added = ops(start, model(base + svc('new', ['127.0.0.7']) + ing('n', 'n.test', 'new')));
+    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths-prefix.map n.test/ -|spare_0', 'map-add maps/hosts.map n.test n.test']);
+    assert.deepEqual([...added.next.bound], [['be_default_new_80', 'spare_0']]);
+    assert.deepEqual(added.next.free, ['spare_1']);
+    const removed = ops(added.next, model(base));
+    assert.deepEqual(summary(removed.ops), ['map-del maps/hosts.map n.test', 'map-del maps/paths-prefix.map n.test/', 'del-server spare_0/ep_127_0_0_7_3000']);
+    assert.deepEqual(removed.next.free, ['spare_1', 'spare_0']);
+    assert.equal(removed.next.bound.size, 0);
+  });
+
+  test('with no spare section left, a new Service needs a reload', () => {
+    const p = plan(reloadedWith(model(base), 0), model(base + svc('new', ['127.0.0.7']) + ing('n', 'n.test', 'new')), DEFAULT_PEM);
+    assert.deepEqual(p, { reload: 'no spare backend section left for be_default_new_80' });
+  });
+
+  test('a new or changed ExternalName Service needs a reload; removing one does not', () => {
+    const ext = (target: string): string => `
+apiVersion: v1
+kind: Service
+metadata: {name: ext}
+spec: {type: ExternalName, externalName: ${target}, ports: [{port: 80}]}
+---`;
+    const withExt = (target: string): RoutingModel => model(base + ext(target) + ing('e', 'e.test', 'ext'));
+    assert.ok('reload' in plan(reloadedWith(model(base)), withExt('a.example'), DEFAULT_PEM));
+    assert.ok('reload' in plan(reloadedWith(withExt('a.example')), withExt('b.example'), DEFAULT_PEM));
+    assert.deepEqual(summary(ops(reloadedWith(withExt('a.example')), model(base)).ops), ['map-del maps/hosts.map e.test', 'map-del maps/paths-prefix.map e.test/']);
+  });
+
+  test('certificates: a new one is created and bound before use; a rotation is replaced in place; an unused one is removed after its SNI line', () => {
+    const a = makeCert({ cn: 'plan-a', dnsNames: ['s.test'], keyFormat: 'pkcs8' });
+    const b = makeCert({ cn: 'plan-b', dnsNames: ['s.test'], keyFormat: 'pkcs8' });
+    const tls = `tls: [{hosts: [s.test], secretName: s}]`;
+    const withCert = (pair: typeof a): RoutingModel => model(`${base}\n${tlsSecretYaml('default', 's', pair)}\n---` + ing('s', 's.test', 'web', '/', tls));
+    const added = ops(reloadedWith(model(base)), withCert(a));
+    assert.deepEqual(summary(added.ops).filter((s) => !s.startsWith('map')), ['cert-new certs/default_s.pem', 'sni-add certs/default_s.pem s.test']);
+    assert.deepEqual(summary(ops(added.next, withCert(b)).ops), ['cert-set certs/default_s.pem']);
+    const removed = ops(added.next, model(base));
+    assert.deepEqual(summary(removed.ops).filter((s) => !s.startsWith('map')), ['sni-del certs/default_s.pem s.test', 'cert-del certs/default_s.pem']);
+  });
+
+  test('a change too big for entry-by-entry edits swaps the whole map', () => {
+    const many = Array.from({ length: MAP_REPLACE_THRESHOLD + 1 }, (_, i) => ing(`i${i}`, `h${i}.test`, 'web')).join('');
+    const p = ops(reloadedWith(model(base)), model(base + many));
+    assert.deepEqual(summary(p.ops), ['map-replace maps/paths-prefix.map', 'map-replace maps/hosts.map']);
+    const hosts = p.ops[1] as Extract<Op, { op: 'map-replace' }>;
+    assert.equal(hosts.content.split('\n').filter(Boolean).length, MAP_REPLACE_THRESHOLD + 2);
+  });
+});
+
+describe('runtime API arguments', () => {
+  test('";" and "\\" are escaped, whitespace is refused', () => {
+    assert.equal(cliArg('a.test/x;y'), 'a.test/x\\;y');
+    assert.equal(cliArg('a\\b'), 'a\\\\b');
+    assert.throws(() => cliArg('a b'), /whitespace/);
+  });
+
+  test('crt-list line numbers are read from show ssl crt-list -n', () => {
+    const listing = '# /d/certs/crt-list.txt\n/d/certs/a.pem:1 a.test\n/d/certs/a.pem:4 b.test\n/d/certs/b.pem:2 [alpn h2] c.test\n';
+    assert.equal(crtListLine(listing, '/d/certs/a.pem', 'b.test'), 4);
+    assert.equal(crtListLine(listing, '/d/certs/b.pem', 'c.test'), 2);
+    assert.equal(crtListLine(listing, '/d/certs/a.pem', 'c.test'), undefined);
+  });
+});
