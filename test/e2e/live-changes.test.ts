@@ -7,6 +7,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { docs, endpointSlice, httpGet, ingress, manifestDir, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
+import { cliCommand } from '../../src/haproxy/process/master-cli.js';
 
 const pods: Echo[] = [];
 let dir = '';
@@ -130,6 +131,7 @@ describe('hostile input (no injection into HAProxy configuration)', () => {
     objs.push(ingress({ name: 'hostile-path-huge', rules: [{ host: 'huge.test', paths: [{ path: `/${'x'.repeat(100_000)}`, pathType: 'Prefix', service: 'blue', port: 80 }] }] }));
     objs.push(`apiVersion: v1\nkind: Service\nmetadata: { name: "use_backend x", namespace: default }\nspec: { type: ExternalName, externalName: "evil\\n  server x 127.0.0.1:10254" }\n`);
     objs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: { name: hostile-eps, namespace: default, labels: { kubernetes.io/service-name: blue } }\naddressType: IPv4\nports: [{ port: 3000 }]\nendpoints: [{ addresses: ["127.0.50.1:1 check\\n  server y 10.0.0.1:80"] }]\n`);
+    objs.push(ingress({ name: 'semicolon', rules: [{ host: 'semi.test', paths: [{ path: '/semi;colon', pathType: 'Prefix', service: 'blue', port: 80 }] }] }));
     objs.push(site('marker', 'marker.test', 'blue'));
     await writeManifest(dir, 'hostile.yaml', docs(...objs));
     await eventually('marker.test', 'blue');
@@ -137,14 +139,16 @@ describe('hostile input (no injection into HAProxy configuration)', () => {
     for (const text of [after]) {
       assert.doesNotMatch(text, /evil|use_backend be_default_blue_80|\/x%\[|bind :1|10\.0\.0\.1|127\.0\.0\.1:10254/);
     }
-    const generated = await readdir(join(portico.stateDir, 'gen'));
-    for (const g of generated) {
-      for (const m of await readdir(join(portico.stateDir, 'gen', g, 'maps'))) {
-        const content = await readFile(join(portico.stateDir, 'gen', g, 'maps', m), 'utf8');
-        assert.doesNotMatch(content, /evil|%\[|xxxxxxxxxx/, `${m} must hold no hostile string`);
-        for (const l of content.split('\n').filter(Boolean)) assert.equal(l.split(' ').length, 2, `map line ${JSON.stringify(l)} must be one key and one value`);
-      }
+    // What HAProxy holds now, runtime edits included: read the live maps back through its runtime API.
+    const generations = (await readdir(join(portico.stateDir, 'gen'))).map(Number).sort((a, b) => b - a);
+    const liveDir = join(portico.stateDir, 'gen', String(generations[0]));
+    for (const m of await readdir(join(liveDir, 'maps'))) {
+      const shown = await cliCommand(join(portico.stateDir, 'haproxy.sock'), `show map ${join(liveDir, 'maps', m)}`);
+      assert.doesNotMatch(shown, /evil|%\[|xxxxxxxxxx/, `${m} must hold no hostile string`);
+      for (const l of shown.split('\n').filter(Boolean)) assert.equal(l.split(' ').length, 3, `map entry ${JSON.stringify(l)} must be one key and one value`);
     }
+    assert.equal(await podFor('semi.test', '/semi;colon/x'), 'blue', 'a path with ";" reached HAProxy intact through the runtime API');
+    assert.equal(await podFor('semi.test', '/semi'), 'HTTP 404');
     assert.equal(before, after, 'hostile objects change nothing in the configuration text');
     assert.equal(await podFor('stable.test'), 'blue');
     assert.equal(await podFor('annot.test'), 'blue', 'a bad annotation value is ignored, not fatal');
