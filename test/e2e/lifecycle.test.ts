@@ -161,6 +161,8 @@ describe('supervision', () => {
     const pidText = await readMasterPid(p.stateDir, p.proc.pid!);
     process.kill(pidText, 'SIGKILL');
     const t0 = Date.now();
+    // The killed master's worker may answer for a few more milliseconds: wait for the new master before judging.
+    await p.waitForLog((l) => String(l.msg).includes('HAProxy restarted'), 5000);
     await waitFor(async () => (await httpGet(p.httpPort, { host: 'slow.test', path: '/' }).catch(() => ({ status: 0 }))).status === 200, {
       timeoutMs: 5000,
       intervalMs: 20,

@@ -1,6 +1,6 @@
 // Manifest files -> Kubernetes objects. A file is all or nothing: one malformed document rejects the file, so a
 // half-edited file never removes the objects it held before.
-import { parseAllDocuments } from 'yaml';
+import { Composer, Parser } from 'yaml';
 import { isObject } from '../../translate/validate-ingress.js';
 
 export type Obj = Record<string, unknown>;
@@ -11,29 +11,38 @@ export const MAX_FILE_BYTES = 32 << 20;
 
 export function parseManifestText(text: string): ParseResult {
   if (text.length > MAX_FILE_BYTES) return { ok: false, error: `file is larger than ${MAX_FILE_BYTES} bytes` };
-  let docs;
+  // JSON (what `kubectl get -o json` writes) parses far faster as JSON; YAML reports the position of any error.
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      const objects: Obj[] = [];
+      const bad = collect(JSON.parse(text), 'document 1', objects);
+      if (!bad) return { ok: true, objects };
+    } catch {
+      // not plain JSON after all: the YAML parser below says where and why
+    }
+  }
+  const objects: Obj[] = [];
   try {
-    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false });
+    // One document at a time: a file with thousands of objects never holds all their syntax trees at once.
+    const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
+    let i = 0;
+    for (const doc of composer.compose(new Parser().parse(text))) {
+      i++;
+      const err = doc.errors[0];
+      if (err) return { ok: false, error: err.message.split('\n')[0] ?? err.message, ...docLine(text, err.pos[0]) };
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        return { ok: false, error: `document ${i}: ${(e as Error).message}`, ...docLine(text, doc.range[0]) };
+      }
+      if (value === null || value === undefined) continue; // empty document, e.g. a trailing `---`
+      const bad = collect(value, `document ${i}`, objects);
+      // Positions are computed only for the error: scanning from the start for every document is quadratic.
+      if (bad) return { ok: false, error: bad, ...docLine(text, doc.range[0]) };
+    }
   } catch (e) {
     return { ok: false, error: (e as Error).message };
-  }
-  const list = Array.isArray(docs) ? docs : [docs];
-  const objects: Obj[] = [];
-  for (const [i, doc] of list.entries()) {
-    const err = doc.errors[0];
-    if (err) {
-      return { ok: false, error: err.message.split('\n')[0] ?? err.message, ...docLine(text, err.pos[0]) };
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      return { ok: false, error: `document ${i + 1}: ${(e as Error).message}`, ...docLine(text, doc.range[0]) };
-    }
-    if (value === null || value === undefined) continue; // empty document, e.g. a trailing `---`
-    const bad = collect(value, `document ${i + 1}`, objects);
-    // Positions are computed only for the error: scanning from the start for every document is quadratic.
-    if (bad) return { ok: false, error: bad, ...docLine(text, doc.range[0]) };
   }
   return { ok: true, objects };
 }
