@@ -44,7 +44,7 @@ export async function startKubernetesSource(
 
   const source = new KubernetesSource(
     client,
-    { watchNamespace: k.watchNamespace, pageSize: k.listPageSize, stallMs: k.watchStallTimeout * 1000, backoff: { initialMs: 250, maxMs: 30_000 }, debounceMs: 20 },
+    { watchNamespace: k.watchNamespace, pageSize: k.listPageSize, stallMs: k.watchStallTimeout * 1000, backoff: { initialMs: 250, maxMs: 30_000 }, debounceMs: 10 },
     (snapshot) => {
       if (!shuttingDown()) void controller.submit(snapshot);
     },
