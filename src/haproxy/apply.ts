@@ -9,6 +9,7 @@ import type { RoutingModel } from '../model/types.js';
 import { ADMIN_SOCKET, render, spareName } from './render/render.js';
 import type { RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
+import { HaproxyError } from './process/supervisor.js';
 import type { HaproxySupervisor } from './process/supervisor.js';
 import type { Metrics } from '../admin/metrics.js';
 import { externalKey, plan } from './runtime/plan.js';
@@ -203,7 +204,9 @@ export class Applier {
       return { applied: false, error: (e as Error).message };
     }
     const candidate = join(gen.dir, 'haproxy.cfg');
-    const check = await this.supervisor.check(candidate);
+    // Before a reload the candidate is checked, so that a bad one never disturbs the running HAProxy. At start there
+    // is nothing to disturb: starting is the check, and skipping `haproxy -c` saves parsing a large configuration twice.
+    const check = starting ? { ok: true, output: '' } : await this.supervisor.check(candidate);
     if (!check.ok) {
       this.metrics?.rejected.inc();
       await rm(gen.dir, { recursive: true, force: true });
@@ -220,7 +223,8 @@ export class Applier {
       }
     } catch (e) {
       this.metrics?.rejected.inc();
-      return { applied: false, error: (e as Error).message };
+      const output = e instanceof HaproxyError && e.output ? `: ${e.output}` : '';
+      return { applied: false, error: `${(e as Error).message}${output}` };
     }
     this.lastReloadAt = performance.now();
     this.mustReload = undefined;

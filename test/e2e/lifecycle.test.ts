@@ -251,6 +251,24 @@ describe('a configuration HAProxy rejects never replaces the live one', () => {
   });
 });
 
+describe('a first configuration HAProxy refuses', () => {
+  test('Portico serves an empty configuration (404) instead, and the fixed input goes live at runtime', async () => {
+    const dir = await demoDir();
+    const state = await manifestDir();
+    // A stand-in for the haproxy binary that refuses any configuration with the "poison" Service's backend.
+    const wrapper = join(state, 'haproxy-wrapper.sh');
+    await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do if [ -f "$a" ] && grep -q be_default_poison_80 "$a"; then echo "[ALERT] poisoned by test" >&2; exit 1; fi; done\nexec haproxy "$@"\n`, { mode: 0o755 });
+    await writeManifest(dir, 'poison.yaml', docs(service({ name: 'poison', ports: [{ port: 80, targetPort: 3000 }] }), ingress({ name: 'poison', rules: [{ host: 'poison.test', paths: [{ path: '/', pathType: 'Prefix', service: 'poison', port: 80 }] }] })));
+    const p = await startPortico({ manifests: [dir], args: ['--haproxy-bin', wrapper] });
+    await p.waitReady();
+    const line = await p.waitForLog((l) => String(l.msg).includes('first configuration failed'), 3000);
+    assert.match(String(line.err), /poisoned by test/, 'the log says why');
+    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 404, 'nothing is routed, but HAProxy answers');
+    await rm(join(dir, 'poison.yaml'));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'the fixed input never went live' });
+  });
+});
+
 describe('log formats', () => {
   test('--log-format text prints one human-readable line per event', async () => {
     const p = await startPortico({ manifests: [await demoDir()], args: ['--log-format', 'text'] });
