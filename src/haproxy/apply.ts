@@ -89,7 +89,7 @@ export class Applier {
   private async applyNow(model: RoutingModel): Promise<ApplyOutcome> {
     const state = this.state;
     if (!state) return this.reload(model, 'start');
-    if (this.mustReload) return this.reload(model, this.mustReload);
+    if (this.mustReload) return this.reload(model, this.mustReload, true);
     const p = plan(state, model, this.o.defaultCertPem);
     if ('reload' in p) return this.reload(model, p.reload);
     if (p.ops.length === 0) {
@@ -102,7 +102,7 @@ export class Applier {
       // The runtime state is now unknown: a reload from the model is the way back to a known one.
       this.log.warn({ component: 'apply', err: (e as Error).message }, 'runtime update failed; reloading instead');
       this.mustReload = `runtime API failed earlier: ${(e as Error).message}`;
-      return this.reload(model, `runtime API: ${(e as Error).message}`);
+      return this.reload(model, this.mustReload, true);
     }
     this.state = p.next;
     this.metrics?.runtimeUpdates.inc();
@@ -193,10 +193,11 @@ export class Applier {
     return { dir, spares, defaultCertPem: artefacts.files.get('certs/default.pem') ?? this.o.defaultCertPem };
   }
 
-  private async reload(model: RoutingModel, reason: string): Promise<ApplyOutcome> {
+  /** `urgent`: HAProxy may be half-way through a change, so the reload does not wait for --reload-interval. */
+  private async reload(model: RoutingModel, reason: string, urgent = false): Promise<ApplyOutcome> {
     const starting = this.state === undefined;
     const wait = this.lastReloadAt + this.o.reloadIntervalMs - performance.now();
-    if (!starting && wait > 0) return { applied: false, deferredMs: Math.ceil(wait) };
+    if (!starting && !urgent && wait > 0) return { applied: false, deferredMs: Math.ceil(wait) };
     let gen;
     try {
       gen = await this.writeGeneration(model);

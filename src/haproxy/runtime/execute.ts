@@ -79,7 +79,7 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
 /** `del server` refuses while connections are attached; the server then waits in maintenance for a retry. */
 export async function deleteServer(cli: RuntimeCli, id: string, pending: PendingDeletes): Promise<void> {
   const out = (await cli.command(`del server ${id}`)).trim();
-  if (out === 'Server deleted.') {
+  if (out === 'Server deleted.' || /^No such server/i.test(out)) {
     pending.delete(id);
     return;
   }
