@@ -43,3 +43,21 @@ test('the store ignores other kinds and wrong API groups, defaults the namespace
   assert.equal(snapshot.ingresses.length, 0);
   assert.deepEqual(duplicates, [{ key: 'Service/default/a', kept: '/a.yaml', ignored: '/b.yaml' }]);
 });
+
+test('YAML 1.2 core semantics hold in large files, and a 200,000-item List parses', () => {
+  const docs = Array.from({ length: 3000 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: default, labels: {a: "yes", b: no, c: 010, d: 0o10, e: ~}}\nspec: {ports: [{port: ${i % 65535 || 1}}], created: 2024-01-01T00:00:00Z}\n`);
+  const r = parseManifestText(docs.join('---\n'));
+  assert.ok(r.ok);
+  assert.equal(r.objects.length, 3000);
+  // YAML 1.2 core schema: "no" stays a string, 010 is decimal 10, 0o10 is octal 8, timestamps stay strings.
+  assert.deepEqual((r.objects[5]!.metadata as Record<string, unknown>).labels, { a: 'yes', b: 'no', c: 10, d: 8, e: null });
+  assert.equal((r.objects[5]!.spec as Record<string, unknown>).created, '2024-01-01T00:00:00Z');
+  const list = parseManifestText(JSON.stringify({ kind: 'List', items: Array.from({ length: 200_000 }, (_, i) => ({ kind: 'Secret', apiVersion: 'v1', metadata: { name: `x${i}` } })) }));
+  assert.ok(list.ok && list.objects.length === 200_000);
+});
+
+test('duplicate keys: the last one wins, as with kubectl', () => {
+  const r = parseManifestText('kind: Service\nmetadata: {name: a}\nmetadata: {name: b}\n');
+  assert.ok(r.ok);
+  assert.deepEqual(r.objects[0]!.metadata, { name: 'b' });
+});

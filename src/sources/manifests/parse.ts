@@ -1,5 +1,6 @@
 // Manifest files -> Kubernetes objects. A file is all or nothing: one malformed document rejects the file, so a
 // half-edited file never removes the objects it held before.
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { Composer, Parser } from 'yaml';
 import { isObject } from '../../translate/validate-ingress.js';
 
@@ -21,6 +22,8 @@ export function parseManifestText(text: string): ParseResult {
       // not plain JSON after all: the YAML parser below says where and why
     }
   }
+  const fast = parseFast(text);
+  if (fast) return { ok: true, objects: fast };
   const objects: Obj[] = [];
   try {
     // One document at a time: a file with thousands of objects never holds all their syntax trees at once.
@@ -45,6 +48,41 @@ export function parseManifestText(text: string): ParseResult {
     return { ok: false, error: (e as Error).message };
   }
   return { ok: true, objects };
+}
+
+/**
+ * js-yaml parses about five times faster than `yaml`, which matters for files with thousands of objects; with the
+ * YAML 1.2 core schema both read manifests alike. It is trusted only with input it accepts whole: anything it
+ * rejects, any document that is not an object, and anything whose aliases expand far beyond the text go to `yaml`,
+ * whose errors carry positions and which refuses alias bombs.
+ */
+function parseFast(text: string): Obj[] | undefined {
+  const docs: unknown[] = [];
+  try {
+    loadAll(text, (d) => docs.push(d), { schema: CORE_SCHEMA, json: true });
+  } catch {
+    return undefined;
+  }
+  if (!withinExpansionBudget(docs, Math.max(10_000, 4 * text.length))) return undefined;
+  const objects: Obj[] = [];
+  for (const [i, d] of docs.entries()) {
+    if (d === null || d === undefined) continue;
+    if (collect(d, `document ${i + 1}`, objects)) return undefined;
+  }
+  return objects;
+}
+
+/** Counts nodes as a copy would (an alias counts each time it is used) and stops at the budget. */
+function withinExpansionBudget(value: unknown, budget: number): boolean {
+  let left = budget;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (--left < 0) return false;
+    if (typeof v !== 'object' || v === null) continue;
+    for (const child of Array.isArray(v) ? (v as unknown[]) : Object.values(v)) stack.push(child);
+  }
+  return true;
 }
 
 function collect(value: unknown, what: string, out: Obj[]): string | undefined {
