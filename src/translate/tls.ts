@@ -26,7 +26,18 @@ function field(secret: Obj, key: string): string | undefined {
   return Buffer.from(v, 'base64').toString('utf8');
 }
 
+/** The same Secret object (sources hand unchanged objects over as the same reference) is not even hashed again. */
+const bySecret = new WeakMap<Obj, ParsedSecret>();
+
 export function parseTlsSecret(secret: Obj): ParsedSecret {
+  const known = bySecret.get(secret);
+  if (known) return known;
+  const parsed = parseTlsSecretData(secret);
+  bySecret.set(secret, parsed);
+  return parsed;
+}
+
+function parseTlsSecretData(secret: Obj): ParsedSecret {
   const crt = field(secret, 'tls.crt');
   const key = field(secret, 'tls.key');
   if (crt === undefined || crt.trim() === '') return { ok: false, reason: 'tls.crt is missing or not base64' };
