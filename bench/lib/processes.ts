@@ -109,9 +109,10 @@ export function installCleanupHandlers(onSignal: () => Promise<void>): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       process.stderr.write(`\nbench: ${sig}, stopping child processes\n`);
-      void onSignal()
+      // Children first: they may still be writing into the directories onSignal removes.
+      void stopAll()
+        .then(onSignal)
         .catch(() => undefined)
-        .then(() => stopAll())
         .finally(() => process.exit(130));
     });
   }
