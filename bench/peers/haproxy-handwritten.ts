@@ -1,0 +1,60 @@
+// The reference: the smallest HAProxy configuration that routes the same hosts to the same endpoints, written the
+// way an operator would by hand. It shares Portico's data-plane choices that are not "extra work": same thread
+// count (both take it from the CPU pinning), default http-reuse (safe), keep-alive on both sides, same certificate,
+// same TLS floor and ALPN. What it leaves out (forwarded headers, request ids, path maps) is what Portico costs.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { haproxyInfo } from '../lib/haproxy-cli.js';
+import type { Cert } from '../lib/certs.js';
+import { startChild } from '../lib/processes.js';
+import { waitForPort } from '../lib/probes.js';
+import { treeCpuMicros, treeRssKb } from '../lib/proc-stats.js';
+import type { Peer } from './peer.js';
+import type { Routes } from './routes.js';
+
+export async function startHandwrittenHaproxy(o: { dir: string; routes: Routes; cert: Cert; httpPort: number; httpsPort: number; cpus: string }): Promise<Peer> {
+  const map = join(o.dir, 'hosts.map');
+  const sock = join(o.dir, 'haproxy.sock');
+  await writeFile(map, o.routes.hosts.map((h, i) => `${h} be_${i}\n`).join(''));
+  const servers = o.routes.origins.map((a, j) => `  server s${j} ${a}`).join('\n');
+  const backends = o.routes.hosts.map((_, i) => `backend be_${i}\n  balance roundrobin\n${servers}\n`).join('\n');
+  const cfg = `global
+  maxconn 4096
+  stats socket ${sock} mode 600 level admin
+  tune.ssl.default-dh-param 2048
+  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+
+frontend fe
+  bind 127.0.0.1:${o.httpPort}
+  bind 127.0.0.1:${o.httpsPort} ssl crt ${o.cert.bundleFile} alpn h2,http/1.1
+  use_backend %[req.hdr(host),lower,map_str(${map},be_no_route)]
+
+backend be_no_route
+  http-request return status 404
+
+${backends}`;
+  const file = join(o.dir, 'haproxy.cfg');
+  await writeFile(file, cfg);
+  const child = startChild('haproxy-handwritten', 'haproxy', ['-db', '-f', file], { cpus: o.cpus });
+  await waitForPort(o.httpsPort, 60_000, 'hand-written HAProxy', '127.0.0.1', child);
+  const info = await haproxyInfo(sock);
+  return {
+    name: 'haproxy',
+    httpPort: o.httpPort,
+    httpsPort: o.httpsPort,
+    h2: true,
+    proxyCpuMicros: () => treeCpuMicros(child.pid),
+    proxyRssKb: () => treeRssKb(child.pid),
+    controlCpuMicros: () => 0,
+    info: { nbthread: Number(info.Nbthread ?? NaN), version: info.Version ?? '' },
+    stop: () => child.stop(),
+  };
+}

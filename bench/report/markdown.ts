@@ -1,0 +1,88 @@
+// The human-readable report: the same text goes to stdout, results/<timestamp>.md and results/latest.md.
+import type { ConvergenceRow, DataPlaneRow, Results, ScaleRow, Target } from './types.js';
+
+const f = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : '**MISSED**'} (${t.want})` : '');
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function protocolLabel(r: DataPlaneRow): string {
+  return r.protocol === 'h2' ? `h2 (TLS), ${r.streams} streams/conn` : r.protocol === 'https' ? 'HTTPS (h1)' : 'HTTP';
+}
+
+function dataPlane(rows: DataPlaneRow[]): string {
+  const scales = [...new Set(rows.map((r) => r.scale))];
+  return scales
+    .map((scale) => {
+      const body = rows
+        .filter((r) => r.scale === scale)
+        .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.connections - b.connections)
+        .map((r) => [
+          protocolLabel(r),
+          f(r.connections),
+          r.peer,
+          f(r.rps),
+          f(r.p50Ms, 2),
+          f(r.p99Ms, 2),
+          f(r.cpuUsPerRequest, 1),
+          r.controlCpuUsPerRequest > 0 ? f(r.controlCpuUsPerRequest, 2) : '',
+          r.ratio === undefined ? '' : `${f(r.ratio, 2)}×`,
+          r.cpuRatio === undefined ? '' : `${f(r.cpuRatio, 2)}×`,
+          `${f(r.proxyCoreBusy * 100)}%`,
+          r.errors ? `**${f(r.errors)}**` : '0',
+          `${f(r.otherLoadOnProxyCore * 100)}%`,
+          verdict(r.target),
+        ]);
+      const head = ['protocol', 'conns', 'peer', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'control-plane CPU µs/req', 'req/s vs HAProxy', 'CPU/req vs HAProxy', 'proxy core busy', 'errors', 'other load on proxy core', 'target'];
+      return `### ${f(scale)} Ingress${scale === 1 ? '' : 'es'} (${scale === 1 ? 'one host' : `${f(scale)} hosts, load over a hot set of 100`})\n\n${table(head, body)}`;
+    })
+    .join('\n\n');
+}
+
+function convergence(rows: ConvergenceRow[]): string {
+  const head = ['Ingresses', 'change', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'with reload', 'via runtime API', 'timeouts', 'target'];
+  return table(
+    head,
+    rows.map((r) => [f(r.ingresses), r.change, f(r.samples), f(r.p50Ms, 1), f(r.p99Ms, 1), f(r.maxMs, 1), `${r.reloads}/${r.samples}`, `${r.runtimeUpdates}/${r.samples}`, r.timeouts ? `**${r.timeouts}**` : '0', verdict(r.target)]),
+  );
+}
+
+function scale(rows: ScaleRow[]): string {
+  const head = ['Ingresses', 'endpoints', 'start → ready, ms (each run)', 'Portico RSS MB (settled / peak)', 'HAProxy RSS MB (all processes)', 'ready target', 'RSS target'];
+  return table(
+    head,
+    rows.map((r) => [f(r.ingresses), f(r.endpoints), r.readyMs.map((m) => f(m)).join(', '), `${f(r.porticoRssMb)} / ${f(r.porticoPeakRssMb)}`, f(r.haproxyRssMb), verdict(r.targets.ready), verdict(r.targets.rss)]),
+  );
+}
+
+function summary(r: Results): string {
+  const all: [string, Target][] = [];
+  for (const d of r.dataPlane) if (d.target) all.push([`data plane, ${f(d.scale)} Ingress(es), ${protocolLabel(d)}, ${d.connections} conns: ${f(d.ratio, 2)}×`, d.target]);
+  for (const c of r.convergence) if (c.target) all.push([`convergence, ${c.change} at ${f(c.ingresses)} Ingresses: p99 ${f(c.p99Ms, 1)} ms`, c.target]);
+  for (const s of r.scale) {
+    all.push([`scale, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
+    all.push([`scale, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
+  }
+  const missed = all.filter(([, t]) => !t.pass);
+  const lines = all.map(([what, t]) => `- ${t.pass ? 'PASS' : '**MISSED**'} ${what} (target ${t.want})`);
+  return `**${all.length - missed.length} of ${all.length} targets met.**\n\n${lines.join('\n')}`;
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.machine;
+  const peers = Object.entries(r.peers)
+    .map(([k, v]) => `${k}: ${Object.entries(v).map(([a, b]) => `${a}=${b}`).join(', ')}`)
+    .join('; ');
+  const parts = [
+    `# Portico benchmark, ${r.startedAt} (${r.mode} mode)`,
+    `Machine: ${m.cpus} CPUs, Linux ${m.kernel}, Node ${m.node}, ${m.haproxy}, ${m.nginx}; commit ${m.commit}. Method: bench/README.md.`,
+    `## Targets\n\n${summary(r)}`,
+  ];
+  if (r.dataPlane.length > 0) parts.push(`## Data plane\n\nProxy pinned to CPU 0; wrk/h2load and the origin nginx on CPU 1. Peers: ${peers}.\n\n${dataPlane(r.dataPlane)}`);
+  if (r.convergence.length > 0) parts.push(`## Convergence (manifest file change → first request served by the new configuration)\n\n${convergence(r.convergence)}`);
+  if (r.scale.length > 0) parts.push(`## Scale\n\n${scale(r.scale)}`);
+  if (r.notes.length > 0) parts.push(`## Notes\n\n${r.notes.map((n) => `- ${n}`).join('\n')}`);
+  return `${parts.join('\n\n')}\n`;
+}

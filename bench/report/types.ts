@@ -1,0 +1,73 @@
+// The shape of bench/results/<timestamp>.json.
+
+export interface Target {
+  /** Human-readable: ">= 0.95x hand-written HAProxy", "<= 50 ms". */
+  want: string;
+  pass: boolean;
+}
+
+export interface DataPlaneRow {
+  scale: number;
+  /** http, https (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS). */
+  protocol: 'http' | 'https' | 'h2';
+  connections: number;
+  /** Concurrent streams per connection (h2 only; 1 otherwise). */
+  streams: number;
+  peer: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Proxy CPU time per request. */
+  cpuUsPerRequest: number;
+  /** Control-plane CPU time per request on the same core (Portico's Node process). */
+  controlCpuUsPerRequest: number;
+  errors: number;
+  /** Share of wall time the proxy (and its control plane) ran: near 100% means the proxy was the bottleneck. */
+  proxyCoreBusy: number;
+  /** Share of the proxy core's time used by other processes during the cell (this machine is shared). */
+  otherLoadOnProxyCore: number;
+  /** rps / hand-written HAProxy's rps in the same cell. */
+  ratio?: number;
+  /** Proxy CPU per request / hand-written HAProxy's. */
+  cpuRatio?: number;
+  target?: Target;
+}
+
+export interface ConvergenceRow {
+  ingresses: number;
+  change: 'endpoint' | 'new-ingress' | 'certificate';
+  samples: number;
+  timeouts: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Changes that caused an HAProxy reload / a runtime-API update, per Portico's own counters. */
+  reloads: number;
+  runtimeUpdates: number;
+  target?: Target;
+}
+
+export interface ScaleRow {
+  ingresses: number;
+  endpoints: number;
+  runs: number;
+  readyMs: number[];
+  /** Portico's Node process, after ready and a short settle. */
+  porticoRssMb: number;
+  porticoPeakRssMb: number;
+  /** All HAProxy processes (master and worker), summed. */
+  haproxyRssMb: number;
+  targets: { ready: Target; rss: Target };
+}
+
+export interface Results {
+  startedAt: string;
+  finishedAt: string;
+  mode: 'quick' | 'full';
+  machine: { cpus: number; kernel: string; node: string; haproxy: string; nginx: string; commit: string };
+  peers: Record<string, Record<string, string | number>>;
+  dataPlane: DataPlaneRow[];
+  convergence: ConvergenceRow[];
+  scale: ScaleRow[];
+  notes: string[];
+}

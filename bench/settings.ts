@@ -1,0 +1,40 @@
+// Knobs of a run. Quick mode is a smoke test of the whole harness (about two minutes), not a measurement.
+
+export interface Settings {
+  quick: boolean;
+  /** CPU the proxy under test runs on, and the one wrk and the origin share. */
+  proxyCpus: string;
+  loadCpus: string;
+  dataPlane: {
+    scales: number[];
+    connections: number[];
+    warmupS: number;
+    durationS: number;
+    /** Hosts the load rotates over, spread across the configured ones. */
+    hotHosts: number;
+    h2: { connections: number; streams: number };
+    /** Longest wait for a quiet machine before a cell (the machine is shared). */
+    quietMaxWaitMs: number;
+  };
+  convergence: { sizes: number[]; repetitions: number; pollIntervalMs: number; timeoutMs: number };
+  scale: { ingresses: number; endpointsPerService: number; runs: number };
+}
+
+export function settings(quick: boolean): Settings {
+  return {
+    quick,
+    proxyCpus: '0',
+    loadCpus: '1',
+    dataPlane: {
+      scales: [1, 10_000],
+      connections: quick ? [64] : [1, 64, 256],
+      warmupS: quick ? 1 : 2,
+      durationS: quick ? 2 : 5,
+      hotHosts: 100,
+      h2: { connections: 64, streams: 4 },
+      quietMaxWaitMs: quick ? 3_000 : 15_000,
+    },
+    convergence: { sizes: [10, 1_000, 10_000], repetitions: quick ? 2 : 20, pollIntervalMs: 1, timeoutMs: 30_000 },
+    scale: { ingresses: 10_000, endpointsPerService: 5, runs: quick ? 1 : 3 },
+  };
+}
