@@ -44,6 +44,8 @@ export const MAPS = {
 export const CRT_LIST = 'certs/crt-list.txt';
 export const DEFAULT_CERT = 'certs/default.pem';
 export const ADMIN_SOCKET = 'haproxy.sock';
+/** Header on HAProxy's own 503 page, removed before the response leaves: tells it apart from a backend's 503. */
+const INTERNAL_MARK = 'x-portico-internal-error';
 
 const TOKEN = /^[A-Za-z0-9_.:-]{1,300}$/;
 /** A map key or value: no whitespace, nothing that starts a comment, nothing a map line could be split on. */
@@ -140,10 +142,10 @@ function sectionText(name: string, b: Backend | undefined): string {
     '  retries 2',
     '  option redispatch 1',
     // Rule B17: HAProxy answers 503 when it cannot connect; with endpoints present (nbsrv > 0) that is the
-    // backend failing, which users know as 502. Responses from the backend itself pass through untouched (X10).
-    '  http-response set-var(txn.from_backend) bool(true)',
+    // backend failing, which users know as 502. HAProxy's own 503 carries a marker header (see defaults), so a 503
+    // from the backend itself passes through untouched (X10), at the cost of one status test per response.
     // An ExternalName that does not resolve leaves its server without an address: that is a bad gateway too (B15).
-    `  http-after-response set-status 502 if { status 503 } !{ var(txn.from_backend) -m found }${b?.externalName ? '' : ' { nbsrv gt 0 }'}`,
+    `  http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found }${b?.externalName ? '' : ' { nbsrv gt 0 }'}`,
   ];
   if (b?.externalName) {
     const host = b.externalName.host;
@@ -187,22 +189,22 @@ defaults
   timeout http-keep-alive ${t.keepAlive}s
   timeout queue ${t.connect}s
   http-error status 502 content-type "text/plain; charset=utf-8" string "502 Bad Gateway: the backend failed to answer\\n"
-  http-error status 503 content-type "text/plain; charset=utf-8" string "Service unavailable: no endpoint of this route could take the request\\n"
+  http-error status 503 content-type "text/plain; charset=utf-8" hdr ${INTERNAL_MARK} 1 string "Service unavailable: no endpoint of this route could take the request\\n"
   http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
 
 frontend portico
   bind ${bind}:${o.httpPort}
   bind ${bind}:${o.httpsPort} ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1
   option forwardfor
-  http-request set-header X-Forwarded-Proto https if { ssl_fc }
-  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+  http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Real-IP %[src]
   http-request set-header X-Request-ID %[unique-id] unless { req.hdr(x-request-id) -m found }
-  # Rule H1: the host without port or trailing dot, lowercased; then rule H5: exact, wildcard (first label a DNS
-  # label, rule H3), then the any-host group.
-  http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub(\\.$,)
+  # Rule H1: the host without port or trailing dot, lowercased (an IPv6 literal matches no Ingress host either way);
+  # then rule H5: exact, wildcard (first label a DNS label, rule H3), then the any-host group.
+  http-request set-var(txn.host) req.hdr(host),lower,field(1,:)
+  http-request set-var(txn.host) var(txn.host),regsub(\\.$,) if { var(txn.host) -m end . }
   http-request set-var(txn.group) var(txn.host),map_str(${map(MAPS.hosts)})
   http-request set-var(txn.group) var(txn.host),regsub(^[^.]+\\.,*.),map_str(${map(MAPS.wildcards)}) if !${found('txn.group')} { var(txn.host) -m reg ^[a-z0-9-]+\\. }
   http-request set-var(txn.group) str(*),map_str(${map(MAPS.hosts)}) if !${found('txn.group')}
@@ -217,6 +219,7 @@ frontend portico
   # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
   http-request redirect location https://%[var(txn.host)]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route),field(1,|) -m str r } !{ path_beg /.well-known/acme-challenge/ } { var(txn.host) -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
+  http-after-response del-header ${INTERNAL_MARK} if { status 502:503 }
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
   use_backend %[var(txn.route),field(2,|)]
 
