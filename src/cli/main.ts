@@ -7,7 +7,7 @@ import type { ServeFlags } from './flags.js';
 import { createLogger } from '../log.js';
 import type { Logger } from '../log.js';
 import { ManifestSource } from '../sources/manifests/watch.js';
-import { snapshotFromFiles } from '../store/store.js';
+import { ManifestStore } from '../store/store.js';
 import type { Obj } from '../sources/manifests/parse.js';
 import { translate } from '../translate/translate.js';
 import type { TranslateOptions } from '../translate/translate.js';
@@ -34,8 +34,8 @@ function translateOptions(f: ServeFlags): TranslateOptions {
   };
 }
 
-function snapshotOf(files: Map<string, Obj[]>, log: Logger) {
-  const { snapshot, duplicates } = snapshotFromFiles(files);
+function snapshotOf(store: ManifestStore, files: Map<string, Obj[]>, log: Logger) {
+  const { snapshot, duplicates } = store.update(files);
   for (const d of duplicates)
     log.warn({ component: 'store', object: d.key, file: d.ignored, rule: 'duplicate-object' }, `${d.key} is defined in ${d.kept} and again in ${d.ignored}; the copy in ${d.kept} is used`);
   return snapshot;
@@ -46,7 +46,7 @@ async function runTranslate(f: ServeFlags): Promise<number> {
   const source = new ManifestSource(f.manifests, log, () => undefined);
   const files = await source.start();
   source.stop();
-  process.stdout.write(serializeResult(translate(snapshotOf(files, log), translateOptions(f))));
+  process.stdout.write(serializeResult(translate(snapshotOf(new ManifestStore(), files, log), translateOptions(f))));
   return 0;
 }
 
@@ -135,12 +135,13 @@ async function runServe(f: ServeFlags): Promise<void> {
     stopReporting = k.stopReporting;
     return;
   }
+  const store = new ManifestStore();
   const source = new ManifestSource(f.manifests, log, (files) => {
-    if (!shuttingDown) void controller.submit(snapshotOf(files, log));
+    if (!shuttingDown) void controller.submit(snapshotOf(store, files, log));
   });
   stopSource = () => source.stop();
   const files = await source.start();
-  await controller.submit(snapshotOf(files, log));
+  await controller.submit(snapshotOf(store, files, log));
 }
 
 async function main(argv: string[]): Promise<number> {

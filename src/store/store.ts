@@ -38,10 +38,6 @@ export interface Duplicate {
   ignored: string;
 }
 
-/**
- * Merges per-file objects into one snapshot. The same object in two files is a user mistake: the file that sorts
- * first wins, deterministically, and the other copy is reported.
- */
 interface Entry {
   key: string;
   field: keyof Snapshot;
@@ -67,20 +63,72 @@ function fileEntries(objects: Obj[]): Entry[] {
   return entries;
 }
 
+/**
+ * Merges per-file objects into one snapshot. The same object in two files is a user mistake: the file that sorts
+ * first wins, deterministically, and the other copy is reported.
+ */
 export function snapshotFromFiles(files: Map<string, Obj[]>): { snapshot: Snapshot; duplicates: Duplicate[] } {
-  const snapshot = emptySnapshot();
-  const owners = new Map<string, string>();
-  const duplicates: Duplicate[] = [];
-  for (const [file, objects] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    for (const { key, field, obj } of fileEntries(objects)) {
-      const owner = owners.get(key);
-      if (owner !== undefined) {
-        duplicates.push({ key, kept: owner, ignored: file });
-        continue;
-      }
-      owners.set(key, file);
-      snapshot[field].push(obj);
+  return new ManifestStore().update(files);
+}
+
+interface Owner {
+  file: string;
+  entry: Entry;
+}
+
+/**
+ * snapshotFromFiles kept up to date: a change redoes only the files whose objects changed, and unchanged objects
+ * keep their place in the snapshot's lists, so translate sees an edit as an edit.
+ */
+export class ManifestStore {
+  private files = new Map<string, Entry[]>();
+  /** Key -> the files that define it, sorted by path: the first one wins. */
+  private readonly owners = new Map<string, Owner[]>();
+  private readonly winners: Record<keyof Snapshot, Map<string, Obj>> = {
+    ingresses: new Map(),
+    ingressClasses: new Map(),
+    services: new Map(),
+    endpointSlices: new Map(),
+    secrets: new Map(),
+  };
+
+  update(files: Map<string, Obj[]>): { snapshot: Snapshot; duplicates: Duplicate[] } {
+    const next = new Map<string, Entry[]>();
+    for (const [file, objects] of files) next.set(file, fileEntries(objects));
+    for (const [file, entries] of next) {
+      const before = this.files.get(file);
+      if (before === entries) continue;
+      const keys = new Set(entries.map((e) => e.key));
+      for (const e of entries) this.own(e, file);
+      for (const e of before ?? []) if (!keys.has(e.key)) this.disown(e, file);
     }
+    for (const [file, entries] of this.files) if (!next.has(file)) for (const e of entries) this.disown(e, file);
+    this.files = next;
+
+    const snapshot = emptySnapshot();
+    for (const field of Object.keys(this.winners) as (keyof Snapshot)[]) snapshot[field] = [...this.winners[field].values()];
+    const duplicates: Duplicate[] = [];
+    for (const [key, list] of this.owners) for (const o of list.slice(1)) duplicates.push({ key, kept: list[0]!.file, ignored: o.file });
+    return { snapshot, duplicates };
   }
-  return { snapshot, duplicates };
+
+  private own(e: Entry, file: string): void {
+    const list = (this.owners.get(e.key) ?? []).filter((o) => o.file !== file);
+    list.push({ file, entry: e });
+    list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    this.owners.set(e.key, list);
+    // Map.set on an existing key keeps its position: an edited object stays where it was in the list.
+    this.winners[list[0]!.entry.field].set(e.key, list[0]!.entry.obj);
+  }
+
+  private disown(e: Entry, file: string): void {
+    const list = (this.owners.get(e.key) ?? []).filter((o) => o.file !== file);
+    if (list.length === 0) {
+      this.owners.delete(e.key);
+      this.winners[e.field].delete(e.key);
+      return;
+    }
+    this.owners.set(e.key, list);
+    this.winners[list[0]!.entry.field].set(e.key, list[0]!.entry.obj);
+  }
 }

@@ -5,6 +5,7 @@ import type { Backend, Diagnostic, Server, ServiceRef } from '../model/types.js'
 import { cmp, objectRef } from './diagnostics.js';
 import { isDns1123Subdomain, isIpAddress, isPortNumber } from './grammar.js';
 import { isObject } from './validate-ingress.js';
+import { IdentityTracker } from './identity-diff.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -17,21 +18,69 @@ export interface EndpointIndex {
 
 export function indexEndpoints(services: Obj[], slices: Obj[]): EndpointIndex {
   const idx: EndpointIndex = { services: new Map(), slices: new Map() };
-  for (const s of services) {
-    const m = isObject(s.metadata) ? s.metadata : {};
-    idx.services.set(`${nsOf(m)}/${String(m.name)}`, s);
-  }
+  for (const s of services) idx.services.set(serviceKeyOf(s), s);
   for (const s of slices) {
-    const m = isObject(s.metadata) ? s.metadata : {};
-    const labels = isObject(m.labels) ? m.labels : {};
-    const svc = labels[SERVICE_NAME_LABEL];
-    if (typeof svc !== 'string') continue;
-    const key = `${nsOf(m)}/${svc}`;
+    const key = sliceServiceKeyOf(s);
+    if (key === undefined) continue;
     const list = idx.slices.get(key) ?? [];
     list.push(s);
     idx.slices.set(key, list);
   }
   return idx;
+}
+
+export function serviceKeyOf(svc: Obj): string {
+  const m = isObject(svc.metadata) ? svc.metadata : {};
+  return `${nsOf(m)}/${String(m.name)}`;
+}
+
+/** `namespace/service` an EndpointSlice belongs to (its kubernetes.io/service-name label), if any. */
+export function sliceServiceKeyOf(slice: Obj): string | undefined {
+  const m = isObject(slice.metadata) ? slice.metadata : {};
+  const labels = isObject(m.labels) ? m.labels : {};
+  const svc = labels[SERVICE_NAME_LABEL];
+  return typeof svc === 'string' ? `${nsOf(m)}/${svc}` : undefined;
+}
+
+/**
+ * The same index, kept up to date from one snapshot to the next by object identity: work proportional to the
+ * Services and EndpointSlices that changed. `update` returns the `namespace/service` keys whose inputs changed.
+ */
+export class LiveEndpointIndex {
+  readonly index: EndpointIndex = { services: new Map(), slices: new Map() };
+  private readonly services = new IdentityTracker<Obj>();
+  private readonly slices = new IdentityTracker<Obj>();
+
+  update(services: Obj[], slices: Obj[]): Set<string> {
+    const changed = new Set<string>();
+    const s = this.services.diff(services);
+    for (const o of s.removed) {
+      const key = serviceKeyOf(o);
+      if (this.index.services.get(key) === o) this.index.services.delete(key);
+      changed.add(key);
+    }
+    for (const o of s.added) {
+      const key = serviceKeyOf(o);
+      this.index.services.set(key, o);
+      changed.add(key);
+    }
+    const e = this.slices.diff(slices);
+    for (const o of e.removed) {
+      const key = sliceServiceKeyOf(o);
+      if (key === undefined) continue;
+      const left = (this.index.slices.get(key) ?? []).filter((x) => x !== o);
+      if (left.length > 0) this.index.slices.set(key, left);
+      else this.index.slices.delete(key);
+      changed.add(key);
+    }
+    for (const o of e.added) {
+      const key = sliceServiceKeyOf(o);
+      if (key === undefined) continue;
+      this.index.slices.set(key, [...(this.index.slices.get(key) ?? []), o]);
+      changed.add(key);
+    }
+    return changed;
+  }
 }
 
 function nsOf(m: Obj): string {

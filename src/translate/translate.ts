@@ -5,11 +5,11 @@ import type { Backend, Diagnostic, HostGroup, IngressSummary, ServiceRef, Transl
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
-import { indexEndpoints, resolveBackend } from './endpoints.js';
-import type { EndpointIndex } from './endpoints.js';
+import { LiveEndpointIndex, resolveBackend } from './endpoints.js';
 import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './routes.js';
 import type { CatchAllResult, GroupResult } from './routes.js';
 import { SortedKeys } from './sorted-keys.js';
+import { IdentityTracker } from './identity-diff.js';
 import { buildTls } from './tls.js';
 import { isObject, stringMap, validateIngress } from './validate-ingress.js';
 import type { IngressInfo } from './validate-ingress.js';
@@ -84,6 +84,7 @@ const CATCH_ALL = '\0catch-all';
 export class Translator {
   private readonly validated = new WeakMap<Obj, Validated>();
   private readonly entries = new Map<string, IngressEntry>();
+  private readonly raws = new IdentityTracker<Obj>();
   private readonly ingressKeys = new SortedKeys();
   private classesSig: string | undefined;
   private classDiagnostics: Diagnostic[] = [];
@@ -96,7 +97,7 @@ export class Translator {
   private readonly uses = new Map<string, Map<string, { ref: ServiceRef; users: Set<string> }>>();
   private readonly backends = new Map<string, BackendEntry>();
   private readonly backendKeys = new SortedKeys();
-  private endpoints: EndpointIndex = { services: new Map(), slices: new Map() };
+  private readonly endpoints = new LiveEndpointIndex();
   private secrets = new Map<string, Obj>();
   private tls: ReturnType<typeof buildTls> | undefined;
   private last: TranslateResult | undefined;
@@ -203,26 +204,30 @@ export class Translator {
       changed.push([b, a]);
       if ((b?.tls.length ?? 0) > 0 || (a?.tls.length ?? 0) > 0) tlsTouched = true;
     };
-    const seen = new Set<string>();
-    for (const raw of raws) {
+    const d = this.raws.diff(raws);
+    // Removed objects first: an edited Ingress is its old object removed and its new one added under the same key.
+    const gone = new Map<string, IngressEntry>();
+    for (const raw of d.removed) {
       const key = this.validated.get(raw)?.key ?? keyOf(raw);
-      seen.add(key);
       const prev = this.entries.get(key);
-      if (prev && prev.raw === raw && !newClasses) continue;
+      if (prev?.raw === raw) gone.set(key, prev);
+    }
+    // A new class table changes ownership: every Ingress is looked at again (its validation stays cached).
+    for (const raw of newClasses ? raws : d.added) {
       const entry = this.entry(raw);
+      const key = entry.v.key;
+      const prev = gone.get(key) ?? this.entries.get(key);
+      gone.delete(key);
       this.entries.set(key, entry);
       this.setFindings(`i:${key}`, entry.diagnostics);
       if (!prev) this.ingressKeys.add(key);
       note(prev, entry);
     }
-    if (seen.size !== this.entries.size) {
-      for (const [key, prev] of this.entries) {
-        if (seen.has(key)) continue;
-        note(prev, undefined);
-        this.entries.delete(key);
-        this.ingressKeys.delete(key);
-        this.findings.delete(`i:${key}`);
-      }
+    for (const [key, prev] of gone) {
+      note(prev, undefined);
+      this.entries.delete(key);
+      this.ingressKeys.delete(key);
+      this.findings.delete(`i:${key}`);
     }
     return { changed, tlsTouched, summariesChanged };
   }
@@ -294,14 +299,9 @@ export class Translator {
     if (key !== CATCH_ALL) this.groupKeys.add(key);
   }
 
-  /** Re-indexes Services and EndpointSlices; returns the backends whose Service or slices changed. */
+  /** Brings the endpoint index up to date; returns the backends whose Service or slices changed. */
   private updateEndpoints(services: Obj[], slices: Obj[]): string[] {
-    const idx = indexEndpoints(services, slices);
-    const prev = this.endpoints;
-    this.endpoints = idx;
-    const changedServices = new Set<string>();
-    for (const k of new Set([...idx.services.keys(), ...prev.services.keys()])) if (idx.services.get(k) !== prev.services.get(k)) changedServices.add(k);
-    for (const k of new Set([...idx.slices.keys(), ...prev.slices.keys()])) if (!sameElements(idx.slices.get(k) ?? [], prev.slices.get(k) ?? [])) changedServices.add(k);
+    const changedServices = this.endpoints.update(services, slices);
     if (changedServices.size === 0) return [];
     const affected: string[] = [];
     for (const [name, byGroup] of this.uses) {
@@ -325,7 +325,7 @@ export class Translator {
       ref = use.ref;
       for (const u of use.users) users.add(u);
     }
-    const r = resolveBackend(name, ref!, [...users].sort(), this.endpoints);
+    const r = resolveBackend(name, ref!, [...users].sort(), this.endpoints.index);
     const before = this.backends.get(name);
     this.backends.set(name, { backend: before && same(before.backend, r.backend) ? before.backend : r.backend, diagnostics: r.diagnostics });
     this.setFindings(`b:${name}`, r.diagnostics);

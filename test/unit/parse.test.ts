@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
+import { ManifestStore, snapshotFromFiles } from '../../src/store/store.js';
 
 test('multi-document YAML, JSON and List objects all yield objects; empty documents are skipped', () => {
   const r = parseManifestText('---\nkind: Service\napiVersion: v1\nmetadata: {name: a}\n---\n---\n{"kind":"List","items":[{"kind":"Secret","apiVersion":"v1","metadata":{"name":"s"}}]}\n');
@@ -60,4 +60,33 @@ test('duplicate keys: the last one wins, as with kubectl', () => {
   const r = parseManifestText('kind: Service\nmetadata: {name: a}\nmetadata: {name: b}\n');
   assert.ok(r.ok);
   assert.deepEqual(r.objects[0]!.metadata, { name: 'b' });
+});
+
+test('the incremental store gives what a fresh merge gives, keeps edited objects in place, and reports duplicates', () => {
+  const doc = (kind: string, name: string, v: number): Record<string, unknown> => ({ apiVersion: 'v1', kind, metadata: { name, namespace: 'default' }, spec: { v } });
+  const store = new ManifestStore();
+  const s2 = doc('Service', 's2', 1);
+  const files = new Map<string, Record<string, unknown>[]>([
+    ['a.yaml', [doc('Service', 's1', 1), s2]],
+    ['b.yaml', [doc('Service', 's2', 2), doc('Secret', 'x', 1)]],
+  ]);
+  const sorted = (s: ReturnType<ManifestStore['update']>['snapshot']): string => JSON.stringify(Object.values(s).map((l: Record<string, unknown>[]) => l.map((o) => JSON.stringify(o)).sort()));
+  const check = (): ReturnType<ManifestStore['update']> => {
+    const got = store.update(files);
+    const want = snapshotFromFiles(files);
+    assert.equal(sorted(got.snapshot), sorted(want.snapshot));
+    assert.deepEqual(got.duplicates, want.duplicates);
+    return got;
+  };
+  assert.deepEqual(check().duplicates, [{ key: 'Service/default/s2', kept: 'a.yaml', ignored: 'b.yaml' }]);
+  const before = check().snapshot.services;
+  files.set('a.yaml', [doc('Service', 's1', 9), s2]);
+  const after = check().snapshot.services;
+  assert.equal(after.length, before.length);
+  assert.equal(after[1], before[1], 'an unchanged object keeps its identity and place');
+  assert.deepEqual((after[0]!.spec as Record<string, unknown>).v, 9, 'the edited object stays where it was');
+  files.delete('a.yaml');
+  assert.deepEqual(check().duplicates, [], 'the remaining copy of s2 now wins');
+  files.set('c.yaml', [doc('Service', 's3', 1)]);
+  check();
 });
