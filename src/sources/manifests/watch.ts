@@ -73,7 +73,7 @@ export class ManifestSource {
   }
 
   /** Editors write in bursts (temp file, rename, chmod): wait for the burst to settle. */
-  private kick(delayMs = 10): void {
+  private kick(delayMs = 3): void {
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       void this.rescan();
