@@ -40,7 +40,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', commands: ['serve'] },
   'hard-stop-after': { type: 'string', default: '3600', arg: 'SECONDS', help: 'how long workers of a replaced configuration may keep long connections (WebSockets) open', commands: ['serve'] },
   'reload-interval': { type: 'string', default: '2', arg: 'SECONDS', help: 'least time between two HAProxy reloads; changes that need one meanwhile go live together (routine changes never wait: they need no reload)', commands: ['serve'] },
-  'spare-backends': { type: 'string', default: '32', arg: 'N', help: 'fewest empty backend sections kept for new Services, so that they go live without a reload (at least a quarter of the Services in use)', commands: ['serve'] },
+  'spare-backends': { type: 'string', default: '32', arg: 'N', help: 'fewest empty backend sections kept for new Services, so that they go live without a reload (at least one per ten Services in use)', commands: ['serve'] },
   'max-connections': { type: 'string', default: '4096', arg: 'N', help: "HAProxy's maxconn", commands: ['serve'] },
   'upstream-connect-timeout': { type: 'string', default: '5', arg: 'SECONDS', help: 'time to connect to a backend before 503/retry', commands: ['serve'] },
   'upstream-read-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a backend may stay silent before 504', commands: ['serve'] },
