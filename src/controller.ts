@@ -29,6 +29,8 @@ export class Controller {
   private retryTimer: NodeJS.Timeout | undefined;
   /** When the oldest change waiting for a rate-limited reload was observed. */
   private deferredSince: number | undefined;
+  /** Owned, valid Ingresses in the last translation. */
+  private owned = 0;
   last: TranslateResult | undefined;
 
   constructor(
@@ -74,9 +76,8 @@ export class Controller {
     this.lastSnapshot = snapshot;
     clearTimeout(this.retryTimer);
     const result = this.translator.update(snapshot);
+    if (result.model.ingresses !== this.last?.model.ingresses) this.countIngresses(result.model.ingresses);
     this.last = result;
-    this.o.metrics?.ingresses.set({ state: 'valid' }, result.model.ingresses.filter((i) => i.owned && i.valid).length);
-    this.o.metrics?.ingresses.set({ state: 'invalid' }, result.model.ingresses.filter((i) => !i.valid).length);
     const fresh = this.report(result.diagnostics);
     const translated = performance.now();
     const outcome = await this.applier.apply(result.model);
@@ -105,11 +106,22 @@ export class Controller {
     if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
     this.o.onLive?.(result, fresh);
     if (!outcome.via) return;
-    const owned = result.model.ingresses.filter((i) => i.owned).length;
     this.log[outcome.via === 'runtime' ? 'debug' : 'info'](
-      { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), translateMs: Math.round(translated - started), waitedMs: Math.round(started - observedAt), ingresses: owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
+      { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), translateMs: Math.round(translated - started), waitedMs: Math.round(started - observedAt), ingresses: this.owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
       'configuration live',
     );
+  }
+
+  private countIngresses(list: TranslateResult['model']['ingresses']): void {
+    let valid = 0;
+    let invalid = 0;
+    for (const i of list) {
+      if (!i.valid) invalid++;
+      else if (i.owned) valid++;
+    }
+    this.owned = valid;
+    this.o.metrics?.ingresses.set({ state: 'valid' }, valid);
+    this.o.metrics?.ingresses.set({ state: 'invalid' }, invalid);
   }
 
   private retryLater(): void {

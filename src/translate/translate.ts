@@ -87,6 +87,7 @@ export class Translator {
   private readonly raws = new IdentityTracker<Obj>();
   private readonly ingressKeys = new SortedKeys();
   private classesSig: string | undefined;
+  private classTable = new Map<string, IngressClassInfo>();
   private classDiagnostics: Diagnostic[] = [];
   /** Host key -> keys of the owned Ingresses whose routes depend on it. */
   private readonly hostIndex = new Map<string, Set<string>>();
@@ -99,6 +100,7 @@ export class Translator {
   private readonly backendKeys = new SortedKeys();
   private readonly endpoints = new LiveEndpointIndex();
   private secrets = new Map<string, Obj>();
+  private readonly secretObjects = new IdentityTracker<Obj>();
   private tls: ReturnType<typeof buildTls> | undefined;
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
@@ -139,21 +141,16 @@ export class Translator {
     }
 
     const prev = this.last?.model;
-    const hostGroups: HostGroup[] = [];
-    for (const k of this.groupKeys.list) {
-      const g = this.groups.get(k);
-      if (g && 'group' in g && g.group) hostGroups.push(g.group);
-    }
     const catchAll = this.groups.get(CATCH_ALL);
     const tls = this.tls;
+    // Lists nothing touched are the previous ones, not rebuilt: an endpoint change costs nothing per host group.
     const model: TranslateResult['model'] = {
-      hostGroups: prev && sameElements(prev.hostGroups, hostGroups) ? prev.hostGroups : hostGroups,
-      backends: this.backendKeys.list.map((k) => this.backends.get(k)!.backend),
+      hostGroups: prev && affectedGroups.size === 0 ? prev.hostGroups : this.hostGroupList(prev?.hostGroups),
+      backends: prev && affectedBackends.size === 0 ? prev.backends : this.backendList(prev?.backends),
       certificates: tls.certificates,
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
     };
-    if (prev && sameElements(prev.backends, model.backends)) model.backends = prev.backends;
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
 
@@ -161,6 +158,20 @@ export class Translator {
     for (const list of this.findings.values()) diagnostics.push(...list);
     this.last = { model, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
     return this.last;
+  }
+
+  private hostGroupList(prev: HostGroup[] | undefined): HostGroup[] {
+    const list: HostGroup[] = [];
+    for (const k of this.groupKeys.list) {
+      const g = this.groups.get(k);
+      if (g && 'group' in g && g.group) list.push(g.group);
+    }
+    return prev && sameElements(prev, list) ? prev : list;
+  }
+
+  private backendList(prev: Backend[] | undefined): Backend[] {
+    const list = this.backendKeys.list.map((k) => this.backends.get(k)!.backend);
+    return prev && sameElements(prev, list) ? prev : list;
   }
 
   /** Returns the class table when it differs from the last one (every Ingress's ownership is then redone). */
@@ -184,8 +195,6 @@ export class Translator {
     this.classesSig = sig;
     return classes;
   }
-
-  private classTable: Map<string, IngressClassInfo> = new Map();
 
   /** Returns the owned Ingresses that changed, as [before, after] (undefined = not owned or gone). */
   private updateIngresses(
@@ -333,12 +342,10 @@ export class Translator {
   }
 
   private updateSecrets(list: Obj[]): boolean {
-    const next = new Map(list.map((s) => [keyOf(s), s] as const));
-    const prev = this.secrets;
-    this.secrets = next;
-    if (next.size !== prev.size) return true;
-    for (const [k, s] of next) if (prev.get(k) !== s) return true;
-    return false;
+    const d = this.secretObjects.diff(list);
+    if (d.added.length === 0 && d.removed.length === 0) return false;
+    this.secrets = new Map(list.map((s) => [keyOf(s), s] as const));
+    return true;
   }
 
   /** Certificates and SNI bindings equal to the previous ones keep their identity. */

@@ -22,7 +22,8 @@ interface FileState {
 
 export class ManifestSource {
   private readonly state = new Map<string, FileState>();
-  private watchers: FSWatcher[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
@@ -40,30 +41,17 @@ export class ManifestSource {
 
   /** First full load; resolves once every file was read. */
   async start(): Promise<Map<string, Obj[]>> {
+    this.watching = true;
     await this.scan();
-    for (const root of this.roots) {
-      let dir = root;
-      try {
-        if (!(await stat(root)).isDirectory()) dir = dirname(root);
-      } catch {
-        dir = dirname(root);
-      }
-      try {
-        const w = watch(dir, { recursive: true, persistent: false }, () => this.kick());
-        w.on('error', (e) => this.log.warn({ component: 'manifests', dir, err: e.message }, 'file watch failed; relying on rescans'));
-        this.watchers.push(w);
-      } catch (e) {
-        this.log.warn({ component: 'manifests', dir, err: (e as Error).message }, 'cannot watch directory; relying on rescans');
-      }
-    }
     this.timer = setInterval(() => this.kick(0), this.rescanMs);
     this.timer.unref();
     return this.snapshot();
   }
 
   stop(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.watching = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
   }
@@ -102,9 +90,10 @@ export class ManifestSource {
 
   private async scan(): Promise<boolean> {
     const seen = new Set<string>();
+    const dirs = new Set<string>();
     let changed = false;
     for (const root of this.roots) {
-      for (const file of await listFiles(root, this.log)) {
+      for (const file of await listFiles(root, this.log, dirs)) {
         seen.add(file);
         let st;
         try {
@@ -143,20 +132,53 @@ export class ManifestSource {
         changed = true;
       }
     }
+    if (this.watching) this.watchDirectories(dirs);
     return changed;
+  }
+
+  /**
+   * One non-recursive watch per directory, kept in step with the tree on every scan. Node's recursive watch on
+   * Linux follows files by inode and goes deaf to a file once it has been replaced by a rename (atomic writes, as
+   * editors and `kubectl`-style tools do them); a directory watch sees every rename into it.
+   */
+  private watchDirectories(dirs: Set<string>): void {
+    for (const [dir, w] of this.watchers) {
+      if (dirs.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.kick());
+        w.on('error', (e) => {
+          this.log.warn({ component: 'manifests', dir, err: e.message }, 'file watch failed; relying on rescans');
+          w.close();
+          this.watchers.delete(dir);
+        });
+        this.watchers.set(dir, w);
+      } catch (e) {
+        this.log.warn({ component: 'manifests', dir, err: (e as Error).message }, 'cannot watch directory; relying on rescans');
+      }
+    }
   }
 }
 
-async function listFiles(root: string, log: Logger): Promise<string[]> {
+async function listFiles(root: string, log: Logger, dirs: Set<string>): Promise<string[]> {
   let st;
   try {
     st = await stat(root);
   } catch {
+    dirs.add(dirname(root)); // watch the parent, so that the root appearing later is noticed
     return [];
   }
-  if (st.isFile()) return [root];
+  if (st.isFile()) {
+    dirs.add(dirname(root));
+    return [root];
+  }
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
+    dirs.add(dir);
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
