@@ -15,7 +15,7 @@ import { serializeResult } from '../model/serialize.js';
 import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { Applier } from '../haproxy/apply.js';
 import { Controller } from '../controller.js';
-import { generateDefaultCertificate } from '../haproxy/default-cert.js';
+import { generateDefaultCertificateOffThread } from '../haproxy/default-cert.js';
 import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { startKubernetesSource } from './kubernetes.js';
@@ -69,7 +69,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     log,
     onRestart: () => metrics.restarts.inc(),
   });
-  const defaultCertPem = await generateDefaultCertificate();
+  // The default certificate is generated on another core while the manifests are read on this one.
+  const defaultCert = generateDefaultCertificateOffThread();
+  const store = new ManifestStore();
+  let submit = (_files: Map<string, Obj[]>): void => undefined;
+  const source = f.kubernetes ? undefined : new ManifestSource(f.manifests, log, (files) => submit(files));
+  const initialFiles = source?.start();
+  initialFiles?.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+  const defaultCertPem = await defaultCert;
   const applier = new Applier(
     {
       stateDir,
@@ -135,13 +142,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     stopReporting = k.stopReporting;
     return;
   }
-  const store = new ManifestStore();
-  const source = new ManifestSource(f.manifests, log, (files) => {
+  if (!source || !initialFiles) return;
+  submit = (files) => {
     if (!shuttingDown) void controller.submit(snapshotOf(store, files, log));
-  });
+  };
   stopSource = () => source.stop();
-  const files = await source.start();
-  await controller.submit(snapshotOf(store, files, log));
+  await initialFiles;
+  // Not the first scan's result: a change seen by a rescan before `submit` was wired is in the source's latest view.
+  await controller.submit(snapshotOf(store, source.snapshot(), log));
 }
 
 async function main(argv: string[]): Promise<number> {

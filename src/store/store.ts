@@ -44,23 +44,36 @@ interface Entry {
   obj: Obj;
 }
 
-/** Per file, the objects Portico reads with their keys: computed once per parsed file, not on every change. */
-const entriesOf = new WeakMap<Obj[], Entry[]>();
+interface FileEntries {
+  entries: Entry[];
+  /** Keys defined again later in the same file: the first definition is used, the others are reported. */
+  repeated: string[];
+}
 
-function fileEntries(objects: Obj[]): Entry[] {
-  let entries = entriesOf.get(objects);
-  if (entries) return entries;
-  entries = [];
+/** Per file, the objects Portico reads with their keys: computed once per parsed file, not on every change. */
+const entriesOf = new WeakMap<Obj[], FileEntries>();
+
+function fileEntries(objects: Obj[]): FileEntries {
+  let known = entriesOf.get(objects);
+  if (known) return known;
+  known = { entries: [], repeated: [] };
+  const keys = new Set<string>();
   for (const o of objects) {
     const k = kindOf(o);
     if (!k) continue;
+    const key = objectKey(o);
+    if (keys.has(key)) {
+      known.repeated.push(key);
+      continue;
+    }
+    keys.add(key);
     const meta = isObject(o.metadata) ? o.metadata : {};
     // Manifests may leave the namespace out, as `kubectl apply` does: they land in "default".
     const obj = k.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
-    entries.push({ key: objectKey(o), field: k.field, obj });
+    known.entries.push({ key, field: k.field, obj });
   }
-  entriesOf.set(objects, entries);
-  return entries;
+  entriesOf.set(objects, known);
+  return known;
 }
 
 /**
@@ -81,7 +94,7 @@ interface Owner {
  * keep their place in the snapshot's lists, so translate sees an edit as an edit.
  */
 export class ManifestStore {
-  private files = new Map<string, Entry[]>();
+  private files = new Map<string, FileEntries>();
   /** Key -> the files that define it, sorted by path: the first one wins. */
   private readonly owners = new Map<string, Owner[]>();
   private readonly winners: Record<keyof Snapshot, Map<string, Obj>> = {
@@ -93,22 +106,23 @@ export class ManifestStore {
   };
 
   update(files: Map<string, Obj[]>): { snapshot: Snapshot; duplicates: Duplicate[] } {
-    const next = new Map<string, Entry[]>();
+    const next = new Map<string, FileEntries>();
     for (const [file, objects] of files) next.set(file, fileEntries(objects));
-    for (const [file, entries] of next) {
+    for (const [file, { entries }] of next) {
       const before = this.files.get(file);
-      if (before === entries) continue;
+      if (before?.entries === entries) continue;
       const keys = new Set(entries.map((e) => e.key));
       for (const e of entries) this.own(e, file);
-      for (const e of before ?? []) if (!keys.has(e.key)) this.disown(e, file);
+      for (const e of before?.entries ?? []) if (!keys.has(e.key)) this.disown(e, file);
     }
-    for (const [file, entries] of this.files) if (!next.has(file)) for (const e of entries) this.disown(e, file);
+    for (const [file, { entries }] of this.files) if (!next.has(file)) for (const e of entries) this.disown(e, file);
     this.files = next;
 
     const snapshot = emptySnapshot();
     for (const field of Object.keys(this.winners) as (keyof Snapshot)[]) snapshot[field] = [...this.winners[field].values()];
     const duplicates: Duplicate[] = [];
     for (const [key, list] of this.owners) for (const o of list.slice(1)) duplicates.push({ key, kept: list[0]!.file, ignored: o.file });
+    for (const [file, { repeated }] of next) for (const key of repeated) duplicates.push({ key, kept: file, ignored: file });
     return { snapshot, duplicates };
   }
 

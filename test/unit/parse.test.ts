@@ -90,3 +90,11 @@ test('the incremental store gives what a fresh merge gives, keeps edited objects
   files.set('c.yaml', [doc('Service', 's3', 1)]);
   check();
 });
+
+test('an object defined twice in one file: the first definition is used and the repeat is reported', () => {
+  const first = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'default' }, spec: { v: 1 } };
+  const again = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'default' }, spec: { v: 2 } };
+  const r = new ManifestStore().update(new Map([['f.yaml', [first, again]]]));
+  assert.deepEqual(r.snapshot.services, [first]);
+  assert.deepEqual(r.duplicates, [{ key: 'Service/default/a', kept: 'f.yaml', ignored: 'f.yaml' }]);
+});

@@ -56,7 +56,8 @@ export class ManifestSource {
     if (this.debounce) clearTimeout(this.debounce);
   }
 
-  private snapshot(): Map<string, Obj[]> {
+  /** The objects of every file as last read. */
+  snapshot(): Map<string, Obj[]> {
     return new Map([...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, s]) => [f, s.objects]));
   }
 
