@@ -88,7 +88,7 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
   const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
   for (const r of g.exact) out.push(['exact', assertMapWord(g.key + r.path, 'map key'), routeValue(r, sectionOf)]);
   for (const r of g.prefix) out.push(['prefix', assertMapWord(g.key + r.matchPrefix, 'map key'), routeValue(r, sectionOf)]);
-  if (g.defaultBackend) out.push(['defaults', g.key, routeValue(g.defaultBackend, sectionOf)]);
+  if (g.defaultBackend) out.push(['defaults', assertMapWord(g.key, 'map key'), routeValue(g.defaultBackend, sectionOf)]);
   return out;
 }
 
@@ -115,9 +115,18 @@ export function renderCertificates(model: RoutingModel, filesDir: string, defaul
   const lines: string[] = [];
   for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
   // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.
-  for (const b of model.sni) lines.push(`${dir}/certs/${assertToken(b.certificate, 'certificate id')}.pem ${assertMapWord(b.host, 'SNI name')}`);
+  for (const b of model.sni) lines.push(`${certificatePath(dir, b.certificate)} ${sniName(b.host)}`);
   files.set(CRT_LIST, lines.map((l) => `${l}\n`).join(''));
   return files;
+}
+
+/** Where a certificate lives, by the name HAProxy's certificate store knows it (configuration and runtime API alike). */
+export function certificatePath(dir: string, id: string): string {
+  return `${safeDir(dir)}/certs/${assertToken(id, 'certificate id')}.pem`;
+}
+
+export function sniName(host: string): string {
+  return assertMapWord(host, 'SNI name');
 }
 
 function safeDir(dir: string): string {

@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, groupEntries, renderMaps } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, groupEntries, renderMaps, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -174,7 +174,7 @@ function sameTarget(a: RouteTarget | undefined, b: RouteTarget | undefined): boo
 function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefaultCertPem: string): { create: Op[]; remove: Op[]; defaultCertPem: string } {
   const dir = state.layout.filesDir;
   const list = `${dir}/${CRT_LIST}`;
-  const fileOf = (id: string): string => `${dir}/certs/${id}.pem`;
+  const fileOf = (id: string): string => certificatePath(dir, id);
   const create: Op[] = [];
   const remove: Op[] = [];
   for (const [a, b] of changedPairs<Certificate>(state.model.certificates, next.certificates, (c) => c.id)) {
@@ -189,7 +189,7 @@ function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefa
   for (const [a, b] of changedPairs<SniBinding>(state.model.sni, next.sni, (s) => s.host)) {
     if (a && b && a.certificate === b.certificate) continue;
     // The new line goes in before the old one leaves, so the name never falls back to the default certificate.
-    if (b) create.push({ op: 'sni-add', list, file: fileOf(b.certificate), host: b.host });
+    if (b) create.push({ op: 'sni-add', list, file: fileOf(b.certificate), host: sniName(b.host) });
     if (a) sniDels.push({ op: 'sni-del', list, file: fileOf(a.certificate), host: a.host });
   }
   return { create, remove: [...sniDels, ...remove], defaultCertPem };
