@@ -8,7 +8,7 @@ import { haproxyInfo } from '../lib/haproxy-cli.js';
 import type { Cert } from '../lib/certs.js';
 import { startChild } from '../lib/processes.js';
 import { waitForPort } from '../lib/probes.js';
-import { treeCpuMicros, treeRssKb } from '../lib/proc-stats.js';
+import { processPeer } from './peer.js';
 import type { Peer } from './peer.js';
 import type { Routes } from './routes.js';
 
@@ -46,15 +46,5 @@ ${backends}`;
   const child = startChild('haproxy-handwritten', 'haproxy', ['-db', '-f', file], { cpus: o.cpus });
   await waitForPort(o.httpsPort, 60_000, 'hand-written HAProxy', '127.0.0.1', child);
   const info = await haproxyInfo(sock);
-  return {
-    name: 'haproxy',
-    httpPort: o.httpPort,
-    httpsPort: o.httpsPort,
-    h2: true,
-    proxyCpuMicros: () => treeCpuMicros(child.pid),
-    proxyRssKb: () => treeRssKb(child.pid),
-    controlCpuMicros: () => 0,
-    info: { nbthread: Number(info.Nbthread ?? NaN), version: info.Version ?? '' },
-    stop: () => child.stop(),
-  };
+  return processPeer({ name: 'haproxy', httpPort: o.httpPort, httpsPort: o.httpsPort, h2: true, child, info: { nbthread: Number(info.Nbthread ?? NaN), version: info.Version ?? '' } });
 }

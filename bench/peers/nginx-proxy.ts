@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import type { Cert } from '../lib/certs.js';
 import { waitForPort } from '../lib/probes.js';
-import { treeCpuMicros, treeRssKb } from '../lib/proc-stats.js';
 import { nginxConf, startNginx } from './nginx-process.js';
+import { processPeer } from './peer.js';
 import type { Peer } from './peer.js';
 import type { Routes } from './routes.js';
 
@@ -42,15 +42,5 @@ ${o.routes.hosts.map((_, i) => `  upstream up_${i} {\n${servers}\n    keepalive 
 ${o.routes.hosts.map(serverBlock).join('\n')}`;
   const child = await startNginx('nginx-proxy', prefix, nginxConf(prefix, http), o.cpus);
   await waitForPort(o.httpsPort, 60_000, 'nginx proxy', '127.0.0.1', child);
-  return {
-    name: 'nginx',
-    httpPort: o.httpPort,
-    httpsPort: o.httpsPort,
-    h2: true,
-    proxyCpuMicros: () => treeCpuMicros(child.pid),
-    proxyRssKb: () => treeRssKb(child.pid),
-    controlCpuMicros: () => 0,
-    info: { workers: 1, keepalive: o.keepalive },
-    stop: () => child.stop(),
-  };
+  return processPeer({ name: 'nginx', httpPort: o.httpPort, httpsPort: o.httpsPort, h2: true, child, info: { workers: 1, keepalive: o.keepalive } });
 }

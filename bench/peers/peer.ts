@@ -1,4 +1,7 @@
 // What a data-plane section needs from a proxy under test, whatever it is.
+import type { Child } from '../lib/processes.js';
+import { treeCpuMicros, treeRssKb } from '../lib/proc-stats.js';
+
 export interface Peer {
   /** Short label used in tables: portico, haproxy, nginx, undici. */
   name: string;
@@ -15,4 +18,19 @@ export interface Peer {
   /** Facts worth recording with the results (thread count, versions). */
   info: Record<string, string | number>;
   stop(): Promise<void>;
+}
+
+/** A standalone proxy peer: one child process tree carries the traffic and there is no control plane beside it. */
+export function processPeer(o: { name: string; httpPort: number; httpsPort: number; h2: boolean; child: Child; info: Record<string, string | number> }): Peer {
+  return {
+    name: o.name,
+    httpPort: o.httpPort,
+    httpsPort: o.httpsPort,
+    h2: o.h2,
+    proxyCpuMicros: () => treeCpuMicros(o.child.pid),
+    proxyRssKb: () => treeRssKb(o.child.pid),
+    controlCpuMicros: () => 0,
+    info: o.info,
+    stop: () => o.child.stop(),
+  };
 }

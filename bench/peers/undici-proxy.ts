@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cert } from '../lib/certs.js';
 import { startChild } from '../lib/processes.js';
 import { waitForPort } from '../lib/probes.js';
-import { treeCpuMicros, treeRssKb } from '../lib/proc-stats.js';
+import { processPeer } from './peer.js';
 import type { Peer } from './peer.js';
 import type { Routes } from './routes.js';
 
@@ -17,15 +17,5 @@ export async function startUndiciProxy(o: { dir: string; routes: Routes; cert: C
   await writeFile(configFile, JSON.stringify(config));
   const child = startChild('undici-proxy', process.execPath, [serverScript, configFile], { cpus: o.cpus });
   await waitForPort(o.httpsPort, 30_000, 'undici proxy', '127.0.0.1', child);
-  return {
-    name: 'undici',
-    httpPort: o.httpPort,
-    httpsPort: o.httpsPort,
-    h2: false,
-    proxyCpuMicros: () => treeCpuMicros(child.pid),
-    proxyRssKb: () => treeRssKb(child.pid),
-    controlCpuMicros: () => 0,
-    info: { node: process.version },
-    stop: () => child.stop(),
-  };
+  return processPeer({ name: 'undici', httpPort: o.httpPort, httpsPort: o.httpsPort, h2: false, child, info: { node: process.version } });
 }
