@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { ApiError, badRequest, forbidden, internalError, unauthorized } from './api-errors.js';
@@ -264,6 +265,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
   const server: Server = cert ? createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, listener) : createHttpServer(listener);
+  // Every TCP connection, including ones still in their TLS handshake: closeAllConnections() knows only the HTTP
+  // ones, and a client reconnecting at the moment of close() would otherwise keep the server open for ever.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -329,7 +337,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       for (const w of [...watches]) w.end(false);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
     },
   };
