@@ -176,3 +176,19 @@ describe('runtime API arguments', () => {
     assert.equal(crtListLine(listing, '/d/certs/a.pem', 'c.test'), undefined);
   });
 });
+
+describe('the default certificate', () => {
+  test('a Secret used only as --default-ssl-certificate is rotated through default.pem, never under its own file', () => {
+    const a = makeCert({ cn: 'dflt-a', dnsNames: ['fallback.example'], keyFormat: 'pkcs8' });
+    const b = makeCert({ cn: 'dflt-b', dnsNames: ['fallback.example'], keyFormat: 'pkcs8' });
+    const withDefault = (pair: typeof a): RoutingModel => {
+      const parsed = parseManifestText(`${svc('web', ['127.0.0.2'])}\n${tlsSecretYaml('default', 'fallback', pair)}\n---` + ing('a', 'a.test', 'web'));
+      assert.ok(parsed.ok);
+      const { snapshot } = snapshotFromFiles(new Map([['f', parsed.objects]]));
+      return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true, defaultCertificateSecret: 'default/fallback' }).model;
+    };
+    const before = withDefault(a);
+    const state = { ...reloadedWith(before), defaultCertPem: before.certificates[0]!.pem };
+    assert.deepEqual(summary(ops(state, withDefault(b)).ops), ['cert-set certs/default.pem']);
+  });
+});

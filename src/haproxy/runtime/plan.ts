@@ -171,13 +171,23 @@ function sameTarget(a: RouteTarget | undefined, b: RouteTarget | undefined): boo
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * The certificates HAProxy holds under their own file: those an SNI line names. One used only as the default (from
+ * --default-ssl-certificate) is served through `certs/default.pem`; HAProxy never loaded its own file, and refuses
+ * `set ssl cert` on it.
+ */
+function inCertificateStore(m: RoutingModel): Certificate[] {
+  const named = new Set(m.sni.map((b) => b.certificate));
+  return m.certificates.filter((c) => named.has(c.id));
+}
+
 function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefaultCertPem: string): { create: Op[]; remove: Op[]; defaultCertPem: string } {
   const dir = state.layout.filesDir;
   const list = `${dir}/${CRT_LIST}`;
   const fileOf = (id: string): string => certificatePath(dir, id);
   const create: Op[] = [];
   const remove: Op[] = [];
-  for (const [a, b] of changedPairs<Certificate>(state.model.certificates, next.certificates, (c) => c.id)) {
+  for (const [a, b] of changedPairs<Certificate>(inCertificateStore(state.model), inCertificateStore(next), (c) => c.id)) {
     if (b && !a) create.push({ op: 'cert-new', file: fileOf(b.id), pem: b.pem });
     else if (b && a && a.pem !== b.pem) create.push({ op: 'cert-set', file: fileOf(b.id), pem: b.pem });
     else if (a && !b) remove.push({ op: 'cert-del', file: fileOf(a.id) });
