@@ -68,11 +68,6 @@ export class Applier {
     return this.state !== undefined;
   }
 
-  /** Servers waiting in maintenance for their last connection before they can be deleted. */
-  get pendingDeletes(): number {
-    return this.pending.size;
-  }
-
   apply(model: RoutingModel): Promise<ApplyOutcome> {
     return this.exclusive(() => this.applyNow(model));
   }

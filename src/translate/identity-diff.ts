@@ -42,9 +42,4 @@ export class IdentityTracker<T> {
     if (now.size - added.length !== this.set.size) for (const o of this.set) if (!now.has(o)) removed.push(o);
     return { added, removed };
   }
-
-  /** Every object of the last list. */
-  get all(): readonly T[] {
-    return this.list;
-  }
 }
