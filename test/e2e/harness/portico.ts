@@ -73,6 +73,20 @@ process.on('exit', () => {
   }
   if (!keepTemp) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
+// The test runner stops a file that overran --test-timeout with a signal, and 'exit' handlers do not run then: the
+// detached Porticos would outlive the run. Take them down first.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    for (const p of running) {
+      try {
+        killGroup(p.proc, 'SIGKILL');
+      } catch {
+        // Nothing more can be done while exiting.
+      }
+    }
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 export async function startPortico(opts: PorticoOptions): Promise<Portico> {
   const bin = join(repoRoot, 'bin', 'portico');
