@@ -6,7 +6,7 @@ import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
-import { ADMIN_SOCKET, render, spareName } from './render/render.js';
+import { ADMIN_SOCKET, defaultCertificatePem, render, spareName } from './render/render.js';
 import type { RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
 import { HaproxyError } from './process/supervisor.js';
@@ -165,17 +165,21 @@ export class Applier {
     return { artefacts: render(model, { ...this.o.render, filesDir: dir, spareBackends: spares }, this.o.defaultCertPem), spares };
   }
 
-  private initialState(model: RoutingModel, dir: string, spares: number, defaultCertPem: string): RuntimeState {
-    return {
-      layout: { filesDir: dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
+  /** HAProxy now runs generation `gen`, rendered from `model`: runtime edits start again from there. */
+  private async adopt(model: RoutingModel, gen: { dir: string; spares: number }, previous: string | undefined): Promise<void> {
+    this.mustReload = undefined;
+    this.pending.clear();
+    this.state = {
+      layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
       model,
       bound: new Map(),
-      free: Array.from({ length: spares }, (_, i) => spareName(i)),
-      defaultCertPem,
+      free: Array.from({ length: gen.spares }, (_, i) => spareName(i)),
+      defaultCertPem: defaultCertificatePem(model, this.o.defaultCertPem),
     };
+    await this.prune(gen.dir, previous);
   }
 
-  private async writeGeneration(model: RoutingModel): Promise<{ dir: string; spares: number; defaultCertPem: string }> {
+  private async writeGeneration(model: RoutingModel): Promise<{ dir: string; spares: number }> {
     this.generation++;
     const dir = join(this.o.stateDir, 'gen', String(this.generation));
     const { artefacts, spares } = this.render(model, dir);
@@ -186,7 +190,7 @@ export class Applier {
       await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
     }
     await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
-    return { dir, spares, defaultCertPem: artefacts.files.get('certs/default.pem') ?? this.o.defaultCertPem };
+    return { dir, spares };
   }
 
   /** `urgent`: HAProxy may be half-way through a change, so the reload does not wait for --reload-interval. */
@@ -224,10 +228,7 @@ export class Applier {
       return { applied: false, error: `${(e as Error).message}${output}` };
     }
     this.lastReloadAt = performance.now();
-    this.mustReload = undefined;
-    this.pending.clear();
-    this.state = this.initialState(model, gen.dir, gen.spares, gen.defaultCertPem);
-    await this.prune(gen.dir, previous);
+    await this.adopt(model, gen, previous);
     return { applied: true, via: starting ? 'start' : 'reload' };
   }
 
@@ -242,10 +243,7 @@ export class Applier {
     if (!state) return;
     const gen = await this.writeGeneration(state.model);
     await this.install(join(gen.dir, 'haproxy.cfg'));
-    this.mustReload = undefined;
-    this.pending.clear();
-    this.state = this.initialState(state.model, gen.dir, gen.spares, gen.defaultCertPem);
-    await this.prune(gen.dir, undefined);
+    await this.adopt(state.model, gen, undefined);
   }
 
   /** Keep the previous generation: its old worker may still be finishing connections when the new one starts. */

@@ -106,12 +106,16 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   return new Map((Object.keys(MAPS) as MapName[]).map((m) => [MAPS[m], lines[m].join('')]));
 }
 
+/** What the HTTPS listener serves when no SNI line matches: --default-ssl-certificate's Secret, else the generated one. */
+export function defaultCertificatePem(model: RoutingModel, generatedPem: string): string {
+  const id = model.defaultCertificate;
+  return (id ? model.certificates.find((c) => c.id === id)?.pem : undefined) ?? generatedPem;
+}
+
 export function renderCertificates(model: RoutingModel, filesDir: string, defaultCertPem: string): Map<string, string> {
   const dir = safeDir(filesDir);
   const files = new Map<string, string>();
-  const defaultId = model.defaultCertificate;
-  const defaultCert = defaultId ? model.certificates.find((c) => c.id === defaultId) : undefined;
-  files.set(DEFAULT_CERT, defaultCert ? defaultCert.pem : defaultCertPem);
+  files.set(DEFAULT_CERT, defaultCertificatePem(model, defaultCertPem));
   const lines: string[] = [];
   for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
   // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.

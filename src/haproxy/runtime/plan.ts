@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, groupEntries, renderMaps, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, groupEntries, renderMaps, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -192,8 +192,7 @@ function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefa
     else if (b && a && a.pem !== b.pem) create.push({ op: 'cert-set', file: fileOf(b.id), pem: b.pem });
     else if (a && !b) remove.push({ op: 'cert-del', file: fileOf(a.id) });
   }
-  const defaultCert = next.defaultCertificate ? next.certificates.find((c) => c.id === next.defaultCertificate) : undefined;
-  const defaultCertPem = defaultCert?.pem ?? generatedDefaultCertPem;
+  const defaultCertPem = defaultCertificatePem(next, generatedDefaultCertPem);
   if (defaultCertPem !== state.defaultCertPem) create.push({ op: 'cert-set', file: `${dir}/${DEFAULT_CERT}`, pem: defaultCertPem });
   const sniDels: Op[] = [];
   for (const [a, b] of changedPairs<SniBinding>(state.model.sni, next.sni, (s) => s.host)) {
