@@ -15,7 +15,7 @@ import { serializeResult } from '../model/serialize.js';
 import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { Applier } from '../haproxy/apply.js';
 import { Controller } from '../controller.js';
-import { generateDefaultCertificateOffThread } from '../haproxy/default-cert.js';
+import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { startKubernetesSource } from './kubernetes.js';

@@ -3,7 +3,6 @@
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -28,16 +27,4 @@ export async function generateDefaultCertificate(commonName = 'Portico Default C
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   const keyPem = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
   return `${cert.toString('pem')}\n${keyPem}\n`;
-}
-
-/** generateDefaultCertificate on another core (see default-cert-worker.ts). */
-export function generateDefaultCertificateOffThread(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./default-cert-worker.js', import.meta.url));
-    worker.once('message', (pem: string) => {
-      resolve(pem);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
 }

@@ -104,6 +104,11 @@ export class ManifestStore {
     endpointSlices: new Map(),
     secrets: new Map(),
   };
+  /** The lists of the last snapshot, reused for kinds with no change since (translate skips an identical list). */
+  private readonly lists: Partial<Snapshot> = {};
+  private readonly dirty = new Set<keyof Snapshot>();
+  /** Keys defined in more than one file: reporting duplicates stays proportional to them. */
+  private readonly contested = new Set<string>();
 
   update(files: Map<string, Obj[]>): { snapshot: Snapshot; duplicates: Duplicate[] } {
     const next = new Map<string, FileEntries>();
@@ -119,9 +124,16 @@ export class ManifestStore {
     this.files = next;
 
     const snapshot = emptySnapshot();
-    for (const field of Object.keys(this.winners) as (keyof Snapshot)[]) snapshot[field] = [...this.winners[field].values()];
+    for (const field of Object.keys(this.winners) as (keyof Snapshot)[]) {
+      if (this.dirty.has(field) || !this.lists[field]) this.lists[field] = [...this.winners[field].values()];
+      snapshot[field] = this.lists[field];
+    }
+    this.dirty.clear();
     const duplicates: Duplicate[] = [];
-    for (const [key, list] of this.owners) for (const o of list.slice(1)) duplicates.push({ key, kept: list[0]!.file, ignored: o.file });
+    for (const key of this.contested) {
+      const list = this.owners.get(key)!;
+      for (const o of list.slice(1)) duplicates.push({ key, kept: list[0]!.file, ignored: o.file });
+    }
     for (const [file, { repeated }] of next) for (const key of repeated) duplicates.push({ key, kept: file, ignored: file });
     return { snapshot, duplicates };
   }
@@ -130,19 +142,29 @@ export class ManifestStore {
     const list = (this.owners.get(e.key) ?? []).filter((o) => o.file !== file);
     list.push({ file, entry: e });
     list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    this.owners.set(e.key, list);
-    // Map.set on an existing key keeps its position: an edited object stays where it was in the list.
-    this.winners[list[0]!.entry.field].set(e.key, list[0]!.entry.obj);
+    this.setOwners(e.key, list);
   }
 
   private disown(e: Entry, file: string): void {
     const list = (this.owners.get(e.key) ?? []).filter((o) => o.file !== file);
     if (list.length === 0) {
       this.owners.delete(e.key);
+      this.contested.delete(e.key);
       this.winners[e.field].delete(e.key);
+      this.dirty.add(e.field);
       return;
     }
-    this.owners.set(e.key, list);
-    this.winners[list[0]!.entry.field].set(e.key, list[0]!.entry.obj);
+    this.setOwners(e.key, list);
+  }
+
+  private setOwners(key: string, list: Owner[]): void {
+    this.owners.set(key, list);
+    if (list.length > 1) this.contested.add(key);
+    else this.contested.delete(key);
+    const winner = list[0]!.entry;
+    // Map.set on an existing key keeps its position: an edited object stays where it was in the list.
+    if (this.winners[winner.field].get(key) === winner.obj) return;
+    this.winners[winner.field].set(key, winner.obj);
+    this.dirty.add(winner.field);
   }
 }

@@ -12,6 +12,8 @@ export class IdentityTracker<T> {
 
   /** What differs between the last list seen and `next`; `next` becomes the last list. */
   diff(next: readonly T[]): Changes<T> {
+    // Sources hand over the very same list when nothing of its kind changed (an endpoint edit leaves the Ingresses').
+    if (next === this.list) return { added: [], removed: [] };
     const changes = this.positional(next) ?? this.bySet(next);
     for (const o of changes.removed) this.set.delete(o);
     for (const o of changes.added) this.set.add(o);

@@ -16,14 +16,26 @@ export class SortedKeys {
     return lo;
   }
 
-  add(key: string): void {
+  /** True when the key was not there before. */
+  add(key: string): boolean {
     const i = this.indexOf(key);
-    if (this.keys[i] !== key) this.keys.splice(i, 0, key);
+    if (this.keys[i] === key) return false;
+    this.keys.splice(i, 0, key);
+    return true;
   }
 
-  delete(key: string): void {
+  /** True when the key was there. */
+  delete(key: string): boolean {
     const i = this.indexOf(key);
-    if (this.keys[i] === key) this.keys.splice(i, 1);
+    if (this.keys[i] !== key) return false;
+    this.keys.splice(i, 1);
+    return true;
+  }
+
+  /** Where the key is in `list`, or -1. */
+  position(key: string): number {
+    const i = this.indexOf(key);
+    return this.keys[i] === key ? i : -1;
   }
 
   /** The keys in order; the array is shared, callers must not modify it. */

@@ -98,6 +98,10 @@ export class Translator {
   private readonly uses = new Map<string, Map<string, { ref: ServiceRef; users: Set<string> }>>();
   private readonly backends = new Map<string, BackendEntry>();
   private readonly backendKeys = new SortedKeys();
+  /** `namespace/service` -> the backends that dial it: an endpoint change finds its backends without a scan. */
+  private readonly backendsByService = new Map<string, Set<string>>();
+  /** A backend was added or removed since the last model (the list is then rebuilt, not patched). */
+  private backendSetChanged = false;
   private readonly endpoints = new LiveEndpointIndex();
   private secrets = new Map<string, Obj>();
   private readonly secretObjects = new IdentityTracker<Obj>();
@@ -146,7 +150,7 @@ export class Translator {
     // Lists nothing touched are the previous ones, not rebuilt: an endpoint change costs nothing per host group.
     const model: TranslateResult['model'] = {
       hostGroups: prev && affectedGroups.size === 0 ? prev.hostGroups : this.hostGroupList(prev?.hostGroups),
-      backends: prev && affectedBackends.size === 0 ? prev.backends : this.backendList(prev?.backends),
+      backends: prev && affectedBackends.size === 0 ? prev.backends : this.backendList(prev?.backends, affectedBackends),
       certificates: tls.certificates,
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
@@ -169,9 +173,23 @@ export class Translator {
     return prev && sameElements(prev, list) ? prev : list;
   }
 
-  private backendList(prev: Backend[] | undefined): Backend[] {
-    const list = this.backendKeys.list.map((k) => this.backends.get(k)!.backend);
-    return prev && sameElements(prev, list) ? prev : list;
+  /** With the same backends as before, only the changed ones are looked at: an endpoint change stays O(1). */
+  private backendList(prev: Backend[] | undefined, changed: Set<string>): Backend[] {
+    const setChanged = this.backendSetChanged;
+    this.backendSetChanged = false;
+    if (!prev || setChanged) {
+      const list = this.backendKeys.list.map((k) => this.backends.get(k)!.backend);
+      return prev && sameElements(prev, list) ? prev : list;
+    }
+    let list: Backend[] | undefined;
+    for (const name of changed) {
+      const i = this.backendKeys.position(name);
+      const b = this.backends.get(name)!.backend;
+      if (prev[i] === b) continue;
+      list ??= prev.slice();
+      list[i] = b;
+    }
+    return list ?? prev;
   }
 
   /** Returns the class table when it differs from the last one (every Ingress's ownership is then redone). */
@@ -283,17 +301,24 @@ export class Translator {
     const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
     const before = this.groups.get(key);
     const built = key === CATCH_ALL ? buildCatchAll(infos) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
-    for (const name of before?.uses.keys() ?? []) {
+    for (const [name, use] of before?.uses ?? []) {
       affectedBackends.add(name);
       const byGroup = this.uses.get(name);
       byGroup?.delete(key);
-      if (byGroup?.size === 0) this.uses.delete(name);
+      if (byGroup?.size === 0) {
+        this.uses.delete(name);
+        const service = serviceKey(use.ref);
+        this.backendsByService.get(service)?.delete(name);
+        if (this.backendsByService.get(service)?.size === 0) this.backendsByService.delete(service);
+      }
     }
     for (const [name, use] of built.uses) {
       affectedBackends.add(name);
       const byGroup = this.uses.get(name) ?? new Map<string, { ref: ServiceRef; users: Set<string> }>();
       byGroup.set(key, use);
       this.uses.set(name, byGroup);
+      const service = serviceKey(use.ref);
+      this.backendsByService.set(service, (this.backendsByService.get(service) ?? new Set<string>()).add(name));
     }
     this.setFindings(`g:${key}`, built.diagnostics);
     if (infos.length === 0) {
@@ -313,10 +338,7 @@ export class Translator {
     const changedServices = this.endpoints.update(services, slices);
     if (changedServices.size === 0) return [];
     const affected: string[] = [];
-    for (const [name, byGroup] of this.uses) {
-      const ref = byGroup.values().next().value?.ref;
-      if (ref && changedServices.has(`${ref.namespace}/${ref.service}`)) affected.push(name);
-    }
+    for (const service of changedServices) for (const name of this.backendsByService.get(service) ?? []) affected.push(name);
     return affected;
   }
 
@@ -325,7 +347,7 @@ export class Translator {
     if (!byGroup) {
       this.findings.delete(`b:${name}`);
       this.backends.delete(name);
-      this.backendKeys.delete(name);
+      if (this.backendKeys.delete(name)) this.backendSetChanged = true;
       return;
     }
     const users = new Set<string>();
@@ -338,7 +360,7 @@ export class Translator {
     const before = this.backends.get(name);
     this.backends.set(name, { backend: before && same(before.backend, r.backend) ? before.backend : r.backend, diagnostics: r.diagnostics });
     this.setFindings(`b:${name}`, r.diagnostics);
-    this.backendKeys.add(name);
+    if (this.backendKeys.add(name)) this.backendSetChanged = true;
   }
 
   private updateSecrets(list: Obj[]): boolean {
@@ -360,6 +382,11 @@ export class Translator {
     if (same(prev.sni, next.sni)) next.sni = prev.sni;
     return next;
   }
+}
+
+/** The key LiveEndpointIndex reports changes under. */
+function serviceKey(ref: ServiceRef): string {
+  return `${ref.namespace}/${ref.service}`;
 }
 
 function same(a: unknown, b: unknown): boolean {

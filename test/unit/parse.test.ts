@@ -98,3 +98,26 @@ test('an object defined twice in one file: the first definition is used and the 
   assert.deepEqual(r.snapshot.services, [first]);
   assert.deepEqual(r.duplicates, [{ key: 'Service/default/a', kept: 'f.yaml', ignored: 'f.yaml' }]);
 });
+
+test('the store hands over the same list for a kind nothing changed, and a new list for the kind that did', () => {
+  const doc = (kind: string, name: string, v: number): Record<string, unknown> => ({ apiVersion: 'v1', kind, metadata: { name, namespace: 'default' }, spec: { v } });
+  const store = new ManifestStore();
+  const files = new Map<string, Record<string, unknown>[]>([
+    ['a.yaml', [doc('Service', 's1', 1)]],
+    ['b.yaml', [doc('Secret', 'x', 1)]],
+  ]);
+  const first = store.update(files).snapshot;
+  files.set('b.yaml', [doc('Secret', 'x', 2)]);
+  const second = store.update(files).snapshot;
+  assert.equal(second.services, first.services, 'Services untouched: same list');
+  assert.notEqual(second.secrets, first.secrets);
+  assert.equal((second.secrets[0]!.spec as Record<string, unknown>).v, 2);
+  files.set('b.yaml', [doc('Secret', 'x', 2), doc('Service', 's0', 1)]);
+  const third = store.update(files).snapshot;
+  assert.deepEqual(third.services.map((o) => (o.metadata as Record<string, unknown>).name), ['s1', 's0']);
+  assert.notEqual(third.services, second.services);
+  files.delete('b.yaml');
+  const fourth = store.update(files).snapshot;
+  assert.deepEqual(fourth.secrets, []);
+  assert.deepEqual(fourth.services.map((o) => (o.metadata as Record<string, unknown>).name), ['s1']);
+});

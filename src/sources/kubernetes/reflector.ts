@@ -42,6 +42,8 @@ function rvOf(o: Obj): string {
 
 export class Reflector {
   readonly items = new Map<string, Obj>();
+  /** Bumped whenever `items` changes: a snapshot reuses its list of this kind until then. */
+  version = 0;
   private rv = '';
   private stopped = false;
   private failures = 0;
@@ -134,6 +136,7 @@ export class Reflector {
     this.rv = rv;
     this.synced = true;
     this.failures = 0;
+    this.version++;
     this.onChange();
   }
 
@@ -175,6 +178,7 @@ export class Reflector {
         throw new Error(`unknown watch event type ${e.type}`);
     }
     this.failures = 0;
+    this.version++;
     this.onChange();
   }
 }

@@ -59,8 +59,18 @@ export class KubernetesSource {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /** Lists handed out by the last snapshot: a kind with no change since keeps its list, which translate skips. */
+  private readonly lists = new Map<keyof Snapshot, { version: number; list: Obj[] }>();
+
   snapshot(): Snapshot {
-    const list = (k: keyof Snapshot): Obj[] => [...this.reflectors[k].items.values()];
+    const list = (k: keyof Snapshot): Obj[] => {
+      const r = this.reflectors[k];
+      const cached = this.lists.get(k);
+      if (cached?.version === r.version) return cached.list;
+      const fresh = [...r.items.values()];
+      this.lists.set(k, { version: r.version, list: fresh });
+      return fresh;
+    };
     return { ingresses: list('ingresses'), ingressClasses: list('ingressClasses'), services: list('services'), endpointSlices: list('endpointSlices'), secrets: list('secrets') };
   }
 
