@@ -9,6 +9,8 @@ import { parseManifestText } from './parse.js';
 import type { Obj } from './parse.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+const READ_BATCH_FILES = 64;
+const READ_BATCH_BYTES = 1 << 20;
 
 export interface ManifestEvent {
   /** Objects per file after this scan; a file whose latest version is malformed keeps its previous objects. */
@@ -153,7 +155,7 @@ export class ManifestSource {
   /** Reads and parses the files whose signature changed; true when any file's objects changed. */
   private async refresh(files: string[]): Promise<boolean> {
     const stats = await statAll(files);
-    const stale: { file: string; sig: string }[] = [];
+    const stale: { file: string; sig: string; size: number }[] = [];
     let changed = false;
     for (const [i, st] of stats.entries()) {
       const file = files[i]!;
@@ -162,33 +164,45 @@ export class ManifestSource {
         continue;
       }
       const sig = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-      if (this.state.get(file)?.sig !== sig) stale.push({ file, sig });
+      if (this.state.get(file)?.sig !== sig) stale.push({ file, sig, size: st.size });
     }
-    const texts = await inBatches(stale, ({ file }) =>
-      readFile(file, 'utf8').catch((e: unknown) => {
-        this.log.error({ component: 'manifests', file, err: (e as Error).message }, 'cannot read manifest file');
-        return undefined;
-      }),
-    );
-    for (const [i, { file, sig }] of stale.entries()) {
-      const text = texts[i];
-      if (text === undefined) continue;
-      const parsed = parseManifestText(text);
-      const prev = this.state.get(file);
-      if (!parsed.ok) {
-        const pos = parsed.line !== undefined ? `:${parsed.line}:${parsed.column ?? 0}` : '';
-        this.log.error(
-          { component: 'manifests', file, line: parsed.line, column: parsed.column, rule: 'manifest-syntax' },
-          `malformed manifest ${file}${pos}: ${parsed.error}; keeping the objects it held before`,
-        );
-        // Remember the signature so the same broken version is reported once, but keep the old objects.
-        this.remember(file, { sig, objects: prev?.objects ?? [] });
-        continue;
+    // Small files are read many at a time (one at a time is several times slower), but never more than about a
+    // megabyte of text at once: at 10,000 Ingresses, holding every file's text before parsing would raise the peak
+    // memory of the start by the size of the whole tree.
+    for (const batch of byBudget(stale, (f) => f.size, READ_BATCH_BYTES, READ_BATCH_FILES)) {
+      const texts = await Promise.all(
+        batch.map(({ file }) =>
+          readFile(file, 'utf8').catch((e: unknown) => {
+            this.log.error({ component: 'manifests', file, err: (e as Error).message }, 'cannot read manifest file');
+            return undefined;
+          }),
+        ),
+      );
+      for (const [i, { file, sig }] of batch.entries()) {
+        const text = texts[i];
+        texts[i] = undefined;
+        if (text !== undefined) changed = this.take(file, sig, text) || changed;
       }
-      this.remember(file, { sig, objects: parsed.objects });
-      changed = true;
     }
     return changed;
+  }
+
+  /** Parses one file's text into the state; true when its objects changed. */
+  private take(file: string, sig: string, text: string): boolean {
+    const parsed = parseManifestText(text);
+    const prev = this.state.get(file);
+    if (!parsed.ok) {
+      const pos = parsed.line !== undefined ? `:${parsed.line}:${parsed.column ?? 0}` : '';
+      this.log.error(
+        { component: 'manifests', file, line: parsed.line, column: parsed.column, rule: 'manifest-syntax' },
+        `malformed manifest ${file}${pos}: ${parsed.error}; keeping the objects it held before`,
+      );
+      // Remember the signature so the same broken version is reported once, but keep the old objects.
+      this.remember(file, { sig, objects: prev?.objects ?? [] });
+      return false;
+    }
+    this.remember(file, { sig, objects: parsed.objects });
+    return true;
   }
 
   private remember(file: string, s: FileState): void {
@@ -265,12 +279,25 @@ async function listFiles(root: string, log: Logger, dirs: Set<string>, walked: S
 }
 
 /** Stat results in order, undefined for a path that is gone; many at a time, since one at a time is 5x slower. */
-function statAll(files: string[]): Promise<(Stats | undefined)[]> {
-  return inBatches(files, (f) => stat(f).catch(() => undefined));
+async function statAll(files: string[]): Promise<(Stats | undefined)[]> {
+  const out: (Stats | undefined)[] = [];
+  for (const batch of byBudget(files, () => 0, 0, READ_BATCH_FILES)) out.push(...(await Promise.all(batch.map((f) => stat(f).catch(() => undefined)))));
+  return out;
 }
 
-async function inBatches<T, R>(items: T[], fn: (item: T) => Promise<R>, size = 64): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return out;
+/** Consecutive runs of at most `maxCount` items whose sizes add up to at most `maxSize` (an oversized item alone). */
+function* byBudget<T>(items: T[], sizeOf: (item: T) => number, maxSize: number, maxCount: number): Generator<T[]> {
+  let batch: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const s = sizeOf(item);
+    if (batch.length > 0 && (batch.length >= maxCount || size + s > maxSize)) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+    batch.push(item);
+    size += s;
+  }
+  if (batch.length > 0) yield batch;
 }
