@@ -147,7 +147,7 @@ export class ManifestSource {
       const file = files[i]!;
       if (st === undefined) changed = this.forget(file) || changed;
       else if (st.isFile()) present.push(file);
-      else return this.scan(); // a new directory (or something stranger) under a manifest name: walk everything
+      else return (await this.scan()) || changed; // a new directory (or stranger) under a manifest name: walk everything
     }
     return (await this.refresh(present)) || changed;
   }
