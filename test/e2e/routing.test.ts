@@ -259,7 +259,11 @@ describe('proxy behaviour (X1-X9)', () => {
     assert.equal(e.headers['x-forwarded-host'], 'foo.bar.com');
     assert.equal(e.headers['x-forwarded-port'], String(port));
     assert.equal(e.headers['x-real-ip'], '127.0.0.1');
-    assert.match(e.headers['x-request-id'] ?? '', /^[0-9A-F]+$/);
+    assert.match(e.headers['x-request-id'] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const again = (await get('foo.bar.com', '/')).json<EchoBody>();
+    assert.notEqual(again.headers['x-request-id'], e.headers['x-request-id'], 'every request gets its own id');
+    const given = (await get('foo.bar.com', '/', { 'x-request-id': 'trace-42' })).json<EchoBody>();
+    assert.equal(given.headers['x-request-id'], 'trace-42', "the client's own id is kept");
   });
   test('the response keeps Content-Length, Content-Type and Date, and gains a Server header (X6, X7)', async () => {
     const r = await get('foo.bar.com', '/');

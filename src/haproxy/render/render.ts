@@ -188,7 +188,6 @@ global
 
 defaults
   mode http
-  unique-id-format %{+X}o%ci%cp%fi%fp%Ts%rt%pid
   log global
   option http-keep-alive
   # During a reload, idle keep-alive connections of the old worker are closed only after one more response
@@ -213,7 +212,8 @@ frontend portico
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Real-IP %[src]
-  http-request set-header X-Request-ID %[unique-id] unless { req.hdr(x-request-id) -m found }
+  # A random UUID (RFC 4122 version 4): unlike a unique-id built from connection fields, it tells backends nothing about the client.
+  http-request set-header X-Request-ID %[uuid] unless { req.hdr(x-request-id) -m found }
   # Rule H1: the host without port or trailing dot, lowercased (an IPv6 literal matches no Ingress host either way);
   # then rule H5: exact, wildcard (first label a DNS label, rule H3), then the any-host group.
   http-request set-var(txn.host) req.hdr(host),lower,field(1,:)
