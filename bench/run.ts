@@ -13,6 +13,7 @@ import type { Backend } from './peers/backend.js';
 import { writeResults } from './report/write.js';
 import type { Results } from './report/types.js';
 import { runConvergence } from './sections/convergence.js';
+import { runConvergenceApi } from './sections/convergence-api.js';
 import { runDataPlane } from './sections/data-plane.js';
 import { runScale } from './sections/scale.js';
 import { settings } from './settings.js';
@@ -75,7 +76,11 @@ async function main(): Promise<number> {
       log(`section ${section}`);
       try {
         if (section === 'scale') results.scale = await runScale({ s, workDir, log });
-        if (section === 'convergence') results.convergence = await runConvergence({ s, workDir, backend: backend!, log });
+        if (section === 'convergence') {
+          results.convergence = await runConvergence({ s, workDir, backend: backend!, log });
+          // The file rows are kept even if the API part fails to run.
+          results.convergence.push(...(await runConvergenceApi({ s, workDir, backend: backend!, log })));
+        }
         if (section === 'data-plane') {
           const cert = makeCert(workDir, 'proxy', ['bench.example', '*.bench.example']);
           await runDataPlane({ s, workDir, backend: backend!, cert, log, peerInfo: results.peers }, results.dataPlane);

@@ -16,7 +16,8 @@ export interface Settings {
     /** Longest wait for a quiet machine before a cell (the machine is shared). */
     quietMaxWaitMs: number;
   };
-  convergence: { sizes: number[]; repetitions: number; pollIntervalMs: number; timeoutMs: number };
+  /** `sizes`: manifest-file changes; `apiSizes`: the same changes through the Kubernetes API (stand-in server). */
+  convergence: { sizes: number[]; apiSizes: number[]; repetitions: number; pollIntervalMs: number; timeoutMs: number };
   scale: { ingresses: number; endpointsPerService: number; runs: number };
 }
 
@@ -34,7 +35,7 @@ export function settings(quick: boolean): Settings {
       h2: { connections: 64, streams: 4 },
       quietMaxWaitMs: quick ? 3_000 : 15_000,
     },
-    convergence: { sizes: [10, 1_000, 10_000], repetitions: quick ? 2 : 20, pollIntervalMs: 1, timeoutMs: 30_000 },
+    convergence: { sizes: [10, 1_000, 10_000], apiSizes: [10, 1_000, 10_000], repetitions: quick ? 2 : 20, pollIntervalMs: 1, timeoutMs: 30_000 },
     scale: { ingresses: 10_000, endpointsPerService: 5, runs: quick ? 1 : 3 },
   };
 }

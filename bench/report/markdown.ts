@@ -41,11 +41,16 @@ function dataPlane(rows: DataPlaneRow[]): string {
     .join('\n\n');
 }
 
+const CHANGE_ORDER: ConvergenceRow['change'][] = ['endpoint', 'new-ingress', 'certificate'];
+const sourceLabel = (r: ConvergenceRow): string => (r.source === 'api' ? 'Kubernetes API' : 'manifest file');
+
 function convergence(rows: ConvergenceRow[]): string {
-  const head = ['Ingresses', 'change', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'with reload', 'via runtime API', 'timeouts', 'target'];
+  const head = ['Ingresses', 'change', 'made through', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'with reload', 'via runtime API', 'timeouts', 'target'];
+  // The file row and the API row of the same change side by side.
+  const sorted = [...rows].sort((a, b) => a.ingresses - b.ingresses || CHANGE_ORDER.indexOf(a.change) - CHANGE_ORDER.indexOf(b.change) || (a.source === b.source ? 0 : a.source === 'file' ? -1 : 1));
   return table(
     head,
-    rows.map((r) => [f(r.ingresses), r.change, f(r.samples), f(r.p50Ms, 1), f(r.p99Ms, 1), f(r.maxMs, 1), `${r.reloads}/${r.samples}`, `${r.runtimeUpdates}/${r.samples}`, r.timeouts ? `**${r.timeouts}**` : '0', verdict(r.target)]),
+    sorted.map((r) => [f(r.ingresses), r.change, sourceLabel(r), f(r.samples), f(r.p50Ms, 1), f(r.p99Ms, 1), f(r.maxMs, 1), `${r.reloads}/${r.samples}`, `${r.runtimeUpdates}/${r.samples}`, r.timeouts ? `**${r.timeouts}**` : '0', verdict(r.target)]),
   );
 }
 
@@ -60,7 +65,7 @@ function scale(rows: ScaleRow[]): string {
 function summary(r: Results): string {
   const all: [string, Target][] = [];
   for (const d of r.dataPlane) if (d.target) all.push([`data plane, ${f(d.scale)} Ingress(es), ${protocolLabel(d)}, ${d.connections} conns: ${f(d.ratio, 2)}×`, d.target]);
-  for (const c of r.convergence) if (c.target) all.push([`convergence, ${c.change} at ${f(c.ingresses)} Ingresses: p99 ${f(c.p99Ms, 1)} ms`, c.target]);
+  for (const c of r.convergence) if (c.target) all.push([`convergence, ${c.change} (${sourceLabel(c)}) at ${f(c.ingresses)} Ingresses: p99 ${f(c.p99Ms, 1)} ms`, c.target]);
   for (const s of r.scale) {
     all.push([`scale, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
     all.push([`scale, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
@@ -81,7 +86,7 @@ export function renderMarkdown(r: Results): string {
     `## Targets\n\n${summary(r)}`,
   ];
   if (r.dataPlane.length > 0) parts.push(`## Data plane\n\nProxy pinned to CPU 0; wrk/h2load and the origin nginx on CPU 1. Peers: ${peers}.\n\n${dataPlane(r.dataPlane)}`);
-  if (r.convergence.length > 0) parts.push(`## Convergence (manifest file change → first request served by the new configuration)\n\n${convergence(r.convergence)}`);
+  if (r.convergence.length > 0) parts.push(`## Convergence (a change, as a manifest file or through the Kubernetes API → first request served by the new configuration)\n\n${convergence(r.convergence)}`);
   if (r.scale.length > 0) parts.push(`## Scale\n\n${scale(r.scale)}`);
   if (r.notes.length > 0) parts.push(`## Notes\n\n${r.notes.map((n) => `- ${n}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;

@@ -35,6 +35,8 @@ export interface DataPlaneRow {
 
 export interface ConvergenceRow {
   ingresses: number;
+  /** How the change was made: a manifest file renamed into place, or a write to the Kubernetes API. */
+  source: 'file' | 'api';
   change: 'endpoint' | 'new-ingress' | 'certificate';
   samples: number;
   timeouts: number;

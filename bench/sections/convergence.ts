@@ -22,19 +22,19 @@ import type { ConvergenceRow } from '../report/types.js';
 import type { Settings } from '../settings.js';
 
 export const TARGETS_AT_10K: Partial<Record<ConvergenceRow['change'], number>> = { endpoint: 50, 'new-ingress': 100 };
-const EP_HOST = 'ep.convergence.example';
-const TLS_HOST = 'tls.convergence.example';
+export const EP_HOST = 'ep.convergence.example';
+export const TLS_HOST = 'tls.convergence.example';
 const SETTLE_QUIET_MS = 500;
 const SETTLE_MAX_MS = 30_000;
 
-interface Context {
+export interface Context {
   s: Settings;
   workDir: string;
   backend: Backend;
   log: (line: string) => void;
 }
 
-interface Sample {
+export interface Sample {
   ms: number | undefined;
   reloads: number;
   runtimeUpdates: number;
@@ -84,7 +84,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
       const secret = tlsSecret('rotated', cert.certPem, cert.keyPem);
       samples.certificate.push(await timeChange(ctx, p, manifests, 'target-secret.yaml', secret, async () => (await tlsFingerprint(p.httpsPort, TLS_HOST)) === cert.fingerprint256));
     }
-    return (Object.keys(samples) as ConvergenceRow['change'][]).map((change) => summarise(ctx, size, change, samples[change]));
+    return (Object.keys(samples) as ConvergenceRow['change'][]).map((change) => summarise(ctx, 'file', size, change, samples[change]));
   } finally {
     await p.stop();
   }
@@ -106,7 +106,7 @@ async function timeChange(ctx: Context, p: PorticoProcess, dir: string, file: st
  * served by seconds at 10,000 Ingresses) and its counters then stay still, so that one change's reload does not
  * overlap the next change's measurement and each count lands on the change that caused it.
  */
-async function settle(p: PorticoProcess, before?: ApplyCounters): Promise<ApplyCounters> {
+export async function settle(p: Pick<PorticoProcess, 'adminPort'>, before?: ApplyCounters): Promise<ApplyCounters> {
   const total = (c: ApplyCounters): number => c.reloads + c.runtimeUpdates;
   let last = await applyCounters(p.adminPort);
   let quietSince = performance.now();
@@ -122,12 +122,13 @@ async function settle(p: PorticoProcess, before?: ApplyCounters): Promise<ApplyC
   return last;
 }
 
-function summarise(ctx: Context, size: number, change: ConvergenceRow['change'], samples: Sample[]): ConvergenceRow {
+export function summarise(ctx: Context, source: ConvergenceRow['source'], size: number, change: ConvergenceRow['change'], samples: Sample[]): ConvergenceRow {
   const timeoutMs = ctx.s.convergence.timeoutMs;
   // A change that never showed up counts at the timeout, so it drags p99 rather than vanishing from it.
   const ms = samples.map((x) => x.ms ?? timeoutMs);
   const row: ConvergenceRow = {
     ingresses: size,
+    source,
     change,
     samples: samples.length,
     timeouts: samples.filter((x) => x.ms === undefined).length,
@@ -139,6 +140,6 @@ function summarise(ctx: Context, size: number, change: ConvergenceRow['change'],
   };
   const limit = TARGETS_AT_10K[change];
   if (limit !== undefined && size >= 10_000) row.target = { want: `p99 <= ${limit} ms`, pass: row.p99Ms <= limit && row.timeouts === 0 };
-  ctx.log(`  ${change}: p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms over ${row.samples} (${row.reloads} with a reload, ${row.runtimeUpdates} via runtime API${row.timeouts ? `, ${row.timeouts} TIMED OUT` : ''})`);
+  ctx.log(`  ${change}${source === 'api' ? ' (API)' : ''}: p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms over ${row.samples} (${row.reloads} with a reload, ${row.runtimeUpdates} via runtime API${row.timeouts ? `, ${row.timeouts} TIMED OUT` : ''})`);
   return row;
 }
