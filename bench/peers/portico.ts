@@ -26,6 +26,21 @@ export interface PorticoProcess {
   stop(): Promise<void>;
 }
 
+/** Polls Portico's /readyz every `intervalMs`; resolves with ms since `spawnedAt`. */
+export async function waitReady(child: Child, adminPort: number, spawnedAt: number, timeoutMs: number, intervalMs: number): Promise<number> {
+  for (;;) {
+    if (child.hasExited) throw new Error(`Portico exited before it was ready: ${child.tail()}`);
+    const status = await httpGet(adminPort, '127.0.0.1', '/readyz', 1000).then(
+      (r) => r.status,
+      () => 0,
+    );
+    const elapsed = performance.now() - spawnedAt;
+    if (status === 200) return elapsed;
+    if (elapsed > timeoutMs) throw new Error(`Portico not ready after ${timeoutMs} ms: ${child.tail()}`);
+    await sleep(intervalMs);
+  }
+}
+
 export const isHaproxy = (comm: string): boolean => comm === 'haproxy';
 
 export function startPortico(o: { manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus?: string; args?: string[] }): PorticoProcess {
@@ -45,19 +60,7 @@ export function startPortico(o: { manifestDir: string; stateDir: string; httpPor
     httpsPort: o.httpsPort,
     adminPort: o.adminPort,
     stateDir: o.stateDir,
-    async waitReady(timeoutMs, intervalMs = 10) {
-      for (;;) {
-        if (child.hasExited) throw new Error(`Portico exited before it was ready: ${child.tail()}`);
-        const status = await httpGet(o.adminPort, '127.0.0.1', '/readyz', 1000).then(
-          (r) => r.status,
-          () => 0,
-        );
-        const elapsed = performance.now() - spawnedAt;
-        if (status === 200) return elapsed;
-        if (elapsed > timeoutMs) throw new Error(`Portico not ready after ${timeoutMs} ms: ${child.tail()}`);
-        await sleep(intervalMs);
-      }
-    },
+    waitReady: (timeoutMs, intervalMs = 10) => waitReady(child, o.adminPort, spawnedAt, timeoutMs, intervalMs),
     haproxyRssKb: () => treeRssKb(child.pid, isHaproxy),
     stop: () => child.stop(5000),
   };

@@ -14,12 +14,13 @@ import type { Cert } from '../lib/certs.js';
 import { applyCounters } from '../lib/metrics.js';
 import { freePort } from '../lib/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
-import { sleep, startChild } from '../lib/processes.js';
+import { startChild } from '../lib/processes.js';
 import type { Child } from '../lib/processes.js';
 import { percentile } from '../lib/stats.js';
 import { fleetHost } from '../manifests/fleet.js';
 import { NAMESPACE } from '../manifests/objects.js';
 import { ECHO_ADDRESSES, ORIGIN_ADDRESSES } from '../peers/backend.js';
+import { waitReady } from '../peers/portico.js';
 import type { ConvergenceRow } from '../report/types.js';
 import { EP_HOST, TLS_HOST, settle, summarise } from './convergence.js';
 import type { Context, Sample } from './convergence.js';
@@ -141,19 +142,7 @@ async function startApiPortico(kubeconfig: string, stateDir: string): Promise<Ap
     httpPort,
     httpsPort,
     adminPort,
-    async waitReady(timeoutMs) {
-      for (;;) {
-        if (child.hasExited) throw new Error(`Portico exited before it was ready: ${child.tail()}`);
-        const status = await httpGet(adminPort, '127.0.0.1', '/readyz', 1000).then(
-          (r) => r.status,
-          () => 0,
-        );
-        const elapsed = performance.now() - spawnedAt;
-        if (status === 200) return elapsed;
-        if (elapsed > timeoutMs) throw new Error(`Portico not ready after ${timeoutMs} ms: ${child.tail()}`);
-        await sleep(50);
-      }
-    },
+    waitReady: (timeoutMs) => waitReady(child, adminPort, spawnedAt, timeoutMs, 50),
     stop: () => child.stop(5000),
   };
 }

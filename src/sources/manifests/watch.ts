@@ -141,20 +141,15 @@ export class ManifestSource {
   }
 
   private async scanFiles(files: string[]): Promise<boolean> {
-    let changed = false;
-    const present: string[] = [];
-    for (const [i, st] of (await statAll(files)).entries()) {
-      const file = files[i]!;
-      if (st === undefined) changed = this.forget(file) || changed;
-      else if (st.isFile()) present.push(file);
-      else return (await this.scan()) || changed; // a new directory (or stranger) under a manifest name: walk everything
-    }
-    return (await this.refresh(present)) || changed;
+    const stats = await statAll(files);
+    // A new directory (or stranger) under a manifest name: walk everything.
+    if (stats.some((st) => st !== undefined && !st.isFile())) return this.scan();
+    return this.refresh(files, stats);
   }
 
-  /** Reads and parses the files whose signature changed; true when any file's objects changed. */
-  private async refresh(files: string[]): Promise<boolean> {
-    const stats = await statAll(files);
+  /** Reads and parses the files whose signature changed (or that are gone); true when any file's objects changed. */
+  private async refresh(files: string[], known?: (Stats | undefined)[]): Promise<boolean> {
+    const stats = known ?? (await statAll(files));
     const stale: { file: string; sig: string; size: number }[] = [];
     let changed = false;
     for (const [i, st] of stats.entries()) {
