@@ -118,26 +118,29 @@ export class ManifestSource {
 
   private async scan(): Promise<boolean> {
     const started = performance.now();
-    const dirs = new Set<string>();
-    const walked = new Set<string>();
-    const listed: string[] = [];
-    for (const root of this.roots) listed.push(...(await listFiles(root, this.log, dirs, walked)));
-    const seen = new Set(listed);
-    let changed = await this.refresh(listed);
-    for (const file of [...this.state.keys()]) if (!seen.has(file)) changed = this.forget(file) || changed;
-    this.walkedDirs = walked;
-    if (this.watching) {
-      this.watchDirectories(dirs);
-      // Inotify misses events on some filesystems: a periodic full scan is the guarantee. Its period grows with the
-      // cost of a scan, so that a huge tree does not keep a core busy stat-ing files.
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => {
-        this.fullPending = true;
-        this.kick(0);
-      }, Math.max(this.rescanMs, 10 * (performance.now() - started)));
-      this.timer.unref();
+    try {
+      const dirs = new Set<string>();
+      const walked = new Set<string>();
+      const listed: string[] = [];
+      for (const root of this.roots) listed.push(...(await listFiles(root, this.log, dirs, walked)));
+      const seen = new Set(listed);
+      let changed = await this.refresh(listed);
+      for (const file of [...this.state.keys()]) if (!seen.has(file)) changed = this.forget(file) || changed;
+      this.walkedDirs = walked;
+      if (this.watching) this.watchDirectories(dirs);
+      return changed;
+    } finally {
+      // Inotify misses events on some filesystems: a periodic full scan is the guarantee, re-armed even after a failed
+      // scan. Its period grows with the cost of a scan, so that a huge tree does not keep a core busy stat-ing files.
+      if (this.watching) {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(() => {
+          this.fullPending = true;
+          this.kick(0);
+        }, Math.max(this.rescanMs, 10 * (performance.now() - started)));
+        this.timer.unref();
+      }
     }
-    return changed;
   }
 
   private async scanFiles(files: string[]): Promise<boolean> {
