@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCert } from './lib/certs.js';
-import { freePort } from './lib/ports.js';
+import { freePort } from '../test/e2e/harness/ports.js';
 import { installCleanupHandlers, stopAll } from './lib/processes.js';
 import { startBackend } from './peers/backend.js';
 import type { Backend } from './peers/backend.js';

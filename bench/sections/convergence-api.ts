@@ -12,7 +12,7 @@ import type { ApiServer, ObjectInput } from '../../test/kube-apiserver/server.js
 import { makeCert } from '../lib/certs.js';
 import type { Cert } from '../lib/certs.js';
 import { applyCounters } from '../lib/metrics.js';
-import { freePort } from '../lib/ports.js';
+import { freePort } from '../../test/e2e/harness/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
 import { startChild } from '../lib/processes.js';
 import type { Child } from '../lib/processes.js';

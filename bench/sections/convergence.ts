@@ -8,7 +8,7 @@ import { makeCert } from '../lib/certs.js';
 import type { Cert } from '../lib/certs.js';
 import { applyCounters } from '../lib/metrics.js';
 import type { ApplyCounters } from '../lib/metrics.js';
-import { freePort } from '../lib/ports.js';
+import { freePort } from '../../test/e2e/harness/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
 import { sleep } from '../lib/processes.js';
 import { percentile } from '../lib/stats.js';

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cert } from '../lib/certs.js';
 import { cpuBusyMicros, waitForQuiet } from '../lib/cpu-load.js';
-import { freePort } from '../lib/ports.js';
+import { freePort } from '../../test/e2e/harness/ports.js';
 import { runH2load } from '../load/h2load.js';
 import { runWrk, writeWrkScript } from '../load/wrk.js';
 import type { LoadResult } from '../load/wrk.js';

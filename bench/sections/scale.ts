@@ -2,7 +2,7 @@
 // the endpoint addresses and nothing needs to: HAProxy does not connect to a server until a request needs it.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../lib/ports.js';
+import { freePort } from '../../test/e2e/harness/ports.js';
 import { sleep } from '../lib/processes.js';
 import { statusKb } from '../lib/proc-stats.js';
 import { writeFleet } from '../manifests/fleet.js';
