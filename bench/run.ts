@@ -15,10 +15,11 @@ import type { Results } from './report/types.js';
 import { runConvergence } from './sections/convergence.js';
 import { runConvergenceApi } from './sections/convergence-api.js';
 import { runDataPlane } from './sections/data-plane.js';
+import { runInstructions, valgrindAvailable } from './sections/instructions.js';
 import { runScale } from './sections/scale.js';
 import { settings } from './settings.js';
 
-const SECTIONS = ['scale', 'convergence', 'data-plane'] as const;
+const SECTIONS = ['scale', 'convergence', 'data-plane', 'instructions'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Section[] } {
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   let failed = false;
   let backend: Backend | undefined;
   try {
-    if (only.includes('data-plane') || only.includes('convergence')) backend = await startBackend(workDir, await freePort(), s.loadCpus);
+    if (only.some((x) => x !== 'scale')) backend = await startBackend(workDir, await freePort(), s.loadCpus);
     for (const section of only) {
       log(`section ${section}`);
       try {
@@ -84,6 +85,10 @@ async function main(): Promise<number> {
         if (section === 'data-plane') {
           const cert = makeCert(workDir, 'proxy', ['bench.example', '*.bench.example']);
           await runDataPlane({ s, workDir, backend: backend!, cert, log, peerInfo: results.peers }, results.dataPlane);
+        }
+        if (section === 'instructions') {
+          if (valgrindAvailable()) results.instructions = await runInstructions({ s, workDir, backend: backend!, cert: makeCert(workDir, 'instructions', ['bench.example']), log });
+          else results.notes.push('instructions section skipped: valgrind is not installed (apt-get install -y valgrind)');
         }
       } catch (e) {
         failed = true;

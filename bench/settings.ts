@@ -19,6 +19,8 @@ export interface Settings {
   /** `sizes`: manifest-file changes; `apiSizes`: the same changes through the Kubernetes API (stand-in server). */
   convergence: { sizes: number[]; apiSizes: number[]; repetitions: number; pollIntervalMs: number; timeoutMs: number };
   scale: { ingresses: number; endpointsPerService: number; runs: number };
+  /** Requests in the short and the long callgrind run; their difference is what is counted. */
+  instructions: { requests: [number, number] };
 }
 
 export function settings(quick: boolean): Settings {
@@ -37,5 +39,6 @@ export function settings(quick: boolean): Settings {
     },
     convergence: { sizes: [10, 1_000, 10_000], apiSizes: [10, 1_000, 10_000], repetitions: quick ? 2 : 20, pollIntervalMs: 1, timeoutMs: 30_000 },
     scale: { ingresses: 10_000, endpointsPerService: 5, runs: quick ? 1 : 3 },
+    instructions: { requests: quick ? [50, 250] : [200, 1200] },
   };
 }

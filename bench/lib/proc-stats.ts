@@ -11,6 +11,8 @@ interface Stat {
   ppid: number;
   /** utime + stime, in clock ticks. */
   ticks: number;
+  /** utime alone: user space, where a proxy's configuration shows (the kernel's part is the same for all). */
+  userTicks: number;
 }
 
 function readStat(pid: number): Stat | undefined {
@@ -25,7 +27,7 @@ function readStat(pid: number): Stat | undefined {
   const comm = text.slice(text.indexOf('(') + 1, close);
   const f = text.slice(close + 2).split(' ');
   // Fields from 3 on (state is field 3): ppid is 4, utime 14, stime 15.
-  return { pid, comm, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  return { pid, comm, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), userTicks: Number(f[11]) };
 }
 
 function allStats(): Stat[] {
@@ -60,6 +62,11 @@ export function treeCpuMicros(root: number, filter: (comm: string) => boolean = 
   return processTree(root)
     .filter((s) => filter(s.comm))
     .reduce((sum, s) => sum + (s.ticks * 1e6) / CLK_TCK, 0);
+}
+
+/** Summed user-space CPU time in microseconds of `root`'s tree. */
+export function treeUserCpuMicros(root: number): number {
+  return processTree(root).reduce((sum, s) => sum + (s.userTicks * 1e6) / CLK_TCK, 0);
 }
 
 /** Pids in `root`'s tree whose command passes `filter`. */

@@ -12,12 +12,24 @@ import { processPeer } from './peer.js';
 import type { Peer } from './peer.js';
 import type { Routes } from './routes.js';
 
-export async function startHandwrittenHaproxy(o: { dir: string; routes: Routes; cert: Cert; httpPort: number; httpsPort: number; cpus: string }): Promise<Peer> {
+export interface HandwrittenOptions {
+  dir: string;
+  routes: Routes;
+  cert: Cert;
+  httpPort: number;
+  httpsPort: number;
+  /** Extra lines at the top of the frontend: the instruction count adds headers to this config one by one. */
+  frontendExtras?: string[];
+}
+
+/** Writes the configuration (and its host map) into `dir`; returns the configuration file and the admin socket. */
+export async function writeHandwrittenConfig(o: HandwrittenOptions): Promise<{ file: string; sock: string }> {
   const map = join(o.dir, 'hosts.map');
   const sock = join(o.dir, 'haproxy.sock');
   await writeFile(map, o.routes.hosts.map((h, i) => `${h} be_${i}\n`).join(''));
   const servers = o.routes.origins.map((a, j) => `  server s${j} ${a}`).join('\n');
   const backends = o.routes.hosts.map((_, i) => `backend be_${i}\n  balance roundrobin\n${servers}\n`).join('\n');
+  const extras = (o.frontendExtras ?? []).map((l) => `  ${l}\n`).join('');
   const cfg = `global
   maxconn 4096
   stats socket ${sock} mode 600 level admin
@@ -35,7 +47,7 @@ defaults
 frontend fe
   bind 127.0.0.1:${o.httpPort}
   bind 127.0.0.1:${o.httpsPort} ssl crt ${o.cert.bundleFile} alpn h2,http/1.1
-  use_backend %[req.hdr(host),lower,map_str(${map},be_no_route)]
+${extras}  use_backend %[req.hdr(host),lower,map_str(${map},be_no_route)]
 
 backend be_no_route
   http-request return status 404
@@ -43,6 +55,11 @@ backend be_no_route
 ${backends}`;
   const file = join(o.dir, 'haproxy.cfg');
   await writeFile(file, cfg);
+  return { file, sock };
+}
+
+export async function startHandwrittenHaproxy(o: HandwrittenOptions & { cpus: string }): Promise<Peer> {
+  const { file, sock } = await writeHandwrittenConfig(o);
   const child = startChild('haproxy-handwritten', 'haproxy', ['-db', '-f', file], { cpus: o.cpus });
   await waitForPort(o.httpsPort, 60_000, 'hand-written HAProxy', '127.0.0.1', child);
   const info = await haproxyInfo(sock);

@@ -1,5 +1,5 @@
 // The human-readable report: the same text goes to stdout, results/<timestamp>.md and results/latest.md.
-import type { ConvergenceRow, DataPlaneRow, Results, ScaleRow, Target } from './types.js';
+import type { ConvergenceRow, DataPlaneRow, InstructionsResult, Results, ScaleRow, Target } from './types.js';
 
 const f = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : '**MISSED**'} (${t.want})` : '');
@@ -62,6 +62,19 @@ function scale(rows: ScaleRow[]): string {
   );
 }
 
+function instructions(r: InstructionsResult): string {
+  const head = ['HAProxy configuration (1 Ingress, HTTP)', 'instructions / request', 'vs minimal', 'implied req/s vs minimal on a full core'];
+  const body = r.rows.map((x) => [x.config, f(x.perRequest), `${f(x.ratio, 2)}×`, `${f(x.impliedThroughputRatio, 2)}×`]);
+  const required = r.rows.find((x) => x.config === 'haproxy + X9 required headers');
+  const verdictLine =
+    required?.impliedThroughputRatio === undefined
+      ? ''
+      : required.impliedThroughputRatio < r.target
+        ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, which no configuration that sends them can therefore meet.`
+        : `\n\nThe headers rule X9 requires leave the minimal configuration at ${f(required.impliedThroughputRatio, 2)}×, within the ${r.target}× target.`;
+  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). The count is the same on every run; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}`;
+}
+
 function summary(r: Results): string {
   const all: [string, Target][] = [];
   for (const d of r.dataPlane) if (d.target) all.push([`data plane, ${f(d.scale)} Ingress(es), ${protocolLabel(d)}, ${d.connections} conns: ${f(d.ratio, 2)}×`, d.target]);
@@ -87,6 +100,7 @@ export function renderMarkdown(r: Results): string {
   ];
   if (r.dataPlane.length > 0) parts.push(`## Data plane\n\nProxy pinned to CPU 0; wrk/h2load and the origin nginx on CPU 1. Peers: ${peers}.\n\n${dataPlane(r.dataPlane)}`);
   if (r.convergence.length > 0) parts.push(`## Convergence (a change, as a manifest file or through the Kubernetes API → first request served by the new configuration)\n\n${convergence(r.convergence)}`);
+  if (r.instructions) parts.push(`## Where the data plane's CPU goes\n\n${instructions(r.instructions)}`);
   if (r.scale.length > 0) parts.push(`## Scale\n\n${scale(r.scale)}`);
   if (r.notes.length > 0) parts.push(`## Notes\n\n${r.notes.map((n) => `- ${n}`).join('\n')}`);
   return `${parts.join('\n\n')}\n`;

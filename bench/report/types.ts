@@ -62,6 +62,25 @@ export interface ScaleRow {
   targets: { ready: Target; rss: Target };
 }
 
+export interface InstructionsRow {
+  config: 'haproxy' | 'haproxy + X9 required headers' | 'haproxy + the headers Portico sends' | 'portico';
+  /** HAProxy's user-space instructions per HTTP request (callgrind), start-up excluded. */
+  perRequest: number;
+  /** perRequest / the minimal hand-written configuration's. */
+  ratio?: number;
+  /** The throughput ratio to the minimal configuration this implies on a full proxy core: user time scaled by
+   * `ratio`, kernel time (sockets, the same for all) unchanged. */
+  impliedThroughputRatio?: number;
+}
+
+export interface InstructionsResult {
+  rows: InstructionsRow[];
+  /** Share of the minimal hand-written HAProxy's CPU time spent in user space (wrk, 64 connections, this run). */
+  userShare: number;
+  /** The data-plane target the implied ratios are read against. */
+  target: number;
+}
+
 export interface Results {
   startedAt: string;
   finishedAt: string;
@@ -71,5 +90,6 @@ export interface Results {
   dataPlane: DataPlaneRow[];
   convergence: ConvergenceRow[];
   scale: ScaleRow[];
+  instructions?: InstructionsResult;
   notes: string[];
 }

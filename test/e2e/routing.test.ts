@@ -179,6 +179,24 @@ describe('hosts (H1-H9)', () => {
   }
 });
 
+describe('hosts and paths together', () => {
+  const cases: [string, string, string][] = [
+    ['PATH.test', '/foo', 's-exact-foo'], // H1 then P12
+    ['path.test.', '/aaa/bbb/x', 's-aaabbb'], // H1 then P11
+    ['path.test:8080', '/foo/', 's-prefix-foo'],
+    ['exact.test:8080', '/foo/', 'HTTP 404'], // P16 after H1
+    // A Host is a name, never part of the path: were it glued to the path, "/aaa" + "/bbb" would reach s-aaabbb.
+    ['path.test/aaa', '/bbb', 'HTTP 404'],
+    // Nor a list: the last item of "x, path.test" is not the host.
+    ['x, path.test', '/aaa', 'HTTP 404'],
+  ];
+  for (const [host, path, want] of cases) {
+    test(`Host ${host}, ${path} -> ${want}`, async () => {
+      assert.equal(await podFor(host, path), want);
+    });
+  }
+});
+
 describe('classes (C1-C9)', () => {
   test('an Ingress of another controller is ignored (C2, C8)', async () => {
     assert.equal(await podFor('other.test', '/'), 'HTTP 404');

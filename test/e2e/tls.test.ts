@@ -170,6 +170,13 @@ describe('HTTP to HTTPS redirect (T9)', () => {
     assert.equal(r.status, 308);
     assert.equal(r.headers.location, 'https://foo.tls.test/a/b?c=d');
   });
+  test('the Location carries the host as matched: lowercase, without port or trailing dot (H1)', async () => {
+    for (const host of ['Foo.TLS.test', 'foo.tls.test:80', 'foo.tls.test.']) {
+      const r = await httpGet(httpPort, { host, path: '/x' });
+      assert.equal(r.status, 308, host);
+      assert.equal(r.headers.location, 'https://foo.tls.test/x', host);
+    }
+  });
   test('a host outside every tls block is served over plain HTTP', async () => {
     assert.equal((await httpGet(httpPort, { host: 'plain.tls.test', path: '/' })).status, 200);
   });

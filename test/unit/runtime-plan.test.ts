@@ -92,18 +92,18 @@ describe('runtime plan', () => {
 
   test('a new Ingress on an existing Service is map entries only, paths before the host', () => {
     const p = ops(reloadedWith(model(base)), model(base + ing('b', 'b.test', 'web', '/api')));
-    assert.deepEqual(summary(p.ops), ['map-add maps/paths-prefix.map b.test/api/ -|be_default_web_80', 'map-add maps/hosts.map b.test b.test']);
+    assert.deepEqual(summary(p.ops), ['map-add maps/paths.map b.test/api/ -|be_default_web_80', 'map-add maps/paths.map b.test/api? -|be_default_web_80', 'map-add maps/hosts.map b.test b.test']);
   });
 
   test('a removed Ingress leaves the host map first, then its paths', () => {
     const p = ops(reloadedWith(model(base + ing('b', 'b.test', 'web', '/api'))), model(base));
-    assert.deepEqual(summary(p.ops), ['map-del maps/hosts.map b.test', 'map-del maps/paths-prefix.map b.test/api/']);
+    assert.deepEqual(summary(p.ops), ['map-del maps/hosts.map b.test', 'map-del maps/paths.map b.test/api/', 'map-del maps/paths.map b.test/api?']);
   });
 
   test('a changed path edits entries in place where the key stays', () => {
     const apiUsed = base + svc('api', ['127.0.0.9']) + ing('c', 'c.test', 'api');
     const p = ops(reloadedWith(model(apiUsed + ing('b', 'b.test', 'web'))), model(apiUsed + ing('b', 'b.test', 'api')));
-    assert.deepEqual(summary(p.ops), ['map-set maps/paths-prefix.map b.test/ -|be_default_api_80']);
+    assert.deepEqual(summary(p.ops), ['map-set maps/paths.map b.test/ -|be_default_api_80']);
   });
 
   test('an endpoint change adds and removes servers and touches no map', () => {
@@ -114,11 +114,11 @@ describe('runtime plan', () => {
   test('a new Service is bound to a spare section; when it goes, the spare is freed and its servers deleted', () => {
     const start = reloadedWith(model(base));
     const added = ops(start, model(base + svc('new', ['127.0.0.7']) + ing('n', 'n.test', 'new')));
-    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths-prefix.map n.test/ -|spare_0', 'map-add maps/hosts.map n.test n.test']);
+    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths.map n.test/ -|spare_0', 'map-add maps/hosts.map n.test n.test']);
     assert.deepEqual([...added.next.bound], [['be_default_new_80', 'spare_0']]);
     assert.deepEqual(added.next.free, ['spare_1']);
     const removed = ops(added.next, model(base));
-    assert.deepEqual(summary(removed.ops), ['map-del maps/hosts.map n.test', 'map-del maps/paths-prefix.map n.test/', 'del-server spare_0/ep_127_0_0_7_3000']);
+    assert.deepEqual(summary(removed.ops), ['map-del maps/hosts.map n.test', 'map-del maps/paths.map n.test/', 'del-server spare_0/ep_127_0_0_7_3000']);
     assert.deepEqual(removed.next.free, ['spare_1', 'spare_0']);
     assert.equal(removed.next.bound.size, 0);
   });
@@ -138,7 +138,7 @@ spec: {type: ExternalName, externalName: ${target}, ports: [{port: 80}]}
     const withExt = (target: string): RoutingModel => model(base + ext(target) + ing('e', 'e.test', 'ext'));
     assert.ok('reload' in plan(reloadedWith(model(base)), withExt('a.example'), DEFAULT_PEM));
     assert.ok('reload' in plan(reloadedWith(withExt('a.example')), withExt('b.example'), DEFAULT_PEM));
-    assert.deepEqual(summary(ops(reloadedWith(withExt('a.example')), model(base)).ops), ['map-del maps/hosts.map e.test', 'map-del maps/paths-prefix.map e.test/']);
+    assert.deepEqual(summary(ops(reloadedWith(withExt('a.example')), model(base)).ops), ['map-del maps/hosts.map e.test', 'map-del maps/paths.map e.test/']);
   });
 
   test('certificates: a new one is created and bound before use; a rotation is replaced in place; an unused one is removed after its SNI line', () => {
@@ -156,7 +156,7 @@ spec: {type: ExternalName, externalName: ${target}, ports: [{port: 80}]}
   test('a change too big for entry-by-entry edits swaps the whole map', () => {
     const many = Array.from({ length: MAP_REPLACE_THRESHOLD + 1 }, (_, i) => ing(`i${i}`, `h${i}.test`, 'web')).join('');
     const p = ops(reloadedWith(model(base)), model(base + many));
-    assert.deepEqual(summary(p.ops), ['map-replace maps/paths-prefix.map', 'map-replace maps/hosts.map']);
+    assert.deepEqual(summary(p.ops), ['map-replace maps/paths.map', 'map-replace maps/hosts.map']);
     const hosts = p.ops[1] as Extract<Op, { op: 'map-replace' }>;
     assert.equal(hosts.content.split('\n').filter(Boolean).length, MAP_REPLACE_THRESHOLD + 2);
   });

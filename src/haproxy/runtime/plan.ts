@@ -121,7 +121,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
 }
 
 /** Adds go in before the lookups that lead to them (paths before hosts); removals in the opposite order. */
-const UPSERT_ORDER: MapName[] = ['exact', 'prefix', 'defaults', 'wildcards', 'hosts'];
+const UPSERT_ORDER: MapName[] = ['paths', 'defaults', 'wildcards', 'hosts'];
 
 function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);
