@@ -70,9 +70,9 @@ function instructions(r: InstructionsResult): string {
     required?.impliedThroughputRatio === undefined
       ? ''
       : required.impliedThroughputRatio < r.target
-        ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, which no configuration that sends them can therefore meet.`
+        ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, so by this estimate no configuration that sends them meets it on this machine.`
         : `\n\nThe headers rule X9 requires leave the minimal configuration at ${f(required.impliedThroughputRatio, 2)}×, within the ${r.target}× target.`;
-  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). The count is the same on every run; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}`;
+  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}`;
 }
 
 function summary(r: Results): string {
