@@ -26,7 +26,7 @@ const QUIET_THRESHOLD = 0.1;
 const PEER_ORDER = ['haproxy', 'portico', 'nginx', 'undici'] as const;
 type PeerName = (typeof PEER_ORDER)[number];
 
-interface Context {
+export interface Context {
   s: Settings;
   workDir: string;
   backend: Backend;

@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import type { Cert } from '../lib/certs.js';
 import { startChild } from '../lib/processes.js';
 import { waitForPort } from '../lib/probes.js';
 import { treeCpuMicros, treeUserCpuMicros } from '../lib/proc-stats.js';
@@ -14,21 +13,15 @@ import { freePort } from '../../test/e2e/harness/ports.js';
 import { runWrk, writeWrkScript } from '../load/wrk.js';
 import { fleetHost, writeFleet } from '../manifests/fleet.js';
 import { ORIGIN_ADDRESSES } from '../peers/backend.js';
-import type { Backend } from '../peers/backend.js';
 import { writeHandwrittenConfig } from '../peers/haproxy-handwritten.js';
 import { startPortico } from '../peers/portico.js';
 import type { Routes } from '../peers/routes.js';
 import type { InstructionsResult, InstructionsRow } from '../report/types.js';
-import type { Settings } from '../settings.js';
 import { RATIO_TARGET } from './data-plane.js';
+import type { Context as DataPlaneContext } from './data-plane.js';
 
-interface Context {
-  s: Settings;
-  workDir: string;
-  backend: Backend;
-  cert: Cert;
-  log: (line: string) => void;
-}
+/** What the data-plane section gets, less the peer table this section does not fill. */
+type Context = Omit<DataPlaneContext, 'peerInfo'>;
 
 /** The headers rule X9 requires, in the cheapest form a hand-written configuration can give them. */
 const X9_REQUIRED = (httpPort: number): string[] => [
