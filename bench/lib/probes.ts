@@ -1,6 +1,7 @@
 // One-shot probes for convergence: each opens a fresh connection, because a kept-alive connection can stay on an
 // old HAProxy worker after a reload and would report the old configuration.
 import { request } from 'node:http';
+import type { Agent } from 'node:http';
 import { createConnection } from 'node:net';
 import { connect } from 'node:tls';
 import { sleep } from './processes.js';
@@ -11,9 +12,10 @@ export interface HttpAnswer {
   body: string;
 }
 
-export function httpGet(port: number, host: string, path = '/', timeoutMs = 2000, address = '127.0.0.1'): Promise<HttpAnswer> {
+/** One GET; on a fresh connection unless `agent` keeps connections alive across calls. */
+export function httpGet(port: number, host: string, path = '/', timeoutMs = 2000, address = '127.0.0.1', agent?: Agent): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, path, agent: false, headers: { host, connection: 'close' }, timeout: timeoutMs }, (res) => {
+    const req = request({ host: address, port, path, agent: agent ?? false, headers: agent ? { host } : { host, connection: 'close' }, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

@@ -4,10 +4,10 @@
 // (spec rule X9), and how much is Portico's own routing. The four configurations differ in nothing else.
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { startChild } from '../lib/processes.js';
-import { waitForPort } from '../lib/probes.js';
+import { httpGet, waitForPort } from '../lib/probes.js';
 import { treeCpuMicros, treeUserCpuMicros } from '../lib/proc-stats.js';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { runWrk, writeWrkScript } from '../load/wrk.js';
@@ -105,7 +105,7 @@ async function countInstructions(cfg: string, port: number, host: string, n: num
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       for (let i = 0; i < n; i++) {
-        const status = await get(agent, port, host);
+        const { status } = await httpGet(port, host, '/', 30_000, '127.0.0.1', agent);
         if (status !== 200) throw new Error(`GET ${host}/ answered ${status} (request ${i + 1} of ${n})`);
       }
     } finally {
@@ -120,19 +120,6 @@ async function countInstructions(cfg: string, port: number, host: string, n: num
   const m = /^(?:summary|totals): (\d+)/m.exec(await readFile(out, 'utf8'));
   if (!m) throw new Error(`no instruction total in ${out}`);
   return Number(m[1]);
-}
-
-function get(agent: Agent, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent, headers: { host }, timeout: 30_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${host}/: timeout`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Share of the hand-written HAProxy's CPU time spent in user space under load: the part a configuration changes. */
