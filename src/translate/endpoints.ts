@@ -29,6 +29,11 @@ export function indexEndpoints(services: Obj[], slices: Obj[]): EndpointIndex {
   return idx;
 }
 
+/** The key a Service is indexed and reported under, from an Ingress backend's reference to it. */
+export function refServiceKey(ref: ServiceRef): string {
+  return `${ref.namespace}/${ref.service}`;
+}
+
 export function serviceKeyOf(svc: Obj): string {
   const m = isObject(svc.metadata) ? svc.metadata : {};
   return `${nsOf(m)}/${String(m.name)}`;
@@ -121,7 +126,7 @@ export function serverName(address: string, port: number): string {
 
 export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex): { backend: Backend; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const svcKey = `${ref.namespace}/${ref.service}`;
+  const svcKey = refServiceKey(ref);
   const unavailable = (reason: string, rule: string): { backend: Backend; diagnostics: Diagnostic[] } => {
     for (const u of users) diagnostics.push({ level: 'warning', object: u, field: `backend ${svcKey}:${ref.port}`, rule, message: `${reason}; requests get 503` });
     return { backend: { name, ref, unavailable: reason, servers: [] }, diagnostics };

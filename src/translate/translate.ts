@@ -5,7 +5,7 @@ import type { Backend, Diagnostic, HostGroup, IngressSummary, ServiceRef, Transl
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
-import { LiveEndpointIndex, resolveBackend } from './endpoints.js';
+import { LiveEndpointIndex, refServiceKey, resolveBackend } from './endpoints.js';
 import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './routes.js';
 import type { CatchAllResult, GroupResult } from './routes.js';
 import { SortedKeys } from './sorted-keys.js';
@@ -307,7 +307,7 @@ export class Translator {
       byGroup?.delete(key);
       if (byGroup?.size === 0) {
         this.uses.delete(name);
-        const service = serviceKey(use.ref);
+        const service = refServiceKey(use.ref);
         this.backendsByService.get(service)?.delete(name);
         if (this.backendsByService.get(service)?.size === 0) this.backendsByService.delete(service);
       }
@@ -317,7 +317,7 @@ export class Translator {
       const byGroup = this.uses.get(name) ?? new Map<string, { ref: ServiceRef; users: Set<string> }>();
       byGroup.set(key, use);
       this.uses.set(name, byGroup);
-      const service = serviceKey(use.ref);
+      const service = refServiceKey(use.ref);
       this.backendsByService.set(service, (this.backendsByService.get(service) ?? new Set<string>()).add(name));
     }
     this.setFindings(`g:${key}`, built.diagnostics);
@@ -382,11 +382,6 @@ export class Translator {
     if (same(prev.sni, next.sni)) next.sni = prev.sni;
     return next;
   }
-}
-
-/** The key LiveEndpointIndex reports changes under. */
-function serviceKey(ref: ServiceRef): string {
-  return `${ref.namespace}/${ref.service}`;
 }
 
 function same(a: unknown, b: unknown): boolean {
