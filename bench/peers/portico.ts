@@ -43,17 +43,19 @@ export async function waitReady(child: Child, adminPort: number, spawnedAt: numb
 
 export const isHaproxy = (comm: string): boolean => comm === 'haproxy';
 
-export function startPortico(o: { manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus?: string; args?: string[] }): PorticoProcess {
+/** `bin/portico serve` on `manifestDir`, or, without one, on whatever source `args` names (`--kubeconfig`). */
+export function startPortico(o: { manifestDir?: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus?: string; args?: string[]; env?: NodeJS.ProcessEnv }): PorticoProcess {
   const args = [
     join(repoRoot, 'bin', 'portico'),
     'serve',
-    ...['--manifests', o.manifestDir, '--state-dir', o.stateDir, '--log-format', 'json', '--log-level', 'warn'],
+    ...(o.manifestDir !== undefined ? ['--manifests', o.manifestDir] : []),
+    ...['--state-dir', o.stateDir, '--log-format', 'json', '--log-level', 'warn'],
     ...['--http-port', String(o.httpPort), '--https-port', String(o.httpsPort), '--admin-port', String(o.adminPort)],
     ...['--bind-address', '127.0.0.1', '--admin-bind-address', '127.0.0.1', '--shutdown-grace-period', '1'],
     ...(o.args ?? []),
   ];
   const spawnedAt = performance.now();
-  const child = startChild('portico', process.execPath, args, o.cpus !== undefined ? { cpus: o.cpus } : {});
+  const child = startChild('portico', process.execPath, args, { ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.env ? { env: o.env } : {}) });
   return {
     child,
     httpPort: o.httpPort,

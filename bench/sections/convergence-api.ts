@@ -6,7 +6,6 @@
 import { mkdir } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../../test/kube-apiserver/server.js';
 import type { ApiServer, ObjectInput } from '../../test/kube-apiserver/server.js';
 import { makeCert } from '../lib/certs.js';
@@ -14,19 +13,16 @@ import type { Cert } from '../lib/certs.js';
 import { applyCounters } from '../lib/metrics.js';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
-import { startChild } from '../lib/processes.js';
-import type { Child } from '../lib/processes.js';
 import { percentile } from '../lib/stats.js';
 import { fleetHost } from '../manifests/fleet.js';
 import { NAMESPACE } from '../manifests/objects.js';
 import { ECHO_ADDRESSES, ORIGIN_ADDRESSES } from '../peers/backend.js';
-import { waitReady } from '../peers/portico.js';
+import { startPortico } from '../peers/portico.js';
+import type { PorticoProcess } from '../peers/portico.js';
 import type { ConvergenceRow } from '../report/types.js';
 import { EP_HOST, TLS_HOST, settle, summarise } from './convergence.js';
 import type { Context, Sample } from './convergence.js';
 
-// dist/bench/sections/convergence-api.js -> the repository root.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const TOKEN = 'portico-bench-token';
 /** Written to owned Ingresses' status; the seeded Ingresses already carry it, as after a long-running controller. */
 const PUBLISHED = '203.0.113.10';
@@ -111,40 +107,14 @@ class ApiWriter {
   }
 }
 
-interface ApiPortico {
-  child: Child;
-  httpPort: number;
-  httpsPort: number;
-  adminPort: number;
-  waitReady(timeoutMs: number): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** `bin/portico serve --kubeconfig`: the flags of peers/portico.ts, with the API instead of --manifests. */
-async function startApiPortico(kubeconfig: string, stateDir: string): Promise<ApiPortico> {
-  const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-  const args = [
-    join(repoRoot, 'bin', 'portico'),
-    'serve',
-    ...['--kubeconfig', kubeconfig, '--publish-status-address', PUBLISHED],
-    ...['--state-dir', stateDir, '--log-format', 'json', '--log-level', 'warn'],
-    ...['--http-port', String(httpPort), '--https-port', String(httpsPort), '--admin-port', String(adminPort)],
-    ...['--bind-address', '127.0.0.1', '--admin-bind-address', '127.0.0.1', '--shutdown-grace-period', '1'],
-  ];
+/** `bin/portico serve --kubeconfig`, with leader election and status writing on. */
+async function startApiPortico(kubeconfig: string, stateDir: string): Promise<PorticoProcess> {
   // The Lease (leader election) lives in POD_NAMESPACE, as in deploy/.
   const env: NodeJS.ProcessEnv = { ...process.env, POD_NAMESPACE: PORTICO_NS, POD_NAME: 'portico-bench-0' };
   delete env.KUBECONFIG;
   delete env.KUBERNETES_SERVICE_HOST;
-  const spawnedAt = performance.now();
-  const child = startChild('portico', process.execPath, args, { env });
-  return {
-    child,
-    httpPort,
-    httpsPort,
-    adminPort,
-    waitReady: (timeoutMs) => waitReady(child, adminPort, spawnedAt, timeoutMs, 50),
-    stop: () => child.stop(5000),
-  };
+  const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  return startPortico({ stateDir, httpPort, httpsPort, adminPort, args: ['--kubeconfig', kubeconfig, '--publish-status-address', PUBLISHED], env });
 }
 
 /** What a cluster that has run for a while holds: the fleet, the two Ingresses under test, their Service, slice and Secret. */
@@ -175,7 +145,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
 
   const api = await startApiServer({ token: TOKEN });
   const writer = new ApiWriter(api);
-  let p: ApiPortico | undefined;
+  let p: PorticoProcess | undefined;
   try {
     const t0 = performance.now();
     seed(api, size, port, certs[0]!);
@@ -183,7 +153,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
     const kubeconfig = api.kubeconfig(join(dir, 'kubeconfig'), { token: TOKEN });
     p = await startApiPortico(kubeconfig, stateDir);
     const portico = p;
-    const readyMs = await portico.waitReady(120_000);
+    const readyMs = await portico.waitReady(120_000, 50);
     const initial = await pollUntil(async () => (await httpGet(portico.httpPort, EP_HOST)).body === ECHO_ADDRESSES[0], performance.now(), 50, 60_000);
     if (initial === undefined) throw new Error(`Portico never routed ${EP_HOST} to ${ECHO_ADDRESSES[0]}: ${portico.child.tail()}`);
     await settle(portico);
@@ -220,7 +190,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
   }
 }
 
-async function timeApiWrite(ctx: Context, p: ApiPortico, writer: ApiWriter, writeMs: number[], method: string, path: string, body: unknown, check: () => Promise<boolean>): Promise<Sample> {
+async function timeApiWrite(ctx: Context, p: PorticoProcess, writer: ApiWriter, writeMs: number[], method: string, path: string, body: unknown, check: () => Promise<boolean>): Promise<Sample> {
   const c = ctx.s.convergence;
   if (p.child.hasExited) throw new Error(`Portico exited: ${p.child.tail()}`);
   // Outside the clock: make sure the kept-alive connection is open, so the write does not pay a TLS handshake.
