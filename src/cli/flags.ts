@@ -1,6 +1,13 @@
 // Command-line flags: declared once, validated once, then frozen. The help text is generated from the same table.
 import { parseArgs } from 'node:util';
+import { createSecureContext } from 'node:tls';
 import { isDns1123Label, isDns1123Subdomain, isDomainPrefixedPath, isIpAddress } from '../translate/grammar.js';
+
+/** ingress-nginx's default `ssl-ciphers` (Mozilla's "intermediate" list): forward secrecy and AEAD only. */
+export const DEFAULT_SSL_CIPHERS =
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256';
+const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
 interface FlagSpec {
   type: 'string' | 'boolean';
@@ -46,6 +53,21 @@ export const FLAGS: Record<string, FlagSpec> = {
   'upstream-read-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a backend may stay silent before 504', commands: ['serve'] },
   'client-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a client may stay silent', commands: ['serve'] },
   'tunnel-timeout': { type: 'string', default: '3600', arg: 'SECONDS', help: 'idle time allowed on WebSocket and other upgraded connections', commands: ['serve'] },
+  'client-request-timeout': { type: 'string', default: '10', arg: 'SECONDS', help: "time a client has to send a request's headers (slowloris protection; also bounds a new connection that sends nothing)", commands: ['serve'] },
+  'client-body-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'time a client has to send a request body into the buffer before Portico answers 408 (bodies are buffered before a backend is picked, up to 16 kB)', commands: ['serve'] },
+  'client-keepalive-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'how long an idle keep-alive client connection is kept open', commands: ['serve'] },
+  'max-connections-per-client': { type: 'string', default: 'auto', arg: 'N|auto|0', help: 'concurrent connections one client address may hold (auto: a quarter of --max-connections; 0: no limit); more are refused', commands: ['serve'] },
+  'max-connection-rate-per-client': { type: 'string', default: '200', arg: 'N|0', help: 'new connections per second one client address may open, averaged over 10 s (0: no limit); more are refused', commands: ['serve'] },
+  'proxy-body-size': { type: 'string', default: '1m', arg: 'SIZE', help: 'largest request body (k, m, g suffixes; 0: no limit); larger ones get 413, as in ingress-nginx', commands: ['serve'] },
+  'allow-encoded-slashes': { type: 'string', default: 'false', arg: 'BOOL', help: 'let paths carry an encoded slash (%2F), kept encoded, instead of answering 400 (only for applications that need it: see the README)', commands: ['serve'] },
+  'ssl-protocols': { type: 'string', default: 'TLSv1.2 TLSv1.3', arg: 'LIST', help: 'TLS versions the HTTPS listener accepts (TLSv1.2, TLSv1.3)', commands: ['serve'] },
+  'ssl-ciphers': { type: 'string', default: DEFAULT_SSL_CIPHERS, arg: 'LIST', help: "TLS 1.2 cipher suites in OpenSSL's syntax (default: ingress-nginx's, Mozilla intermediate)", commands: ['serve'] },
+  hsts: { type: 'string', default: 'true', arg: 'BOOL', help: 'send Strict-Transport-Security on HTTPS responses for hosts listed in a tls block', commands: ['serve'] },
+  'hsts-max-age': { type: 'string', default: '31536000', arg: 'SECONDS', help: 'max-age of the Strict-Transport-Security header', commands: ['serve'] },
+  'hsts-include-subdomains': { type: 'string', default: 'true', arg: 'BOOL', help: 'add includeSubDomains to the Strict-Transport-Security header', commands: ['serve'] },
+  'hsts-preload': { type: 'string', default: 'false', arg: 'BOOL', help: 'add preload to the Strict-Transport-Security header', commands: ['serve'] },
+  ipv6: { type: 'string', default: 'auto', arg: 'auto|true|false', help: 'with no --bind-address, listen on IPv6 as well as IPv4 (auto: when the host has IPv6)', commands: ['serve'] },
+  threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate'] },
@@ -66,6 +88,27 @@ export interface KubernetesFlags {
   retryPeriod: number;
   watchStallTimeout: number;
   listPageSize: number;
+}
+
+/** What the data plane enforces at the edge: client timeouts, fair share of connections, body size, TLS. */
+export interface EdgeFlags {
+  clientRequestTimeout: number;
+  clientBodyTimeout: number;
+  clientKeepaliveTimeout: number;
+  /** Concurrent connections per client address; 0: no limit. */
+  maxConnectionsPerClient: number;
+  /** New connections per second per client address, averaged over 10 s; 0: no limit. */
+  maxConnectionRatePerClient: number;
+  /** Largest request body in bytes; 0: no limit. */
+  proxyBodySize: number;
+  allowEncodedSlashes: boolean;
+  tlsVersions: { min: TlsVersion; max: TlsVersion };
+  sslCiphers: string;
+  /** The Strict-Transport-Security value, or undefined when HSTS is off. */
+  hsts: string | undefined;
+  ipv6: 'auto' | 'true' | 'false';
+  /** HAProxy threads; 0: from the CPU limit. */
+  threads: number;
 }
 
 export interface ServeFlags {
@@ -93,6 +136,7 @@ export interface ServeFlags {
   upstreamReadTimeout: number;
   clientTimeout: number;
   tunnelTimeout: number;
+  edge: EdgeFlags;
   logFormat: 'json' | 'text';
   logLevel: string;
   help: boolean;
@@ -213,12 +257,65 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     upstreamReadTimeout: serve ? int('upstream-read-timeout', 1, 86400) : 0,
     clientTimeout: serve ? int('client-timeout', 1, 86400) : 0,
     tunnelTimeout: serve ? int('tunnel-timeout', 1, 7 * 86400) : 0,
+    edge: edgeFlags(str, int, bool),
     logFormat,
     logLevel,
     help,
   };
   if (serve && new Set([flags.httpPort, flags.httpsPort, flags.adminPort]).size !== 3) throw new FlagError('--http-port, --https-port and --admin-port must differ');
   return Object.freeze(flags);
+}
+
+type Reader<T> = (name: string) => T;
+
+function edgeFlags(str: Reader<string>, int: (name: string, min: number, max: number) => number, bool: Reader<boolean>): EdgeFlags {
+  const maxConnections = int('max-connections', 1, 9000);
+  const perClient = str('max-connections-per-client');
+  const protocols = str('ssl-protocols').split(/[\s,]+/).filter(Boolean);
+  for (const p of protocols) if (!(TLS_VERSIONS as readonly string[]).includes(p)) throw new FlagError(`--ssl-protocols: ${JSON.stringify(p)} is not one of ${TLS_VERSIONS.join(', ')}`);
+  if (protocols.length === 0) throw new FlagError('--ssl-protocols: name at least one of TLSv1.2, TLSv1.3');
+  const ordered = TLS_VERSIONS.filter((v) => protocols.includes(v));
+  const hstsMaxAge = int('hsts-max-age', 0, 10 * 365 * 86400);
+  return {
+    clientRequestTimeout: int('client-request-timeout', 1, 3600),
+    clientBodyTimeout: int('client-body-timeout', 1, 86400),
+    clientKeepaliveTimeout: int('client-keepalive-timeout', 0, 3600),
+    maxConnectionsPerClient: perClient === 'auto' ? Math.max(1, Math.ceil(maxConnections / 4)) : int('max-connections-per-client', 0, maxConnections),
+    maxConnectionRatePerClient: int('max-connection-rate-per-client', 0, 1_000_000),
+    proxyBodySize: byteSize('proxy-body-size', str('proxy-body-size')),
+    allowEncodedSlashes: bool('allow-encoded-slashes'),
+    tlsVersions: { min: ordered[0]!, max: ordered[ordered.length - 1]! },
+    sslCiphers: cipherList(str('ssl-ciphers')),
+    hsts: bool('hsts') ? `max-age=${hstsMaxAge}${bool('hsts-include-subdomains') ? '; includeSubDomains' : ''}${bool('hsts-preload') ? '; preload' : ''}` : undefined,
+    ipv6: oneOf('ipv6', str('ipv6'), ['auto', 'true', 'false'] as const),
+    threads: int('threads', 0, 64),
+  };
+}
+
+/** nginx's size syntax, as ingress-nginx's proxy-body-size takes it: a number with an optional k, m or g. */
+export function byteSize(name: string, raw: string): number {
+  const m = /^(\d{1,12})([kKmMgG]?)$/.exec(raw);
+  if (!m) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be a size such as 1m, 512k or 0`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} is too large`);
+  return n;
+}
+
+/** A cipher list reaches HAProxy's configuration: it must be OpenSSL syntax only, and name ciphers OpenSSL knows. */
+function cipherList(raw: string): string {
+  if (!/^[A-Za-z0-9_:+!@=.-]{1,2000}$/.test(raw)) throw new FlagError(`--ssl-ciphers: ${JSON.stringify(raw)} may contain only cipher names and OpenSSL's list operators (: + ! @ -)`);
+  try {
+    createSecureContext({ ciphers: raw });
+  } catch (e) {
+    throw new FlagError(`--ssl-ciphers: OpenSSL refuses ${JSON.stringify(raw)}: ${(e as Error).message}`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be one of ${allowed.join(', ')}`);
+  return raw as T;
 }
 
 export function helpText(command?: 'serve' | 'translate'): string {

@@ -20,6 +20,8 @@ import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
+import { ipv6Available, threadsForCpuLimit } from './platform.js';
+import { edgeSettings } from './render-options.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
   const manifests = f.kubernetes === undefined;
@@ -77,6 +79,8 @@ async function runServe(f: ServeFlags): Promise<void> {
   const initialFiles = source?.start();
   initialFiles?.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
   const defaultCertPem = await defaultCert;
+  const ipv6 = f.bindAddress === '' && (f.edge.ipv6 === 'true' || (f.edge.ipv6 === 'auto' && (await ipv6Available())));
+  const threads = f.edge.threads > 0 ? f.edge.threads : threadsForCpuLimit();
   const applier = new Applier(
     {
       stateDir,
@@ -88,6 +92,8 @@ async function runServe(f: ServeFlags): Promise<void> {
         httpPort: f.httpPort,
         httpsPort: f.httpsPort,
         bindAddress: f.bindAddress,
+        ipv6,
+        threads,
         httpsRedirectPort: f.httpsRedirectPort,
         maxConnections: f.maxConnections,
         hardStopAfterSeconds: f.hardStopAfter,
@@ -97,9 +103,10 @@ async function runServe(f: ServeFlags): Promise<void> {
           client: f.clientTimeout,
           server: f.upstreamReadTimeout,
           tunnel: f.tunnelTimeout,
-          httpRequest: 10,
-          keepAlive: 60,
+          httpRequest: f.edge.clientRequestTimeout,
+          keepAlive: f.edge.clientKeepaliveTimeout,
         },
+        edge: edgeSettings(f),
       },
     },
     supervisor,
@@ -135,7 +142,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  log.info({ component: 'serve', source: f.kubernetes ? 'kubernetes' : 'manifests', stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort }, 'starting');
+  log.info({ component: 'serve', source: f.kubernetes ? 'kubernetes' : 'manifests', stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort, ipv6, haproxyThreads: threads }, 'starting');
   if (f.kubernetes) {
     const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log);
     stopSource = k.stop;

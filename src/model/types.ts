@@ -46,6 +46,8 @@ export interface HostGroup {
   /** `matchPrefix` is the trimmed prefix (rule P5) followed by `/`: a request path r matches iff `r + "/"` starts with it. */
   prefix: (PathRoute & { matchPrefix: string })[];
   defaultBackend?: RouteTarget;
+  /** Set when the host is listed in some owned Ingress's tls block: its HTTPS responses carry HSTS. */
+  tlsHost?: true;
 }
 
 export interface ServiceRef {

@@ -205,6 +205,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
   };
   if (dflt) group.defaultBackend = dflt;
+  if (tlsHost) group.tlsHost = true;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
 }

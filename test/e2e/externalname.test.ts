@@ -63,7 +63,7 @@ test('deleting the Service turns the route into 503, re-adding it brings 200 bac
   const ingresses = docs(site('ext.test', 'ext'));
   await removeManifest(dir, 'external.yaml');
   await writeManifest(dir, 'ingress-only.yaml', ingresses);
-  await waitFor(async () => (await httpGet(portico.httpPort, { host: 'ext.test', path: '/' })).status === 503, { timeoutMs: 3000, message: 'never 503' });
+  await waitFor(async () => (await httpGet(portico.httpPort, { host: 'ext.test', path: '/' })).status === 503, { timeoutMs: 10_000, message: 'never 503' });
   await writeManifest(dir, 'service.yaml', service({ name: 'ext', type: 'ExternalName', externalName: name, ports: [{ port: 80, targetPort: pod!.port }] }));
-  await waitFor(async () => (await httpGet(portico.httpPort, { host: 'ext.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'never 200 again' });
+  await waitFor(async () => (await httpGet(portico.httpPort, { host: 'ext.test', path: '/' })).status === 200, { timeoutMs: 10_000, message: 'never 200 again' });
 });

@@ -144,7 +144,7 @@ describe('paths (P1-P16)', () => {
     ['path.test', '/barn', 's-root'],
     ['path.test', '/impl/x', 's-impl'], // P8: ImplementationSpecific as Prefix
     ['path.test', '/aaa?next=/aaa/bbb', 's-aaa'], // P1: the query never matters
-    ['path.test', '/aaa/./bbb', 's-aaa'], // P2: no normalisation before matching
+    ['path.test', '/aaa/./bbb', 's-aaabbb'], // P2 as revised: dot segments are removed before matching, as nginx does
     ['exact.test', '/foo', 's-exact-foo'], // P3
     ['exact.test', '/foo/', 'HTTP 404'], // P3, P16
     ['exact.test', '/FOO', 'HTTP 404'],

@@ -92,7 +92,7 @@ describe('runtime plan', () => {
 
   test('a new Ingress on an existing Service is map entries only, paths before the host', () => {
     const p = ops(reloadedWith(model(base)), model(base + ing('b', 'b.test', 'web', '/api')));
-    assert.deepEqual(summary(p.ops), ['map-add maps/paths.map b.test/api/ -|be_default_web_80', 'map-add maps/paths.map b.test/api? -|be_default_web_80', 'map-add maps/hosts.map b.test b.test']);
+    assert.deepEqual(summary(p.ops), ['map-add maps/paths.map b.test/api/ --|be_default_web_80', 'map-add maps/paths.map b.test/api? --|be_default_web_80', 'map-add maps/hosts.map b.test b.test']);
   });
 
   test('a removed Ingress leaves the host map first, then its paths', () => {
@@ -103,7 +103,7 @@ describe('runtime plan', () => {
   test('a changed path edits entries in place where the key stays', () => {
     const apiUsed = base + svc('api', ['127.0.0.9']) + ing('c', 'c.test', 'api');
     const p = ops(reloadedWith(model(apiUsed + ing('b', 'b.test', 'web'))), model(apiUsed + ing('b', 'b.test', 'api')));
-    assert.deepEqual(summary(p.ops), ['map-set maps/paths.map b.test/ -|be_default_api_80']);
+    assert.deepEqual(summary(p.ops), ['map-set maps/paths.map b.test/ --|be_default_api_80']);
   });
 
   test('an endpoint change adds and removes servers and touches no map', () => {
@@ -114,7 +114,7 @@ describe('runtime plan', () => {
   test('a new Service is bound to a spare section; when it goes, the spare is freed and its servers deleted', () => {
     const start = reloadedWith(model(base));
     const added = ops(start, model(base + svc('new', ['127.0.0.7']) + ing('n', 'n.test', 'new')));
-    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths.map n.test/ -|spare_0', 'map-add maps/hosts.map n.test n.test']);
+    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths.map n.test/ --|spare_0', 'map-add maps/hosts.map n.test n.test']);
     assert.deepEqual([...added.next.bound], [['be_default_new_80', 'spare_0']]);
     assert.deepEqual(added.next.free, ['spare_1']);
     const removed = ops(added.next, model(base));

@@ -4,6 +4,8 @@
 // translate fails closed instead of writing configuration.
 import { isIP } from 'node:net';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import { bodyRules, connectionRules, globalTlsLines, missingHostRule, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
+import type { EdgeSettings } from './edge.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -15,6 +17,10 @@ export interface RenderOptions {
   httpsPort: number;
   /** Address the listeners bind to ('' = all addresses). */
   bindAddress: string;
+  /** With no bind address: listen on every IPv6 address as well as every IPv4 address. */
+  ipv6: boolean;
+  /** HAProxy threads; 0 leaves HAProxy's own choice (every CPU it may run on). */
+  threads: number;
   /** Port the HTTP->HTTPS redirect points at (443 leaves it out of the URL). */
   httpsRedirectPort: number;
   maxConnections: number;
@@ -24,6 +30,7 @@ export interface RenderOptions {
   /** Empty backend sections (`spare_N`) that new Services are bound to at runtime, so that they need no reload. */
   spareBackends: number;
   timeouts: { connect: number; client: number; server: number; tunnel: number; httpRequest: number; keepAlive: number };
+  edge: EdgeSettings;
 }
 
 export interface Artefacts {
@@ -77,9 +84,12 @@ function assertPort(n: number): number {
 export type SectionOf = (backend: string) => string;
 const OWN_SECTION: SectionOf = (b) => b;
 
-/** The value every routing map returns: `<flags>|<section>`; flag `r` asks for the HTTPS redirect. */
-export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION): string {
-  return `${t.redirectToHttps ? 'r' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
+/**
+ * The value every routing map returns: `<flags>|<section>`. Two flags, `-` when off: `r` asks for the HTTPS redirect
+ * (rule T9), `s` marks a host listed in a tls block, whose HTTPS responses carry HSTS.
+ */
+export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, tlsHost = false): string {
+  return `${t.redirectToHttps ? 'r' : '-'}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
 }
 
 export type MapName = keyof typeof MAPS;
@@ -96,15 +106,16 @@ export type MapEntry = [map: MapName, key: string, value: string];
 export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
   const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
   const paths = new Map<string, string>();
+  const tls = g.tlsHost === true;
   for (const r of g.prefix) {
-    const value = routeValue(r, sectionOf);
+    const value = routeValue(r, sectionOf, tls);
     paths.set(g.key + r.matchPrefix, value);
     // The prefix `/` already covers the path `/`.
     if (r.matchPrefix !== '/') paths.set(g.key + r.matchPrefix.slice(0, -1) + PATH_END, value);
   }
-  for (const r of g.exact) paths.set(g.key + r.path + PATH_END, routeValue(r, sectionOf));
+  for (const r of g.exact) paths.set(g.key + r.path + PATH_END, routeValue(r, sectionOf, tls));
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
-  if (g.defaultBackend) out.push(['defaults', assertMapWord(g.key, 'map key'), routeValue(g.defaultBackend, sectionOf)]);
+  if (g.defaultBackend) out.push(['defaults', assertMapWord(g.key, 'map key'), routeValue(g.defaultBackend, sectionOf, tls)]);
   return out;
 }
 
@@ -179,9 +190,19 @@ function sectionText(name: string, b: Backend | undefined): string {
   return lines.join('\n');
 }
 
+/**
+ * The bind lines of one listener: the given address, or every IPv4 address plus, when enabled, every IPv6 address on
+ * a socket of its own (`v6only`): one dual-stack socket would show IPv4 clients as `::ffff:a.b.c.d` to backends
+ * and in X-Forwarded-For.
+ */
+function bindLines(o: RenderOptions, port: number, options: string): string[] {
+  const p = assertPort(port);
+  if (o.bindAddress !== '') return [`bind ${assertAddress(o.bindAddress)}:${p}${options}`];
+  return [`bind :${p}${options}`, ...(o.ipv6 ? [`bind [::]:${p} v6only${options}`] : [])];
+}
+
 export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const dir = safeDir(o.filesDir);
-  const bind = o.bindAddress === '' ? '' : assertAddress(o.bindAddress);
   const t = o.timeouts;
   const serverHeader = assertToken(o.serverHeader, 'server header');
   const redirectPort = assertPort(o.httpsRedirectPort) === 443 ? '' : `:${o.httpsRedirectPort}`;
@@ -189,14 +210,20 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const found = (v: string): string => `{ var(${v}) -m found }`;
   const noRoute = `!${found('txn.route')}`;
   const normalHost = 'req.fhdr(host),lower,field(1,:),regsub(\\.$,)';
+  const indent = (lines: string[]): string => lines.map((l) => `  ${l}`).join('\n');
+  const threads = o.threads > 0 ? `\n  nbthread ${assertPort(o.threads)}` : '';
+  const table = perClientTable(o.edge, o.maxConnections);
+  const tables = table.length > 0 ? [table.join('\n')] : [];
   return `# Generated by Portico. Do not edit: every change is overwritten.
 global
-  master-worker
+  master-worker${threads}
+  # For http-request normalize-uri, which HAProxy 2.6 marks experimental (docs/architecture.md says why it is used).
+  expose-experimental-directives
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
   maxconn ${o.maxConnections}
   hard-stop-after ${o.hardStopAfterSeconds}s
   tune.ssl.default-dh-param 2048
-  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+${indent(globalTlsLines(o.edge))}
 
 defaults
   mode http
@@ -217,8 +244,9 @@ defaults
   http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
 
 frontend portico
-  bind ${bind}:${o.httpPort}
-  bind ${bind}:${o.httpsPort} ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1
+${indent([...bindLines(o, o.httpPort, ''), ...bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`)])}
+${indent(connectionRules(o.edge))}
+${indent(requestHygieneRules(o.edge))}
   option forwardfor
   http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
@@ -230,6 +258,7 @@ frontend portico
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
   http-request set-var(txn.route) base,concat(${PATH_END}),map_beg(${map(MAPS.paths)}) if { req.fhdr(host),map_str(${map(MAPS.hosts)}) -m found }
+  ${missingHostRule(noRoute)}
   # Any other request. Rule H1: the host without port or trailing dot, lowercased (an IPv6 literal matches no Ingress
   # host either way); then rule H5: exact, wildcard (first label a DNS label, rule H3), then the any-host group.
   http-request set-var(txn.host) ${normalHost} if ${noRoute}
@@ -245,7 +274,8 @@ frontend portico
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${noRoute}
   # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
-  http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route) -m beg r| } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
+  http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if !{ ssl_fc } { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
+${indent(bodyRules(o.edge))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here
@@ -253,9 +283,10 @@ frontend portico
   http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }
   http-after-response del-header ${INTERNAL_MARK} if { status 502:503 }
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
+${indent(responseEdgeRules(o.edge))}
   use_backend %[var(txn.route),field(2,|)]
 
-${[...model.backends.map((b) => sectionText(b.name, b)), ...Array.from({ length: o.spareBackends }, (_, i) => sectionText(spareName(i), undefined))].join('\n\n')}
+${[...tables, ...model.backends.map((b) => sectionText(b.name, b)), ...Array.from({ length: o.spareBackends }, (_, i) => sectionText(spareName(i), undefined))].join('\n\n')}
 `;
 }
 

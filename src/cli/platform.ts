@@ -1,0 +1,70 @@
+// What the machine gives Portico: the CPUs HAProxy may use, and whether IPv6 sockets can be opened.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+/**
+ * HAProxy threads for this process: the CPU limit of its cgroup (a pod's `resources.limits.cpu`), rounded up, and
+ * never more than the CPUs it may run on. HAProxy's own default is every CPU of the node, which on a 64-core node
+ * with a 2-CPU limit means 64 threads throttled by the quota.
+ */
+export function threadsForCpuLimit(read: (path: string) => string | undefined = readText): number {
+  const cpus = availableParallelism();
+  const quota = cgroupCpuLimit(read);
+  return quota === undefined ? cpus : Math.max(1, Math.min(cpus, Math.ceil(quota)));
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The smallest CPU quota (in CPUs) on the way from this process's cgroup to the root, cgroup v2 or v1. */
+export function cgroupCpuLimit(read: (path: string) => string | undefined): number | undefined {
+  const self = read('/proc/self/cgroup') ?? '';
+  let limit: number | undefined;
+  const take = (n: number | undefined): void => {
+    if (n !== undefined && n > 0 && (limit === undefined || n < limit)) limit = n;
+  };
+  for (const line of self.split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (path === undefined) continue;
+    if (controllers === '') {
+      // v2: "max 100000" or "200000 100000".
+      for (const dir of ancestors('/sys/fs/cgroup', path)) {
+        const [q, p] = (read(`${dir}/cpu.max`) ?? '').trim().split(/\s+/);
+        if (q && p && q !== 'max') take(Number(q) / Number(p));
+      }
+    } else if (controllers!.split(',').includes('cpu')) {
+      // v1: the hierarchy is mounted under the controllers' names; quota -1 means none.
+      for (const mount of [`/sys/fs/cgroup/${controllers}`, '/sys/fs/cgroup/cpu']) {
+        for (const dir of ancestors(mount, path)) {
+          const q = Number((read(`${dir}/cpu.cfs_quota_us`) ?? '').trim());
+          const p = Number((read(`${dir}/cpu.cfs_period_us`) ?? '').trim());
+          if (q > 0 && p > 0) take(q / p);
+        }
+      }
+    }
+  }
+  return limit;
+}
+
+/** `root/a/b`, `root/a`, `root`: in a container the path is `/`, outside one the process's own cgroup. */
+function ancestors(root: string, path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = parts.length; i >= 0; i--) out.push([root, ...parts.slice(0, i)].join('/'));
+  return out;
+}
+
+/** Whether a dual-stack listener (`[::]` taking IPv4 too) can be opened: false where IPv6 is disabled. */
+export function ipv6Available(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '::', port: 0, ipv6Only: false }, () => s.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,166 @@
+// The edge: what HAProxy enforces on every client before a request is routed. Request hygiene (a path routed in its
+// normalised form only, ambiguous paths refused, hop-by-hop and smuggling headers removed), the fair share of
+// connections between clients, the request body limit, and the TLS settings of the HTTPS listener.
+//
+// Every rule here runs on every request, so each is written to cost (almost) nothing on a plain one: the work sits
+// behind two cheap gates, one on the path and one on the header block, and a plain request only pays for the gates
+// and for one variable test per gated rule (bench/README.md lists what each costs).
+
+/** What the edge rules need to know; render refuses values outside the grammars below. */
+export interface EdgeSettings {
+  /** Keep `%2F` in paths (encoded, never decoded) instead of answering 400. */
+  allowEncodedSlashes: boolean;
+  /** Largest request body in bytes; 0: no limit. */
+  maxBodyBytes: number;
+  /** Seconds a client has to fill the request buffer with its body before 408. */
+  bodyTimeoutSeconds: number;
+  /** Per client address: concurrent connections and new connections per second over 10 s; 0: no limit. */
+  perClient: { connections: number; ratePerSecond: number };
+  /** With this many client connections open, every response says `Connection: close`, so that no connection idles
+   * on a slot another client needs. */
+  closeIdleAbove: number;
+  /** The Strict-Transport-Security value sent on HTTPS responses for TLS hosts; undefined: none. */
+  hsts: string | undefined;
+  tls: { minVersion: string; maxVersion: string; ciphers: string };
+}
+
+/** Name of the table that counts each client address's connections. */
+export const PER_CLIENT_TABLE = 'per_client';
+
+const TLS_VERSION = /^TLSv1\.[23]$/;
+const CIPHERS = /^[A-Za-z0-9_:+!@=.-]{1,2000}$/;
+const HSTS = /^max-age=\d{1,10}(; includeSubDomains)?(; preload)?$/;
+
+function assertInt(n: number, what: string, min = 0): number {
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`render: refusing ${what} ${n}`);
+  return n;
+}
+
+/** Lines of the global section: TLS versions and ciphers of every listener. */
+export function globalTlsLines(e: EdgeSettings): string[] {
+  const { minVersion, maxVersion, ciphers } = e.tls;
+  if (!TLS_VERSION.test(minVersion) || !TLS_VERSION.test(maxVersion)) throw new Error(`render: refusing TLS versions ${minVersion}-${maxVersion}`);
+  if (!CIPHERS.test(ciphers)) throw new Error(`render: refusing cipher list ${JSON.stringify(ciphers)}`);
+  return [
+    `ssl-default-bind-ciphers ${ciphers}`,
+    // Session tickets stay off as in ingress-nginx: a ticket key that never rotates would undo forward secrecy.
+    `ssl-default-bind-options ssl-min-ver ${minVersion} ssl-max-ver ${maxVersion} no-tls-tickets`,
+  ];
+}
+
+/** A table section for the per-client counters, or nothing when no per-client limit is set. */
+export function perClientTable(e: EdgeSettings, maxConnections: number): string[] {
+  const { connections, ratePerSecond } = e.perClient;
+  if (assertInt(connections, 'per-client connections') === 0 && assertInt(ratePerSecond, 'per-client rate') === 0) return [];
+  // One entry per client address currently connected (or seen within the rate period): maxconn bounds the first
+  // kind; the rest expire. IPv4 clients are stored as IPv4-mapped IPv6 addresses.
+  const size = Math.max(1000, 4 * assertInt(maxConnections, 'maxconn', 1));
+  return [`backend ${PER_CLIENT_TABLE}`, `  stick-table type ipv6 size ${size} expire 10s store conn_cur,conn_rate(10s)`];
+}
+
+/** tcp-request rules at the start of the frontend: a client over its share of connections is refused at accept. */
+export function connectionRules(e: EdgeSettings): string[] {
+  const { connections, ratePerSecond } = e.perClient;
+  if (connections === 0 && ratePerSecond === 0) return [];
+  const lines = [`tcp-request connection track-sc0 src table ${PER_CLIENT_TABLE}`];
+  // conn_cur includes the connection being accepted.
+  if (connections > 0) lines.push(`tcp-request connection reject if { sc0_conn_cur gt ${assertInt(connections, 'per-client connections')} }`);
+  if (ratePerSecond > 0) lines.push(`tcp-request connection reject if { sc0_conn_rate gt ${assertInt(ratePerSecond * 10, 'per-client rate')} }`);
+  return lines;
+}
+
+// A path needs normalising when it holds a `%`, a character outside RFC 3986's path characters, an empty segment or
+// a segment that starts with a dot; a plain path skips every rule below. `\x27` is the apostrophe, which the
+// configuration's single quotes cannot hold.
+const UNUSUAL_PATH = String.raw`'[^-A-Za-z0-9._~!$&\x27()*+,;=:@/]|//|/\.'`;
+/** Header values with control characters (tab aside; CR and LF end lines in the header block). */
+const CONTROL_CHARS = String.raw`[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]`;
+/** Hop-by-hop and smuggling-prone headers, and header names with an underscore (see requestHygieneRules). */
+const UNUSUAL_HEADERS = String.raw`'(?im)^(connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
+/** Characters HAProxy lets through raw but RFC 3986 keeps out of paths: routed (and forwarded) percent-encoded, as
+ * Portico encodes them in Ingress paths. Each is named by its code in the regex, so no quote reaches the parser. */
+const ENCODE_IN_PATH: [code: string, encoded: string][] = [
+  ['22', '%22'],
+  ['3c', '%3C'],
+  ['3e', '%3E'],
+  ['5b', '%5B'],
+  ['5d', '%5D'],
+  ['5e', '%5E'],
+  ['60', '%60'],
+  ['7b', '%7B'],
+  ['7c', '%7C'],
+  ['7d', '%7D'],
+];
+
+/**
+ * Request hygiene, before any routing. The path is routed (and forwarded) in the canonical form Portico's translate
+ * gives Ingress paths (src/translate/path-canonical.ts; docs/rules.md): percent-encoded unreserved characters
+ * decoded, other percent-encodings in uppercase, runs of `/` merged, dot segments removed (nginx's order: slashes
+ * first), characters outside RFC 3986 percent-encoded. Forms that backends read in different ways get 400: an
+ * encoded `/` (unless allowed) or `\`, a literal `\`, an encoded NUL, and `;` parameters on a dot segment.
+ * `normalize-uri` is HAProxy's own implementation (marked experimental in 2.6: see docs/architecture.md); the
+ * differential test in test/e2e/edge-paths.test.ts holds it to translate's definition.
+ */
+export function requestHygieneRules(e: EdgeSettings): string[] {
+  const odd = '{ var(txn.odd_path) -m bool }';
+  const ambiguous = ['%5C', '%00', String.raw`\\`, String.raw`/\.\.?(;|%3B)`];
+  if (!e.allowEncodedSlashes) ambiguous.unshift('%2F');
+  const hx = '{ var(txn.odd_headers) -m bool }';
+  const encode = ENCODE_IN_PATH.map(([code, enc]) => String.raw`regsub(\\x${code},${enc},g)`).join(',');
+  return [
+    `http-request set-var(txn.odd_path) bool(true) if { path -m reg ${UNUSUAL_PATH} }`,
+    `http-request normalize-uri percent-decode-unreserved strict if ${odd}`,
+    `http-request normalize-uri percent-to-uppercase strict if ${odd}`,
+    `http-request deny deny_status 400 if ${odd} { path -m reg '${ambiguous.join('|')}' }`,
+    `http-request normalize-uri path-merge-slashes if ${odd}`,
+    `http-request normalize-uri path-strip-dot if ${odd}`,
+    `http-request normalize-uri path-strip-dotdot full if ${odd}`,
+    `http-request set-path '%[path,${encode}]' if ${odd} { path -m reg '[\\x22<>^\\x60{|}\\x5b\\x5d]' }`,
+    // One scan of the header block decides whether any header rule below has work to do.
+    `http-request set-var(txn.odd_headers) bool(true) if { req.hdrs -m reg ${UNUSUAL_HEADERS} }`,
+    `http-request deny deny_status 400 if ${hx} { req.hdrs -m reg '${CONTROL_CHARS}' }`,
+    // A client's Forwarded header would pass for Portico's own (RFC 7239 readers prefer it to X-Forwarded-*), and
+    // HTTP2-Settings only serves an h2c upgrade; underscores in header names are dropped as nginx drops them
+    // (`X_Forwarded_For` reads as X-Forwarded-For in CGI-style backends).
+    `http-request del-header ^(forwarded|http2-settings|proxy-connection|keep-alive|[^_]*_.*)$ -m reg if ${hx}`,
+    // Only a WebSocket upgrade passes: an h2c (or any other) upgrade would turn the connection into a tunnel that
+    // carries requests no rule ever sees.
+    `http-request del-header upgrade if ${hx} !{ req.fhdr(upgrade) -i websocket } or ${hx} { req.fhdr_cnt(upgrade) gt 1 }`,
+    // Headers a client names in Connection could be dropped by a proxy behind Portico, X-Forwarded-For among them.
+    `http-request del-header connection if ${hx}`,
+    `http-request set-header Connection upgrade if ${hx} { req.fhdr(upgrade) -m found }`,
+  ];
+}
+
+/** HTTP/1.1 (and HTTP/2) requests without a Host are refused; only HTTP/1.0 may leave it out. Slow path only: a
+ * request routed by its Host on the fast path has one. */
+export function missingHostRule(notRouted: string): string {
+  return `http-request deny deny_status 400 if ${notRouted} !{ req.hdr(host) -m found } !{ req.ver 1.0 }`;
+}
+
+/**
+ * After routing: the body limit, then the body buffered (up to HAProxy's 16 kB buffer) before a backend connection
+ * is taken, so that a slow client ties up no backend. Both need the length announced in Content-Length: the 413
+ * comes before the client has sent a byte of the body (as nginx answers), and a body of unknown length (chunked,
+ * HTTP/2 without content-length, gRPC streams) is streamed, because waiting for it would stall streaming requests
+ * (HAProxy 2.6 cannot count a streamed body without a Lua filter on every request: see the README).
+ */
+export function bodyRules(e: EdgeSettings): string[] {
+  const announced = '!{ method GET HEAD } { req.hdr_cnt(content-length) gt 0 }';
+  const lines: string[] = [];
+  if (assertInt(e.maxBodyBytes, 'body size') > 0) lines.push(`http-request deny deny_status 413 if ${announced} { req.hdr_val(content-length) gt ${e.maxBodyBytes} }`);
+  lines.push(`http-request wait-for-body time ${assertInt(e.bodyTimeoutSeconds, 'body timeout', 1)}s if ${announced}`);
+  return lines;
+}
+
+/** Response rules: HSTS on HTTPS for hosts listed in a tls block (route flag `s`), and `Connection: close` under
+ * connection pressure. */
+export function responseEdgeRules(e: EdgeSettings): string[] {
+  const lines: string[] = [];
+  if (e.hsts !== undefined) {
+    if (!HSTS.test(e.hsts)) throw new Error(`render: refusing HSTS value ${JSON.stringify(e.hsts)}`);
+    lines.push(`http-after-response set-header Strict-Transport-Security "${e.hsts}" if { ssl_fc } { var(txn.route) -m sub s| }`);
+  }
+  lines.push(`http-after-response set-header Connection close if { fe_conn gt ${assertInt(e.closeIdleAbove, 'idle-close threshold', 1)} }`);
+  return lines;
+}
