@@ -111,14 +111,23 @@ describe('runtime plan', () => {
     assert.deepEqual(summary(p.ops), ['add-server be_default_web_80/ep_127_0_0_4_3000', 'del-server be_default_web_80/ep_127_0_0_2_3000']);
   });
 
+  test('a lone endpoint has a twin; a second endpoint replaces the twin, and losing it brings the twin back', () => {
+    const one = reloadedWith(model(svc('web', ['127.0.0.2']) + ing('a', 'a.test', 'web')));
+    const two = ops(one, model(svc('web', ['127.0.0.2', '127.0.0.3']) + ing('a', 'a.test', 'web')));
+    assert.deepEqual(summary(two.ops), ['add-server be_default_web_80/ep_127_0_0_3_3000', 'del-server be_default_web_80/ep_127_0_0_2_3000_twin']);
+    const back = ops(two.next, model(svc('web', ['127.0.0.3']) + ing('a', 'a.test', 'web')));
+    assert.deepEqual(summary(back.ops), ['add-server be_default_web_80/ep_127_0_0_3_3000_twin', 'del-server be_default_web_80/ep_127_0_0_2_3000']);
+  });
+
   test('a new Service is bound to a spare section; when it goes, the spare is freed and its servers deleted', () => {
     const start = reloadedWith(model(base));
     const added = ops(start, model(base + svc('new', ['127.0.0.7']) + ing('n', 'n.test', 'new')));
-    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'map-add maps/paths.map n.test/ --|spare_0', 'map-add maps/hosts.map n.test n.test']);
+    // A lone endpoint is dialled under two names (render.ts, dialledServers).
+    assert.deepEqual(summary(added.ops), ['add-server spare_0/ep_127_0_0_7_3000', 'add-server spare_0/ep_127_0_0_7_3000_twin', 'map-add maps/paths.map n.test/ --|spare_0', 'map-add maps/hosts.map n.test n.test']);
     assert.deepEqual([...added.next.bound], [['be_default_new_80', 'spare_0']]);
     assert.deepEqual(added.next.free, ['spare_1']);
     const removed = ops(added.next, model(base));
-    assert.deepEqual(summary(removed.ops), ['map-del maps/hosts.map n.test', 'map-del maps/paths.map n.test/', 'del-server spare_0/ep_127_0_0_7_3000']);
+    assert.deepEqual(summary(removed.ops), ['map-del maps/hosts.map n.test', 'map-del maps/paths.map n.test/', 'del-server spare_0/ep_127_0_0_7_3000', 'del-server spare_0/ep_127_0_0_7_3000_twin']);
     assert.deepEqual(removed.next.free, ['spare_1', 'spare_0']);
     assert.equal(removed.next.bound.size, 0);
   });

@@ -75,8 +75,9 @@ export function connectionRules(e: EdgeSettings): string[] {
 const UNUSUAL_PATH = String.raw`'[^-A-Za-z0-9._~!$&\x27()*+,;=:@/]|//|/\.'`;
 /** Header values with control characters (tab aside; CR and LF end lines in the header block). */
 const CONTROL_CHARS = String.raw`[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]`;
-/** Hop-by-hop and smuggling-prone headers, and header names with an underscore (see requestHygieneRules). */
-const UNUSUAL_HEADERS = String.raw`'(?im)^(connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
+/** Header blocks that need a closer look: no Host at all; hop-by-hop and smuggling-prone headers; header names with
+ * an underscore; control characters. The lazy scan for `host:` stops at the first header, where clients put it. */
+const UNUSUAL_HEADERS = String.raw`'(?im)\A(?![\s\S]*?^host:)|^(connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
 /** Characters HAProxy lets through raw but RFC 3986 keeps out of paths: routed (and forwarded) percent-encoded, as
  * Portico encodes them in Ingress paths. Each is named by its code in the regex, so no quote reaches the parser. */
 const ENCODE_IN_PATH: [code: string, encoded: string][] = [
@@ -96,29 +97,32 @@ const ENCODE_IN_PATH: [code: string, encoded: string][] = [
  * Request hygiene, before any routing. The path is routed (and forwarded) in the canonical form Portico's translate
  * gives Ingress paths (src/translate/path-canonical.ts; docs/rules.md): percent-encoded unreserved characters
  * decoded, other percent-encodings in uppercase, runs of `/` merged, dot segments removed (nginx's order: slashes
- * first), characters outside RFC 3986 percent-encoded. Forms that backends read in different ways get 400: an
- * encoded `/` (unless allowed) or `\`, a literal `\`, an encoded NUL, and `;` parameters on a dot segment.
- * `normalize-uri` is HAProxy's own implementation (marked experimental in 2.6: see docs/architecture.md); the
- * differential test in test/e2e/edge-paths.test.ts holds it to translate's definition.
+ * first), the characters RFC 3986 keeps out of paths percent-encoded. Forms that backends read in different ways get
+ * 400: an encoded `/` (unless allowed) or `\`, a literal `\`, an encoded NUL, and `;` parameters on a dot segment,
+ * judged before decoding so that encoded dots count too. `normalize-uri` is HAProxy's own implementation (marked
+ * experimental in 2.6: see docs/architecture.md); test/e2e/edge-requests.test.ts holds it to translate's definition.
+ *
+ * Every 400 comes from one rule, and each gated rule costs a plain request one variable test (about 230 of HAProxy's
+ * instructions), which is why the checks are folded together.
  */
 export function requestHygieneRules(e: EdgeSettings): string[] {
   const odd = '{ var(txn.odd_path) -m bool }';
-  const ambiguous = ['%5C', '%00', String.raw`\\`, String.raw`/\.\.?(;|%3B)`];
-  if (!e.allowEncodedSlashes) ambiguous.unshift('%2F');
   const hx = '{ var(txn.odd_headers) -m bool }';
+  const dot = String.raw`(\.|%2e)`;
+  const ambiguous = [...(e.allowEncodedSlashes ? [] : ['%2f']), '%5c', '%00', String.raw`\\`, `/${dot}{1,2}(;|%3b)`].join('|');
   const encode = ENCODE_IN_PATH.map(([code, enc]) => String.raw`regsub(\\x${code},${enc},g)`).join(',');
   return [
     `http-request set-var(txn.odd_path) bool(true) if { path -m reg ${UNUSUAL_PATH} }`,
+    // One scan of the header block decides whether any header rule below has work to do.
+    `http-request set-var(txn.odd_headers) bool(true) if { req.hdrs -m reg ${UNUSUAL_HEADERS} }`,
+    // HTTP/1.1 (and HTTP/2) requests must name a Host; only HTTP/1.0 may leave it out.
+    `http-request deny deny_status 400 if ${odd} { path -m reg -i '${ambiguous}' } or ${hx} { req.hdrs -m reg '${CONTROL_CHARS}' } or ${hx} !{ req.hdr(host) -m found } !{ req.ver 1.0 }`,
     `http-request normalize-uri percent-decode-unreserved strict if ${odd}`,
     `http-request normalize-uri percent-to-uppercase strict if ${odd}`,
-    `http-request deny deny_status 400 if ${odd} { path -m reg '${ambiguous.join('|')}' }`,
     `http-request normalize-uri path-merge-slashes if ${odd}`,
     `http-request normalize-uri path-strip-dot if ${odd}`,
     `http-request normalize-uri path-strip-dotdot full if ${odd}`,
     `http-request set-path '%[path,${encode}]' if ${odd} { path -m reg '[\\x22<>^\\x60{|}\\x5b\\x5d]' }`,
-    // One scan of the header block decides whether any header rule below has work to do.
-    `http-request set-var(txn.odd_headers) bool(true) if { req.hdrs -m reg ${UNUSUAL_HEADERS} }`,
-    `http-request deny deny_status 400 if ${hx} { req.hdrs -m reg '${CONTROL_CHARS}' }`,
     // A client's Forwarded header would pass for Portico's own (RFC 7239 readers prefer it to X-Forwarded-*), and
     // HTTP2-Settings only serves an h2c upgrade; underscores in header names are dropped as nginx drops them
     // (`X_Forwarded_For` reads as X-Forwarded-For in CGI-style backends).
@@ -130,12 +134,6 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
     `http-request del-header connection if ${hx}`,
     `http-request set-header Connection upgrade if ${hx} { req.fhdr(upgrade) -m found }`,
   ];
-}
-
-/** HTTP/1.1 (and HTTP/2) requests without a Host are refused; only HTTP/1.0 may leave it out. Slow path only: a
- * request routed by its Host on the fast path has one. */
-export function missingHostRule(notRouted: string): string {
-  return `http-request deny deny_status 400 if ${notRouted} !{ req.hdr(host) -m found } !{ req.ver 1.0 }`;
 }
 
 /**

@@ -4,7 +4,7 @@
 // translate fails closed instead of writing configuration.
 import { isIP } from 'node:net';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
-import { bodyRules, connectionRules, globalTlsLines, missingHostRule, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
+import { bodyRules, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
 export interface RenderOptions {
@@ -170,6 +170,19 @@ export function serverArgs(s: Server): string {
   return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}`;
 }
 
+/**
+ * The servers HAProxy dials for a backend. A lone endpoint is listed twice, under two names: HAProxy waits a second
+ * (MIN(1 s, timeout connect)) before each retry on the same server, so a lone endpoint that refuses connections
+ * answered 502 only after two such turn-arounds; with a second server, round robin retries on "the other" one at
+ * once, and the 502 comes in a millisecond, as from nginx. Both entries dial the same address: load and connection
+ * reuse are unchanged, and several endpoints need no twin.
+ */
+export function dialledServers(b: Pick<Backend, 'servers'>): Server[] {
+  const [only, ...rest] = b.servers;
+  if (!only || rest.length > 0) return b.servers;
+  return [only, { ...only, name: `${only.name}_twin` }];
+}
+
 export function spareName(i: number): string {
   return `spare_${i}`;
 }
@@ -186,7 +199,7 @@ function sectionText(name: string, b: Backend | undefined): string {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
     lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)} init-addr libc,none`);
   }
-  for (const s of b?.servers ?? []) lines.push(`  server ${serverArgs(s)}`);
+  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s)}`);
   return lines.join('\n');
 }
 
@@ -258,7 +271,6 @@ ${indent(requestHygieneRules(o.edge))}
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
   http-request set-var(txn.route) base,concat(${PATH_END}),map_beg(${map(MAPS.paths)}) if { req.fhdr(host),map_str(${map(MAPS.hosts)}) -m found }
-  ${missingHostRule(noRoute)}
   # Any other request. Rule H1: the host without port or trailing dot, lowercased (an IPv6 literal matches no Ingress
   # host either way); then rule H5: exact, wildcard (first label a DNS label, rule H3), then the any-host group.
   http-request set-var(txn.host) ${normalHost} if ${noRoute}

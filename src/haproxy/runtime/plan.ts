@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, groupEntries, renderMaps, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, renderMaps, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -94,20 +94,21 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
-      for (const s of before!.servers) serverDels.push({ op: 'del-server', section, server: s.name });
+      for (const s of dialledServers(before!)) serverDels.push({ op: 'del-server', section, server: s.name });
       if (bound.delete(name)) freed.push(section);
       continue;
     }
-    let old: Server[] = before?.servers ?? [];
+    let old: Server[] = before ? dialledServers(before) : [];
     if (section === undefined) {
       section = free.shift();
       if (section === undefined) return { reload: `no spare backend section left for ${name}` };
       bound.set(name, section);
       old = [];
     }
-    const keep = new Set(after.servers.map((s) => s.name));
+    const now = dialledServers(after);
+    const keep = new Set(now.map((s) => s.name));
     const had = new Set(old.map((s) => s.name));
-    for (const s of after.servers) if (!had.has(s.name)) serverAdds.push({ op: 'add-server', section, server: s });
+    for (const s of now) if (!had.has(s.name)) serverAdds.push({ op: 'add-server', section, server: s });
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 
