@@ -67,6 +67,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'hsts-include-subdomains': { type: 'string', default: 'true', arg: 'BOOL', help: 'add includeSubDomains to the Strict-Transport-Security header', commands: ['serve'] },
   'hsts-preload': { type: 'string', default: 'false', arg: 'BOOL', help: 'add preload to the Strict-Transport-Security header', commands: ['serve'] },
   ipv6: { type: 'string', default: 'auto', arg: 'auto|true|false', help: 'with no --bind-address, listen on IPv6 as well as IPv4 (auto: when the host has IPv6)', commands: ['serve'] },
+  resolvers: { type: 'string', default: 'auto', arg: 'auto|none|IP[:PORT],...', help: 'DNS servers that re-resolve ExternalName targets while HAProxy runs (auto: the nameservers of /etc/resolv.conf in a cluster, none with --manifests; none: resolved when a configuration loads)', commands: ['serve'] },
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate'] },
@@ -109,6 +110,8 @@ export interface EdgeFlags {
   ipv6: 'auto' | 'true' | 'false';
   /** HAProxy threads; 0: from the CPU limit. */
   threads: number;
+  /** `ip:port` DNS servers, or 'auto' (/etc/resolv.conf). */
+  resolvers: string[] | 'auto';
 }
 
 export interface ServeFlags {
@@ -289,7 +292,21 @@ function edgeFlags(str: Reader<string>, int: (name: string, min: number, max: nu
     hsts: bool('hsts') ? `max-age=${hstsMaxAge}${bool('hsts-include-subdomains') ? '; includeSubDomains' : ''}${bool('hsts-preload') ? '; preload' : ''}` : undefined,
     ipv6: oneOf('ipv6', str('ipv6'), ['auto', 'true', 'false'] as const),
     threads: int('threads', 0, 64),
+    resolvers: dnsServers(str('resolvers')),
   };
+}
+
+/** `auto`, `none`, or a list of IP addresses with optional ports (IPv6 with a port in brackets). */
+function dnsServers(raw: string): string[] | 'auto' {
+  if (raw === 'auto') return 'auto';
+  if (raw === 'none') return [];
+  return raw.split(',').map((item) => {
+    const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$|^([0-9.]+)(?::(\d{1,5}))?$|^([0-9a-fA-F:]+)$/.exec(item.trim());
+    const ip = m?.[1] ?? m?.[3] ?? m?.[5];
+    const port = Number(m?.[2] ?? m?.[4] ?? 53);
+    if (!ip || !isIpAddress(ip) || port < 1 || port > 65535) throw new FlagError(`--resolvers: ${JSON.stringify(item)} must be an IP address with an optional port`);
+    return `${ip}:${port}`;
+  });
 }
 
 /** nginx's size syntax, as ingress-nginx's proxy-body-size takes it: a number with an optional k, m or g. */

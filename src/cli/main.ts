@@ -20,7 +20,7 @@ import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
-import { ipv6Available, threadsForCpuLimit } from './platform.js';
+import { ipv6Available, systemNameservers, threadsForCpuLimit } from './platform.js';
 import { edgeSettings } from './render-options.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
@@ -94,6 +94,10 @@ async function runServe(f: ServeFlags): Promise<void> {
         bindAddress: f.bindAddress,
         ipv6,
         threads,
+        // In a cluster, the pod's resolv.conf names the cluster DNS, which knows every ExternalName target. From
+        // manifests (a laptop, a demo), names may live in /etc/hosts, which HAProxy's resolvers never read: there they
+        // are resolved by the C library whenever a configuration is loaded.
+        resolvers: f.edge.resolvers === 'auto' ? (f.kubernetes ? systemNameservers() : []) : f.edge.resolvers,
         httpsRedirectPort: f.httpsRedirectPort,
         maxConnections: f.maxConnections,
         hardStopAfterSeconds: f.hardStopAfter,

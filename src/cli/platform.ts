@@ -1,6 +1,6 @@
 // What the machine gives Portico: the CPUs HAProxy may use, and whether IPv6 sockets can be opened.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -67,4 +67,19 @@ export function ipv6Available(): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.listen({ host: '::', port: 0, ipv6Only: false }, () => s.close(() => resolve(true)));
   });
+}
+
+/** The nameservers of a resolv.conf text, as `ip:53` (what `auto` DNS means; a pod's file names the cluster DNS). */
+export function resolvConfNameservers(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)\s*$/.exec(line);
+    // A link-local IPv6 address with a zone (fe80::1%eth0) cannot be written into HAProxy's configuration.
+    if (m && isIP(m[1]!) !== 0) out.push(`${m[1]}:53`);
+  }
+  return out;
+}
+
+export function systemNameservers(): string[] {
+  return resolvConfNameservers(readText('/etc/resolv.conf') ?? '');
 }

@@ -48,6 +48,7 @@ const RENDER_OPTIONS: RenderOptions = {
   bindAddress: '',
   ipv6: true,
   threads: 2,
+  resolvers: ['10.96.0.10:53'],
   httpsRedirectPort: 443,
   maxConnections: 4096,
   hardStopAfterSeconds: 3600,
