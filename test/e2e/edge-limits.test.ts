@@ -102,6 +102,10 @@ describe('one client cannot take every connection', () => {
     assert.equal((await rawRequest(portico.httpPort, [...GET(), 'Connection: close'], '', { localAddress: '127.0.33.6' })).status, 200);
   });
 
+  test("loopback, where Portico's own listener probes come from, is never limited", async () => {
+    for (let i = 0; i < 40; i++) assert.equal((await rawRequest(portico.httpPort, [...GET(), 'Connection: close'], '', { localAddress: '127.0.0.1' })).status, 200);
+  });
+
   test('when nine in ten connection slots are taken, responses close their connection instead of leaving it idle', async () => {
     const clients = ['127.0.34.1', '127.0.34.2', '127.0.34.3', '127.0.34.4'];
     let held = 0;

@@ -62,8 +62,9 @@ export function perClientTable(e: EdgeSettings, maxConnections: number): string[
 export function connectionRules(e: EdgeSettings): string[] {
   const { connections, ratePerSecond } = e.perClient;
   if (connections === 0 && ratePerSecond === 0) return [];
-  const lines = [`tcp-request connection track-sc0 src table ${PER_CLIENT_TABLE}`];
-  // conn_cur includes the connection being accepted.
+  // Portico's own listener probes (every second, from loopback) must never be counted, let alone refused.
+  const lines = [`tcp-request connection track-sc0 src table ${PER_CLIENT_TABLE} unless { src 127.0.0.1 ::1 }`];
+  // conn_cur includes the connection being accepted; an untracked connection has no sc0 and passes.
   if (connections > 0) lines.push(`tcp-request connection reject if { sc0_conn_cur gt ${assertInt(connections, 'per-client connections')} }`);
   if (ratePerSecond > 0) lines.push(`tcp-request connection reject if { sc0_conn_rate gt ${assertInt(ratePerSecond * 10, 'per-client rate')} }`);
   return lines;
