@@ -142,6 +142,7 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
   };
 
   const exact = new Map<string, string>(); // tls host -> certificate id, first (oldest) wins (M7)
+  const claimedBy = new Map<string, { ing: IngressInfo; secret: string }>();
   const sanOnly: Certificate[] = [];
   for (const ing of [...owned].sort(byAge)) {
     ing.tls.forEach((t, i) => {
@@ -153,12 +154,18 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
         return;
       }
       t.hosts.forEach((h, j) => {
-        if (exact.has(h)) return;
+        const winner = claimedBy.get(h);
+        if (winner) {
+          if (winner.secret !== cert.secret)
+            diagnostics.push({ level: 'warning', object: ing.ref, field: `spec.tls[${i}].hosts[${j}]`, rule: 'M7', message: `${h} already uses the certificate of Secret ${winner.secret} from ${winner.ing.ref} (oldest first; same age: namespace/name order); Secret ${cert.secret} is not used for it` });
+          return;
+        }
         if (!covers(cert.dnsNames, h)) {
           diagnostics.push({ level: 'warning', object: ing.ref, field: `spec.tls[${i}].hosts[${j}]`, rule: 'T5', message: `certificate in Secret ${cert.secret} does not cover ${h} (SANs: ${cert.dnsNames.join(', ') || 'none'}); the default certificate is used` });
           return;
         }
         exact.set(h, cert.id);
+        claimedBy.set(h, { ing, secret: cert.secret });
       });
     });
   }
@@ -168,7 +175,12 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
       if (exact.has(name)) continue;
       const dot = name.indexOf('.');
       if (!name.startsWith('*.') && dot > 0 && exact.has(`*${name.slice(dot)}`)) continue;
-      if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) continue; // SANs reach the crt-list: DNS names only
+      if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+        // SANs reach the crt-list: DNS names only.
+        const [namespace, secretName] = cert.secret.split('/');
+        diagnostics.push({ level: 'warning', object: objectRef('Secret', { namespace, name: secretName }), field: 'data[tls.crt]', rule: 'T4', message: `SAN ${JSON.stringify(name.slice(0, 253))} is not a DNS name; the certificate is not selected by it` });
+        continue;
+      }
       exact.set(name, cert.id);
     }
   }
