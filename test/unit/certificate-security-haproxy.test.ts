@@ -187,9 +187,10 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 void describe('OpenSSL security level: Portico refuses exactly what HAProxy refuses', () => {
-  test('haproxy -c', async () => {
+  test('haproxy -c', async (t) => {
     const port = await freePort('127.0.0.1');
     const rows = cases.map((c) => ({ name: c.name, why: c.why, haproxy: haproxyCheck(c, port), portico: precheck(c), documented: c.accepted }));
+    for (const r of rows) t.diagnostic(`haproxy -c ${r.haproxy ? 'accepts' : 'refuses'}, Portico ${r.portico ? 'accepts' : 'refuses'}: ${r.name} (${r.why})`);
     const disagree = rows.filter((r) => r.haproxy !== r.portico);
     assert.deepEqual(disagree, [], 'Portico and haproxy -c disagree');
     const undocumented = rows.filter((r) => r.haproxy !== r.documented);
