@@ -2,6 +2,7 @@
 import type { Logger } from './log.js';
 import type { Diagnostic, RoutingModel, TranslateResult } from './model/types.js';
 import { Translator } from './translate/translate.js';
+import { validityDiagnostics } from './translate/certificate-validity.js';
 import type { Snapshot, TranslateOptions } from './translate/translate.js';
 import type { Applier } from './haproxy/apply.js';
 import type { Metrics } from './admin/metrics.js';
@@ -16,6 +17,8 @@ export interface ControllerOptions {
 const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
 /** A model that failed to apply is tried again after these delays (the last one repeats) until it goes live. */
 const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
+/** Certificates expire while nothing changes: the last snapshot is synced again this often, which reports them. */
+const VALIDITY_RECHECK_MS = 3600_000;
 
 export class Controller {
   private pending: Snapshot | undefined;
@@ -31,6 +34,9 @@ export class Controller {
   private deferredSince: number | undefined;
   /** Owned, valid Ingresses in the last translation. */
   private owned = 0;
+  private readonly validityTimer = setInterval(() => {
+    if (this.lastSnapshot && !this.pending) void this.submit(this.lastSnapshot);
+  }, VALIDITY_RECHECK_MS).unref();
   last: TranslateResult | undefined;
 
   constructor(
@@ -55,6 +61,7 @@ export class Controller {
 
   stop(): void {
     clearTimeout(this.retryTimer);
+    clearInterval(this.validityTimer);
   }
 
   private async drain(): Promise<void> {
@@ -78,7 +85,7 @@ export class Controller {
     const result = this.translator.update(snapshot);
     if (result.model.ingresses !== this.last?.model.ingresses) this.countIngresses(result.model.ingresses);
     this.last = result;
-    const fresh = this.report(result.diagnostics);
+    const fresh = this.report([...result.diagnostics, ...validityDiagnostics(result.model.certificates, Date.now())]);
     const translated = performance.now();
     const outcome = await this.applier.apply(result.model);
     if (outcome.deferredMs !== undefined) {

@@ -84,6 +84,8 @@ export interface Certificate {
   /** Leaf first, then chain, then key: re-encoded by Portico, never copied from the Secret byte for byte. */
   pem: string;
   dnsNames: string[];
+  /** The leaf's validity (ISO 8601). Expired or not-yet-valid certificates are served and reported (certificate-validity.ts). */
+  notBefore: string;
   notAfter: string;
   sha256: string;
 }

@@ -20,7 +20,8 @@ export function reasonFor(rule: string): string {
   if (/^V\d/.test(rule) || rule.startsWith('path-')) return 'InvalidIngress';
   if (/^(M|D)\d/.test(rule)) return 'RouteConflict';
   if (/^B\d/.test(rule)) return 'BackendUnavailable';
-  if (/^T\d/.test(rule)) return 'TLSCertificate';
+  if (/^T\d/.test(rule) || rule.startsWith('tls-')) return 'TLSCertificate';
+  if (rule.startsWith('service-')) return 'InvalidService';
   if (/^C\d/.test(rule)) return 'IngressClass';
   return 'Warning';
 }

@@ -3,9 +3,17 @@ import type { Diagnostic } from '../model/types.js';
 /** Collects diagnostics for one object, so every finding names the object it is about. */
 export class Findings {
   readonly list: Diagnostic[] = [];
+  private invalid = false;
   constructor(readonly object: string) {}
 
+  /** An error the API server would refuse the whole object for: the object is left out. */
   error(field: string, rule: string, message: string): void {
+    this.invalid = true;
+    this.list.push({ level: 'error', object: this.object, field, rule, message });
+  }
+
+  /** An error in one part (a path, say) that is left out while the rest of the object is used. */
+  errorInPart(field: string, rule: string, message: string): void {
     this.list.push({ level: 'error', object: this.object, field, rule, message });
   }
 
@@ -13,8 +21,9 @@ export class Findings {
     this.list.push({ level: 'warning', object: this.object, field, rule, message });
   }
 
+  /** Whether the object as a whole is invalid (errors in parts do not count). */
   get hasErrors(): boolean {
-    return this.list.some((d) => d.level === 'error');
+    return this.invalid;
   }
 }
 

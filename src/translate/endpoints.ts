@@ -1,9 +1,11 @@
-// Rules B1-B16: from a Service reference to the addresses HAProxy dials. Kept apart from routes so that endpoint
-// churn can be resolved without re-translating routes.
+// Rules B1-B16, service-name, service-port: from a Service reference to the addresses HAProxy dials. Kept apart from
+// routes so that endpoint churn can be resolved without re-translating routes. Whatever is skipped is reported: a
+// Service the API server would have refused (checked once per object, reported whether used or not), and the parts
+// of the EndpointSlices of a used Service that cannot be dialled.
 import { isIP } from 'node:net';
 import type { Backend, Diagnostic, Server, ServiceRef } from '../model/types.js';
 import { cmp, objectRef } from './diagnostics.js';
-import { isDns1123Subdomain, isIpAddress, isPortNumber } from './grammar.js';
+import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isIanaServiceName, isIpAddress, isPortNumber } from './grammar.js';
 import { isObject } from './validate-ingress.js';
 import { IdentityTracker } from './identity-diff.js';
 
@@ -53,6 +55,8 @@ export function sliceServiceKeyOf(slice: Obj): string | undefined {
  */
 export class LiveEndpointIndex {
   readonly index: EndpointIndex = { services: new Map(), slices: new Map() };
+  /** What the API server would have refused in each Service (non-empty lists only), reported whether used or not. */
+  readonly serviceFindings = new Map<string, Diagnostic[]>();
   private readonly services = new IdentityTracker<Obj>();
   private readonly slices = new IdentityTracker<Obj>();
 
@@ -61,12 +65,18 @@ export class LiveEndpointIndex {
     const s = this.services.diff(services);
     for (const o of s.removed) {
       const key = serviceKeyOf(o);
-      if (this.index.services.get(key) === o) this.index.services.delete(key);
+      if (this.index.services.get(key) === o) {
+        this.index.services.delete(key);
+        this.serviceFindings.delete(key);
+      }
       changed.add(key);
     }
     for (const o of s.added) {
       const key = serviceKeyOf(o);
       this.index.services.set(key, o);
+      const findings = checkService(o).findings;
+      if (findings.length > 0) this.serviceFindings.set(key, findings);
+      else this.serviceFindings.delete(key);
       changed.add(key);
     }
     const e = this.slices.diff(slices);
@@ -88,6 +98,13 @@ export class LiveEndpointIndex {
   }
 }
 
+/** A value from an object, for a message: JSON-quoted (a newline cannot forge a log line) and cut short. */
+function quote(v: unknown, max: number): string {
+  if (v === undefined) return '(missing)';
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? typeof v);
+  return JSON.stringify(text.slice(0, max));
+}
+
 function nsOf(m: Obj): string {
   return typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default';
 }
@@ -95,19 +112,98 @@ function nsOf(m: Obj): string {
 interface ServicePort {
   name: string;
   port: number;
-  targetPort: number | string | undefined;
+  /** A port number or an IANA port name; the Service port when the Service leaves it unset (API defaulting). */
+  targetPort: number | string;
   protocol: string;
 }
 
-function servicePorts(svc: Obj): ServicePort[] {
+interface ServiceCheck {
+  /** The ports a backend may use: valid, and not ambiguous with another. */
+  ports: ServicePort[];
+  /** Ports left out, by the number and the name an Ingress could refer to them by, with the reason. */
+  refused: { port: unknown; name: unknown; why: string }[];
+  findings: Diagnostic[];
+}
+
+const PROTOCOLS: readonly unknown[] = ['TCP', 'UDP', 'SCTP'];
+const checked = new WeakMap<Obj, ServiceCheck>();
+
+/**
+ * The API server's rules for a Service's name and ports (ValidateService): what breaks one leaves that port (or,
+ * for the name, the Service, which no valid Ingress can name anyway) out with an error on the Service. Ports that
+ * share a name, or a number and protocol, are all left out: which one an Ingress or an EndpointSlice meant is
+ * anybody's guess.
+ */
+function checkService(svc: Obj): ServiceCheck {
+  const known = checked.get(svc);
+  if (known) return known;
+  const m = isObject(svc.metadata) ? svc.metadata : {};
   const spec = isObject(svc.spec) ? svc.spec : {};
-  const ports = Array.isArray(spec.ports) ? (spec.ports as unknown[]) : [];
-  return ports.filter(isObject).map((p) => ({
-    name: typeof p.name === 'string' ? p.name : '',
-    port: typeof p.port === 'number' ? p.port : 0,
-    targetPort: typeof p.targetPort === 'number' || typeof p.targetPort === 'string' ? p.targetPort : undefined,
-    protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
-  }));
+  const object = objectRef('Service', { namespace: nsOf(m), name: typeof m.name === 'string' ? m.name : '' });
+  const findings: Diagnostic[] = [];
+  const error = (field: string, rule: string, message: string): void => {
+    findings.push({ level: 'error', object, field, rule, message });
+  };
+  if (typeof m.name !== 'string' || !isDns1035Label(m.name))
+    error('metadata.name', 'service-name', `name ${quote(m.name, 253)} must be a DNS-1035 label (lowercase letters, digits and "-", starting with a letter); no Ingress can use this Service`);
+  if (m.namespace !== undefined && m.namespace !== '' && (typeof m.namespace !== 'string' || !isDns1123Label(m.namespace)))
+    error('metadata.namespace', 'service-name', `namespace ${quote(m.namespace, 253)} must be a DNS-1123 label`);
+  if (spec.ports !== undefined && spec.ports !== null && !Array.isArray(spec.ports)) error('spec.ports', 'service-port', 'ports must be a list');
+  const raw = Array.isArray(spec.ports) ? (spec.ports as unknown[]) : [];
+  const refused: ServiceCheck['refused'] = [];
+  const candidates: { i: number; p: ServicePort }[] = [];
+  raw.forEach((p, i) => {
+    const field = `spec.ports[${i}]`;
+    if (!isObject(p)) {
+      error(field, 'service-port', 'each port must be an object');
+      return;
+    }
+    const problems: [string, string][] = [];
+    if (!isPortNumber(p.port)) problems.push([`${field}.port`, `port ${quote(p.port, 64)} must be a number between 1 and 65535`]);
+    const protocol = p.protocol === undefined || p.protocol === null ? 'TCP' : p.protocol;
+    if (!PROTOCOLS.includes(protocol)) problems.push([`${field}.protocol`, `protocol ${quote(protocol, 64)} must be TCP, UDP or SCTP`]);
+    const name = p.name === undefined || p.name === null ? '' : p.name;
+    if (typeof name !== 'string' || (name !== '' && !isDns1123Label(name))) problems.push([`${field}.name`, `port name ${quote(name, 64)} must be a DNS-1123 label`]);
+    else if (name === '' && raw.length > 1) problems.push([`${field}.name`, 'every port needs a name when a Service has several ports']);
+    const t = p.targetPort;
+    let targetPort: number | string = isPortNumber(p.port) ? p.port : 0;
+    if (typeof t === 'number' && t !== 0) {
+      if (isPortNumber(t)) targetPort = t;
+      else problems.push([`${field}.targetPort`, `targetPort ${quote(t, 32)} must be between 1 and 65535`]);
+    } else if (typeof t === 'string' && t !== '') {
+      if (isIanaServiceName(t)) targetPort = t;
+      else problems.push([`${field}.targetPort`, `targetPort ${JSON.stringify(t.slice(0, 64))} must be a port number or an IANA port name`]);
+    } else if (t !== undefined && t !== null && t !== 0 && t !== '') problems.push([`${field}.targetPort`, 'targetPort must be a number or a name']);
+    for (const [f, message] of problems) error(f, 'service-port', `${message}; this port is left out`);
+    if (problems.length > 0) {
+      refused.push({ port: p.port, name, why: `${problems[0]![0]}: ${problems[0]![1]}` });
+      return;
+    }
+    candidates.push({ i, p: { name: name as string, port: p.port as number, targetPort, protocol: protocol as string } });
+  });
+  // Duplicates: every port sharing a name, or a number and protocol, with another is left out.
+  const ambiguous = new Set<number>();
+  const firstByName = new Map<string, number>();
+  const firstByPort = new Map<string, number>();
+  for (const c of candidates) {
+    const byName = c.p.name === '' ? undefined : firstByName.get(c.p.name);
+    if (c.p.name !== '' && byName === undefined) firstByName.set(c.p.name, c.i);
+    if (byName !== undefined) {
+      error(`spec.ports[${c.i}].name`, 'service-port', `duplicate port name ${JSON.stringify(c.p.name)} (also spec.ports[${byName}]); both are left out`);
+      ambiguous.add(byName).add(c.i);
+    }
+    const key = `${c.p.port}/${c.p.protocol}`;
+    const byPort = firstByPort.get(key);
+    if (byPort === undefined) firstByPort.set(key, c.i);
+    else {
+      error(`spec.ports[${c.i}].port`, 'service-port', `duplicate port ${key} (also spec.ports[${byPort}]); both are left out`);
+      ambiguous.add(byPort).add(c.i);
+    }
+  }
+  for (const c of candidates) if (ambiguous.has(c.i)) refused.push({ port: c.p.port, name: c.p.name, why: `spec.ports[${c.i}] is ambiguous with another port` });
+  const result = { ports: candidates.filter((c) => !ambiguous.has(c.i)).map((c) => c.p), refused, findings };
+  checked.set(svc, result);
+  return result;
 }
 
 /**
@@ -134,8 +230,13 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
   const svc = idx.services.get(svcKey);
   if (!svc) return unavailable(`Service ${svcKey} not found`, 'B3');
   const spec = isObject(svc.spec) ? svc.spec : {};
-  const ports = servicePorts(svc);
-  const sp = ports.find((p) => (typeof ref.port === 'number' ? p.port === ref.port : p.name === ref.port));
+  const check = checkService(svc);
+  // Refused ports are matched loosely ("80" for 80), so the message names the port the Ingress meant.
+  const named = (p: { port: unknown; name: unknown }): boolean => (typeof ref.port === 'number' ? String(p.port) === String(ref.port) : p.name === ref.port);
+  const matching = check.ports.filter(named);
+  const sp = matching.find((p) => p.protocol === 'TCP');
+  const refused = check.refused.find(named);
+  if (refused) return unavailable(`Service ${svcKey} port ${ref.port} is invalid (${refused.why})`, 'B3');
 
   if (spec.type === 'ExternalName') {
     const raw = typeof spec.externalName === 'string' ? spec.externalName : '';
@@ -146,34 +247,60 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
       r.diagnostics.push(d);
       return r;
     }
-    const port = sp
-      ? typeof sp.targetPort === 'number' && sp.targetPort !== 0 ? sp.targetPort : sp.port
-      : typeof ref.port === 'number' ? ref.port : 0;
+    const port = sp ? (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port) : typeof ref.port === 'number' ? ref.port : 0;
     if (!isPortNumber(port)) return unavailable(`Service ${svcKey} has no port ${ref.port}`, 'B3');
     return { backend: { name, ref, servers: [], externalName: { host, port } }, diagnostics };
   }
-  if (!sp) return unavailable(`Service ${svcKey} has no port ${ref.port}`, 'B3');
+  if (!sp) {
+    const other = matching[0];
+    return unavailable(other ? `Service ${svcKey} port ${ref.port} is ${other.protocol}; Ingress traffic is TCP` : `Service ${svcKey} has no port ${ref.port}`, 'B3');
+  }
 
   const ready = new Map<string, Server>();
   const fallback = new Map<string, Server>();
   for (const slice of idx.slices.get(svcKey) ?? []) {
+    const meta = isObject(slice.metadata) ? slice.metadata : {};
+    const sliceRef = objectRef('EndpointSlice', { namespace: nsOf(meta), name: typeof meta.name === 'string' ? meta.name : '' });
+    const report = (level: Diagnostic['level'], field: string, rule: string, message: string): void => {
+      diagnostics.push({ level, object: sliceRef, field, rule, message });
+    };
     const addressType = slice.addressType;
-    if (addressType !== 'IPv4' && addressType !== 'IPv6') continue; // B7: FQDN is deprecated
-    const slicePorts = (Array.isArray(slice.ports) ? (slice.ports as unknown[]) : []).filter(isObject);
-    const match = slicePorts.find(
-      (p) => (typeof p.name === 'string' ? p.name : '') === sp.name && (p.protocol === undefined || p.protocol === null || p.protocol === 'TCP'),
+    if (addressType !== 'IPv4' && addressType !== 'IPv6') {
+      // B7: FQDN is deprecated (and was never dialled by kube-proxy); anything else the API server refuses.
+      if (addressType === 'FQDN') report('warning', 'addressType', 'B7', `addressType FQDN is not supported (Portico dials IP addresses); this slice is not used for Service ${svcKey}`);
+      else report('error', 'addressType', 'B7', `addressType ${quote(addressType, 64)} must be IPv4 or IPv6; this slice is not used`);
+      continue;
+    }
+    const slicePorts = Array.isArray(slice.ports) ? (slice.ports as unknown[]) : [];
+    const k = slicePorts.findIndex(
+      (p) => isObject(p) && (typeof p.name === 'string' ? p.name : '') === sp.name && (p.protocol === undefined || p.protocol === null || p.protocol === 'TCP'),
     );
-    let port: number | undefined = match && isPortNumber(match.port) ? match.port : undefined;
-    if (port === undefined && typeof sp.targetPort === 'number' && isPortNumber(sp.targetPort)) port = sp.targetPort; // B6
-    if (port === undefined && sp.targetPort === undefined && slicePorts.length === 0) port = sp.port; // targetPort defaults to port
-    if (port === undefined) continue;
-    const endpoints = (Array.isArray(slice.endpoints) ? (slice.endpoints as unknown[]) : []).filter(isObject);
-    for (const ep of endpoints) {
+    const match = k >= 0 ? (slicePorts[k] as Obj) : undefined;
+    let port: number | undefined;
+    if (match && isPortNumber(match.port)) port = match.port;
+    else if (match) report('error', `ports[${k}].port`, 'B5', `port ${quote(match.port, 64)} must be a number between 1 and 65535; the Service's targetPort is used instead if it is a number`);
+    if (port === undefined && typeof sp.targetPort === 'number') port = sp.targetPort; // B6 (targetPort defaults to the port)
+    if (port === undefined) {
+      const portName = sp.name === '' ? 'unnamed TCP port' : `TCP port named ${JSON.stringify(sp.name)}`;
+      report('warning', 'ports', 'B6', `the slice has no usable ${portName}, and Service ${svcKey} port ${sp.port} has the named targetPort ${JSON.stringify(sp.targetPort)}, which only the slice can resolve; this slice is not used`);
+      continue;
+    }
+    const endpoints = Array.isArray(slice.endpoints) ? (slice.endpoints as unknown[]) : [];
+    let skipped = 0;
+    let first: { field: string; why: string } | undefined;
+    const skip = (field: string, why: string): void => {
+      skipped++;
+      first ??= { field, why };
+    };
+    endpoints.forEach((ep, i) => {
+      if (!isObject(ep)) return skip(`endpoints[${i}]`, 'the endpoint is not an object');
       const addresses = Array.isArray(ep.addresses) ? (ep.addresses as unknown[]) : [];
       const address = addresses[0]; // B8
-      if (typeof address !== 'string' || !isIpAddress(address)) continue;
-      if ((addressType === 'IPv4') !== (isIP(address) === 4)) continue;
-      const canonical = isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+      if (address === undefined) return skip(`endpoints[${i}].addresses`, 'the endpoint has no address');
+      const canonical = typeof address === 'string' ? canonicalIp(address) : undefined;
+      const quoted = quote(address, 64);
+      if (typeof address !== 'string' || canonical === undefined) return skip(`endpoints[${i}].addresses[0]`, `${quoted} is not an IP address`);
+      if ((addressType === 'IPv4') !== (isIP(canonical) === 4)) return skip(`endpoints[${i}].addresses[0]`, `${quoted} is not an ${addressType} address, as the slice's addressType requires`);
       const cond = isObject(ep.conditions) ? ep.conditions : {};
       const isReady = cond.ready !== false; // B9
       const serving = cond.serving === undefined || cond.serving === null ? isReady : cond.serving !== false; // B10
@@ -181,10 +308,26 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
       const server: Server = { name: serverName(canonical, port), address: canonical, port, ready: isReady };
       if (isReady) ready.set(server.name, server);
       else if (serving && terminating) fallback.set(server.name, { ...server, ready: false }); // B12
-    }
+    });
+    if (first) report('error', first.field, 'B8', `${first.why}; ${skipped === 1 ? 'this endpoint is' : `this endpoint and ${skipped - 1} more of this slice are`} not used`);
   }
   const chosen = ready.size > 0 ? ready : fallback;
   const servers = [...chosen.values()].sort((a, b) => cmp(a.name, b.name));
   if (servers.length === 0) return unavailable(`Service ${svcKey} has no ready endpoints`, 'B13');
   return { backend: { name, ref, servers }, diagnostics };
+}
+
+/**
+ * An IP address as HAProxy is given it (IPv6 in its shortest form), or undefined. Node's isIP accepts an IPv6 zone
+ * (`fe80::1%eth0`), which the API server refuses, a server line cannot carry, and the URL parser throws on.
+ */
+function canonicalIp(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 4) return address;
+  if (family !== 6 || address.includes('%')) return undefined;
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
 }

@@ -150,7 +150,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       if ((rule.host === '' ? EMPTY_HOST_KEY : rule.host) !== key) return;
       declares = true;
       const redirectToHttps = redirectFor(ing);
-      rule.paths.forEach((p, pi) => {
+      rule.paths.forEach((p) => {
+        const pi = p.index;
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;

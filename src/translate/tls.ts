@@ -1,7 +1,9 @@
-// Rules T2-T5, T8, M7: certificates from Secrets, bound to SNI names. Certificates are parsed and re-encoded here,
-// so HAProxy only ever reads PEM that Portico produced from a validated certificate and key.
+// Rules T2-T5, T8, M7 and tls-security-level: certificates from Secrets, bound to SNI names. Certificates are parsed
+// and re-encoded here, so HAProxy only ever reads PEM that Portico produced from a validated certificate and key,
+// and only a chain that loads under the OpenSSL security level HAProxy applies (certificate-security.ts).
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import type { Certificate, Diagnostic, SniBinding } from '../model/types.js';
+import { securityLevelProblem } from './certificate-security.js';
 import { cmp, objectRef } from './diagnostics.js';
 import type { IngressInfo } from './validate-ingress.js';
 import { isObject } from './validate-ingress.js';
@@ -9,7 +11,11 @@ import { byAge } from './routes.js';
 
 type Obj = Record<string, unknown>;
 
-export type ParsedSecret = { ok: true; cert: Omit<Certificate, 'id' | 'secret'> } | { ok: false; reason: string };
+export type SecretField = 'data[tls.crt]' | 'data[tls.key]';
+
+export type ParsedSecret =
+  | { ok: true; cert: Omit<Certificate, 'id' | 'secret'> }
+  | { ok: false; field: SecretField; rule: 'T2' | 'tls-security-level'; reason: string };
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 /** Secrets are parsed again only when their content changes: RSA parsing is the costly part of a translation. */
@@ -37,11 +43,13 @@ export function parseTlsSecret(secret: Obj): ParsedSecret {
   return parsed;
 }
 
+const invalid = (f: SecretField, reason: string): ParsedSecret => ({ ok: false, field: f, rule: 'T2', reason });
+
 function parseTlsSecretData(secret: Obj): ParsedSecret {
   const crt = field(secret, 'tls.crt');
   const key = field(secret, 'tls.key');
-  if (crt === undefined || crt.trim() === '') return { ok: false, reason: 'tls.crt is missing or not base64' };
-  if (key === undefined || key.trim() === '') return { ok: false, reason: 'tls.key is missing or not base64' };
+  if (crt === undefined || crt.trim() === '') return invalid('data[tls.crt]', 'tls.crt is missing or not base64');
+  if (key === undefined || key.trim() === '') return invalid('data[tls.key]', 'tls.key is missing or not base64');
   const cacheKey = createHash('sha256').update(crt).update('\0').update(key).digest('hex');
   const hit = cache.get(cacheKey);
   if (hit) return hit;
@@ -53,21 +61,23 @@ function parseTlsSecretData(secret: Obj): ParsedSecret {
 
 function parsePair(crt: string, key: string): ParsedSecret {
   const blocks = crt.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) return { ok: false, reason: 'tls.crt holds no PEM certificate' };
+  if (blocks.length === 0) return invalid('data[tls.crt]', 'tls.crt holds no PEM certificate');
   let chain: X509Certificate[];
   try {
     chain = blocks.map((b) => new X509Certificate(b));
   } catch (e) {
-    return { ok: false, reason: `tls.crt is not a valid PEM certificate (${opensslReason(e)})` };
+    return invalid('data[tls.crt]', `tls.crt is not a valid PEM certificate (${opensslReason(e)})`);
   }
   let keyPem: string;
   try {
     const k = createPrivateKey({ key, format: 'pem' }); // PKCS#1, PKCS#8 and SEC1 keys alike
-    if (!chain[0]!.checkPrivateKey(k)) return { ok: false, reason: 'tls.key does not match the certificate in tls.crt' };
+    if (!chain[0]!.checkPrivateKey(k)) return invalid('data[tls.key]', 'tls.key does not match the certificate in tls.crt');
     keyPem = k.export({ type: 'pkcs8', format: 'pem' }).toString();
   } catch (e) {
-    return { ok: false, reason: `tls.key is not a valid PEM private key (${opensslReason(e)})` };
+    return invalid('data[tls.key]', `tls.key is not a valid PEM private key (${opensslReason(e)})`);
   }
+  const weak = securityLevelProblem(chain);
+  if (weak) return { ok: false, field: weak.field, rule: 'tls-security-level', reason: weak.reason };
   const leaf = chain[0]!;
   const dnsNames = (leaf.subjectAltName ?? '')
     .split(', ')
@@ -76,7 +86,13 @@ function parsePair(crt: string, key: string): ParsedSecret {
   const pem = chain.map((c) => c.toString()).join('') + keyPem;
   return {
     ok: true,
-    cert: { pem, dnsNames, notAfter: new Date(leaf.validTo).toISOString(), sha256: leaf.fingerprint256.replace(/:/g, '').toLowerCase() },
+    cert: {
+      pem,
+      dnsNames,
+      notBefore: new Date(leaf.validFrom).toISOString(),
+      notAfter: new Date(leaf.validTo).toISOString(),
+      sha256: leaf.fingerprint256.replace(/:/g, '').toLowerCase(),
+    },
   };
 }
 
@@ -116,7 +132,7 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
     const parsed = parseTlsSecret(secret);
     if (!parsed.ok) {
       const [ns, name] = secretKey.split('/');
-      diagnostics.push({ level: 'error', object: objectRef('Secret', { namespace: ns, name }), field: 'data', rule: 'T2', message: parsed.reason });
+      diagnostics.push({ level: 'error', object: objectRef('Secret', { namespace: ns, name }), field: parsed.field, rule: parsed.rule, message: parsed.reason });
       diagnostics.push({ level: 'warning', object: who, field: fieldName, rule: 'T5', message: `Secret ${secretKey} is unusable (${parsed.reason}); the default certificate is used` });
       return undefined;
     }
@@ -126,6 +142,7 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
   };
 
   const exact = new Map<string, string>(); // tls host -> certificate id, first (oldest) wins (M7)
+  const claimedBy = new Map<string, { ing: IngressInfo; secret: string }>();
   const sanOnly: Certificate[] = [];
   for (const ing of [...owned].sort(byAge)) {
     ing.tls.forEach((t, i) => {
@@ -137,12 +154,18 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
         return;
       }
       t.hosts.forEach((h, j) => {
-        if (exact.has(h)) return;
+        const winner = claimedBy.get(h);
+        if (winner) {
+          if (winner.secret !== cert.secret)
+            diagnostics.push({ level: 'warning', object: ing.ref, field: `spec.tls[${i}].hosts[${j}]`, rule: 'M7', message: `${h} already uses the certificate of Secret ${winner.secret} from ${winner.ing.ref} (oldest first; same age: namespace/name order); Secret ${cert.secret} is not used for it` });
+          return;
+        }
         if (!covers(cert.dnsNames, h)) {
           diagnostics.push({ level: 'warning', object: ing.ref, field: `spec.tls[${i}].hosts[${j}]`, rule: 'T5', message: `certificate in Secret ${cert.secret} does not cover ${h} (SANs: ${cert.dnsNames.join(', ') || 'none'}); the default certificate is used` });
           return;
         }
         exact.set(h, cert.id);
+        claimedBy.set(h, { ing, secret: cert.secret });
       });
     });
   }
@@ -152,7 +175,12 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
       if (exact.has(name)) continue;
       const dot = name.indexOf('.');
       if (!name.startsWith('*.') && dot > 0 && exact.has(`*${name.slice(dot)}`)) continue;
-      if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) continue; // SANs reach the crt-list: DNS names only
+      if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+        // SANs reach the crt-list: DNS names only.
+        const [namespace, secretName] = cert.secret.split('/');
+        diagnostics.push({ level: 'warning', object: objectRef('Secret', { namespace, name: secretName }), field: 'data[tls.crt]', rule: 'T4', message: `SAN ${JSON.stringify(name.slice(0, 253))} is not a DNS name; the certificate is not selected by it` });
+        continue;
+      }
       exact.set(name, cert.id);
     }
   }

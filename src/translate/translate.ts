@@ -160,6 +160,7 @@ export class Translator {
 
     const diagnostics: Diagnostic[] = [...this.classDiagnostics, ...tls.diagnostics];
     for (const list of this.findings.values()) diagnostics.push(...list);
+    for (const list of this.endpoints.serviceFindings.values()) diagnostics.push(...list);
     this.last = { model, diagnostics: dedupe(sortDiagnostics(diagnostics)) };
     return this.last;
   }

@@ -1,6 +1,9 @@
-// Rules V1-V24: the checks the API server applies to an Ingress, plus Portico's own limits on strings that end up
-// in HAProxy map files. Manifests from files never met an API server, so Portico applies the same checks itself.
+// Rules V1-V24: the checks the API server applies to an Ingress (a failure leaves the whole Ingress out, as the API
+// server would have refused it), plus Portico's own rules for paths (path-encoding, path-ambiguous, path-length,
+// path-normalised: only that path is left out). Manifests from files never met an API server, so Portico applies
+// the same checks itself.
 import { Findings, objectRef } from './diagnostics.js';
+import { canonicalPath } from './path-canonical.js';
 import {
   isDns1035Label,
   isDns1123Label,
@@ -18,7 +21,10 @@ export type BackendSpec =
   | { kind: 'resource'; resourceKind: string; name: string };
 
 export interface IngressPath {
+  /** The canonical form (path-canonical.ts): what requests are matched against, and the map key's path. */
   path: string;
+  /** Position in `http.paths`: a path left out (Portico's path rules) leaves a gap, and diagnostics name the original. */
+  index: number;
   pathType: PathType;
   backend: BackendSpec;
 }
@@ -45,10 +51,13 @@ export interface IngressInfo {
   tls: { hosts: string[]; secretName: string }[];
 }
 
-/** Longest path Portico accepts: HAProxy reads map files line by line into a 16 kB buffer. */
+/**
+ * Longest path Portico routes, counted in its canonical (percent-encoded) form. A path becomes one map line (host,
+ * path and route) that HAProxy reads into a 16 kB buffer, and one `add map` command on the runtime API, whose whole
+ * command line (and each payload chunk of a map swap) must stay below the same 16 kB; a request line must also fit
+ * HAProxy's 16 kB buffer with its headers. 2,048 leaves room for all of that, and for many entries per chunk.
+ */
 export const MAX_PATH_LENGTH = 2048;
-/** RFC 3986 path characters: nothing that could end a map-file key or open a comment. */
-const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 const INVALID_PATH_SEQUENCES = ['//', '/./', '/../', '%2f', '%2F'];
 const INVALID_PATH_SUFFIXES = ['/..', '/.'];
 const PATH_TYPES: readonly string[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
@@ -131,7 +140,7 @@ export function validateIngress(
       const paths = Array.isArray(http.paths) ? (http.paths as unknown[]) : [];
       if (paths.length === 0) f.error(`${field}.http.paths`, 'V9', 'paths must be a non-empty list when http is set');
       paths.forEach((p, j) => {
-        const parsed = validatePath(p, `${field}.http.paths[${j}]`, f);
+        const parsed = validatePath(p, j, `${field}.http.paths[${j}]`, f);
         if (parsed) rule.paths.push(parsed);
       });
     }
@@ -193,7 +202,7 @@ function validateHost(host: string, field: string, f: Findings): void {
   }
 }
 
-function validatePath(raw: unknown, field: string, f: Findings): IngressPath | undefined {
+function validatePath(raw: unknown, index: number, field: string, f: Findings): IngressPath | undefined {
   if (!isObject(raw)) {
     f.error(field, 'V9', 'path entry must be an object');
     return undefined;
@@ -214,20 +223,39 @@ function validatePath(raw: unknown, field: string, f: Findings): IngressPath | u
     return undefined;
   }
   const pf = `${field}.path`;
+  let apiValid = true;
+  const refuse = (rule: string, message: string): void => {
+    apiValid = false;
+    f.error(pf, rule, message);
+  };
   if (pathType === 'ImplementationSpecific') {
-    if (path !== '' && !path.startsWith('/')) f.error(pf, 'V16', `path ${JSON.stringify(path)} must be empty or start with "/"`);
+    if (path !== '' && !path.startsWith('/')) refuse('V16', `path ${quotePath(path)} must be empty or start with "/"`);
   } else {
-    if (!path.startsWith('/')) f.error(pf, 'V13', `path ${JSON.stringify(path)} must start with "/" for pathType ${pathType}`);
+    if (!path.startsWith('/')) refuse('V13', `path ${quotePath(path)} must start with "/" for pathType ${pathType}`);
     for (const seq of INVALID_PATH_SEQUENCES)
-      if (path.includes(seq)) f.error(pf, 'V14', `path must not contain ${JSON.stringify(seq)} for pathType ${pathType}`);
+      if (path.includes(seq)) refuse('V14', `path must not contain ${JSON.stringify(seq)} for pathType ${pathType}`);
     for (const suf of INVALID_PATH_SUFFIXES)
-      if (path.endsWith(suf)) f.error(pf, 'V15', `path must not end with ${JSON.stringify(suf)} for pathType ${pathType}`);
+      if (path.endsWith(suf)) refuse('V15', `path must not end with ${JSON.stringify(suf)} for pathType ${pathType}`);
   }
-  if (path.length > MAX_PATH_LENGTH) f.error(pf, 'path-length', `path is ${path.length} characters; the limit is ${MAX_PATH_LENGTH}`);
-  else if (!PATH_CHARS.test(path))
-    f.error(pf, 'path-charset', `path ${JSON.stringify(path)} may contain only RFC 3986 path characters (no spaces, quotes, "#", "?" or control characters)`);
-  if (!backend) return undefined;
-  return { path, pathType: pathType as PathType, backend };
+  if (!backend || !apiValid) return undefined;
+  // Portico's own rules: only this path is left out, the rest of the Ingress is served.
+  const c = canonicalPath(path);
+  if (!c.ok) {
+    f.errorInPart(pf, c.problem === 'ambiguous' ? 'path-ambiguous' : 'path-encoding', `path ${quotePath(path)} ${c.reason}; this path is left out`);
+    return undefined;
+  }
+  if (c.path.length > MAX_PATH_LENGTH) {
+    f.errorInPart(pf, 'path-length', `path is ${c.path.length} characters in its canonical (percent-encoded) form; the limit is ${MAX_PATH_LENGTH}; this path is left out`);
+    return undefined;
+  }
+  if (c.normalised)
+    f.warn(pf, 'path-normalised', `path ${quotePath(path)} is served as ${quotePath(c.path)}: requests are matched with dot segments removed and runs of "/" merged, so the path as written could never match`);
+  return { path: c.path, index, pathType: pathType as PathType, backend };
+}
+
+/** A path for a message: JSON-quoted (a newline cannot forge a log line) and at most 100 characters of it. */
+function quotePath(path: string): string {
+  return path.length > 100 ? `${JSON.stringify(path.slice(0, 100))}... (${path.length} characters)` : JSON.stringify(path);
 }
 
 function validateBackend(raw: unknown, field: string, f: Findings): BackendSpec | undefined {

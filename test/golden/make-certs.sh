@@ -48,6 +48,33 @@ gen m7-new pkcs8 /CN=default DNS:m7.example.com
 # --default-ssl-certificate.
 gen default-cert pkcs1 /CN=default DNS:default.example.com
 
+# tls-security-level: what OpenSSL's security level 2 (HAProxy's, on Debian) refuses, and what it still accepts.
+# weak-rsa: RSA-1024 key. weak-ec: EC key on a 192-bit curve. sha1-leaf: leaf signed with SHA-1 by a CA (tls.crt holds
+# leaf and CA). sha1-chain: leaf (SHA-256) under an intermediate that its root signed with SHA-1 (tls.crt holds leaf
+# and intermediate). sha1-self: self-signed with SHA-1, which OpenSSL does not judge by its own signature: accepted.
+openssl req -x509 -newkey rsa:1024 -nodes -days 36500 -subj /CN=weak-rsa -addext subjectAltName=DNS:weak-rsa.example.com \
+  -keyout "$tmp/weak-rsa.key" -out "$tmp/weak-rsa.crt" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime192v1 -nodes -days 36500 -subj /CN=weak-ec \
+  -addext subjectAltName=DNS:weak-ec.example.com -keyout "$tmp/weak-ec.key" -out "$tmp/weak-ec.crt" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -sha1 -subj /CN=sha1-self -addext subjectAltName=DNS:sha1-self.example.com \
+  -keyout "$tmp/sha1-self.key" -out "$tmp/sha1-self.crt" 2>/dev/null
+printf 'basicConstraints=critical,CA:true\nkeyUsage=keyCertSign,cRLSign\n' >"$tmp/ca.ext"
+openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=golden-root -addext basicConstraints=critical,CA:true \
+  -keyout "$tmp/root.key" -out "$tmp/root.crt" 2>/dev/null
+# signed NAME MD ISSUER SUBJECT EXTFILE: a fresh RSA-2048 key, its certificate signed by ISSUER with digest MD.
+signed() {
+  openssl req -new -newkey rsa:2048 -nodes -subj "$4" -keyout "$tmp/$1.key" -out "$tmp/$1.csr" 2>/dev/null
+  openssl x509 -req -in "$tmp/$1.csr" -CA "$tmp/$3.crt" -CAkey "$tmp/$3.key" -CAcreateserial -"$2" -days 36500 \
+    -extfile "$5" -out "$tmp/$1.crt" 2>/dev/null
+}
+printf 'subjectAltName=DNS:sha1-leaf.example.com\n' >"$tmp/sha1-leaf.ext"
+signed sha1-leaf sha1 root /CN=sha1-leaf "$tmp/sha1-leaf.ext"
+cat "$tmp/root.crt" >>"$tmp/sha1-leaf.crt"
+signed sha1-inter sha1 root /CN=sha1-intermediate "$tmp/ca.ext"
+printf 'subjectAltName=DNS:sha1-chain.example.com\n' >"$tmp/sha1-chain.ext"
+signed sha1-chain sha256 sha1-inter /CN=sha1-chain "$tmp/sha1-chain.ext"
+cat "$tmp/sha1-inter.crt" >>"$tmp/sha1-chain.crt"
+
 # Hostile SAN names (spaces, "#", a comma that imitates a second SAN, a newline, upper case): needs a config file.
 cat >"$tmp/hostile.cnf" <<'EOF'
 [req]

@@ -1,7 +1,7 @@
 // Test certificates from the openssl CLI. Synchronous on purpose: tests build their certificates at module level,
 // before any hook runs. Cached per argument set because RSA key generation is slow on small CI machines.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ export interface CertOptions {
   keyFormat: 'pkcs1' | 'pkcs8';
   days?: number;
   keyType?: 'rsa' | 'ec';
+  /** RSA key size; default 2048. 1024 makes a certificate HAProxy's OpenSSL (security level 2) refuses. */
+  rsaBits?: number;
+  /** Explicit validity (openssl's YYYYMMDDHHMMSSZ form) instead of `days` from now: for expired certificates. */
+  validity?: { notBefore: string; notAfter: string };
 }
 
 export interface CertPair {
@@ -29,8 +33,8 @@ const cache = new Map<string, CertPair>();
 
 /** A self-signed certificate and its key, in PEM. */
 export function makeCert(opts: CertOptions): CertPair {
-  const { cn = 'default', dnsNames, keyFormat, days = 30, keyType = 'rsa' } = opts;
-  const key = JSON.stringify([cn, dnsNames, keyFormat, days, keyType]);
+  const { cn = 'default', dnsNames, keyFormat, days = 30, keyType = 'rsa', rsaBits = 2048, validity } = opts;
+  const key = JSON.stringify([cn, dnsNames, keyFormat, days, keyType, rsaBits, validity]);
   const hit = cache.get(key);
   if (hit) return hit;
 
@@ -38,11 +42,13 @@ export function makeCert(opts: CertOptions): CertPair {
   try {
     const keyFile = join(dir, 'key.pem');
     const certFile = join(dir, 'cert.pem');
-    const newkey = keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+    const newkey = keyType === 'rsa' ? ['-newkey', `rsa:${rsaBits}`] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
     const san = dnsNames.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
     // -subj treats / + = as syntax; a backslash makes them literal.
     const subj = `/CN=${cn.replace(/[\\/+=]/g, (c) => `\\${c}`)}`;
-    openssl(['req', '-x509', ...newkey, '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', subj, '-days', String(days), ...(san ? ['-addext', `subjectAltName=${san}`] : [])]);
+    const sanArgs = san ? ['-addext', `subjectAltName=${san}`] : [];
+    if (validity) selfSignedWithDates(dir, newkey, subj, sanArgs, validity, keyFile, certFile);
+    else openssl(['req', '-x509', ...newkey, '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', subj, '-days', String(days), ...sanArgs]);
     const tradFile = join(dir, 'key-traditional.pem');
     // `openssl rsa` needs -traditional to leave PKCS#8; `openssl ec` writes SEC1 anyway and has no such flag.
     if (keyFormat === 'pkcs1') openssl(keyType === 'rsa' ? ['rsa', '-in', keyFile, '-out', tradFile, '-traditional'] : ['ec', '-in', keyFile, '-out', tradFile]);
@@ -67,6 +73,17 @@ export function tlsSecretYaml(namespace: string, name: string, pair: CertPair): 
     type: 'kubernetes.io/tls',
     data: { 'tls.crt': Buffer.from(pair.certPem).toString('base64'), 'tls.key': Buffer.from(pair.keyPem).toString('base64') },
   }, { lineWidth: 0 });
+}
+
+/** `openssl req -x509` only counts days from now; `openssl ca -selfsign` takes any start and end date. */
+function selfSignedWithDates(dir: string, newkey: string[], subj: string, sanArgs: string[], v: { notBefore: string; notAfter: string }, keyFile: string, certFile: string): void {
+  const csr = join(dir, 'req.csr');
+  openssl(['req', '-new', ...newkey, '-nodes', '-keyout', keyFile, '-out', csr, '-subj', subj, ...sanArgs]);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '01\n');
+  const conf = join(dir, 'ca.cnf');
+  writeFileSync(conf, `[ca]\ndefault_ca = d\n[d]\ndatabase = ${join(dir, 'index.txt')}\nnew_certs_dir = ${dir}\nserial = ${join(dir, 'serial')}\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n[p]\ncommonName = supplied\n`);
+  openssl(['ca', '-batch', '-notext', '-config', conf, '-selfsign', '-keyfile', keyFile, '-in', csr, '-startdate', v.notBefore, '-enddate', v.notAfter, '-out', certFile]);
 }
 
 function openssl(args: string[]): void {
