@@ -5,8 +5,10 @@
 //   b) a percent-encoding of an unreserved character (A-Z a-z 0-9 - . _ ~) is decoded;
 //   c) every other percent-encoding gets uppercase hex; a "%" not followed by two hex digits is invalid;
 //   d) forms a request may not carry (HAProxy refuses them with 400, or backends read them differently) are refused:
-//      an encoded slash (%2F), a backslash (literal or %5C), an encoded NUL (%00), a segment starting with "..;";
-//   e) dot segments are removed (RFC 3986 5.2.4), then runs of "/" are merged into one.
+//      an encoded slash (%2F), a backslash (literal or %5C), an encoded NUL (%00), a segment starting with "..;" or
+//      ".;" (also with ";" encoded: %3B), which some servers (Tomcat) read as a dot segment;
+//   e) runs of "/" are merged into one, then dot segments are removed (RFC 3986 5.2.4): nginx's order, and
+//      HAProxy's (path-merge-slashes before path-strip-dot and path-strip-dotdot), so "/a//../b" is "/b".
 // The result is printable ASCII without spaces, quotes or "#": safe as a map key.
 
 export type CanonicalPath =
@@ -66,7 +68,7 @@ export function canonicalPath(raw: string): CanonicalPath {
   const ambiguous = ambiguity(out);
   if (ambiguous) return { ok: false, problem: 'ambiguous', reason: `${ambiguous}; a request holding it is refused (400) before routing, so no request could match this path` };
   // (e)
-  const path = mergeSlashes(removeDotSegments(out));
+  const path = removeDotSegments(mergeSlashes(out));
   return { ok: true, path, normalised: path !== out };
 }
 
@@ -74,7 +76,7 @@ function ambiguity(encoded: string): string | undefined {
   if (encoded.includes('%2F')) return 'holds an encoded "/" (%2F)';
   if (encoded.includes('%5C')) return 'holds a backslash ("\\" or %5C)';
   if (encoded.includes('%00')) return 'holds an encoded NUL (%00)';
-  if (/(^|\/)\.\.;/.test(encoded)) return 'holds a segment starting with "..;" (read as ".." by some servers)';
+  if (/(^|\/)\.\.?(;|%3B)/.test(encoded)) return 'holds a segment starting with "..;" or ".;" (read as a dot segment by some servers)';
   return undefined;
 }
 

@@ -11,6 +11,8 @@ import { docs, endpointSlice, http2Get, httpGet, ingress, manifestDir, service, 
 import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 import { openSocket, rawRequest, readResponse } from './harness/raw.js';
+import fc from 'fast-check';
+import { canonicalPath } from '../../src/translate/path-canonical.js';
 
 interface EchoBody {
   pod: string;
@@ -138,6 +140,23 @@ describe('dot segments and ambiguous paths: routed on the normalised path, never
     ['/api/a;b=c', 's-api /api/a;b=c'],
   ];
   for (const [path, expected] of cases) test(`${path} -> ${expected}`, async () => assert.equal(await served(path), expected));
+
+  test("HAProxy routes on exactly the path translate's canonicalPath gives (differential, random paths)", async () => {
+    // Pieces a client can put in a request target, among them every form the normalisation treats specially.
+    const piece = fc.constantFrom('a', 'b', 'x.y', '/', '/', '.', '..', ';', '%2e', '%2E', '%41', '%7e', '%c3%a9', '%20', '%3b', '%25', '%2f', '%5c', '%00', '%zz', '|', '[', ']', '"', "'", '~', '-', '\\', '^', '{');
+    const rawPath = fc.array(piece, { minLength: 1, maxLength: 12 }).map((parts) => `/public/${parts.join('')}`);
+    await fc.assert(
+      fc.asyncProperty(rawPath, async (raw) => {
+        const expected = canonicalPath(raw);
+        const r = await rawRequest(portico.httpPort, [`GET ${raw} HTTP/1.1`, 'Host: edge.test', 'Connection: close']);
+        if (!expected.ok) return r.status === 400;
+        // A path normalised out of /public (e.g. "/public/..") matches no route.
+        if (!expected.path.startsWith('/public/') && expected.path !== '/public') return r.status === 404;
+        return r.status === 200 && (JSON.parse(r.body) as EchoBody).path === expected.path;
+      }),
+      { numRuns: 300, seed: 20261206, endOnFailure: true },
+    );
+  });
 
   test('HTTP/2 requests are normalised the same way', async () => {
     const h2 = async (path: string): Promise<string> => {
