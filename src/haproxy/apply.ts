@@ -54,7 +54,9 @@ export class Applier {
   private previousDir: string | undefined;
   /** After a restart from an older generation: the model HAProxy must be brought up to date with. */
   private behind: RoutingModel | undefined;
-  private stateAfterFallback: RuntimeState | undefined;
+  /** The state as HAProxy has it right after reading `onDisk`: while this.state is still this very object, nothing
+   * changed at runtime since, and a restart needs no fresh rendering. */
+  private stateOnDisk: RuntimeState | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
   private catchUpFailures = 0;
 
@@ -181,6 +183,7 @@ export class Applier {
     this.mustReload = undefined;
     this.pending.clear();
     this.state = freshState(model, gen, this.o.defaultCertPem);
+    if (this.onDisk?.gen === gen) this.stateOnDisk = this.state;
     this.previousDir = previous;
     await this.prune();
   }
@@ -260,6 +263,7 @@ export class Applier {
       throw e;
     }
     this.onDisk = { model, gen };
+    this.stateOnDisk = undefined; // until adopted: HAProxy may not run it yet (a reload can still fail)
   }
 
   /**
@@ -269,7 +273,8 @@ export class Applier {
    */
   private async rewriteForRestart(): Promise<void> {
     const state = this.state;
-    if (!state) return;
+    // Nothing changed at runtime since haproxy.cfg was written (or an earlier attempt wrote it): restart from it as it is.
+    if (!state || (state === this.stateOnDisk && !this.behind)) return;
     clearTimeout(this.catchUpTimer);
     // After an earlier restart from an older generation, the live model is the one still to catch up with.
     const live = this.behind ?? state.model;
@@ -290,7 +295,7 @@ export class Applier {
     this.mustReload = undefined;
     this.pending.clear();
     this.state = freshState(this.onDisk.model, this.onDisk.gen, this.o.defaultCertPem);
-    this.stateAfterFallback = this.state;
+    this.stateOnDisk = this.state;
   }
 
   /** After a restart from an older generation: apply the model that was live, as any change would be applied. */
@@ -298,7 +303,7 @@ export class Applier {
     const target = this.behind;
     if (!target || !this.state) return;
     // Any change applied since (the controller's) replaced the state, and superseded the catch-up.
-    if (this.state !== this.stateAfterFallback) {
+    if (this.state !== this.stateOnDisk) {
       this.behind = undefined;
       return;
     }
