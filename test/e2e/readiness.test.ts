@@ -93,7 +93,7 @@ describe('/readyz during the shutdown grace period', () => {
   test('is 503 from SIGTERM on, while the in-flight request finishes', async () => {
     const p = await startPortico({ manifests: [await appDir()], args: ['--shutdown-grace-period', '20'] });
     await p.waitReady();
-    const inFlight = httpGet(p.httpPort, { host: 'app.test', path: '/slow?ms=4000' });
+    const inFlight = httpGet(p.httpPort, { host: 'app.test', path: '/slow?ms=2500' });
     await new Promise((r) => setTimeout(r, 300)); // the request reaches the backend
     const exit = p.stop('SIGTERM');
     const body = await waitForReadyz(p, 503, 3000);
