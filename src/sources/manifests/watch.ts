@@ -222,6 +222,10 @@ export class ManifestSource {
     const stats = await statAll(files);
     // A new directory under a manifest name: walk everything.
     if (stats.some((st) => !(st instanceof Error) && st.isDirectory())) return this.scan();
+    // A file gone together with its directory: a deleted subdirectory, or a root that disappeared (which keeps its
+    // objects; the watch on a directory renamed away still reports changes inside it). Only a full scan tells.
+    const gone = files.filter((_, i) => { const st = stats[i]; return st instanceof Error && isGone(st); });
+    if (gone.length > 0 && (await statAll([...new Set(gone.map((f) => dirname(f)))])).some((st) => st instanceof Error)) return this.scan();
     return this.refresh(files, stats);
   }
 
