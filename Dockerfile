@@ -52,18 +52,22 @@ RUN apt-get update \
 
 COPY --from=prod-deps /usr/local/bin/node /usr/local/bin/node
 
+# setpriv (util-linux, an essential package, so in every Debian image) starts HAProxy with a parent-death signal:
+# HAProxy never outlives Portico. The build fails if it cannot.
 # One user for Node and HAProxy (HAProxy is started by Portico, never as root). uid/gid 10001: a fixed number
 # (deploy/ states the same one), far from system accounts and from the first users a host creates, so it is
 # unlikely to be a real account on the node.
-# /run/portico (= /var/run/portico) is the --state-dir used by deploy/; in Kubernetes an emptyDir is mounted there,
-# because the root filesystem is read-only. Owned by the user so that the image also runs without that volume.
+# /run/portico (= /var/run/portico) holds the --state-dir used by deploy/ (/var/run/portico/haproxy, which Portico
+# creates with mode 0700); in Kubernetes an emptyDir is mounted there, because the root filesystem is read-only.
+# Owned by the user so that the image also runs without that volume.
 RUN groupadd --system --gid 10001 portico \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin portico \
  && mkdir -p /run/portico \
  && chown 10001:10001 /run/portico \
  && chmod 0700 /run/portico \
  && node --version \
- && haproxy -v
+ && haproxy -v \
+ && setpriv --help | grep -q -- --pdeathsig
 
 WORKDIR /app
 # Owned by root and read-only for the user: the running process cannot change its own code.

@@ -7,6 +7,8 @@ export class Metrics {
   readonly reloads = new Counter({ name: 'portico_haproxy_reloads_total', help: 'HAProxy reloads (a new worker took over the listeners) since Portico started.', registers: [this.registry] });
   readonly runtimeUpdates = new Counter({ name: 'portico_runtime_updates_total', help: 'Changes applied through the HAProxy runtime API, without a reload.', registers: [this.registry] });
   readonly restarts = new Counter({ name: 'portico_haproxy_restarts_total', help: 'Times HAProxy died unexpectedly; Portico starts it again with the last good configuration.', registers: [this.registry] });
+  readonly restartFailures = new Counter({ name: 'portico_haproxy_restart_failures_total', help: 'Attempts to restart a dead HAProxy that failed (each is retried; the log says why).', registers: [this.registry] });
+  readonly haproxyUp = new Gauge({ name: 'portico_haproxy_up', help: '1 while HAProxy runs and every listener accepts connections, else 0 (/readyz is 503 then).', registers: [this.registry] });
   readonly rejected = new Counter({ name: 'portico_config_rejected_total', help: 'Candidate configurations that failed `haproxy -c` or the reload; the last good one stayed live.', registers: [this.registry] });
   readonly applyDuration = new Histogram({
     name: 'portico_config_apply_duration_seconds',

@@ -3,7 +3,8 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 
 export interface AdminState {
-  ready: () => boolean;
+  /** Why Portico cannot take traffic now (no configuration live yet, HAProxy down, shutting down); undefined when it can. */
+  notReady: () => string | undefined;
   /** Prometheus text exposition. */
   metrics: () => Promise<{ contentType: string; body: string }>;
 }
@@ -27,7 +28,10 @@ export function startAdminServer(host: string, port: number, state: AdminState):
       );
       return;
     }
-    if (path === '/readyz') return state.ready() ? send(200, 'ready\n') : send(503, 'not ready: no configuration is live yet\n');
+    if (path === '/readyz') {
+      const reason = state.notReady();
+      return reason === undefined ? send(200, 'ready\n') : send(503, `not ready: ${reason}\n`);
+    }
     return send(404, 'not found\n');
   });
   server.keepAliveTimeout = 5000;

@@ -36,14 +36,14 @@ export const FLAGS: Record<string, FlagSpec> = {
   'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
   'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
-  'admin-bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the admin listener binds to (default: all)', commands: ['serve'] },
+  'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
   'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate'] },
   'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate'] },
   'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate'] },
   'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate'] },
   'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
   'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
-  'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live (default: a fresh temporary directory)", commands: ['serve'] },
+  'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live: this user's, writable by nobody else, created with mode 0700 if missing (default: a fresh temporary directory)", commands: ['serve'] },
   'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', commands: ['serve'] },
   'hard-stop-after': { type: 'string', default: '3600', arg: 'SECONDS', help: 'how long workers of a replaced configuration may keep long connections (WebSockets) open', commands: ['serve'] },
   'reload-interval': { type: 'string', default: '2', arg: 'SECONDS', help: 'least time between two HAProxy reloads; changes that need one meanwhile go live together (routine changes never wait: they need no reload)', commands: ['serve'] },
@@ -69,6 +69,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   ipv6: { type: 'string', default: 'auto', arg: 'auto|true|false', help: 'with no --bind-address, listen on IPv6 as well as IPv4 (auto: when the host has IPv6)', commands: ['serve'] },
   resolvers: { type: 'string', default: 'auto', arg: 'auto|none|IP[:PORT],...', help: 'DNS servers that re-resolve ExternalName targets while HAProxy runs (auto: the nameservers of /etc/resolv.conf in a cluster, none with --manifests; none: resolved when a configuration loads)', commands: ['serve'] },
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
+  'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate'] },
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate'] },
@@ -140,6 +141,7 @@ export interface ServeFlags {
   clientTimeout: number;
   tunnelTimeout: number;
   edge: EdgeFlags;
+  maxManifestFileSize: number;
   logFormat: 'json' | 'text';
   logLevel: string;
   help: boolean;
@@ -177,6 +179,13 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     const raw = str(name);
     if (raw !== '' && !isIpAddress(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be an IP address`);
     return raw;
+  };
+  const bytes = (name: string, min: number, max: number): number => {
+    const raw = str(name);
+    const m = /^(\d{1,12})(Ki|Mi)?$/.exec(raw);
+    const n = m ? Number(m[1]) * (m[2] === 'Mi' ? 1 << 20 : m[2] === 'Ki' ? 1 << 10 : 1) : NaN;
+    if (!(n >= min && n <= max)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be a number of bytes from ${min} to ${max} (suffix Ki or Mi allowed)`);
+    return n;
   };
   const help = values.help === true;
   const manifests = (values.manifests as string[] | undefined) ?? [];
@@ -243,7 +252,9 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     httpsPort: serve ? port('https-port') : 0,
     adminPort: serve ? port('admin-port') : 0,
     bindAddress: serve ? ip('bind-address') : '',
-    adminBindAddress: serve ? ip('admin-bind-address') : '',
+    // Manifest mode runs on a machine, where the admin port is for local tools; in a cluster the kubelet probes it
+    // on the pod's address.
+    adminBindAddress: !serve ? '' : typeof values['admin-bind-address'] === 'string' ? ip('admin-bind-address') : useApi ? '' : '127.0.0.1',
     ingressClass,
     controllerName,
     defaultSslCertificate: typeof dflt === 'string' ? dflt : undefined,
@@ -261,6 +272,7 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     clientTimeout: serve ? int('client-timeout', 1, 86400) : 0,
     tunnelTimeout: serve ? int('tunnel-timeout', 1, 7 * 86400) : 0,
     edge: edgeFlags(str, int, bool),
+    maxManifestFileSize: bytes('max-manifest-file-size', 1, 32 << 20),
     logFormat,
     logLevel,
     help,

@@ -30,7 +30,7 @@ export async function startKubernetesSource(
   setLiveHook: (hook: LiveHook) => void,
   shuttingDown: () => boolean,
   log: Logger,
-): Promise<{ stop: () => void; stopReporting: () => Promise<void> }> {
+): Promise<{ stop: () => void; stopReporting: () => Promise<void>; relist: () => Promise<number> }> {
   let cfg;
   try {
     cfg = k.kubeconfig ? kubeconfigFile(k.kubeconfig) : inClusterConfig();
@@ -103,6 +103,7 @@ export async function startKubernetesSource(
   const resync = setInterval(() => void syncStatus(), STATUS_RESYNC_MS);
   resync.unref();
   return {
+    relist: () => source.relist(),
     stop: () => {
       clearInterval(resync);
       source.stop();

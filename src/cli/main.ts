@@ -1,5 +1,5 @@
 // Entry point: `portico serve` and `portico translate`.
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FlagError, helpText, parseFlags } from './flags.js';
@@ -13,6 +13,8 @@ import { translate } from '../translate/translate.js';
 import type { TranslateOptions } from '../translate/translate.js';
 import { serializeResult } from '../model/serialize.js';
 import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
+import { prepareStateDir } from '../haproxy/process/state-dir.js';
+import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
@@ -45,7 +47,7 @@ function snapshotOf(store: ManifestStore, files: Map<string, Obj[]>, log: Logger
 
 async function runTranslate(f: ServeFlags): Promise<number> {
   const log = createLogger(f.logFormat, f.logLevel);
-  const source = new ManifestSource(f.manifests, log, () => undefined);
+  const source = new ManifestSource(f.manifests, log, () => undefined, { maxFileBytes: f.maxManifestFileSize });
   const files = await source.start();
   source.stop();
   process.stdout.write(serializeResult(translate(snapshotOf(new ManifestStore(), files, log), translateOptions(f))));
@@ -57,10 +59,22 @@ async function runServe(f: ServeFlags): Promise<void> {
   const ownStateDir = f.stateDir === undefined;
   const stateDir = resolve(f.stateDir ?? (await mkdtemp(join(tmpdir(), 'portico-'))));
   if (!/^\/[A-Za-z0-9_./-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await prepareStateDir(stateDir);
 
   let shuttingDown = false;
+  // Registered at once: SIGHUP's default action would kill Portico and leave HAProxy unmanaged.
+  let reread = (): Promise<string> => Promise.resolve('the sources are still being read for the first time');
+  process.on('SIGHUP', () => {
+    if (shuttingDown) return;
+    log.info({ component: 'serve', signal: 'SIGHUP' }, 'SIGHUP: reading the sources again');
+    reread().then(
+      (what) => log.info({ component: 'serve', signal: 'SIGHUP' }, `SIGHUP: ${what}`),
+      (e: unknown) => log.error({ component: 'serve', signal: 'SIGHUP', err: String(e) }, 'SIGHUP: reading the sources again failed'),
+    );
+  });
   const metrics = new Metrics();
+  let haproxyDown = 'HAProxy is not running';
+  let servedOnce = false;
   const supervisor = new HaproxySupervisor({
     bin: f.haproxyBin,
     configPath: join(stateDir, 'haproxy.cfg'),
@@ -70,12 +84,28 @@ async function runServe(f: ServeFlags): Promise<void> {
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
     onRestart: () => metrics.restarts.inc(),
+    onRestartFailure: () => metrics.restartFailures.inc(),
+    onServingChange: (serving, reason) => {
+      metrics.haproxyUp.set(serving ? 1 : 0);
+      if (!serving) haproxyDown = reason;
+      if (shuttingDown) return;
+      if (!serving) log.warn({ component: 'supervisor', reason }, 'HAProxy is not serving; /readyz answers 503 until it is back');
+      else if (servedOnce) log.info({ component: 'supervisor' }, 'HAProxy is serving again; /readyz answers 200');
+      servedOnce ||= serving;
+    },
   });
+  // Before anything else binds: a port held by someone else (an HAProxy left behind by an earlier Portico with
+  // another state directory, say) fails the start with a clear message instead of being shared.
+  await supervisor.stopOrphan();
+  await assertPortsFree(f.bindAddress === '' ? '0.0.0.0' : f.bindAddress, [
+    { port: f.httpPort, flag: '--http-port' },
+    { port: f.httpsPort, flag: '--https-port' },
+  ]);
   // The default certificate is generated on another core while the manifests are read on this one.
   const defaultCert = generateDefaultCertificateOffThread();
   const store = new ManifestStore();
   let submit = (_files: Map<string, Obj[]>): void => undefined;
-  const source = f.kubernetes ? undefined : new ManifestSource(f.manifests, log, (files) => submit(files));
+  const source = f.kubernetes ? undefined : new ManifestSource(f.manifests, log, (files) => submit(files), { maxFileBytes: f.maxManifestFileSize });
   const initialFiles = source?.start();
   initialFiles?.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
   const defaultCertPem = await defaultCert;
@@ -118,10 +148,17 @@ async function runServe(f: ServeFlags): Promise<void> {
     metrics,
   );
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
-    ready: () => applier.isLive && !shuttingDown,
+    // Ready means HAProxy takes traffic now: not before the first configuration is live, not while HAProxy is down
+    // (dead, no worker, listeners refusing: the supervisor's checks), not once shutdown has begun.
+    notReady: () => {
+      if (shuttingDown) return 'shutting down';
+      if (!applier.isLive) return 'no configuration is live yet';
+      if (!supervisor.isServing) return haproxyDown;
+      return undefined;
+    },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
   });
-  log.info({ component: 'admin', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
+  log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
   let onLive: LiveHook | undefined;
   const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh) => onLive?.(result, fresh) }, applier, log);
@@ -151,6 +188,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log);
     stopSource = k.stop;
     stopReporting = k.stopReporting;
+    reread = async () => `relisted ${await k.relist()} objects from the API`;
     return;
   }
   if (!source || !initialFiles) return;
@@ -159,6 +197,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   };
   stopSource = () => source.stop();
   await initialFiles;
+  reread = async () => `read ${await source.rereadAll()} manifest files again`;
   // Not the first scan's result: a change seen by a rescan before `submit` was wired is in the source's latest view.
   await controller.submit(snapshotOf(store, source.snapshot(), log));
 }

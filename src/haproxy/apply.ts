@@ -48,6 +48,17 @@ export class Applier {
   /** Serialises applies, restarts and the retries of pending server deletions. */
   private queue: Promise<unknown> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The generation `haproxy.cfg` names, and the model it was rendered from: what a restarted HAProxy runs. */
+  private onDisk: { model: RoutingModel; gen: Generation } | undefined;
+  /** The generation live before the current one: its old workers may still be draining. */
+  private previousDir: string | undefined;
+  /** After a restart from an older generation: the model HAProxy must be brought up to date with. */
+  private behind: RoutingModel | undefined;
+  /** The state as HAProxy has it right after reading `onDisk`: while this.state is still this very object, nothing
+   * changed at runtime since, and a restart needs no fresh rendering. */
+  private stateOnDisk: RuntimeState | undefined;
+  private catchUpTimer: NodeJS.Timeout | undefined;
+  private catchUpFailures = 0;
 
   constructor(
     private readonly o: ApplierOptions,
@@ -58,6 +69,7 @@ export class Applier {
     // HAProxy restarted after a crash reads the configuration from disk, which lacks every runtime change since the
     // last reload: render the live model afresh for it first.
     supervisor.beforeRestart = () => this.exclusive(() => this.rewriteForRestart());
+    supervisor.afterRestart = () => void this.exclusive(() => this.catchUp());
   }
 
   get configPath(): string {
@@ -74,6 +86,7 @@ export class Applier {
 
   stop(): void {
     clearInterval(this.retryTimer);
+    clearTimeout(this.catchUpTimer);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -166,30 +179,37 @@ export class Applier {
   }
 
   /** HAProxy now runs generation `gen`, rendered from `model`: runtime edits start again from there. */
-  private async adopt(model: RoutingModel, gen: { dir: string; spares: number }, previous: string | undefined): Promise<void> {
+  private async adopt(model: RoutingModel, gen: Generation, previous: string | undefined): Promise<void> {
     this.mustReload = undefined;
     this.pending.clear();
-    this.state = {
-      layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
-      model,
-      bound: new Map(),
-      free: Array.from({ length: gen.spares }, (_, i) => spareName(i)),
-      defaultCertPem: defaultCertificatePem(model, this.o.defaultCertPem),
-    };
-    await this.prune(gen.dir, previous);
+    this.state = freshState(model, gen, this.o.defaultCertPem);
+    if (this.onDisk?.gen === gen) this.stateOnDisk = this.state;
+    this.previousDir = previous;
+    await this.prune();
   }
 
-  private async writeGeneration(model: RoutingModel): Promise<{ dir: string; spares: number }> {
+  /**
+   * Renders `model` into a new generation directory. A write that fails (a full disk) removes what it wrote, so no
+   * partial directory is left behind; leftovers of earlier failures are removed first, so that the state directory
+   * never holds more than the generations in use and this one.
+   */
+  private async writeGeneration(model: RoutingModel): Promise<Generation> {
+    await this.prune();
     this.generation++;
     const dir = join(this.o.stateDir, 'gen', String(this.generation));
     const { artefacts, spares } = this.render(model, dir);
-    await rm(dir, { recursive: true, force: true });
-    for (const [rel, content] of artefacts.files) {
-      const p = join(dir, rel);
-      await mkdir(dirname(p), { recursive: true });
-      await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
+    try {
+      await rm(dir, { recursive: true, force: true });
+      for (const [rel, content] of artefacts.files) {
+        const p = join(dir, rel);
+        await mkdir(dirname(p), { recursive: true, mode: 0o700 });
+        await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
+      }
+      await writeFile(join(dir, 'haproxy.cfg'), artefacts.config, { mode: 0o600 });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ component: 'apply', dir, err: String(err) }, 'cannot remove a partly written generation'));
+      throw new Error(`cannot write generation ${dir}: ${(e as Error).message}`);
     }
-    await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
     return { dir, spares };
   }
 
@@ -213,7 +233,7 @@ export class Applier {
       await rm(gen.dir, { recursive: true, force: true });
       return { applied: false, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
     }
-    await this.install(candidate);
+    await this.install(model, gen);
     const previous = this.state?.layout.filesDir;
     try {
       if (starting) await this.supervisor.start();
@@ -232,27 +252,109 @@ export class Applier {
     return { applied: true, via: starting ? 'start' : 'reload' };
   }
 
-  private async install(candidate: string): Promise<void> {
+  /** Makes generation `gen` the configuration HAProxy reads on its next reload or restart (an atomic rename). */
+  private async install(model: RoutingModel, gen: Generation): Promise<void> {
     const tmp = `${this.configPath}.tmp`;
-    await copyFile(candidate, tmp);
-    await rename(tmp, this.configPath);
+    try {
+      await copyFile(join(gen.dir, 'haproxy.cfg'), tmp);
+      await rename(tmp, this.configPath);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw e;
+    }
+    this.onDisk = { model, gen };
+    this.stateOnDisk = undefined; // until adopted: HAProxy may not run it yet (a reload can still fail)
   }
 
+  /**
+   * Before HAProxy restarts after a crash: render the live model (runtime changes included) into a fresh generation.
+   * When that fails (a full disk), HAProxy restarts from the generation on disk, which is complete, and is brought
+   * up to date afterwards through the runtime API, or a reload once a generation can be written (see catchUp).
+   */
   private async rewriteForRestart(): Promise<void> {
     const state = this.state;
-    if (!state) return;
-    const gen = await this.writeGeneration(state.model);
-    await this.install(join(gen.dir, 'haproxy.cfg'));
-    await this.adopt(state.model, gen, undefined);
+    // Nothing changed at runtime since haproxy.cfg was written (or an earlier attempt wrote it): restart from it as it is.
+    if (!state || (state === this.stateOnDisk && !this.behind)) return;
+    clearTimeout(this.catchUpTimer);
+    // After an earlier restart from an older generation, the live model is the one still to catch up with.
+    const live = this.behind ?? state.model;
+    try {
+      const gen = await this.writeGeneration(live);
+      await this.install(live, gen);
+      await this.adopt(live, gen, undefined);
+      this.behind = undefined;
+      return;
+    } catch (e) {
+      if (!this.onDisk) throw e;
+      this.log.error(
+        { component: 'apply', err: (e as Error).message, generation: this.onDisk.gen.dir },
+        'cannot render a fresh configuration for the restart; restarting HAProxy from the last complete generation on disk, then bringing it up to date',
+      );
+    }
+    this.behind = live;
+    this.mustReload = undefined;
+    this.pending.clear();
+    this.state = freshState(this.onDisk.model, this.onDisk.gen, this.o.defaultCertPem);
+    this.stateOnDisk = this.state;
   }
 
-  /** Keep the previous generation: its old worker may still be finishing connections when the new one starts. */
-  private async prune(current: string, previous: string | undefined): Promise<void> {
+  /** After a restart from an older generation: apply the model that was live, as any change would be applied. */
+  private async catchUp(): Promise<void> {
+    const target = this.behind;
+    if (!target || !this.state) return;
+    // Any change applied since (the controller's) replaced the state, and superseded the catch-up.
+    if (this.state !== this.stateOnDisk) {
+      this.behind = undefined;
+      return;
+    }
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await this.applyNow(target);
+    } catch (e) {
+      outcome = { applied: false, error: (e as Error).message };
+    }
+    if (outcome.applied) {
+      this.behind = undefined;
+      this.catchUpFailures = 0;
+      this.log.info({ component: 'apply', via: outcome.via }, 'HAProxy is up to date with the live model again');
+      return;
+    }
+    const delay = outcome.deferredMs ?? CATCH_UP_DELAYS_MS[Math.min(this.catchUpFailures++, CATCH_UP_DELAYS_MS.length - 1)]!;
+    if (outcome.error) this.log.warn({ component: 'apply', err: outcome.error, retryInMs: delay }, 'cannot yet bring the restarted HAProxy up to date; it serves the last complete generation meanwhile');
+    clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = setTimeout(() => void this.exclusive(() => this.catchUp()), delay);
+    this.catchUpTimer.unref();
+  }
+
+  /**
+   * Removes every generation directory not in use. In use: the live one, the one before it, the one `haproxy.cfg`
+   * names (they differ only after a reload that failed): at most three. Anything else under gen/ is a leftover: a
+   * rejected candidate, a partial write, an earlier run's.
+   */
+  private async prune(): Promise<void> {
     const genRoot = join(this.o.stateDir, 'gen');
-    const keep = new Set([current, previous].filter(Boolean));
+    const inUse = new Set([this.state?.layout.filesDir, this.previousDir, this.onDisk?.gen.dir]);
     for (const name of await readdir(genRoot).catch(() => [] as string[])) {
       const p = join(genRoot, name);
-      if (!keep.has(p)) await rm(p, { recursive: true, force: true }).catch((e: unknown) => this.log.warn({ err: String(e) }, 'cannot prune'));
+      if (!inUse.has(p)) await rm(p, { recursive: true, force: true }).catch((e: unknown) => this.log.warn({ component: 'apply', dir: p, err: String(e) }, 'cannot remove an unused generation directory'));
     }
   }
+}
+
+interface Generation {
+  dir: string;
+  spares: number;
+}
+
+const CATCH_UP_DELAYS_MS = [1000, 2000, 5000, 10_000];
+
+/** What HAProxy holds right after it read generation `gen`: no runtime change yet. */
+function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPem: string): RuntimeState {
+  return {
+    layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
+    model,
+    bound: new Map(),
+    free: Array.from({ length: gen.spares }, (_, i) => spareName(i)),
+    defaultCertPem: defaultCertificatePem(model, generatedDefaultCertPem),
+  };
 }

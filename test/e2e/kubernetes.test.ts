@@ -278,6 +278,31 @@ describe('RBAC', () => {
   });
 });
 
+describe('SIGHUP', () => {
+  test('relists every kind; while the relists fail, every object stays and routing does not change', async () => {
+    const kinds = ['ingresses', 'ingressclasses', 'services', 'endpointslices', 'secrets'];
+    const lists = (status: number, resource?: string): number => api.requests.filter((r) => r.verb === 'list' && r.status === status && (resource === undefined || r.resource === resource)).length;
+    const before = Object.fromEntries(kinds.map((k) => [k, lists(200, k)]));
+    const failedBefore = lists(500);
+    const routed = await podFor(leader, 'site.test');
+    assert.notEqual(routed, 'HTTP 404');
+    api.faults.failNext(8, 500, { verb: 'list' });
+    leader.proc.kill('SIGHUP');
+    await waitFor(() => Promise.resolve(lists(500) >= failedBefore + 8), { timeoutMs: 5000, message: () => `the relists did not happen: ${JSON.stringify(api.requests.filter((r) => r.verb === 'list').slice(-12).map((r) => [r.resource, r.status]))}` });
+    assert.equal(await podFor(leader, 'site.test'), routed, 'a failed list is not an empty list');
+    await leader.waitForLog((l) => /^SIGHUP: relisted \d+ objects from the API$/.test(String(l.msg)), 10_000);
+    for (const k of kinds) assert.ok(lists(200, k) > before[k]!, `${k} listed again`);
+    assert.equal(leader.exit, null, 'Portico keeps running');
+    assert.equal(await podFor(leader, 'site.test'), routed);
+  });
+});
+
+describe('the admin port in a cluster', () => {
+  test("listens on every address, for the kubelet's probes", async () => {
+    assert.equal((await httpGet(leader.adminPort, { address: '127.0.0.2', path: '/healthz' })).status, 200);
+  });
+});
+
 describe('API unreachable', () => {
   test('the last good configuration keeps serving while the API server is down', async () => {
     await api.close();

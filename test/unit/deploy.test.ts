@@ -50,4 +50,12 @@ test('deploy/ and its overlays build, with the objects the install promises', { 
   assert.ok(kinds(hostnet).includes('DaemonSet') && !kinds(hostnet).includes('Deployment'));
   assert.ok(hostnet.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'portico-node-status'));
   assert.ok(build('deploy/rbac-namespaced').length > 0);
+  // The emptyDir's root belongs to root with mode 3777, which Portico refuses as a state directory: the state
+  // directory must be a path below it, which Portico creates itself.
+  for (const o of [deployment, hostnet.find((x) => x.kind === 'DaemonSet')!]) {
+    const pod = (o.spec as { template: { spec: { containers: { args: string[]; volumeMounts: { mountPath: string }[] }[] } } }).template.spec;
+    const c = pod.containers[0]!;
+    const stateDir = c.args.find((a) => a.startsWith('--state-dir='))!.slice('--state-dir='.length);
+    assert.ok(c.volumeMounts.some((m) => stateDir.startsWith(`${m.mountPath}/`)), `${o.kind}: --state-dir ${stateDir} lies below a mounted volume, not on its root`);
+  }
 });

@@ -28,7 +28,7 @@ async function withSource(fn: (dir: string, next: (want: string[]) => Promise<vo
     latest = files;
     count++;
     wake?.();
-  }, 3_600_000);
+  }, { rescanMs: 3_600_000 });
   try {
     await writeFile(join(dir, 'base.yaml'), svc('base', 1));
     await source.start();

@@ -1,4 +1,5 @@
-// Owns the HAProxy master process: start, check, hitless reload, graceful stop, and restart when it dies.
+// Owns the HAProxy master process: start, check, hitless reload, graceful stop, restart when it dies, and the truth
+// about whether it serves (readiness).
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -6,6 +7,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import { cliCommand, parseShowProc } from './master-cli.js';
+import { parentDeathPrefix } from './parent-death.js';
 
 export interface SupervisorOptions {
   bin: string;
@@ -18,7 +20,14 @@ export interface SupervisorOptions {
   /** HAProxy writes its master's pid here, so that a master orphaned by a crashed Portico can be stopped. */
   pidFile: string;
   log: Logger;
+  /** HAProxy died unexpectedly; a restart follows. */
   onRestart?: (reason: string) => void;
+  /** One attempt to restart HAProxy failed; it is retried. */
+  onRestartFailure?: (reason: string) => void;
+  /** HAProxy started, or stopped, accepting connections on every listener. */
+  onServingChange?: (serving: boolean, reason: string) => void;
+  /** How often a running HAProxy is checked (master CLI and a TCP connect to each listener). */
+  healthIntervalMs?: number;
 }
 
 export class HaproxyError extends Error {
@@ -30,20 +39,42 @@ export class HaproxyError extends Error {
   }
 }
 
-const RESTART_DELAYS_MS = [100, 250, 500, 1000];
+const RESTART_DELAYS_MS = [100, 250, 500, 1000, 2000];
+/** A worker whose master died normally exits within milliseconds (it watches a pipe to the master). */
+const ORPHAN_WORKER_GRACE_MS = 2000;
+const PROBE_TIMEOUT_MS = 2000;
+/** A failed health check is repeated after this long before HAProxy counts as not serving: one refused connect
+ * (a full accept queue, a worker being replaced) is not an outage. */
+const RECHECK_DELAY_MS = 250;
 
 export class HaproxySupervisor {
   private proc: ChildProcess | undefined;
   private stopping = false;
   private restarts = 0;
   private recentOutput: string[] = [];
-  /** Runs before HAProxy is restarted after it died: the configuration on disk may need bringing up to date. */
+  private serving = false;
+  private reloading = false;
+  private checking = false;
+  private healthTimer: NodeJS.Timeout | undefined;
+  /** The workers of the last `show proc` (at most a second old): after the master dies, they must be gone before a
+   * new master binds. */
+  private workerPids = new Set<number>();
+  private prefix: Promise<string[] | undefined> | undefined;
+  /** Runs before HAProxy is restarted after it died: the configuration on disk may need bringing up to date. It
+   * must leave a complete configuration in place even when it fails. */
   beforeRestart: (() => Promise<void>) | undefined;
+  /** Runs after a restart succeeded: what HAProxy read from disk may lag behind the live model. */
+  afterRestart: (() => void) | undefined;
 
   constructor(private readonly o: SupervisorOptions) {}
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** True while a master runs with a current worker and every listener accepts connections. */
+  get isServing(): boolean {
+    return this.serving;
   }
 
   /** `haproxy -c`: the gate every candidate configuration passes before it replaces a working one. */
@@ -61,20 +92,34 @@ export class HaproxySupervisor {
     await this.spawnMaster();
   }
 
-  /** A Portico killed with SIGKILL leaves its HAProxy running on the ports; stop that one before starting ours. */
-  private async stopOrphan(): Promise<void> {
+  /**
+   * An HAProxy started by an earlier Portico with this state directory, and still running (a Portico older than the
+   * parent-death signal, or one killed in the instant between fork and exec): stop it before starting ours.
+   */
+  async stopOrphan(): Promise<void> {
     const pid = Number((await readFile(this.o.pidFile, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 1) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (!cmdline.includes(this.o.configPath)) return;
+    if (!Number.isInteger(pid) || pid <= 1 || pid === this.proc?.pid) return;
+    if (!(await this.isOurHaproxy(pid))) return;
     this.o.log.warn({ component: 'supervisor', pid }, 'stopping an HAProxy left behind by a previous Portico');
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await sleep(20);
+    for (let i = 0; i < 100 && (await this.isOurHaproxy(pid)); i++) await sleep(20);
+  }
+
+  /** A pid may have been reused: only a process running our configuration file is ours to signal. */
+  private async isOurHaproxy(pid: number): Promise<boolean> {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    return cmdline.split('\0').includes(this.o.configPath);
   }
 
   private async spawnMaster(): Promise<void> {
+    this.prefix ??= parentDeathPrefix().then((p) => {
+      if (!p) this.o.log.warn({ component: 'supervisor' }, 'setpriv with --pdeathsig is not installed (util-linux): an HAProxy started now would outlive a Portico killed with SIGKILL');
+      return p;
+    });
+    const prefix = (await this.prefix) ?? [];
     const args = ['-W', '-db', '-f', this.o.configPath, '-S', `${this.o.masterSocket},mode,600`, '-p', this.o.pidFile];
-    const proc = spawn(this.o.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...rest] = [...prefix, this.o.bin, ...args];
+    const proc = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.recentOutput = [];
     const onLine = (buf: Buffer): void => {
@@ -91,11 +136,15 @@ export class HaproxySupervisor {
     proc.stdout?.on('data', onLine);
     proc.stderr?.on('data', onLine);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    let served = false;
     proc.once('exit', (code, signal) => {
       if (this.proc !== proc) return;
       this.proc = undefined;
+      this.stopHealthChecks();
       if (this.stopping) return;
       const reason = `HAProxy master ${proc.pid} exited unexpectedly (code ${code}, signal ${signal}): ${this.recentOutput.slice(-3).join(' | ')}`;
+      this.setServing(false, reason);
+      if (!served) return; // a failed start is reported to whoever started it
       this.o.log.error({ component: 'supervisor' }, reason);
       this.o.onRestart?.(reason);
       void this.restartLoop();
@@ -106,28 +155,121 @@ export class HaproxySupervisor {
       exited.then(() => {
         throw new HaproxyError('HAProxy exited during start-up', this.recentOutput.join('\n'));
       }),
-    ]);
+    ]).catch((e: unknown) => {
+      // Never leave a half-started master behind (one that is up but not serving in time).
+      if (this.proc === proc && proc.exitCode === null) {
+        this.proc = undefined;
+        proc.kill('SIGKILL');
+      }
+      throw e;
+    });
+    served = true;
+    this.setServing(true, 'HAProxy is accepting connections');
+    this.startHealthChecks();
   }
 
   private async restartLoop(): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
       if (this.stopping || this.proc) return;
+      await this.reapOrphanWorkers();
       try {
         await this.beforeRestart?.();
-        await this.spawnMaster();
-        this.restarts++;
-        this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
-        return;
       } catch (e) {
-        this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'HAProxy restart failed; retrying');
+        // The configuration on disk is the last complete one: starting from it beats not starting at all.
+        this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the configuration on disk up to date before the restart; restarting from the one there');
       }
+      try {
+        await this.spawnMaster();
+      } catch (e) {
+        const output = e instanceof HaproxyError && e.output ? e.output.split('\n').slice(-5).join(' | ') : '';
+        const reason = `${(e as Error).message}${output ? `: ${output}` : ''}`;
+        this.o.onRestartFailure?.(reason);
+        this.o.log.error({ component: 'supervisor', err: reason, attempt: attempt + 1 }, 'HAProxy restart failed; retrying');
+        continue;
+      }
+      this.restarts++;
+      this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
+      this.afterRestart?.();
+      return;
     }
+  }
+
+  /**
+   * Workers of a dead master exit on their own within milliseconds; one that does not would keep serving a stale
+   * configuration and hold the ports (the configuration says `noreuseport`, so a new master could not bind).
+   */
+  private async reapOrphanWorkers(): Promise<void> {
+    const deadline = Date.now() + ORPHAN_WORKER_GRACE_MS;
+    for (;;) {
+      const alive: number[] = [];
+      for (const pid of this.workerPids) if (await this.isOurHaproxy(pid)) alive.push(pid);
+      if (alive.length === 0) break;
+      if (Date.now() >= deadline) {
+        this.o.log.warn({ component: 'supervisor', pids: alive }, 'workers of the dead HAProxy master are still running; killing them');
+        for (const pid of alive) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+        break;
+      }
+      await sleep(20);
+    }
+    this.workerPids.clear();
+  }
+
+  private setServing(serving: boolean, reason: string): void {
+    if (this.serving === serving) return;
+    this.serving = serving;
+    this.o.onServingChange?.(serving, reason);
+  }
+
+  private startHealthChecks(): void {
+    this.stopHealthChecks();
+    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? 1000);
+    this.healthTimer.unref();
+  }
+
+  private stopHealthChecks(): void {
+    clearInterval(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
+  /** The master's own exit is seen at once; this catches the rest: no current worker, listeners refusing. */
+  private async healthCheck(): Promise<void> {
+    if (this.checking || this.reloading || this.stopping || !this.proc) return;
+    this.checking = true;
+    try {
+      let problem = await this.servingProblem();
+      if (problem) {
+        await sleep(RECHECK_DELAY_MS);
+        if (this.reloading || this.stopping || !this.proc) return;
+        problem = await this.servingProblem();
+      }
+      if (this.reloading || this.stopping || !this.proc) return;
+      this.setServing(problem === undefined, problem ?? 'HAProxy is accepting connections again');
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Why HAProxy does not serve right now, or undefined when it does. */
+  private async servingProblem(): Promise<string | undefined> {
+    const info = await this.showProc();
+    if (!info) return 'the HAProxy master does not answer on its CLI';
+    if (!info.workers.some((w) => w.reloads === 0)) return 'HAProxy has no current worker';
+    for (const port of this.o.probePorts) if (!(await canConnect(this.o.probeHost, port))) return `HAProxy does not accept connections on ${this.o.probeHost}:${port}`;
+    return undefined;
   }
 
   private async showProc(): Promise<ReturnType<typeof parseShowProc> | undefined> {
     try {
-      return parseShowProc(await cliCommand(this.o.masterSocket, 'show proc', 2000));
+      const info = parseShowProc(await cliCommand(this.o.masterSocket, 'show proc', 2000));
+      this.workerPids = new Set(info.workers.map((w) => w.pid));
+      return info;
     } catch {
       return undefined;
     }
@@ -152,16 +294,22 @@ export class HaproxySupervisor {
     const before = await this.showProc();
     const proc = this.proc;
     if (!before || !proc?.pid) throw new HaproxyError('HAProxy is not running', this.recentOutput.join('\n'));
-    process.kill(proc.pid, 'SIGUSR2');
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      await sleep(10);
-      const now = await this.showProc();
-      if (!now) continue;
-      if (now.failedReloads > before.failedReloads) throw new HaproxyError('HAProxy rejected the new configuration', this.recentOutput.join('\n'));
-      if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) return;
+    // The master re-executes itself: its CLI goes away for a moment, which the health check must not call an outage.
+    this.reloading = true;
+    try {
+      process.kill(proc.pid, 'SIGUSR2');
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        await sleep(10);
+        const now = await this.showProc();
+        if (!now) continue;
+        if (now.failedReloads > before.failedReloads) throw new HaproxyError('HAProxy rejected the new configuration', this.recentOutput.join('\n'));
+        if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) return;
+      }
+      throw new HaproxyError('HAProxy did not finish reloading in time', this.recentOutput.join('\n'));
+    } finally {
+      this.reloading = false;
     }
-    throw new HaproxyError('HAProxy did not finish reloading in time', this.recentOutput.join('\n'));
   }
 
   /**
@@ -171,6 +319,8 @@ export class HaproxySupervisor {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.stopHealthChecks();
+    this.setServing(false, 'shutting down');
     const proc = this.proc;
     if (!proc?.pid || proc.exitCode !== null) return;
     let exited = false;
@@ -212,10 +362,18 @@ export class HaproxySupervisor {
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, PROBE_TIMEOUT_MS);
     s.once('connect', () => {
+      clearTimeout(timer);
       s.destroy();
       resolve(true);
     });
-    s.once('error', () => resolve(false));
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
 }

@@ -268,6 +268,10 @@ global
   master-worker${threads}
   # For http-request normalize-uri, which HAProxy 2.6 marks experimental (docs/architecture.md says why it is used).
   expose-experimental-directives
+  # A port someone else holds is an error, never shared: without this HAProxy binds with SO_REUSEPORT, and a second
+  # HAProxy (one left behind by a killed Portico, say) would answer part of the requests. Reloads pass the listening
+  # sockets to the new worker (expose-fd listeners), so they need no SO_REUSEPORT.
+  noreuseport
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
   maxconn ${o.maxConnections}
   hard-stop-after ${o.hardStopAfterSeconds}s

@@ -105,6 +105,7 @@ export class KubeClient {
         res.destroy(new Error('aborted'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // aborted while the request was being opened
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         clearTimeout(timer);

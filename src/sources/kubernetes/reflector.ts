@@ -48,6 +48,11 @@ export class Reflector {
   private stopped = false;
   private failures = 0;
   private readonly abort = new AbortController();
+  /** Aborts the watch running now, for a relist. */
+  private watchAbort: AbortController | undefined;
+  private relistRequested = false;
+  /** Callers of relist() waiting for the next list to succeed. */
+  private listWaiters: (() => void)[] = [];
   synced = false;
 
   constructor(
@@ -72,20 +77,34 @@ export class Reflector {
     this.abort.abort();
   }
 
+  /** Lists again now (SIGHUP), as after a 410; resolves once a list has succeeded. Failures are retried as usual. */
+  relist(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.listWaiters.push(resolve));
+    this.relistRequested = true;
+    this.watchAbort?.abort();
+    return done;
+  }
+
   private async run(): Promise<void> {
     let needList = true;
     while (!this.stopped) {
       try {
+        if (this.relistRequested) {
+          this.relistRequested = false;
+          needList = true; // until a list succeeds
+        }
         if (needList) {
           await this.list();
           needList = false;
         }
+        if (this.relistRequested) continue;
         const started = Date.now();
         await this.watch();
         // A server that ends every watch at once would otherwise be hammered in a tight loop.
-        if (Date.now() - started < 1000) await sleep(this.o.backoff.initialMs, this.abort.signal);
+        if (Date.now() - started < 1000 && !this.relistRequested) await sleep(this.o.backoff.initialMs, this.abort.signal);
       } catch (e) {
         if (this.stopped) return;
+        if (this.relistRequested) continue; // the watch was cut for a relist
         if (e instanceof Expired) {
           this.log.info({ component: 'kubernetes', resource: this.spec.resource, rv: this.rv }, 'resourceVersion expired (410); relisting');
           needList = true;
@@ -108,6 +127,19 @@ export class Reflector {
   }
 
   private async list(): Promise<void> {
+    const waiters = this.listWaiters;
+    this.listWaiters = [];
+    try {
+      await this.listPages();
+    } catch (e) {
+      this.listWaiters.unshift(...waiters); // served by the next list that succeeds
+      throw e;
+    }
+    for (const w of waiters) w();
+  }
+
+  /** A failed list changes nothing: the items last listed stay until a list succeeds. */
+  private async listPages(): Promise<void> {
     const items = new Map<string, Obj>();
     let cont = '';
     let rv = '';
@@ -144,7 +176,16 @@ export class Reflector {
     // client-go picks a timeout between 5 and 10 minutes so that watches of many clients do not end together.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.rv, timeoutSeconds: String(timeoutSeconds) });
-    await this.client.watch(`${this.collection}?${q.toString()}`, (e) => this.apply(e), this.o.stallMs, this.abort.signal);
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    this.watchAbort = ac;
+    try {
+      await this.client.watch(`${this.collection}?${q.toString()}`, (e) => this.apply(e), this.o.stallMs, ac.signal);
+    } finally {
+      this.watchAbort = undefined;
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
   }
 
   private apply(e: unknown): void {

@@ -54,6 +54,13 @@ export class KubernetesSource {
     return done;
   }
 
+  /** Lists every kind again (SIGHUP); resolves with the number of objects once every list has succeeded. */
+  async relist(): Promise<number> {
+    const all = Object.values(this.reflectors);
+    await Promise.all(all.map((r) => r.relist()));
+    return all.reduce((n, r) => n + r.items.size, 0);
+  }
+
   stop(): void {
     for (const r of Object.values(this.reflectors)) r.stop();
     if (this.timer) clearTimeout(this.timer);

@@ -30,6 +30,8 @@ export interface PorticoOptions {
   /** Default: a fresh temporary directory. */
   stateDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run Portico (and so HAProxy) as this user instead of the test's (root ignores file permissions). */
+  user?: { uid: number; gid: number };
 }
 
 export interface Portico {
@@ -105,7 +107,7 @@ export async function startPortico(opts: PorticoOptions): Promise<Portico> {
     ...['--state-dir', stateDir, '--log-format', 'json'],
     ...(opts.args ?? []),
   ];
-  const proc = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const proc = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.user ?? {}) });
 
   const lines: string[] = [];
   const entries: LogLine[] = [];

@@ -1,0 +1,131 @@
+// A full state directory (ENOSPC), for real: the state directory is a small tmpfs, filled to the last byte. HAProxy,
+// killed meanwhile, must come back from the last complete generation on disk and be brought up to date through the
+// runtime API; no partial generation directory may be left; once space is back, reloads work again.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import type { Echo, Portico } from './harness/index.js';
+
+const pods: Echo[] = [];
+let mountPoint = '';
+let mounted = false;
+
+/** Mounting needs CAP_SYS_ADMIN; without it (an unprivileged run) the test is skipped and says why. */
+function tryMount(dir: string): string | undefined {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (e) {
+    return `cannot mount a tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}): the ENOSPC test needs root with mount rights`;
+  }
+}
+
+let skip: string | undefined;
+before(async () => {
+  mountPoint = await manifestDir();
+  skip = tryMount(mountPoint);
+  mounted = skip === undefined;
+});
+
+after(async () => {
+  await stopEverything(pods);
+  // Lazy: HAProxy is gone by now, but never let an unmount failure hide the test's own result.
+  if (mounted) execFileSync('umount', ['-l', mountPoint]);
+});
+
+const site = (name: string, svc: string): string => ingress({ name, rules: [{ host: `${name}.test`, paths: [{ path: '/', pathType: 'Prefix', service: svc, port: 80 }] }] });
+const app = (name: string, ip: string): string =>
+  docs(service({ name, ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: `${name}-1`, service: name, ports: [{ port: 3000 }], endpoints: [{ ip }] }), site(name, name));
+
+async function status(p: Portico, host: string): Promise<number> {
+  return httpGet(p.httpPort, { host, path: '/', timeoutMs: 3000 }).then(
+    (r) => r.status,
+    () => 0,
+  );
+}
+
+/** A process that exists and is not a zombie waiting to be reaped. */
+async function running(pid: number): Promise<boolean> {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return st !== '' && !/^\d+ \(.*\) Z/.test(st);
+}
+
+/** Writes zeros until the filesystem refuses: whole chunks first, then single bytes for the last page. */
+async function fill(path: string): Promise<void> {
+  const f = await open(path, 'w');
+  try {
+    for (const size of [65536, 4096, 1]) {
+      const chunk = Buffer.alloc(size);
+      for (;;) {
+        try {
+          await f.write(chunk);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+          break;
+        }
+      }
+    }
+  } finally {
+    await f.close();
+  }
+}
+
+/** Every generation directory, and whether each is complete (its configuration and default certificate are there). */
+async function generations(stateDir: string): Promise<{ name: string; complete: boolean }[]> {
+  const out = [];
+  for (const name of await readdir(join(stateDir, 'gen'))) {
+    const has = async (rel: string): Promise<boolean> => (await stat(join(stateDir, 'gen', name, rel)).catch(() => undefined))?.isFile() === true;
+    out.push({ name, complete: (await has('haproxy.cfg')) && (await has('certs/default.pem')) });
+  }
+  return out;
+}
+
+describe('a full state directory (ENOSPC)', () => {
+  test('HAProxy killed meanwhile restarts from the last complete generation and catches up at runtime; nothing partial is left; reloads resume once space is back', async (t) => {
+    if (skip) return t.skip(skip);
+    const dir = await manifestDir();
+    pods.push(await startEcho({ pod: 'disk', ip: '127.0.172.1', port: 3000 }));
+    await writeManifest(dir, 'app.yaml', app('disk', '127.0.172.1'));
+    const p = await startPortico({ manifests: [dir], stateDir: mountPoint, args: ['--reload-interval', '0'] });
+    await p.waitReady();
+    // A Service and route added through the runtime API only: the generation on disk does not have them.
+    await writeManifest(dir, 'late.yaml', app('late', '127.0.172.1'));
+    await waitFor(async () => (await status(p, 'late.test')) === 200, { timeoutMs: 5000, message: 'late.test never served' });
+
+    await fill(join(mountPoint, 'filler'));
+    const master = Number((await readFile(join(mountPoint, 'haproxy.pid'), 'utf8')).trim());
+    const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    process.kill(master, 'SIGKILL');
+    // The killed master's worker notices and exits within milliseconds; until then it still answers.
+    await waitFor(async () => (await Promise.all(workers.map(running))).every((alive) => !alive), { timeoutMs: 5000, message: 'the old worker did not exit' });
+
+    await waitFor(async () => (await status(p, 'disk.test')) === 200, { timeoutMs: 10_000, intervalMs: 25, message: 'HAProxy never came back on a full disk' });
+    const fallback = await p.waitForLog((l) => String(l.msg).startsWith('cannot render a fresh configuration for the restart'), 1000);
+    assert.match(String(fallback.err), /ENOSPC/, 'the log names the cause');
+    await waitFor(async () => (await status(p, 'late.test')) === 200, { timeoutMs: 10_000, intervalMs: 25, message: 'the runtime-only route was not restored after the restart' });
+    await p.waitForLog((l) => l.msg === 'HAProxy is up to date with the live model again', 5000);
+    assert.equal((await httpGet(p.adminPort, { path: '/readyz' })).status, 200);
+    let gens = await generations(mountPoint);
+    assert.ok(gens.every((g) => g.complete), `no partial generation directory: ${JSON.stringify(gens)}`);
+
+    // A change that needs a reload (an ExternalName Service) cannot be written now: it is refused, nothing is left over.
+    const extIngress = ingress({ name: 'ext', rules: [{ host: 'ext.test', paths: [{ path: '/', pathType: 'Prefix', service: 'disk', port: 80 }, { path: '/ext', pathType: 'Prefix', service: 'ext', port: 80 }] }] });
+    await writeManifest(dir, 'ext.yaml', docs(service({ name: 'ext', type: 'ExternalName', externalName: 'ext.invalid', ports: [{ port: 80 }] }), extIngress));
+    const refused = await p.waitForLog((l) => l.msg === 'configuration not applied; the last good configuration stays live' && /ENOSPC/.test(String(l.err)), 10_000);
+    assert.match(String(refused.err), /cannot write generation/);
+    assert.equal(await status(p, 'ext.test'), 404, 'the change is not live');
+    assert.equal(await status(p, 'disk.test'), 200, 'everything else still serves');
+    gens = await generations(mountPoint);
+    assert.ok(gens.every((g) => g.complete) && gens.length <= 2, `only complete generations, at most two: ${JSON.stringify(gens)}`);
+
+    await rm(join(mountPoint, 'filler'));
+    await writeManifest(dir, 'nudge.yaml', site('nudge', 'disk'));
+    await waitFor(async () => (await status(p, 'ext.test')) === 200, { timeoutMs: 10_000, intervalMs: 50, message: 'the reload never went through once space was back' });
+    gens = await generations(mountPoint);
+    assert.ok(gens.every((g) => g.complete) && gens.length <= 2, `only complete generations, at most two: ${JSON.stringify(gens)}`);
+    await p.stop();
+  });
+});
