@@ -91,10 +91,13 @@ export class HaproxySupervisor {
     proc.stdout?.on('data', onLine);
     proc.stderr?.on('data', onLine);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    let served = false;
     proc.once('exit', (code, signal) => {
       if (this.proc !== proc) return;
       this.proc = undefined;
-      if (this.stopping) return;
+      // A master that never served failed to start: the caller (start() or the restart loop) has the error and
+      // decides. Restarting it here would run a configuration the caller is about to replace, beside the next one.
+      if (this.stopping || !served) return;
       const reason = `HAProxy master ${proc.pid} exited unexpectedly (code ${code}, signal ${signal}): ${this.recentOutput.slice(-3).join(' | ')}`;
       this.o.log.error({ component: 'supervisor' }, reason);
       this.o.onRestart?.(reason);
@@ -102,7 +105,9 @@ export class HaproxySupervisor {
     });
     proc.once('error', (e) => this.o.log.error({ component: 'supervisor', err: e.message }, 'cannot run HAProxy'));
     await Promise.race([
-      this.waitUntilServing(),
+      this.waitUntilServing().then(() => {
+        served = true;
+      }),
       exited.then(() => {
         throw new HaproxyError('HAProxy exited during start-up', this.recentOutput.join('\n'));
       }),
@@ -115,6 +120,7 @@ export class HaproxySupervisor {
       if (this.stopping || this.proc) return;
       try {
         await this.beforeRestart?.();
+        if (this.stopping || this.proc) return; // started meanwhile (beforeRestart waits for a running apply)
         await this.spawnMaster();
         this.restarts++;
         this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
