@@ -1,6 +1,7 @@
 // Rules T2-T5, T8, M7: certificates from Secrets, bound to SNI names. Certificates are parsed and re-encoded here,
 // so HAProxy only ever reads PEM that Portico produced from a validated certificate and key.
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Certificate, Diagnostic, SniBinding } from '../model/types.js';
 import { cmp, objectRef } from './diagnostics.js';
 import type { IngressInfo } from './validate-ingress.js';
@@ -60,6 +61,8 @@ function parsePair(crt: string, key: string): ParsedSecret {
   } catch (e) {
     return { ok: false, reason: `tls.crt is not a valid PEM certificate (${opensslReason(e)})` };
   }
+  const weak = chain.map((c) => weakKey(c.publicKey)).find((w) => w !== undefined);
+  if (weak) return { ok: false, reason: `tls.crt holds a key HAProxy's OpenSSL refuses (${weak}; at least RSA or DSA 2048, or EC on a 224-bit curve)` };
   let keyPem: string;
   try {
     const k = createPrivateKey({ key, format: 'pem' }); // PKCS#1, PKCS#8 and SEC1 keys alike
@@ -78,6 +81,16 @@ function parsePair(crt: string, key: string): ParsedSecret {
     ok: true,
     cert: { pem, dnsNames, notAfter: new Date(leaf.validTo).toISOString(), sha256: leaf.fingerprint256.replace(/:/g, '').toLowerCase() },
   };
+}
+
+/** OpenSSL's default security level (2, as Debian ships it) refuses keys below 112-bit strength: HAProxy would then
+ * reject the whole configuration. */
+function weakKey(k: KeyObject): string | undefined {
+  const type = k.asymmetricKeyType ?? 'unknown';
+  const d = k.asymmetricKeyDetails ?? {};
+  if ((type === 'rsa' || type === 'rsa-pss' || type === 'dsa') && (d.modulusLength ?? 0) < 2048) return `${type.toUpperCase()} ${d.modulusLength ?? 0} bits`;
+  if (type === 'ec' && Number(/\d{3}/.exec(d.namedCurve ?? '')?.[0] ?? 0) < 224) return `EC curve ${d.namedCurve ?? 'unknown'}`;
+  return undefined;
 }
 
 /** OpenSSL's reason without its build-specific error codes, so messages are the same on every machine. */
