@@ -22,6 +22,7 @@ export function reasonFor(rule: string): string {
   if (/^B\d/.test(rule)) return 'BackendUnavailable';
   if (/^T\d/.test(rule)) return 'TLSCertificate';
   if (/^C\d/.test(rule)) return 'IngressClass';
+  if (rule === 'haproxy-rejected' || rule === 'render-refused' || rule === 'translate-failed') return 'ConfigurationRejected';
   return 'Warning';
 }
 
