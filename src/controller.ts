@@ -1,11 +1,12 @@
 // The pipeline driver: snapshot -> translate -> apply, one run at a time, bursts coalesced.
 import type { Logger } from './log.js';
 import type { Diagnostic, RoutingModel, TranslateResult } from './model/types.js';
-import { Translator, translate } from './translate/translate.js';
+import { Translator } from './translate/translate.js';
 import type { Snapshot, TranslateOptions } from './translate/translate.js';
 import type { Applier, ApplyOutcome } from './haproxy/apply.js';
 import type { Metrics } from './admin/metrics.js';
 import { Exclusions, TRANSLATE_FAILED, haproxyReason, isolate } from './isolate.js';
+import type { CheckFn } from './isolate.js';
 import { sortDiagnostics } from './translate/diagnostics.js';
 
 export interface ControllerOptions {
@@ -153,15 +154,21 @@ export class Controller {
     return { result, outcome: await this.applier.apply(result.model), translateMs };
   }
 
-  /** What isolation checks a candidate with: translate, render and `haproxy -c`. A throw of translate fails it. */
-  private async check(s: Snapshot): Promise<{ ok: boolean; output: string }> {
-    let model;
-    try {
-      model = translate(s, this.o.translate).model;
-    } catch (e) {
-      return { ok: false, output: `${TRANSLATE_FAILED}: ${(e as Error).message}` };
-    }
-    return this.applier.check(model);
+  /** What isolation checks candidates with: translate, render and `haproxy -c`. A throw of translate fails a check.
+   * One incremental Translator for all of an isolation's checks: they differ from each other by halves of the
+   * suspects, not by everything. */
+  private checker(): CheckFn {
+    let translator = new Translator(this.o.translate);
+    return async (s) => {
+      let model;
+      try {
+        model = translator.update(s).model;
+      } catch (e) {
+        translator = new Translator(this.o.translate);
+        return { ok: false, output: `${TRANSLATE_FAILED}: ${(e as Error).message}` };
+      }
+      return this.applier.check(model);
+    };
   }
 
   /**
@@ -173,7 +180,7 @@ export class Controller {
     const began = performance.now();
     let result;
     try {
-      result = await isolate(input, this.lastGood, (s) => this.check(s));
+      result = await isolate(input, this.lastGood, this.checker());
     } catch (e) {
       this.log.error({ component: 'isolate', err: (e as Error).message }, 'cannot look for the objects to blame');
       return false;

@@ -49,6 +49,21 @@ describe('isolate', () => {
     assert.equal(check.calls, 4);
   });
 
+  test('five bad Secrets, each used by an Ingress, named one at a time by HAProxy: the Secrets are blamed, three checks each', async () => {
+    const bad = new Set(['s-3', 's-50', 's-51', 's-120', 's-199']);
+    const ingresses = Array.from({ length: 200 }, (_, i) => tlsIng(`i-${i}`, `s-${i}`));
+    const secrets = Array.from({ length: 200 }, (_, i) => secret(`s-${i}`));
+    // Like HAProxy, names the first certificate it cannot load, if an Ingress brings it in.
+    const check = rejecting((s) => {
+      const used = new Set(names(snap({ ingresses: s.ingresses })).map((n) => n.replace('i-', 's-')));
+      const first = names(snap({ secrets: s.secrets })).find((n) => bad.has(n) && used.has(n));
+      return first && `unable to load SSL certificate into SSL Context 'certs/default_${first}.pem'.`;
+    });
+    const r = await isolate(snap({ ingresses, secrets }), undefined, check);
+    assert.deepEqual(culpritNames(r), [...bad].sort());
+    assert.ok(check.calls <= 2 + 3 * bad.size, `${check.calls} checks`);
+  });
+
   test('a wrong hint costs one check and the search still finds the culprit', async () => {
     const secrets = Array.from({ length: 100 }, (_, i) => secret(`s-${i}`));
     const check = rejecting((s) => (names(s).includes('s-7') ? "unable to load SSL certificate into SSL Context 'certs/default_s-8.pem'." : undefined));
