@@ -4,8 +4,11 @@ import type { Diagnostic, RoutingModel, TranslateResult } from './model/types.js
 import { Translator } from './translate/translate.js';
 import { validityDiagnostics } from './translate/certificate-validity.js';
 import type { Snapshot, TranslateOptions } from './translate/translate.js';
-import type { Applier } from './haproxy/apply.js';
+import type { Applier, ApplyOutcome } from './haproxy/apply.js';
 import type { Metrics } from './admin/metrics.js';
+import { Exclusions, TRANSLATE_FAILED, haproxyReason, isolate } from './isolate.js';
+import type { CheckFn } from './isolate.js';
+import { sortDiagnostics } from './translate/diagnostics.js';
 
 export interface ControllerOptions {
   translate: TranslateOptions;
@@ -19,13 +22,16 @@ const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: 
 const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
 /** Certificates expire while nothing changes: the last snapshot is synced again this often, which reports them. */
 const VALIDITY_RECHECK_MS = 3600_000;
+/** Isolations per sync: one finds every culprit when objects fail independently; the next ones are for a rest that
+ * HAProxy rejects all the same (objects that fail only together). */
+const MAX_ISOLATIONS_PER_SYNC = 3;
 
 export class Controller {
   private pending: Snapshot | undefined;
   /** When the oldest change not yet live was observed: the start of portico_config_apply_duration_seconds. */
   private observedAt: number | undefined;
   private running: Promise<void> | undefined;
-  private readonly translator: Translator;
+  private translator: Translator;
   private reported = new Set<string>();
   private lastSnapshot: Snapshot | undefined;
   private failures = 0;
@@ -37,6 +43,10 @@ export class Controller {
   private readonly validityTimer = setInterval(() => {
     if (this.lastSnapshot && !this.pending) void this.submit(this.lastSnapshot);
   }, VALIDITY_RECHECK_MS).unref();
+  /** Objects left out because HAProxy rejected them (see isolate.ts). */
+  private readonly exclusions = new Exclusions();
+  /** The input (exclusions left out) of the configuration live now: what isolation compares a rejected one with. */
+  private lastGood: Snapshot | undefined;
   last: TranslateResult | undefined;
 
   constructor(
@@ -82,12 +92,27 @@ export class Controller {
     const started = performance.now();
     this.lastSnapshot = snapshot;
     clearTimeout(this.retryTimer);
-    const result = this.translator.update(snapshot);
+    let input = this.exclusions.filter(snapshot);
+    let attempt = await this.attempt(input);
+    const translated = started + attempt.translateMs;
+    // HAProxy (or render, or translate) refused the candidate: leave out the objects to blame and apply the rest,
+    // instead of holding every later change back behind them.
+    for (let round = 0; attempt.outcome.rejected && round < MAX_ISOLATIONS_PER_SYNC; round++) {
+      if (!(await this.isolate(input, attempt.outcome))) break;
+      input = this.exclusions.filter(snapshot);
+      attempt = await this.attempt(input);
+    }
+    const { result: translatedResult, outcome } = attempt;
+    this.o.metrics?.excluded.set(this.exclusions.size);
+    if (!translatedResult) {
+      this.log.error({ component: 'controller', err: outcome.error }, 'cannot translate; the last good configuration stays live');
+      this.retryLater();
+      return;
+    }
+    const result = this.exclusions.size === 0 ? translatedResult : { model: translatedResult.model, diagnostics: sortDiagnostics([...translatedResult.diagnostics, ...this.exclusions.diagnostics]) };
     if (result.model.ingresses !== this.last?.model.ingresses) this.countIngresses(result.model.ingresses);
     this.last = result;
     const fresh = this.report([...result.diagnostics, ...validityDiagnostics(result.model.certificates, Date.now())]);
-    const translated = performance.now();
-    const outcome = await this.applier.apply(result.model);
     if (outcome.deferredMs !== undefined) {
       // Reloads are rate-limited: whatever is newest when the window ends goes live in one reload.
       this.deferredSince ??= observedAt;
@@ -110,6 +135,7 @@ export class Controller {
       return;
     }
     this.failures = 0;
+    this.lastGood = input;
     if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
     this.o.onLive?.(result, fresh);
     if (!outcome.via) return;
@@ -117,6 +143,68 @@ export class Controller {
       { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), translateMs: Math.round(translated - started), waitedMs: Math.round(started - observedAt), ingresses: this.owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },
       'configuration live',
     );
+  }
+
+  /** Translates `input` and applies the model. translate is pure, so a throw is a bug that some input triggers:
+   * it counts as a rejection (so the input is isolated), and a fresh Translator takes over, the old one's state
+   * being unknown. */
+  private async attempt(input: Snapshot): Promise<{ result?: TranslateResult; outcome: ApplyOutcome; translateMs: number }> {
+    const began = performance.now();
+    let result;
+    try {
+      result = this.translator.update(input);
+    } catch (e) {
+      this.translator = new Translator(this.o.translate);
+      return { outcome: { applied: false, rejected: true, error: `${TRANSLATE_FAILED}: ${(e as Error).stack ?? String(e)}` }, translateMs: performance.now() - began };
+    }
+    const translateMs = performance.now() - began;
+    return { result, outcome: await this.applier.apply(result.model), translateMs };
+  }
+
+  /** What isolation checks candidates with: translate, render and `haproxy -c`. A throw of translate fails a check.
+   * One incremental Translator for all of an isolation's checks: they differ from each other by halves of the
+   * suspects, not by everything. */
+  private checker(): CheckFn {
+    let translator = new Translator(this.o.translate);
+    return async (s) => {
+      let model;
+      try {
+        model = translator.update(s).model;
+      } catch (e) {
+        translator = new Translator(this.o.translate);
+        return { ok: false, output: `${TRANSLATE_FAILED}: ${(e as Error).message}` };
+      }
+      return this.applier.check(model);
+    };
+  }
+
+  /**
+   * Finds the objects of `input` that HAProxy rejects (bisection with `haproxy -c`, see isolate.ts) and leaves them
+   * out from now on. Returns false when no object is to blame: the failure is HAProxy's own, or `haproxy -c`
+   * accepts the candidate (a start or reload failed for another reason).
+   */
+  private async isolate(input: Snapshot, outcome: ApplyOutcome): Promise<boolean> {
+    const began = performance.now();
+    let result;
+    try {
+      result = await isolate(input, this.lastGood, this.checker());
+    } catch (e) {
+      this.log.error({ component: 'isolate', err: (e as Error).message }, 'cannot look for the objects to blame');
+      return false;
+    }
+    const ms = Math.round(performance.now() - began);
+    if (result.kind === 'not-reproduced') {
+      this.log.warn({ component: 'isolate', ms, err: outcome.error }, 'haproxy -c accepts the candidate that failed: no object is to blame');
+      return false;
+    }
+    if (result.kind === 'not-object-specific') {
+      this.log.error({ component: 'isolate', ms, checks: result.checks, err: haproxyReason(result.output) }, 'HAProxy rejects even a configuration without any object: no object is to blame');
+      return false;
+    }
+    for (const c of result.culprits) this.exclusions.add(c);
+    this.o.metrics?.isolated.inc(result.culprits.length);
+    this.log.warn({ component: 'isolate', ms, checks: result.checks, objects: result.culprits.length }, `candidate rejected; ${result.culprits.length} object(s) to blame left out, everything else goes live`);
+    return true;
   }
 
   private countIngresses(list: TranslateResult['model']['ingresses']): void {

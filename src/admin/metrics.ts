@@ -16,6 +16,8 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly isolated = new Counter({ name: 'portico_objects_isolated_total', help: 'Objects left out because HAProxy rejected a configuration with them (found by bisection with haproxy -c).', registers: [this.registry] });
+  readonly excluded = new Gauge({ name: 'portico_objects_excluded', help: 'Objects left out now because HAProxy rejected them; each is tried again when it changes.', registers: [this.registry] });
   readonly ingresses = new Gauge({ name: 'portico_ingresses', help: 'Ingresses Portico owns, by state: valid (routed) or invalid (left out, see the diagnostics).', labelNames: ['state'], registers: [this.registry] });
 
   constructor() {

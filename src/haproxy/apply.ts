@@ -1,13 +1,14 @@
 // apply: puts a routing model live in HAProxy. Routine changes go through the runtime API (see runtime/plan.ts),
 // with no reload. A structural change (a new ExternalName Service, no spare backend section left) or a failed
 // runtime operation renders a fresh configuration into a new generation directory, checks it with `haproxy -c`, and
-// reloads hitlessly; a candidate that fails the check leaves the last good configuration serving.
+// reloads hitlessly; a candidate that fails the check leaves the last good configuration serving, and says so
+// (`rejected`), so that the controller can find the objects to blame (see ../isolate.ts) with `check`.
 import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
 import { ADMIN_SOCKET, defaultCertificatePem, render, spareName } from './render/render.js';
-import type { RenderOptions } from './render/render.js';
+import type { Artefacts, RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
 import { HaproxyError } from './process/supervisor.js';
 import type { HaproxySupervisor } from './process/supervisor.js';
@@ -15,6 +16,7 @@ import type { Metrics } from '../admin/metrics.js';
 import { externalKey, plan } from './runtime/plan.js';
 import type { RuntimeState } from './runtime/plan.js';
 import { deleteServer, execute } from './runtime/execute.js';
+import { RENDER_REFUSED } from '../isolate.js';
 import type { PendingDeletes } from './runtime/execute.js';
 
 export interface ApplyOutcome {
@@ -23,8 +25,14 @@ export interface ApplyOutcome {
   via?: 'runtime' | 'reload' | 'start';
   /** The change needs a reload, and the last one was less than --reload-interval ago: submit again after this. */
   deferredMs?: number;
+  /** HAProxy (`haproxy -c`, the start or the reload) or render's own checks refused this model: an object may be to
+   * blame. Not set for failures no model could cause (a full disk). */
+  rejected?: boolean;
   error?: string;
 }
+
+/** render's re-check of a token failed: the model holds a value that must not reach HAProxy. */
+class RenderRefused extends Error {}
 
 export interface ApplierOptions {
   stateDir: string;
@@ -99,7 +107,13 @@ export class Applier {
     const state = this.state;
     if (!state) return this.reload(model, 'start');
     if (this.mustReload) return this.reload(model, this.mustReload, true);
-    const p = plan(state, model, this.o.defaultCertPem);
+    let p;
+    try {
+      p = plan(state, model, this.o.defaultCertPem);
+    } catch (e) {
+      // render's checks, which plan shares, refused a value: fail closed, like a candidate HAProxy rejects.
+      return { applied: false, rejected: true, error: (e as Error).message };
+    }
     if ('reload' in p) return this.reload(model, p.reload);
     if (p.ops.length === 0) {
       this.state = p.next;
@@ -172,10 +186,14 @@ export class Applier {
     this.retryTimer.unref();
   }
 
-  private render(model: RoutingModel, dir: string): { artefacts: ReturnType<typeof render>; spares: number } {
+  private render(model: RoutingModel, dir: string): { artefacts: Artefacts; spares: number } {
     const ordinary = model.backends.filter((b) => !b.externalName).length;
     const spares = Math.max(this.o.minSpareBackends, Math.ceil(ordinary / 10));
-    return { artefacts: render(model, { ...this.o.render, filesDir: dir, spareBackends: spares }, this.o.defaultCertPem), spares };
+    try {
+      return { artefacts: render(model, { ...this.o.render, filesDir: dir, spareBackends: spares }, this.o.defaultCertPem), spares };
+    } catch (e) {
+      throw new RenderRefused((e as Error).message);
+    }
   }
 
   /** HAProxy now runs generation `gen`, rendered from `model`: runtime edits start again from there. */
@@ -199,18 +217,33 @@ export class Applier {
     const dir = join(this.o.stateDir, 'gen', String(this.generation));
     const { artefacts, spares } = this.render(model, dir);
     try {
-      await rm(dir, { recursive: true, force: true });
-      for (const [rel, content] of artefacts.files) {
-        const p = join(dir, rel);
-        await mkdir(dirname(p), { recursive: true, mode: 0o700 });
-        await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
-      }
-      await writeFile(join(dir, 'haproxy.cfg'), artefacts.config, { mode: 0o600 });
+      await writeArtefacts(dir, artefacts);
     } catch (e) {
       await rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ component: 'apply', dir, err: String(err) }, 'cannot remove a partly written generation'));
       throw new Error(`cannot write generation ${dir}: ${(e as Error).message}`);
     }
     return { dir, spares };
+  }
+
+  /**
+   * `haproxy -c` on `model` rendered into a scratch directory; nothing live is touched. A model render refuses fails
+   * too. Paths in the output are relative to the candidate's directory. Throws when the files cannot be written.
+   */
+  async check(model: RoutingModel): Promise<{ ok: boolean; output: string }> {
+    const dir = join(this.o.stateDir, 'check');
+    let artefacts;
+    try {
+      artefacts = this.render(model, dir).artefacts;
+    } catch (e) {
+      return { ok: false, output: `${RENDER_REFUSED}: ${(e as Error).message}` };
+    }
+    try {
+      await writeArtefacts(dir, artefacts);
+      const r = await this.supervisor.check(join(dir, 'haproxy.cfg'));
+      return { ok: r.ok, output: r.output.split(`${dir}/`).join('') };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** `urgent`: HAProxy may be half-way through a change, so the reload does not wait for --reload-interval. */
@@ -222,7 +255,8 @@ export class Applier {
     try {
       gen = await this.writeGeneration(model);
     } catch (e) {
-      return { applied: false, error: (e as Error).message };
+      // render refusing a value is the model's fault; a file that cannot be written is not.
+      return { applied: false, rejected: e instanceof RenderRefused, error: (e as Error).message };
     }
     const candidate = join(gen.dir, 'haproxy.cfg');
     // Before a reload the candidate is checked, so that a bad one never disturbs the running HAProxy. At start there
@@ -231,7 +265,7 @@ export class Applier {
     if (!check.ok) {
       this.metrics?.rejected.inc();
       await rm(gen.dir, { recursive: true, force: true });
-      return { applied: false, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
+      return { applied: false, rejected: true, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
     }
     await this.install(model, gen);
     const previous = this.state?.layout.filesDir;
@@ -245,7 +279,7 @@ export class Applier {
     } catch (e) {
       this.metrics?.rejected.inc();
       const output = e instanceof HaproxyError && e.output ? `: ${e.output}` : '';
-      return { applied: false, error: `${(e as Error).message}${output}` };
+      return { applied: false, rejected: true, error: `${(e as Error).message}${output}` };
     }
     this.lastReloadAt = performance.now();
     await this.adopt(model, gen, previous);
@@ -357,4 +391,14 @@ function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPe
     free: Array.from({ length: gen.spares }, (_, i) => spareName(i)),
     defaultCertPem: defaultCertificatePem(model, generatedDefaultCertPem),
   };
+}
+
+async function writeArtefacts(dir: string, artefacts: Artefacts): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  for (const [rel, content] of artefacts.files) {
+    const p = join(dir, rel);
+    await mkdir(dirname(p), { recursive: true, mode: 0o700 });
+    await writeFile(p, content, { mode: rel.endsWith('.pem') ? 0o600 : 0o644 });
+  }
+  await writeFile(join(dir, 'haproxy.cfg'), artefacts.config, { mode: 0o600 });
 }

@@ -38,7 +38,7 @@ export function refServiceKey(ref: ServiceRef): string {
 
 export function serviceKeyOf(svc: Obj): string {
   const m = isObject(svc.metadata) ? svc.metadata : {};
-  return `${nsOf(m)}/${String(m.name)}`;
+  return `${nsOf(m)}/${typeof m.name === 'string' ? m.name : ''}`;
 }
 
 /** `namespace/service` an EndpointSlice belongs to (its kubernetes.io/service-name label), if any. */

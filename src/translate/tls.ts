@@ -96,6 +96,8 @@ function parsePair(crt: string, key: string): ParsedSecret {
   };
 }
 
+/** OpenSSL's default security level (2, as Debian ships it) refuses keys below 112-bit strength: HAProxy would then
+ * reject the whole configuration. */
 /** OpenSSL's reason without its build-specific error codes, so messages are the same on every machine. */
 function opensslReason(e: unknown): string {
   const m = e as { reason?: unknown; code?: unknown; message?: unknown };

@@ -241,8 +241,11 @@ describe('a configuration HAProxy rejects never replaces the live one', () => {
     await writeFile(marker, '');
     // An ExternalName Service needs a new configuration (routes, endpoints and plain Services go through the runtime API).
     await writeManifest(dir, 'new.yaml', docs(service({ name: 'fresh', type: 'ExternalName', externalName: 'fresh.invalid', ports: [{ port: 80 }] }), ingress({ name: 'new', rules: [{ host: 'new.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }, { path: '/ext', pathType: 'Prefix', service: 'fresh', port: 80 }] }] })));
-    const line = await p.waitForLog((l) => String(l.msg).includes('last good configuration stays live'), 3000);
+    // No object is to blame (a configuration without any object fails too): nothing is left out.
+    const line = await p.waitForLog((l) => String(l.msg).includes('last good configuration stays live'), 15_000);
     assert.match(String(line.err), /rejected by test/);
+    assert.ok(p.logs.entries.some((l) => String(l.msg).includes('no object is to blame')));
+    assert.ok(!p.logs.entries.some((l) => l.rule === 'haproxy-rejected'), 'no innocent object is blamed');
     assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 200, 'old routes still served');
     assert.equal((await httpGet(p.httpPort, { host: 'new.test', path: '/' })).status, 404, 'the rejected change is not live');
     await rm(marker);
@@ -252,7 +255,7 @@ describe('a configuration HAProxy rejects never replaces the live one', () => {
 });
 
 describe('a first configuration HAProxy refuses', () => {
-  test('Portico serves an empty configuration (404) instead, and the fixed input goes live at runtime', async () => {
+  test('Portico starts with everything else, reports the object to blame, and serves it once it is fixed', async () => {
     const dir = await demoDir();
     const state = await manifestDir();
     // A stand-in for the haproxy binary that refuses any configuration with the "poison" Service's backend.
@@ -260,12 +263,14 @@ describe('a first configuration HAProxy refuses', () => {
     await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do if [ -f "$a" ] && grep -q be_default_poison_80 "$a"; then echo "[ALERT] poisoned by test" >&2; exit 1; fi; done\nexec haproxy "$@"\n`, { mode: 0o755 });
     await writeManifest(dir, 'poison.yaml', docs(service({ name: 'poison', ports: [{ port: 80, targetPort: 3000 }] }), ingress({ name: 'poison', rules: [{ host: 'poison.test', paths: [{ path: '/', pathType: 'Prefix', service: 'poison', port: 80 }] }] })));
     const p = await startPortico({ manifests: [dir], args: ['--haproxy-bin', wrapper] });
-    await p.waitReady();
-    const line = await p.waitForLog((l) => String(l.msg).includes('first configuration failed'), 3000);
-    assert.match(String(line.err), /poisoned by test/, 'the log says why');
-    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 404, 'nothing is routed, but HAProxy answers');
-    await rm(join(dir, 'poison.yaml'));
-    await waitFor(async () => (await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status === 200, { timeoutMs: 3000, message: 'the fixed input never went live' });
+    await p.waitReady(30_000);
+    assert.equal((await httpGet(p.httpPort, { host: 'slow.test', path: '/' })).status, 200, 'everything else is served');
+    assert.equal((await httpGet(p.httpPort, { host: 'poison.test', path: '/' })).status, 404, 'the Ingress to blame is left out');
+    const line = await p.waitForLog((l) => l.rule === 'haproxy-rejected');
+    assert.equal(line.object, 'Ingress default/poison', 'the Ingress is blamed: its route brings the backend in, not the Service');
+    assert.match(String(line.msg), /poisoned by test/, 'the log says why');
+    await writeManifest(dir, 'poison.yaml', docs(service({ name: 'poison', ports: [{ port: 80, targetPort: 3000 }] }), ingress({ name: 'poison', rules: [{ host: 'poison.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] })));
+    await waitFor(async () => (await httpGet(p.httpPort, { host: 'poison.test', path: '/' })).status === 200, { timeoutMs: 10_000, message: 'the fixed Ingress never went live' });
   });
 });
 

@@ -151,7 +151,9 @@ export class HaproxySupervisor {
     });
     proc.once('error', (e) => this.o.log.error({ component: 'supervisor', err: e.message }, 'cannot run HAProxy'));
     await Promise.race([
-      this.waitUntilServing(),
+      this.waitUntilServing().then(() => {
+        served = true;
+      }),
       exited.then(() => {
         throw new HaproxyError('HAProxy exited during start-up', this.recentOutput.join('\n'));
       }),
@@ -179,6 +181,7 @@ export class HaproxySupervisor {
         // The configuration on disk is the last complete one: starting from it beats not starting at all.
         this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the configuration on disk up to date before the restart; restarting from the one there');
       }
+      if (this.stopping || this.proc) return; // started meanwhile (beforeRestart waits for a running apply)
       try {
         await this.spawnMaster();
       } catch (e) {

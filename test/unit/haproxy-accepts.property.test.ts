@@ -1,0 +1,402 @@
+// Property: whatever the manifests hold, translate + render yield a configuration the REAL `haproxy -c` accepts
+// (configuration, maps, certificates and crt-list written to a temporary directory), and every Ingress left out has
+// an error diagnostic. Never a rejected candidate: render refusing a value counts as a rejection too.
+//
+// The manifests are generated: mostly well-formed objects (so that render has something to write) with hostile
+// values mixed in: odd names, hosts and paths with every kind of character, unicode and lone surrogates, empty and
+// huge strings, numbers and objects where strings belong, deep nesting, duplicate objects, and certificates HAProxy
+// refuses (weak keys) or that are broken (mismatched key, garbage, no SAN, expired).
+//
+// Reproduce a failure: the message gives the seed and path; run
+//   PORTICO_PROPERTY_SEED=<seed> PORTICO_PROPERTY_PATH=<path> node --test dist/test/unit/haproxy-accepts.property.test.js
+// PORTICO_PROPERTY_RUNS sets the number of runs (default 60: about 6 s on an idle machine, 30 s on a busy one; each run
+// starts `haproxy -c`, about 60 ms of CPU).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import fc from 'fast-check';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { snapshotFromFiles } from '../../src/store/store.js';
+import { translate } from '../../src/translate/translate.js';
+import type { TranslateOptions } from '../../src/translate/translate.js';
+import { render } from '../../src/haproxy/render/render.js';
+import { parseFlags } from '../../src/cli/flags.js';
+import { edgeSettings } from '../../src/cli/render-options.js';
+import type { RenderOptions } from '../../src/haproxy/render/render.js';
+import { generateDefaultCertificate } from '../../src/haproxy/default-cert.js';
+import { objectRef } from '../../src/translate/diagnostics.js';
+
+type Obj = Record<string, unknown>;
+
+const SEED = process.env.PORTICO_PROPERTY_SEED !== undefined ? Number(process.env.PORTICO_PROPERTY_SEED) : Date.now() % 2 ** 31;
+const PATH = process.env.PORTICO_PROPERTY_PATH;
+const RUNS = Number(process.env.PORTICO_PROPERTY_RUNS ?? 60);
+/** Serve's own defaults for the edge rules: the configuration users run is the one checked. */
+const EDGE = edgeSettings(parseFlags('serve', ['--manifests', 'unused']));
+const CONTROLLER = 'portico.dev/ingress-controller';
+
+// ---- certificates, made once with the openssl CLI ----
+
+const work = mkdtempSync(join(tmpdir(), 'portico-property-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A self-signed certificate and its key; `newkey` as for `openssl req -newkey`, or a key file made beforehand. */
+function cert(name: string, key: string[], extra: string[] = []): { crt: string; key: string } {
+  openssl(['req', '-x509', ...key, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=${name}`, '-days', '3', ...extra]);
+  return { crt: readFileSync(join(work, `${name}.crt`), 'utf8'), key: readFileSync(join(work, `${name}.key`), 'utf8') };
+}
+
+/** openssl req cannot date a certificate in the past; @peculiar/x509 (what Portico's default certificate uses) can. */
+async function expiredCert(): Promise<{ crt: string; key: string }> {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const crt = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=expired',
+    notBefore: new Date('2019-01-01T00:00:00Z'),
+    notAfter: new Date('2020-01-01T00:00:00Z'),
+    signingAlgorithm: alg,
+    keys,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'a.test' }])],
+  });
+  return { crt: crt.toString('pem'), key: x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
+}
+
+const SAN = (host: string): string[] => ['-addext', `subjectAltName=DNS:${host}`];
+openssl(['dsaparam', '-out', 'dsa.param', '1024']);
+openssl(['genpkey', '-algorithm', 'ed25519', '-out', 'ed.pem']);
+const CERTS = {
+  ec: cert('ec', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'], SAN('a.test')),
+  rsa2048: cert('rsa2048', ['-newkey', 'rsa:2048'], SAN('*.w.test')),
+  ed25519: (() => {
+    openssl(['req', '-x509', '-key', 'ed.pem', '-out', 'ed.crt', '-subj', '/CN=ed', '-days', '3', ...SAN('b.test')]);
+    return { crt: readFileSync(join(work, 'ed.crt'), 'utf8'), key: readFileSync(join(work, 'ed.pem'), 'utf8') };
+  })(),
+  noSan: cert('nosan', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1']),
+  expired: await expiredCert(),
+  // Keys OpenSSL's default security level (2: 112-bit keys) refuses: HAProxy cannot load them.
+  rsa1024: cert('rsa1024', ['-newkey', 'rsa:1024'], SAN('a.test')),
+  dsa1024: cert('dsa1024', ['-newkey', 'dsa:dsa.param'], SAN('a.test')),
+  p192: cert('p192', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime192v1'], SAN('a.test')),
+};
+type CertName = keyof typeof CERTS;
+/** A name each certificate covers (a SAN); the one without SANs covers none. */
+const CERT_HOST: Record<CertName, string> = { ec: 'a.test', rsa2048: 'x.w.test', ed25519: 'b.test', noSan: 'a.test', expired: 'a.test', rsa1024: 'a.test', dsa1024: 'a.test', p192: 'a.test' };
+const certNames = Object.keys(CERTS) as CertName[];
+
+// ---- value generators ----
+
+const NASTY = [
+  '', ' ', '\t', '\n', '\r\n', '\0', '#', ';', '"', "'", '\\', '`', '%', '%[src]', '${HOME}', '{', '}', '[', ']', '|', '||', '?', '&', '*', '*.', '.', '..',
+  '-', '_', '/', '//', '/../', '/%2e%2e/', '/%00', '/a b', '/a\tb', '/a?b', '/a#b', '/\u00fc', 'a,b', 'a b', 'x\ny', 'localhost', '127.0.0.1', '[::1]', '::1',
+  'a.test:80', 'a.test.', 'A.TEST', 'xn--', 'xn--bcher-kva.test', '\u00fcnic\u00f6de.test', '\u202eevil', '\ud800', '\u{1f600}', 'default', 'kube-system',
+  'x'.repeat(64), 'x'.repeat(254), `${'a.'.repeat(130)}test`, 'a'.repeat(70_000), 'spare_0', 'be_default_a_80', 'haproxy.cfg', '-----BEGIN CERTIFICATE-----',
+  'ssl crt /etc/passwd', 'use_backend x', '0', '-1', '1e3', 'true', 'null',
+];
+
+const hostileString = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...NASTY) },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }) },
+  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...'abz09.-*/_:%?#~!$&\'()+,;=@ \\"<>[]{}|^`'), maxLength: 24 }) },
+);
+
+/** Deeply nested arrays and objects, as a YAML or JSON document can hold. */
+const deep = fc.integer({ min: 50, max: 3000 }).map((depth) => {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { k: v };
+  return v;
+});
+
+const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: hostileString },
+  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 65536, 1.5, Number.MAX_SAFE_INTEGER, Infinity, NaN)) },
+  { weight: 1, arbitrary: fc.constantFrom(true, false, null, undefined, [], {}) },
+  { weight: 1, arbitrary: fc.oneof(fc.array(hostileString, { maxLength: 3 }), fc.dictionary(hostileString, hostileString, { maxKeys: 3 })) },
+  { weight: 1, arbitrary: deep },
+);
+
+const NAMES = ['a', 'b', 'web', 'svc-a', 'svc-b', 'ext', 'tls-a', 'tls-b', 'tls-default', `${'x'.repeat(63)}.${'y'.repeat(63)}`];
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+const pem = fc.constantFrom(...certNames);
+
+/**
+ * Generators for each kind. A clean object takes only valid values (tricky ones included: wildcards, odd but legal
+ * path characters, long names), so that render gets to write routes, servers and certificates; a hostile one
+ * takes, for each field, sometimes a known-bad value and sometimes anything at all.
+ */
+function kinds(hostile: boolean) {
+  /** `valid`; in a hostile object sometimes `bad` or anything. */
+  const v = <T>(valid: fc.Arbitrary<T>, ...bad: unknown[]): fc.Arbitrary<unknown> =>
+    hostile ? fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: bad.length > 0 ? fc.constantFrom(...bad) : anyValue }, { weight: 1, arbitrary: anyValue }) : valid;
+  const list = <T>(a: fc.Arbitrary<T>, max = 3, min = 0): fc.Arbitrary<unknown> => v(fc.array(a, { minLength: min, maxLength: max }));
+
+  const name = v(fc.constantFrom(...NAMES), '', 'A', '-a', 'a_b', 'a.', 'x'.repeat(254), 'a/b');
+  const namespace = v(fc.constantFrom(undefined, 'default', 'default', 'other'), '', 'Kube_System', 'a.b');
+  const host = v(fc.oneof(fc.constantFrom('a.test', 'b.test', '*.w.test', 'x.w.test', 'c.d.e.test', 'xn--bcher-kva.test', `${'h'.repeat(63)}.test`), fc.domain()), '*', '*.', 'a..b', 'A.TEST', 'a.test:80', '127.0.0.1', 'a.*.test', 'a test');
+  const path = v(
+    fc.oneof(
+      fc.constantFrom('/', '/a', '/a/', '/a/b', '/.well-known/acme-challenge/x', '/a%20b', "/a~b!$&'()*+,;=:@", '/*', `/${'p'.repeat(2000)}`),
+      fc.webPath().filter((p) => p.startsWith('/') && !/\/\.{0,2}(\/|$)/.test(p.slice(1))),
+      fc.string({ unit: fc.constantFrom(...'/abc.-_~!$&\'()*+,;=:@'), maxLength: 20 }).map((s) => `/${s}`),
+    ),
+    '', 'a', '/a b', '/a?b', '/a#b', '/\u00fc', '/a"b', `/${'p'.repeat(3000)}`, '/a\nb', '/%', '/a//b', '/a/./b', '/a/../b',
+  );
+  const pathType = v(fc.constantFrom('Prefix', 'Exact', 'ImplementationSpecific'), 'prefix', '');
+  const port = v(fc.constantFrom<unknown>({ number: 80 }, { number: 8080 }, { name: 'http' }), { number: 0 }, { number: 65536 }, { number: '80' }, { name: 80 }, { number: 1.5 }, {}, { name: 'HTTP' });
+  const backend = v(fc.record({ service: v(fc.record({ name, port })) }), { resource: { apiGroup: 'x', kind: 'y', name: 'z' } }, { service: { name: 'a' } });
+  const annotations = v(
+    fc.option(fc.dictionary(fc.constantFrom('nginx.ingress.kubernetes.io/ssl-redirect', 'nginx.ingress.kubernetes.io/force-ssl-redirect', 'example.com/note'), fc.constantFrom('true', 'false', 'anything'), { maxKeys: 2 }), { nil: undefined }),
+    { 'kubernetes.io/ingress.class': 'other' },
+    { 'kubernetes.io/ingress.class': 'portico' },
+  );
+  const meta = (extra: Record<string, fc.Arbitrary<unknown>> = {}) => fc.record({ name, namespace, annotations, ...extra }, { requiredKeys: ['name'] });
+
+  const ingress = fc.record(
+    {
+      apiVersion: fc.constant('networking.k8s.io/v1'),
+      kind: fc.constant('Ingress'),
+      metadata: meta({ creationTimestamp: v(fc.constantFrom('2024-01-01T00:00:00Z', '2023-06-01T00:00:00Z'), 'yesterday') }),
+      spec: v(
+        fc.record(
+          {
+            ingressClassName: v(fc.constantFrom(undefined, 'portico', 'portico', 'other')),
+            defaultBackend: fc.option(backend, { nil: undefined }),
+            tls: list(fc.record({ hosts: list(host), secretName: name }, { requiredKeys: [] })),
+            rules: list(fc.record({ host: fc.option(host, { nil: undefined }), http: v(fc.record({ paths: list(fc.record({ path, pathType, backend }, { requiredKeys: hostile ? ['pathType', 'backend'] : ['path', 'pathType', 'backend'] }), 4, 1) })) }, { requiredKeys: ['http'] }), 4),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    },
+    { requiredKeys: ['apiVersion', 'kind', 'metadata'] },
+  );
+
+  const service = fc.record({
+    apiVersion: fc.constant('v1'),
+    kind: fc.constant('Service'),
+    metadata: meta(),
+    spec: v(
+      fc.oneof(
+        fc.record({ type: fc.constantFrom(undefined, 'ClusterIP', 'NodePort'), ports: list(fc.record({ name: fc.constantFrom(undefined, 'http', 'https'), port: fc.constantFrom(80, 443, 8080), targetPort: v(fc.constantFrom(3000, 'http')), protocol: fc.constantFrom('TCP') }, { requiredKeys: ['port'] }), 2, 1) }, { requiredKeys: [] }),
+        fc.record({ type: fc.constant('ExternalName'), externalName: v(fc.oneof(fc.constantFrom('ext.example.com', 'a.test'), fc.domain()), 'localhost', '10.0.0.1', 'a..b', 'a.test.', '-a.test', 'a_b.test'), ports: fc.constant([{ port: 80 }]) }),
+      ),
+      { type: 'ExternalName' },
+      { ports: [{ port: 'eighty' }] },
+      { type: 'LoadBalancer', ports: [{ port: 80, targetPort: -1 }] },
+    ),
+  });
+
+  const address = v(fc.oneof(fc.constantFrom('127.0.0.1', '10.0.0.1', '0.0.0.0', '255.255.255.255', '2001:db8::1', '::1'), fc.ipV4(), fc.ipV6()), 'fe80::1%eth0', '1.2.3.4 ', '01.2.3.4', '::ffff:1.2.3.4', '1.2.3', '[::1]', 'a.test', '1.2.3.4:80');
+  const endpointSlice = fc.record({
+    apiVersion: fc.constant('discovery.k8s.io/v1'),
+    kind: fc.constant('EndpointSlice'),
+    metadata: meta({ labels: v(fc.record({ 'kubernetes.io/service-name': name })) }),
+    addressType: v(fc.constantFrom('IPv4', 'IPv6'), 'FQDN', 'ipv4'),
+    ports: list(fc.record({ name: fc.constantFrom(undefined, 'http'), port: v(fc.constantFrom(3000, 80, 65535), 0, 65536, '3000'), protocol: v(fc.constant('TCP'), 'UDP', 'SCTP') }, { requiredKeys: ['port'] }), 2, 1),
+    endpoints: list(
+      fc.record({ addresses: list(address, 2, 1), conditions: v(fc.record({ ready: v(fc.boolean()), serving: v(fc.boolean()), terminating: v(fc.boolean()) }, { requiredKeys: [] })) }, { requiredKeys: ['addresses'] }),
+      4,
+    ),
+  });
+
+  const secretData = v(
+    fc.oneof(
+      // A certificate, perhaps followed by another as its chain, and a key that may not be its own.
+      { weight: 3, arbitrary: fc.tuple(pem, fc.option(pem, { nil: undefined })).map(([c, chain]) => ({ 'tls.crt': b64(CERTS[c].crt + (chain ? CERTS[chain].crt : '')), 'tls.key': b64(CERTS[c].key) })) },
+      { weight: 1, arbitrary: fc.tuple(pem, pem).map(([c, k]) => ({ 'tls.crt': b64(CERTS[c].crt), 'tls.key': b64(CERTS[k].key) })) },
+    ),
+    { 'tls.crt': b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'tls.key': b64(CERTS.ec.key) },
+    { 'tls.crt': 'not base64!', 'tls.key': '' },
+    { 'tls.crt': b64(CERTS.ec.crt + CERTS.ec.key), 'tls.key': b64(CERTS.ec.key) },
+    {},
+  );
+  const secret = fc.record(
+    {
+      apiVersion: fc.constant('v1'),
+      kind: fc.constant('Secret'),
+      metadata: meta(),
+      type: v(fc.constant('kubernetes.io/tls'), 'Opaque'),
+      data: secretData,
+      stringData: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: v(pem.map((c) => ({ 'tls.crt': CERTS[c].crt, 'tls.key': CERTS[c].key }))) }),
+    },
+    { requiredKeys: ['apiVersion', 'kind', 'metadata', 'data'] },
+  );
+
+  // Ours ("portico", by our controller), or another controller's ("other"); either may be the default.
+  const ingressClass = fc.tuple(fc.constantFrom(['portico', CONTROLLER], ['other', 'k8s.io/ingress-nginx']), fc.boolean()).chain(([[className, controller], isDefault]) =>
+    fc.record({
+      apiVersion: fc.constant('networking.k8s.io/v1'),
+      kind: fc.constant('IngressClass'),
+      metadata: fc.record({ name: v(fc.constant(className)), annotations: v(fc.constant(isDefault ? { 'ingressclass.kubernetes.io/is-default-class': 'true' } : undefined)) }, { requiredKeys: ['name'] }),
+      spec: v(fc.record({ controller: v(fc.constant(controller)) }), { controller: CONTROLLER, parameters: { kind: 'x' } }),
+    }),
+  );
+
+  /** An app whose objects fit together: an Ingress, its Service and endpoints, perhaps a TLS Secret. */
+  const app = fc
+    .record({
+      name: fc.constantFrom('app-a', 'app-b', 'app-c', 'app-d'),
+      namespace: fc.constantFrom('default', 'other'),
+      // Mostly names the test certificates cover.
+      hosts: fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom('a.test', 'b.test', 'x.w.test', '*.w.test') }, { weight: 1, arbitrary: host }), { minLength: 1, maxLength: 2 }),
+      paths: fc.array(fc.tuple(path, pathType), { minLength: 1, maxLength: 3 }),
+      addresses: fc.array(address, { maxLength: 3 }),
+      named: fc.boolean(),
+      externalName: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: v(fc.domain()) }),
+      tls: fc.option(fc.tuple(pem, fc.option(pem, { nil: undefined })), { nil: undefined, freq: 2 }),
+      mode: fc.constantFrom('rules', 'rules', 'defaultBackend'),
+      coverHost: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    })
+    .map((a): Obj[] => {
+      const metadata = { name: a.name, namespace: a.namespace };
+      const port = a.named ? { name: 'http' } : { number: 80 };
+      const backend = { service: { name: a.name, port } };
+      const spec: Obj =
+        a.mode === 'defaultBackend'
+          ? { ingressClassName: 'portico', defaultBackend: backend }
+          : { ingressClassName: 'portico', rules: a.hosts.map((h) => ({ host: h, http: { paths: a.paths.map(([p, t]) => ({ path: p, pathType: t, backend })) } })) };
+      // Usually a host the certificate covers, so that it is bound and written out.
+      if (a.tls && a.mode === 'rules' && a.coverHost) (spec.rules as Obj[]).unshift({ host: CERT_HOST[a.tls[0]], http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } });
+      if (a.tls) spec.tls = [{ hosts: [...(a.coverHost ? [CERT_HOST[a.tls[0]]] : []), ...a.hosts], secretName: `${a.name}-tls` }];
+      const out: Obj[] = [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata, spec }];
+      out.push(
+        a.externalName !== undefined
+          ? { apiVersion: 'v1', kind: 'Service', metadata, spec: { type: 'ExternalName', externalName: a.externalName, ports: [{ name: 'http', port: 80 }] } }
+          : { apiVersion: 'v1', kind: 'Service', metadata, spec: { ports: [{ name: 'http', port: 80, targetPort: 3000 }] } },
+      );
+      out.push({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: `${a.name}-1`, namespace: a.namespace, labels: { 'kubernetes.io/service-name': a.name } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 3000, protocol: 'TCP' }],
+        endpoints: a.addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+      });
+      if (a.tls) {
+        const [c, chain] = a.tls;
+        out.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `${a.name}-tls`, namespace: a.namespace }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(CERTS[c].crt + (chain ? CERTS[chain].crt : '')), 'tls.key': b64(CERTS[c].key) } });
+      }
+      return out;
+    });
+
+  const single = fc.oneof({ weight: 8, arbitrary: ingress }, { weight: 4, arbitrary: service }, { weight: 4, arbitrary: endpointSlice }, { weight: 4, arbitrary: secret }, { weight: 1, arbitrary: ingressClass });
+  return fc.oneof({ weight: 2, arbitrary: single.map((o) => [o as Obj]) }, { weight: 1, arbitrary: app });
+}
+
+const objects = fc
+  .tuple(
+    fc.array(fc.oneof({ weight: 3, arbitrary: kinds(false) }, { weight: 2, arbitrary: kinds(true) }), { maxLength: 10 }),
+    fc.array(fc.nat(), { maxLength: 3 }),
+  )
+  // Duplicates: the same object again, as a second file or a repeated document would hold it.
+  .map(([groups, again]) => {
+    const list = groups.flat();
+    return list.length === 0 ? list : [...list, ...again.map((i) => list[i % list.length]!)];
+  });
+
+const options = fc.record({
+  sslRedirect: fc.boolean(),
+  /** Manifest mode (an implicit IngressClass), or API mode, where our IngressClass is usually defined. */
+  manifests: fc.boolean(),
+  ourClass: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  defaultCertificateSecret: fc.constantFrom(undefined, 'default/tls-default', 'default/tls-a'),
+});
+
+// ---- the property ----
+
+function haproxyCheck(config: string): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile('haproxy', ['-c', '-f', config], { timeout: 30_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => resolve({ ok: !err, output: `${stdout}${stderr}` }));
+  });
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+test(`translate + render always give a configuration haproxy -c accepts (seed ${SEED}, ${RUNS} runs)`, async (t) => {
+  const defaultCertPem = await generateDefaultCertificate();
+  let run = 0;
+  // How often the generated input reached each part of the configuration: a property that only ever sees input
+  // translate throws away proves nothing about render.
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0 };
+  await fc.assert(
+    fc.asyncProperty(objects, options, async (objs, o) => {
+      const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
+      const files = new Map([['generated.yaml', objs]]);
+      if (!o.manifests && o.ourClass) files.set('class.yaml', [ours]);
+      const { snapshot } = snapshotFromFiles(files);
+      const opts: TranslateOptions = {
+        controllerName: CONTROLLER,
+        ingressClass: 'portico',
+        implicitIngressClass: o.manifests,
+        checkCreateOnlyRules: o.manifests,
+        sslRedirect: o.sslRedirect,
+        defaultCertificateSecret: o.defaultCertificateSecret,
+      };
+      const result = translate(snapshot, opts);
+      const m = result.model;
+      if (m.hostGroups.length > 0) reached.hostGroups++;
+      if (m.backends.some((b) => b.servers.length > 0)) reached.servers++;
+      if (m.certificates.length > 0) reached.certificates++;
+      if (m.backends.some((b) => b.externalName)) reached.externalName++;
+      if (m.catchAll) reached.catchAll++;
+      const dir = join(work, `run-${++run}`);
+      const ro: RenderOptions = {
+        stateDir: work,
+        filesDir: dir,
+        httpPort: 18080,
+        httpsPort: 18443,
+        bindAddress: '127.0.0.1',
+        ipv6: false,
+        threads: 1,
+        resolvers: ['127.0.0.1:53'],
+        httpsRedirectPort: 443,
+        maxConnections: 1000,
+        hardStopAfterSeconds: 10,
+        serverHeader: 'portico',
+        spareBackends: 1,
+        timeouts: { connect: 5, client: 50, server: 50, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
+        edge: EDGE,
+      };
+      const artefacts = render(result.model, ro, defaultCertPem);
+      for (const [rel, content] of artefacts.files) {
+        await mkdir(dirname(join(dir, rel)), { recursive: true });
+        await writeFile(join(dir, rel), content);
+      }
+      await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
+      const check = await haproxyCheck(join(dir, 'haproxy.cfg'));
+      await rm(dir, { recursive: true, force: true });
+      assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
+
+      // Every Ingress left out as invalid says why (rule C8 keeps Ingresses that declare another class quiet).
+      const invalid = new Set(result.model.ingresses.filter((s) => !s.valid).map((s) => s.ingress));
+      for (const raw of snapshot.ingresses) {
+        const m = (typeof raw.metadata === 'object' && raw.metadata !== null ? raw.metadata : {}) as Obj;
+        const ns = str(m.namespace) || 'default';
+        if (!invalid.has(`${ns}/${str(m.name)}`)) continue;
+        const spec = (typeof raw.spec === 'object' && raw.spec !== null ? raw.spec : {}) as Obj;
+        const annotation = typeof m.annotations === 'object' && m.annotations !== null ? (m.annotations as Obj)['kubernetes.io/ingress.class'] : undefined;
+        if (typeof spec.ingressClassName === 'string' || typeof annotation === 'string') continue;
+        const ref = objectRef('Ingress', { namespace: ns, name: str(m.name) });
+        assert.ok(
+          result.diagnostics.some((d) => d.object === ref && d.level === 'error'),
+          `${ref} is left out without an error diagnostic: ${JSON.stringify(result.diagnostics.filter((d) => d.object === ref))}`,
+        );
+      }
+    }),
+    { seed: SEED, numRuns: RUNS, includeErrorInReport: true, ...(PATH !== undefined ? { path: PATH } : {}), endOnFailure: PATH !== undefined },
+  );
+  t.diagnostic(`runs that reached each part: ${JSON.stringify(reached)} of ${run}`);
+  if (PATH === undefined && RUNS >= 60) for (const [part, n] of Object.entries(reached)) assert.ok(n > 0, `no run reached ${part}: the generators need tuning`);
+});
