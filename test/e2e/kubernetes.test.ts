@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
-import { httpGet, httpsGet, makeCert, startEcho, startPortico, stopAll, waitFor } from './harness/index.js';
+import { httpGet, httpsGet, makeCert, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 type Obj = Record<string, unknown>;
@@ -101,9 +101,11 @@ before(async () => {
 });
 
 after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-  await api.close().catch(() => undefined);
+  try {
+    await stopEverything(pods);
+  } finally {
+    await api.close().catch(() => undefined);
+  }
 });
 
 describe('objects from the API drive routing', () => {
