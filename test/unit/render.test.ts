@@ -1,11 +1,13 @@
-// render's own last check: whatever model it is handed, no string that could end a line, start a comment, split a
+// render on models built by hand: what it writes for the parts no golden case reaches, and its own last check.
+//
+// The last check: whatever model it is handed, no string that could end a line, start a comment, split a
 // word or name another file reaches HAProxy's configuration, map files or crt-list. translate never builds such a
 // model (the golden cases show that); these models are built by hand, as a future bug in translate would build them,
 // and render must refuse them (fail closed: the caller keeps the last good configuration).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend, Certificate, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../src/model/types.js';
-import { catchAllEntries, certificatePath, groupEntries, render, renderCertificates, renderConfig, renderMaps, routeValue, serverArgs, sniName } from '../../src/haproxy/render/render.js';
+import { DEFAULT_CERT, catchAllEntries, certificatePath, groupEntries, render, renderCertificates, renderConfig, renderMaps, routeValue, serverArgs, sniName } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import type { RuntimeState } from '../../src/haproxy/runtime/plan.js';
@@ -170,5 +172,26 @@ describe('render refuses what translate never hands it', () => {
       assert.throws(() => plan(state, model({ sni: [...live.sni, { host: `b${word}`, certificate: 'default_tls' }] }), 'GENERATED\n'), /refusing SNI name/, JSON.stringify(word));
       assert.throws(() => plan(state, model({ catchAll: target(`be_${word}`) }), 'GENERATED\n'), /refusing backend name/, JSON.stringify(word));
     }
+  });
+});
+
+describe('render writes what the model says', () => {
+  test('--default-ssl-certificate: default.pem holds that certificate, whichever place it has in the list', () => {
+    const a = { ...certificate('default_a'), pem: 'A\n' };
+    const b = { ...certificate('default_b'), pem: 'B\n' };
+    const files = renderCertificates(model({ certificates: [a, b], sni: [], defaultCertificate: 'default_b' }), OPTIONS.filesDir, 'GENERATED\n');
+    assert.equal(files.get(DEFAULT_CERT), 'B\n');
+    // A default certificate the model does not hold (its Secret is invalid) leaves the generated one in place.
+    const missing = renderCertificates(model({ certificates: [a], sni: [], defaultCertificate: 'default_gone' }), OPTIONS.filesDir, 'GENERATED\n');
+    assert.equal(missing.get(DEFAULT_CERT), 'GENERATED\n');
+  });
+
+  test('the HTTPS redirect names the port when --https-redirect-port is not 443', () => {
+    assert.match(renderConfig(model(), { ...OPTIONS, httpsRedirectPort: 8443 }), /redirect location https:\/\/%\[[^\]]+\]:8443%\[capture\.req\.uri\] code 308 /);
+    assert.match(renderConfig(model(), OPTIONS), /redirect location https:\/\/%\[[^\]]+\]%\[capture\.req\.uri\] code 308 /);
+  });
+
+  test('an ExternalName of one character is a host name like any other', () => {
+    assert.match(renderConfig(model({ backends: [backend({ servers: [], externalName: { host: 'x', port: 80 } })] }), OPTIONS), /^ {2}server external x:80 init-addr libc,none$/m);
   });
 });
