@@ -19,7 +19,7 @@ const refused = (path: string, reason: RegExp): void => {
 };
 
 test('a kubeconfig that is not YAML, not an object, or whose lists are not lists, is refused with the reason', async () => {
-  refused(await file('clusters: [unclosed'), /kubeconfig .*config: /);
+  refused(await file('clusters: [unclosed'), /config: Flow sequence .* at line 1, column 20/);
   refused(await file('just a string\n'), /not a YAML object/);
   refused(await file(stringify({ 'current-context': 'c', contexts: { c: {} }, clusters: [], users: [] })), /no current-context/);
 });

@@ -39,7 +39,8 @@ test('a file of exactly the size limit is read; one character more is refused', 
 test('aliases that expand past the fast parser’s budget but within the alias limit still parse, empty documents skipped', () => {
   const ones = Array.from({ length: 200 }, () => '1').join(', ');
   const uses = Array.from({ length: 60 }, () => '*a').join(', ');
-  const text = `kind: ConfigMap\ndata:\n  a: &a [${ones}]\n  b: [${uses}]\n---\n---\nkind: Secret\n`;
+  // A repeated key (the last one wins, as with kubectl) must not make the slow parser refuse the file either.
+  const text = `kind: ConfigMap\ndata:\n  a: &a [${ones}]\n  b: [${uses}]\n---\n---\nkind: Secret\nkind: Secret\n`;
   const r = parseManifestText(text);
   assert.ok(r.ok, JSON.stringify(r).slice(0, 300));
   assert.equal(r.objects.length, 2);
@@ -47,4 +48,14 @@ test('aliases that expand past the fast parser’s budget but within the alias l
   const data = r.objects[0]!.data as { a: number[]; b: number[][] };
   assert.equal(data.b.length, 60);
   assert.ok(data.b.every((l) => l.length === 200 && l.every((n) => n === 1)));
+});
+
+test('an alias bomb is refused with the document it is in', () => {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 0; i < 12; i++) {
+    const [prev, name] = [String.fromCharCode(97 + i), String.fromCharCode(98 + i)];
+    lines.push(`${name}: &${name} [*${prev},*${prev},*${prev},*${prev}]`);
+  }
+  const text = `kind: Secret\n---\nkind: ConfigMap\ndata:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+  assert.deepEqual(parseManifestText(text), { ok: false, error: 'document 2: Excessive alias count indicates a resource exhaustion attack', line: 2, column: 1 });
 });

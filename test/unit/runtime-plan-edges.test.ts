@@ -143,6 +143,11 @@ describe('runtime plan: the changes the main tests leave out', () => {
     assert.deepEqual(summary(gone.ops), ['del-server be_default_web_80/ep_127_0_0_2_3000']);
     const back = ops(gone.next, model(base));
     assert.deepEqual(summary(back.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000']);
+    // Its only Ingress removed, the backend leaves the model; it keeps its section, and gets it back unchanged.
+    const unrouted = ops(back.next, model(svc('web', ['127.0.0.2']) + svc('api', ['127.0.0.3'])));
+    assert.deepEqual(summary(unrouted.ops), ['map-del maps/hosts.map a.test', 'map-del maps/paths.map a.test/', 'del-server be_default_web_80/ep_127_0_0_2_3000']);
+    const rerouted = ops(unrouted.next, model(base));
+    assert.deepEqual(summary(rerouted.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000', 'map-add maps/paths.map a.test/ -|be_default_web_80', 'map-add maps/hosts.map a.test a.test']);
   });
 
   test('certificates and SNI names: one added between two others, and a name moving to another certificate', () => {
