@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
-import { httpGet, startEcho, startPortico, stopAll, waitFor } from './harness/index.js';
+import { httpGet, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 const servers: ApiServer[] = [];
 const pods: Echo[] = [];
 
 after(async () => {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
-  await Promise.all(servers.map((s) => s.close()));
+  try {
+    await stopEverything(pods);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
 });
 
 function seed(api: ApiServer, ns: string, host: string, ip: string): void {

@@ -3,6 +3,7 @@
 import { startEcho } from './echo.js';
 import type { Echo } from './echo.js';
 import { docs, endpointSlice, service } from './manifests.js';
+import { closeClients } from './client.js';
 import { stopAll } from './portico.js';
 
 export async function singlePodApp(pods: Echo[], name: string, ip: string): Promise<string> {
@@ -13,8 +14,16 @@ export async function singlePodApp(pods: Echo[], name: string, ip: string): Prom
   );
 }
 
-/** The `after` hook of a test file: every Portico (and its HAProxy), then every echo pod. */
+/**
+ * The `after` hook of a test file: the client WebSockets a failed test left open, every Portico (and its HAProxy),
+ * then every echo pod, even when a Portico did not stop cleanly: a pod left listening would keep the test file
+ * running until the runner's timeout, long after the failure was known.
+ */
 export async function stopEverything(pods: Echo[]): Promise<void> {
-  await stopAll();
-  await Promise.all(pods.map((p) => p.close()));
+  closeClients();
+  try {
+    await stopAll();
+  } finally {
+    await Promise.all(pods.map((p) => p.close()));
+  }
 }

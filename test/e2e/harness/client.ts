@@ -240,9 +240,24 @@ export interface WsClient {
   close(): void;
 }
 
+/** Every WebSocket opened by websocket() and not closed yet: see closeClients(). */
+const openWebSockets = new Set<WebSocket>();
+
+/**
+ * Ends every WebSocket a test left open, at once. A test that fails between opening one and closing it would
+ * otherwise leave a stream that holds Portico's graceful shutdown for its whole grace period, and a socket that
+ * keeps the test process alive.
+ */
+export function closeClients(): void {
+  for (const ws of openWebSockets) ws.terminate();
+  openWebSockets.clear();
+}
+
 /** Opens a WebSocket, optionally with a Host header other than the URL's, and resolves once it is open. */
 export function websocket(url: string, opts: { host?: string } = {}): Promise<WsClient> {
   const ws = new WebSocket(url, { headers: opts.host !== undefined ? { host: opts.host } : {} });
+  openWebSockets.add(ws);
+  ws.on('close', () => openWebSockets.delete(ws));
   const queue: string[] = [];
   const waiters: { resolve: (m: string) => void; reject: (e: Error) => void }[] = [];
   let ended: Error | undefined;
