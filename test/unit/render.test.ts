@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import type { Backend, Certificate, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../src/model/types.js';
 import { DEFAULT_CERT, catchAllEntries, certificatePath, groupEntries, render, renderCertificates, renderConfig, renderMaps, routeValue, serverArgs, sniName } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
+import { parseFlags } from '../../src/cli/flags.js';
+import { edgeSettings } from '../../src/cli/render-options.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import type { RuntimeState } from '../../src/haproxy/runtime/plan.js';
 
@@ -18,12 +20,16 @@ const OPTIONS: RenderOptions = {
   httpPort: 8080,
   httpsPort: 8443,
   bindAddress: '',
+  ipv6: true,
+  threads: 2,
+  resolvers: ['10.96.0.10:53'],
   httpsRedirectPort: 443,
   maxConnections: 4096,
   hardStopAfterSeconds: 3600,
   serverHeader: 'portico',
   spareBackends: 1,
   timeouts: { connect: 5, client: 60, server: 60, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
+  edge: edgeSettings(parseFlags('serve', ['--manifests', 'unused'])),
 };
 
 const BACKEND = 'be_default_web_80';
@@ -33,7 +39,7 @@ const target = (name = BACKEND): RouteTarget => ({ backend: name, redirectToHttp
 const exact = (path: string, name = BACKEND): PathRoute => ({ ...target(name), path, pathType: 'Exact' });
 const prefix = (path: string, name = BACKEND): PathRoute & { matchPrefix: string } => ({ ...target(name), path, pathType: 'Prefix', matchPrefix: `${path.replace(/\/+$/, '')}/` });
 const group = (over: Partial<HostGroup> = {}): HostGroup => ({ key: 'a.example', exact: [exact('/exact')], prefix: [prefix('/api')], defaultBackend: target(), ...over });
-const certificate = (id = 'default_tls'): Certificate => ({ id, secret: 'default/tls', pem: 'CERT AND KEY\n', dnsNames: ['a.example'], notAfter: '2030-01-01T00:00:00.000Z', sha256: 'ab' });
+const certificate = (id = 'default_tls'): Certificate => ({ id, secret: 'default/tls', pem: 'CERT AND KEY\n', dnsNames: ['a.example'], notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2030-01-01T00:00:00.000Z', sha256: 'ab' });
 const model = (over: Partial<RoutingModel> = {}): RoutingModel => ({
   hostGroups: [group()],
   catchAll: target(),
@@ -63,7 +69,7 @@ describe('render refuses what translate never hands it', () => {
     assert.match(text, /^ {2}server ep_10_0_0_1_8080 10\.0\.0\.1:8080$/m);
     assert.match(text, /^ {2}server ep_v6 \[fd00::1\]:65535$/m, 'an IPv6 server is written in brackets');
     assert.match(text, /^ {2}server ep_low 10\.0\.0\.1:1$/m);
-    assert.match(text, /^a\.example\/api\/ -\|be_default_web_80$/m);
+    assert.match(text, /^a\.example\/api\/ --\|be_default_web_80$/m);
     assert.match(text, /^\/var\/run\/portico\/gen\/1\/certs\/default_tls\.pem a\.example$/m);
     // The longest words and names that are still allowed.
     const longName = `be_${'x'.repeat(297)}`;
@@ -105,7 +111,7 @@ describe('render refuses what translate never hands it', () => {
 
   test('ExternalName targets: host name and port', () => {
     const ext = (host: string, port = 5432): RoutingModel => model({ backends: [backend({ servers: [], externalName: { host, port } })] });
-    assert.match(renderConfig(ext('db.example.com'), OPTIONS), /^ {2}server external db\.example\.com:5432 init-addr libc,none$/m);
+    assert.match(renderConfig(ext('db.example.com'), OPTIONS), /^ {2}server external db\.example\.com:5432 resolvers portico_dns resolve-prefer ipv4 init-addr last,libc,none$/m);
     for (const host of [...HOSTILE_WORDS, '', 'evil.example.com\n  server x 127.0.0.1:22', 'DB.example.com', '-db.example.com', 'db.example.com-', 'db_1.example.com', 'db.example.com.', 'a"b'])
       assert.throws(() => renderConfig(ext(host), OPTIONS), /refusing externalName/, JSON.stringify(host));
     for (const port of BAD_PORTS) assert.throws(() => renderConfig(ext('db.example.com', port), OPTIONS), /refusing port/, String(port));
@@ -192,6 +198,6 @@ describe('render writes what the model says', () => {
   });
 
   test('an ExternalName of one character is a host name like any other', () => {
-    assert.match(renderConfig(model({ backends: [backend({ servers: [], externalName: { host: 'x', port: 80 } })] }), OPTIONS), /^ {2}server external x:80 init-addr libc,none$/m);
+    assert.match(renderConfig(model({ backends: [backend({ servers: [], externalName: { host: 'x', port: 80 } })] }), OPTIONS), /^ {2}server external x:80 resolvers portico_dns resolve-prefer ipv4 init-addr last,libc,none$/m);
   });
 });

@@ -95,7 +95,7 @@ function withCertificates(m: RoutingModel, certs: Record<string, string>, sni: R
     ...m,
     certificates: Object.entries(certs)
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([id, pem]) => ({ id, secret: `default/${id}`, pem, dnsNames: [], notAfter: '2030-01-01T00:00:00.000Z', sha256: id })),
+      .map(([id, pem]) => ({ id, secret: `default/${id}`, pem, dnsNames: [], notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2030-01-01T00:00:00.000Z', sha256: id })),
     sni: Object.entries(sni)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([host, certificate]) => ({ host, certificate })),
@@ -125,29 +125,29 @@ describe('runtime plan: the changes the main tests leave out', () => {
   test('the catch-all (a rule-less Ingress) is added, moved to another Service and removed at runtime', () => {
     const start = reloadedWith(model(base));
     const added = ops(start, model(base + catchAll('dflt', 'web')));
-    assert.deepEqual(summary(added.ops), ['map-add maps/defaults.map *catch-all* -|be_default_web_80']);
+    assert.deepEqual(summary(added.ops), ['map-add maps/defaults.map *catch-all* --|be_default_web_80']);
     const moved = ops(added.next, model(base + catchAll('dflt', 'api')));
     // api had no route at the reload, so it has no section of its own: it is bound to a spare.
-    assert.deepEqual(summary(moved.ops), ['add-server spare_0/ep_127_0_0_3_3000', 'map-set maps/defaults.map *catch-all* -|spare_0']);
-    assert.deepEqual(summary(ops(moved.next, model(base)).ops), ['map-del maps/defaults.map *catch-all*', 'del-server spare_0/ep_127_0_0_3_3000']);
+    assert.deepEqual(summary(moved.ops), ['add-server spare_0/ep_127_0_0_3_3000', 'add-server spare_0/ep_127_0_0_3_3000_twin', 'map-set maps/defaults.map *catch-all* --|spare_0']);
+    assert.deepEqual(summary(ops(moved.next, model(base)).ops), ['map-del maps/defaults.map *catch-all*', 'del-server spare_0/ep_127_0_0_3_3000', 'del-server spare_0/ep_127_0_0_3_3000_twin']);
   });
 
   test('a wildcard host goes into the wildcard map, after its paths', () => {
     const p = ops(reloadedWith(model(base)), model(base + ing('w', '*.w.test', 'api')));
-    assert.deepEqual(summary(p.ops), ['add-server spare_0/ep_127_0_0_3_3000', 'map-add maps/paths.map *.w.test/ -|spare_0', 'map-add maps/wildcards.map *.w.test *.w.test']);
+    assert.deepEqual(summary(p.ops), ['add-server spare_0/ep_127_0_0_3_3000', 'add-server spare_0/ep_127_0_0_3_3000_twin', 'map-add maps/paths.map *.w.test/ --|spare_0', 'map-add maps/wildcards.map *.w.test *.w.test']);
   });
 
   test('a Service deleted and created again between reloads gets its servers back in its own section', () => {
     const start = reloadedWith(model(base));
     const gone = ops(start, model(svc('api', ['127.0.0.3']) + ing('a', 'a.test', 'web')));
-    assert.deepEqual(summary(gone.ops), ['del-server be_default_web_80/ep_127_0_0_2_3000']);
+    assert.deepEqual(summary(gone.ops), ['del-server be_default_web_80/ep_127_0_0_2_3000', 'del-server be_default_web_80/ep_127_0_0_2_3000_twin']);
     const back = ops(gone.next, model(base));
-    assert.deepEqual(summary(back.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000']);
+    assert.deepEqual(summary(back.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000', 'add-server be_default_web_80/ep_127_0_0_2_3000_twin']);
     // Its only Ingress removed, the backend leaves the model; it keeps its section, and gets it back unchanged.
     const unrouted = ops(back.next, model(svc('web', ['127.0.0.2']) + svc('api', ['127.0.0.3'])));
-    assert.deepEqual(summary(unrouted.ops), ['map-del maps/hosts.map a.test', 'map-del maps/paths.map a.test/', 'del-server be_default_web_80/ep_127_0_0_2_3000']);
+    assert.deepEqual(summary(unrouted.ops), ['map-del maps/hosts.map a.test', 'map-del maps/paths.map a.test/', 'del-server be_default_web_80/ep_127_0_0_2_3000', 'del-server be_default_web_80/ep_127_0_0_2_3000_twin']);
     const rerouted = ops(unrouted.next, model(base));
-    assert.deepEqual(summary(rerouted.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000', 'map-add maps/paths.map a.test/ -|be_default_web_80', 'map-add maps/hosts.map a.test a.test']);
+    assert.deepEqual(summary(rerouted.ops), ['add-server be_default_web_80/ep_127_0_0_2_3000', 'add-server be_default_web_80/ep_127_0_0_2_3000_twin', 'map-add maps/paths.map a.test/ --|be_default_web_80', 'map-add maps/hosts.map a.test a.test']);
   });
 
   test('certificates and SNI names: one added between two others, and a name moving to another certificate', () => {
