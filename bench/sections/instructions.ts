@@ -31,7 +31,7 @@ const X9_REQUIRED = (httpPort: number): string[] => [
   `http-request set-header X-Forwarded-Port ${httpPort}`,
 ];
 /** The two X9 leaves optional and Portico sends, as ingress-nginx does. */
-const X9_OPTIONAL = ['http-request set-header X-Real-IP %[src]', 'http-request set-header X-Request-ID %[uuid] unless { req.hdr(x-request-id) -m found }'];
+const X9_OPTIONAL = ['http-request set-header X-Real-IP %[src]', 'http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }'];
 
 export function valgrindAvailable(): boolean {
   try {

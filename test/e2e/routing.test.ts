@@ -277,7 +277,7 @@ describe('proxy behaviour (X1-X9)', () => {
     assert.equal(e.headers['x-forwarded-host'], 'foo.bar.com');
     assert.equal(e.headers['x-forwarded-port'], String(port));
     assert.equal(e.headers['x-real-ip'], '127.0.0.1');
-    assert.match(e.headers['x-request-id'] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(e.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
     const again = (await get('foo.bar.com', '/')).json<EchoBody>();
     assert.notEqual(again.headers['x-request-id'], e.headers['x-request-id'], 'every request gets its own id');
     const given = (await get('foo.bar.com', '/', { 'x-request-id': 'trace-42' })).json<EchoBody>();

@@ -272,6 +272,9 @@ global
   # HAProxy (one left behind by a killed Portico, say) would answer part of the requests. Reloads pass the listening
   # sockets to the new worker (expose-fd listeners), so they need no SO_REUSEPORT.
   noreuseport
+  # Portico never uses HAProxy's HTTP client; left at its default, every HAProxy start (each reload and each
+  # haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
+  httpclient.ssl.verify none
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
   maxconn ${o.maxConnections}
   hard-stop-after ${o.hardStopAfterSeconds}s
@@ -305,8 +308,10 @@ ${indent(requestHygieneRules(o.edge))}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Real-IP %[src]
-  # A random UUID (RFC 4122 version 4): unlike a unique-id built from connection fields, it tells backends nothing about the client.
-  http-request set-header X-Request-ID %[uuid] unless { req.hdr(x-request-id) -m found }
+  # 128 random bits as 32 lowercase hex digits, the form of ingress-nginx's $req_id. Four 32-bit rand draws cost about
+  # 1,000 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
+  # the client, unlike a unique-id built from connection fields.
+  http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
   # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
