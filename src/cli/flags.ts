@@ -58,7 +58,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'client-keepalive-timeout': { type: 'string', default: '60', arg: 'SECONDS', help: 'how long an idle keep-alive client connection is kept open', commands: ['serve'] },
   'max-connections-per-client': { type: 'string', default: 'auto', arg: 'N|auto|0', help: 'concurrent connections one client address may hold (auto: a quarter of --max-connections; 0: no limit); more are refused', commands: ['serve'] },
   'max-connection-rate-per-client': { type: 'string', default: '200', arg: 'N|0', help: 'new connections per second one client address may open, averaged over 10 s (0: no limit); more are refused', commands: ['serve'] },
-  'proxy-body-size': { type: 'string', default: '1m', arg: 'SIZE', help: 'largest request body (k, m, g suffixes; 0: no limit); larger ones get 413, as in ingress-nginx', commands: ['serve'] },
+  'proxy-body-size': { type: 'string', default: '1m', arg: 'SIZE', help: 'largest request body (k, m, g suffixes; 0: no limit); larger ones get 413, as in ingress-nginx: at once for a Content-Length, as it streams for chunked and HTTP/2 bodies of unknown length', commands: ['serve'] },
   'allow-encoded-slashes': { type: 'string', default: 'false', arg: 'BOOL', help: 'let paths carry an encoded slash (%2F), kept encoded, instead of answering 400 (only for applications that need it: see the README)', commands: ['serve'] },
   'ssl-protocols': { type: 'string', default: 'TLSv1.2 TLSv1.3', arg: 'LIST', help: 'TLS versions the HTTPS listener accepts (TLSv1.2, TLSv1.3)', commands: ['serve'] },
   'ssl-ciphers': { type: 'string', default: DEFAULT_SSL_CIPHERS, arg: 'LIST', help: "TLS 1.2 cipher suites in OpenSSL's syntax (default: ingress-nginx's, Mozilla intermediate)", commands: ['serve'] },

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
+import { BODY_REFUSED_MESSAGE } from '../render/body-limit.js';
 import { cliCommand, parseShowProc } from './master-cli.js';
 import { parentDeathPrefix } from './parent-death.js';
 
@@ -128,8 +129,10 @@ export class HaproxySupervisor {
         this.recentOutput.push(line);
         if (this.recentOutput.length > 50) this.recentOutput.shift();
         // A worker retiring after a reload reports every backend it stops: thousands of lines that say nothing new.
-        const routine = /: (Proxy \S+ stopped|Stopping (backend|frontend|proxy) )/.test(line);
-        const level = /\[(ALERT|EMERG)\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) && !routine ? 'warn' : 'debug';
+        // Nor does the body-limit filter's refusal of each too-large streamed body (a 413 the client sees; a client
+        // could otherwise fill the log at its connection rate).
+        const routine = /: (Proxy \S+ stopped|Stopping (backend|frontend|proxy) )/.test(line) || line.includes(BODY_REFUSED_MESSAGE);
+        const level = routine ? 'debug' : /\[(ALERT|EMERG)\]/.test(line) ? 'error' : /\[WARNING\]/.test(line) ? 'warn' : 'debug';
         this.o.log[level]({ component: 'haproxy', pid: proc.pid }, line);
       }
     };

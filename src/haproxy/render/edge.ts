@@ -1,19 +1,17 @@
 // The edge: what HAProxy enforces on every client before a request is routed. Request hygiene (a path routed in its
 // normalised form only, ambiguous paths refused, hop-by-hop and smuggling headers removed), the fair share of
-// connections between clients, the request body limit, and the TLS settings of the HTTPS listener.
+// connections between clients, and the TLS settings of the HTTPS listener (the body limit has a module of its own,
+// body-limit.ts).
 //
 // Every rule here runs on every request, so each is written to cost (almost) nothing on a plain one: the work sits
 // behind two cheap gates, one on the path and one on the header block, and a plain request only pays for the gates
 // and for one variable test per gated rule (bench/README.md lists what each costs).
+import type { BodyLimitSettings } from './body-limit.js';
 
 /** What the edge rules need to know; render refuses values outside the grammars below. */
-export interface EdgeSettings {
+export interface EdgeSettings extends BodyLimitSettings {
   /** Keep `%2F` in paths (encoded, never decoded) instead of answering 400. */
   allowEncodedSlashes: boolean;
-  /** Largest request body in bytes; 0: no limit. */
-  maxBodyBytes: number;
-  /** Seconds a client has to fill the request buffer with its body before 408. */
-  bodyTimeoutSeconds: number;
   /** Per client address: concurrent connections and new connections per second over 10 s; 0: no limit. */
   perClient: { connections: number; ratePerSecond: number };
   /** With this many client connections open, every response says `Connection: close`, so that no connection idles
@@ -77,8 +75,11 @@ const UNUSUAL_PATH = String.raw`'[^-A-Za-z0-9._~!$&\x27()*+,;=:@/]|//|/\.'`;
 /** Header values with control characters (tab aside; CR and LF end lines in the header block). */
 const CONTROL_CHARS = String.raw`[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]`;
 /** Header blocks that need a closer look: no Host at all; hop-by-hop and smuggling-prone headers; header names with
- * an underscore; control characters. The lazy scan for `host:` stops at the first header, where clients put it. */
-const UNUSUAL_HEADERS = String.raw`'(?im)\A(?![\s\S]*?^host:)|^(connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
+ * an underscore; control characters; and a body announced or chunked, which the body limit's rules (body-limit.ts)
+ * look at behind this same gate. The lazy scan for `host:` stops at the first header, where clients put it. */
+const UNUSUAL_HEADERS = String.raw`'(?im)\A(?![\s\S]*?^host:)|^(content-length|transfer-encoding|connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
+/** True when the header gate found something to look at (set by requestHygieneRules' second rule). */
+export const HEADER_GATE = '{ var(txn.odd_headers) -m bool }';
 /** Characters HAProxy lets through raw but RFC 3986 keeps out of paths: routed (and forwarded) percent-encoded, as
  * Portico encodes them in Ingress paths. Each is named by its code in the regex, so no quote reaches the parser. */
 const ENCODE_IN_PATH: [code: string, encoded: string][] = [
@@ -108,7 +109,7 @@ const ENCODE_IN_PATH: [code: string, encoded: string][] = [
  */
 export function requestHygieneRules(e: EdgeSettings): string[] {
   const odd = '{ var(txn.odd_path) -m bool }';
-  const hx = '{ var(txn.odd_headers) -m bool }';
+  const hx = HEADER_GATE;
   const dot = String.raw`(\.|%2e)`;
   const ambiguous = [...(e.allowEncodedSlashes ? [] : ['%2f']), '%5c', '%00', String.raw`\\`, `/${dot}{1,2}(;|%3b)`].join('|');
   const encode = ENCODE_IN_PATH.map(([code, enc]) => String.raw`regsub(\\x${code},${enc},g)`).join(',');
@@ -135,21 +136,6 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
     `http-request del-header connection if ${hx}`,
     `http-request set-header Connection upgrade if ${hx} { req.fhdr(upgrade) -m found }`,
   ];
-}
-
-/**
- * After routing: the body limit, then the body buffered (up to HAProxy's 16 kB buffer) before a backend connection
- * is taken, so that a slow client ties up no backend. Both need the length announced in Content-Length: the 413
- * comes before the client has sent a byte of the body (as nginx answers), and a body of unknown length (chunked,
- * HTTP/2 without content-length, gRPC streams) is streamed, because waiting for it would stall streaming requests
- * (HAProxy 2.6 cannot count a streamed body without a Lua filter on every request: see the README).
- */
-export function bodyRules(e: EdgeSettings): string[] {
-  const announced = '!{ method GET HEAD } { req.hdr_cnt(content-length) gt 0 }';
-  const lines: string[] = [];
-  if (assertInt(e.maxBodyBytes, 'body size') > 0) lines.push(`http-request deny deny_status 413 if ${announced} { req.hdr_val(content-length) gt ${e.maxBodyBytes} }`);
-  lines.push(`http-request wait-for-body time ${assertInt(e.bodyTimeoutSeconds, 'body timeout', 1)}s if ${announced}`);
-  return lines;
 }
 
 /** Response rules: HSTS on HTTPS for hosts listed in a tls block (route flag `s`), and `Connection: close` under

@@ -1,0 +1,137 @@
+// The request body limit (--proxy-body-size, ingress-nginx's client_max_body_size): 413 for any body above it,
+// whether its length is announced or not.
+//
+// A body with a Content-Length is judged before a byte of it is read, by one rule. A body of unknown length (HTTP/1.1
+// chunked, HTTP/2 and 3 without content-length: uploads, gRPC streams) can only be counted as it streams, and HAProxy
+// 2.6 has no setting for that: it takes a Lua filter. A filter declared where every request meets it would cost every
+// request the Lua calls it makes per stream (measured: about 90,000 instructions, more than a whole plain request), so
+// the filter sits in a gate of its own that only those requests take: a backend with the filter whose one server is a
+// frontend on a unix socket, which sends the request on to the backend its route chose (carried across in a header
+// that only the gate can set). Requests with an announced length, the great majority, never pass it.
+import { HEADER_GATE } from './edge.js';
+
+/** What the limit needs to know; render refuses values outside these grammars. */
+export interface BodyLimitSettings {
+  /** Largest request body in bytes; 0: no limit. */
+  maxBodyBytes: number;
+  /** Seconds a client has to fill the request buffer with its body before 408. */
+  bodyTimeoutSeconds: number;
+}
+
+/** The Lua file (relative to the generation directory) and the gate's socket (in the state directory). */
+export const BODY_LIMIT_LUA = 'lua/body-limit.lua';
+export const BODY_GATE_SOCKET = 'body-gate.sock';
+const GATE_BACKEND = 'portico_body_gate';
+const GATE_FRONTEND = 'portico_body_gate_in';
+/** Carries the route across the gate. Set by the gate backend with set-header, which replaces any value a client
+ * sent; the gate's frontend listens on a socket only HAProxy can open. */
+const GATE_ROUTE_HEADER = 'x-portico-gated-route';
+/** The Lua error the filter raises to stop a body: logged by HAProxy on every refusal, so Portico's supervisor files
+ * lines that hold it as routine (src/haproxy/process/supervisor.ts). */
+export const BODY_REFUSED_MESSAGE = 'portico: request body above proxy-body-size';
+
+// Why an error and not filter.ERROR: in HAProxy 2.6, http_payload's return value is the number of bytes to forward,
+// compared as unsigned, so a negative one forwards everything; only a Lua error stops the stream, with a 400 that the
+// gate backend's rules turn into 413.
+const LUA = `-- Written by Portico (src/haproxy/render/body-limit.ts): counts a request body of unknown length as it streams.
+local BodyLimit = {}
+BodyLimit.id = 'portico body limit'
+BodyLimit.flags = filter.FLT_CFG_FL_HTX
+BodyLimit.__index = BodyLimit
+
+function BodyLimit:new()
+  return setmetatable({ limit = self.limit, seen = 0 }, BodyLimit)
+end
+
+function BodyLimit:start_analyze(txn, chn)
+  if not chn:is_resp() then filter.register_data_filter(self, chn) end
+end
+
+function BodyLimit:http_payload(txn, msg)
+  local n = msg:input()
+  if self.seen + n > self.limit then
+    txn:set_var('txn.body_refused', true)
+    error('${BODY_REFUSED_MESSAGE}', 0)
+  end
+  self.seen = self.seen + n
+  return n
+end
+
+core.register_filter('portico_body_limit', BodyLimit, function(class, args)
+  class.limit = tonumber(args[1])
+  return class
+end)
+`;
+
+function assertInt(n: number, what: string, min = 0): number {
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`render: refusing ${what} ${n}`);
+  return n;
+}
+
+/** Files the limit needs in the generation directory: the Lua filter, only when there is a limit. */
+export function bodyLimitFiles(e: BodyLimitSettings): Map<string, string> {
+  return new Map<string, string>(assertInt(e.maxBodyBytes, 'body size') > 0 ? [[BODY_LIMIT_LUA, LUA]] : []);
+}
+
+/** Lines of the global section. */
+export function globalBodyLimitLines(e: BodyLimitSettings, filesDir: string): string[] {
+  return e.maxBodyBytes > 0 ? [`lua-load ${filesDir}/${BODY_LIMIT_LUA}`] : [];
+}
+
+// HTTP/1 bodies are announced in headers, so their tests sit behind the header gate; HTTP/2 ones are tested directly.
+const ANNOUNCED = `${HEADER_GATE} { req.hdr_val(content-length) gt 0 }`;
+const UNKNOWN_LENGTH_H1 = `${HEADER_GATE} { req.hdr_cnt(transfer-encoding) gt 0 }`;
+const UNKNOWN_LENGTH_H2 = '{ fc_http_major gt 1 } !{ req.hdr_cnt(content-length) gt 0 }';
+
+/**
+ * Frontend rules, after routing. An announced body above the limit gets 413 before the client sends it (as nginx
+ * answers), and is otherwise buffered (up to HAProxy's 16 kB buffer) before a backend connection is taken, so that a
+ * slow client ties up no backend. A body of unknown length is streamed (waiting for it would stall gRPC and other
+ * streaming requests) through the gate: its route gets the gate's backend as a second field, before the route's own
+ * (`flags|portico_body_gate|backend`), so the frontend's one use_backend line sends it there. An HTTP/2 GET or HEAD
+ * without content-length almost never has a body, so HAProxy waits for the end of such a request (a body, if any,
+ * arrives at once) and only one that brought a body takes the gate.
+ *
+ * Three rules, each behind the header gate or an HTTP/2 test, since each rule costs a plain request about 300
+ * instructions even when its condition fails at the first test, and a header lookup several hundred more.
+ */
+export function bodyRules(e: BodyLimitSettings): string[] {
+  const limit = assertInt(e.maxBodyBytes, 'body size');
+  const wait = `http-request wait-for-body time ${assertInt(e.bodyTimeoutSeconds, 'body timeout', 1)}s`;
+  if (limit === 0) return [`${wait} if ${ANNOUNCED}`];
+  return [
+    `http-request deny deny_status 413 if ${HEADER_GATE} { req.hdr_val(content-length) gt ${limit} }`,
+    `${wait} if ${ANNOUNCED} or ${UNKNOWN_LENGTH_H2} { method GET HEAD }`,
+    `http-request set-var(txn.route) var(txn.route),regsub(\\|,|${GATE_BACKEND}|) if ${UNKNOWN_LENGTH_H1} or ${UNKNOWN_LENGTH_H2} !{ method GET HEAD } or ${UNKNOWN_LENGTH_H2} { req.body_len gt 0 }`,
+  ];
+}
+
+/**
+ * The gate: a backend holding the filter, and the frontend it hands requests to, which follows the route the outer
+ * frontend chose. HTTP/2 between the two, so that a streaming request and its response flow both ways at once as
+ * they do outside. The gate's own timeouts are twice the backends' so that the backend behind it times out first.
+ * `afterResponse` are the outer frontend's rules that judge the backend's answer (502 or 503): they run in the
+ * inner frontend, where the backend's server is known.
+ */
+export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverTimeoutSeconds: number, afterResponse: string[]): string[] {
+  if (e.maxBodyBytes === 0) return [];
+  const socket = `${stateDir}/${BODY_GATE_SOCKET}`;
+  const backend = [
+    `backend ${GATE_BACKEND}`,
+    `  filter lua.portico_body_limit ${assertInt(e.maxBodyBytes, 'body size', 1)}`,
+    `  http-request set-header ${GATE_ROUTE_HEADER} %[var(txn.route)]`,
+    `  timeout server ${2 * assertInt(serverTimeoutSeconds, 'server timeout', 1)}s`,
+    `  http-error status 400 content-type "text/plain; charset=utf-8" string "Request body refused: larger than the limit (413), or malformed (400)\\n"`,
+    '  http-after-response set-status 413 if { var(txn.body_refused) -m bool }',
+    `  server gate unix@${socket} proto h2`,
+  ];
+  const frontend = [
+    `frontend ${GATE_FRONTEND}`,
+    `  bind unix@${socket} mode 600 proto h2`,
+    `  http-request set-var(txn.route) req.fhdr(${GATE_ROUTE_HEADER})`,
+    `  http-request del-header ${GATE_ROUTE_HEADER}`,
+    ...afterResponse.map((l) => `  ${l}`),
+    '  use_backend %[var(txn.route),field(3,|)]',
+  ];
+  return [backend.join('\n'), frontend.join('\n')];
+}
