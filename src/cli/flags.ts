@@ -44,7 +44,14 @@ export const FLAGS: Record<string, FlagSpec> = {
   'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
   'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
   'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live: this user's, writable by nobody else, created with mode 0700 if missing (default: a fresh temporary directory)", commands: ['serve'] },
-  'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', commands: ['serve'] },
+  'shutdown-drain-delay': {
+    type: 'string',
+    default: 'auto',
+    arg: 'SECONDS|auto',
+    help: 'on SIGTERM/SIGINT, first answer 503 on /readyz while HAProxy keeps accepting and serving for this long, so that a load balancer health-checking /readyz stops sending new connections before HAProxy stops accepting; a second signal ends the wait (auto: 10 in a pod, where KUBERNETES_SERVICE_HOST is set, else 0)',
+    commands: ['serve'],
+  },
+  'shutdown-grace-period': { type: 'string', default: '30', arg: 'SECONDS', help: 'on SIGTERM/SIGINT, after the drain delay, how long in-flight requests may take to finish', commands: ['serve'] },
   'hard-stop-after': { type: 'string', default: '3600', arg: 'SECONDS', help: 'how long workers of a replaced configuration may keep long connections (WebSockets) open', commands: ['serve'] },
   'reload-interval': { type: 'string', default: '2', arg: 'SECONDS', help: 'least time between two HAProxy reloads; changes that need one meanwhile go live together (routine changes never wait: they need no reload)', commands: ['serve'] },
   'spare-backends': { type: 'string', default: '32', arg: 'N', help: 'fewest empty backend sections kept for new Services, so that they go live without a reload (at least one per ten Services in use)', commands: ['serve'] },
@@ -131,6 +138,8 @@ export interface ServeFlags {
   httpsRedirectPort: number;
   haproxyBin: string;
   stateDir: string | undefined;
+  /** Seconds between the stop signal and HAProxy's graceful stop, with /readyz at 503 and HAProxy serving. */
+  shutdownDrainDelay: number;
   shutdownGracePeriod: number;
   hardStopAfter: number;
   reloadInterval: number;
@@ -262,6 +271,7 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     httpsRedirectPort: serve ? port('https-redirect-port') : 443,
     haproxyBin: str('haproxy-bin'),
     stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
+    shutdownDrainDelay: serve ? drainDelay(str('shutdown-drain-delay')) : 0,
     shutdownGracePeriod: serve ? int('shutdown-grace-period', 0, 86400) : 0,
     hardStopAfter: serve ? int('hard-stop-after', 1, 7 * 86400) : 0,
     reloadInterval: serve ? int('reload-interval', 0, 3600) : 0,
@@ -282,6 +292,21 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
 }
 
 type Reader<T> = (name: string) => T;
+
+/** Enough for kube-proxy on every node to see a pod terminating and for a health check of a few seconds (interval x
+ * unhealthy threshold) to notice /readyz; the README's "Several replicas behind a load balancer" says how to choose.
+ * It fits, with 20 s left for the graceful stop, in the kubelet's default terminationGracePeriodSeconds (30). */
+const IN_POD_DRAIN_DELAY = 10;
+
+/**
+ * In a pod, something (kube-proxy, a load balancer) may still send new connections for a while after SIGTERM. Outside
+ * one, nothing is known about a balancer, and a delay would only hold up every Ctrl-C and every test: 0.
+ */
+function drainDelay(raw: string): number {
+  if (raw === 'auto') return process.env.KUBERNETES_SERVICE_HOST ? IN_POD_DRAIN_DELAY : 0;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) > 3600) throw new FlagError(`--shutdown-drain-delay: ${JSON.stringify(raw)} must be auto or an integer from 0 to 3600`);
+  return Number(raw);
+}
 
 function edgeFlags(str: Reader<string>, int: (name: string, min: number, max: number) => number, bool: Reader<boolean>): EdgeFlags {
   const maxConnections = int('max-connections', 1, 9000);

@@ -61,6 +61,11 @@ async function runServe(f: ServeFlags): Promise<void> {
   if (!/^\/[A-Za-z0-9_./-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
   await prepareStateDir(stateDir);
 
+  // From the stop signal on, /readyz answers 503; `shuttingDown` is set once the graceful stop itself begins, after
+  // the drain delay, during which everything (sources, controller, HAProxy's supervision) keeps going: HAProxy may
+  // serve for many seconds yet, and must not do so with endpoints that went stale meanwhile.
+  let draining = false;
+  let endDrain: (() => void) | undefined;
   let shuttingDown = false;
   // Registered at once: SIGHUP's default action would kill Portico and leave HAProxy unmanaged.
   let reread = (): Promise<string> => Promise.resolve('the sources are still being read for the first time');
@@ -147,15 +152,18 @@ async function runServe(f: ServeFlags): Promise<void> {
     log,
     metrics,
   );
+  // Ready means HAProxy takes traffic now: not before the first configuration is live, not while HAProxy is down
+  // (dead, no worker, listeners refusing: the supervisor's checks), not once a stop signal came, even while HAProxy
+  // still serves during the drain delay: that is what takes the replica out of a load balancer's rotation.
+  const notReady = (): string | undefined => {
+    if (shuttingDown) return 'shutting down';
+    if (draining) return `shutting down (draining: HAProxy still serves for up to ${f.shutdownDrainDelay} s after the stop signal)`;
+    if (!applier.isLive) return 'no configuration is live yet';
+    if (!supervisor.isServing) return haproxyDown;
+    return undefined;
+  };
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
-    // Ready means HAProxy takes traffic now: not before the first configuration is live, not while HAProxy is down
-    // (dead, no worker, listeners refusing: the supervisor's checks), not once shutdown has begun.
-    notReady: () => {
-      if (shuttingDown) return 'shutting down';
-      if (!applier.isLive) return 'no configuration is live yet';
-      if (!supervisor.isServing) return haproxyDown;
-      return undefined;
-    },
+    notReady,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
   });
   log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
@@ -166,7 +174,29 @@ async function runServe(f: ServeFlags): Promise<void> {
   let stopSource = (): void => undefined;
   let stopReporting = (): Promise<void> => Promise.resolve();
   const shutdown = async (signal: string): Promise<void> => {
-    if (shuttingDown) return;
+    if (endDrain) {
+      log.info({ component: 'serve', signal }, `${signal} again: ending the drain delay now`);
+      endDrain();
+      return;
+    }
+    if (draining || shuttingDown) return;
+    // A replica that was not ready is in no balancer's rotation (or has nothing to serve with): nothing to wait for.
+    const wasReady = notReady() === undefined;
+    draining = true;
+    if (f.shutdownDrainDelay > 0 && wasReady) {
+      log.info(
+        { component: 'serve', signal, drainSeconds: f.shutdownDrainDelay },
+        `${signal}: /readyz answers 503 and HAProxy keeps serving for ${f.shutdownDrainDelay} s, so that load balancers stop sending new connections first (send the signal again to stop sooner)`,
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, f.shutdownDrainDelay * 1000);
+        endDrain = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      endDrain = undefined;
+    }
     shuttingDown = true;
     log.info({ component: 'serve', signal, graceSeconds: f.shutdownGracePeriod }, 'shutting down: no new connections, in-flight requests finish');
     stopSource();

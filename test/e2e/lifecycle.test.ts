@@ -195,7 +195,7 @@ describe('command line', () => {
     assert.match(top.stdout, /portico translate/);
     const serve = await portico(['serve', '--help']);
     assert.equal(serve.code, 0);
-    for (const flag of ['--manifests', '--http-port', '--https-port', '--admin-port', '--ingress-class', '--controller-name', '--default-ssl-certificate', '--haproxy-bin', '--state-dir', '--log-format', '--shutdown-grace-period'])
+    for (const flag of ['--manifests', '--http-port', '--https-port', '--admin-port', '--ingress-class', '--controller-name', '--default-ssl-certificate', '--haproxy-bin', '--state-dir', '--log-format', '--shutdown-drain-delay', '--shutdown-grace-period'])
       assert.ok(serve.stdout.includes(flag), `serve --help documents ${flag}`);
   });
   test('a bad flag value is refused with the flag and the rule', async () => {

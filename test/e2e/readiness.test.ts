@@ -103,6 +103,41 @@ describe('/readyz during the shutdown grace period', () => {
   });
 });
 
+describe('/readyz during the drain delay', () => {
+  test('503 from the signal on while HAProxy still accepts and serves new connections; a second SIGTERM ends the wait', async () => {
+    const p = await startPortico({ manifests: [await appDir()], args: ['--shutdown-drain-delay', '60'] });
+    await p.waitReady();
+    p.proc.kill('SIGTERM');
+    const body = await waitForReadyz(p, 503, 3000);
+    assert.match(body, /shutting down \(draining: HAProxy still serves for up to 60 s/);
+    await p.waitForLog((l) => String(l.msg).startsWith('SIGTERM: /readyz answers 503 and HAProxy keeps serving for 60 s'), 3000);
+    await new Promise((r) => setTimeout(r, 1200)); // past a health check of the supervisor's: HAProxy is still supervised
+    assert.equal(await appStatus(p), 200, 'a new connection is still served during the drain');
+    assert.equal(p.exit, null);
+    const second = Date.now();
+    const exit = p.stop('SIGTERM');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.ok(Date.now() - second < 10_000, 'the second signal ended the 60 s wait');
+    assert.ok(p.logs.entries.some((l) => l.msg === 'SIGTERM again: ending the drain delay now'));
+    assert.ok(p.logs.entries.some((l) => String(l.msg).startsWith('shutting down: no new connections')), 'then the usual graceful stop');
+  });
+
+  test('a Portico that was not ready when the signal came does not wait: no load balancer sends it anything', async () => {
+    const hold = join(await manifestDir(), 'hold');
+    await writeFile(hold, '');
+    const wrapper = await haproxyWrapper(`if [ "$1" = "-W" ]; then while [ -e ${hold} ]; do sleep 0.05; done; fi`);
+    const p = await startPortico({ manifests: [await appDir()], args: ['--haproxy-bin', wrapper, '--shutdown-drain-delay', '60'] });
+    await waitForReadyz(p, 503, 10_000);
+    const started = Date.now();
+    const exit = p.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await rm(hold, { force: true }); // HAProxy's start, held until now, may finish: Portico stops it again
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.ok(Date.now() - started < 15_000, 'no 60 s drain');
+    assert.ok(!p.logs.entries.some((l) => String(l.msg).includes('keeps serving for 60 s')), 'the drain was skipped');
+  });
+});
+
 describe('/readyz while HAProxy is down', () => {
   test('a killed HAProxy that cannot be restarted: 503, each failed restart logged with its cause and counted; 200 once it is back', async () => {
     const refuse = join(await manifestDir(), 'refuse');

@@ -58,4 +58,23 @@ test('deploy/ and its overlays build, with the objects the install promises', { 
     const stateDir = c.args.find((a) => a.startsWith('--state-dir='))!.slice('--state-dir='.length);
     assert.ok(c.volumeMounts.some((m) => stateDir.startsWith(`${m.mountPath}/`)), `${o.kind}: --state-dir ${stateDir} lies below a mounted volume, not on its root`);
   }
+  // Stopping: behind kube-proxy (the base) a preStop pause keeps /readyz at 200, which kube-proxy needs to go on
+  // forwarding to a terminating pod, and Portico does not wait again; on the host network, where the balancer
+  // checks /readyz itself, the drain delay does the waiting with /readyz at 503. Either way the kubelet's
+  // terminationGracePeriodSeconds must cover the pause, the drain, the grace period and the stop itself.
+  const shutdown = (o: Obj) => {
+    const pod = (o.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { args: string[]; lifecycle?: { preStop?: { sleep?: { seconds: number } } } }[] } } }).template.spec;
+    const c = pod.containers[0]!;
+    const flag = (name: string): number | undefined => {
+      const a = c.args.find((x) => x.startsWith(`--${name}=`));
+      return a === undefined ? undefined : Number(a.slice(name.length + 3));
+    };
+    return { grace: pod.terminationGracePeriodSeconds, preStop: c.lifecycle?.preStop?.sleep?.seconds, drain: flag('shutdown-drain-delay'), inFlight: flag('shutdown-grace-period') };
+  };
+  const fromBase = shutdown(deployment);
+  assert.deepEqual(fromBase, { grace: 60, preStop: 20, drain: 0, inFlight: 30 });
+  const fromHost = shutdown(hostnet.find((x) => x.kind === 'DaemonSet')!);
+  assert.deepEqual(fromHost, { grace: 60, preStop: undefined, drain: 20, inFlight: 30 });
+  assert.deepEqual(shutdown(nodeport.find((x) => x.kind === 'Deployment')!), fromBase);
+  for (const s of [fromBase, fromHost]) assert.ok(s.grace >= (s.preStop ?? 0) + (s.drain ?? NaN) + (s.inFlight ?? NaN) + 5, `terminationGracePeriodSeconds ${s.grace} covers the stop: ${JSON.stringify(s)}`);
 });
