@@ -11,9 +11,8 @@
 // - SIGTERM without the drain delay: the balancer that cannot retry loses requests, the one that can hides it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { backendSet, docs, ingress, manifestDir, startEchoPods, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { accepts, backendSet, docs, ingress, manifestDir, startEchoPods, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 import { startL4Balancer, startRequestLoop, stopBalancers } from './harness/l4-balancer.js';
 import type { L4Balancer, LoopRecord, RequestLoop } from './harness/l4-balancer.js';
@@ -62,17 +61,6 @@ async function endLoop(): Promise<LoopRecord[]> {
   loop = undefined;
   await l.stop();
   return l.records;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 // Free TCP ports from the OS. There is an unavoidable window between closing our probe and the real owner binding
 // the port; remembering what we handed out at least stops two Porticos started in parallel from getting the same one.
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 const handedOut = new Set<number>();
 
@@ -35,5 +35,17 @@ function probe(host: string): Promise<number> {
         else reject(new Error('freePort: server has no TCP address'));
       });
     });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
   });
 }
