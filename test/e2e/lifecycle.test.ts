@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, waitFor, writeManifest, stopEverything } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, oneAppDir, service, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -22,21 +22,7 @@ function portico(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-async function demoDir(): Promise<string> {
-  const dir = await manifestDir();
-  pods.push(await startEcho({ pod: `slow-${pods.length}`, ip: `127.0.60.${pods.length + 1}`, port: 3000 }));
-  const ip = pods[pods.length - 1]!.ip;
-  await writeManifest(
-    dir,
-    'app.yaml',
-    docs(
-      service({ name: 'slow', ports: [{ port: 80, targetPort: 3000 }] }),
-      endpointSlice({ name: 'slow-1', service: 'slow', ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-      ingress({ name: 'slow', rules: [{ host: 'slow.test', paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] }),
-    ),
-  );
-  return dir;
-}
+const demoDir = (): Promise<string> => oneAppDir(pods, { name: 'slow', podPrefix: 'slow', subnet: '127.0.60' });
 
 describe('readiness and health', () => {
   test('/healthz answers while alive; /readyz turns 200 once traffic is served', async () => {

@@ -5,27 +5,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { httpGet, manifestDir, oneAppDir, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 const pods: Echo[] = [];
 after(() => stopEverything(pods));
 
-async function appDir(): Promise<string> {
-  const dir = await manifestDir();
-  const ip = `127.0.171.${pods.length + 1}`;
-  pods.push(await startEcho({ pod: `ready-${pods.length}`, ip, port: 3000 }));
-  await writeManifest(
-    dir,
-    'app.yaml',
-    docs(
-      service({ name: 'app', ports: [{ port: 80, targetPort: 3000 }] }),
-      endpointSlice({ name: 'app-1', service: 'app', ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-      ingress({ name: 'app', rules: [{ host: 'app.test', paths: [{ path: '/', pathType: 'Prefix', service: 'app', port: 80 }] }] }),
-    ),
-  );
-  return dir;
-}
+const appDir = (): Promise<string> => oneAppDir(pods, { name: 'app', podPrefix: 'ready', subnet: '127.0.171' });
 
 /** /readyz's status and body; 0 when the admin port does not answer (yet). */
 async function readyz(p: Portico): Promise<{ status: number; body: string }> {

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { accepts, docs, endpointSlice, freePort, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { accepts, docs, freePort, httpGet, ingress, manifestDir, oneAppDir, service, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -17,21 +17,7 @@ after(async () => {
   await stopEverything(pods);
 });
 
-async function appDir(): Promise<string> {
-  const dir = await manifestDir();
-  const ip = `127.0.173.${pods.length + 1}`;
-  pods.push(await startEcho({ pod: `sig-${pods.length}`, ip, port: 3000 }));
-  await writeManifest(
-    dir,
-    'app.yaml',
-    docs(
-      service({ name: 'app', ports: [{ port: 80, targetPort: 3000 }] }),
-      endpointSlice({ name: 'app-1', service: 'app', ports: [{ port: 3000 }], endpoints: [{ ip }] }),
-      ingress({ name: 'app', rules: [{ host: 'app.test', paths: [{ path: '/', pathType: 'Prefix', service: 'app', port: 80 }] }] }),
-    ),
-  );
-  return dir;
-}
+const appDir = (): Promise<string> => oneAppDir(pods, { name: 'app', podPrefix: 'sig', subnet: '127.0.173' });
 
 /** True when nothing listens on the port any more: binding it (every address, no SO_REUSEPORT) succeeds. */
 function portFree(port: number): Promise<boolean> {

@@ -24,8 +24,7 @@ import type { Snapshot, TranslateOptions } from '../../src/translate/translate.j
 import { serializeResult } from '../../src/model/serialize.js';
 import { render } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
-import { parseFlags } from '../../src/cli/flags.js';
-import { edgeSettings } from '../../src/cli/render-options.js';
+import { testRenderOptions } from '../render-options.js';
 
 // This file runs as dist/test/golden/golden.test.js: three levels up is the repository root.
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,24 +39,7 @@ const DEFAULT_OPTIONS: TranslateOptions = {
   sslRedirect: true,
 };
 
-const RENDER_OPTIONS: RenderOptions = {
-  stateDir: '/var/run/portico',
-  filesDir: '/var/run/portico/gen/1',
-  httpPort: 8080,
-  httpsPort: 8443,
-  bindAddress: '',
-  ipv6: true,
-  threads: 2,
-  resolvers: ['10.96.0.10:53'],
-  httpsRedirectPort: 443,
-  maxConnections: 4096,
-  hardStopAfterSeconds: 3600,
-  serverHeader: 'portico',
-  spareBackends: 2,
-  timeouts: { connect: 5, client: 60, server: 60, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
-  // Serve's defaults: the goldens show the configuration users get.
-  edge: edgeSettings(parseFlags('serve', ['--manifests', 'unused'])),
-};
+const RENDER_OPTIONS: RenderOptions = testRenderOptions();
 
 const DEFAULT_CERT_PEM = 'DEFAULT-CERT\n';
 

@@ -9,28 +9,11 @@ import assert from 'node:assert/strict';
 import type { Backend, Certificate, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../src/model/types.js';
 import { DEFAULT_CERT, catchAllEntries, certificatePath, groupEntries, render, renderCertificates, renderConfig, renderMaps, routeValue, serverArgs, sniName } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
-import { parseFlags } from '../../src/cli/flags.js';
-import { edgeSettings } from '../../src/cli/render-options.js';
+import { testRenderOptions } from '../render-options.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import type { RuntimeState } from '../../src/haproxy/runtime/plan.js';
 
-const OPTIONS: RenderOptions = {
-  stateDir: '/var/run/portico',
-  filesDir: '/var/run/portico/gen/1',
-  httpPort: 8080,
-  httpsPort: 8443,
-  bindAddress: '',
-  ipv6: true,
-  threads: 2,
-  resolvers: ['10.96.0.10:53'],
-  httpsRedirectPort: 443,
-  maxConnections: 4096,
-  hardStopAfterSeconds: 3600,
-  serverHeader: 'portico',
-  spareBackends: 1,
-  timeouts: { connect: 5, client: 60, server: 60, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
-  edge: edgeSettings(parseFlags('serve', ['--manifests', 'unused'])),
-};
+const OPTIONS: RenderOptions = testRenderOptions({ spareBackends: 1 });
 
 const BACKEND = 'be_default_web_80';
 const server = (over: Partial<Server> = {}): Server => ({ name: 'ep_10_0_0_1_8080', address: '10.0.0.1', port: 8080, ready: true, ...over });

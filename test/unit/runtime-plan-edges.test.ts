@@ -3,75 +3,13 @@
 // Service that comes back, and the exact size at which a map is swapped whole.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
-import { translate } from '../../src/translate/translate.js';
 import type { HostGroup, RoutingModel } from '../../src/model/types.js';
-import { MAP_REPLACE_THRESHOLD, externalKey, plan } from '../../src/haproxy/runtime/plan.js';
-import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
+import { MAP_REPLACE_THRESHOLD, plan } from '../../src/haproxy/runtime/plan.js';
+import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import type { Op } from '../../src/haproxy/runtime/plan.js';
 
-const DIR = '/state/gen/1';
-const DEFAULT_PEM = 'GENERATED\n';
+const summary = (list: Op[]): string[] => opSummary(list, { sniList: true });
 
-function model(yaml: string): RoutingModel {
-  const parsed = parseManifestText(yaml);
-  assert.ok(parsed.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', parsed.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
-}
-
-function reloadedWith(m: RoutingModel): RuntimeState {
-  return {
-    layout: { filesDir: DIR, named: new Map(m.backends.map((b) => [b.name, externalKey(b)])) },
-    model: m,
-    bound: new Map(),
-    free: ['spare_0', 'spare_1'],
-    defaultCertPem: DEFAULT_PEM,
-  };
-}
-
-function ops(state: RuntimeState, next: RoutingModel): { ops: Op[]; next: RuntimeState } {
-  const p = plan(state, next, DEFAULT_PEM);
-  assert.ok(!('reload' in p), `unexpected reload: ${'reload' in p ? p.reload : ''}`);
-  return p;
-}
-
-const summary = (list: Op[]): string[] =>
-  list.map((o) => {
-    const rel = (f: string): string => (f.startsWith(`${DIR}/`) ? f.slice(DIR.length + 1) : `<outside ${DIR}: ${f}>`);
-    switch (o.op) {
-      case 'add-server':
-        return `add-server ${o.section}/${o.server.name}`;
-      case 'del-server':
-        return `del-server ${o.section}/${o.server}`;
-      case 'map-add':
-      case 'map-set':
-        return `${o.op} ${rel(o.file)} ${o.key} ${o.value}`;
-      case 'map-del':
-        return `map-del ${rel(o.file)} ${o.key}`;
-      case 'map-replace':
-        return `map-replace ${rel(o.file)}`;
-      case 'sni-add':
-      case 'sni-del':
-        return `${o.op} ${rel(o.list)} ${rel(o.file)} ${o.host}`;
-      default:
-        return `${o.op} ${rel(o.file)}`;
-    }
-  });
-
-const svc = (name: string, ips: string[]): string => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}}
-spec: {ports: [{port: 80, targetPort: 3000}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${name}-1, labels: {kubernetes.io/service-name: ${name}}}
-addressType: IPv4
-ports: [{port: 3000}]
-endpoints: [${ips.map((ip) => `{addresses: [${ip}]}`).join(', ')}]
----`;
 
 const ing = (name: string, host: string, service: string, extra = ''): string => `
 apiVersion: networking.k8s.io/v1

@@ -1,56 +1,17 @@
 // plan(): which runtime API operations turn the live model into the next one, and when only a reload will do.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { RoutingModel } from '../../src/model/types.js';
+import { MAP_REPLACE_THRESHOLD, plan } from '../../src/haproxy/runtime/plan.js';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { snapshotFromFiles } from '../../src/store/store.js';
 import { translate } from '../../src/translate/translate.js';
-import type { RoutingModel } from '../../src/model/types.js';
-import { MAP_REPLACE_THRESHOLD, externalKey, plan } from '../../src/haproxy/runtime/plan.js';
-import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
+import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import type { Op } from '../../src/haproxy/runtime/plan.js';
 import { cliArg } from '../../src/haproxy/process/runtime-cli.js';
 import { crtListLine } from '../../src/haproxy/runtime/execute.js';
 import { makeCert, tlsSecretYaml } from '../e2e/harness/certs.js';
 
-const DIR = '/state/gen/1';
-const DEFAULT_PEM = 'GENERATED\n';
-
-function model(yaml: string): RoutingModel {
-  const parsed = parseManifestText(yaml);
-  assert.ok(parsed.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', parsed.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
-}
-
-/** The state right after a reload that rendered `m` with `spares` spare sections. */
-function reloadedWith(m: RoutingModel, spares = 2): RuntimeState {
-  return {
-    layout: { filesDir: DIR, named: new Map(m.backends.map((b) => [b.name, externalKey(b)])) },
-    model: m,
-    bound: new Map(),
-    free: Array.from({ length: spares }, (_, i) => `spare_${i}`),
-    defaultCertPem: DEFAULT_PEM,
-  };
-}
-
-function ops(state: RuntimeState, next: RoutingModel): { ops: Op[]; next: RuntimeState } {
-  const p = plan(state, next, DEFAULT_PEM);
-  assert.ok(!('reload' in p), `unexpected reload: ${'reload' in p ? p.reload : ''}`);
-  return p;
-}
-
-const svc = (name: string, ips: string[]): string => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}}
-spec: {ports: [{port: 80, targetPort: 3000}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${name}-1, labels: {kubernetes.io/service-name: ${name}}}
-addressType: IPv4
-ports: [{port: 3000}]
-endpoints: [${ips.map((ip) => `{addresses: [${ip}]}`).join(', ')}]
----`;
 
 const ing = (name: string, host: string, service: string, path = '/', extra = ''): string => `
 apiVersion: networking.k8s.io/v1
@@ -61,27 +22,7 @@ spec:
   rules: [{host: ${host}, http: {paths: [{path: '${path}', pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}]}}]
 ---`;
 
-const summary = (list: Op[]): string[] =>
-  list.map((o) => {
-    switch (o.op) {
-      case 'add-server':
-        return `add-server ${o.section}/${o.server.name}`;
-      case 'del-server':
-        return `del-server ${o.section}/${o.server}`;
-      case 'map-add':
-      case 'map-set':
-        return `${o.op} ${o.file.slice(DIR.length + 1)} ${o.key} ${o.value}`;
-      case 'map-del':
-        return `map-del ${o.file.slice(DIR.length + 1)} ${o.key}`;
-      case 'map-replace':
-        return `map-replace ${o.file.slice(DIR.length + 1)}`;
-      case 'sni-add':
-      case 'sni-del':
-        return `${o.op} ${o.file.slice(DIR.length + 1)} ${o.host}`;
-      default:
-        return `${o.op} ${o.file.slice(DIR.length + 1)}`;
-    }
-  });
+const summary = (list: Op[]): string[] => opSummary(list);
 
 describe('runtime plan', () => {
   const base = svc('web', ['127.0.0.2', '127.0.0.3']) + ing('a', 'a.test', 'web');
