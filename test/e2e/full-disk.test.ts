@@ -3,37 +3,32 @@
 // runtime API; no partial generation directory may be left; once space is back, reloads work again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
-import type { Echo, Portico } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, mountTmpfs, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import type { Echo, Portico, Tmpfs } from './harness/index.js';
 
 const pods: Echo[] = [];
 let mountPoint = '';
-let mounted = false;
-
-/** Mounting needs CAP_SYS_ADMIN; without it (an unprivileged run) the test is skipped and says why. */
-function tryMount(dir: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `cannot mount a tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}): the ENOSPC test needs root with mount rights`;
-  }
-}
-
+let disk: Tmpfs | undefined;
+/** Why the test cannot run here (no right to mount), if it cannot. */
 let skip: string | undefined;
+
 before(async () => {
-  mountPoint = await manifestDir();
-  skip = tryMount(mountPoint);
-  mounted = skip === undefined;
+  const m = await mountTmpfs('1m');
+  if (typeof m === 'string') skip = m;
+  else {
+    disk = m;
+    mountPoint = m.dir;
+  }
 });
 
 after(async () => {
-  await stopEverything(pods);
-  // Lazy: HAProxy is gone by now, but never let an unmount failure hide the test's own result.
-  if (mounted) execFileSync('umount', ['-l', mountPoint]);
+  try {
+    await stopEverything(pods);
+  } finally {
+    disk?.unmount();
+  }
 });
 
 const site = (name: string, svc: string): string => ingress({ name, rules: [{ host: `${name}.test`, paths: [{ path: '/', pathType: 'Prefix', service: svc, port: 80 }] }] });
