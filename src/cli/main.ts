@@ -90,6 +90,7 @@ async function runServe(f: ServeFlags): Promise<void> {
       if (!serving) haproxyDown = reason;
       if (shuttingDown) return;
       if (!serving) log.warn({ component: 'supervisor', reason }, 'HAProxy is not serving; /readyz answers 503 until it is back');
+      else if (servedOnce && applier.isBehind) log.warn({ component: 'supervisor' }, 'HAProxy is serving again, from an older configuration; /readyz answers 503 until it is up to date');
       else if (servedOnce) log.info({ component: 'supervisor' }, 'HAProxy is serving again; /readyz answers 200');
       servedOnce ||= serving;
     },
@@ -148,12 +149,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     metrics,
   );
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
-    // Ready means HAProxy takes traffic now: not before the first configuration is live, not while HAProxy is down
-    // (dead, no worker, listeners refusing: the supervisor's checks), not once shutdown has begun.
+    // Ready means HAProxy takes traffic now, as the sources say: not before the first configuration is live, not
+    // while HAProxy is down (dead, no worker, listeners refusing: the supervisor's checks), not while a HAProxy
+    // restarted from an older generation still serves outdated routing, not once shutdown has begun.
     notReady: () => {
       if (shuttingDown) return 'shutting down';
       if (!applier.isLive) return 'no configuration is live yet';
       if (!supervisor.isServing) return haproxyDown;
+      if (applier.isBehind) return 'HAProxy restarted from an older configuration (a fresh one could not be written) and is being brought up to date';
       return undefined;
     },
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
