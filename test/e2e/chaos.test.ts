@@ -701,7 +701,7 @@ function attribute(f: Failure): FaultRecord | undefined {
 }
 
 describe('chaos', () => {
-  test(`faults in a seeded random order under a request loop (CHAOS_SEED=${SEED})`, { timeout: 300_000 }, async (t: TestContext) => {
+  test(`faults in a seeded random order under a request loop (CHAOS_SEED=${SEED})`, { timeout: 110_000 }, async (t: TestContext) => {
     const faults = FAULTS.filter((f) => f !== 'disk-full' || diskSkip === undefined);
     if (diskSkip) t.diagnostic(`disk-full skipped: ${diskSkip}`);
     const order = Array.from({ length: ROUNDS }, () => shuffle(faults)).flat();

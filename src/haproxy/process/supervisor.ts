@@ -185,24 +185,26 @@ export class HaproxySupervisor {
 
   private async restartLoop(): Promise<void> {
     const serialize = this.serialize ?? (<T>(fn: () => Promise<T>) => fn());
-    try {
-      for (let attempt = 0; !this.stopping; attempt++) {
-        await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
-        if (this.stopping || this.proc) return;
-        await this.reapOrphanWorkers();
-        try {
-          await serialize(() => this.restartOnce());
-          return;
-        } catch (e) {
-          const output = e instanceof HaproxyError && e.output ? e.output.split('\n').slice(-5).join(' | ') : '';
-          const reason = `${(e as Error).message}${output ? `: ${output}` : ''}`;
-          this.o.onRestartFailure?.(reason);
-          this.o.log.error({ component: 'supervisor', err: reason, attempt: attempt + 1 }, 'HAProxy restart failed; retrying');
-        }
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
+      if (this.stopping || this.startedElsewhere()) return;
+      await this.reapOrphanWorkers();
+      try {
+        await serialize(() => this.restartOnce());
+        return;
+      } catch (e) {
+        const output = e instanceof HaproxyError && e.output ? e.output.split('\n').slice(-5).join(' | ') : '';
+        const reason = `${(e as Error).message}${output ? `: ${output}` : ''}`;
+        this.o.onRestartFailure?.(reason);
+        this.o.log.error({ component: 'supervisor', err: reason, attempt: attempt + 1 }, 'HAProxy restart failed; retrying');
       }
-    } finally {
-      this.recovering = false;
     }
+  }
+
+  /** A master runs that this restart did not start: nothing is left to recover. */
+  private startedElsewhere(): boolean {
+    if (this.proc) this.recovering = false;
+    return this.proc !== undefined;
   }
 
   /** One attempt: throws when HAProxy does not start. */
@@ -213,8 +215,10 @@ export class HaproxySupervisor {
       // The configuration on disk is the last complete one: starting from it beats not starting at all.
       this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the configuration on disk up to date before the restart; restarting from the one there');
     }
-    if (this.stopping || this.proc) return;
+    if (this.stopping || this.startedElsewhere()) return;
     await this.spawnMaster();
+    // Cleared only once a master serves again (or on stop), never when a restart loop ends: HAProxy may die again
+    // during the catch-up below, and must then stay "recovering" for the next restart.
     this.recovering = false;
     this.restarts++;
     this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
@@ -349,6 +353,7 @@ export class HaproxySupervisor {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.recovering = false;
     this.stopHealthChecks();
     this.setServing(false, 'shutting down');
     const proc = this.proc;
