@@ -95,6 +95,7 @@ async function runServe(f: ServeFlags): Promise<void> {
       if (!serving) haproxyDown = reason;
       if (shuttingDown) return;
       if (!serving) log.warn({ component: 'supervisor', reason }, 'HAProxy is not serving; /readyz answers 503 until it is back');
+      else if (servedOnce && applier.isBehind) log.warn({ component: 'supervisor' }, 'HAProxy is serving again, from an older configuration; /readyz answers 503 until it is up to date');
       else if (servedOnce) log.info({ component: 'supervisor' }, 'HAProxy is serving again; /readyz answers 200');
       servedOnce ||= serving;
     },
@@ -152,14 +153,16 @@ async function runServe(f: ServeFlags): Promise<void> {
     log,
     metrics,
   );
-  // Ready means HAProxy takes traffic now: not before the first configuration is live, not while HAProxy is down
-  // (dead, no worker, listeners refusing: the supervisor's checks), not once a stop signal came, even while HAProxy
-  // still serves during the drain delay: that is what takes the replica out of a load balancer's rotation.
+  // Ready means HAProxy takes traffic now, as the sources say: not before the first configuration is live, not while
+  // HAProxy is down (dead, no worker, listeners refusing: the supervisor's checks), not while a HAProxy restarted from
+  // an older generation still serves outdated routing, not once a stop signal came, even while HAProxy still serves
+  // during the drain delay: that is what takes the replica out of a load balancer's rotation.
   const notReady = (): string | undefined => {
     if (shuttingDown) return 'shutting down';
     if (draining) return `shutting down (draining: HAProxy still serves for up to ${f.shutdownDrainDelay} s after the stop signal)`;
     if (!applier.isLive) return 'no configuration is live yet';
     if (!supervisor.isServing) return haproxyDown;
+    if (applier.isBehind) return 'HAProxy restarted from an older configuration (a fresh one could not be written) and is being brought up to date';
     return undefined;
   };
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {

@@ -75,9 +75,11 @@ export class Applier {
     private readonly metrics?: Metrics,
   ) {
     // HAProxy restarted after a crash reads the configuration from disk, which lacks every runtime change since the
-    // last reload: render the live model afresh for it first.
-    supervisor.beforeRestart = () => this.exclusive(() => this.rewriteForRestart());
-    supervisor.afterRestart = () => void this.exclusive(() => this.catchUp());
+    // last reload: render the live model afresh for it first, and bring it up to date after when that failed. The
+    // whole restart is one step of the queue, so that no apply meets a HAProxy half-way.
+    supervisor.beforeRestart = () => this.rewriteForRestart();
+    supervisor.afterRestart = () => this.catchUp();
+    supervisor.serialize = (fn) => this.exclusive(fn);
   }
 
   get configPath(): string {
@@ -88,8 +90,28 @@ export class Applier {
     return this.state !== undefined;
   }
 
+  /**
+   * HAProxy was restarted from an older generation (a fresh one could not be written) and does not serve the live
+   * model yet: it may answer with routes, endpoints and certificates the sources no longer have. Not ready, then.
+   */
+  get isBehind(): boolean {
+    return this.behind !== undefined;
+  }
+
   apply(model: RoutingModel): Promise<ApplyOutcome> {
-    return this.exclusive(() => this.applyNow(model));
+    return this.exclusive(async () => {
+      const outcome = await this.applyNow(model);
+      // The newest model is live: whatever a restart from an older generation had left to catch up with is too.
+      if (outcome.applied && this.behind) this.caughtUp(outcome.via);
+      return outcome;
+    });
+  }
+
+  private caughtUp(via: ApplyOutcome['via']): void {
+    this.behind = undefined;
+    this.catchUpFailures = 0;
+    clearTimeout(this.catchUpTimer);
+    this.log.info({ component: 'apply', via }, 'HAProxy is up to date with the live model again');
   }
 
   stop(): void {
@@ -106,6 +128,10 @@ export class Applier {
   private async applyNow(model: RoutingModel): Promise<ApplyOutcome> {
     const state = this.state;
     if (!state) return this.reload(model, 'start');
+    // HAProxy died and its restart has not begun (the restart itself holds the queue): there is no runtime API to
+    // talk to, and a forced reload would wait for a generation that a full disk may never let be written. The
+    // restart brings back the live model; this change follows it.
+    if (this.supervisor.isRecovering) return { applied: false, deferredMs: RECOVERY_RETRY_MS };
     if (this.mustReload) return this.reload(model, this.mustReload, true);
     let p;
     try {
@@ -338,7 +364,7 @@ export class Applier {
     if (!target || !this.state) return;
     // Any change applied since (the controller's) replaced the state, and superseded the catch-up.
     if (this.state !== this.stateOnDisk) {
-      this.behind = undefined;
+      this.caughtUp(undefined);
       return;
     }
     let outcome: ApplyOutcome;
@@ -348,9 +374,7 @@ export class Applier {
       outcome = { applied: false, error: (e as Error).message };
     }
     if (outcome.applied) {
-      this.behind = undefined;
-      this.catchUpFailures = 0;
-      this.log.info({ component: 'apply', via: outcome.via }, 'HAProxy is up to date with the live model again');
+      this.caughtUp(outcome.via);
       return;
     }
     const delay = outcome.deferredMs ?? CATCH_UP_DELAYS_MS[Math.min(this.catchUpFailures++, CATCH_UP_DELAYS_MS.length - 1)]!;
@@ -381,6 +405,8 @@ interface Generation {
 }
 
 const CATCH_UP_DELAYS_MS = [1000, 2000, 5000, 10_000];
+/** While HAProxy is being restarted, a change is submitted again after this long. */
+const RECOVERY_RETRY_MS = 100;
 
 /** What HAProxy holds right after it read generation `gen`: no runtime change yet. */
 function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPem: string): RuntimeState {

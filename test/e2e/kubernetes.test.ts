@@ -2,37 +2,21 @@
 // status, leader election, events, watch faults and RBAC. Everything through real HAProxy and real sockets.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
-import { httpGet, httpsGet, makeCert, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
+import { httpGet, httpsGet, makeCert, rbacFiles, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 type Obj = Record<string, unknown>;
-const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
 const TOKEN = 'portico-test-token';
 const pods: Echo[] = [];
 let api: ApiServer;
 let kubeconfig = '';
 let leader: Portico;
-
-/** Portico's own RBAC from deploy/: the stand-in refuses whatever it does not grant. */
-async function rbacFiles(): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory() && e.name !== 'overlays' && e.name !== 'rbac-namespaced') await walk(p);
-      else if (/\.ya?ml$/.test(e.name) && /kind:\s*(Cluster)?Role(Binding)?\b/.test(await readFile(p, 'utf8'))) out.push(p);
-    }
-  };
-  await walk(join(repo, 'deploy'));
-  return out;
-}
 
 const ingress = (name: string, host: string, svc: string, extra: Obj = {}): Obj => ({
   apiVersion: 'networking.k8s.io/v1',

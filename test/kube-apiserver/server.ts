@@ -82,6 +82,18 @@ export interface ApiServer {
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void;
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
   list(apiVersion: string, kind: string): KubeObject[];
+  /**
+   * Stops serving, as an API server process that goes away: open watches end (cleanly, as in a graceful shutdown, or
+   * cut mid-stream with `abrupt`, as in a crash), connections close, the port refuses. Objects stay (they live in
+   * etcd), and the helpers above keep working on them meanwhile, as writes through another API server would.
+   */
+  stop(o?: { abrupt?: boolean }): Promise<void>;
+  /**
+   * Serves again on the same port, with the same certificate, tokens, RBAC and objects. The watch cache starts over
+   * from the current resourceVersion: a watch from an older one gets the 410 ERROR event, as after a real restart.
+   */
+  start(): Promise<void>;
+  readonly running: boolean;
   close(): Promise<void>;
 }
 
@@ -264,21 +276,45 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
-  const server: Server = cert ? createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, listener) : createHttpServer(listener);
   // Every TCP connection, including ones still in their TLS handshake: closeAllConnections() knows only the HTTP
   // ones, and a client reconnecting at the moment of close() would otherwise keep the server open for ever.
   const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  /** Listens on `port` (0: any); a restart must get its old port back, which may take a moment after the close. */
+  async function listen(port: number): Promise<Server> {
+    for (let attempt = 0; ; attempt++) {
+      const s: Server = cert ? createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, listener) : createHttpServer(listener);
+      s.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen(port, '127.0.0.1', () => resolve());
+        });
+        return s;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0 || attempt >= 50) throw e;
+        await sleep(20);
+      }
+    }
+  }
+  let server: Server | undefined = await listen(0);
   const port = (server.address() as AddressInfo).port;
   address = `127.0.0.1:${port}`;
   const url = `${tls ? 'https' : 'http'}://${address}`;
+
+  /** Watches end (cleanly, as in a graceful shutdown, or cut, as in a crash), every connection goes, the port closes. */
+  async function stop(abrupt: boolean): Promise<void> {
+    const s = server;
+    server = undefined;
+    for (const w of [...watches]) w.end(abrupt);
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  }
 
   return {
     url,
@@ -333,12 +369,19 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     list(apiVersion, kind) {
       return storage.items(typeOf(apiVersion, kind)).map(([, o]) => structuredClone(o));
     },
-    async close() {
-      for (const w of [...watches]) w.end(false);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+    stop(o = {}) {
+      return stop(o.abrupt ?? false);
+    },
+    async start() {
+      if (server) throw new Error('kube-apiserver stand-in: start() while running');
+      storage.restartWatchCache();
+      server = await listen(port);
+    },
+    get running() {
+      return server !== undefined;
+    },
+    close() {
+      return stop(false);
     },
   };
 }

@@ -49,6 +49,8 @@ export class Storage {
   private rv: number;
   private readonly types = new Map<string, TypeState>();
   private readonly snapshots = new Map<string, Snapshot>();
+  /** `oldest` of a type first touched now: 1 (any resourceVersion) until a restart rebuilt the watch cache. */
+  private oldestFloor = 1;
 
   constructor(
     private readonly historyLimit: number,
@@ -65,7 +67,7 @@ export class Storage {
     const k = typeKey(t);
     let s = this.types.get(k);
     if (!s) {
-      s = { objects: new Map(), history: [], oldest: 1, listeners: new Set() };
+      s = { objects: new Map(), history: [], oldest: this.oldestFloor, listeners: new Set() };
       this.types.set(k, s);
     }
     return s;
@@ -138,6 +140,20 @@ export class Storage {
       s.oldest = this.rv + 1;
     }
     this.snapshots.clear();
+  }
+
+  /**
+   * What an API server restart does to the watch cache: it is rebuilt from a list at the current revision, so no
+   * history survives and a watch from any older resourceVersion gets 410 (watch_cache.go: `oldest` is the list's
+   * resourceVersion + 1 until an event is evicted). etcd keeps its revisions: list snapshots, hence continue tokens,
+   * survive.
+   */
+  restartWatchCache(): void {
+    this.oldestFloor = this.rv + 1;
+    for (const s of this.types.values()) {
+      s.history = [];
+      s.oldest = this.rv + 1;
+    }
   }
 
   saveSnapshot(t: ResourceType, snap: Snapshot): void {

@@ -61,11 +61,18 @@ export class HaproxySupervisor {
    * new master binds. */
   private workerPids = new Set<number>();
   private prefix: Promise<string[] | undefined> | undefined;
+  /** From the unexpected death of a master that had served until its successor serves. */
+  private recovering = false;
   /** Runs before HAProxy is restarted after it died: the configuration on disk may need bringing up to date. It
    * must leave a complete configuration in place even when it fails. */
   beforeRestart: (() => Promise<void>) | undefined;
   /** Runs after a restart succeeded: what HAProxy read from disk may lag behind the live model. */
-  afterRestart: (() => void) | undefined;
+  afterRestart: (() => Promise<void>) | undefined;
+  /**
+   * Runs each restart attempt (beforeRestart, the start, afterRestart) as one step of the owner's queue: a change
+   * applied in the middle would meet no HAProxy, or one that has not been brought up to date yet.
+   */
+  serialize: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -76,6 +83,11 @@ export class HaproxySupervisor {
   /** True while a master runs with a current worker and every listener accepts connections. */
   get isServing(): boolean {
     return this.serving;
+  }
+
+  /** HAProxy died and is being restarted: there is no runtime API to apply changes through until it is back. */
+  get isRecovering(): boolean {
+    return this.recovering;
   }
 
   /** `haproxy -c`: the gate every candidate configuration passes before it replaces a working one. */
@@ -149,6 +161,7 @@ export class HaproxySupervisor {
       this.setServing(false, reason);
       if (!served) return; // a failed start is reported to whoever started it
       this.o.log.error({ component: 'supervisor' }, reason);
+      this.recovering = true;
       this.o.onRestart?.(reason);
       void this.restartLoop();
     });
@@ -174,30 +187,48 @@ export class HaproxySupervisor {
   }
 
   private async restartLoop(): Promise<void> {
+    const serialize = this.serialize ?? (<T>(fn: () => Promise<T>) => fn());
     for (let attempt = 0; !this.stopping; attempt++) {
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
-      if (this.stopping || this.proc) return;
+      if (this.stopping || this.startedElsewhere()) return;
       await this.reapOrphanWorkers();
       try {
-        await this.beforeRestart?.();
-      } catch (e) {
-        // The configuration on disk is the last complete one: starting from it beats not starting at all.
-        this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the configuration on disk up to date before the restart; restarting from the one there');
-      }
-      if (this.stopping || this.proc) return; // started meanwhile (beforeRestart waits for a running apply)
-      try {
-        await this.spawnMaster();
+        await serialize(() => this.restartOnce());
+        return;
       } catch (e) {
         const output = e instanceof HaproxyError && e.output ? e.output.split('\n').slice(-5).join(' | ') : '';
         const reason = `${(e as Error).message}${output ? `: ${output}` : ''}`;
         this.o.onRestartFailure?.(reason);
         this.o.log.error({ component: 'supervisor', err: reason, attempt: attempt + 1 }, 'HAProxy restart failed; retrying');
-        continue;
       }
-      this.restarts++;
-      this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
-      this.afterRestart?.();
-      return;
+    }
+  }
+
+  /** A master runs that this restart did not start: nothing is left to recover. */
+  private startedElsewhere(): boolean {
+    if (this.proc) this.recovering = false;
+    return this.proc !== undefined;
+  }
+
+  /** One attempt: throws when HAProxy does not start. */
+  private async restartOnce(): Promise<void> {
+    try {
+      await this.beforeRestart?.();
+    } catch (e) {
+      // The configuration on disk is the last complete one: starting from it beats not starting at all.
+      this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the configuration on disk up to date before the restart; restarting from the one there');
+    }
+    if (this.stopping || this.startedElsewhere()) return;
+    await this.spawnMaster();
+    // Cleared only once a master serves again (or on stop), never when a restart loop ends: HAProxy may die again
+    // during the catch-up below, and must then stay "recovering" for the next restart.
+    this.recovering = false;
+    this.restarts++;
+    this.o.log.warn({ component: 'supervisor', restarts: this.restarts }, 'HAProxy restarted with the last good configuration');
+    try {
+      await this.afterRestart?.();
+    } catch (e) {
+      this.o.log.error({ component: 'supervisor', err: (e as Error).message }, 'could not bring the restarted HAProxy up to date');
     }
   }
 
@@ -325,6 +356,7 @@ export class HaproxySupervisor {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.recovering = false;
     this.stopHealthChecks();
     this.setServing(false, 'shutting down');
     const proc = this.proc;

@@ -6,3 +6,5 @@ export * from './manifests.js';
 export * from './portico.js';
 export * from './ports.js';
 export * from './apps.js';
+export * from './kube.js';
+export * from './tmpfs.js';

@@ -73,7 +73,16 @@ process.on('exit', () => {
       // Nothing more can be done while exiting.
     }
   }
-  if (!keepTemp) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  // A throw here would not end the process: the test runner's uncaughtException handler would keep it alive.
+  if (!keepTemp) {
+    for (const d of tempDirs) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        // Leave it: exiting matters more.
+      }
+    }
+  }
 });
 // The test runner stops a file that overran --test-timeout with a signal, and 'exit' handlers do not run then: the
 // detached Porticos would outlive the run. Take them down first.
