@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, randomInt } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
-import { httpGet, httpsGet, makeCert, mountTmpfs, rbacFiles, startEcho, startPortico, stopEverything, tlsHandshake, waitFor } from './harness/index.js';
+import { fill, httpGet, httpsGet, makeCert, mountTmpfs, rbacFiles, startEcho, startPortico, stopEverything, tlsHandshake, waitFor } from './harness/index.js';
 import type { CertPair, Echo, Portico, Tmpfs } from './harness/index.js';
 
 type Obj = Record<string, unknown>;
@@ -597,25 +597,6 @@ async function scaleEndpoints(rec: FaultRecord, disjoint = false): Promise<void>
   world.webAllowed = new Set(next);
 }
 
-/** Writes zeros until the filesystem refuses: whole chunks first, then single bytes for the last page. */
-async function fill(path: string): Promise<void> {
-  const f = await open(path, 'w');
-  try {
-    for (const size of [65536, 4096, 1]) {
-      const chunk = Buffer.alloc(size);
-      for (;;) {
-        try {
-          await f.write(chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-          break;
-        }
-      }
-    }
-  } finally {
-    await f.close();
-  }
-}
 
 let burstCount = 0;
 

@@ -4,9 +4,9 @@
 // again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, mountTmpfs, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, fill, httpGet, ingress, manifestDir, mountTmpfs, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico, Tmpfs } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -49,25 +49,6 @@ async function running(pid: number): Promise<boolean> {
   return st !== '' && !/^\d+ \(.*\) Z/.test(st);
 }
 
-/** Writes zeros until the filesystem refuses: whole chunks first, then single bytes for the last page. */
-async function fill(path: string): Promise<void> {
-  const f = await open(path, 'w');
-  try {
-    for (const size of [65536, 4096, 1]) {
-      const chunk = Buffer.alloc(size);
-      for (;;) {
-        try {
-          await f.write(chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-          break;
-        }
-      }
-    }
-  } finally {
-    await f.close();
-  }
-}
 
 /** Every generation directory, and whether each is complete (its configuration and default certificate are there). */
 async function generations(stateDir: string): Promise<{ name: string; complete: boolean }[]> {

@@ -2,7 +2,7 @@
 // CAP_SYS_ADMIN; without it the caller gets the reason, to skip with.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,4 +39,24 @@ export async function mountTmpfs(size: string): Promise<Tmpfs | string> {
   };
   process.on('exit', unmount);
   return { dir, unmount };
+}
+
+/** Writes zeros until the filesystem refuses: whole chunks first, then single bytes for the last page. */
+export async function fill(path: string): Promise<void> {
+  const f = await open(path, 'w');
+  try {
+    for (const size of [65536, 4096, 1]) {
+      const chunk = Buffer.alloc(size);
+      for (;;) {
+        try {
+          await f.write(chunk);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+          break;
+        }
+      }
+    }
+  } finally {
+    await f.close();
+  }
 }
