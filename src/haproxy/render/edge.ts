@@ -128,12 +128,12 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
     // A client's Forwarded header would pass for Portico's own (RFC 7239 readers prefer it to X-Forwarded-*), and
     // HTTP2-Settings only serves an h2c upgrade; underscores in header names are dropped as nginx drops them
     // (`X_Forwarded_For` reads as X-Forwarded-For in CGI-style backends).
-    `http-request del-header ^(forwarded|http2-settings|proxy-connection|keep-alive|[^_]*_.*)$ -m reg if ${hx}`,
+    // Connection goes too: headers a client names in it could be dropped by a proxy behind Portico, X-Forwarded-For
+    // among them (HAProxy has read what it says about keep-alive already). One rule for all: each costs a request.
+    `http-request del-header ^(connection|forwarded|http2-settings|proxy-connection|keep-alive|[^_]*_.*)$ -m reg if ${hx}`,
     // Only a WebSocket upgrade passes: an h2c (or any other) upgrade would turn the connection into a tunnel that
     // carries requests no rule ever sees.
     `http-request del-header upgrade if ${hx} !{ req.fhdr(upgrade) -i websocket } or ${hx} { req.fhdr_cnt(upgrade) gt 1 }`,
-    // Headers a client names in Connection could be dropped by a proxy behind Portico, X-Forwarded-For among them.
-    `http-request del-header connection if ${hx}`,
     `http-request set-header Connection upgrade if ${hx} { req.fhdr(upgrade) -m found }`,
   ];
 }

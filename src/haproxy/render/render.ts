@@ -4,7 +4,7 @@
 // translate fails closed instead of writing configuration.
 import { isIP } from 'node:net';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
-import { bodyGateSections, bodyLimitFiles, bodyRules, globalBodyLimitLines } from './body-limit.js';
+import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import { connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -307,7 +307,7 @@ defaults
 
 frontend portico
 ${indent([...bindLines(o, o.httpPort, ''), ...bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`)])}
-${indent(connectionRules(o.edge))}
+${indent([...connectionRules(o.edge), ...bodySessionRules(o.edge)])}
 ${indent(requestHygieneRules(o.edge))}
   option forwardfor
   http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
