@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { valgrindAvailable } from './lib/callgrind.js';
 import { makeCert } from './lib/certs.js';
 import { freePort } from '../test/e2e/harness/ports.js';
 import { installCleanupHandlers, stopAll } from './lib/processes.js';
@@ -15,7 +16,7 @@ import type { Results } from './report/types.js';
 import { runConvergence } from './sections/convergence.js';
 import { runConvergenceApi } from './sections/convergence-api.js';
 import { runDataPlane } from './sections/data-plane.js';
-import { runInstructions, valgrindAvailable } from './sections/instructions.js';
+import { runInstructions } from './sections/instructions.js';
 import { runScale } from './sections/scale.js';
 import { settings } from './settings.js';
 

@@ -72,7 +72,20 @@ function instructions(r: InstructionsResult): string {
       : required.impliedThroughputRatio < r.target
         ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, so by this estimate no configuration that sends them meets it on this machine.`
         : `\n\nThe headers rule X9 requires leave the minimal configuration at ${f(required.impliedThroughputRatio, 2)}×, within the ${r.target}× target.`;
-  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}`;
+  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}${ruleCosts(r)}`;
+}
+
+function ruleCosts(r: InstructionsResult): string {
+  if (!r.ruleCosts || !r.edgeBudget) return '';
+  const b = r.edgeBudget;
+  const head = ['rule family (taken out of Portico\'s configuration)', 'instructions / request without it', 'its cost per request', 'share of the count without the edge rules'];
+  const body = r.ruleCosts.map((x) => [
+    x.connectionPerRequest ? `${x.label} (a new connection for every request: Portico's count ${f(x.full)})` : x.family === 'edge' ? `**${x.label}**` : x.label,
+    f(x.without),
+    f(x.cost),
+    x.connectionPerRequest ? '' : `${f((x.cost / b.withoutEdge) * 100, 1)}%`,
+  ]);
+  return `\n\n### What each family of Portico's per-request rules costs (plain HTTP GET, one kept-alive connection)\n\n${table(head, body)}\n\n${b.pass ? 'PASS' : '**MISSED**'}: the edge rules together add ${f(b.added * 100, 1)}% to a plain request (${f(b.withoutEdge)} → ${f(b.full)}; budget ${f(b.budget * 100)}%).`;
 }
 
 function summary(r: Results): string {
@@ -83,6 +96,8 @@ function summary(r: Results): string {
     all.push([`scale, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
     all.push([`scale, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
   }
+  const b = r.instructions?.edgeBudget;
+  if (b) all.push([`instructions, Portico's edge rules on a plain request: +${f(b.added * 100, 1)}% (${f(b.withoutEdge)} → ${f(b.full)})`, { want: `<= +${f(b.budget * 100)}%`, pass: b.pass }]);
   const missed = all.filter(([, t]) => !t.pass);
   const lines = all.map(([what, t]) => `- ${t.pass ? 'PASS' : '**MISSED**'} ${what} (target ${t.want})`);
   return `**${all.length - missed.length} of ${all.length} targets met.**\n\n${lines.join('\n')}`;

@@ -73,12 +73,30 @@ export interface InstructionsRow {
   impliedThroughputRatio?: number;
 }
 
+/** What one family of Portico's per-request rules costs: its configuration with and without the family. */
+export interface RuleCostRow {
+  /** A family of bench/peers/portico-rule-families.ts, or `edge`: all the edge families at once. */
+  family: string;
+  label: string;
+  /** Instructions per request without the family. */
+  without: number;
+  /** Portico's count minus `without`. */
+  cost: number;
+  /** Counted with a new connection for every request rather than on one kept-alive connection. */
+  connectionPerRequest: boolean;
+  /** Portico's own count in this mode, when it is not the kept-alive one of the configuration rows. */
+  full?: number;
+}
+
 export interface InstructionsResult {
   rows: InstructionsRow[];
   /** Share of the minimal hand-written HAProxy's CPU time spent in user space (wrk, 64 connections, this run). */
   userShare: number;
   /** The data-plane target the implied ratios are read against. */
   target: number;
+  ruleCosts?: RuleCostRow[];
+  /** Issue 10's budget: the edge rules together add at most `budget` (a share) to a plain request's count. */
+  edgeBudget?: { full: number; withoutEdge: number; added: number; budget: number; pass: boolean };
 }
 
 export interface Results {
