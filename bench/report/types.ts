@@ -99,6 +99,41 @@ export interface InstructionsResult {
   edgeBudget?: { full: number; withoutEdge: number; added: number; budget: number; pass: boolean };
 }
 
+/** One peer's turn in one round of the interleaved CPU comparison. */
+export interface CpuAbCell {
+  round: number;
+  protocol: 'http' | 'https';
+  peer: string;
+  requests: number;
+  rps: number;
+  /** Proxy CPU time (utime + stime of its processes) per request. */
+  cpuUsPerRequest: number;
+  otherLoadOnProxyCore: number;
+  errors: number;
+}
+
+/** Portico's CPU per request over a peer's, one ratio per round (rounds with errors left out). */
+export interface CpuAbRatio {
+  protocol: 'http' | 'https';
+  versus: string;
+  perRound: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface CpuAbResult {
+  connections: number;
+  rounds: number;
+  warmupS: number;
+  durationS: number;
+  peers: string[];
+  cells: CpuAbCell[];
+  ratios: CpuAbRatio[];
+  /** Thread counts and versions of the peers, as the data-plane section records them. */
+  info: Record<string, Record<string, string | number>>;
+}
+
 export interface Results {
   startedAt: string;
   finishedAt: string;
@@ -109,5 +144,6 @@ export interface Results {
   convergence: ConvergenceRow[];
   scale: ScaleRow[];
   instructions?: InstructionsResult;
+  cpuAb?: CpuAbResult;
   notes: string[];
 }
