@@ -23,8 +23,8 @@ export interface Settings {
    * another, so that a slow minute of the shared machine falls on all peers alike. */
   cpuAb: { rounds: number; connections: number; warmupS: number; durationS: number };
   /** Requests in the short and the long callgrind run; their difference is what is counted. 2,000 requests apart,
-   * counts of the same configuration stay within about 0.1% of each other, so that a rule of a few hundred
-   * instructions shows; the CI guard (test/perf/instructions.test.ts) uses the same numbers. */
+   * counts of the same configuration stay within about 0.3% of each other (about 200 instructions), so that a rule
+   * of a few hundred shows; the CI guard (test/perf/instructions.test.ts) uses the same numbers. */
   instructions: { requests: [number, number] };
 }
 
