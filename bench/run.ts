@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { valgrindAvailable } from './lib/callgrind.js';
 import { makeCert } from './lib/certs.js';
 import { freePort } from '../test/e2e/harness/ports.js';
 import { installCleanupHandlers, stopAll } from './lib/processes.js';
@@ -15,11 +16,12 @@ import type { Results } from './report/types.js';
 import { runConvergence } from './sections/convergence.js';
 import { runConvergenceApi } from './sections/convergence-api.js';
 import { runDataPlane } from './sections/data-plane.js';
-import { runInstructions, valgrindAvailable } from './sections/instructions.js';
+import { runCpuAb } from './sections/cpu-ab.js';
+import { runInstructions } from './sections/instructions.js';
 import { runScale } from './sections/scale.js';
 import { settings } from './settings.js';
 
-const SECTIONS = ['scale', 'convergence', 'data-plane', 'instructions'] as const;
+const SECTIONS = ['scale', 'convergence', 'data-plane', 'cpu-ab', 'instructions'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: Section[] } {
@@ -86,6 +88,7 @@ async function main(): Promise<number> {
           const cert = makeCert(workDir, 'proxy', ['bench.example', '*.bench.example']);
           await runDataPlane({ s, workDir, backend: backend!, cert, log, peerInfo: results.peers }, results.dataPlane);
         }
+        if (section === 'cpu-ab') results.cpuAb = await runCpuAb({ s, workDir, backend: backend!, cert: makeCert(workDir, 'cpu-ab', ['bench.example', '*.bench.example']), log });
         if (section === 'instructions') {
           if (valgrindAvailable()) results.instructions = await runInstructions({ s, workDir, backend: backend!, cert: makeCert(workDir, 'instructions', ['bench.example']), log });
           else results.notes.push('instructions section skipped: valgrind is not installed (apt-get install -y valgrind)');
@@ -105,9 +108,9 @@ async function main(): Promise<number> {
   results.notes.push(...consistencyNotes(results));
   results.finishedAt = new Date().toISOString();
   results.notes.push(`run time ${((performance.now() - t0) / 60_000).toFixed(1)} min`);
-  const out = await writeResults(results);
+  const out = await writeResults(results, !quick && only.length === SECTIONS.length);
   process.stdout.write(out.markdown);
-  log(`wrote ${out.json} and ${out.md}`);
+  log(`wrote ${out.json} and ${out.md}${!quick && only.length === SECTIONS.length ? ' and latest.md' : ' (a quick or partial run: latest.md left as it was)'}`);
   return failed ? 1 : 0;
 }
 
@@ -119,6 +122,8 @@ function consistencyNotes(r: Results): string[] {
     const ref = r.peers[`haproxy@${scale}`];
     if (key.startsWith('portico@') && ref && info.nbthread !== ref.nbthread) notes.push(`thread counts differ at ${scale}: Portico's HAProxy ${info.nbthread}, hand-written ${ref.nbthread}`);
   }
+  const ab = r.cpuAb?.info;
+  if (ab?.portico && ab['haproxy-same-work'] && ab.portico.nbthread !== ab['haproxy-same-work'].nbthread) notes.push(`thread counts differ in the CPU a/b rounds: Portico's HAProxy ${ab.portico.nbthread}, hand-written ${ab['haproxy-same-work'].nbthread}`);
   const busy = r.dataPlane.filter((d) => d.otherLoadOnProxyCore > 0.05);
   if (busy.length > 0) notes.push(`cells where other processes took more than 5% of the proxy core (less trustworthy): ${busy.map((d) => `${d.peer} ${d.scale}/${d.protocol}/c${d.connections}: ${(d.otherLoadOnProxyCore * 100).toFixed(0)}%`).join('; ')}`);
   const bad = r.dataPlane.filter((d) => d.errors > 0);

@@ -19,7 +19,12 @@ export interface Settings {
   /** `sizes`: manifest-file changes; `apiSizes`: the same changes through the Kubernetes API (stand-in server). */
   convergence: { sizes: number[]; apiSizes: number[]; repetitions: number; pollIntervalMs: number; timeoutMs: number };
   scale: { ingresses: number; endpointsPerService: number; runs: number };
-  /** Requests in the short and the long callgrind run; their difference is what is counted. */
+  /** Interleaved A/B rounds of CPU per request (sections/cpu-ab.ts): every peer once per round, one round after
+   * another, so that a slow minute of the shared machine falls on all peers alike. */
+  cpuAb: { rounds: number; connections: number; warmupS: number; durationS: number };
+  /** Requests in the short and the long callgrind run; their difference is what is counted. 2,000 requests apart,
+   * counts of the same configuration stay within about 0.3% of each other (about 200 instructions), so that a rule
+   * of a few hundred shows; the CI guard (test/perf/instructions.test.ts) uses the same numbers. */
   instructions: { requests: [number, number] };
 }
 
@@ -39,6 +44,7 @@ export function settings(quick: boolean): Settings {
     },
     convergence: { sizes: [10, 1_000, 10_000], apiSizes: [10, 1_000, 10_000], repetitions: quick ? 2 : 20, pollIntervalMs: 1, timeoutMs: 30_000 },
     scale: { ingresses: 10_000, endpointsPerService: 5, runs: quick ? 1 : 3 },
-    instructions: { requests: quick ? [50, 250] : [200, 1200] },
+    cpuAb: { rounds: quick ? 2 : 7, connections: 64, warmupS: 1, durationS: quick ? 1 : 3 },
+    instructions: { requests: quick ? [50, 250] : [200, 2200] },
   };
 }

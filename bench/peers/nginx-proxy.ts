@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { Cert } from '../lib/certs.js';
 import { waitForPort } from '../lib/probes.js';
+import { NGINX_SAME_WORK } from './forwarded-headers.js';
 import { nginxConf, startNginx } from './nginx-process.js';
 import { processPeer } from './peer.js';
 import type { Peer } from './peer.js';
@@ -17,8 +18,11 @@ export async function startNginxProxy(o: {
   cpus: string;
   /** Idle upstream connections kept per upstream block: must cover the concurrency one host can see. */
   keepalive: number;
+  /** Send the forwarding headers Portico sends, as ingress-nginx does (peer `nginx-same-work`). */
+  forwardedHeaders?: boolean;
 }): Promise<Peer> {
-  const prefix = join(o.dir, 'nginx-proxy');
+  const name = o.forwardedHeaders === true ? 'nginx-same-work' : 'nginx';
+  const prefix = join(o.dir, name);
   const servers = o.routes.origins.map((a) => `    server ${a};`).join('\n');
   // One server block per host with a literal proxy_pass: server names are looked up in a hash. (A map from $host
   // to an upstream name with `proxy_pass http://$var` would be shorter, but nginx then finds the upstream block by
@@ -33,14 +37,14 @@ export async function startNginxProxy(o: {
   proxy_http_version 1.1;
   proxy_set_header Connection "";
   proxy_set_header Host $host;
-${o.routes.hosts.map((_, i) => `  upstream up_${i} {\n${servers}\n    keepalive ${o.keepalive};\n  }`).join('\n')}
+${o.forwardedHeaders === true ? `${NGINX_SAME_WORK}\n` : ''}${o.routes.hosts.map((_, i) => `  upstream up_${i} {\n${servers}\n    keepalive ${o.keepalive};\n  }`).join('\n')}
   server {
     listen 127.0.0.1:${o.httpPort} default_server backlog=4096;
     listen 127.0.0.1:${o.httpsPort} ssl http2 default_server backlog=4096;
     return 404;
   }
 ${o.routes.hosts.map(serverBlock).join('\n')}`;
-  const child = await startNginx('nginx-proxy', prefix, nginxConf(prefix, http), o.cpus);
-  await waitForPort(o.httpsPort, 60_000, 'nginx proxy', '127.0.0.1', child);
-  return processPeer({ name: 'nginx', httpPort: o.httpPort, httpsPort: o.httpsPort, h2: true, child, info: { workers: 1, keepalive: o.keepalive } });
+  const child = await startNginx(name, prefix, nginxConf(prefix, http), o.cpus);
+  await waitForPort(o.httpsPort, 60_000, name, '127.0.0.1', child);
+  return processPeer({ name, httpPort: o.httpPort, httpsPort: o.httpsPort, h2: true, child, info: { workers: 1, keepalive: o.keepalive } });
 }

@@ -1,5 +1,7 @@
-// The human-readable report: the same text goes to stdout, results/<timestamp>.md and results/latest.md.
-import type { ConvergenceRow, DataPlaneRow, InstructionsResult, Results, ScaleRow, Target } from './types.js';
+// The human-readable report: the same text goes to stdout, results/<timestamp>.md and, after a full run,
+// results/latest.md.
+import { median } from '../lib/stats.js';
+import type { ConvergenceRow, CpuAbResult, DataPlaneRow, InstructionsResult, Results, ScaleRow, Target } from './types.js';
 
 const f = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const verdict = (t: Target | undefined): string => (t ? `${t.pass ? 'PASS' : '**MISSED**'} (${t.want})` : '');
@@ -72,7 +74,44 @@ function instructions(r: InstructionsResult): string {
       : required.impliedThroughputRatio < r.target
         ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, so by this estimate no configuration that sends them meets it on this machine.`
         : `\n\nThe headers rule X9 requires leave the minimal configuration at ${f(required.impliedThroughputRatio, 2)}×, within the ${r.target}× target.`;
-  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}`;
+  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}${ruleCosts(r)}`;
+}
+
+function ruleCosts(r: InstructionsResult): string {
+  if (!r.ruleCosts || !r.edgeBudget) return '';
+  const b = r.edgeBudget;
+  const head = ['rule family (taken out of Portico\'s configuration)', 'instructions / request without it', 'its cost per request', 'share of the count without the edge rules'];
+  const body = r.ruleCosts.map((x) => [
+    x.connectionPerRequest ? `${x.label} (a new connection for every request: Portico's count ${f(x.full)})` : x.family === 'edge' ? `**${x.label}**` : x.label,
+    f(x.without),
+    f(x.cost),
+    x.connectionPerRequest ? '' : `${f((x.cost / b.withoutEdge) * 100, 1)}%`,
+  ]);
+  return `\n\n### What each family of Portico's per-request rules costs (plain HTTP GET, one kept-alive connection)\n\n${table(head, body)}\n\n${b.pass ? 'PASS' : '**MISSED**'}: the edge rules together add ${f(b.added * 100, 1)}% to a plain request (${f(b.withoutEdge)} → ${f(b.full)}; budget ${f(b.budget * 100)}%).`;
+}
+
+function cpuAb(r: CpuAbResult): string {
+  const parts: string[] = [];
+  for (const protocol of ['http', 'https'] as const) {
+    const head = ['peer', 'proxy CPU µs/req, median (min–max over rounds)', 'req/s, median', 'Portico ÷ peer, median (min–max)', 'each round', 'most other load on proxy core'];
+    const body = r.peers.map((peer) => {
+      const cells = r.cells.filter((c) => c.protocol === protocol && c.peer === peer && c.errors === 0);
+      const cpu = cells.map((c) => c.cpuUsPerRequest);
+      const ratio = r.ratios.find((x) => x.protocol === protocol && x.versus === peer);
+      return [
+        peer,
+        `${f(median(cpu), 2)} (${f(Math.min(...cpu), 2)}–${f(Math.max(...cpu), 2)})`,
+        f(median(cells.map((c) => c.rps))),
+        ratio ? `**${f(ratio.median, 3)}×** (${f(ratio.min, 3)}–${f(ratio.max, 3)})` : '',
+        ratio ? ratio.perRound.map((x) => f(x, 2)).join(', ') : '',
+        `${f(Math.max(...r.cells.filter((c) => c.protocol === protocol && c.peer === peer).map((c) => c.otherLoadOnProxyCore)) * 100)}%`,
+      ];
+    });
+    const errors = r.cells.filter((c) => c.protocol === protocol && c.errors > 0);
+    const note = errors.length > 0 ? `\n\nTurns with errors, left out: ${errors.map((c) => `round ${c.round + 1} ${c.peer} (${c.errors})`).join(', ')}.` : '';
+    parts.push(`### ${protocol === 'http' ? 'HTTP' : 'HTTPS (h1)'}, ${r.connections} kept-alive connections\n\n${table(head, body)}${note}`);
+  }
+  return `${r.rounds} rounds; in each, every peer in turn (a different one first each round) gets ${r.warmupS} s of warm-up and ${r.durationS} s of wrk; CPU is utime + stime of the proxy's processes from /proc (Portico: its HAProxy only). A ratio below 1 means Portico uses less CPU per request than the peer.\n\n${parts.join('\n\n')}`;
 }
 
 function summary(r: Results): string {
@@ -83,6 +122,8 @@ function summary(r: Results): string {
     all.push([`scale, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
     all.push([`scale, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
   }
+  const b = r.instructions?.edgeBudget;
+  if (b) all.push([`instructions, Portico's edge rules on a plain request: +${f(b.added * 100, 1)}% (${f(b.withoutEdge)} → ${f(b.full)})`, { want: `<= +${f(b.budget * 100)}%`, pass: b.pass }]);
   const missed = all.filter(([, t]) => !t.pass);
   const lines = all.map(([what, t]) => `- ${t.pass ? 'PASS' : '**MISSED**'} ${what} (target ${t.want})`);
   return `**${all.length - missed.length} of ${all.length} targets met.**\n\n${lines.join('\n')}`;
@@ -100,6 +141,7 @@ export function renderMarkdown(r: Results): string {
   ];
   if (r.dataPlane.length > 0) parts.push(`## Data plane\n\nProxy pinned to CPU 0; wrk/h2load and the origin nginx on CPU 1. Peers: ${peers}.\n\n${dataPlane(r.dataPlane)}`);
   if (r.convergence.length > 0) parts.push(`## Convergence (a change, as a manifest file or through the Kubernetes API → first request served by the new configuration)\n\n${convergence(r.convergence)}`);
+  if (r.cpuAb) parts.push(`## CPU per request, interleaved rounds (peers doing the same work as Portico)\n\n${cpuAb(r.cpuAb)}`);
   if (r.instructions) parts.push(`## Where the data plane's CPU goes\n\n${instructions(r.instructions)}`);
   if (r.scale.length > 0) parts.push(`## Scale\n\n${scale(r.scale)}`);
   if (r.notes.length > 0) parts.push(`## Notes\n\n${r.notes.map((n) => `- ${n}`).join('\n')}`);

@@ -73,12 +73,65 @@ export interface InstructionsRow {
   impliedThroughputRatio?: number;
 }
 
+/** What one family of Portico's per-request rules costs: its configuration with and without the family. */
+export interface RuleCostRow {
+  /** A family of bench/peers/portico-rule-families.ts, or `edge`: all the edge families at once. */
+  family: string;
+  label: string;
+  /** Instructions per request without the family. */
+  without: number;
+  /** Portico's count minus `without`. */
+  cost: number;
+  /** Counted with a new connection for every request rather than on one kept-alive connection. */
+  connectionPerRequest: boolean;
+  /** Portico's own count in this mode, when it is not the kept-alive one of the configuration rows. */
+  full?: number;
+}
+
 export interface InstructionsResult {
   rows: InstructionsRow[];
   /** Share of the minimal hand-written HAProxy's CPU time spent in user space (wrk, 64 connections, this run). */
   userShare: number;
   /** The data-plane target the implied ratios are read against. */
   target: number;
+  ruleCosts?: RuleCostRow[];
+  /** Issue 10's budget: the edge rules together add at most `budget` (a share) to a plain request's count. */
+  edgeBudget?: { full: number; withoutEdge: number; added: number; budget: number; pass: boolean };
+}
+
+/** One peer's turn in one round of the interleaved CPU comparison. */
+export interface CpuAbCell {
+  round: number;
+  protocol: 'http' | 'https';
+  peer: string;
+  requests: number;
+  rps: number;
+  /** Proxy CPU time (utime + stime of its processes) per request. */
+  cpuUsPerRequest: number;
+  otherLoadOnProxyCore: number;
+  errors: number;
+}
+
+/** Portico's CPU per request over a peer's, one ratio per round (rounds with errors left out). */
+export interface CpuAbRatio {
+  protocol: 'http' | 'https';
+  versus: string;
+  perRound: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface CpuAbResult {
+  connections: number;
+  rounds: number;
+  warmupS: number;
+  durationS: number;
+  peers: string[];
+  cells: CpuAbCell[];
+  ratios: CpuAbRatio[];
+  /** Thread counts and versions of the peers, as the data-plane section records them. */
+  info: Record<string, Record<string, string | number>>;
 }
 
 export interface Results {
@@ -91,5 +144,6 @@ export interface Results {
   convergence: ConvergenceRow[];
   scale: ScaleRow[];
   instructions?: InstructionsResult;
+  cpuAb?: CpuAbResult;
   notes: string[];
 }

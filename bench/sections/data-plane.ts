@@ -12,6 +12,7 @@ import { fleetHost, hotHosts, writeFleet } from '../manifests/fleet.js';
 import { joinDocs, tlsSecret } from '../manifests/objects.js';
 import { ORIGIN_ADDRESSES } from '../peers/backend.js';
 import type { Backend } from '../peers/backend.js';
+import { checkForwardedHeaders, haproxySameWork } from '../peers/forwarded-headers.js';
 import { startHandwrittenHaproxy } from '../peers/haproxy-handwritten.js';
 import { startNginxProxy } from '../peers/nginx-proxy.js';
 import type { Peer } from '../peers/peer.js';
@@ -23,8 +24,10 @@ import type { Settings } from '../settings.js';
 
 export const RATIO_TARGET = 0.95;
 const QUIET_THRESHOLD = 0.1;
-const PEER_ORDER = ['haproxy', 'portico', 'nginx', 'undici'] as const;
-type PeerName = (typeof PEER_ORDER)[number];
+const PEER_ORDER = ['haproxy', 'haproxy-same-work', 'portico', 'nginx', 'nginx-same-work', 'undici'] as const;
+export type PeerName = (typeof PEER_ORDER)[number];
+/** Peers that send the forwarding headers Portico sends: before one is measured, the headers are checked at the origin. */
+const SAME_WORK: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work'];
 
 export interface Context {
   s: Settings;
@@ -45,10 +48,11 @@ export async function runDataPlane(ctx: Context, rows: DataPlaneRow[]): Promise<
 }
 
 async function measureAll(ctx: Context, rows: DataPlaneRow[]): Promise<void> {
+  const failed: string[] = [];
   for (const scale of ctx.s.dataPlane.scales) {
     const dir = join(ctx.workDir, `data-plane-${scale}`);
     await mkdir(dir, { recursive: true });
-    const routes: Routes = { hosts: Array.from({ length: scale }, (_, i) => fleetHost(i)), origins: ORIGIN_ADDRESSES.map((a) => `${a}:${ctx.backend.port}`) };
+    const routes = routesFor(ctx, scale);
     const hot = hotHosts(scale, ctx.s.dataPlane.hotHosts);
     const script = await writeWrkScript(dir, 'hosts', hot);
     for (const name of PEER_ORDER) {
@@ -56,6 +60,13 @@ async function measureAll(ctx: Context, rows: DataPlaneRow[]): Promise<void> {
       const peer = await startPeer(name, ctx, dir, routes, hot);
       ctx.peerInfo[`${name}@${scale}`] = peer.info;
       try {
+        const problem = await selfCheck(name, peer, hot[0]!);
+        if (problem !== undefined) {
+          // Not measured: its cells would compare unequal work. The section fails once every other peer is measured.
+          ctx.log(`  ${problem}`);
+          failed.push(`${scale} host(s): ${problem}`);
+          continue;
+        }
         await measurePeer(ctx, peer, scale, script, hot[0]!, dir, rows);
         // After the load: connection pools and caches are as big as this traffic makes them.
         ctx.peerInfo[`${name}@${scale}`] = { ...peer.info, rssMb: Math.round(peer.proxyRssKb() / 1024) };
@@ -64,18 +75,39 @@ async function measureAll(ctx: Context, rows: DataPlaneRow[]): Promise<void> {
       }
     }
   }
+  if (failed.length > 0) throw new Error(`peers failed their forwarding-header self-check and were not measured: ${failed.join('; ')}`);
 }
 
-async function startPeer(name: PeerName, ctx: Context, dir: string, routes: Routes, hot: string[]): Promise<Peer> {
+export function routesFor(ctx: Pick<Context, 'backend'>, scale: number): Routes {
+  return { hosts: Array.from({ length: scale }, (_, i) => fleetHost(i)), origins: ORIGIN_ADDRESSES.map((a) => `${a}:${ctx.backend.port}`) };
+}
+
+/** For a peer that claims the work Portico does, what is wrong with its forwarding headers; else undefined. */
+export async function selfCheck(name: PeerName, peer: Peer, host: string): Promise<string | undefined> {
+  if (!SAME_WORK.includes(name)) return undefined;
+  try {
+    await checkForwardedHeaders({ peer: name, host, httpPort: peer.httpPort, httpsPort: peer.httpsPort });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+export async function startPeer(name: PeerName, ctx: Omit<Context, 'peerInfo' | 'log'>, dir: string, routes: Routes, hot: string[]): Promise<Peer> {
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const common = { dir, routes, cert: ctx.cert, httpPort, httpsPort, cpus: ctx.s.proxyCpus };
+  // nginx's idle pool is per upstream block and allocated up front: it must cover the connections one host can see
+  // (all of them at one host), but 256 per block times 10,000 blocks would be gigabytes.
+  const keepalive = Math.max(64, Math.ceil(Math.max(...ctx.s.dataPlane.connections) / hot.length));
   switch (name) {
     case 'haproxy':
       return startHandwrittenHaproxy(common);
+    case 'haproxy-same-work':
+      return startHandwrittenHaproxy({ ...common, name, frontendExtras: haproxySameWork });
     case 'nginx':
-      // nginx's idle pool is per upstream block and allocated up front: it must cover the connections one host
-      // can see (all of them at one host), but 256 per block times 10,000 blocks would be gigabytes.
-      return startNginxProxy({ ...common, keepalive: Math.max(64, Math.ceil(Math.max(...ctx.s.dataPlane.connections) / hot.length)) });
+      return startNginxProxy({ ...common, keepalive });
+    case 'nginx-same-work':
+      return startNginxProxy({ ...common, keepalive, forwardedHeaders: true });
     case 'undici':
       return startUndiciProxy(common);
     case 'portico': {
@@ -119,7 +151,7 @@ async function quiet(ctx: Context): Promise<void> {
 
 type Measured = LoadResult & { proxyUs: number; controlUs: number; otherShare: number; proxyCoreBusy: number };
 
-async function measured(peer: Peer, proxyCpu: number, load: () => Promise<LoadResult>): Promise<Measured> {
+export async function measured(peer: Peer, proxyCpu: number, load: () => Promise<LoadResult>): Promise<Measured> {
   const [p0, c0, b0, t0] = [peer.proxyCpuMicros(), peer.controlCpuMicros(), cpuBusyMicros(proxyCpu), performance.now()];
   const r = await load();
   const [proxyUs, controlUs] = [peer.proxyCpuMicros() - p0, peer.controlCpuMicros() - c0];

@@ -1,133 +1,129 @@
 // Instructions HAProxy executes per request, counted by valgrind's callgrind: the same count on every run, where CPU
 // time on this shared machine swings by tens of percent between runs. It answers what the data-plane ratio cannot:
 // how much of Portico's cost over the minimal hand-written HAProxy is the headers every Ingress controller adds
-// (spec rule X9), and how much is Portico's own routing. The four configurations differ in nothing else.
-import { execFileSync } from 'node:child_process';
+// (spec rule X9), how much is Portico's own routing, and what each family of Portico's per-request rules costs
+// (its configuration with that family taken out). The configurations compared differ in nothing else.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { instructionsPerRequest } from '../lib/callgrind.js';
 import { startChild } from '../lib/processes.js';
-import { httpGet, waitForPort } from '../lib/probes.js';
+import { waitForPort } from '../lib/probes.js';
 import { treeCpuMicros, treeUserCpuMicros } from '../lib/proc-stats.js';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { runWrk, writeWrkScript } from '../load/wrk.js';
-import { fleetHost, writeFleet } from '../manifests/fleet.js';
+import { fleetHost } from '../manifests/fleet.js';
 import { ORIGIN_ADDRESSES } from '../peers/backend.js';
+import { haproxyRequiredHeaders, haproxySameWork } from '../peers/forwarded-headers.js';
+import type { Listener } from '../peers/forwarded-headers.js';
 import { writeHandwrittenConfig } from '../peers/haproxy-handwritten.js';
-import { startPortico } from '../peers/portico.js';
+import { porticoCountSetup } from '../peers/portico-config.js';
+import type { PorticoCountSetup } from '../peers/portico-config.js';
+import { EDGE_FAMILIES, FAMILY_LABELS, RULE_FAMILIES, withoutFamilies } from '../peers/portico-rule-families.js';
+import type { RuleFamily } from '../peers/portico-rule-families.js';
 import type { Routes } from '../peers/routes.js';
-import type { InstructionsResult, InstructionsRow } from '../report/types.js';
+import type { InstructionsResult, InstructionsRow, RuleCostRow } from '../report/types.js';
 import { RATIO_TARGET } from './data-plane.js';
 import type { Context as DataPlaneContext } from './data-plane.js';
 
 /** What the data-plane section gets, less the peer table this section does not fill. */
 type Context = Omit<DataPlaneContext, 'peerInfo'>;
 
-/** The headers rule X9 requires, in the cheapest form a hand-written configuration can give them. */
-const X9_REQUIRED = (httpPort: number): string[] => [
-  'option forwardfor',
-  'http-request set-header X-Forwarded-Proto http',
-  'http-request set-header X-Forwarded-Host %[req.hdr(host)]',
-  `http-request set-header X-Forwarded-Port ${httpPort}`,
-];
-/** The two X9 leaves optional and Portico sends, as ingress-nginx does. */
-const X9_OPTIONAL = ['http-request set-header X-Real-IP %[src]', 'http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }'];
-
-export function valgrindAvailable(): boolean {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Issue 10: Portico's per-request edge rules together may add at most this much to a plain request's count. */
+export const EDGE_BUDGET = 0.1;
 
 export async function runInstructions(ctx: Context): Promise<InstructionsResult> {
   const dir = join(ctx.workDir, 'instructions');
   await mkdir(dir, { recursive: true });
-  const host = fleetHost(0);
-  const routes: Routes = { hosts: [host], origins: ORIGIN_ADDRESSES.map((a) => `${a}:${ctx.backend.port}`) };
-  const [httpPort, httpsPort] = [await freePort(), await freePort()];
-  const handwritten = async (name: string, frontendExtras: string[]): Promise<string> => {
+  // Portico's configuration and the fixed origin every configuration here forwards to (its answer is part of what
+  // HAProxy does per request, so all get the same one).
+  const portico = await porticoCountSetup(join(dir, 'portico'));
+  try {
+    const count = (label: string, file: string, requests = ctx.s.instructions.requests, connectionPerRequest = false): Promise<number> => {
+      ctx.log(`instructions: ${label}`);
+      return instructionsPerRequest({ cfg: file, port: portico.port, host: portico.host, requests, outFile: join(dir, label.replace(/[^a-z0-9]+/gi, '-')), connectionPerRequest });
+    };
+    const rows = await configurationRows(ctx, dir, portico, count);
+    const ruleCosts = await ruleCostRows(ctx, dir, portico, rows.find((r) => r.config === 'portico')!.perRequest, count);
+    const userShare = await handwrittenUserShare(ctx, dir);
+    const base = rows[0]!.perRequest;
+    for (const r of rows) {
+      r.ratio = r.perRequest / base;
+      r.impliedThroughputRatio = 1 / (userShare * r.ratio + (1 - userShare));
+    }
+    ctx.log(`instructions: ${rows.map((r) => `${r.config} ${Math.round(r.perRequest)}`).join(', ')}; hand-written user share ${(userShare * 100).toFixed(0)}%`);
+    ctx.log(`instructions, rule costs: ${ruleCosts.map((r) => `${r.family}${r.connectionPerRequest ? ' (new connection per request)' : ''} ${Math.round(r.cost)}`).join(', ')}`);
+    const full = rows.find((r) => r.config === 'portico')!.perRequest;
+    const withoutEdge = ruleCosts.find((r) => r.family === 'edge')!.without;
+    return { rows, userShare, target: RATIO_TARGET, ruleCosts, edgeBudget: { full, withoutEdge, added: full / withoutEdge - 1, budget: EDGE_BUDGET, pass: full / withoutEdge - 1 <= EDGE_BUDGET } };
+  } finally {
+    await portico.close();
+  }
+}
+
+type Count = (label: string, file: string, requests?: [number, number], connectionPerRequest?: boolean) => Promise<number>;
+
+/** The minimal hand-written HAProxy, the same plus the headers X9 requires, plus all Portico sends, and Portico. */
+async function configurationRows(ctx: Context, dir: string, portico: PorticoCountSetup, count: Count): Promise<InstructionsRow[]> {
+  const routes: Routes = { hosts: [fleetHost(0)], origins: portico.origin.endpoints };
+  const httpsPort = await freePort();
+  const handwritten = async (name: string, frontendExtras: (l: Listener) => string[]): Promise<string> => {
     const sub = join(dir, name);
     await mkdir(sub, { recursive: true });
-    return (await writeHandwrittenConfig({ dir: sub, routes, cert: ctx.cert, httpPort, httpsPort, frontendExtras })).file;
+    return (await writeHandwrittenConfig({ dir: sub, routes, cert: ctx.cert, httpPort: portico.port, httpsPort, frontendExtras })).file;
   };
   const configs: [InstructionsRow['config'], string][] = [
-    ['haproxy', await handwritten('minimal', [])],
-    ['haproxy + X9 required headers', await handwritten('x9', X9_REQUIRED(httpPort))],
-    ['haproxy + the headers Portico sends', await handwritten('x9-all', [...X9_REQUIRED(httpPort), ...X9_OPTIONAL])],
-    ['portico', await porticoConfig(ctx, dir, httpPort, httpsPort)],
+    ['haproxy', await handwritten('minimal', () => [])],
+    ['haproxy + X9 required headers', await handwritten('x9', haproxyRequiredHeaders)],
+    ['haproxy + the headers Portico sends', await handwritten('x9-all', haproxySameWork)],
+    ['portico', portico.file],
   ];
-  const [few, many] = ctx.s.instructions.requests;
   const rows: InstructionsRow[] = [];
-  for (const [config, file] of configs) {
-    ctx.log(`instructions: ${config}`);
-    const a = await countInstructions(file, httpPort, host, few, join(dir, `${rows.length}-few.callgrind`));
-    const b = await countInstructions(file, httpPort, host, many, join(dir, `${rows.length}-many.callgrind`));
-    // The difference leaves out start-up (parsing, certificates) and shutdown: what remains is per request.
-    rows.push({ config, perRequest: (b - a) / (many - few) });
-  }
-  const userShare = await handwrittenUserShare(ctx, configs[0]![1], httpPort, host, dir);
-  const base = rows[0]!.perRequest;
-  for (const r of rows) {
-    r.ratio = r.perRequest / base;
-    r.impliedThroughputRatio = 1 / (userShare * r.ratio + (1 - userShare));
-  }
-  ctx.log(`instructions: ${rows.map((r) => `${r.config} ${Math.round(r.perRequest)}`).join(', ')}; hand-written user share ${(userShare * 100).toFixed(0)}%`);
-  return { rows, userShare, target: RATIO_TARGET };
+  for (const [config, file] of configs) rows.push({ config, perRequest: await count(config, file) });
+  return rows;
 }
 
-/** The configuration Portico generates for one Ingress, with its maps and certificates, run without Portico. */
-async function porticoConfig(ctx: Context, dir: string, httpPort: number, httpsPort: number): Promise<string> {
-  const manifestDir = join(dir, 'portico-manifests');
-  const stateDir = join(dir, 'portico-state');
-  await writeFleet(manifestDir, { count: 1, addresses: () => ORIGIN_ADDRESSES, port: ctx.backend.port });
-  const p = startPortico({ manifestDir, stateDir, httpPort, httpsPort, adminPort: await freePort() });
-  try {
-    await p.waitReady(60_000, 50);
-  } finally {
-    await p.stop();
+/**
+ * Portico's configuration without each family of per-request rules, then without all the edge families at once (the
+ * count before issue 10's rules, measured on today's configuration). Connection tracking works once per connection,
+ * so it is also counted with a new connection for every request, where its whole cost shows.
+ */
+async function ruleCostRows(ctx: Context, dir: string, portico: PorticoCountSetup, full: number, count: Count): Promise<RuleCostRow[]> {
+  // The runnable copy (no master-worker), which is what every count runs.
+  const runnable = await readFile(portico.file, 'utf8');
+  const variant = async (name: string, families: readonly RuleFamily[]): Promise<string> => {
+    const file = join(dir, `portico-without-${name}.cfg`);
+    await writeFile(file, withoutFamilies(runnable, families));
+    return file;
+  };
+  const rows: RuleCostRow[] = [];
+  for (const family of RULE_FAMILIES) {
+    const without = await count(`portico without ${family}`, await variant(family, [family]));
+    rows.push({ family, label: FAMILY_LABELS[family], without, cost: full - without, connectionPerRequest: false });
   }
-  // The maps and certificates stay where the configuration points (a given --state-dir is not removed); only the
-  // master process goes, since callgrind follows one process.
-  const cfg = (await readFile(join(stateDir, 'haproxy.cfg'), 'utf8')).replace(/^ {2}master-worker\n/m, '');
-  const file = join(dir, 'portico.cfg');
-  await writeFile(file, cfg);
-  return file;
+  const withoutEdge = await count('portico without the edge families', await variant('edge', EDGE_FAMILIES));
+  rows.push({ family: 'edge', label: `all of issue 10's edge rules (${EDGE_FAMILIES.join(', ')})`, without: withoutEdge, cost: full - withoutEdge, connectionPerRequest: false });
+  const [few, many] = ctx.s.instructions.requests;
+  // Fewer requests: each costs a connection, and a new connection per request is several times a kept-alive request.
+  const perConnection: [number, number] = [Math.round(few / 2), Math.round(many / 2)];
+  const fullPerConnection = await count('portico, new connection per request', portico.file, perConnection, true);
+  const noTracking = await count('portico without connections, new connection per request', await variant('connections', ['connections']), perConnection, true);
+  rows.push({ family: 'connections', label: `${FAMILY_LABELS.connections}, a new connection per request`, without: noTracking, cost: fullPerConnection - noTracking, connectionPerRequest: true, full: fullPerConnection });
+  return rows;
 }
 
-/** Instructions HAProxy executes from start to exit, serving `n` GETs one after another on one connection. */
-async function countInstructions(cfg: string, port: number, host: string, n: number, out: string): Promise<number> {
-  const child = startChild('callgrind-haproxy', 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'haproxy', '-db', '-f', cfg]);
-  try {
-    await waitForPort(port, 180_000, 'HAProxy under valgrind', '127.0.0.1', child);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      for (let i = 0; i < n; i++) {
-        const { status } = await httpGet(port, host, '/', 30_000, '127.0.0.1', agent);
-        if (status !== 200) throw new Error(`GET ${host}/ answered ${status} (request ${i + 1} of ${n})`);
-      }
-    } finally {
-      agent.destroy();
-    }
-    // Soft stop: HAProxy exits on its own once the connection is gone, and callgrind writes its counts.
-    process.kill(child.pid, 'SIGUSR1');
-    await child.exited;
-  } finally {
-    await child.stop();
-  }
-  const m = /^(?:summary|totals): (\d+)/m.exec(await readFile(out, 'utf8'));
-  if (!m) throw new Error(`no instruction total in ${out}`);
-  return Number(m[1]);
-}
-
-/** Share of the hand-written HAProxy's CPU time spent in user space under load: the part a configuration changes. */
-async function handwrittenUserShare(ctx: Context, cfg: string, port: number, host: string, dir: string): Promise<number> {
-  const child = startChild('haproxy-user-share', 'haproxy', ['-db', '-f', cfg], { cpus: ctx.s.proxyCpus });
+/** Share of the minimal hand-written HAProxy's CPU time spent in user space under load: the part a configuration
+ * changes. Measured natively against the bench's nginx origin, which can take wrk's load. */
+async function handwrittenUserShare(ctx: Context, dir: string): Promise<number> {
+  const host = fleetHost(0);
+  const sub = join(dir, 'user-share');
+  await mkdir(sub, { recursive: true });
+  const [port, httpsPort] = [await freePort(), await freePort()];
+  const routes: Routes = { hosts: [host], origins: ORIGIN_ADDRESSES.map((a) => `${a}:${ctx.backend.port}`) };
+  const { file } = await writeHandwrittenConfig({ dir: sub, routes, cert: ctx.cert, httpPort: port, httpsPort });
+  const child = startChild('haproxy-user-share', 'haproxy', ['-db', '-f', file], { cpus: ctx.s.proxyCpus });
   try {
     await waitForPort(port, 60_000, 'hand-written HAProxy', '127.0.0.1', child);
-    const script = await writeWrkScript(dir, 'one-host', [host]);
+    const script = await writeWrkScript(sub, 'one-host', [host]);
     const url = `http://127.0.0.1:${port}/`;
     const d = ctx.s.dataPlane;
     await runWrk({ url, script, connections: 64, durationS: d.warmupS, cpus: ctx.s.loadCpus });
