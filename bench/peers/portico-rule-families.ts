@@ -18,15 +18,20 @@ export const FAMILY_LABELS: Record<RuleFamily, string> = {
   'request-id': 'X-Request-ID',
 };
 
-/** Whether a line (or one `or` branch of its condition) belongs to the family. */
+/** Whether a line (or one `or` branch of its condition) belongs to the family. The body rules sit behind the header
+ * gate's variable too: they belong to the body family only (see `member`). */
 const MEMBER: Record<RuleFamily, RegExp> = {
   path: /\btxn\.odd_path\b/,
   headers: /\btxn\.odd_headers\b/,
-  body: /deny_status 413|\bwait-for-body\b/,
+  body: /deny_status 413|\bwait-for-body\b|\|portico_body_gate\||\bsess\.h2\b/,
   connections: /^\s*tcp-request connection |^backend per_client$|^\s*stick-table /,
   response: /Strict-Transport-Security|set-header Connection close if \{ fe_conn gt/,
   'request-id': /set-header X-Request-ID /,
 };
+
+function member(f: RuleFamily, line: string): boolean {
+  return MEMBER[f].test(line) && !(f === 'headers' && MEMBER.body.test(line));
+}
 
 /**
  * `cfg` without the rules of `families`. A rule whose condition has `or` branches of several families (the one 400
@@ -36,12 +41,16 @@ export function withoutFamilies(cfg: string, families: readonly RuleFamily[]): s
   const out: string[] = [];
   const removed = new Set<RuleFamily>();
   for (const line of cfg.split('\n')) {
-    const hits = families.filter((f) => MEMBER[f].test(line));
+    const hits = families.filter((f) => member(f, line));
     if (hits.length === 0) {
       out.push(line);
       continue;
     }
     hits.forEach((f) => removed.add(f));
+    // A rule whose action is the family's goes whole; only a rule shared by several (the one 400) keeps branches.
+    const at = line.indexOf(' if ');
+    const action = at < 0 ? line : line.slice(0, at);
+    if (hits.some((f) => MEMBER[f].test(action))) continue;
     const kept = keepBranches(line, families);
     if (kept !== undefined) out.push(kept);
   }
