@@ -315,7 +315,7 @@ ${indent(requestHygieneRules(o.edge))}
   http-request set-header X-Forwarded-Port %[dst_port]
   http-request set-header X-Real-IP %[src]
   # 128 random bits as 32 lowercase hex digits, the form of ingress-nginx's $req_id. Four 32-bit rand draws cost about
-  # 1,000 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
+  # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
   # the client, unlike a unique-id built from connection fields.
   http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
   # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
