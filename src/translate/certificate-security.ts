@@ -81,10 +81,9 @@ interface KeyStrength {
   tooSmall: boolean;
 }
 
-/** EC key sizes by curve for the curves whose name does not carry them (most do: secp384r1, brainpoolP256r1...). */
-const CURVE_BITS: Record<string, number> = { prime192v1: 192, prime256v1: 256 };
-
-/** The public key's size as OpenSSL weighs it: RSA and DSA by modulus, EC by curve order (half of it in bits). */
+/** The public key's size as OpenSSL weighs it: RSA and DSA by modulus, EC by curve order (half of it in bits), read
+ * from the curve's name (secp160r1, prime192v1, brainpoolP256r1...); a name without it (wap-wsg-idm-ecid-wtls8)
+ * leaves the size unknown. */
 function keyStrength(cert: X509Certificate): KeyStrength | undefined {
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
@@ -100,7 +99,7 @@ function keyStrength(cert: X509Certificate): KeyStrength | undefined {
     case 'ec': {
       const curve = details.namedCurve;
       if (curve === undefined) return undefined;
-      const bits = CURVE_BITS[curve] ?? Number(/(\d{3})/.exec(curve)?.[1] ?? NaN);
+      const bits = Number(/(\d{3})/.exec(curve)?.[1] ?? NaN);
       if (Number.isNaN(bits)) return undefined;
       return { describe: `EC key on curve ${curve} (${bits} bits)`, required: `${MIN_BITS * 2} bits`, tooSmall: bits < MIN_BITS * 2 };
     }

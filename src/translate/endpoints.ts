@@ -18,19 +18,6 @@ export interface EndpointIndex {
   slices: Map<string, Obj[]>; // namespace/service-name
 }
 
-export function indexEndpoints(services: Obj[], slices: Obj[]): EndpointIndex {
-  const idx: EndpointIndex = { services: new Map(), slices: new Map() };
-  for (const s of services) idx.services.set(serviceKeyOf(s), s);
-  for (const s of slices) {
-    const key = sliceServiceKeyOf(s);
-    if (key === undefined) continue;
-    const list = idx.slices.get(key) ?? [];
-    list.push(s);
-    idx.slices.set(key, list);
-  }
-  return idx;
-}
-
 /** The key a Service is indexed and reported under, from an Ingress backend's reference to it. */
 export function refServiceKey(ref: ServiceRef): string {
   return `${ref.namespace}/${ref.service}`;

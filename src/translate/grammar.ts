@@ -8,7 +8,6 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const IANA_SVC_NAME = /^[-a-z0-9]+$/;
 const IANA_HAS_LETTER = /[a-z]/;
-const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
 export function isDns1123Label(s: string): boolean {
   return s.length <= 63 && DNS1123_LABEL.test(s);
@@ -54,10 +53,6 @@ export function isDomainPrefixedPath(s: string): boolean {
   const domain = s.slice(0, slash);
   const path = s.slice(slash + 1);
   return isDns1123Subdomain(domain) && path.length > 0 && /^[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/.test(path);
-}
-
-export function isQualifiedNamePart(s: string): boolean {
-  return s.length <= 63 && QUALIFIED_NAME_PART.test(s);
 }
 
 /** Path segment names (IsValidPathSegmentName): used for resource backend kind/name. */

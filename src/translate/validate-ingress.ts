@@ -31,7 +31,6 @@ export interface IngressPath {
 
 export interface IngressRule {
   host: string; // '' for a rule without host
-  http: boolean;
   paths: IngressPath[];
 }
 
@@ -133,9 +132,8 @@ export function validateIngress(
       return;
     }
     if (host !== '') validateHost(host, `${field}.host`, f);
-    const rule: IngressRule = { host, http: false, paths: [] };
+    const rule: IngressRule = { host, paths: [] };
     if (r.http !== undefined && r.http !== null) {
-      rule.http = true;
       const http = isObject(r.http) ? r.http : {};
       const paths = Array.isArray(http.paths) ? (http.paths as unknown[]) : [];
       if (paths.length === 0) f.error(`${field}.http.paths`, 'V9', 'paths must be a non-empty list when http is set');

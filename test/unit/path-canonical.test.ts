@@ -26,6 +26,8 @@ void describe('canonicalPath: examples', () => {
     assert.equal(ok('/x?y#z'), '/x%3Fy%23z');
     assert.equal(ok('/😀'), '/%F0%9F%98%80');
     assert.equal(ok('/\n\t'), '/%0A%09');
+    assert.equal(ok('/\u007f\u0080'), '/%7F%C2%80', 'U+007F is the last one-byte character, U+0080 the first two-byte one');
+    assert.equal(ok('/\uffffa'), '/%EF%BF%BFa', 'U+FFFF is one UTF-16 unit: the next character is read');
     assert.equal(ok("/a-b_c.d~e!$&'()*+,;=:@"), "/a-b_c.d~e!$&'()*+,;=:@", 'pchar stays as it is');
   });
   test('(b) encodings of unreserved characters are decoded', () => {
@@ -40,6 +42,7 @@ void describe('canonicalPath: examples', () => {
     assert.equal(refused('/%4'), 'encoding');
     assert.equal(refused('/%'), 'encoding');
     assert.equal(refused('/\ud800'), 'encoding', 'a lone surrogate is not a character');
+    assert.equal(refused('/\udfff'), 'encoding', 'the last surrogate neither');
   });
   test('(d) ambiguous forms are refused', () => {
     for (const raw of ['/a%2Fb', '/a%2fb', '/a%5Cb', '/a%5cb', '/a\\b', '/a%00', '/a\u0000', '/..;/x', '/a/..;jsessionid=1/b', '/%2e%2e;/x', '/.;/x', '/..%3B/x', '/.%2e%3b/x'])
