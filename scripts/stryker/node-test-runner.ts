@@ -9,8 +9,9 @@
 //
 // A fresh worker, used for that one mutant only, when sharing one could be wrong:
 // - a mutant in module-level code (Stryker's "static" mutants) acts only while the files load;
-// - a mutant in a file listed in nodeTest.isolate, which keeps module-level caches (translate's parsed Secrets):
-//   a warm cache would skip the mutated code, and a mutated result would stay cached for the next mutant.
+// - a mutant in a file listed in nodeTest.isolate, which keeps module-level caches (translate's parsed Secrets) or
+//   is reached only through one (certificate-security.ts, behind that cache): a warm cache would skip the mutated
+//   code, and a mutated result would stay cached for the next mutant.
 // A worker is also replaced after nodeTest.maxRunsPerWorker runs, after a timeout, and when an error escaped
 // between two runs.
 import { fork } from 'node:child_process';
@@ -237,7 +238,7 @@ export const strykerValidationSchema = {
       type: 'object',
       properties: {
         testFiles: { type: 'array', items: { type: 'string' }, description: 'Compiled node:test files, relative to the project.' },
-        isolate: { type: 'array', items: { type: 'string' }, description: 'Mutated source files with module-level state: each of their mutants gets a fresh worker.' },
+        isolate: { type: 'array', items: { type: 'string' }, description: 'Mutated source files with module-level state, or reached only through such state: each of their mutants gets a fresh worker.' },
         maxRunsPerWorker: { type: 'integer', minimum: 1, description: 'Mutant runs before a shared worker is replaced.' },
       },
       required: ['testFiles'],
