@@ -1,5 +1,5 @@
 // A self-signed serving certificate for 127.0.0.1 from the openssl CLI. kubectl (client-go) sends bearer tokens only
-// over TLS, so a server that checks tokens has to be HTTPS (see /work/shared/notes/kubernetes-clients.md).
+// over TLS (against plain http it gets 401 for every call), so a server that checks tokens has to be HTTPS.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
