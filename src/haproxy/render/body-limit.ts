@@ -8,7 +8,7 @@
 // the filter sits in a gate of its own that only those requests take: a backend with the filter whose one server is a
 // frontend on a unix socket, which sends the request on to the backend its route chose (carried across in a header
 // that only the gate can set). Requests with an announced length, the great majority, never pass it.
-import { HEADER_GATE } from './edge.js';
+import { HEADER_GATE, assertInt } from './edge.js';
 
 /** What the limit needs to know; render refuses values outside these grammars. */
 export interface BodyLimitSettings {
@@ -62,11 +62,6 @@ core.register_filter('portico_body_limit', BodyLimit, function(class, args)
   return class
 end)
 `;
-
-function assertInt(n: number, what: string, min = 0): number {
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`render: refusing ${what} ${n}`);
-  return n;
-}
 
 /** Files the limit needs in the generation directory: the Lua filter, only when there is a limit. */
 export function bodyLimitFiles(e: BodyLimitSettings): Map<string, string> {

@@ -29,7 +29,8 @@ const TLS_VERSION = /^TLSv1\.[23]$/;
 const CIPHERS = /^[A-Za-z0-9_:+!@=.-]{1,2000}$/;
 const HSTS = /^max-age=\d{1,10}(; includeSubDomains)?(; preload)?$/;
 
-function assertInt(n: number, what: string, min = 0): number {
+/** A whole number of at least `min`, or render refuses it (fail closed). */
+export function assertInt(n: number, what: string, min = 0): number {
   if (!Number.isSafeInteger(n) || n < min) throw new Error(`render: refusing ${what} ${n}`);
   return n;
 }
