@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { docs, endpointSlice, ingress, manifestDir, service, singlePodApp, startPortico, stopEverything, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
@@ -69,10 +71,22 @@ async function chunkedUpload(host: string, pieces: number, gapMs: number): Promi
   }
 }
 
-/** An HTTP/2 POST over TLS with no content-length, its body written in pieces of 1 kB. */
-function http2Upload(pieces: number, method = 'POST'): Promise<{ status: number; body: string }> {
+/** How the HTTP/2 client reaches Portico: over TLS with ALPN h2 (the way Portico offers HTTP/2), or by sending the
+ * HTTP/2 preface on a connection that did not negotiate it, over plain TCP or over TLS with ALPN http/1.1. */
+type Http2Way = 'alpn' | 'prior-knowledge' | 'prior-knowledge-tls';
+
+function http2Session(way: Http2Way): ClientHttp2Session {
+  if (way === 'alpn') return http2Connect(`https://127.0.0.1:${portico.httpsPort}`, { rejectUnauthorized: false });
+  if (way === 'prior-knowledge') return http2Connect(`http://127.0.0.1:${portico.httpPort}`);
+  return http2Connect(`https://127.0.0.1:${portico.httpsPort}`, {
+    createConnection: () => tlsConnect({ host: '127.0.0.1', port: portico.httpsPort, ALPNProtocols: ['http/1.1'], rejectUnauthorized: false }),
+  });
+}
+
+/** An HTTP/2 POST with no content-length, its body written in pieces of 1 kB. */
+function http2Upload(pieces: number, method = 'POST', way: Http2Way = 'alpn'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const session = http2Connect(`https://127.0.0.1:${portico.httpsPort}`, { rejectUnauthorized: false });
+    const session = http2Session(way);
     session.on('error', reject);
     // endStream: node would otherwise end a GET's stream with its headers.
     const req = session.request({ ':method': method, ':path': '/upload', ':authority': 'bodies.test' }, { endStream: false });
@@ -125,6 +139,19 @@ describe('bodies of unknown length', () => {
     // A GET that carries a body is no way around it.
     const get = await http2Upload(40, 'GET');
     assert.equal(get.status, 413);
+  });
+
+  test('HTTP/2 without TLS ALPN (the preface sent on an HTTP/1 connection) is refused, so no body escapes the count', async () => {
+    // HTTP/2 is offered through ALPN only; were the preface accepted on a connection that did not negotiate it, the
+    // request would not be known as HTTP/2 and its body would stream past the limit uncounted.
+    for (const way of ['prior-knowledge', 'prior-knowledge-tls'] as const) {
+      const before = pods[0]!.requests;
+      const r = await http2Upload(40, 'POST', way).catch((e: Error) => ({ status: 0, body: e.message }));
+      assert.notEqual(r.status, 200, `${way}: ${r.body.slice(0, 100)}`);
+      assert.equal(pods[0]!.requests, before, `${way}: the backend saw no request`);
+    }
+    // The way Portico offers HTTP/2 still works.
+    assert.equal((await http2Upload(1)).status, 200);
   });
 
   test('a Content-Length over the limit gets 413 for a GET as for a POST', async () => {

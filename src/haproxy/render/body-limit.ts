@@ -89,16 +89,18 @@ const UNKNOWN_LENGTH_H2 = `${H2} !{ req.hdr_cnt(content-length) gt 0 }`;
  * arrives at once) and only one that brought a body takes the gate.
  *
  * Three rules, each behind the header gate or an HTTP/2 test, since each rule costs a plain request about 300
- * instructions even when its condition fails at the first test, and a header lookup several hundred more.
+ * instructions even when its condition fails at the first test, and a header lookup several hundred more. The HTTP/2
+ * tests only where HTTP/2 is spoken (`h2`: the HTTPS listener; the HTTP one refuses the HTTP/2 preface).
  */
-export function bodyRules(e: BodyLimitSettings): string[] {
+export function bodyRules(e: BodyLimitSettings, h2: boolean): string[] {
   const limit = assertInt(e.maxBodyBytes, 'body size');
   const wait = `http-request wait-for-body time ${assertInt(e.bodyTimeoutSeconds, 'body timeout', 1)}s`;
   if (limit === 0) return [`${wait} if ${ANNOUNCED}`];
+  const gate = `http-request set-var(txn.route) var(txn.route),regsub(\\|,|${GATE_BACKEND}|) if ${UNKNOWN_LENGTH_H1}`;
   return [
     `http-request deny deny_status 413 if ${HEADER_GATE} { req.hdr_val(content-length) gt ${limit} }`,
-    `${wait} if ${ANNOUNCED} or ${UNKNOWN_LENGTH_H2} { method GET HEAD }`,
-    `http-request set-var(txn.route) var(txn.route),regsub(\\|,|${GATE_BACKEND}|) if ${UNKNOWN_LENGTH_H1} or !{ method GET HEAD } ${UNKNOWN_LENGTH_H2} or ${UNKNOWN_LENGTH_H2} { req.body_len gt 0 }`,
+    h2 ? `${wait} if ${ANNOUNCED} or ${UNKNOWN_LENGTH_H2} { method GET HEAD }` : `${wait} if ${ANNOUNCED}`,
+    h2 ? `${gate} or !{ method GET HEAD } ${UNKNOWN_LENGTH_H2} or ${UNKNOWN_LENGTH_H2} { req.body_len gt 0 }` : gate,
   ];
 }
 

@@ -139,13 +139,14 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
   ];
 }
 
-/** Response rules: HSTS on HTTPS for hosts listed in a tls block (route flag `s`), and `Connection: close` under
- * connection pressure. */
-export function responseEdgeRules(e: EdgeSettings): string[] {
+/** Response rules: on HTTPS, HSTS for hosts listed in a tls block (route flag `s`); `Connection: close` under
+ * connection pressure. The pressure is judged per listener (`fe_conn` is the frontend's own count): when the
+ * connections of one listener alone pass the threshold. */
+export function responseEdgeRules(e: EdgeSettings, tls: boolean): string[] {
   const lines: string[] = [];
-  if (e.hsts !== undefined) {
+  if (e.hsts !== undefined && tls) {
     if (!HSTS.test(e.hsts)) throw new Error(`render: refusing HSTS value ${JSON.stringify(e.hsts)}`);
-    lines.push(`http-after-response set-header Strict-Transport-Security "${e.hsts}" if { ssl_fc } { var(txn.route) -m sub s| }`);
+    lines.push(`http-after-response set-header Strict-Transport-Security "${e.hsts}" if { var(txn.route) -m sub s| }`);
   }
   lines.push(`http-after-response set-header Connection close if { fe_conn gt ${assertInt(e.closeIdleAbove, 'idle-close threshold', 1)} }`);
   return lines;
