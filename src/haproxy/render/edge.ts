@@ -47,10 +47,16 @@ export function globalTlsLines(e: EdgeSettings): string[] {
   ];
 }
 
+/** Both per-client limits, each checked on its own: a bad rate must not pass because the connection limit is set. */
+function checkedPerClient(e: EdgeSettings): EdgeSettings['perClient'] {
+  const { connections, ratePerSecond } = e.perClient;
+  return { connections: assertInt(connections, 'per-client connections'), ratePerSecond: assertInt(ratePerSecond, 'per-client rate') };
+}
+
 /** A table section for the per-client counters, or nothing when no per-client limit is set. */
 export function perClientTable(e: EdgeSettings, maxConnections: number): string[] {
-  const { connections, ratePerSecond } = e.perClient;
-  if (assertInt(connections, 'per-client connections') === 0 && assertInt(ratePerSecond, 'per-client rate') === 0) return [];
+  const { connections, ratePerSecond } = checkedPerClient(e);
+  if (connections === 0 && ratePerSecond === 0) return [];
   // One entry per client address currently connected (or seen within the rate period): maxconn bounds the first
   // kind; the rest expire. IPv4 clients are stored as IPv4-mapped IPv6 addresses.
   const size = Math.max(1000, 4 * assertInt(maxConnections, 'maxconn', 1));
@@ -59,13 +65,13 @@ export function perClientTable(e: EdgeSettings, maxConnections: number): string[
 
 /** tcp-request rules at the start of the frontend: a client over its share of connections is refused at accept. */
 export function connectionRules(e: EdgeSettings): string[] {
-  const { connections, ratePerSecond } = e.perClient;
+  const { connections, ratePerSecond } = checkedPerClient(e);
   if (connections === 0 && ratePerSecond === 0) return [];
   // Portico's own listener probes (every second, from loopback) must never be counted, let alone refused.
   const lines = [`tcp-request connection track-sc0 src table ${PER_CLIENT_TABLE} unless { src 127.0.0.1 ::1 }`];
   // conn_cur includes the connection being accepted; an untracked connection has no sc0 and passes.
-  if (connections > 0) lines.push(`tcp-request connection reject if { sc0_conn_cur gt ${assertInt(connections, 'per-client connections')} }`);
-  if (ratePerSecond > 0) lines.push(`tcp-request connection reject if { sc0_conn_rate gt ${assertInt(ratePerSecond * 10, 'per-client rate')} }`);
+  if (connections > 0) lines.push(`tcp-request connection reject if { sc0_conn_cur gt ${connections} }`);
+  if (ratePerSecond > 0) lines.push(`tcp-request connection reject if { sc0_conn_rate gt ${ratePerSecond * 10} }`);
   return lines;
 }
 

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
-import { connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
+import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
 export interface RenderOptions {
@@ -255,7 +255,11 @@ export const HTTPS_FRONTEND = 'portico_https';
 
 export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const dir = safeDir(o.filesDir);
-  const t = o.timeouts;
+  // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
+  // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
+  const t = Object.fromEntries(Object.entries(o.timeouts).map(([k, v]) => [k, assertInt(v, `timeout ${k}`, 1)])) as RenderOptions['timeouts'];
+  const maxConnections = assertInt(o.maxConnections, 'maxconn', 1);
+  const hardStopAfter = assertInt(o.hardStopAfterSeconds, 'hard-stop-after', 1);
   const serverHeader = assertToken(o.serverHeader, 'server header');
   const redirectPort = assertPort(o.httpsRedirectPort) === 443 ? '' : `:${o.httpsRedirectPort}`;
   const map = (m: string): string => `${dir}/${m}`;
@@ -265,7 +269,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const normalHost = 'req.fhdr(host),lower,field(1,:),regsub(\\.$,)';
   const indent = (lines: string[]): string => lines.map((l) => `  ${l}`).join('\n');
   const threads = o.threads > 0 ? `\n  nbthread ${assertPort(o.threads)}` : '';
-  const table = perClientTable(o.edge, o.maxConnections);
+  const table = perClientTable(o.edge, maxConnections);
   const dns = resolversSection(o.resolvers);
   const tables = [table, dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
   const withDns = dns.length > 0;
@@ -345,8 +349,8 @@ global
   # haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
   httpclient.ssl.verify none
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
-  maxconn ${o.maxConnections}
-  hard-stop-after ${o.hardStopAfterSeconds}s
+  maxconn ${maxConnections}
+  hard-stop-after ${hardStopAfter}s
   tune.ssl.default-dh-param 2048
 ${indent(globalTlsLines(o.edge))}
 ${indent(globalBodyLimitLines(o.edge, dir))}
