@@ -4,19 +4,16 @@
 // configuration that went live; exactly those are left out, with a diagnostic, and everything else goes live. An
 // object left out stays out until it changes (a new object, resourceVersion or content).
 import type { Diagnostic } from './model/types.js';
-import type { Snapshot } from './translate/translate.js';
+import { KINDS, KIND_FIELDS, emptySnapshot, keyOf } from './k8s/kinds.js';
+import type { KindField, Snapshot } from './k8s/kinds.js';
+import { isObject, metadataOf as meta, stringMap } from './k8s/objects.js';
+import type { Obj } from './k8s/objects.js';
 import { objectRef } from './translate/diagnostics.js';
-import { isObject, stringMap } from './translate/validate-ingress.js';
 
-type Obj = Record<string, unknown>;
-export type SnapshotKind = keyof Snapshot;
-
-/** Bisection order: an object that only matters through another one comes before it. Bisection keeps an object
- * that passes on its own and blames the one whose addition then fails, so a new Ingress and the bad certificate it
- * names blame the Secret (the host keeps serving, with the default certificate), and a new IngressClass that takes
- * over a bad Ingress blames the Ingress. */
-const KINDS: readonly SnapshotKind[] = ['ingressClasses', 'ingresses', 'services', 'endpointSlices', 'secrets'];
-const KIND_NAMES: Record<SnapshotKind, string> = { ingressClasses: 'IngressClass', ingresses: 'Ingress', services: 'Service', endpointSlices: 'EndpointSlice', secrets: 'Secret' };
+// Bisection order is the kinds registry's order (src/k8s/kinds.ts): an object that only matters through another
+// one comes before it. Bisection keeps an object that passes on its own and blames the one whose addition then
+// fails, so a new Ingress and the bad certificate it names blame the Secret (the host keeps serving, with the default
+// certificate), and a new IngressClass that takes over a bad Ingress blames the Ingress.
 
 /** How a check's output starts when render refused a value, or translate threw (a bug some input triggers). */
 export const RENDER_REFUSED = 'render refused';
@@ -26,7 +23,7 @@ export const ISOLATION_RULES = { haproxy: 'haproxy-rejected', render: 'render-re
 
 /** One object of a snapshot. Compared by identity: two objects under one key (a hostile input) stay apart. */
 export interface Member {
-  kind: SnapshotKind;
+  kind: KindField;
   /** `namespace/name` (namespaced kinds) or `name`. */
   key: string;
   obj: Obj;
@@ -49,23 +46,14 @@ export type IsolationResult =
   /** Even a configuration without any object fails: HAProxy itself is broken, not an object. */
   | { kind: 'not-object-specific'; output: string; checks: number };
 
-function meta(o: Obj): Obj {
-  return isObject(o.metadata) ? o.metadata : {};
-}
-
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-export function keyOf(kind: SnapshotKind, o: Obj): string {
-  const m = meta(o);
-  if (kind === 'ingressClasses') return str(m.name);
-  return `${str(m.namespace) || 'default'}/${str(m.name)}`;
-}
 
 export function membersOf(s: Snapshot): Member[] {
   const out: Member[] = [];
-  for (const kind of KINDS) {
+  for (const kind of KIND_FIELDS) {
     const list = s[kind].map((obj) => ({ kind, key: keyOf(kind, obj), obj }));
     // By key; objects under one key keep their input order (the sort is stable).
     list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -75,7 +63,7 @@ export function membersOf(s: Snapshot): Member[] {
 }
 
 export function snapshotOf(members: Iterable<Member>): Snapshot {
-  const s: Snapshot = { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
+  const s = emptySnapshot();
   for (const m of members) s[m.kind].push(m.obj);
   return s;
 }
@@ -110,7 +98,7 @@ export function changedMembers(all: Member[], lastGood: Snapshot | undefined): S
   }
   const before = new Map<string, Obj[]>();
   const refs = new Set<Obj>();
-  for (const kind of KINDS) {
+  for (const kind of KIND_FIELDS) {
     for (const o of lastGood[kind]) {
       refs.add(o);
       const k = `${kind}\0${keyOf(kind, o)}`;
@@ -287,8 +275,8 @@ export function haproxyReason(output: string): string {
 
 export function isolationDiagnostic(c: Culprit): Diagnostic {
   const m = meta(c.member.obj);
-  const kind = KIND_NAMES[c.member.kind];
-  const object = objectRef(kind, c.member.kind === 'ingressClasses' ? { name: str(m.name) } : { namespace: str(m.namespace) || 'default', name: str(m.name) });
+  const { kind, namespaced } = KINDS[c.member.kind];
+  const object = objectRef(kind, namespaced ? { namespace: str(m.namespace) || 'default', name: str(m.name) } : { name: str(m.name) });
   const field = c.member.kind === 'secrets' ? 'data' : 'metadata';
   const reason = haproxyReason(c.output);
   const until = 'so it is left out until it changes';
@@ -300,7 +288,7 @@ export function isolationDiagnostic(c: Culprit): Diagnostic {
 }
 
 interface Excluded {
-  kind: SnapshotKind;
+  kind: KindField;
   obj: Obj;
   json: string | undefined;
   diagnostic: Diagnostic;
@@ -315,7 +303,7 @@ interface Excluded {
 export class Exclusions {
   private readonly byKey = new Map<string, Excluded[]>();
   private version = 0;
-  private readonly memo = new Map<SnapshotKind, { input: Obj[]; output: Obj[]; version: number }>();
+  private readonly memo = new Map<KindField, { input: Obj[]; output: Obj[]; version: number }>();
 
   get size(): number {
     let n = 0;
@@ -339,11 +327,11 @@ export class Exclusions {
   filter(s: Snapshot): Snapshot {
     if (this.byKey.size === 0) return s;
     const out = { ...s };
-    for (const kind of KINDS) out[kind] = this.filterKind(kind, s[kind]);
+    for (const kind of KIND_FIELDS) out[kind] = this.filterKind(kind, s[kind]);
     return out;
   }
 
-  private filterKind(kind: SnapshotKind, list: Obj[]): Obj[] {
+  private filterKind(kind: KindField, list: Obj[]): Obj[] {
     const memo = this.memo.get(kind);
     if (memo && memo.input === list && memo.version === this.version) return memo.output;
     const mine = [...this.byKey.entries()].filter(([k]) => k.startsWith(`${kind}\0`));

@@ -12,6 +12,12 @@ export interface Diagnostic {
   message: string;
 }
 
+/** The host group key of rules without a host (rule H5's any-host group). */
+export const ANY_HOST_KEY = '*';
+/** The key of the catch-all default backend (rules D1, D5) wherever host group keys are used: translate's table of
+ * groups and render's defaults map. No host group key can take this form (DNS names, `*.` wildcards, `*`). */
+export const CATCH_ALL_KEY = '*catch-all*';
+
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
 
 /** Where a routing decision came from, so a user can trace a route back to YAML. */

@@ -3,10 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Diagnostic } from '../model/types.js';
-import { isObject } from '../translate/validate-ingress.js';
+import { isObject } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
 import type { KubeClient } from '../sources/kubernetes/client.js';
-
-type Obj = Record<string, unknown>;
 
 const KINDS: Record<string, { apiVersion: string; store: 'ingresses' | 'services' | 'secrets' | 'ingressClasses' }> = {
   Ingress: { apiVersion: 'networking.k8s.io/v1', store: 'ingresses' },

@@ -1,7 +1,7 @@
 // Rule S3's last resort: with neither --publish-service nor --publish-status-address (the hostnetwork install),
 // the published addresses are those of the nodes running a Portico pod: ExternalIP where a node has one, else
 // InternalIP. Cached briefly: the leader asks on every status pass.
-import { isObject } from '../translate/validate-ingress.js';
+import { isObject } from '../k8s/objects.js';
 import type { KubeClient } from '../sources/kubernetes/client.js';
 
 const CACHE_MS = 30_000;

@@ -3,12 +3,12 @@
 // never touches an Ingress it does not own.
 import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
-import { isObject } from '../translate/validate-ingress.js';
+import { isObject } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
 import { ApiError } from '../sources/kubernetes/client.js';
 import type { KubeClient } from '../sources/kubernetes/client.js';
 import { keyOf } from '../sources/kubernetes/reflector.js';
 
-type Obj = Record<string, unknown>;
 export interface LbEntry {
   ip?: string;
   hostname?: string;

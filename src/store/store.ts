@@ -1,35 +1,12 @@
 // The object store: the latest object of each kind by namespace/name, whichever source filled it.
-import type { Snapshot } from '../translate/translate.js';
-import { emptySnapshot } from '../translate/translate.js';
-import { isObject } from '../translate/validate-ingress.js';
+import { KINDS, KIND_FIELDS, emptySnapshot, keyOf, kindFieldOf, perKind } from '../k8s/kinds.js';
+import type { KindField, Snapshot } from '../k8s/kinds.js';
+import { metadataOf } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
 
-type Obj = Record<string, unknown>;
-
-/** The kinds Portico reads, by `apiVersion` group and kind; anything else in a manifest is ignored. */
-const KINDS: Record<string, { group: string; field: keyof Snapshot; namespaced: boolean }> = {
-  Ingress: { group: 'networking.k8s.io', field: 'ingresses', namespaced: true },
-  IngressClass: { group: 'networking.k8s.io', field: 'ingressClasses', namespaced: false },
-  Service: { group: '', field: 'services', namespaced: true },
-  EndpointSlice: { group: 'discovery.k8s.io', field: 'endpointSlices', namespaced: true },
-  Secret: { group: '', field: 'secrets', namespaced: true },
-};
-
-export function kindOf(o: Obj): (typeof KINDS)[string] | undefined {
-  const kind = typeof o.kind === 'string' ? o.kind : '';
-  const k = KINDS[kind];
-  if (!k) return undefined;
-  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
-  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-  return group === k.group ? k : undefined;
-}
-
-export function objectKey(o: Obj): string {
-  const m = isObject(o.metadata) ? o.metadata : {};
-  const k = kindOf(o);
-  const name = typeof m.name === 'string' ? m.name : '';
-  if (k && !k.namespaced) return `${String(o.kind)}/${name}`;
-  const ns = typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default';
-  return `${String(o.kind)}/${ns}/${name}`;
+/** The key of an object Portico reads, unique across kinds: `Kind/namespace/name` or `Kind/name`. */
+function objectKey(field: KindField, o: Obj): string {
+  return `${KINDS[field].kind}/${keyOf(field, o)}`;
 }
 
 export interface Duplicate {
@@ -40,7 +17,7 @@ export interface Duplicate {
 
 interface Entry {
   key: string;
-  field: keyof Snapshot;
+  field: KindField;
   obj: Obj;
 }
 
@@ -59,18 +36,18 @@ function fileEntries(objects: Obj[]): FileEntries {
   known = { entries: [], repeated: [] };
   const keys = new Set<string>();
   for (const o of objects) {
-    const k = kindOf(o);
-    if (!k) continue;
-    const key = objectKey(o);
+    const field = kindFieldOf(o);
+    if (field === undefined) continue;
+    const key = objectKey(field, o);
     if (keys.has(key)) {
       known.repeated.push(key);
       continue;
     }
     keys.add(key);
-    const meta = isObject(o.metadata) ? o.metadata : {};
+    const meta = metadataOf(o);
     // Manifests may leave the namespace out, as `kubectl apply` does: they land in "default".
-    const obj = k.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
-    known.entries.push({ key, field: k.field, obj });
+    const obj = KINDS[field].namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
+    known.entries.push({ key, field, obj });
   }
   entriesOf.set(objects, known);
   return known;
@@ -97,16 +74,10 @@ export class ManifestStore {
   private files = new Map<string, FileEntries>();
   /** Key -> the files that define it, sorted by path: the first one wins. */
   private readonly owners = new Map<string, Owner[]>();
-  private readonly winners: Record<keyof Snapshot, Map<string, Obj>> = {
-    ingresses: new Map(),
-    ingressClasses: new Map(),
-    services: new Map(),
-    endpointSlices: new Map(),
-    secrets: new Map(),
-  };
+  private readonly winners: Record<KindField, Map<string, Obj>> = perKind(() => new Map<string, Obj>());
   /** The lists of the last snapshot, reused for kinds with no change since (translate skips an identical list). */
   private readonly lists: Partial<Snapshot> = {};
-  private readonly dirty = new Set<keyof Snapshot>();
+  private readonly dirty = new Set<KindField>();
   /** Keys defined in more than one file: reporting duplicates stays proportional to them. */
   private readonly contested = new Set<string>();
 
@@ -124,7 +95,7 @@ export class ManifestStore {
     this.files = next;
 
     const snapshot = emptySnapshot();
-    for (const field of Object.keys(this.winners) as (keyof Snapshot)[]) {
+    for (const field of KIND_FIELDS) {
       if (this.dirty.has(field) || !this.lists[field]) this.lists[field] = [...this.winners[field].values()];
       snapshot[field] = this.lists[field];
     }

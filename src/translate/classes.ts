@@ -1,7 +1,7 @@
 // Rules C1-C9 and V25: which Ingresses Portico owns.
 import { Findings, objectRef } from './diagnostics.js';
 import { isDns1123Subdomain, isDomainPrefixedPath } from './grammar.js';
-import { isObject, stringMap } from './validate-ingress.js';
+import { isObject, stringMap } from '../k8s/objects.js';
 import type { IngressInfo } from './validate-ingress.js';
 
 export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';

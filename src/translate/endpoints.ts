@@ -6,12 +6,11 @@ import { isIP } from 'node:net';
 import type { Backend, Diagnostic, Server, ServiceRef } from '../model/types.js';
 import { cmp, objectRef } from './diagnostics.js';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isIanaServiceName, isIpAddress, isPortNumber } from './grammar.js';
-import { isObject } from './validate-ingress.js';
+import { isObject } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
 import { IdentityTracker } from './identity-diff.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
-type Obj = Record<string, unknown>;
 
 export interface EndpointIndex {
   services: Map<string, Obj>; // namespace/name

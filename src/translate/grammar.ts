@@ -55,6 +55,17 @@ export function isDomainPrefixedPath(s: string): boolean {
   return isDns1123Subdomain(domain) && path.length > 0 && /^[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/.test(path);
 }
 
+const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** IsQualifiedName: `[prefix/]name`, the grammar of label and annotation keys (`kubernetes.io/ingress.class`). */
+export function isQualifiedName(s: string): boolean {
+  const parts = s.split('/');
+  if (parts.length > 2) return false;
+  const name = parts.pop()!;
+  const prefix = parts[0];
+  return QUALIFIED_NAME_PART.test(name) && (prefix === undefined || isDns1123Subdomain(prefix));
+}
+
 /** Path segment names (IsValidPathSegmentName): used for resource backend kind/name. */
 export function isPathSegmentName(s: string): boolean {
   return s !== '' && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('%');

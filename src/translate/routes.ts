@@ -1,17 +1,14 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
+import { ANY_HOST_KEY } from '../model/types.js';
 import type { Diagnostic, HostGroup, PathRoute, PathType, RouteTarget, ServiceRef } from '../model/types.js';
+import { redirectsToHttps } from './annotations/redirects.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
-
-export const EMPTY_HOST_KEY = '*';
 
 export interface RouteOptions {
   /** Global switch for the HTTP to HTTPS redirect of TLS hosts (rule T9). */
   sslRedirect: boolean;
 }
-
-const SSL_REDIRECT_ANNOTATIONS = ['nginx.ingress.kubernetes.io/ssl-redirect', 'portico.dev/ssl-redirect'];
-const FORCE_SSL_REDIRECT_ANNOTATIONS = ['nginx.ingress.kubernetes.io/force-ssl-redirect', 'portico.dev/force-ssl-redirect'];
 
 /** The backend name HAProxy knows a Service port by; every part passed a DNS grammar, none contains `_`. */
 export function backendName(ref: ServiceRef): string {
@@ -68,7 +65,7 @@ export interface CatchAllResult {
 /** The host keys an Ingress's routes depend on: its rules' hosts and its TLS hosts (which decide the T9 redirect). */
 export function hostKeysOf(ing: IngressInfo): Set<string> {
   const keys = new Set<string>();
-  for (const r of ing.rules) keys.add(r.host === '' ? EMPTY_HOST_KEY : r.host);
+  for (const r of ing.rules) keys.add(r.host === '' ? ANY_HOST_KEY : r.host);
   for (const t of ing.tls) for (const h of t.hosts) keys.add(h);
   return keys;
 }
@@ -118,26 +115,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const refs = new Map<string, ServiceRef>();
   const tlsHost = ingresses.some((i) => i.tls.some((t) => t.hosts.includes(key)));
 
-  const redirectFor = (ing: IngressInfo): boolean => {
-    const flag = (names: string[], field: string): boolean | undefined => {
-      for (const n of names) {
-        const v = ing.annotations[n];
-        if (v === undefined) continue;
-        if (v === 'true' || v === 'false') return v === 'true';
-        diagnostics.push({
-          level: 'warning',
-          object: ing.ref,
-          field: `metadata.annotations[${n}]`,
-          rule: field,
-          message: `value ${JSON.stringify(v.slice(0, 64))} is not "true" or "false"; using the default`,
-        });
-      }
-      return undefined;
-    };
-    if (flag(FORCE_SSL_REDIRECT_ANNOTATIONS, 'T9') === true) return true;
-    const perIngress = flag(SSL_REDIRECT_ANNOTATIONS, 'T9');
-    return tlsHost && (perIngress ?? opts.sslRedirect);
-  };
+  const redirectFor = (ing: IngressInfo): boolean => redirectsToHttps(ing.annotations, tlsHost, opts.sslRedirect);
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
@@ -147,7 +125,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   for (const ing of ingresses) {
     let declares = false;
     ing.rules.forEach((rule, ri) => {
-      if ((rule.host === '' ? EMPTY_HOST_KEY : rule.host) !== key) return;
+      if ((rule.host === '' ? ANY_HOST_KEY : rule.host) !== key) return;
       declares = true;
       const redirectToHttps = redirectFor(ing);
       rule.paths.forEach((p) => {
@@ -172,7 +150,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         object: ing.ref,
         field: 'spec.defaultBackend',
         rule: 'D3',
-        message: `host ${key === EMPTY_HOST_KEY ? '(any)' : key} already uses the default backend of ${dfltFrom.ref} (oldest first; same age: namespace/name order)`,
+        message: `host ${key === ANY_HOST_KEY ? '(any)' : key} already uses the default backend of ${dfltFrom.ref} (oldest first; same age: namespace/name order)`,
       });
       continue;
     }
@@ -194,7 +172,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         rule: sameIngress ? 'M4' : 'M3',
         message: sameIngress
           ? `duplicate of spec.rules[${winner.rule}].http.paths[${winner.pathIndex}] (${winner.pathType} ${winner.path} on ${key}); the first one wins`
-          : `${winner.pathType} ${winner.path} on host ${key === EMPTY_HOST_KEY ? '(any)' : key} is already routed by ${winner.ing.ref}, which wins (oldest first; same age: namespace/name order); this path is ignored`,
+          : `${winner.pathType} ${winner.path} on host ${key === ANY_HOST_KEY ? '(any)' : key} is already routed by ${winner.ing.ref}, which wins (oldest first; same age: namespace/name order); this path is ignored`,
       });
     }
     return winner;

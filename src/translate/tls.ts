@@ -6,10 +6,9 @@ import type { Certificate, Diagnostic, SniBinding } from '../model/types.js';
 import { securityLevelProblem } from './certificate-security.js';
 import { cmp, objectRef } from './diagnostics.js';
 import type { IngressInfo } from './validate-ingress.js';
-import { isObject } from './validate-ingress.js';
+import { isObject } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
 import { byAge } from './routes.js';
-
-type Obj = Record<string, unknown>;
 
 export type SecretField = 'data[tls.crt]' | 'data[tls.key]';
 

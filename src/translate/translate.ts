@@ -1,6 +1,10 @@
 // translate(snapshot) -> { model, diagnostics }: pure and deterministic. No I/O, no clock; shuffling the input
 // does not change the output, and neither does the path an incremental Translator took to the same snapshot.
 // An invalid object yields diagnostics and is left out; it never stops the others.
+import type { Snapshot } from '../k8s/kinds.js';
+import { isObject, objectName, stringMap } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
+import { CATCH_ALL_KEY } from '../model/types.js';
 import type { Backend, Diagnostic, HostGroup, IngressSummary, ServiceRef, TranslateResult } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
@@ -11,19 +15,8 @@ import type { CatchAllResult, GroupResult } from './routes.js';
 import { SortedKeys } from './sorted-keys.js';
 import { IdentityTracker } from './identity-diff.js';
 import { buildTls } from './tls.js';
-import { isObject, stringMap, validateIngress } from './validate-ingress.js';
+import { validateIngress } from './validate-ingress.js';
 import type { IngressInfo } from './validate-ingress.js';
-
-type Obj = Record<string, unknown>;
-
-/** The objects translate reads: what a source put in the store, one list per kind. */
-export interface Snapshot {
-  ingresses: Obj[];
-  ingressClasses: Obj[];
-  services: Obj[];
-  endpointSlices: Obj[];
-  secrets: Obj[];
-}
 
 export interface TranslateOptions {
   controllerName: string;
@@ -37,14 +30,9 @@ export interface TranslateOptions {
   defaultCertificateSecret?: string | undefined;
 }
 
-export function emptySnapshot(): Snapshot {
-  return { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
-}
-
+/** `namespace/name` (IngressClasses, cluster-scoped, are only sorted by it). */
 function keyOf(o: Obj): string {
-  const m = isObject(o.metadata) ? o.metadata : {};
-  const ns = typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default';
-  return `${ns}/${typeof m.name === 'string' ? m.name : ''}`;
+  return objectName(o, true);
 }
 
 /** translate as a pure function: one full run of a fresh Translator. */
@@ -72,7 +60,6 @@ interface BackendEntry {
   diagnostics: Diagnostic[];
 }
 
-const CATCH_ALL = '\0catch-all';
 
 /**
  * Incremental translate. `update(snapshot)` returns exactly what `translate(snapshot)` would, but only redoes the
@@ -128,7 +115,7 @@ export class Translator {
       for (const info of [before, after]) {
         if (!info) continue;
         for (const k of hostKeysOf(info)) affectedGroups.add(k);
-        if (isCatchAllCandidate(info)) affectedGroups.add(CATCH_ALL);
+        if (isCatchAllCandidate(info)) affectedGroups.add(CATCH_ALL_KEY);
       }
       if (before) this.unindex(before);
       if (after) this.index(after);
@@ -145,7 +132,7 @@ export class Translator {
     }
 
     const prev = this.last?.model;
-    const catchAll = this.groups.get(CATCH_ALL);
+    const catchAll = this.groups.get(CATCH_ALL_KEY);
     const tls = this.tls;
     // Lists nothing touched are the previous ones, not rebuilt: an endpoint change costs nothing per host group.
     const model: TranslateResult['model'] = {
@@ -298,10 +285,10 @@ export class Translator {
   }
 
   private rebuildGroup(key: string, affectedBackends: Set<string>): void {
-    const members = key === CATCH_ALL ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
+    const members = key === CATCH_ALL_KEY ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
     const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
     const before = this.groups.get(key);
-    const built = key === CATCH_ALL ? buildCatchAll(infos) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
+    const built = key === CATCH_ALL_KEY ? buildCatchAll(infos) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
     for (const [name, use] of before?.uses ?? []) {
       affectedBackends.add(name);
       const byGroup = this.uses.get(name);
@@ -331,7 +318,7 @@ export class Translator {
     if (before && 'group' in before && 'group' in built && built.group && before.group && same(before.group, built.group)) built.group = before.group;
     if (before && 'target' in before && 'target' in built && built.target && before.target && same(before.target, built.target)) built.target = before.target;
     this.groups.set(key, built);
-    if (key !== CATCH_ALL) this.groupKeys.add(key);
+    if (key !== CATCH_ALL_KEY) this.groupKeys.add(key);
   }
 
   /** Brings the endpoint index up to date; returns the backends whose Service or slices changed. */

@@ -2,6 +2,10 @@
 // server would have refused it), plus Portico's own rules for paths (path-encoding, path-ambiguous, path-length,
 // path-normalised: only that path is left out). Manifests from files never met an API server, so Portico applies
 // the same checks itself.
+import { isObject, stringMap } from '../k8s/objects.js';
+import type { Obj } from '../k8s/objects.js';
+import { parseIngressAnnotations } from './annotations/index.js';
+import type { AnnotationValues } from './annotations/registry.js';
 import { Findings, objectRef } from './diagnostics.js';
 import { canonicalPath } from './path-canonical.js';
 import {
@@ -12,6 +16,7 @@ import {
   isIpAddress,
   isPathSegmentName,
   isPortNumber,
+  isQualifiedName,
   isWildcardDns1123Subdomain,
 } from './grammar.js';
 import type { PathType } from '../model/types.js';
@@ -44,7 +49,8 @@ export interface IngressInfo {
   created: number;
   className: string | undefined;
   classAnnotation: string | undefined;
-  annotations: Record<string, string>;
+  /** Typed values of the annotations Portico reads (src/translate/annotations/). */
+  annotations: AnnotationValues;
   defaultBackend: BackendSpec | undefined;
   rules: IngressRule[];
   tls: { hosts: string[]; secretName: string }[];
@@ -61,18 +67,6 @@ const INVALID_PATH_SEQUENCES = ['//', '/./', '/../', '%2f', '%2F'];
 const INVALID_PATH_SUFFIXES = ['/..', '/.'];
 const PATH_TYPES: readonly string[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
 
-type Obj = Record<string, unknown>;
-
-export function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!isObject(v)) return out;
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
 
 export interface IngressValidationOptions {
   /** V4 applies on create only; manifests are always "created", objects from an API server were already admitted. */
@@ -92,7 +86,21 @@ export function validateIngress(
   if (!isDns1123Label(namespace))
     f.error('metadata.namespace', 'V2', `namespace ${JSON.stringify(namespace)} must be a DNS-1123 label`);
 
-  const annotations = stringMap(meta.annotations);
+  const rawAnnotations = stringMap(meta.annotations);
+  // The API server admits annotations only as strings under qualified-name keys (kubectl refuses `ssl-redirect: false`
+  // unquoted): anything else is left out, with an error, and the rest of the Ingress is served.
+  if (isObject(meta.annotations)) {
+    for (const [k, v] of Object.entries(meta.annotations)) {
+      if (!isQualifiedName(k)) {
+        delete rawAnnotations[k];
+        f.errorInPart('metadata.annotations', 'V1', `annotation key ${JSON.stringify(k.slice(0, 80))} is not a qualified name ([prefix/]name); it is ignored`);
+      } else if (typeof v !== 'string') {
+        f.errorInPart(`metadata.annotations[${k}]`, 'V1', `annotation values must be strings (quote ${JSON.stringify(v)?.slice(0, 40) ?? 'the value'} in YAML); it is ignored`);
+      }
+    }
+  } else if (meta.annotations !== undefined && meta.annotations !== null) {
+    f.errorInPart('metadata.annotations', 'V1', 'annotations must be a map of strings; they are ignored');
+  }
   const spec = isObject(raw.spec) ? raw.spec : {};
   if (raw.spec !== undefined && !isObject(raw.spec)) f.error('spec', 'V1', 'spec must be an object');
 
@@ -102,7 +110,7 @@ export function validateIngress(
       f.error('spec.ingressClassName', 'V3', 'ingressClassName must be a DNS-1123 subdomain');
     else className = spec.ingressClassName;
   }
-  const classAnnotation = annotations['kubernetes.io/ingress.class'];
+  const classAnnotation = rawAnnotations['kubernetes.io/ingress.class'];
   if (opts.checkCreateOnlyRules && className !== undefined && classAnnotation !== undefined && classAnnotation !== className)
     f.error(
       'metadata.annotations[kubernetes.io/ingress.class]',
@@ -181,7 +189,7 @@ export function validateIngress(
     created: creationTimestamp === '' || Number.isNaN(Date.parse(creationTimestamp)) ? Number.POSITIVE_INFINITY : Date.parse(creationTimestamp),
     className,
     classAnnotation,
-    annotations,
+    annotations: parseIngressAnnotations(rawAnnotations, f),
     defaultBackend,
     rules,
     tls,

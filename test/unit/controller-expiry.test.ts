@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { RoutingModel } from '../../src/model/types.js';
 import { Controller } from '../../src/controller.js';
 import type { Applier } from '../../src/haproxy/apply.js';
-import { emptySnapshot } from '../../src/translate/translate.js';
+import { emptySnapshot } from '../../src/k8s/kinds.js';
 import { makeCert, tlsSecretYaml } from '../e2e/harness/certs.js';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { ingress } from '../e2e/harness/manifests.js';

@@ -8,7 +8,8 @@ import { Controller } from '../../src/controller.js';
 import type { Applier, ApplyOutcome } from '../../src/haproxy/apply.js';
 import type { RoutingModel } from '../../src/model/types.js';
 import { translate } from '../../src/translate/translate.js';
-import type { Snapshot, TranslateOptions } from '../../src/translate/translate.js';
+import type { Snapshot } from '../../src/k8s/kinds.js';
+import type { TranslateOptions } from '../../src/translate/translate.js';
 
 type Obj = Record<string, unknown>;
 const OPTIONS: TranslateOptions = { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true };

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { snapshotFromFiles } from '../../src/store/store.js';
 import { Translator, translate } from '../../src/translate/translate.js';
-import type { Snapshot, TranslateOptions } from '../../src/translate/translate.js';
+import type { Snapshot } from '../../src/k8s/kinds.js';
+import type { TranslateOptions } from '../../src/translate/translate.js';
 import { serializeResult } from '../../src/model/serialize.js';
 
 const GOLDEN = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'test', 'golden');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Exclusions, changedMembers, haproxyReason, isolate, membersOf } from '../../src/isolate.js';
 import type { CheckFn } from '../../src/isolate.js';
-import type { Snapshot } from '../../src/translate/translate.js';
+import type { Snapshot } from '../../src/k8s/kinds.js';
 
 type Obj = Record<string, unknown>;
 

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Translator, emptySnapshot, translate } from '../../src/translate/translate.js';
-import type { Snapshot, TranslateOptions } from '../../src/translate/translate.js';
+import { emptySnapshot } from '../../src/k8s/kinds.js';
+import { Translator, translate } from '../../src/translate/translate.js';
+import type { Snapshot } from '../../src/k8s/kinds.js';
+import type { TranslateOptions } from '../../src/translate/translate.js';
 import { serializeResult } from '../../src/model/serialize.js';
 
 const OPTIONS: TranslateOptions = { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true };
@@ -52,13 +54,13 @@ void describe('translate, called directly', () => {
     assert.deepEqual(r.diagnostics.map((d) => [d.object, d.rule]), [['Ingress default/""', 'V2']]);
   });
 
-  test('annotation values that are no strings (unquoted YAML booleans) do not stop translate; they are not read', () => {
+  test('annotation values that are no strings (unquoted YAML booleans), and keys that are no qualified names, are left out with an error; the Ingress is served', () => {
     const r = translate(
       {
         ...emptySnapshot(),
         ingresses: [
           ingress(
-            { name: 'site', namespace: 'default', annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': false, 'portico.dev/force-ssl-redirect': 1 } },
+            { name: 'site', namespace: 'default', annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': false, 'portico.dev/force-ssl-redirect': 1, 'bad key\n': 'x' } },
             { tls: [{ hosts: ['site.example.com'] }], rules: [rule('site.example.com', 'web')] },
           ),
         ],
@@ -66,6 +68,15 @@ void describe('translate, called directly', () => {
       OPTIONS,
     );
     assert.equal(r.model.hostGroups[0]?.prefix[0]?.redirectToHttps, true, 'the global default applies');
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.rule === 'V1').map((d) => [d.level, d.field, d.rule]),
+      [
+        ['error', 'metadata.annotations', 'V1'],
+        ['error', 'metadata.annotations[nginx.ingress.kubernetes.io/ssl-redirect]', 'V1'],
+        ['error', 'metadata.annotations[portico.dev/force-ssl-redirect]', 'V1'],
+      ],
+    );
+    assert.match(r.diagnostics.find((d) => d.field.endsWith('ssl-redirect]'))?.message ?? '', /must be strings \(quote false in YAML\)/);
   });
 });
 

@@ -3,6 +3,7 @@
 // and port numbers, and addresses that parsed as IPs. `assertToken` re-checks that here, so a future bug in
 // translate fails closed instead of writing configuration.
 import { isIP } from 'node:net';
+import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
@@ -44,7 +45,6 @@ export interface Artefacts {
   files: Map<string, string>;
 }
 
-export const CATCH_ALL_KEY = '*catch-all*';
 export const MAPS = {
   hosts: 'maps/hosts.map',
   wildcards: 'maps/wildcards.map',
@@ -316,7 +316,7 @@ ${indent(requestHygieneRules(o.edge))}
   http-request set-var(txn.host) ${normalHost} if ${slow}
   http-request set-var(txn.group) var(txn.host),map_str(${map(MAPS.hosts)}) if ${slow}
   http-request set-var(txn.group) var(txn.host),regsub(^[^.]+\\.,*.),map_str(${map(MAPS.wildcards)}) if ${slow} !${found('txn.group')} { var(txn.host) -m reg ^[a-z0-9-]+\\. }
-  http-request set-var(txn.group) str(*),map_str(${map(MAPS.hosts)}) if ${slow} !${found('txn.group')}
+  http-request set-var(txn.group) str(${ANY_HOST_KEY}),map_str(${map(MAPS.hosts)}) if ${slow} !${found('txn.group')}
   # Rules P3-P10: the exact path, else the longest element-wise prefix (see the paths map's keys).
   http-request set-var(txn.path) path if ${slow} ${found('txn.group')}
   http-request set-var(txn.route) var(txn.group),concat(,txn.path,${PATH_END}),map_beg(${map(MAPS.paths)}) if ${slow} ${found('txn.group')}

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
-import { isObject } from '../../translate/validate-ingress.js';
+import { isObject } from '../../k8s/objects.js';
 
 export interface ClusterConfig {
   server: string;

@@ -2,18 +2,12 @@
 // resourceVersion with bookmarks, relist on 410, a deadline for silent watches, and capped jittered backoff on
 // every error. The last known objects stay in place while the API is unreachable.
 import type { Logger } from '../../log.js';
-import { isObject } from '../../translate/validate-ingress.js';
+import { groupVersionPath } from '../../k8s/kinds.js';
+import type { KindSpec } from '../../k8s/kinds.js';
+import { isObject } from '../../k8s/objects.js';
+import type { Obj } from '../../k8s/objects.js';
 import { ApiError } from './client.js';
 import type { KubeClient } from './client.js';
-
-type Obj = Record<string, unknown>;
-
-export interface ResourceSpec {
-  /** e.g. `/apis/networking.k8s.io/v1` */
-  groupVersion: string;
-  resource: string;
-  namespaced: boolean;
-}
 
 export interface ReflectorOptions {
   /** Restrict a namespaced resource to one namespace (--watch-namespace). */
@@ -57,7 +51,7 @@ export class Reflector {
 
   constructor(
     private readonly client: KubeClient,
-    readonly spec: ResourceSpec,
+    readonly spec: KindSpec,
     private readonly o: ReflectorOptions,
     private readonly onChange: () => void,
     private readonly log: Logger,
@@ -65,7 +59,7 @@ export class Reflector {
 
   private get collection(): string {
     const ns = this.spec.namespaced && this.o.namespace ? `/namespaces/${encodeURIComponent(this.o.namespace)}` : '';
-    return `${this.spec.groupVersion}${ns}/${this.spec.resource}`;
+    return `${groupVersionPath(this.spec)}${ns}/${this.spec.resource}`;
   }
 
   start(): void {

@@ -1,19 +1,11 @@
 // The Kubernetes source: one reflector per kind Portico reads, feeding the same Snapshot the manifest source does.
+import { KINDS, perKind } from '../../k8s/kinds.js';
+import type { KindField, Snapshot } from '../../k8s/kinds.js';
+import type { Obj } from '../../k8s/objects.js';
 import type { Logger } from '../../log.js';
-import type { Snapshot } from '../../translate/translate.js';
 import type { KubeClient } from './client.js';
 import { Reflector } from './reflector.js';
-import type { ReflectorOptions, ResourceSpec } from './reflector.js';
-
-type Obj = Record<string, unknown>;
-
-export const RESOURCES: Record<keyof Snapshot, ResourceSpec> = {
-  ingresses: { groupVersion: '/apis/networking.k8s.io/v1', resource: 'ingresses', namespaced: true },
-  ingressClasses: { groupVersion: '/apis/networking.k8s.io/v1', resource: 'ingressclasses', namespaced: false },
-  services: { groupVersion: '/api/v1', resource: 'services', namespaced: true },
-  endpointSlices: { groupVersion: '/apis/discovery.k8s.io/v1', resource: 'endpointslices', namespaced: true },
-  secrets: { groupVersion: '/api/v1', resource: 'secrets', namespaced: true },
-};
+import type { ReflectorOptions } from './reflector.js';
 
 export interface KubernetesSourceOptions extends Omit<ReflectorOptions, 'namespace'> {
   watchNamespace?: string | undefined;
@@ -22,7 +14,7 @@ export interface KubernetesSourceOptions extends Omit<ReflectorOptions, 'namespa
 }
 
 export class KubernetesSource {
-  private readonly reflectors: Record<keyof Snapshot, Reflector>;
+  private readonly reflectors: Record<KindField, Reflector>;
   private timer: NodeJS.Timeout | undefined;
   private firstSync: (() => void) | undefined;
 
@@ -32,15 +24,7 @@ export class KubernetesSource {
     private readonly onSnapshot: (s: Snapshot) => void,
     private readonly log: Logger,
   ) {
-    const make = (spec: ResourceSpec): Reflector =>
-      new Reflector(client, spec, { ...o, namespace: o.watchNamespace }, () => this.changed(o.debounceMs), log);
-    this.reflectors = {
-      ingresses: make(RESOURCES.ingresses),
-      ingressClasses: make(RESOURCES.ingressClasses),
-      services: make(RESOURCES.services),
-      endpointSlices: make(RESOURCES.endpointSlices),
-      secrets: make(RESOURCES.secrets),
-    };
+    this.reflectors = perKind((f) => new Reflector(client, KINDS[f], { ...o, namespace: o.watchNamespace }, () => this.changed(o.debounceMs), log));
   }
 
   get synced(): boolean {
@@ -67,10 +51,10 @@ export class KubernetesSource {
   }
 
   /** Lists handed out by the last snapshot: a kind with no change since keeps its list, which translate skips. */
-  private readonly lists = new Map<keyof Snapshot, { version: number; list: Obj[] }>();
+  private readonly lists = new Map<KindField, { version: number; list: Obj[] }>();
 
   snapshot(): Snapshot {
-    const list = (k: keyof Snapshot): Obj[] => {
+    const list = (k: KindField): Obj[] => {
       const r = this.reflectors[k];
       const cached = this.lists.get(k);
       if (cached?.version === r.version) return cached.list;
@@ -78,11 +62,11 @@ export class KubernetesSource {
       this.lists.set(k, { version: r.version, list: fresh });
       return fresh;
     };
-    return { ingresses: list('ingresses'), ingressClasses: list('ingressClasses'), services: list('services'), endpointSlices: list('endpointSlices'), secrets: list('secrets') };
+    return perKind(list);
   }
 
   /** The stored object for a diagnostic or status write, by kind and namespace/name. */
-  get(kind: keyof Snapshot, key: string): Obj | undefined {
+  get(kind: KindField, key: string): Obj | undefined {
     return this.reflectors[kind].items.get(key);
   }
 

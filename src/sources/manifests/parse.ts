@@ -2,9 +2,9 @@
 // half-edited file never removes the objects it held before.
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { Composer, Parser } from 'yaml';
-import { isObject } from '../../translate/validate-ingress.js';
-
-export type Obj = Record<string, unknown>;
+import { isObject } from '../../k8s/objects.js';
+import type { Obj } from '../../k8s/objects.js';
+export type { Obj };
 
 export type ParseResult = { ok: true; objects: Obj[] } | { ok: false; error: string; line?: number; column?: number };
 

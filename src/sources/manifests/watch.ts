@@ -57,11 +57,6 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-export interface ManifestEvent {
-  /** Objects per file after this scan; a file whose latest version is malformed keeps its previous objects. */
-  files: Map<string, Obj[]>;
-}
-
 interface FileState {
   /** ino, size, mtime, ctime: a change of any means the file must be read again ('' forces it). */
   sig: string;

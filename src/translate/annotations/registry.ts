@@ -1,0 +1,138 @@
+// The annotation registry: how an Ingress's annotations become typed values, once per Ingress. Each feature family
+// (one module beside this one) declares its annotations here with `annotation()`: the name, where the value
+// applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
+import type { Findings } from '../diagnostics.js';
+import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
+import { quote } from './values.js';
+import type { ValueGrammar } from './values.js';
+
+export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+export const PORTICO_PREFIX = 'portico.dev/';
+
+/**
+ * Where a value applies. `route`: the paths (and default backend) of the Ingress that carries it, as ingress-nginx
+ * applies location-level annotations; `backend`: the Service port those paths send to (what HAProxy's backend
+ * section or server options hold); `ingress`: the Ingress as a whole.
+ */
+export type Scope = 'route' | 'backend' | 'ingress';
+
+/** The typed values of one Ingress's annotations. Each family adds its fields; absent means not set (or invalid). */
+export interface AnnotationValues {
+  sslRedirect?: boolean;
+  forceSslRedirect?: boolean;
+}
+
+/** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
+export interface AnnotationDoc {
+  /** The value that applies when the annotation is unset. */
+  default: string;
+  /** What it does in Portico, in a sentence. */
+  what: string;
+  /** How what a client sees differs from ingress-nginx; absent: it does not. */
+  differences?: string;
+}
+
+export interface AnnotationSpec<T> {
+  /** The name after the prefix, as ingress-nginx spells it: `ssl-redirect`. */
+  name: string;
+  scope: Scope;
+  grammar: ValueGrammar<T>;
+  set(values: AnnotationValues, value: T): void;
+  doc: AnnotationDoc;
+}
+
+/** An annotation with its value type erased, so that families with different types share one list. */
+export interface Annotation {
+  name: string;
+  scope: Scope;
+  describe: string;
+  doc: AnnotationDoc;
+  /** Parses `raw` into `values`; returns the reason when the value fails the grammar. */
+  apply(values: AnnotationValues, raw: string): string | undefined;
+}
+
+export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
+  return {
+    name: spec.name,
+    scope: spec.scope,
+    describe: spec.grammar.describe,
+    doc: spec.doc,
+    apply: (values, raw) => {
+      const parsed = spec.grammar.parse(raw);
+      if (!parsed.ok) return parsed.reason;
+      spec.set(values, parsed.value);
+      return undefined;
+    },
+  };
+}
+
+const field = (key: string): string => `metadata.annotations[${key}]`;
+
+/**
+ * Rules A1-A3 (docs/rules.md): the values of the annotations in `registry`, each read from `portico.dev/<name>`
+ * first, else from `nginx.ingress.kubernetes.io/<name>`. An empty value counts as unset, as in ingress-nginx. A value
+ * that fails its grammar is reported and that key is skipped (the other prefix's value, if valid, is used; else
+ * the default). Keys under either prefix that Portico does not read are reported too.
+ */
+export function parseAnnotations(annotations: Record<string, string>, registry: readonly Annotation[], f: Findings): AnnotationValues {
+  const values: AnnotationValues = {};
+  const known = new Set<string>();
+  for (const a of registry) {
+    known.add(a.name);
+    for (const key of [PORTICO_PREFIX + a.name, NGINX_PREFIX + a.name]) {
+      const raw = annotations[key];
+      if (raw === undefined || raw === '') continue;
+      const reason = a.apply(values, raw);
+      if (reason === undefined) break;
+      f.warn(field(key), 'A1', `${reason}; the annotation is ignored`);
+    }
+  }
+  for (const key of Object.keys(annotations).sort()) {
+    const nginx = key.startsWith(NGINX_PREFIX);
+    if (!nginx && !key.startsWith(PORTICO_PREFIX)) continue;
+    const name = key.slice((nginx ? NGINX_PREFIX : PORTICO_PREFIX).length);
+    if (known.has(name)) continue;
+    if (nginx && INGRESS_NGINX_ANNOTATIONS.has(name)) {
+      f.warn(field(key), 'A2', `Portico does not support this ingress-nginx annotation yet: it has no effect (docs/annotations.md)`);
+      continue;
+    }
+    const hint = closestName(name, known);
+    f.warn(field(key), 'A3', `${quote(key)} is not an annotation ${nginx ? 'ingress-nginx or Portico' : 'Portico'} knows: it has no effect${hint ? `; did you mean ${quote(NGINX_PREFIX + hint)}?` : ''}`);
+  }
+  return values;
+}
+
+/** The real name a mistaken one most likely meant: a known misnomer, else a name within a small edit distance. */
+export function closestName(name: string, supported: ReadonlySet<string>): string | undefined {
+  const misnomer = MISNOMERS[name];
+  if (misnomer !== undefined) return misnomer;
+  // A typo, not another word: at most one edit per four characters, and never more than three.
+  let best: string | undefined;
+  let bestDistance = Math.min(3, Math.floor(name.length / 4) + 1) + 1;
+  for (const candidate of [...supported, ...INGRESS_NGINX_ANNOTATIONS]) {
+    const d = editDistance(name, candidate, bestDistance);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, or `cap` as soon as it is certain to be at least that. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin >= cap) return cap;
+    prev = row;
+  }
+  return Math.min(prev[b.length]!, cap);
+}

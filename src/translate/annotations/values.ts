@@ -1,0 +1,136 @@
+// The value grammars annotations (and, later, ConfigMap keys) are parsed with, in one place. Each accepts exactly
+// what ingress-nginx's validators accept where that is safe (its parser package: strconv.ParseBool, strconv.Atoi,
+// time.ParseDuration, its size and CIDR rules), and nothing that could carry configuration syntax: every grammar
+// here rejects whitespace other than single spaces where noted, quotes, `#`, `%`, `\`, and control characters.
+import { isIP } from 'node:net';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface ValueGrammar<T> {
+  /** What the grammar accepts, for messages: `"true" or "false"`. */
+  describe: string;
+  parse(raw: string): Parsed<T>;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
+
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Go's strconv.ParseBool, which ingress-nginx reads booleans with: `"True"` and `"1"` count too. */
+export const bool: ValueGrammar<boolean> = {
+  describe: '"true" or "false"',
+  parse: (raw) => (TRUE.has(raw) ? ok(true) : FALSE.has(raw) ? ok(false) : fail(`${quote(raw)} is not "true" or "false"`)),
+};
+
+/** A whole number in [min, max], written as Go's strconv.Atoi reads it (an optional sign, decimal digits). */
+export function integer(min: number, max: number): ValueGrammar<number> {
+  const describe = `a whole number from ${min} to ${max}`;
+  return {
+    describe,
+    parse: (raw) => {
+      if (!/^[+-]?\d{1,16}$/.test(raw)) return fail(`${quote(raw)} is not ${describe}`);
+      const n = Number(raw);
+      return n >= min && n <= max ? ok(n) : fail(`${quote(raw)} is not ${describe}`);
+    },
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** An nginx size (`1000`, `8k`, `1m`, `2g`; unit letters in either case), in bytes, up to `max`. */
+export function size(max: number): ValueGrammar<number> {
+  const describe = 'an nginx size such as 1000, 8k, 1m or 1g';
+  return {
+    describe,
+    parse: (raw) => {
+      const m = /^(\d{1,13})([bkmgBKMG]?)$/.exec(raw);
+      if (!m) return fail(`${quote(raw)} is not ${describe}`);
+      const bytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+      return bytes <= max ? ok(bytes) : fail(`${quote(raw)} is larger than ${max} bytes`);
+    },
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration (`300ms`, `1.5h`, `2h45m`), as ingress-nginx's ValidateDuration reads it, in milliseconds up to `maxMs`. */
+export function duration(maxMs: number): ValueGrammar<number> {
+  const describe = 'a duration such as 500ms, 30s, 5m or 1h30m';
+  return {
+    describe,
+    parse: (raw) => {
+      if (raw === '0') return ok(0);
+      if (!/^(\d{1,9}(\.\d{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,6}$/.test(raw)) return fail(`${quote(raw)} is not ${describe}`);
+      let ms = 0;
+      for (const [, n, , unit] of raw.matchAll(/(\d+(\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS[unit!]!;
+      return ms <= maxMs ? ok(ms) : fail(`${quote(raw)} is longer than ${maxMs} ms`);
+    },
+  };
+}
+
+/** One of a fixed set of words (ingress-nginx's ValidateOptions), compared in lowercase. */
+export function oneOf<const W extends string>(words: readonly W[]): ValueGrammar<W> {
+  const describe = `one of ${words.map((w) => `"${w}"`).join(', ')}`;
+  return {
+    describe,
+    parse: (raw) => {
+      const w = raw.trim().toLowerCase();
+      return (words as readonly string[]).includes(w) ? ok(w as W) : fail(`${quote(raw)} is not ${describe}`);
+    },
+  };
+}
+
+/** A comma-separated list of IP addresses and CIDR blocks (IPv4 or IPv6), spaces around commas allowed; canonical
+ * CIDR strings out (`10.0.0.1` becomes `10.0.0.1/32`). */
+export const cidrList: ValueGrammar<string[]> = {
+  describe: 'a comma-separated list of IP addresses or CIDR blocks',
+  parse: (raw) => {
+    const out: string[] = [];
+    for (const part of raw.split(',')) {
+      const item = part.trim();
+      const [address = '', bits, extra] = item.split('/');
+      const family = isIP(address);
+      const max = family === 6 ? 128 : 32;
+      if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max)))
+        return fail(`${quote(item)} in ${quote(raw)} is not an IP address or CIDR block`);
+      out.push(`${address}/${bits ?? max}`);
+    }
+    return ok(out);
+  },
+};
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+
+/** An HTTP header name (RFC 9110's token), lowercased. */
+export const headerName: ValueGrammar<string> = {
+  describe: 'an HTTP header name',
+  parse: (raw) => (TOKEN.test(raw) ? ok(raw.toLowerCase()) : fail(`${quote(raw)} is not an HTTP header name`)),
+};
+
+/** An HTTP header value: visible ASCII and inner spaces or tabs (RFC 9110 field-value, without obsolete text). */
+export const headerValue: ValueGrammar<string> = {
+  describe: 'an HTTP header value (visible ASCII characters and spaces)',
+  parse: (raw) =>
+    /^[\x21-\x7e]([\x20\x21-\x7e\t]{0,4094}[\x21-\x7e])?$/.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a header value of visible ASCII characters and spaces`),
+};
+
+/** An absolute http or https URL with a host, as a URL object's href (so the text is canonical). */
+export const httpUrl: ValueGrammar<string> = {
+  describe: 'an absolute http:// or https:// URL',
+  parse: (raw) => {
+    if (!/^https?:\/\/[\x21-\x7e]{1,2040}$/i.test(raw)) return fail(`${quote(raw)} is not an absolute http:// or https:// URL`);
+    try {
+      const u = new URL(raw);
+      return u.hostname === '' ? fail(`${quote(raw)} has no host`) : ok(u.href);
+    } catch {
+      return fail(`${quote(raw)} is not an absolute http:// or https:// URL`);
+    }
+  },
+};
+
+/** A value in messages: JSON-quoted (no raw newline reaches a log line) and cut to 64 characters. */
+export function quote(raw: string): string {
+  return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}...` : raw);
+}
