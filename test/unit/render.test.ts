@@ -6,32 +6,12 @@
 // and render must refuse them (fail closed: the caller keeps the last good configuration).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, Certificate, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../src/model/types.js';
 import { DEFAULT_CERT, catchAllEntries, certificatePath, groupEntries, render, renderCertificates, renderConfig, renderMaps, routeValue, serverArgs, sniName } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
-import { testRenderOptions } from '../render-options.js';
+import type { RoutingModel } from '../../src/model/types.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import type { RuntimeState } from '../../src/haproxy/runtime/plan.js';
-
-const OPTIONS: RenderOptions = testRenderOptions({ spareBackends: 1 });
-
-const BACKEND = 'be_default_web_80';
-const server = (over: Partial<Server> = {}): Server => ({ name: 'ep_10_0_0_1_8080', address: '10.0.0.1', port: 8080, ready: true, ...over });
-const backend = (over: Partial<Backend> = {}): Backend => ({ name: BACKEND, ref: { namespace: 'default', service: 'web', port: 80 }, servers: [server()], ...over });
-const target = (name = BACKEND): RouteTarget => ({ backend: name, redirectToHttps: false, source: { ingress: 'default/web', rule: 0, path: 0 } });
-const exact = (path: string, name = BACKEND): PathRoute => ({ ...target(name), path, pathType: 'Exact' });
-const prefix = (path: string, name = BACKEND): PathRoute & { matchPrefix: string } => ({ ...target(name), path, pathType: 'Prefix', matchPrefix: `${path.replace(/\/+$/, '')}/` });
-const group = (over: Partial<HostGroup> = {}): HostGroup => ({ key: 'a.example', exact: [exact('/exact')], prefix: [prefix('/api')], defaultBackend: target(), ...over });
-const certificate = (id = 'default_tls'): Certificate => ({ id, secret: 'default/tls', pem: 'CERT AND KEY\n', dnsNames: ['a.example'], notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2030-01-01T00:00:00.000Z', sha256: 'ab' });
-const model = (over: Partial<RoutingModel> = {}): RoutingModel => ({
-  hostGroups: [group()],
-  catchAll: target(),
-  backends: [backend()],
-  certificates: [certificate()],
-  sni: [{ host: 'a.example', certificate: 'default_tls' }],
-  ingresses: [],
-  ...over,
-});
+import { BACKEND, OPTIONS, backend, certificate, exact, group, model, prefix, server, target } from './render-model.js';
 
 /** Every way a string could break out of a word in HAProxy's files or its runtime API, and a few that only look odd. */
 const HOSTILE_WORDS = ['a b', 'a\nb', 'a\r', 'a\tb', 'ok\n', '\nok', ' ok', 'ok ', 'a#b', '#a', 'a\0b', 'a\x7fb', 'caf\u00e9', 'a\u2028b'];
