@@ -191,7 +191,8 @@ describe('edge rules: what each setting writes, and where', () => {
   test('resolvers: each an IP address and a port, nothing before or after', () => {
     const bad = ['', 'junk', '10.0.0.10', '10.0.0.10:', ':53', '10.0.0.10:53x', '10.0.0.10:53 ', '10.0.0.10:53\n', '10.0.0.10:53\nx', 'x\n10.0.0.10:53', ' 10.0.0.10:53', '10.0.0.10 :53', '10.0.0.10:0', '10.0.0.10:65536', 'dns.example:53', '[fd00::1]:53', '10.0.0.10:53 # x'];
     for (const r of bad) {
-      for (const resolvers of [[r], ['10.0.0.10:53', r]]) assert.throws(() => config({ ...OPTIONS, resolvers }), /^Error: render: refusing (server address|port) /, JSON.stringify(resolvers));
+      for (const resolvers of [[r], ['10.0.0.10:53', r]]) assert.throws(() => config({ ...OPTIONS, resolvers }), /^Error: render: refusing (server address|port|DNS server) /, JSON.stringify(resolvers));
+    assert.throws(() => config({ ...OPTIONS, resolvers: ['junk'] }), /^Error: render: refusing DNS server "junk": not address:port$/);
     }
   });
 
@@ -225,6 +226,14 @@ describe('render refuses edge settings and options outside their grammars, namin
       refuses({ ...OPTIONS, maxConnections: v }, 'maxconn', v);
       refuses({ ...OPTIONS, hardStopAfterSeconds: v }, 'hard-stop-after', v);
     }
+  });
+
+  test('threads: a whole number up to 64 (HAProxy 2.6 rejects more); spare backends: a whole number', () => {
+    for (const v of NOT_WHOLE) refuses({ ...OPTIONS, threads: v }, 'threads', v);
+    refuses({ ...OPTIONS, threads: 65 }, 'threads', 65);
+    for (const v of NOT_WHOLE) refuses({ ...OPTIONS, spareBackends: v }, 'spare backends', v);
+    assert.equal(config({ ...OPTIONS, spareBackends: 0 }).includes('backend spare_0'), false);
+    assert.equal(config({ ...OPTIONS, spareBackends: 2 }).split('\n').filter((l) => l.startsWith('backend spare_')).length, 2);
   });
 
   test('listener ports: 1 to 65535', () => {

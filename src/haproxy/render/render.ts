@@ -79,6 +79,11 @@ function assertAddress(s: string): string {
   return isIP(s) === 6 ? `[${s}]` : s;
 }
 
+function assertIntAtMost(n: number, max: number, what: string): number {
+  if (n > max) throw new Error(`render: refusing ${what} ${n}: at most ${max}`);
+  return n;
+}
+
 function assertPort(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`render: refusing port ${n}`);
   return n;
@@ -204,8 +209,9 @@ function resolversSection(servers: string[]): string[] {
   return [
     `resolvers ${RESOLVERS}`,
     ...servers.map((s, i) => {
-      const [, host, port] = /^(.*):(\d+)$/.exec(s) ?? [];
-      return `  nameserver dns${i + 1} ${assertAddress(host ?? '')}:${assertPort(Number(port))}`;
+      const m = /^(.*):(\d+)$/.exec(s);
+      if (!m) throw new Error(`render: refusing DNS server ${JSON.stringify(s)}: not address:port`);
+      return `  nameserver dns${i + 1} ${assertAddress(m[1]!)}:${assertPort(Number(m[2]))}`;
     }),
     '  accepted_payload_size 8192',
     '  resolve_retries 3',
@@ -253,11 +259,16 @@ function bindLines(o: RenderOptions, port: number, options: string): string[] {
 export const HTTP_FRONTEND = 'portico_http';
 export const HTTPS_FRONTEND = 'portico_https';
 
+function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'] {
+  const c = (k: keyof RenderOptions['timeouts']): number => assertInt(t[k], `timeout ${k}`, 1);
+  return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
+}
+
 export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
-  const t = Object.fromEntries(Object.entries(o.timeouts).map(([k, v]) => [k, assertInt(v, `timeout ${k}`, 1)])) as RenderOptions['timeouts'];
+  const t = checkedTimeouts(o.timeouts);
   const maxConnections = assertInt(o.maxConnections, 'maxconn', 1);
   const hardStopAfter = assertInt(o.hardStopAfterSeconds, 'hard-stop-after', 1);
   const serverHeader = assertToken(o.serverHeader, 'server header');
@@ -268,7 +279,9 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const slow = '{ var(txn.slow) -m bool }';
   const normalHost = 'req.fhdr(host),lower,field(1,:),regsub(\\.$,)';
   const indent = (lines: string[]): string => lines.map((l) => `  ${l}`).join('\n');
-  const threads = o.threads > 0 ? `\n  nbthread ${assertPort(o.threads)}` : '';
+  // HAProxy 2.6 runs at most 64 threads (MAX_THREADS on Debian's build); more is a configuration it rejects.
+  const threads = assertInt(o.threads, 'threads') > 0 ? `\n  nbthread ${assertIntAtMost(o.threads, 64, 'threads')}` : '';
+  const spares = assertInt(o.spareBackends, 'spare backends');
   const table = perClientTable(o.edge, maxConnections);
   const dns = resolversSection(o.resolvers);
   const tables = [table, dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
@@ -377,7 +390,7 @@ ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindL
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`) })}
 
-${[...tables, ...bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: o.spareBackends }, (_, i) => sectionText(spareName(i), undefined, withDns))].join('\n\n')}
+${[...tables, ...bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns))].join('\n\n')}
 `;
 }
 
