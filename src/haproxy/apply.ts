@@ -7,7 +7,7 @@ import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
-import { ADMIN_SOCKET, defaultCertificatePem, render, spareName } from './render/render.js';
+import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName } from './render/render.js';
 import type { Artefacts, RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
 import { HaproxyError } from './process/supervisor.js';
@@ -411,7 +411,7 @@ const RECOVERY_RETRY_MS = 100;
 /** What HAProxy holds right after it read generation `gen`: no runtime change yet. */
 function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPem: string): RuntimeState {
   return {
-    layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])) },
+    layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])), features: featuresInUse(model) },
     model,
     bound: new Map(),
     free: Array.from({ length: gen.spares }, (_, i) => spareName(i)),

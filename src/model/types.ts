@@ -27,12 +27,26 @@ export interface RouteSource {
   path: number;
 }
 
+/** The HTTP statuses a redirect annotation may answer with (ingress-nginx accepts 300-308). */
+export type RedirectCode = 300 | 301 | 302 | 303 | 304 | 305 | 306 | 307 | 308;
+
+/**
+ * What a route does besides choosing its backend: the settings of the Ingress it came from (its annotations, read
+ * through src/translate/annotations/), resolved for this route. Each feature family adds its fields; a route with
+ * none set is a plain route and costs nothing extra per request.
+ */
+export interface RoutePolicy {
+  /** Plain-HTTP requests get a 308 to HTTPS (rule T9). */
+  redirectToHttps: boolean;
+  /** `permanent-redirect` / `temporal-redirect`: every request gets this redirect instead of reaching the backend. */
+  redirect?: { code: RedirectCode; url: string };
+}
+
 /** What a matched request is sent to. */
 export interface RouteTarget {
   /** Name of a backend in `RoutingModel.backends`. */
   backend: string;
-  /** Plain-HTTP requests get a 308 to HTTPS (rule T9). */
-  redirectToHttps: boolean;
+  policy: RoutePolicy;
   source: RouteSource | { ingress: string; defaultBackend: true };
 }
 

@@ -1,7 +1,7 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
 import { ANY_HOST_KEY } from '../model/types.js';
-import type { Diagnostic, HostGroup, PathRoute, PathType, RouteTarget, ServiceRef } from '../model/types.js';
-import { redirectsToHttps } from './annotations/redirects.js';
+import type { Diagnostic, HostGroup, PathRoute, PathType, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
+import { routePolicy } from './annotations/index.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
 
@@ -115,7 +115,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const refs = new Map<string, ServiceRef>();
   const tlsHost = ingresses.some((i) => i.tls.some((t) => t.hosts.includes(key)));
 
-  const redirectFor = (ing: IngressInfo): boolean => redirectsToHttps(ing.annotations, tlsHost, opts.sslRedirect);
+  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect);
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
@@ -127,13 +127,13 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     ing.rules.forEach((rule, ri) => {
       if ((rule.host === '' ? ANY_HOST_KEY : rule.host) !== key) return;
       declares = true;
-      const redirectToHttps = redirectFor(ing);
+      const policy = policyOf(ing);
       rule.paths.forEach((p) => {
         const pi = p.index;
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, redirectToHttps, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi };
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi };
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
         list.push(c);
@@ -154,7 +154,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       });
       continue;
     }
-    dflt = { backend: be, redirectToHttps: redirectFor(ing), source: { ingress: ing.key, defaultBackend: true } };
+    dflt = { backend: be, policy: policyOf(ing), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
@@ -177,7 +177,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     }
     return winner;
   };
-  const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, redirectToHttps: c.redirectToHttps, source: c.source });
+  const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, policy: c.policy, source: c.source });
   const group: HostGroup = {
     key,
     exact: [...exact.entries()].sort(([a], [b]) => cmp(a, b)).map(([, list]) => strip(pick(list))),
@@ -190,7 +190,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
 }
 
 /** Rules D1, D2: the oldest rule-less Ingress with a default backend takes the traffic no host group matches. */
-export function buildCatchAll(candidates: IngressInfo[]): CatchAllResult {
+export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): CatchAllResult {
   const diagnostics: Diagnostic[] = [];
   const refs = new Map<string, ServiceRef>();
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
@@ -208,7 +208,7 @@ export function buildCatchAll(candidates: IngressInfo[]): CatchAllResult {
       });
       continue;
     }
-    winner = { ing, target: { backend: be, redirectToHttps: false, source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: routePolicy(ing.annotations, false, opts.sslRedirect), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, { ref: ServiceRef; users: Set<string> }>();
   return { target: winner?.target, uses, diagnostics };

@@ -288,7 +288,7 @@ export class Translator {
     const members = key === CATCH_ALL_KEY ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
     const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
     const before = this.groups.get(key);
-    const built = key === CATCH_ALL_KEY ? buildCatchAll(infos) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
+    const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, { sslRedirect: this.opts.sslRedirect }) : buildGroup(key, infos, { sslRedirect: this.opts.sslRedirect });
     for (const [name, use] of before?.uses ?? []) {
       affectedBackends.add(name);
       const byGroup = this.uses.get(name);

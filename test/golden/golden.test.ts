@@ -5,7 +5,12 @@
 //   options.json         optional: overrides of the translate options below
 //   out.json             expected serializeResult(translate(...)): the routing model and the diagnostics
 //   render.txt           expected HAProxy configuration, then every generated file under a `### <path>` header
-//                        (certificates as `<pem sha256=...>`, never their bytes)
+//                        (certificates as `<pem sha256=...>`, never their bytes); a section or file that is the
+//                        same as in fixed.txt is shown by its header and a line saying so
+//
+// test/golden/fixed.txt is what render gives for no objects at all: the global and defaults sections, the two
+// frontends as they are while no route uses a policy feature, the fixed sections and files. A change to that text
+// shows once, there, instead of in every case; a case whose frontends carry feature rules shows them in full.
 //   expect-render-error  optional marker: render is expected to throw; render.txt then holds the error message
 //   must-not-render.txt  optional: one string per line that must not occur anywhere in render.txt (hostile inputs)
 //
@@ -20,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { snapshotFromFiles } from '../../src/store/store.js';
 import { translate } from '../../src/translate/translate.js';
+import { emptySnapshot, perKind } from '../../src/k8s/kinds.js';
 import type { Snapshot } from '../../src/k8s/kinds.js';
 import type { TranslateOptions } from '../../src/translate/translate.js';
 import { serializeResult } from '../../src/model/serialize.js';
@@ -73,13 +79,7 @@ function loadSnapshot(dir: string): Snapshot {
 
 /** The same objects, each kind's list reordered by `reorder`. */
 function reordered(s: Snapshot, reorder: (list: Obj[]) => Obj[]): Snapshot {
-  return {
-    ingresses: reorder([...s.ingresses]),
-    ingressClasses: reorder([...s.ingressClasses]),
-    services: reorder([...s.services]),
-    endpointSlices: reorder([...s.endpointSlices]),
-    secrets: reorder([...s.secrets]),
-  };
+  return perKind((f) => reorder([...s[f]]));
 }
 
 function rotate(list: Obj[]): Obj[] {
@@ -119,6 +119,28 @@ function renderText(snapshot: Snapshot, opts: TranslateOptions): string {
   return out;
 }
 
+/** The text cut into sections: a configuration section (from its unindented header line) or a `### file`. */
+function sections(text: string): [header: string, body: string][] {
+  const out: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    const header = line.startsWith('### ') || (/^[a-z]/.test(line) && !line.startsWith(' '));
+    if (header || out.length === 0) out.push([header ? line : '', header ? '' : `${line}\n`]);
+    else out[out.length - 1]![1] += `${line}\n`;
+  }
+  return out;
+}
+
+const FIXED_FILE = join(CASES_DIR, 'fixed.txt');
+const SAME_AS_FIXED = '  (as in test/golden/fixed.txt)\n';
+
+/** A case's render text with every section that fixed.txt holds unchanged cut down to its header. */
+function againstFixed(text: string, fixed: string): string {
+  const known = new Map(sections(fixed));
+  return sections(text)
+    .map(([h, body]) => (h !== '' && known.get(h) === body ? `${h}\n${SAME_AS_FIXED}` : `${h === '' ? '' : `${h}\n`}${body}`))
+    .join('');
+}
+
 function compareOrWrite(file: string, actual: string): void {
   if (UPDATE) {
     writeFileSync(file, actual);
@@ -148,10 +170,16 @@ function checkRenderInvariants(text: string): void {
 }
 
 const cases = caseNames();
+const fixedText = renderText(emptySnapshot(), DEFAULT_OPTIONS);
 
 void describe('golden', () => {
   void test('at least one case exists', () => {
     assert.ok(cases.length > 0, `no case directories found under ${CASES_DIR}`);
+  });
+
+  void test('fixed.txt: the configuration and files for no objects at all', () => {
+    checkRenderInvariants(fixedText);
+    compareOrWrite(FIXED_FILE, fixedText);
   });
 
   for (const name of cases) {
@@ -174,7 +202,7 @@ void describe('golden', () => {
       }
       assert.ok(!expectError, 'render succeeded although the case has an expect-render-error marker');
       checkRenderInvariants(rendered);
-      compareOrWrite(join(dir, 'render.txt'), rendered);
+      compareOrWrite(join(dir, 'render.txt'), againstFixed(rendered, fixedText));
 
       const forbiddenFile = join(dir, 'must-not-render.txt');
       if (existsSync(forbiddenFile)) {

@@ -162,7 +162,7 @@ void describe('annotations through translate', () => {
     metadata: { name: 'site', namespace: 'default', annotations },
     spec: { tls: [{ hosts: ['site.example.com'] }], rules: [{ host: 'site.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
   });
-  const redirect = (annotations: Record<string, string>): boolean | undefined => translate({ ...emptySnapshot(), ingresses: [site(annotations)] }, OPTIONS).model.hostGroups[0]?.prefix[0]?.redirectToHttps;
+  const redirect = (annotations: Record<string, string>): boolean | undefined => translate({ ...emptySnapshot(), ingresses: [site(annotations)] }, OPTIONS).model.hostGroups[0]?.prefix[0]?.policy.redirectToHttps;
 
   test('ssl-redirect in the forms ParseBool reads turns rule T9 off for that Ingress', () => {
     assert.equal(redirect({}), true);

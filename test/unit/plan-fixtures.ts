@@ -6,6 +6,7 @@ import { snapshotFromFiles } from '../../src/store/store.js';
 import { translate } from '../../src/translate/translate.js';
 import type { RoutingModel } from '../../src/model/types.js';
 import { externalKey, plan } from '../../src/haproxy/runtime/plan.js';
+import { featuresInUse } from '../../src/haproxy/render/render.js';
 import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
 
 export const DIR = '/state/gen/1';
@@ -21,7 +22,7 @@ export function model(yaml: string): RoutingModel {
 /** The state right after a reload that rendered `m` with `spares` spare sections. */
 export function reloadedWith(m: RoutingModel, spares = 2): RuntimeState {
   return {
-    layout: { filesDir: DIR, named: new Map(m.backends.map((b) => [b.name, externalKey(b)])) },
+    layout: { filesDir: DIR, named: new Map(m.backends.map((b) => [b.name, externalKey(b)])), features: featuresInUse(m) },
     model: m,
     bound: new Map(),
     free: Array.from({ length: spares }, (_, i) => `spare_${i}`),

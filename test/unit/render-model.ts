@@ -12,7 +12,7 @@ export const OPTIONS: RenderOptions = testRenderOptions({ spareBackends: 1 });
 export const BACKEND = 'be_default_web_80';
 export const server = (over: Partial<Server> = {}): Server => ({ name: 'ep_10_0_0_1_8080', address: '10.0.0.1', port: 8080, ready: true, ...over });
 export const backend = (over: Partial<Backend> = {}): Backend => ({ name: BACKEND, ref: { namespace: 'default', service: 'web', port: 80 }, servers: [server()], ...over });
-export const target = (name = BACKEND): RouteTarget => ({ backend: name, redirectToHttps: false, source: { ingress: 'default/web', rule: 0, path: 0 } });
+export const target = (name = BACKEND): RouteTarget => ({ backend: name, policy: { redirectToHttps: false }, source: { ingress: 'default/web', rule: 0, path: 0 } });
 export const exact = (path: string, name = BACKEND): PathRoute => ({ ...target(name), path, pathType: 'Exact' });
 export const prefix = (path: string, name = BACKEND): PathRoute & { matchPrefix: string } => ({ ...target(name), path, pathType: 'Prefix', matchPrefix: `${path.replace(/\/+$/, '')}/` });
 export const group = (over: Partial<HostGroup> = {}): HostGroup => ({ key: 'a.example', exact: [exact('/exact')], prefix: [prefix('/api')], defaultBackend: target(), ...over });

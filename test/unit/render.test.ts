@@ -129,7 +129,7 @@ describe('render refuses what translate never hands it', () => {
   test('the runtime path refuses the same model: plan builds its operations with the same checks', () => {
     const live = model();
     const state: RuntimeState = {
-      layout: { filesDir: OPTIONS.filesDir, named: new Map([[BACKEND, '']]) },
+      layout: { filesDir: OPTIONS.filesDir, named: new Map([[BACKEND, '']]), features: new Set() },
       model: live,
       bound: new Map(),
       free: ['spare_0'],

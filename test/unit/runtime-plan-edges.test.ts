@@ -99,7 +99,7 @@ describe('runtime plan: the changes the main tests leave out', () => {
   });
 
   test('a map is swapped whole only above MAP_REPLACE_THRESHOLD entry changes, adds and deletions counted together', () => {
-    const target = { backend: 'be_default_web_80', redirectToHttps: false, source: { ingress: 'default/x', rule: 0, path: 0 } };
+    const target = { backend: 'be_default_web_80', policy: { redirectToHttps: false }, source: { ingress: 'default/x', rule: 0, path: 0 } };
     const group = (key: string): HostGroup => ({ key, exact: [], prefix: [{ ...target, path: '/', pathType: 'Prefix', matchPrefix: '/' }] });
     const hosts = (from: number, n: number): HostGroup[] => Array.from({ length: n }, (_, i) => group(`h${String(from + i).padStart(5, '0')}.test`));
     const m = model(base);

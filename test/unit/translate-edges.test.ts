@@ -67,7 +67,7 @@ void describe('translate, called directly', () => {
       },
       OPTIONS,
     );
-    assert.equal(r.model.hostGroups[0]?.prefix[0]?.redirectToHttps, true, 'the global default applies');
+    assert.equal(r.model.hostGroups[0]?.prefix[0]?.policy.redirectToHttps, true, 'the global default applies');
     assert.deepEqual(
       r.diagnostics.filter((d) => d.rule === 'V1').map((d) => [d.level, d.field, d.rule]),
       [

@@ -2,10 +2,12 @@
 // passed the DNS and RFC 3986 grammars in translate; the configuration text holds only names built from DNS labels
 // and port numbers, and addresses that parsed as IPs. `assertToken` re-checks that here, so a future bug in
 // translate fails closed instead of writing configuration.
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
+import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectFeature, redirectRules } from './policy/redirect.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -50,6 +52,7 @@ export const MAPS = {
   wildcards: 'maps/wildcards.map',
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
+  ...REDIRECT_MAPS,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -94,15 +97,40 @@ export type SectionOf = (backend: string) => string;
 const OWN_SECTION: SectionOf = (b) => b;
 
 /**
- * The value every routing map returns: `<flags>|<section>`. Two flags, `-` when off: `r` asks for the HTTPS redirect
- * (rule T9), `s` marks a host listed in a tls block, whose HTTPS responses carry HSTS.
+ * The value every routing map returns: `<flags>|<section>`, and `|<route id>` for a route with policy data. Two
+ * flags, `-` when off: `r` asks for the HTTPS redirect (rule T9), `s` marks a host listed in a tls block, whose
+ * HTTPS responses carry HSTS.
  */
 export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, tlsHost = false): string {
-  return `${t.redirectToHttps ? 'r' : '-'}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
+  return `${t.policy.redirectToHttps ? 'r' : '-'}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
 }
 
 export type MapName = keyof typeof MAPS;
+const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 export type MapEntry = [map: MapName, key: string, value: string];
+
+/** A route id starts with this; no backend section name holds `|p.`, so finding it in a route's value is the test. */
+const ROUTE_ID_PREFIX = 'p.';
+const HAS_ROUTE_ID = `{ var(txn.route) -m sub |${ROUTE_ID_PREFIX} }`;
+const ROUTE_ID = 'var(txn.route),field(3,|)';
+
+/**
+ * A route's id: the prefix and 16 hex digits of a hash of its key in the routing maps (the key of its paths-map line,
+ * or of its defaults-map line), stable for as long as the route exists. The feature maps are keyed by it.
+ */
+export function routeId(routingKey: string): string {
+  return ROUTE_ID_PREFIX + createHash('sha256').update(routingKey).digest('hex').slice(0, 16);
+}
+
+/** A route's value in the routing maps and its lines in the feature maps (policy data, keyed by the route's id). */
+function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
+  const value = routeValue(t, sectionOf, tlsHost);
+  const data: MapEntry[] = [];
+  const id = routeId(routingKey);
+  const redirect = t.policy.redirect;
+  if (redirect) data.push([`redirect${assertRedirectCode(redirect.code)}`, id, assertRedirectUrl(redirect.url)]);
+  return { value: data.length > 0 ? `${value}|${id}` : value, data };
+}
 
 /**
  * One host group's lines in the routing maps. Every key starts with the group key and a `/` or `?` (group keys
@@ -112,34 +140,71 @@ export type MapEntry = [map: MapName, key: string, value: string];
  * - Prefix `/a` is `group/a/` (every path below it) and `group/a?` (the path `/a` itself), which outranks shorter
  *   prefixes. Exact `/a` and Prefix `/a` share that second key; the exact route takes it (rule P3).
  */
-export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
-  const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
-  const paths = new Map<string, string>();
-  const tls = g.tlsHost === true;
-  for (const r of g.prefix) {
-    const value = routeValue(r, sectionOf, tls);
-    paths.set(g.key + r.matchPrefix, value);
-    // The prefix `/` already covers the path `/`.
-    if (r.matchPrefix !== '/') paths.set(g.key + r.matchPrefix.slice(0, -1) + PATH_END, value);
-  }
-  for (const r of g.exact) paths.set(g.key + r.path + PATH_END, routeValue(r, sectionOf, tls));
-  for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
-  if (g.defaultBackend) out.push(['defaults', assertMapWord(g.key, 'map key'), routeValue(g.defaultBackend, sectionOf, tls)]);
+/**
+ * The frontend rules a route's policy needs (`redirect301`, ...). The configuration has the rules of the features
+ * some route uses, and no others, so a plain route pays nothing for features nobody uses; a route that needs one
+ * the running configuration lacks takes a reload (runtime-plan.ts), while changed data of a feature in place is a
+ * map update.
+ */
+export function routeFeatures(t: RouteTarget): string[] {
+  const f = redirectFeature(t.policy);
+  return f === undefined ? [] : [f];
+}
+
+/** Every route of a host group, default backend included. */
+export function groupRoutes(g: HostGroup): RouteTarget[] {
+  return [...g.exact, ...g.prefix, ...(g.defaultBackend ? [g.defaultBackend] : [])];
+}
+
+export function featuresInUse(model: RoutingModel): Set<string> {
+  const out = new Set<string>();
+  for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
+  for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   return out;
 }
 
+export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
+  const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
+  const paths = new Map<string, string>();
+  const data: MapEntry[] = [];
+  const tls = g.tlsHost === true;
+  for (const r of g.prefix) {
+    const e = routeEntries(r, g.key + r.matchPrefix, sectionOf, tls);
+    paths.set(g.key + r.matchPrefix, e.value);
+    // The prefix `/` already covers the path `/`.
+    if (r.matchPrefix !== '/') paths.set(g.key + r.matchPrefix.slice(0, -1) + PATH_END, e.value);
+    data.push(...e.data);
+  }
+  for (const r of g.exact) {
+    // An exact route whose key a prefix route also has (Prefix /a is also `group/a?`) takes it (rule P3); its id
+    // differs from that prefix route's, which is keyed by `group/a/`.
+    const e = routeEntries(r, g.key + r.path + PATH_END, sectionOf, tls);
+    paths.set(g.key + r.path + PATH_END, e.value);
+    data.push(...e.data);
+  }
+  for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
+  if (g.defaultBackend) {
+    const e = routeEntries(g.defaultBackend, ` default ${g.key}`, sectionOf, tls);
+    out.push(['defaults', assertMapWord(g.key, 'map key'), e.value], ...e.data);
+  }
+  return [...out, ...data];
+}
+
 export function catchAllEntries(t: RouteTarget | undefined, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
-  return t ? [['defaults', CATCH_ALL_KEY, routeValue(t, sectionOf)]] : [];
+  if (!t) return [];
+  const e = routeEntries(t, ` default ${CATCH_ALL_KEY}`, sectionOf, false);
+  return [['defaults', CATCH_ALL_KEY, e.value], ...e.data];
 }
 
 export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTION): Map<string, string> {
-  const lines: Record<MapName, string[]> = { hosts: [], wildcards: [], paths: [], defaults: [] };
+  const lines = Object.fromEntries(Object.keys(MAPS).map((m) => [m, [] as string[]])) as Record<MapName, string[]>;
   const add = ([map, k, v]: MapEntry): void => {
     lines[map].push(`${assertMapWord(k, 'map key')} ${assertMapWord(v, 'map value')}\n`);
   };
   for (const g of model.hostGroups) groupEntries(g, sectionOf).forEach(add);
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
-  return new Map((Object.keys(MAPS) as MapName[]).map((m) => [MAPS[m], lines[m].join('')]));
+  // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do).
+  return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0).map((m) => [MAPS[m], lines[m].join('')]));
 }
 
 /** What the HTTPS listener serves when no SNI line matches: --default-ssl-certificate's Secret, else the generated one. */
@@ -280,6 +345,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const normalHost = 'req.fhdr(host),lower,field(1,:),regsub(\\.$,)';
   const indent = (lines: string[]): string => lines.map((l) => `  ${l}`).join('\n');
   // HAProxy 2.6 runs at most 64 threads (MAX_THREADS on Debian's build); more is a configuration it rejects.
+  const redirects = redirectRules(redirectCodesIn(featuresInUse(model)), map, HAS_ROUTE_ID, ROUTE_ID);
   const threads = assertInt(o.threads, 'threads') > 0 ? `\n  nbthread ${assertIntAtMost(o.threads, 64, 'threads')}` : '';
   const spares = assertInt(o.spareBackends, 'spare backends');
   const table = perClientTable(o.edge, maxConnections);
@@ -337,7 +403,9 @@ ${indent(requestHygieneRules(o.edge))}
   http-request set-var(txn.route) var(txn.group),map_str(${map(MAPS.defaults)}) if ${slow} ${found('txn.group')} ${noRoute}
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if ${slow} !${found('txn.group')}
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
-${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
+${redirects.length > 0 ? `  # The redirect annotations (permanent-redirect, temporal-redirect): before rule T9, as in ingress-nginx.
+${indent(redirects)}
+` : ''}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
   http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
 `}${indent(bodyRules(o.edge, f.tls))}

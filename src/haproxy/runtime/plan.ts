@@ -6,7 +6,8 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, renderMaps, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sniName } from '../render/render.js';
+import { REDIRECT_MAPS } from '../render/policy/redirect.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -15,6 +16,8 @@ export interface Layout {
   filesDir: string;
   /** Backend sections named after a model backend, with their ExternalName target ('' for an ordinary one). */
   named: ReadonlyMap<string, string>;
+  /** The policy features the frontend has rules for (render.ts `featuresInUse`). */
+  features: ReadonlySet<string>;
 }
 
 export interface RuntimeState {
@@ -112,6 +115,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 
+  const missing = missingFeature(state, next);
+  if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
   const mapOps = planMaps(state, next, bound);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
   const ops = [...certOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels];
@@ -121,8 +126,22 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   };
 }
 
-/** Adds go in before the lookups that lead to them (paths before hosts); removals in the opposite order. */
-const UPSERT_ORDER: MapName[] = ['paths', 'defaults', 'wildcards', 'hosts'];
+/**
+ * A feature some changed route needs and the running configuration has no rule for. Only routes that changed are
+ * looked at; a feature no route uses any more keeps its rule, which then matches nothing, until the next reload.
+ */
+function missingFeature(state: RuntimeState, next: RoutingModel): string | undefined {
+  const has = state.layout.features;
+  for (const [, g] of changedPairs<HostGroup>(state.model.hostGroups, next.hostGroups, (x) => x.key)) {
+    for (const r of g ? groupRoutes(g) : []) for (const f of routeFeatures(r)) if (!has.has(f)) return f;
+  }
+  for (const f of next.catchAll ? routeFeatures(next.catchAll) : []) if (!has.has(f)) return f;
+  return undefined;
+}
+
+/** Adds go in before the lookups that lead to them (feature data, then paths, then hosts); removals in the opposite
+ * order. */
+const UPSERT_ORDER: MapName[] = [...(Object.keys(REDIRECT_MAPS) as MapName[]), 'paths', 'defaults', 'wildcards', 'hosts'];
 
 function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);

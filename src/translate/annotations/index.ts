@@ -1,11 +1,20 @@
 // Every annotation family Portico reads, in one list: parsing, `portico check` and docs/annotations.md all go
 // through it.
+import type { RoutePolicy } from '../../model/types.js';
 import type { Findings } from '../diagnostics.js';
 import { parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
-import { REDIRECT_ANNOTATIONS } from './redirects.js';
+import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS];
+
+/** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
+  const policy: RoutePolicy = { redirectToHttps: redirectsToHttps(v, tlsHost, globalSslRedirect) };
+  const redirect = redirectOf(v);
+  if (redirect) policy.redirect = redirect;
+  return policy;
+}
 
 /** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read. */
 export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings): AnnotationValues {

@@ -1,7 +1,14 @@
-// Redirects: rule T9's HTTP to HTTPS redirect, per Ingress. (The other redirect annotations join this family.)
+// Redirects: rule T9's HTTP to HTTPS redirect, and a route that answers every request with a redirect of its own
+// (`permanent-redirect`, `temporal-redirect`), as ingress-nginx's redirect annotations do.
+import type { RedirectCode, RoutePolicy } from '../../model/types.js';
 import { annotation } from './registry.js';
 import type { AnnotationValues } from './registry.js';
-import { bool } from './values.js';
+import { bool, integer, redirectUrl } from './values.js';
+
+/** Any whole number is read (as strconv.Atoi does); one outside the annotation's range means its default. */
+const CODE = integer(-(2 ** 31), 2 ** 31 - 1);
+const CODE_DIFFERENCE =
+  'a code that is not a whole number is reported (A1) and the default code used; ingress-nginx then drops the redirect altogether.';
 
 export const REDIRECT_ANNOTATIONS = [
   annotation({
@@ -24,7 +31,54 @@ export const REDIRECT_ANNOTATIONS = [
       what: 'With `true`, plain-HTTP requests to this Ingress\'s paths are redirected with 308 to HTTPS even when the host has no TLS block (for TLS terminated in front of Portico).',
     },
   }),
+  annotation({
+    name: 'permanent-redirect',
+    scope: 'route',
+    grammar: redirectUrl,
+    set: (v, x) => (v.permanentRedirect = x),
+    doc: {
+      default: 'none',
+      what: 'Every request to this Ingress\'s paths is answered with a redirect to this URL (301 unless `permanent-redirect-code` says otherwise), on both ports, before the HTTPS redirect; the backend is not asked. The Location is the URL as written: the request\'s path and query are not appended. The URL changes live, without a reload.',
+      differences: 'the URL must start with `http://` or `https://` and name a host (ingress-nginx accepts any scheme beginning with `http`).',
+    },
+  }),
+  annotation({
+    name: 'permanent-redirect-code',
+    scope: 'route',
+    grammar: CODE,
+    set: (v, x) => (v.permanentRedirectCode = x),
+    doc: { default: '`301`', what: 'The status of `permanent-redirect`: 300 to 308; any other number means 301.', differences: CODE_DIFFERENCE },
+  }),
+  annotation({
+    name: 'temporal-redirect',
+    scope: 'route',
+    grammar: redirectUrl,
+    set: (v, x) => (v.temporalRedirect = x),
+    doc: {
+      default: 'none',
+      what: 'As `permanent-redirect`, with 302 (or `temporal-redirect-code`); when both are set, this one wins, as in ingress-nginx.',
+      differences: 'the URL must start with `http://` or `https://` and name a host (ingress-nginx accepts any scheme beginning with `http`).',
+    },
+  }),
+  annotation({
+    name: 'temporal-redirect-code',
+    scope: 'route',
+    grammar: CODE,
+    set: (v, x) => (v.temporalRedirectCode = x),
+    doc: { default: '`302`', what: 'The status of `temporal-redirect`: 300 to 307; any other number means 302.', differences: CODE_DIFFERENCE },
+  }),
 ];
+
+function codeIn(code: number | undefined, max: number, fallback: RedirectCode): RedirectCode {
+  return code !== undefined && code >= 300 && code <= max ? (code as RedirectCode) : fallback;
+}
+
+/** ingress-nginx's order: a temporal redirect (300-307, else 302) before a permanent one (300-308, else 301). */
+export function redirectOf(v: AnnotationValues): RoutePolicy['redirect'] {
+  if (v.temporalRedirect !== undefined) return { code: codeIn(v.temporalRedirectCode, 307, 302), url: v.temporalRedirect };
+  if (v.permanentRedirect !== undefined) return { code: codeIn(v.permanentRedirectCode, 308, 301), url: v.permanentRedirect };
+  return undefined;
+}
 
 /**
  * Rule T9 for the routes of one Ingress on one host: `force-ssl-redirect` redirects even a host without TLS, as in

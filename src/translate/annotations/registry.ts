@@ -20,6 +20,10 @@ export type Scope = 'route' | 'backend' | 'ingress';
 export interface AnnotationValues {
   sslRedirect?: boolean;
   forceSslRedirect?: boolean;
+  permanentRedirect?: string;
+  permanentRedirectCode?: number;
+  temporalRedirect?: string;
+  temporalRedirectCode?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

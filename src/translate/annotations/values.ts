@@ -130,6 +130,20 @@ export const httpUrl: ValueGrammar<string> = {
   },
 };
 
+// ingress-nginx's URLIsValidRegex: unreserved characters and `/ : ? & =`. No `%`, `#`, `;`, quote or space: the
+// value can travel as one word through a map file and the runtime API, and HAProxy's log-format never sees a `%`.
+const REDIRECT_URL = /^https?:\/\/[-._~A-Za-z0-9/:?&=]{1,2040}$/;
+
+/** A redirect target as ingress-nginx's redirect annotations accept it, an http:// or https:// URL with a host. */
+export const redirectUrl: ValueGrammar<string> = {
+  describe: 'an http:// or https:// URL of letters, digits and - . _ ~ / : ? & =',
+  parse: (raw) => {
+    if (!REDIRECT_URL.test(raw)) return fail(`${quote(raw)} is not an http:// or https:// URL of letters, digits and - . _ ~ / : ? & =`);
+    const host = raw.slice(raw.indexOf('//') + 2).split(/[/?]/)[0]!;
+    return host === '' || host.startsWith(':') ? fail(`${quote(raw)} has no host`) : ok(raw);
+  },
+};
+
 /** A value in messages: JSON-quoted (no raw newline reaches a log line) and cut to 64 characters. */
 export function quote(raw: string): string {
   return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}...` : raw);
