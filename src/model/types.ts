@@ -40,6 +40,8 @@ export interface RoutePolicy {
   redirectToHttps: boolean;
   /** `permanent-redirect` / `temporal-redirect`: every request gets this redirect instead of reaching the backend. */
   redirect?: { code: RedirectCode; url: string };
+  /** `proxy-read-timeout` / `proxy-send-timeout`: HAProxy's server and tunnel timeouts for this route's requests. */
+  serverTimeoutSeconds?: number;
 }
 
 /** What a matched request is sent to. */

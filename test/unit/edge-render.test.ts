@@ -201,7 +201,7 @@ describe('edge rules: what each setting writes, and where', () => {
     assert.ok(bare.includes(`use_backend %[var(txn.route),field(2,|)]\n\nbackend ${BACKEND}\n`), 'the first backend right after the HTTPS frontend, one blank line between');
     const full = config(OPTIONS);
     const order = full.split('\n').filter((l) => /^(backend|resolvers|frontend) /.test(l));
-    assert.deepEqual(order, [HTTP, HTTPS, TABLE, 'resolvers portico_dns', GATE_BACKEND, GATE_FRONTEND, `backend ${BACKEND}`, 'backend spare_0']);
+    assert.deepEqual(order, [HTTP, HTTPS, TABLE, 'resolvers portico_dns', GATE_FRONTEND, GATE_BACKEND, `backend ${BACKEND}`, 'backend spare_0']);
     assert.ok(!/\n\n\n/.test(full.slice(full.indexOf(HTTPS))), 'one blank line between sections');
   });
 });
@@ -214,7 +214,7 @@ describe('render refuses edge settings and options outside their grammars, namin
     );
     const g = lines(o, 'global');
     assert.ok(g.includes('maxconn 1') && g.includes('hard-stop-after 1s'));
-    const d = lines(o, 'defaults').filter((l) => l.startsWith('timeout '));
+    const d = lines(o, 'defaults portico').filter((l) => l.startsWith('timeout '));
     assert.deepEqual(d, ['timeout connect 1s', 'timeout client 1s', 'timeout server 1s', 'timeout tunnel 1s', 'timeout http-request 1s', 'timeout http-keep-alive 1s', 'timeout queue 1s']);
     assert.doesNotThrow(() => render(model(), withEdge({ maxBodyBytes: 1, perClient: { connections: 1, ratePerSecond: 1 } }, { maxConnections: 1 }), PEM));
   });

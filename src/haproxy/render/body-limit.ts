@@ -118,9 +118,9 @@ export function bodySessionRules(e: BodyLimitSettings): string[] {
  * frontend chose. HTTP/2 between the two, so that a streaming request and its response flow both ways at once as
  * they do outside. The gate's own timeouts are twice the backends' so that the backend behind it times out first.
  * `afterResponse` are the outer frontend's rules that judge the backend's answer (502 or 503): they run in the
- * inner frontend, where the backend's server is known.
+ * inner frontend, where the backend's server is known. `backendRules` set a route's own timeouts on the gate too.
  */
-export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverTimeoutSeconds: number, afterResponse: string[]): string[] {
+export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverTimeoutSeconds: number, afterResponse: string[], backendRules: string[] = []): string[] {
   if (e.maxBodyBytes === 0) return [];
   const socket = `${stateDir}/${BODY_GATE_SOCKET}`;
   const backend = [
@@ -128,6 +128,7 @@ export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverT
     `  filter lua.portico_body_limit ${assertInt(e.maxBodyBytes, 'body size', 1)}`,
     `  http-request set-header ${GATE_ROUTE_HEADER} %[var(txn.route)]`,
     `  timeout server ${2 * assertInt(serverTimeoutSeconds, 'server timeout', 1)}s`,
+    ...backendRules.map((l) => `  ${l}`),
     `  http-error status 400 content-type "text/plain; charset=utf-8" string "Request body refused: larger than the limit (413), or malformed (400)\\n"`,
     '  http-after-response set-status 413 if { var(txn.body_refused) -m bool }',
     `  server gate unix@${socket} proto h2`,

@@ -8,6 +8,7 @@ import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectFeature, redirectRules } from './policy/redirect.js';
+import { SERVER_TIMEOUT_FEATURE, TIMEOUT_MAPS, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -53,6 +54,7 @@ export const MAPS = {
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
   ...REDIRECT_MAPS,
+  ...TIMEOUT_MAPS,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -107,12 +109,15 @@ export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, t
 
 export type MapName = keyof typeof MAPS;
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
+/** The maps of the policy features, keyed by route id. */
+export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
 export type MapEntry = [map: MapName, key: string, value: string];
 
 /** A route id starts with this; no backend section name holds `|p.`, so finding it in a route's value is the test. */
 const ROUTE_ID_PREFIX = 'p.';
 const HAS_ROUTE_ID = `{ var(txn.route) -m sub |${ROUTE_ID_PREFIX} }`;
-const ROUTE_ID = 'var(txn.route),field(3,|)';
+// The id is the value's last field: the body gate inserts its own section name in front of the backend's.
+const ROUTE_ID = 'var(txn.route),field(-1,|)';
 
 /**
  * A route's id: the prefix and 16 hex digits of a hash of its key in the routing maps (the key of its paths-map line,
@@ -129,6 +134,8 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
   const id = routeId(routingKey);
   const redirect = t.policy.redirect;
   if (redirect) data.push([`redirect${assertRedirectCode(redirect.code)}`, id, assertRedirectUrl(redirect.url)]);
+  const timeout = t.policy.serverTimeoutSeconds;
+  if (timeout !== undefined) data.push(['serverTimeout', id, serverTimeoutValue(timeout)]);
   return { value: data.length > 0 ? `${value}|${id}` : value, data };
 }
 
@@ -147,8 +154,7 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
  * map update.
  */
 export function routeFeatures(t: RouteTarget): string[] {
-  const f = redirectFeature(t.policy);
-  return f === undefined ? [] : [f];
+  return [redirectFeature(t.policy), serverTimeoutFeature(t.policy)].filter((f): f is string => f !== undefined);
 }
 
 /** Every route of a host group, default backend included. */
@@ -320,6 +326,11 @@ function bindLines(o: RenderOptions, port: number, options: string): string[] {
   return [`bind :${p}${options}`, ...(o.ipv6 ? [`bind [::]:${p} v6only${options}`] : [])];
 }
 
+/** The defaults sections: the settings, what the listeners follow, and what backends follow while they have rules. */
+const BASE_DEFAULTS = 'portico';
+const LISTENER_DEFAULTS = 'portico_listeners';
+const ROUTE_DEFAULTS = 'portico_routes';
+
 /** The frontends of the two listeners (by these names in HAProxy's logs and statistics). */
 export const HTTP_FRONTEND = 'portico_http';
 export const HTTPS_FRONTEND = 'portico_https';
@@ -345,7 +356,6 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const normalHost = 'req.fhdr(host),lower,field(1,:),regsub(\\.$,)';
   const indent = (lines: string[]): string => lines.map((l) => `  ${l}`).join('\n');
   // HAProxy 2.6 runs at most 64 threads (MAX_THREADS on Debian's build); more is a configuration it rejects.
-  const redirects = redirectRules(redirectCodesIn(featuresInUse(model)), map, HAS_ROUTE_ID, ROUTE_ID);
   const threads = assertInt(o.threads, 'threads') > 0 ? `\n  nbthread ${assertIntAtMost(o.threads, 64, 'threads')}` : '';
   const spares = assertInt(o.spareBackends, 'spare backends');
   const table = perClientTable(o.edge, maxConnections);
@@ -356,6 +366,16 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
     `http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }`,
     `http-after-response del-header ${INTERNAL_MARK} if { status 502:503 }`,
   ];
+  const features = featuresInUse(model);
+  const redirects = redirectRules(redirectCodesIn(features), map, HAS_ROUTE_ID, ROUTE_ID);
+  const timeoutFile = map(MAPS.serverTimeout);
+  const routeRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
+  const gateRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID, 2) : [];
+  const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules);
+  // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
+  // own that only backends follow: HAProxy refuses frontends and backends sharing a defaults section with rules.
+  const routeDefaults =
+    routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n  # The timeout annotations (proxy-read-timeout, proxy-send-timeout) of the route a request took.\n${indent(routeRules)}`] : [];
   /**
    * One frontend per listener, so that what differs between HTTP and HTTPS is decided once, when the configuration
    * is written, instead of on every request: X-Forwarded-Proto and -Port are constants, the HTTP->HTTPS redirect is
@@ -436,7 +456,9 @@ global
 ${indent(globalTlsLines(o.edge))}
 ${indent(globalBodyLimitLines(o.edge, dir))}
 
-defaults
+# Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
+# proxy follows the last defaults section before it.
+defaults ${BASE_DEFAULTS}
   mode http
   log global
   option http-keep-alive
@@ -454,11 +476,14 @@ defaults
   http-error status 503 content-type "text/plain; charset=utf-8" hdr ${INTERNAL_MARK} 1 string "Service unavailable: no endpoint of this route could take the request\\n"
   http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
 
+# What the listeners follow: HAProxy warns when one defaults section is both named by others and followed by proxies.
+defaults ${LISTENER_DEFAULTS} from ${BASE_DEFAULTS}
+
 ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindLines(o, o.httpPort, '') })}
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`) })}
 
-${[...tables, ...bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns))].join('\n\n')}
+${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns))].join('\n\n')}
 `;
 }
 

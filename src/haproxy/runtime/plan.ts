@@ -6,8 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sniName } from '../render/render.js';
-import { REDIRECT_MAPS } from '../render/policy/redirect.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -141,7 +140,7 @@ function missingFeature(state: RuntimeState, next: RoutingModel): string | undef
 
 /** Adds go in before the lookups that lead to them (feature data, then paths, then hosts); removals in the opposite
  * order. */
-const UPSERT_ORDER: MapName[] = [...(Object.keys(REDIRECT_MAPS) as MapName[]), 'paths', 'defaults', 'wildcards', 'hosts'];
+const UPSERT_ORDER: MapName[] = [...FEATURE_MAPS, 'paths', 'defaults', 'wildcards', 'hosts'];
 
 function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);

@@ -5,14 +5,17 @@ import type { Findings } from '../diagnostics.js';
 import { parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
 import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
+import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS];
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
   const policy: RoutePolicy = { redirectToHttps: redirectsToHttps(v, tlsHost, globalSslRedirect) };
   const redirect = redirectOf(v);
   if (redirect) policy.redirect = redirect;
+  const serverTimeout = serverTimeoutOf(v);
+  if (serverTimeout !== undefined) policy.serverTimeoutSeconds = serverTimeout;
   return policy;
 }
 

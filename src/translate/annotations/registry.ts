@@ -24,6 +24,8 @@ export interface AnnotationValues {
   permanentRedirectCode?: number;
   temporalRedirect?: string;
   temporalRedirectCode?: number;
+  proxyReadTimeout?: number;
+  proxySendTimeout?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

@@ -1,0 +1,28 @@
+// Render side of proxy-read-timeout / proxy-send-timeout (src/translate/annotations/timeouts.ts). HAProxy 2.6 sets a
+// stream's server and tunnel timeouts only from a backend's rules (`http-request set-timeout`), so the rules sit in
+// the defaults section the backend sections inherit (render.ts `ROUTE_DEFAULTS`): written once, whatever the number of
+// backends, and present only while some route sets a timeout. The value is map data keyed by the route's id.
+import type { RoutePolicy } from '../../../model/types.js';
+
+export const TIMEOUT_MAPS = { serverTimeout: 'maps/server-timeout.map' } as const;
+export const SERVER_TIMEOUT_FEATURE = 'server-timeout';
+
+export function serverTimeoutFeature(policy: RoutePolicy): string | undefined {
+  return policy.serverTimeoutSeconds === undefined ? undefined : SERVER_TIMEOUT_FEATURE;
+}
+
+/** The map value: milliseconds, as `set-timeout` reads a number. */
+export function serverTimeoutValue(seconds: number): string {
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 2_147_483) throw new Error(`render: refusing server timeout ${seconds}`);
+  return String(seconds * 1000);
+}
+
+/**
+ * The backend rules: the route's timeout for the connection to the server and for a tunnel after an upgrade.
+ * `gateFactor` > 1 for the body gate's backend, which must outlast the backend behind it.
+ */
+export function serverTimeoutRules(mapFile: string, hasId: string, routeId: string, gateFactor = 1): string[] {
+  const value = `${routeId},map_str_int(${mapFile})`;
+  const scaled = gateFactor === 1 ? value : `${value},mul(${gateFactor})`;
+  return ['server', 'tunnel'].map((t) => `http-request set-timeout ${t} ${scaled} if ${hasId} { ${value} -m found }`);
+}
