@@ -28,6 +28,8 @@ export interface CountOptions {
   /** A new connection for every request (each says `Connection: close`) instead of one kept-alive connection: what
    * per-connection rules (accept-time tracking) cost shows only here. */
   connectionPerRequest?: boolean;
+  /** The status every request must get (200 unless the route answers itself, a redirect say). */
+  expectStatus?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function countInstructions(o: CountOptions & { requests: number }):
     try {
       for (let i = 0; i < o.requests; i++) {
         const { status } = await httpGet(o.port, o.host, '/', 30_000, '127.0.0.1', agent);
-        if (status !== 200) throw new Error(`GET ${o.host}/ answered ${status} (request ${i + 1} of ${o.requests})`);
+        if (status !== (o.expectStatus ?? 200)) throw new Error(`GET ${o.host}/ answered ${status} (request ${i + 1} of ${o.requests})`);
       }
     } finally {
       agent.destroy();

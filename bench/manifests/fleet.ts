@@ -12,6 +12,8 @@ export interface FleetOptions {
   /** Host of Ingress i. */
   host?: (i: number) => string;
   perFile?: number;
+  /** Annotations of Ingress i, if any. */
+  annotations?: (i: number) => Record<string, string> | undefined;
 }
 
 export const fleetHost = (i: number): string => `app-${i}.bench.example`;
@@ -24,7 +26,8 @@ export async function writeFleet(dir: string, o: FleetOptions): Promise<void> {
     const docs: string[] = [];
     for (let i = start; i < Math.min(o.count, start + perFile); i++) {
       const svc = `app-${i}`;
-      docs.push(ingress({ name: svc, host: host(i), service: svc }));
+      const annotations = o.annotations?.(i);
+      docs.push(ingress({ name: svc, host: host(i), service: svc, ...(annotations ? { annotations } : {}) }));
       docs.push(service(svc, o.port));
       docs.push(endpointSlice({ name: `${svc}-1`, service: svc, port: o.port, addresses: o.addresses(i) }));
     }

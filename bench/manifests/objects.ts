@@ -3,11 +3,12 @@
 
 export const NAMESPACE = 'bench';
 
-export function ingress(o: { name: string; host: string; service: string; tlsSecret?: string }): string {
+export function ingress(o: { name: string; host: string; service: string; tlsSecret?: string; annotations?: Record<string, string> }): string {
   const tls = o.tlsSecret ? `  tls:\n    - hosts: [${o.host}]\n      secretName: ${o.tlsSecret}\n` : '';
+  const annotations = o.annotations ? `, annotations: ${JSON.stringify(o.annotations)}` : '';
   return `apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: { name: ${o.name}, namespace: ${NAMESPACE} }
+metadata: { name: ${o.name}, namespace: ${NAMESPACE}${annotations} }
 spec:
   ingressClassName: portico
 ${tls}  rules:

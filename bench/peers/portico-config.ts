@@ -22,10 +22,18 @@ export interface PorticoConfig {
  * it is ready, stops it, and writes its configuration to `dir`/portico.cfg. The maps and certificates stay where the
  * configuration points (a given --state-dir is not removed).
  */
-export async function porticoGeneratedConfig(o: { dir: string; addresses: string[]; port: number; httpPort: number; httpsPort: number; count?: number }): Promise<PorticoConfig> {
+export async function porticoGeneratedConfig(o: {
+  dir: string;
+  addresses: string[];
+  port: number;
+  httpPort: number;
+  httpsPort: number;
+  count?: number;
+  annotations?: (i: number) => Record<string, string> | undefined;
+}): Promise<PorticoConfig> {
   const manifestDir = join(o.dir, 'portico-manifests');
   const stateDir = join(o.dir, 'portico-state');
-  await writeFleet(manifestDir, { count: o.count ?? 1, addresses: () => o.addresses, port: o.port });
+  await writeFleet(manifestDir, { count: o.count ?? 1, addresses: () => o.addresses, port: o.port, ...(o.annotations ? { annotations: o.annotations } : {}) });
   const p = startPortico({ manifestDir, stateDir, httpPort: o.httpPort, httpsPort: o.httpsPort, adminPort: await freePort() });
   try {
     await p.waitReady(60_000, 50);
@@ -60,11 +68,11 @@ export interface PorticoCountSetup {
  * One Ingress (host fleetHost(0), path `/` Prefix, a Service with the two origin endpoints), served by the fixed
  * origin: the setup behind both the bench's count and the CI guard test/perf/instructions.test.ts.
  */
-export async function porticoCountSetup(dir: string): Promise<PorticoCountSetup> {
+export async function porticoCountSetup(dir: string, fleet: { count?: number; annotations?: (i: number) => Record<string, string> | undefined } = {}): Promise<PorticoCountSetup> {
   const origin = await startFixedOrigin();
   try {
     const [port, httpsPort] = [await freePort(), await freePort()];
-    const cfg = await porticoGeneratedConfig({ dir, addresses: ORIGIN_ADDRESSES, port: origin.port, httpPort: port, httpsPort });
+    const cfg = await porticoGeneratedConfig({ dir, addresses: ORIGIN_ADDRESSES, port: origin.port, httpPort: port, httpsPort, ...fleet });
     return { ...cfg, port, host: fleetHost(0), origin, close: () => origin.close() };
   } catch (e) {
     await origin.close();

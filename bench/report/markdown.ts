@@ -74,7 +74,17 @@ function instructions(r: InstructionsResult): string {
       : required.impliedThroughputRatio < r.target
         ? `\n\nThe headers rule X9 requires, added by hand in their cheapest form and with no path routing at all, already bring the minimal configuration to ${f(required.impliedThroughputRatio, 2)}×: below the ${r.target}× target, so by this estimate no configuration that sends them meets it on this machine.`
         : `\n\nThe headers rule X9 requires leave the minimal configuration at ${f(required.impliedThroughputRatio, 2)}×, within the ${r.target}× target.`;
-  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}${ruleCosts(r)}`;
+  return `User-space instructions HAProxy executes per request (valgrind callgrind; a long run minus a short one, so start-up is left out). Unlike CPU time, the count barely moves with the machine's load; the implied ratio assumes the kernel's part of the CPU time (${f((1 - r.userShare) * 100)}% for the minimal configuration under wrk -c64 in this run) is the same for all.\n\n${table(head, body)}${verdictLine}${ruleCosts(r)}${featureCosts(r)}`;
+}
+
+function featureCosts(r: InstructionsResult): string {
+  const base = r.featureCosts?.find((x) => x.family === 'none');
+  if (!r.featureCosts || !base) return '';
+  const head = ['annotation family (the second of two Ingresses uses it)', 'a request on the plain first route', 'what the family\'s rules cost it', 'a request on the route that uses it', 'vs the same route without the annotations'];
+  const body = r.featureCosts
+    .filter((x) => x !== base)
+    .map((x) => [`${x.family}: \`${Object.entries(x.annotations).map(([k, v]) => `${k}: ${v}`).join(', ')}\``, f(x.plainBeside), f(x.plainBeside - base.plainBeside), f(x.using), f(x.using - base.using)]);
+  return `\n\n### What each annotation family costs (plain HTTP GET, one kept-alive connection; two Ingresses, neither annotated: ${f(base.plainBeside)} and ${f(base.using)})\n\n${table(head, body)}`;
 }
 
 function ruleCosts(r: InstructionsResult): string {

@@ -88,6 +88,16 @@ export interface RuleCostRow {
   full?: number;
 }
 
+/** One annotation family, counted in a configuration of two Ingresses where the second carries its annotations. */
+export interface FeatureCostRow {
+  family: string;
+  annotations: Record<string, string>;
+  /** A plain route's count with the family's rules in the configuration (another route uses it). */
+  plainBeside: number;
+  /** The count of a request on the route that uses the family. */
+  using: number;
+}
+
 export interface InstructionsResult {
   rows: InstructionsRow[];
   /** Share of the minimal hand-written HAProxy's CPU time spent in user space (wrk, 64 connections, this run). */
@@ -95,6 +105,8 @@ export interface InstructionsResult {
   /** The data-plane target the implied ratios are read against. */
   target: number;
   ruleCosts?: RuleCostRow[];
+  /** Issue 11: what each annotation family costs a route that uses it, and a plain route beside it. */
+  featureCosts?: FeatureCostRow[];
   /** Issue 10's budget: the edge rules together add at most `budget` (a share) to a plain request's count. */
   edgeBudget?: { full: number; withoutEdge: number; added: number; budget: number; pass: boolean };
 }

@@ -21,7 +21,7 @@ import type { PorticoCountSetup } from '../peers/portico-config.js';
 import { EDGE_FAMILIES, FAMILY_LABELS, RULE_FAMILIES, withoutFamilies } from '../peers/portico-rule-families.js';
 import type { RuleFamily } from '../peers/portico-rule-families.js';
 import type { Routes } from '../peers/routes.js';
-import type { InstructionsResult, InstructionsRow, RuleCostRow } from '../report/types.js';
+import type { FeatureCostRow, InstructionsResult, InstructionsRow, RuleCostRow } from '../report/types.js';
 import { RATIO_TARGET } from './data-plane.js';
 import type { Context as DataPlaneContext } from './data-plane.js';
 
@@ -44,6 +44,7 @@ export async function runInstructions(ctx: Context): Promise<InstructionsResult>
     };
     const rows = await configurationRows(ctx, dir, portico, count);
     const ruleCosts = await ruleCostRows(ctx, dir, portico, rows.find((r) => r.config === 'portico')!.perRequest, count);
+    const featureCosts = await featureCostRows(ctx, dir);
     const userShare = await handwrittenUserShare(ctx, dir);
     const base = rows[0]!.perRequest;
     for (const r of rows) {
@@ -54,13 +55,45 @@ export async function runInstructions(ctx: Context): Promise<InstructionsResult>
     ctx.log(`instructions, rule costs: ${ruleCosts.map((r) => `${r.family}${r.connectionPerRequest ? ' (new connection per request)' : ''} ${Math.round(r.cost)}`).join(', ')}`);
     const full = rows.find((r) => r.config === 'portico')!.perRequest;
     const withoutEdge = ruleCosts.find((r) => r.family === 'edge')!.without;
-    return { rows, userShare, target: RATIO_TARGET, ruleCosts, edgeBudget: { full, withoutEdge, added: full / withoutEdge - 1, budget: EDGE_BUDGET, pass: full / withoutEdge - 1 <= EDGE_BUDGET } };
+    ctx.log(`instructions, annotation families: ${featureCosts.map((r) => `${r.family}: plain route beside it ${Math.round(r.plainBeside)}, the route itself ${Math.round(r.using)}`).join('; ')}`);
+    return { rows, userShare, target: RATIO_TARGET, ruleCosts, featureCosts, edgeBudget: { full, withoutEdge, added: full / withoutEdge - 1, budget: EDGE_BUDGET, pass: full / withoutEdge - 1 <= EDGE_BUDGET } };
   } finally {
     await portico.close();
   }
 }
 
 type Count = (label: string, file: string, requests?: [number, number], connectionPerRequest?: boolean) => Promise<number>;
+
+/** Issue 11's annotation families, each with the annotations one Ingress carries to use it, and the status it gets. */
+const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; status: number }[] = [
+  // The baseline: the same two Ingresses, neither annotated.
+  { family: 'none', annotations: {}, status: 200 },
+  { family: 'redirect (permanent-redirect)', annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://example.com/' }, status: 301 },
+  { family: 'timeouts (proxy-read-timeout)', annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '30' }, status: 200 },
+];
+
+/**
+ * Each family in a configuration of two Ingresses, the second carrying its annotations: a request on the first (what
+ * the family's rules cost every other route once some route uses it) and on the second (the route that uses it).
+ */
+async function featureCostRows(ctx: Context, dir: string): Promise<FeatureCostRow[]> {
+  const rows: FeatureCostRow[] = [];
+  for (const [i, f] of FEATURE_FAMILIES.entries()) {
+    const name = f.family.replace(/[^a-z0-9]+/gi, '-');
+    // A short directory: HAProxy's unix sockets (the body gate's) live under it, and their paths may not exceed 97.
+    const setup = await porticoCountSetup(join(dir, `f${i}`), { count: 2, annotations: (n) => (n === 1 && Object.keys(f.annotations).length > 0 ? f.annotations : undefined) });
+    try {
+      const count = (host: number, expectStatus: number): Promise<number> => {
+        ctx.log(`instructions: ${f.family}, route ${host}`);
+        return instructionsPerRequest({ cfg: setup.file, port: setup.port, host: fleetHost(host), requests: ctx.s.instructions.requests, outFile: join(dir, `feature-${name}-${host}`), expectStatus });
+      };
+      rows.push({ family: f.family, annotations: f.annotations, plainBeside: await count(0, 200), using: await count(1, f.status) });
+    } finally {
+      await setup.close();
+    }
+  }
+  return rows;
+}
 
 /** The minimal hand-written HAProxy, the same plus the headers X9 requires, plus all Portico sends, and Portico. */
 async function configurationRows(ctx: Context, dir: string, portico: PorticoCountSetup, count: Count): Promise<InstructionsRow[]> {

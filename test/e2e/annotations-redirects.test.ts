@@ -5,7 +5,7 @@
 // values and unknown keys are reported and change nothing else.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, endpointSlice, httpGet, httpsGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, httpsGet, ingress, manifestDir, reloadCount, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -16,7 +16,7 @@ const P = 'nginx.ingress.kubernetes.io/';
 const site = (name: string, host: string, annotations: Record<string, string>, path = '/', tls = false): string =>
   ingress({ name, annotations, ...(tls ? { tls: [{ hosts: [host] }] } : {}), rules: [{ host, paths: [{ path, pathType: 'Prefix', service: 'blue', port: 80 }] }] });
 
-const reloads = async (): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1]);
+const reloads = (): Promise<number> => reloadCount(portico.adminPort);
 
 /** Status and Location of a plain-HTTP request; `pod` when the backend answered. */
 async function answer(host: string, path = '/'): Promise<string> {

@@ -3,7 +3,7 @@
 // passes the body gate; a changed value is live without a reload, and the first timeout anywhere takes one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, reloadCount, service, startEcho, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import { rawRequest } from './harness/raw.js';
 import type { Echo } from './harness/index.js';
 
@@ -15,7 +15,7 @@ const P = 'nginx.ingress.kubernetes.io/';
 const site = (name: string, host: string, annotations: Record<string, string>): string =>
   ingress({ name, annotations, rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', service: 'slow', port: 80 }] }] });
 
-const reloads = async (): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1]);
+const reloads = (): Promise<number> => reloadCount(portico.adminPort);
 
 /** The status of a GET the backend answers after `ms`. */
 const slowGet = async (host: string, ms: number): Promise<number> => (await httpGet(portico.httpPort, { host, path: `/slow?ms=${ms}`, timeoutMs: 20_000 })).status;

@@ -3,7 +3,7 @@
 // and a DNS server on loopback.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, service, startEcho, startPortico, stopAll, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, reloadCount, service, startEcho, startPortico, stopAll, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 import { startDns } from './harness/dns.js';
 import type { DnsServer } from './harness/dns.js';
@@ -42,7 +42,7 @@ after(async () => {
   await dns?.close();
 });
 
-const reloads = async (): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)/m.exec((await httpGet(portico.adminPort, { path: '/metrics' })).body)?.[1]);
+const reloads = (): Promise<number> => reloadCount(portico.adminPort);
 
 test('an ExternalName target that moves in DNS is followed without a reload', async () => {
   const pod = async (): Promise<string> => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { docs, http2Get, httpGet, httpsGet, ingress, makeCert, manifestDir, removeManifest, startPortico, tlsHandshake, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
+import { docs, http2Get, httpGet, httpsGet, ingress, makeCert, manifestDir, reloadCount, removeManifest, startPortico, tlsHandshake, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import { singlePodApp, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
@@ -194,7 +194,7 @@ describe('HTTP to HTTPS redirect (T9)', () => {
 });
 
 describe('certificates change without a reload', () => {
-  const reloads = async (port: number): Promise<number> => Number(/^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(port, { path: '/metrics' })).body)?.[1]);
+  const reloads = reloadCount;
   const servedCn = async (port: number, servername?: string): Promise<string> => (await tlsHandshake(port, servername === undefined ? {} : { servername })).cert.subject;
   const until = (what: string, fn: () => Promise<boolean>): Promise<void> => waitFor(fn, { timeoutMs: 3000, intervalMs: 20, message: what });
 

@@ -8,7 +8,7 @@ import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectFeature, redirectRules } from './policy/redirect.js';
-import { SERVER_TIMEOUT_FEATURE, TIMEOUT_MAPS, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
+import { SERVER_TIMEOUT_FEATURE, TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -370,7 +370,8 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const redirects = redirectRules(redirectCodesIn(features), map, HAS_ROUTE_ID, ROUTE_ID);
   const timeoutFile = map(MAPS.serverTimeout);
   const routeRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
-  const gateRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID, 2) : [];
+  // The gate inherits the route's rules too (it follows the same defaults) and then doubles what they found.
+  const gateRules = features.has(SERVER_TIMEOUT_FEATURE) ? gateTimeoutRules(2) : [];
   const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules);
   // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
   // own that only backends follow: HAProxy refuses frontends and backends sharing a defaults section with rules.

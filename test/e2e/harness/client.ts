@@ -340,3 +340,10 @@ function certInfo(peer: PeerCertificate): CertInfo {
   const x = new X509Certificate(peer.raw);
   return { subject: x.subject, subjectaltname: x.subjectAltName ?? '', fingerprint256: x.fingerprint256, issuer: x.issuer };
 }
+
+/** How many times Portico has reloaded HAProxy, from its metrics on `adminPort`. */
+export async function reloadCount(adminPort: number): Promise<number> {
+  const m = /^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(adminPort, { path: '/metrics' })).body);
+  if (!m) throw new Error('no portico_haproxy_reloads_total in /metrics');
+  return Number(m[1]);
+}

@@ -18,11 +18,17 @@ export function serverTimeoutValue(seconds: number): string {
 }
 
 /**
- * The backend rules: the route's timeout for the connection to the server and for a tunnel after an upgrade.
- * `gateFactor` > 1 for the body gate's backend, which must outlast the backend behind it.
+ * The backend rules: the route's timeout for the connection to the server and for a tunnel after an upgrade, looked up
+ * once.
  */
-export function serverTimeoutRules(mapFile: string, hasId: string, routeId: string, gateFactor = 1): string[] {
-  const value = `${routeId},map_str_int(${mapFile})`;
-  const scaled = gateFactor === 1 ? value : `${value},mul(${gateFactor})`;
-  return ['server', 'tunnel'].map((t) => `http-request set-timeout ${t} ${scaled} if ${hasId} { ${value} -m found }`);
+export function serverTimeoutRules(mapFile: string, hasId: string, routeId: string): string[] {
+  return [
+    `http-request set-var(txn.server_timeout) ${routeId},map_str_int(${mapFile}) if ${hasId}`,
+    ...['server', 'tunnel'].map((t) => `http-request set-timeout ${t} var(txn.server_timeout) if { var(txn.server_timeout) -m found }`),
+  ];
+}
+
+/** The body gate's own rules, after the inherited ones: twice the route's timeout. */
+export function gateTimeoutRules(gateFactor: number): string[] {
+  return ['server', 'tunnel'].map((t) => `http-request set-timeout ${t} var(txn.server_timeout),mul(${gateFactor}) if { var(txn.server_timeout) -m found }`);
 }
