@@ -70,6 +70,7 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'none', annotations: {}, status: 200 },
   { family: 'redirect (permanent-redirect)', annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://example.com/' }, status: 301 },
   { family: 'timeouts (proxy-read-timeout)', annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '30' }, status: 200 },
+  { family: 'body limit (proxy-body-size)', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '10m' }, status: 200 },
 ];
 
 /**

@@ -42,6 +42,8 @@ export interface RoutePolicy {
   redirect?: { code: RedirectCode; url: string };
   /** `proxy-read-timeout` / `proxy-send-timeout`: HAProxy's server and tunnel timeouts for this route's requests. */
   serverTimeoutSeconds?: number;
+  /** `proxy-body-size`: the largest request body in bytes for this route (0: no limit), instead of the global one. */
+  maxBodyBytes?: number;
 }
 
 /** What a matched request is sent to. */

@@ -11,7 +11,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { docs, endpointSlice, ingress, manifestDir, service, singlePodApp, startPortico, stopEverything, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
-import { openSocket, readResponse } from './harness/raw.js';
+import { chunkedPost, openSocket, readResponse } from './harness/raw.js';
 
 const pods: Echo[] = [];
 let portico: Portico;
@@ -53,23 +53,8 @@ after(async () => {
 const chunk = (data: string): string => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A chunked POST of `pieces` chunks of 1 kB, `gapMs` apart, ended properly unless the connection goes first. */
-async function chunkedUpload(host: string, pieces: number, gapMs: number): Promise<{ status: number; body: string }> {
-  const s = await openSocket(portico.httpPort);
-  s.on('error', () => undefined); // Portico may answer and close while the client is still writing
-  try {
-    const response = readResponse(s, 15_000);
-    s.write(['POST /upload HTTP/1.1', `Host: ${host}`, 'Transfer-Encoding: chunked', 'Content-Type: text/plain', '', ''].join('\r\n'));
-    for (let i = 0; i < pieces && !s.destroyed; i++) {
-      s.write(chunk(String.fromCharCode(97 + (i % 26)).repeat(1024)));
-      await sleep(gapMs);
-    }
-    if (!s.destroyed) s.write('0\r\n\r\n');
-    return await response;
-  } finally {
-    s.destroy();
-  }
-}
+/** A chunked POST of `pieces` chunks of 1 kB, `gapMs` apart. */
+const chunkedUpload = (host: string, pieces: number, gapMs: number): Promise<{ status: number; body: string }> => chunkedPost(portico.httpPort, host, pieces, gapMs);
 
 /** How the HTTP/2 client reaches Portico: over TLS with ALPN h2 (the way Portico offers HTTP/2), or by sending the
  * HTTP/2 preface on a connection that did not negotiate it, over plain TCP or over TLS with ALPN http/1.1. */

@@ -157,6 +157,9 @@ function checkRenderInvariants(text: string): void {
   lines.forEach((line, i) => {
     if (line.startsWith('<pem sha256=')) return;
     assert.match(line, /^[\x20-\x7e]*$/, `render.txt line ${i + 1} holds a control or non-ASCII character`);
+    // HAProxy reads at most 64 words a line and truncates the rest with an error (quoted text counts as one word,
+    // so this count errs on the safe side).
+    if (!line.startsWith('#') && !line.trimStart().startsWith('#')) assert.ok(line.trim().split(/\s+/).length <= 64, `render.txt line ${i + 1} has more than 64 words`);
   });
   let section = '';
   for (const line of lines) {

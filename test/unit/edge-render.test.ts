@@ -10,7 +10,7 @@ import { HTTPS_FRONTEND, HTTP_FRONTEND, render, renderConfig } from '../../src/h
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
 import { PER_CLIENT_TABLE, perClientTable } from '../../src/haproxy/render/edge.js';
 import { BODY_LIMIT_LUA, bodyGateSections } from '../../src/haproxy/render/body-limit.js';
-import { BACKEND, OPTIONS, backend, edgeSettings, hasSection, model, sectionLines, withEdge } from './render-model.js';
+import { BACKEND, OPTIONS, backend, edgeSettings, group, hasSection, model, prefix, sectionLines, target, withEdge } from './render-model.js';
 
 const HTTP = `frontend ${HTTP_FRONTEND}`;
 const HTTPS = `frontend ${HTTPS_FRONTEND}`;
@@ -307,5 +307,20 @@ describe('render refuses edge settings and options outside their grammars, namin
       assert.throws(() => bodyGateSections(edgeSettings(), OPTIONS.stateDir, v, []), /^Error: render: refusing server timeout /, String(v));
     }
     for (const v of NOT_WHOLE) assert.throws(() => bodyGateSections(edgeSettings({ maxBodyBytes: v }), OPTIONS.stateDir, 60, []), /^Error: render: refusing body size /, String(v));
+  });
+});
+
+describe('route policies with every edge setting', () => {
+  test('no line exceeds the 64 words HAProxy reads, with or without a global body limit', () => {
+    const policy = { redirectToHttps: true, redirect: { code: 301 as const, url: 'https://x.example/' }, serverTimeoutSeconds: 30, maxBodyBytes: 2048 };
+    const m = model({ hostGroups: [group({ prefix: [{ ...prefix('/api'), policy }], defaultBackend: { ...target(), policy } })], catchAll: { ...target(), policy } });
+    for (const maxBodyBytes of [0, 1000]) {
+      for (const allowEncodedSlashes of [false, true]) {
+        const text = renderConfig(m, withEdge({ maxBodyBytes, allowEncodedSlashes, perClient: { connections: 10, ratePerSecond: 5 } }));
+        for (const line of text.split('\n')) assert.ok(line.trim().split(/\s+/).length <= 64, `${line.slice(0, 120)}... (body limit ${maxBodyBytes})`);
+        // A route limit with no global one still takes the gate and the Lua filter.
+        assert.ok(hasSection(text, GATE_BACKEND), `the gate, body limit ${maxBodyBytes}`);
+      }
+    }
   });
 });

@@ -44,7 +44,11 @@ function BodyLimit:new()
 end
 
 function BodyLimit:start_analyze(txn, chn)
-  if not chn:is_resp() then filter.register_data_filter(self, chn) end
+  if chn:is_resp() then return end
+  -- A route's own limit (proxy-body-size), set by the frontend's rules; 0: none, nothing to count.
+  local own = txn:get_var('txn.body_limit')
+  if own ~= nil then self.limit = tonumber(own) end
+  if self.limit > 0 then filter.register_data_filter(self, chn) end
 end
 
 function BodyLimit:http_payload(txn, msg)
@@ -63,14 +67,28 @@ core.register_filter('portico_body_limit', BodyLimit, function(class, args)
 end)
 `;
 
+/**
+ * A route's own limit (proxy-body-size) for the body rules: `lookup` is the expression giving it from the route's map
+ * value, `hasId` the test that the value holds a route id. Absent while no route sets one.
+ */
+export interface RouteBodyLimits {
+  lookup: string;
+  hasId: string;
+}
+
+/** Whether bodies are counted at all: a global limit, or some route's own. */
+function limited(e: BodyLimitSettings, perRoute: RouteBodyLimits | boolean | undefined): boolean {
+  return assertInt(e.maxBodyBytes, 'body size') > 0 || (perRoute !== undefined && perRoute !== false);
+}
+
 /** Files the limit needs in the generation directory: the Lua filter, only when there is a limit. */
-export function bodyLimitFiles(e: BodyLimitSettings): Map<string, string> {
-  return new Map<string, string>(assertInt(e.maxBodyBytes, 'body size') > 0 ? [[BODY_LIMIT_LUA, LUA]] : []);
+export function bodyLimitFiles(e: BodyLimitSettings, routeLimits = false): Map<string, string> {
+  return new Map<string, string>(limited(e, routeLimits) ? [[BODY_LIMIT_LUA, LUA]] : []);
 }
 
 /** Lines of the global section. */
-export function globalBodyLimitLines(e: BodyLimitSettings, filesDir: string): string[] {
-  return e.maxBodyBytes > 0 ? [`lua-load ${filesDir}/${BODY_LIMIT_LUA}`] : [];
+export function globalBodyLimitLines(e: BodyLimitSettings, filesDir: string, perRoute?: RouteBodyLimits): string[] {
+  return limited(e, perRoute) ? [`lua-load ${filesDir}/${BODY_LIMIT_LUA}`] : [];
 }
 
 // HTTP/1 bodies are announced in headers, so their tests sit behind the header gate; HTTP/2 ones are tested directly.
@@ -92,15 +110,29 @@ const UNKNOWN_LENGTH_H2 = `${H2} !{ req.hdr_cnt(content-length) gt 0 }`;
  * instructions even when its condition fails at the first test, and a header lookup several hundred more. The HTTP/2
  * tests only where HTTP/2 is spoken (`h2`: the HTTPS listener; the HTTP one refuses the HTTP/2 preface).
  */
-export function bodyRules(e: BodyLimitSettings, h2: boolean): string[] {
+export function bodyRules(e: BodyLimitSettings, h2: boolean, perRoute?: RouteBodyLimits): string[] {
   const limit = assertInt(e.maxBodyBytes, 'body size');
   const wait = `http-request wait-for-body time ${assertInt(e.bodyTimeoutSeconds, 'body timeout', 1)}s`;
-  if (limit === 0) return [`${wait} if ${ANNOUNCED}`];
-  const gate = `http-request set-var(txn.route) var(txn.route),regsub(\\|,|${GATE_BACKEND}|) if ${UNKNOWN_LENGTH_H1}`;
+  if (!limited(e, perRoute)) return [`${wait} if ${ANNOUNCED}`];
+  // With routes of their own limits: the route's limit, read once (only where a body can be), counts instead of the
+  // global one; with no global limit, only such routes' bodies are counted at all.
+  const own = '{ var(txn.body_limit) -m found }';
+  const ownLimit = '{ var(txn.body_limit) -m int gt 0 }';
+  const needsGate = perRoute && limit === 0 ? ` ${ownLimit}` : '';
+  const tooLong = [
+    ...(limit > 0 ? [`${HEADER_GATE}${perRoute ? ` !${own}` : ''} { req.hdr_val(content-length) gt ${limit} }`] : []),
+    ...(perRoute ? [`${HEADER_GATE} ${ownLimit} { req.hdr_val(content-length),sub(txn.body_limit) gt 0 }`] : []),
+  ];
+  const gateAction = `http-request set-var(txn.route) var(txn.route),regsub(\\|,|${GATE_BACKEND}|)`;
+  const gate = `${gateAction} if ${UNKNOWN_LENGTH_H1}${needsGate}`;
+  // HAProxy reads at most 64 words a line: with the route-limit test in every branch, the HTTP/2 branches take a rule
+  // of their own (an HTTP/2 request never has Transfer-Encoding, so no request takes both).
+  const h2Gate = `!{ method GET HEAD } ${UNKNOWN_LENGTH_H2}${needsGate} or ${UNKNOWN_LENGTH_H2} { req.body_len gt 0 }${needsGate}`;
   return [
-    `http-request deny deny_status 413 if ${HEADER_GATE} { req.hdr_val(content-length) gt ${limit} }`,
+    ...(perRoute ? [`http-request set-var(txn.body_limit) ${perRoute.lookup} if ${HEADER_GATE} ${perRoute.hasId}${h2 ? ` or ${H2} ${perRoute.hasId}` : ''}`] : []),
+    `http-request deny deny_status 413 if ${tooLong.join(' or ')}`,
     h2 ? `${wait} if ${ANNOUNCED} or ${UNKNOWN_LENGTH_H2} { method GET HEAD }` : `${wait} if ${ANNOUNCED}`,
-    h2 ? `${gate} or !{ method GET HEAD } ${UNKNOWN_LENGTH_H2} or ${UNKNOWN_LENGTH_H2} { req.body_len gt 0 }` : gate,
+    ...(!h2 ? [gate] : needsGate === '' ? [`${gate} or ${h2Gate}`] : [gate, `${gateAction} if ${h2Gate}`]),
   ];
 }
 
@@ -120,12 +152,12 @@ export function bodySessionRules(e: BodyLimitSettings): string[] {
  * `afterResponse` are the outer frontend's rules that judge the backend's answer (502 or 503): they run in the
  * inner frontend, where the backend's server is known. `backendRules` set a route's own timeouts on the gate too.
  */
-export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverTimeoutSeconds: number, afterResponse: string[], backendRules: string[] = []): string[] {
-  if (e.maxBodyBytes === 0) return [];
+export function bodyGateSections(e: BodyLimitSettings, stateDir: string, serverTimeoutSeconds: number, afterResponse: string[], backendRules: string[] = [], perRoute?: RouteBodyLimits): string[] {
+  if (!limited(e, perRoute)) return [];
   const socket = `${stateDir}/${BODY_GATE_SOCKET}`;
   const backend = [
     `backend ${GATE_BACKEND}`,
-    `  filter lua.portico_body_limit ${assertInt(e.maxBodyBytes, 'body size', 1)}`,
+    `  filter lua.portico_body_limit ${assertInt(e.maxBodyBytes, 'body size', perRoute ? 0 : 1)}`,
     `  http-request set-header ${GATE_ROUTE_HEADER} %[var(txn.route)]`,
     `  timeout server ${2 * assertInt(serverTimeoutSeconds, 'server timeout', 1)}s`,
     ...backendRules.map((l) => `  ${l}`),

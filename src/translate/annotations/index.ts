@@ -6,8 +6,9 @@ import { parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
 import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
 import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
+import { BODY_ANNOTATIONS } from './body.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS];
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
@@ -16,6 +17,7 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (redirect) policy.redirect = redirect;
   const serverTimeout = serverTimeoutOf(v);
   if (serverTimeout !== undefined) policy.serverTimeoutSeconds = serverTimeout;
+  if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   return policy;
 }
 

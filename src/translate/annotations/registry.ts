@@ -26,6 +26,7 @@ export interface AnnotationValues {
   temporalRedirectCode?: number;
   proxyReadTimeout?: number;
   proxySendTimeout?: number;
+  proxyBodySize?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

@@ -113,3 +113,22 @@ export function closedWithin(socket: Socket, timeoutMs: number): Promise<boolean
     socket.resume();
   });
 }
+
+/** A chunked POST to `path` of `pieces` chunks of 1 kB, `gapMs` apart, ended properly unless Portico closes first. */
+export async function chunkedPost(port: number, host: string, pieces: number, gapMs: number, path = '/upload'): Promise<RawResponse> {
+  const s = await openSocket(port);
+  s.on('error', () => undefined); // Portico may answer and close while the client is still writing
+  try {
+    const response = readResponse(s, 15_000);
+    s.write([`POST ${path} HTTP/1.1`, `Host: ${host}`, 'Transfer-Encoding: chunked', 'Content-Type: text/plain', '', ''].join('\r\n'));
+    for (let i = 0; i < pieces && !s.destroyed; i++) {
+      const data = String.fromCharCode(97 + (i % 26)).repeat(1024);
+      s.write(`${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    if (!s.destroyed) s.write('0\r\n\r\n');
+    return await response;
+  } finally {
+    s.destroy();
+  }
+}
