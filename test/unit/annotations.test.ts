@@ -5,9 +5,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ANNOTATIONS, parseIngressAnnotations } from '../../src/translate/annotations/index.js';
-import { INGRESS_NGINX_ANNOTATIONS } from '../../src/translate/annotations/ingress-nginx-names.js';
-import { closestName } from '../../src/translate/annotations/registry.js';
+import { ANNOTATIONS, parseIngressAnnotations, routePolicy } from '../../src/translate/annotations/index.js';
+import { annotationsDoc } from '../../src/translate/annotations/docs.js';
+import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from '../../src/translate/annotations/ingress-nginx-names.js';
+import { annotation, closestName } from '../../src/translate/annotations/registry.js';
+import type { Annotation } from '../../src/translate/annotations/registry.js';
 import { bool, cidrList, duration, headerName, headerValue, httpUrl, integer, oneOf, size } from '../../src/translate/annotations/values.js';
 import type { Parsed, ValueGrammar } from '../../src/translate/annotations/values.js';
 import { Findings } from '../../src/translate/diagnostics.js';
@@ -174,5 +176,163 @@ void describe('annotations through translate', () => {
   test('findings of an Ingress another controller owns stay quiet (rule C8)', () => {
     const other = { ...site({ 'nginx.ingress.kubernetes.io/nonsense': 'x' }), spec: { ingressClassName: 'nginx', rules: [] } };
     assert.deepEqual(translate({ ...emptySnapshot(), ingresses: [other] }, OPTIONS).diagnostics, []);
+  });
+});
+
+/** The findings of one Ingress's annotations, in full. */
+function findingsOf(annotations: Record<string, string>): [level: string, field: string, rule: string, message: string][] {
+  const f = new Findings('Ingress default/site');
+  parseIngressAnnotations(annotations, f);
+  return f.list.map((d) => [d.level, d.field, d.rule, d.message]);
+}
+const NOT_YET = 'Portico does not support this ingress-nginx annotation yet: it has no effect (docs/annotations.md)';
+
+void describe('findings A1-A3: what the user reads', () => {
+  test('A1 names the value and what was expected', () => {
+    assert.deepEqual(findingsOf({ 'portico.dev/ssl-redirect': 'no' }), [['warning', 'metadata.annotations[portico.dev/ssl-redirect]', 'A1', '"no" is not "true" or "false"; the annotation is ignored']]);
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/permanent-redirect': 'https:///landing' }), [
+      ['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/permanent-redirect]', 'A1', '"https:///landing" has no host; the annotation is ignored'],
+    ]);
+  });
+
+  test('A2 says the ingress-nginx annotation has no effect yet', () => {
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/use-regex': 'true' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/use-regex]', 'A2', NOT_YET]]);
+  });
+
+  test('A3 says which prefix the key is unknown under, and the name meant when there is one', () => {
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/ssl-redirct': 'false', 'nginx.ingress.kubernetes.io/banana': 'x', 'portico.dev/whatever': 'x' }), [
+      ['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/banana]', 'A3', '"nginx.ingress.kubernetes.io/banana" is not an annotation ingress-nginx or Portico knows: it has no effect'],
+      [
+        'warning',
+        'metadata.annotations[nginx.ingress.kubernetes.io/ssl-redirct]',
+        'A3',
+        '"nginx.ingress.kubernetes.io/ssl-redirct" is not an annotation ingress-nginx or Portico knows: it has no effect; did you mean "nginx.ingress.kubernetes.io/ssl-redirect"?',
+      ],
+      ['warning', 'metadata.annotations[portico.dev/whatever]', 'A3', '"portico.dev/whatever" is not an annotation Portico knows: it has no effect'],
+    ]);
+  });
+});
+
+void describe("ingress-nginx's annotation names", () => {
+  const honoured = new Set(ANNOTATIONS.map((a) => a.name));
+
+  test('every name in the list is an annotation name, and one Portico does not honour yet gets A2, not A3', () => {
+    assert.ok(INGRESS_NGINX_ANNOTATIONS.size > 100);
+    for (const name of INGRESS_NGINX_ANNOTATIONS) {
+      assert.match(name, /^[a-z0-9]+(-[a-z0-9]+)*$/, JSON.stringify(name));
+      if (honoured.has(name)) continue;
+      const key = `nginx.ingress.kubernetes.io/${name}`;
+      assert.deepEqual(findingsOf({ [key]: 'x' }), [['warning', `metadata.annotations[${key}]`, 'A2', NOT_YET]], key);
+    }
+  });
+
+  test("names from ingress-nginx's annotations documentation are known (A2), aliases included", () => {
+    const documented = [
+      'affinity', 'app-root', 'auth-tls-secret', 'auth-url', 'backend-protocol', 'canary-by-header', 'canary-weight', 'configuration-snippet',
+      'cors-allow-origin', 'custom-http-errors', 'default-backend', 'enable-cors', 'limit-connections', 'limit-rps', 'limit-whitelist',
+      'load-balance', 'mirror-target', 'proxy-body-size', 'proxy-buffering', 'proxy-read-timeout', 'rewrite-target', 'satisfy', 'server-snippet',
+      'service-upstream', 'session-cookie-name', 'ssl-passthrough', 'upstream-hash-by', 'upstream-vhost', 'use-regex', 'whitelist-source-range',
+      'x-forwarded-prefix',
+    ];
+    for (const name of documented) assert.equal(findingsOf({ [`nginx.ingress.kubernetes.io/${name}`]: 'x' })[0]?.[2], 'A2', name);
+  });
+
+  test('a misnomer is no ingress-nginx name, and its hint is one', () => {
+    for (const [wrong, meant] of Object.entries(MISNOMERS)) {
+      assert.equal(INGRESS_NGINX_ANNOTATIONS.has(wrong), false, wrong);
+      assert.equal(INGRESS_NGINX_ANNOTATIONS.has(meant), true, `${wrong} -> ${JSON.stringify(meant)}`);
+      const key = `nginx.ingress.kubernetes.io/${wrong}`;
+      assert.deepEqual(findingsOf({ [key]: 'x' }), [
+        ['warning', `metadata.annotations[${key}]`, 'A3', `"${key}" is not an annotation ingress-nginx or Portico knows: it has no effect; did you mean "nginx.ingress.kubernetes.io/${meant}"?`],
+      ]);
+    }
+  });
+
+  test('misnomers people write get the annotation that does what they meant', () => {
+    const meant = {
+      'client-max-body-size': 'proxy-body-size',
+      'max-body-size': 'proxy-body-size',
+      'rate-limit': 'limit-rps',
+      rewrite: 'rewrite-target',
+      'redirect-to-https': 'force-ssl-redirect',
+      'cors-origin': 'cors-allow-origin',
+      'read-timeout': 'proxy-read-timeout',
+      'connect-timeout': 'proxy-connect-timeout',
+      'sticky-session': 'affinity',
+      'ip-whitelist': 'allowlist-source-range',
+    };
+    for (const [wrong, name] of Object.entries(meant)) assert.equal(closestName(wrong, new Set()), name, wrong);
+  });
+});
+
+void describe('closestName at its limits', () => {
+  test('three edits in a name of twelve characters or more are a typo; a fourth is another word', () => {
+    assert.equal(closestName('prxy-bdy-sze', new Set()), 'proxy-body-size', '12 characters, 3 deletions');
+    assert.equal(closestName('proxy-cnnct-tmeout', new Set()), 'proxy-connect-timeout', '18 characters, 3 deletions');
+    assert.equal(closestName('pxy-bdy-sze', new Set()), undefined, '4 deletions');
+    assert.equal(closestName('prxy-cnnct-tmeout', new Set()), undefined, 'never more than three, however long the name');
+  });
+
+  test('one edit in a short name; none for an unrelated or empty one', () => {
+    assert.equal(closestName('canarx', new Set()), 'canary', 'the last character differs');
+    assert.equal(closestName('xanary', new Set()), 'canary', 'the first character differs');
+    assert.equal(closestName('satisfyy', new Set()), 'satisfy');
+    assert.equal(closestName('abc', new Set()), undefined);
+    assert.equal(closestName('', new Set()), undefined);
+  });
+
+  test('the names passed in are candidates too', () => {
+    assert.equal(closestName('portico-fetaure', new Set(['portico-feature'])), 'portico-feature');
+  });
+});
+
+void describe('redirect annotations: the code and the route policy, as ingress-nginx reads them', () => {
+  const policyOf = (annotations: Record<string, string>, tlsHost = false, global = true): ReturnType<typeof routePolicy> =>
+    routePolicy(parseIngressAnnotations(annotations, new Findings('Ingress default/site')), tlsHost, global);
+  const N = 'nginx.ingress.kubernetes.io/';
+
+  test('permanent-redirect-code: 300 to 308, else 301; temporal-redirect-code: 300 to 307, else 302', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 290, max: 320 })), (code) => {
+        const p = policyOf({ [`${N}permanent-redirect`]: 'https://p.example/', [`${N}permanent-redirect-code`]: String(code) });
+        assert.deepEqual(p.redirect, { code: code >= 300 && code <= 308 ? code : 301, url: 'https://p.example/' });
+        const t = policyOf({ [`${N}temporal-redirect`]: 'https://t.example/', [`${N}temporal-redirect-code`]: String(code) });
+        assert.deepEqual(t.redirect, { code: code >= 300 && code <= 307 ? code : 302, url: 'https://t.example/' });
+      }),
+      { examples: [[299], [300], [307], [308], [309], [0]] },
+    );
+  });
+
+  test('without a code, the default; a code without its URL does nothing', () => {
+    assert.deepEqual(policyOf({ [`${N}permanent-redirect`]: 'https://p.example/' }).redirect, { code: 301, url: 'https://p.example/' });
+    assert.deepEqual(policyOf({ [`${N}temporal-redirect`]: 'https://t.example/' }).redirect, { code: 302, url: 'https://t.example/' });
+    assert.deepStrictEqual(policyOf({ [`${N}permanent-redirect-code`]: '308' }), { redirectToHttps: false }, 'a policy without a redirect has no redirect field');
+  });
+
+  test('rule T9: force-ssl-redirect even without TLS; else a TLS host, unless ssl-redirect (else the global setting) says no', () => {
+    assert.equal(policyOf({ [`${N}force-ssl-redirect`]: 'true' }, false, false).redirectToHttps, true);
+    assert.equal(policyOf({ [`${N}force-ssl-redirect`]: 'false' }, false, true).redirectToHttps, false);
+    assert.equal(policyOf({}, false, true).redirectToHttps, false);
+    assert.equal(policyOf({}, true, true).redirectToHttps, true);
+    assert.equal(policyOf({}, true, false).redirectToHttps, false);
+    assert.equal(policyOf({ [`${N}ssl-redirect`]: 'true' }, true, false).redirectToHttps, true);
+    assert.equal(policyOf({ [`${N}ssl-redirect`]: 'false' }, true, true).redirectToHttps, false);
+  });
+});
+
+void describe('docs/annotations.md rows', () => {
+  const entry = (name: string, doc: Annotation['doc']): Annotation => annotation({ name, scope: 'backend', grammar: bool, set: () => undefined, doc });
+
+  test('rows sorted by name, Portico-only names among them; `|` escaped and line breaks joined in cells', () => {
+    const registry = [entry('zz-portico-only', { default: 'none', what: 'Does z.', differences: 'a line\nbreak' }), entry('a-portico-only', { default: '`a|b`', what: 'One | two.' })];
+    const doc = annotationsDoc(registry);
+    const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
+    assert.equal(rows.length, INGRESS_NGINX_ANNOTATIONS.size + 2);
+    assert.equal(rows[0], '| `a-portico-only` | yes | `a\\|b` | One \\| two. Value: "true" or "false"; applies to: backend. |');
+    assert.equal(rows[1], '| `affinity` | not yet: ignored, with warning A2 | | |');
+    assert.equal(rows.at(-1), '| `zz-portico-only` | yes, with a difference | none | Does z. **Difference:** a line break Value: "true" or "false"; applies to: backend. |');
+    assert.match(doc, new RegExp(`\\. 2 of ${INGRESS_NGINX_ANNOTATIONS.size + 2} are honoured so far\\.`));
+    const names = rows.map((r) => r.split('`')[1]!);
+    assert.deepEqual([...names].sort(), names);
   });
 });
