@@ -223,3 +223,23 @@ void describe('quote: values in messages', () => {
     assert.equal(quote('a\nb'), '"a\\nb"');
   });
 });
+
+void describe('closer to Go, and no zones or invented hosts (fixes from the mutation triage)', () => {
+  const get = <T>(p: Parsed<T>): T | undefined => (p.ok ? p.value : undefined);
+  test('duration: Go also reads a leading +, ".5s" and "5.s"', () => {
+    const g = duration(10_000_000);
+    assert.equal(get(g.parse('+1s')), 1000);
+    assert.equal(get(g.parse('.5s')), 500);
+    assert.equal(get(g.parse('5.s')), 5000);
+    assert.equal(get(g.parse('1.5h')), 5_400_000);
+    for (const bad of ['.s', '-1s', '++1s', '1..5s']) assert.equal(g.parse(bad).ok, false, bad);
+  });
+  test('cidrList: an IPv6 zone is refused; a prefix length is written in its canonical form', () => {
+    assert.equal(cidrList.parse('fe80::1%eth0').ok, false);
+    assert.equal(cidrList.parse('fe80::1%eth0/64').ok, false);
+    assert.deepEqual(get(cidrList.parse('10.0.0.0/08,2001:db8::/032')), ['10.0.0.0/8', '2001:db8::/32']);
+  });
+  test('httpUrl: a URL that names no host is refused, not given one', () => {
+    for (const bad of ['https:///x', 'http://?q', 'https://#f']) assert.deepEqual(httpUrl.parse(bad), { ok: false, reason: `${quote(bad)} has no host` }, bad);
+  });
+});

@@ -60,7 +60,7 @@ void describe('route ids and feature maps', () => {
     });
     assert.deepEqual([...featuresInUse(m)].sort(), ['redirect301', 'redirect303', 'redirect307', 'redirect308']);
     assert.deepEqual(
-      returnRules(m).map((l) => /^http-request return status (\d+) hdr Location %\[var\(txn\.route\),field\(3,\|\),map_str\(\/var\/run\/portico\/gen\/1\/maps\/redirect-(\d+)\.map\)\] if /.exec(l)?.slice(1)),
+      returnRules(m).map((l) => /^http-request return status (\d+) hdr Location %\[var\(txn\.route\),field\(-1,\|\),map_str\(\/var\/run\/portico\/gen\/1\/maps\/redirect-(\d+)\.map\)\] if /.exec(l)?.slice(1)),
       [['301', '301'], ['303', '303'], ['307', '307'], ['308', '308']],
     );
   });

@@ -99,7 +99,8 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
     if (!nginx && !key.startsWith(PORTICO_PREFIX)) continue;
     const name = key.slice((nginx ? NGINX_PREFIX : PORTICO_PREFIX).length);
     if (known.has(name)) continue;
-    if (nginx && INGRESS_NGINX_ANNOTATIONS.has(name)) {
+    // An ingress-nginx name under either prefix: not honoured yet (under portico.dev/ it would mean the same).
+    if (INGRESS_NGINX_ANNOTATIONS.has(name)) {
       f.warn(field(key), 'A2', `Portico does not support this ingress-nginx annotation yet: it has no effect (docs/annotations.md)`);
       continue;
     }
@@ -115,7 +116,7 @@ export function closestName(name: string, supported: ReadonlySet<string>): strin
   if (misnomer !== undefined) return misnomer;
   // A typo, not another word: at most one edit per four characters, and never more than three.
   let best: string | undefined;
-  let bestDistance = Math.min(3, Math.floor(name.length / 4) + 1) + 1;
+  let bestDistance = Math.min(3, Math.max(1, Math.floor(name.length / 4))) + 1;
   for (const candidate of [...supported, ...INGRESS_NGINX_ANNOTATIONS]) {
     const d = editDistance(name, candidate, bestDistance);
     if (d < bestDistance) {

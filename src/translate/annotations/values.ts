@@ -1,7 +1,9 @@
 // The value grammars annotations (and, later, ConfigMap keys) are parsed with, in one place. Each accepts exactly
 // what ingress-nginx's validators accept where that is safe (its parser package: strconv.ParseBool, strconv.Atoi,
-// time.ParseDuration, its size and CIDR rules), and nothing that could carry configuration syntax: every grammar
-// here rejects whitespace other than single spaces where noted, quotes, `#`, `%`, `\`, and control characters.
+// time.ParseDuration, its size and CIDR rules). None admits a line break or any other control character. What a
+// value may hold beyond that is the grammar's own: header values and URLs may hold quotes, `#` or `%`, so a feature
+// that writes one into configuration text must escape it there, or keep it in a map (as the redirect URL is, whose
+// own grammar admits none of them).
 import { isIP } from 'node:net';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -62,9 +64,10 @@ export function duration(maxMs: number): ValueGrammar<number> {
     describe,
     parse: (raw) => {
       if (raw === '0') return ok(0);
-      if (!/^(\d{1,9}(\.\d{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,6}$/.test(raw)) return fail(`${quote(raw)} is not ${describe}`);
+      // Go's forms: an optional `+`, and numbers such as `1.5`, `.5` or `5.`.
+      if (!/^\+?((\d{1,9}(\.\d{0,9})?|\.\d{1,9})(ns|us|µs|μs|ms|s|m|h)){1,6}$/.test(raw)) return fail(`${quote(raw)} is not ${describe}`);
       let ms = 0;
-      for (const [, n, , unit] of raw.matchAll(/(\d+(\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS[unit!]!;
+      for (const [, n, unit] of raw.matchAll(/(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS[unit!]!;
       return ms <= maxMs ? ok(ms) : fail(`${quote(raw)} is longer than ${maxMs} ms`);
     },
   };
@@ -91,11 +94,12 @@ export const cidrList: ValueGrammar<string[]> = {
     for (const part of raw.split(',')) {
       const item = part.trim();
       const [address = '', bits, extra] = item.split('/');
-      const family = isIP(address);
+      // A zone (`fe80::1%eth0`) is no part of a CIDR block; Go's parser refuses it too.
+      const family = address.includes('%') ? 0 : isIP(address);
       const max = family === 6 ? 128 : 32;
       if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max)))
         return fail(`${quote(item)} in ${quote(raw)} is not an IP address or CIDR block`);
-      out.push(`${address}/${bits ?? max}`);
+      out.push(`${address}/${bits === undefined ? max : Number(bits)}`);
     }
     return ok(out);
   },
@@ -121,6 +125,8 @@ export const httpUrl: ValueGrammar<string> = {
   describe: 'an absolute http:// or https:// URL',
   parse: (raw) => {
     if (!/^https?:\/\/[\x21-\x7e]{1,2040}$/i.test(raw)) return fail(`${quote(raw)} is not an absolute http:// or https:// URL`);
+    // WHATWG URL parsing would make `https:///x` into `https://x/`; a host must be written.
+    if (/^https?:\/\/[/?#]/i.test(raw)) return fail(`${quote(raw)} has no host`);
     try {
       const u = new URL(raw);
       return u.hostname === '' ? fail(`${quote(raw)} has no host`) : ok(u.href);
