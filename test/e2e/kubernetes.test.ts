@@ -166,6 +166,24 @@ describe('status (S1-S8)', () => {
       { timeoutMs: 3000, message: 'no Event for the invalid Ingress' },
     );
   });
+  test('annotations read through the API: a redirect is served, and a key ingress-nginx never had is an Event with the name meant', async () => {
+    const annotated = ingress('annotated', 'annotated.test', 'blue');
+    api.create({
+      ...annotated,
+      metadata: {
+        ...(annotated.metadata as Obj),
+        annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://moved.example.com/', 'nginx.ingress.kubernetes.io/client-max-body-size': '8m' },
+      },
+    });
+    await eventually(leader, 'annotated.test', 'HTTP 301', 5000);
+    const event = (): { message?: string; reason?: string; type?: string } | undefined =>
+      api.list('v1', 'Event').find((e) => (e as { involvedObject?: { name?: string } }).involvedObject?.name === 'annotated' && String((e as { message?: string }).message).includes('A3')) as
+        | { message?: string; reason?: string; type?: string }
+        | undefined;
+    await waitFor(() => Promise.resolve(event() !== undefined), { timeoutMs: 3000, message: 'no Event for the unknown annotation' });
+    assert.equal(event()?.type, 'Warning');
+    assert.match(String(event()?.message), /client-max-body-size.*did you mean "nginx\.ingress\.kubernetes\.io\/proxy-body-size"/);
+  });
 });
 
 describe('leader election with two replicas', () => {
