@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
-import { docs, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, http2Upload, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 import { chunkedPost } from './harness/raw.js';
 
@@ -26,28 +26,8 @@ const post = async (p: Portico, path: string, kb: number): Promise<number> =>
 const chunked = async (p: Portico, path: string, kb: number): Promise<number> => (await chunkedPost(p.httpPort, 'up.test', kb, 0, path)).status;
 
 /** The status of an HTTP/2 POST without content-length, `kb` pieces of 1 kB. */
-function http2Post(p: Portico, path: string, kb: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const session = http2Connect(`https://127.0.0.1:${p.httpsPort}`, { rejectUnauthorized: false });
-    session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': path, ':authority': 'up.test' }, { endStream: false });
-    let status = 0;
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', () => undefined);
-    req.on('error', () => undefined); // a stream reset after the 413
-    req.on('close', () => {
-      session.close();
-      resolve(status);
-    });
-    let i = 0;
-    const next = (): void => {
-      if (req.destroyed || req.writableEnded) return;
-      if (i++ >= kb) return void req.end();
-      req.write('z'.repeat(1024), () => setTimeout(next, 2));
-    };
-    next();
-  });
-}
+const http2Post = async (p: Portico, path: string, kb: number): Promise<number> =>
+  (await http2Upload(http2Connect(`https://127.0.0.1:${p.httpsPort}`, { rejectUnauthorized: false }), { authority: 'up.test', path, pieces: kb })).status;
 
 before(async () => {
   dir = await manifestDir();

@@ -9,7 +9,7 @@ import { connect as http2Connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
-import { docs, endpointSlice, ingress, manifestDir, service, singlePodApp, startPortico, stopEverything, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, http2Upload as harnessHttp2Upload, ingress, manifestDir, service, singlePodApp, startPortico, stopEverything, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
 import { chunkedPost, openSocket, readResponse } from './harness/raw.js';
 
@@ -69,30 +69,8 @@ function http2Session(way: Http2Way): ClientHttp2Session {
 }
 
 /** An HTTP/2 POST with no content-length, its body written in pieces of 1 kB. */
-function http2Upload(pieces: number, method = 'POST', way: Http2Way = 'alpn'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const session = http2Session(way);
-    session.on('error', reject);
-    // endStream: node would otherwise end a GET's stream with its headers.
-    const req = session.request({ ':method': method, ':path': '/upload', ':authority': 'bodies.test' }, { endStream: false });
-    let status = 0;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', () => undefined); // a stream reset after the 413
-    req.on('close', () => {
-      session.close();
-      resolve({ status, body: Buffer.concat(chunks).toString('utf8') });
-    });
-    let i = 0;
-    const next = (): void => {
-      if (req.destroyed || req.writableEnded) return;
-      if (i++ >= pieces) return void req.end();
-      req.write('z'.repeat(1024), () => setTimeout(next, 5));
-    };
-    next();
-  });
-}
+const http2Upload = (pieces: number, method = 'POST', way: Http2Way = 'alpn'): Promise<{ status: number; body: string }> =>
+  harnessHttp2Upload(http2Session(way), { authority: 'bodies.test', path: '/upload', pieces, method });
 
 describe('bodies of unknown length', () => {
   test('a chunked body within --proxy-body-size reaches the backend whole', async () => {

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
-import type { IncomingHttpHeaders as H2Headers } from 'node:http2';
+import type { ClientHttp2Session, IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { inspect } from 'node:util';
@@ -346,4 +346,30 @@ export async function reloadCount(adminPort: number): Promise<number> {
   const m = /^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(adminPort, { path: '/metrics' })).body);
   if (!m) throw new Error('no portico_haproxy_reloads_total in /metrics');
   return Number(m[1]);
+}
+
+/** An HTTP/2 request without content-length on `session`, its body written in pieces of 1 kB; the session is closed
+ * once the stream is. A stream reset (after a 413, say) ends it with the status seen so far. */
+export function http2Upload(session: ClientHttp2Session, o: { authority: string; path: string; pieces: number; method?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    session.on('error', reject);
+    // endStream: node would otherwise end a GET's stream with its headers.
+    const req = session.request({ ':method': o.method ?? 'POST', ':path': o.path, ':authority': o.authority }, { endStream: false });
+    let status = 0;
+    const chunks: Buffer[] = [];
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => undefined);
+    req.on('close', () => {
+      session.close();
+      resolve({ status, body: Buffer.concat(chunks).toString('utf8') });
+    });
+    let i = 0;
+    const next = (): void => {
+      if (req.destroyed || req.writableEnded) return;
+      if (i++ >= o.pieces) return void req.end();
+      req.write('z'.repeat(1024), () => setTimeout(next, 5));
+    };
+    next();
+  });
 }
