@@ -83,5 +83,6 @@ describe('proxy-body-size with no global limit', () => {
       { small: await post(unlimited, '/', 5), smallChunked: await chunked(unlimited, '/', 5), plain: await post(unlimited, '/plain', 200), plainChunked: await chunked(unlimited, '/plain', 200) },
       { small: 413, smallChunked: 413, plain: 200, plainChunked: 200 },
     );
+    assert.deepEqual({ small: await http2Post(unlimited, '/', 5), plain: await http2Post(unlimited, '/plain', 200) }, { small: 413, plain: 200 });
   });
 });

@@ -141,8 +141,8 @@ export function bodyRules(e: BodyLimitSettings, h2: boolean, perRoute?: RouteBod
  * offers h2 over TLS only), so that the request rules test a variable instead of asking the connection's multiplexer
  * on every request, which costs three times as much.
  */
-export function bodySessionRules(e: BodyLimitSettings): string[] {
-  return e.maxBodyBytes > 0 ? ['tcp-request session set-var(sess.h2) bool(true) if { ssl_fc_alpn h2 }'] : [];
+export function bodySessionRules(e: BodyLimitSettings, perRoute?: RouteBodyLimits): string[] {
+  return limited(e, perRoute) ? ['tcp-request session set-var(sess.h2) bool(true) if { ssl_fc_alpn h2 }'] : [];
 }
 
 /**

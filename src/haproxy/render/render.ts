@@ -393,7 +393,7 @@ ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
   # offered through TLS's ALPN only, as ingress-nginx offers it, so the HTTP/2 tests below see every HTTP/2 request.
   option disable-h2-upgrade
-${indent([...connectionRules(o.edge), ...(f.tls ? bodySessionRules(o.edge) : [])])}
+${indent([...connectionRules(o.edge), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
   # The client's address as text (lower casts it to a string), made once per connection: formatted for every request
   # (option forwardfor, %[src]) it cost about 2,200 instructions a request. A rule that changes the client address
   # per request (set-src from a trusted proxy's header) must set this variable again.
