@@ -10,6 +10,7 @@ import type { Child } from './processes.js';
 export interface HttpAnswer {
   status: number;
   body: string;
+  location?: string | undefined;
 }
 
 /** One GET; on a fresh connection unless `agent` keeps connections alive across calls. */
@@ -19,7 +20,7 @@ export function httpGet(port: number, host: string, path = '/', timeoutMs = 2000
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, location: res.headers.location }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${host}${path}: timeout`)));

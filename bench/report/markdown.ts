@@ -43,7 +43,7 @@ function dataPlane(rows: DataPlaneRow[]): string {
     .join('\n\n');
 }
 
-const CHANGE_ORDER: ConvergenceRow['change'][] = ['endpoint', 'new-ingress', 'certificate'];
+const CHANGE_ORDER: ConvergenceRow['change'][] = ['endpoint', 'new-ingress', 'certificate', 'annotation'];
 const sourceLabel = (r: ConvergenceRow): string => (r.source === 'api' ? 'Kubernetes API' : 'manifest file');
 
 function convergence(rows: ConvergenceRow[]): string {
@@ -57,10 +57,10 @@ function convergence(rows: ConvergenceRow[]): string {
 }
 
 function scale(rows: ScaleRow[]): string {
-  const head = ['Ingresses', 'endpoints', 'start → ready, ms (each run)', 'Portico RSS MB (settled / peak)', 'HAProxy RSS MB (all processes)', 'ready target', 'RSS target'];
+  const head = ['Ingresses', 'annotations', 'endpoints', 'start → ready, ms (each run)', 'Portico RSS MB (settled / peak)', 'HAProxy RSS MB (all processes)', 'ready target', 'RSS target'];
   return table(
     head,
-    rows.map((r) => [f(r.ingresses), f(r.endpoints), r.readyMs.map((m) => f(m)).join(', '), `${f(r.porticoRssMb)} / ${f(r.porticoPeakRssMb)}`, f(r.haproxyRssMb), verdict(r.targets.ready), verdict(r.targets.rss)]),
+    rows.map((r) => [f(r.ingresses), r.annotations ?? 'none', f(r.endpoints), r.readyMs.map((m) => f(m)).join(', '), `${f(r.porticoRssMb)} / ${f(r.porticoPeakRssMb)}`, f(r.haproxyRssMb), verdict(r.targets.ready), verdict(r.targets.rss)]),
   );
 }
 
@@ -129,8 +129,9 @@ function summary(r: Results): string {
   for (const d of r.dataPlane) if (d.target) all.push([`data plane, ${f(d.scale)} Ingress(es), ${protocolLabel(d)}, ${d.connections} conns: ${f(d.ratio, 2)}×`, d.target]);
   for (const c of r.convergence) if (c.target) all.push([`convergence, ${c.change} (${sourceLabel(c)}) at ${f(c.ingresses)} Ingresses: p99 ${f(c.p99Ms, 1)} ms`, c.target]);
   for (const s of r.scale) {
-    all.push([`scale, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
-    all.push([`scale, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
+    const mix = s.annotations ? ' (annotated)' : '';
+    all.push([`scale${mix}, start to ready: ${s.readyMs.map((m) => f(m)).join(', ')} ms`, s.targets.ready]);
+    all.push([`scale${mix}, Portico RSS: peak ${f(s.porticoPeakRssMb)} MB`, s.targets.rss]);
   }
   const b = r.instructions?.edgeBudget;
   if (b) all.push([`instructions, Portico's edge rules on a plain request: +${f(b.added * 100, 1)}% (${f(b.withoutEdge)} → ${f(b.full)})`, { want: `<= +${f(b.budget * 100)}%`, pass: b.pass }]);

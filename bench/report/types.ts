@@ -37,7 +37,7 @@ export interface ConvergenceRow {
   ingresses: number;
   /** How the change was made: a manifest file renamed into place, or a write to the Kubernetes API. */
   source: 'file' | 'api';
-  change: 'endpoint' | 'new-ingress' | 'certificate';
+  change: 'endpoint' | 'new-ingress' | 'certificate' | 'annotation';
   samples: number;
   timeouts: number;
   p50Ms: number;
@@ -51,6 +51,8 @@ export interface ConvergenceRow {
 
 export interface ScaleRow {
   ingresses: number;
+  /** The annotations the fleet carries, when it carries any (issue 11's realistic mix). */
+  annotations?: string;
   endpoints: number;
   runs: number;
   readyMs: number[];

@@ -20,7 +20,7 @@ import { ECHO_ADDRESSES, ORIGIN_ADDRESSES } from '../peers/backend.js';
 import { startPortico } from '../peers/portico.js';
 import type { PorticoProcess } from '../peers/portico.js';
 import type { ConvergenceRow } from '../report/types.js';
-import { EP_HOST, TLS_HOST, settle, summarise } from './convergence.js';
+import { EP_HOST, REDIRECT_HOST, TLS_HOST, redirectUrl, settle, summarise } from './convergence.js';
 import type { Context, Sample } from './convergence.js';
 
 const TOKEN = 'portico-bench-token';
@@ -38,15 +38,19 @@ export async function runConvergenceApi(ctx: Context): Promise<ConvergenceRow[]>
   return rows;
 }
 
+/** The Ingress whose permanent-redirect URL the annotation change rewrites. */
+const redirecting = (r: number): ObjectInput =>
+  ingressObj({ name: 'redirect', host: REDIRECT_HOST, service: 'target', status: true, annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': redirectUrl(r) } });
+
 // The objects of bench/manifests/objects.ts, as API objects.
 const STATUS = { loadBalancer: { ingress: [{ ip: PUBLISHED }] } };
 const meta = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, namespace: NAMESPACE, ...extra });
 
-function ingressObj(o: { name: string; host: string; service: string; tlsSecret?: string; status?: boolean }): ObjectInput {
+function ingressObj(o: { name: string; host: string; service: string; tlsSecret?: string; status?: boolean; annotations?: Record<string, string> }): ObjectInput {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: meta(o.name),
+    metadata: meta(o.name, o.annotations ? { annotations: o.annotations } : {}),
     spec: {
       ingressClassName: 'portico',
       ...(o.tlsSecret ? { tls: [{ hosts: [o.host], secretName: o.tlsSecret }] } : {}),
@@ -130,6 +134,7 @@ function seed(api: ApiServer, size: number, port: number, cert: Cert): void {
   }
   api.create(ingressObj({ name: 'ep', host: EP_HOST, service: 'target', status: true }));
   api.create(ingressObj({ name: 'tls', host: TLS_HOST, service: 'target', tlsSecret: 'rotated', status: true }));
+  api.create(redirecting(0));
   api.create(serviceObj('target', port));
   api.create(sliceObj({ name: 'target-1', service: 'target', port, addresses: [ECHO_ADDRESSES[0]!] }));
   api.create(secretObj('rotated', cert));
@@ -163,7 +168,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
     const slicePath = `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices/target-1`;
     const ingressesPath = `/apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/ingresses`;
     const secretPath = `/api/v1/namespaces/${NAMESPACE}/secrets/rotated`;
-    const samples: Record<ConvergenceRow['change'], Sample[]> = { endpoint: [], 'new-ingress': [], certificate: [] };
+    const samples: Record<ConvergenceRow['change'], Sample[]> = { endpoint: [], 'new-ingress': [], certificate: [], annotation: [] };
     const writeMs: number[] = [];
     const timeWrite = (method: string, path: string, body: unknown, check: () => Promise<boolean>): Promise<Sample> => timeApiWrite(ctx, portico, writer, writeMs, method, path, body, check);
     for (let r = 0; r < c.repetitions; r++) {
@@ -180,6 +185,9 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
       // As cert-manager renewing a certificate: a PUT of the kubernetes.io/tls Secret.
       const cert = certs[r + 1]!;
       samples.certificate.push(await timeWrite('PUT', secretPath, secretObj('rotated', cert), async () => (await tlsFingerprint(portico.httpsPort, TLS_HOST)) === cert.fingerprint256));
+
+      // As `kubectl annotate --overwrite` (or an apply that changes one annotation): a PUT of the Ingress.
+      samples.annotation.push(await timeWrite('PUT', `${ingressesPath}/redirect`, redirecting(r + 1), async () => (await httpGet(portico.httpPort, REDIRECT_HOST)).location === redirectUrl(r + 1)));
     }
     ctx.log(`  API writes answered after p50 ${percentile(writeMs, 50).toFixed(1)} ms, max ${Math.max(...writeMs).toFixed(1)} ms (included in the times below)`);
     return (Object.keys(samples) as ConvergenceRow['change'][]).map((change) => summarise(ctx, 'api', size, change, samples[change]));

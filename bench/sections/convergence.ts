@@ -21,9 +21,12 @@ import type { PorticoProcess } from '../peers/portico.js';
 import type { ConvergenceRow } from '../report/types.js';
 import type { Settings } from '../settings.js';
 
-export const TARGETS_AT_10K: Partial<Record<ConvergenceRow['change'], number>> = { endpoint: 50, 'new-ingress': 100 };
+export const TARGETS_AT_10K: Partial<Record<ConvergenceRow['change'], number>> = { endpoint: 50, 'new-ingress': 100, annotation: 100 };
 export const EP_HOST = 'ep.convergence.example';
 export const TLS_HOST = 'tls.convergence.example';
+/** A route whose permanent-redirect URL each repetition changes (issue 11: a map-backed annotation, no reload). */
+export const REDIRECT_HOST = 'redirect.convergence.example';
+export const redirectUrl = (r: number): string => `https://r-${r}.convergence.example/`;
 const SETTLE_QUIET_MS = 500;
 const SETTLE_MAX_MS = 30_000;
 
@@ -63,6 +66,8 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
   const slice = (addr: string): string => endpointSlice({ name: 'target-1', service: 'target', port, addresses: [addr] });
   await writeFile(join(manifests, 'target-slice.yaml'), slice(ECHO_ADDRESSES[0]!));
   await writeFile(join(manifests, 'target-secret.yaml'), tlsSecret('rotated', certs[0]!.certPem, certs[0]!.keyPem));
+  const redirecting = (r: number): string => ingress({ name: 'redirect', host: REDIRECT_HOST, service: 'target', annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': redirectUrl(r) } });
+  await writeFile(join(manifests, 'redirect.yaml'), redirecting(0));
 
   const p = startPortico({ manifestDir: manifests, stateDir, httpPort: await freePort(), httpsPort: await freePort(), adminPort: await freePort() });
   try {
@@ -71,7 +76,7 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
     if (initial === undefined) throw new Error(`Portico never routed ${EP_HOST} to ${ECHO_ADDRESSES[0]}`);
     await settle(p);
 
-    const samples: Record<ConvergenceRow['change'], Sample[]> = { endpoint: [], 'new-ingress': [], certificate: [] };
+    const samples: Record<ConvergenceRow['change'], Sample[]> = { endpoint: [], 'new-ingress': [], certificate: [], annotation: [] };
     for (let r = 0; r < c.repetitions; r++) {
       const echo = ECHO_ADDRESSES[(r + 1) % ECHO_ADDRESSES.length]!;
       samples.endpoint.push(await timeChange(ctx, p, manifests, 'target-slice.yaml', slice(echo), async () => (await httpGet(p.httpPort, EP_HOST)).body === echo));
@@ -83,6 +88,8 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
       const cert = certs[r + 1]!;
       const secret = tlsSecret('rotated', cert.certPem, cert.keyPem);
       samples.certificate.push(await timeChange(ctx, p, manifests, 'target-secret.yaml', secret, async () => (await tlsFingerprint(p.httpsPort, TLS_HOST)) === cert.fingerprint256));
+
+      samples.annotation.push(await timeChange(ctx, p, manifests, 'redirect.yaml', redirecting(r + 1), async () => (await httpGet(p.httpPort, REDIRECT_HOST)).location === redirectUrl(r + 1)));
     }
     return (Object.keys(samples) as ConvergenceRow['change'][]).map((change) => summarise(ctx, 'file', size, change, samples[change]));
   } finally {

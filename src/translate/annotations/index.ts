@@ -10,9 +10,15 @@ import { BODY_ANNOTATIONS } from './body.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS];
 
+const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze({ redirectToHttps: true })] as const;
+
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
-  const policy: RoutePolicy = { redirectToHttps: redirectsToHttps(v, tlsHost, globalSslRedirect) };
+  const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
+  // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects).
+  if (v.temporalRedirect === undefined && v.permanentRedirect === undefined && serverTimeoutOf(v) === undefined && v.proxyBodySize === undefined)
+    return PLAIN_POLICIES[redirectToHttps ? 1 : 0];
+  const policy: RoutePolicy = { redirectToHttps };
   const redirect = redirectOf(v);
   if (redirect) policy.redirect = redirect;
   const serverTimeout = serverTimeoutOf(v);

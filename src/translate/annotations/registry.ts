@@ -75,6 +75,8 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
 
 const field = (key: string): string => `metadata.annotations[${key}]`;
 
+const NO_VALUES: AnnotationValues = Object.freeze({});
+
 /**
  * Rules A1-A3 (docs/rules.md): the values of the annotations in `registry`, each read from `portico.dev/<name>`
  * first, else from `nginx.ingress.kubernetes.io/<name>`. An empty value counts as unset, as in ingress-nginx. A value
@@ -82,6 +84,8 @@ const field = (key: string): string => `metadata.annotations[${key}]`;
  * the default). Keys under either prefix that Portico does not read are reported too.
  */
 export function parseAnnotations(annotations: Record<string, string>, registry: readonly Annotation[], f: Findings): AnnotationValues {
+  // Most Ingresses carry no annotation Portico reads: they share one frozen, empty set of values.
+  if (!Object.keys(annotations).some((k) => k.startsWith(NGINX_PREFIX) || k.startsWith(PORTICO_PREFIX))) return NO_VALUES;
   const values: AnnotationValues = {};
   const known = new Set<string>();
   for (const a of registry) {
