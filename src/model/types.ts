@@ -44,6 +44,8 @@ export interface RoutePolicy {
   serverTimeoutSeconds?: number;
   /** `proxy-body-size`: the largest request body in bytes for this route (0: no limit), instead of the global one. */
   maxBodyBytes?: number;
+  /** `upstream-vhost`: the Host header the backend receives. */
+  upstreamHost?: string;
 }
 
 /** What a matched request is sent to. */

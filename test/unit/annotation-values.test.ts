@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bool, cidrList, duration, headerName, headerValue, httpUrl, integer, oneOf, quote, redirectUrl, size } from '../../src/translate/annotations/values.js';
+import { bool, cidrList, duration, headerName, headerValue, hostAndPort, httpUrl, integer, oneOf, quote, redirectUrl, size } from '../../src/translate/annotations/values.js';
 import type { Parsed, ValueGrammar } from '../../src/translate/annotations/values.js';
 
 const value = <T>(p: Parsed<T>): T | undefined => (p.ok ? p.value : undefined);
@@ -241,5 +241,13 @@ void describe('closer to Go, and no zones or invented hosts (fixes from the muta
   });
   test('httpUrl: a URL that names no host is refused, not given one', () => {
     for (const bad of ['https:///x', 'http://?q', 'https://#f']) assert.deepEqual(httpUrl.parse(bad), { ok: false, reason: `${quote(bad)} has no host` }, bad);
+  });
+});
+
+void describe('hostAndPort: upstream-vhost', () => {
+  test('a host name with an optional port 1-65535, as written', () => {
+    for (const ok of ['backend.internal', 'Backend.Internal:8080', 'a', 'a:1', 'x-1.example.com:65535']) assert.deepEqual(hostAndPort.parse(ok), { ok: true, value: ok }, ok);
+    for (const bad of ['', '$host', 'a b', 'a..b', '-a', 'a-', 'a:0', 'a:65536', 'a:', ':80', '[::1]', 'a/b', 'a:80:81', 'a.example.com\n'])
+      assert.deepEqual(hostAndPort.parse(bad), { ok: false, reason: `${quote(bad)} is not a host name with an optional :port` }, JSON.stringify(bad));
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { bodyGateSections, bodyLimitFiles, bodyRules, bodySessionRules, globalBodyLimitLines } from '../../src/haproxy/render/body-limit.js';
 import { BODY_SIZE_MAPS, bodySizeFeature, bodySizeValue } from '../../src/haproxy/render/policy/body-size.js';
 import { TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from '../../src/haproxy/render/policy/timeouts.js';
+import { UPSTREAM_VHOST_MAPS, upstreamVhostFeature, upstreamVhostRules, upstreamVhostValue } from '../../src/haproxy/render/policy/upstream-vhost.js';
 import { OPTIONS, edgeSettings } from './render-model.js';
 
 const PER_ROUTE = { lookup: 'LOOKUP', hasId: 'HASID' };
@@ -118,5 +119,16 @@ describe('route limit and timeout values', () => {
       'http-request set-timeout server var(txn.server_timeout),mul(2) if { var(txn.server_timeout) -m found }',
       'http-request set-timeout tunnel var(txn.server_timeout),mul(2) if { var(txn.server_timeout) -m found }',
     ]);
+  });
+});
+
+describe('upstream-vhost values and rule', () => {
+  test('the Host goes in the map as written; anything else is refused', () => {
+    assert.equal(upstreamVhostValue('backend.internal:8080'), 'backend.internal:8080');
+    for (const bad of ['', 'a b', '$host', 'a\nb', 'a:123456']) assert.throws(() => upstreamVhostValue(bad), /^Error: render: refusing upstream host /, JSON.stringify(bad));
+    assert.equal(UPSTREAM_VHOST_MAPS.upstreamVhost, 'maps/upstream-vhost.map');
+    assert.equal(upstreamVhostFeature({ redirectToHttps: false, upstreamHost: 'a' }), 'upstream-vhost');
+    assert.equal(upstreamVhostFeature({ redirectToHttps: false }), undefined);
+    assert.deepEqual(upstreamVhostRules('/m', 'HASID', 'ID'), ['http-request set-header Host %[ID,map_str(/m)] if HASID { ID,map_str(/m) -m found }']);
   });
 });

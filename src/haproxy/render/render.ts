@@ -8,6 +8,7 @@ import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectFeature, redirectRules } from './policy/redirect.js';
+import { UPSTREAM_VHOST_FEATURE, UPSTREAM_VHOST_MAPS, upstreamVhostFeature, upstreamVhostRules, upstreamVhostValue } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FEATURE, BODY_SIZE_MAPS, bodySizeFeature, bodySizeValue } from './policy/body-size.js';
 import { SERVER_TIMEOUT_FEATURE, TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
@@ -57,6 +58,7 @@ export const MAPS = {
   ...REDIRECT_MAPS,
   ...TIMEOUT_MAPS,
   ...BODY_SIZE_MAPS,
+  ...UPSTREAM_VHOST_MAPS,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -140,6 +142,8 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
   if (timeout !== undefined) data.push(['serverTimeout', id, serverTimeoutValue(timeout)]);
   const bodySize = t.policy.maxBodyBytes;
   if (bodySize !== undefined) data.push(['bodySize', id, bodySizeValue(bodySize)]);
+  const upstreamHost = t.policy.upstreamHost;
+  if (upstreamHost !== undefined) data.push(['upstreamVhost', id, upstreamVhostValue(upstreamHost)]);
   return { value: data.length > 0 ? `${value}|${id}` : value, data };
 }
 
@@ -158,7 +162,7 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
  * map update.
  */
 export function routeFeatures(t: RouteTarget): string[] {
-  return [redirectFeature(t.policy), serverTimeoutFeature(t.policy), bodySizeFeature(t.policy)].filter((f): f is string => f !== undefined);
+  return [redirectFeature(t.policy), serverTimeoutFeature(t.policy), bodySizeFeature(t.policy), upstreamVhostFeature(t.policy)].filter((f): f is string => f !== undefined);
 }
 
 /** Every route of a host group, default backend included. */
@@ -376,6 +380,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
   const routeRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
   // The gate inherits the route's rules too (it follows the same defaults) and then doubles what they found.
   const gateRules = features.has(SERVER_TIMEOUT_FEATURE) ? gateTimeoutRules(2) : [];
+  const upstreamHosts = features.has(UPSTREAM_VHOST_FEATURE) ? upstreamVhostRules(map(MAPS.upstreamVhost), HAS_ROUTE_ID, ROUTE_ID) : [];
   const bodyLimits = features.has(BODY_SIZE_FEATURE) ? { lookup: `${ROUTE_ID},map_str_int(${map(MAPS.bodySize)})`, hasId: HAS_ROUTE_ID } : undefined;
   const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules, bodyLimits);
   // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
@@ -434,7 +439,9 @@ ${indent(redirects)}
 ` : ''}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
   http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
-`}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
+`}${upstreamHosts.length > 0 ? `  # upstream-vhost: the Host the backend receives (after X-Forwarded-Host and the HTTPS redirect read the client's).
+${indent(upstreamHosts)}
+` : ''}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here

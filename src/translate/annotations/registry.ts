@@ -27,6 +27,7 @@ export interface AnnotationValues {
   proxyReadTimeout?: number;
   proxySendTimeout?: number;
   proxyBodySize?: number;
+  upstreamVhost?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

@@ -150,6 +150,17 @@ export const redirectUrl: ValueGrammar<string> = {
   },
 };
 
+const HOST_AND_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?(:\d{1,5})?$/;
+
+/** A host name (letters, digits, `-` and `.`) with an optional `:port` (1-65535), as written. */
+export const hostAndPort: ValueGrammar<string> = {
+  describe: 'a host name with an optional :port',
+  parse: (raw) => {
+    const port = raw.includes(':') ? Number(raw.slice(raw.indexOf(':') + 1)) : 1;
+    return HOST_AND_PORT.test(raw) && port >= 1 && port <= 65535 && !raw.includes('..') ? ok(raw) : fail(`${quote(raw)} is not a host name with an optional :port`);
+  },
+};
+
 /** A value in messages: JSON-quoted (no raw newline reaches a log line) and cut to 64 characters. */
 export function quote(raw: string): string {
   return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}...` : raw);
