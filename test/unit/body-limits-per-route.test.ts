@@ -5,10 +5,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bodyGateSections, bodyLimitFiles, bodyRules, bodySessionRules, globalBodyLimitLines } from '../../src/haproxy/render/body-limit.js';
-import { BODY_SIZE_MAPS, bodySizeFeature, bodySizeValue } from '../../src/haproxy/render/policy/body-size.js';
-import { TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from '../../src/haproxy/render/policy/timeouts.js';
-import { UPSTREAM_VHOST_MAPS, upstreamVhostFeature, upstreamVhostRules, upstreamVhostValue } from '../../src/haproxy/render/policy/upstream-vhost.js';
-import { OPTIONS, edgeSettings } from './render-model.js';
+import { BODY_SIZE_MAPS, bodySizeValue } from '../../src/haproxy/render/policy/body-size.js';
+import { TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutRules, serverTimeoutValue } from '../../src/haproxy/render/policy/timeouts.js';
+import { UPSTREAM_VHOST_MAPS, upstreamVhostRules, upstreamVhostValue } from '../../src/haproxy/render/policy/upstream-vhost.js';
+import { routeFeatures } from '../../src/haproxy/render/render.js';
+import type { RoutePolicy } from '../../src/model/types.js';
+import { OPTIONS, edgeSettings, target } from './render-model.js';
+
+/** The features a route with this policy needs. */
+const featuresOf = (policy: RoutePolicy): string[] => routeFeatures({ ...target(), policy });
 
 const PER_ROUTE = { lookup: 'LOOKUP', hasId: 'HASID' };
 const HG = '{ var(txn.odd_headers) -m bool }';
@@ -96,8 +101,8 @@ describe('route limit and timeout values', () => {
     assert.equal(bodySizeValue(2 ** 50), String(2 ** 50));
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 50 + 1, Number.POSITIVE_INFINITY]) assert.throws(() => bodySizeValue(bad), /^Error: render: refusing body size /, String(bad));
     assert.equal(BODY_SIZE_MAPS.bodySize, 'maps/body-size.map');
-    assert.equal(bodySizeFeature({ redirectToHttps: false, maxBodyBytes: 0 }), 'body-size');
-    assert.equal(bodySizeFeature({ redirectToHttps: false }), undefined);
+    assert.deepEqual(featuresOf({ redirectToHttps: false, maxBodyBytes: 0 }), ['bodySize']);
+    assert.deepEqual(featuresOf({ redirectToHttps: false }), []);
   });
 
   test('timeouts: whole seconds from 1 to 2,147,483, written in milliseconds', () => {
@@ -105,8 +110,8 @@ describe('route limit and timeout values', () => {
     assert.equal(serverTimeoutValue(2_147_483), '2147483000');
     for (const bad of [0, -1, 1.5, Number.NaN, 2_147_484]) assert.throws(() => serverTimeoutValue(bad), /^Error: render: refusing server timeout /, String(bad));
     assert.equal(TIMEOUT_MAPS.serverTimeout, 'maps/server-timeout.map');
-    assert.equal(serverTimeoutFeature({ redirectToHttps: false, serverTimeoutSeconds: 5 }), 'server-timeout');
-    assert.equal(serverTimeoutFeature({ redirectToHttps: false }), undefined);
+    assert.deepEqual(featuresOf({ redirectToHttps: false, serverTimeoutSeconds: 5 }), ['serverTimeout']);
+    assert.deepEqual(featuresOf({ redirectToHttps: true }), []);
   });
 
   test('the timeout rules look the value up once and set both timeouts from it; the gate doubles it', () => {
@@ -127,8 +132,8 @@ describe('upstream-vhost values and rule', () => {
     assert.equal(upstreamVhostValue('backend.internal:8080'), 'backend.internal:8080');
     for (const bad of ['', 'a b', '$host', 'a\nb', 'a:123456']) assert.throws(() => upstreamVhostValue(bad), /^Error: render: refusing upstream host /, JSON.stringify(bad));
     assert.equal(UPSTREAM_VHOST_MAPS.upstreamVhost, 'maps/upstream-vhost.map');
-    assert.equal(upstreamVhostFeature({ redirectToHttps: false, upstreamHost: 'a' }), 'upstream-vhost');
-    assert.equal(upstreamVhostFeature({ redirectToHttps: false }), undefined);
+    assert.deepEqual(featuresOf({ redirectToHttps: false, upstreamHost: 'a' }), ['upstreamVhost']);
+    assert.deepEqual(featuresOf({ redirectToHttps: false }), []);
     assert.deepEqual(upstreamVhostRules('/m', 'HASID', 'ID'), ['http-request set-header Host %[ID,map_str(/m)] if HASID { ID,map_str(/m) -m found }']);
   });
 });

@@ -7,10 +7,10 @@ import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
-import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectFeature, redirectRules } from './policy/redirect.js';
-import { UPSTREAM_VHOST_FEATURE, UPSTREAM_VHOST_MAPS, upstreamVhostFeature, upstreamVhostRules, upstreamVhostValue } from './policy/upstream-vhost.js';
-import { BODY_SIZE_FEATURE, BODY_SIZE_MAPS, bodySizeFeature, bodySizeValue } from './policy/body-size.js';
-import { SERVER_TIMEOUT_FEATURE, TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutFeature, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
+import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectRules } from './policy/redirect.js';
+import { UPSTREAM_VHOST_MAPS, upstreamVhostRules, upstreamVhostValue } from './policy/upstream-vhost.js';
+import { BODY_SIZE_MAPS, bodySizeValue } from './policy/body-size.js';
+import { TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -131,20 +131,46 @@ export function routeId(routingKey: string): string {
   return ROUTE_ID_PREFIX + createHash('sha256').update(routingKey).digest('hex').slice(0, 16);
 }
 
-/** A route's value in the routing maps and its lines in the feature maps (policy data, keyed by the route's id). */
+/**
+ * A route's policy data: each value with the feature map it goes in (keyed there by the route's id). These maps are
+ * also the route's features: each feature's rules read its own map, so a feature is in use exactly while its map has
+ * a line, and the configuration has the rules of the features in use and no others. A plain route thus pays nothing
+ * for features nobody uses; a route that needs one the running configuration lacks takes a reload (runtime/plan.ts),
+ * while changed data of a feature in place is a map update.
+ */
+function policyData(p: RouteTarget['policy']): [map: MapName, value: string][] {
+  const data: [MapName, string][] = [];
+  if (p.redirect) data.push([`redirect${assertRedirectCode(p.redirect.code)}`, assertRedirectUrl(p.redirect.url)]);
+  if (p.serverTimeoutSeconds !== undefined) data.push(['serverTimeout', serverTimeoutValue(p.serverTimeoutSeconds)]);
+  if (p.maxBodyBytes !== undefined) data.push(['bodySize', bodySizeValue(p.maxBodyBytes)]);
+  if (p.upstreamHost !== undefined) data.push(['upstreamVhost', upstreamVhostValue(p.upstreamHost)]);
+  return data;
+}
+
+/** A route's value in the routing maps and its lines in the feature maps. */
 function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
   const value = routeValue(t, sectionOf, tlsHost);
-  const data: MapEntry[] = [];
+  const data = policyData(t.policy);
+  if (data.length === 0) return { value, data: [] };
   const id = routeId(routingKey);
-  const redirect = t.policy.redirect;
-  if (redirect) data.push([`redirect${assertRedirectCode(redirect.code)}`, id, assertRedirectUrl(redirect.url)]);
-  const timeout = t.policy.serverTimeoutSeconds;
-  if (timeout !== undefined) data.push(['serverTimeout', id, serverTimeoutValue(timeout)]);
-  const bodySize = t.policy.maxBodyBytes;
-  if (bodySize !== undefined) data.push(['bodySize', id, bodySizeValue(bodySize)]);
-  const upstreamHost = t.policy.upstreamHost;
-  if (upstreamHost !== undefined) data.push(['upstreamVhost', id, upstreamVhostValue(upstreamHost)]);
-  return { value: data.length > 0 ? `${value}|${id}` : value, data };
+  return { value: `${value}|${id}`, data: data.map(([map, v]): MapEntry => [map, id, v]) };
+}
+
+/** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
+export function routeFeatures(t: RouteTarget): MapName[] {
+  return policyData(t.policy).map(([map]) => map);
+}
+
+/** Every route of a host group, default backend included. */
+export function groupRoutes(g: HostGroup): RouteTarget[] {
+  return [...g.exact, ...g.prefix, ...(g.defaultBackend ? [g.defaultBackend] : [])];
+}
+
+export function featuresInUse(model: RoutingModel): Set<MapName> {
+  const out = new Set<MapName>();
+  for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
+  for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
+  return out;
 }
 
 /**
@@ -155,28 +181,6 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
  * - Prefix `/a` is `group/a/` (every path below it) and `group/a?` (the path `/a` itself), which outranks shorter
  *   prefixes. Exact `/a` and Prefix `/a` share that second key; the exact route takes it (rule P3).
  */
-/**
- * The frontend rules a route's policy needs (`redirect301`, ...). The configuration has the rules of the features
- * some route uses, and no others, so a plain route pays nothing for features nobody uses; a route that needs one
- * the running configuration lacks takes a reload (runtime-plan.ts), while changed data of a feature in place is a
- * map update.
- */
-export function routeFeatures(t: RouteTarget): string[] {
-  return [redirectFeature(t.policy), serverTimeoutFeature(t.policy), bodySizeFeature(t.policy), upstreamVhostFeature(t.policy)].filter((f): f is string => f !== undefined);
-}
-
-/** Every route of a host group, default backend included. */
-export function groupRoutes(g: HostGroup): RouteTarget[] {
-  return [...g.exact, ...g.prefix, ...(g.defaultBackend ? [g.defaultBackend] : [])];
-}
-
-export function featuresInUse(model: RoutingModel): Set<string> {
-  const out = new Set<string>();
-  for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
-  for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
-  return out;
-}
-
 export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
   const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
   const paths = new Map<string, string>();
@@ -348,7 +352,7 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
   return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
 }
 
-export function renderConfig(model: RoutingModel, o: RenderOptions): string {
+export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<MapName> = featuresInUse(model)): string {
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
@@ -374,14 +378,13 @@ export function renderConfig(model: RoutingModel, o: RenderOptions): string {
     `http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }`,
     `http-after-response del-header ${INTERNAL_MARK} if { status 502:503 }`,
   ];
-  const features = featuresInUse(model);
   const redirects = redirectRules(redirectCodesIn(features), map, HAS_ROUTE_ID, ROUTE_ID);
   const timeoutFile = map(MAPS.serverTimeout);
-  const routeRules = features.has(SERVER_TIMEOUT_FEATURE) ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
+  const routeRules = features.has('serverTimeout') ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
   // The gate inherits the route's rules too (it follows the same defaults) and then doubles what they found.
-  const gateRules = features.has(SERVER_TIMEOUT_FEATURE) ? gateTimeoutRules(2) : [];
-  const upstreamHosts = features.has(UPSTREAM_VHOST_FEATURE) ? upstreamVhostRules(map(MAPS.upstreamVhost), HAS_ROUTE_ID, ROUTE_ID) : [];
-  const bodyLimits = features.has(BODY_SIZE_FEATURE) ? { lookup: `${ROUTE_ID},map_str_int(${map(MAPS.bodySize)})`, hasId: HAS_ROUTE_ID } : undefined;
+  const gateRules = features.has('serverTimeout') ? gateTimeoutRules(2) : [];
+  const upstreamHosts = features.has('upstreamVhost') ? upstreamVhostRules(map(MAPS.upstreamVhost), HAS_ROUTE_ID, ROUTE_ID) : [];
+  const bodyLimits = features.has('bodySize') ? { lookup: `${ROUTE_ID},map_str_int(${map(MAPS.bodySize)})`, hasId: HAS_ROUTE_ID } : undefined;
   const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules, bodyLimits);
   // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
   // own that only backends follow: HAProxy refuses frontends and backends sharing a defaults section with rules.
@@ -501,6 +504,7 @@ ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gat
 }
 
 export function render(model: RoutingModel, o: RenderOptions, defaultCertPem: string): Artefacts {
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, featuresInUse(model).has(BODY_SIZE_FEATURE))]);
-  return { config: renderConfig(model, o), files };
+  const features = featuresInUse(model);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize'))]);
+  return { config: renderConfig(model, o, features), files };
 }

@@ -1,15 +1,7 @@
 // Render side of proxy-body-size (src/translate/annotations/body.ts): a route's own body limit is map data keyed by
 // its id, read into `txn.body_limit` by the body rules (body-limit.ts) and by the gate's Lua filter, which count
 // against it instead of --proxy-body-size.
-import type { RoutePolicy } from '../../../model/types.js';
-
 export const BODY_SIZE_MAPS = { bodySize: 'maps/body-size.map' } as const;
-export const BODY_SIZE_FEATURE = 'body-size';
-
-export function bodySizeFeature(policy: RoutePolicy): string | undefined {
-  return policy.maxBodyBytes === undefined ? undefined : BODY_SIZE_FEATURE;
-}
-
 export function bodySizeValue(bytes: number): string {
   if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > 2 ** 50) throw new Error(`render: refusing body size ${bytes}`);
   return String(bytes);

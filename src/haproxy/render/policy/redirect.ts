@@ -2,19 +2,14 @@
 // redirects.ts): a route with a redirect answers every request itself. The URL is map data keyed by the route's id,
 // so a changed URL is one `set map`; the frontend has one rule per status code in use, and none at all while no
 // route redirects, so a plain route pays nothing for the feature.
-import type { RedirectCode, RoutePolicy } from '../../../model/types.js';
+import type { RedirectCode } from '../../../model/types.js';
 
 export const REDIRECT_CODES: readonly RedirectCode[] = [300, 301, 302, 303, 304, 305, 306, 307, 308];
 
 /** One map per status code: the URL of each route that answers with it. */
 export const REDIRECT_MAPS = Object.fromEntries(REDIRECT_CODES.map((c) => [`redirect${c}`, `maps/redirect-${c}.map`])) as Record<`redirect${RedirectCode}`, string>;
 
-/** The frontend feature a route with this policy needs: the rule of its redirect's code. */
-export function redirectFeature(policy: RoutePolicy): string | undefined {
-  return policy.redirect ? `redirect${policy.redirect.code}` : undefined;
-}
-
-/** The status codes whose rule the configuration has, given the features in use, in order. */
+/** The status codes whose rule the configuration has, given the features (feature maps) in use, in order. */
 export function redirectCodesIn(features: ReadonlySet<string>): RedirectCode[] {
   return REDIRECT_CODES.filter((c) => features.has(`redirect${c}`));
 }

@@ -2,15 +2,7 @@
 // stream's server and tunnel timeouts only from a backend's rules (`http-request set-timeout`), so the rules sit in
 // the defaults section the backend sections inherit (render.ts `ROUTE_DEFAULTS`): written once, whatever the number of
 // backends, and present only while some route sets a timeout. The value is map data keyed by the route's id.
-import type { RoutePolicy } from '../../../model/types.js';
-
 export const TIMEOUT_MAPS = { serverTimeout: 'maps/server-timeout.map' } as const;
-export const SERVER_TIMEOUT_FEATURE = 'server-timeout';
-
-export function serverTimeoutFeature(policy: RoutePolicy): string | undefined {
-  return policy.serverTimeoutSeconds === undefined ? undefined : SERVER_TIMEOUT_FEATURE;
-}
-
 /** The map value: milliseconds, as `set-timeout` reads a number. */
 export function serverTimeoutValue(seconds: number): string {
   if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 2_147_483) throw new Error(`render: refusing server timeout ${seconds}`);

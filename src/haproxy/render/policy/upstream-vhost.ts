@@ -1,15 +1,7 @@
 // Render side of upstream-vhost (src/translate/annotations/upstream.ts): the Host header sent to the backend, map data
 // keyed by the route's id, set after the HTTPS redirect (which builds its Location from the client's Host) and after
 // X-Forwarded-Host took the client's value.
-import type { RoutePolicy } from '../../../model/types.js';
-
 export const UPSTREAM_VHOST_MAPS = { upstreamVhost: 'maps/upstream-vhost.map' } as const;
-export const UPSTREAM_VHOST_FEATURE = 'upstream-vhost';
-
-export function upstreamVhostFeature(policy: RoutePolicy): string | undefined {
-  return policy.upstreamHost === undefined ? undefined : UPSTREAM_VHOST_FEATURE;
-}
-
 const HOST_AND_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /** Render's own check (translate's grammar is the same): a map word that is a host name and an optional port. */
