@@ -6,7 +6,7 @@
 import type { Diagnostic } from './model/types.js';
 import { KINDS, KIND_FIELDS, emptySnapshot, keyOf } from './k8s/kinds.js';
 import type { KindField, Snapshot } from './k8s/kinds.js';
-import { isObject, metadataOf as meta, stringMap } from './k8s/objects.js';
+import { asString, isObject, metadataOf as meta, stringMap } from './k8s/objects.js';
 import type { Obj } from './k8s/objects.js';
 import { objectRef } from './translate/diagnostics.js';
 
@@ -46,11 +46,6 @@ export type IsolationResult =
   /** Even a configuration without any object fails: HAProxy itself is broken, not an object. */
   | { kind: 'not-object-specific'; output: string; checks: number };
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
-
 export function membersOf(s: Snapshot): Member[] {
   const out: Member[] = [];
   for (const kind of KIND_FIELDS) {
@@ -78,7 +73,7 @@ function jsonOf(o: Obj): string | undefined {
 }
 
 function resourceVersion(o: Obj): string {
-  return str(meta(o).resourceVersion);
+  return asString(meta(o).resourceVersion);
 }
 
 /** The same object as before: the same reference, else the same resourceVersion and content (a relist hands over new
@@ -125,14 +120,14 @@ function dependsOn(m: Member): (other: Member) => boolean {
   const ns = m.key.slice(0, m.key.indexOf('/'));
   const secrets = new Set<string>();
   const services = new Set<string>();
-  if (m.kind === 'services') services.add(str(meta(m.obj).name));
+  if (m.kind === 'services') services.add(asString(meta(m.obj).name));
   else {
     const spec = isObject(m.obj.spec) ? m.obj.spec : {};
     const addBackend = (b: unknown): void => {
-      if (isObject(b) && isObject(b.service)) services.add(str(b.service.name));
+      if (isObject(b) && isObject(b.service)) services.add(asString(b.service.name));
     };
     addBackend(spec.defaultBackend);
-    for (const t of Array.isArray(spec.tls) ? spec.tls : []) if (isObject(t)) secrets.add(str(t.secretName));
+    for (const t of Array.isArray(spec.tls) ? spec.tls : []) if (isObject(t)) secrets.add(asString(t.secretName));
     for (const r of Array.isArray(spec.rules) ? spec.rules : []) {
       const http = isObject(r) && isObject(r.http) ? r.http : {};
       for (const p of Array.isArray(http.paths) ? http.paths : []) if (isObject(p)) addBackend(p.backend);
@@ -276,7 +271,7 @@ export function haproxyReason(output: string): string {
 export function isolationDiagnostic(c: Culprit): Diagnostic {
   const m = meta(c.member.obj);
   const { kind, namespaced } = KINDS[c.member.kind];
-  const object = objectRef(kind, namespaced ? { namespace: str(m.namespace) || 'default', name: str(m.name) } : { name: str(m.name) });
+  const object = objectRef(kind, namespaced ? { namespace: asString(m.namespace) || 'default', name: asString(m.name) } : { name: asString(m.name) });
   const field = c.member.kind === 'secrets' ? 'data' : 'metadata';
   const reason = haproxyReason(c.output);
   const until = 'so it is left out until it changes';

@@ -36,7 +36,7 @@ export const KIND_FIELDS = Object.keys(KINDS) as KindField[];
 export type Snapshot = Record<KindField, Obj[]>;
 
 export function emptySnapshot(): Snapshot {
-  return Object.fromEntries(KIND_FIELDS.map((f) => [f, []])) as unknown as Snapshot;
+  return perKind(() => []);
 }
 
 /** One value per kind, made by `make`. */

@@ -20,13 +20,14 @@ export function metadataOf(o: Obj): Obj {
   return isObject(o.metadata) ? o.metadata : {};
 }
 
-function str(v: unknown): string {
+/** A field that should be a string: itself, or '' when it is anything else. */
+export function asString(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
 /** `namespace/name` of a namespaced object (the namespace `default` when unset, as kubectl applies it), else `name`. */
 export function objectName(o: Obj, namespaced: boolean): string {
   const m = metadataOf(o);
-  if (!namespaced) return str(m.name);
-  return `${str(m.namespace) || 'default'}/${str(m.name)}`;
+  if (!namespaced) return asString(m.name);
+  return `${asString(m.namespace) || 'default'}/${asString(m.name)}`;
 }

@@ -2,7 +2,7 @@
 // server would have refused it), plus Portico's own rules for paths (path-encoding, path-ambiguous, path-length,
 // path-normalised: only that path is left out). Manifests from files never met an API server, so Portico applies
 // the same checks itself.
-import { isObject, stringMap } from '../k8s/objects.js';
+import { isObject } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import { parseIngressAnnotations } from './annotations/index.js';
 import type { AnnotationValues } from './annotations/registry.js';
@@ -86,16 +86,17 @@ export function validateIngress(
   if (!isDns1123Label(namespace))
     f.error('metadata.namespace', 'V2', `namespace ${JSON.stringify(namespace)} must be a DNS-1123 label`);
 
-  const rawAnnotations = stringMap(meta.annotations);
   // The API server admits annotations only as strings under qualified-name keys (kubectl refuses `ssl-redirect: false`
   // unquoted): anything else is left out, with an error, and the rest of the Ingress is served.
+  const rawAnnotations: Record<string, string> = {};
   if (isObject(meta.annotations)) {
     for (const [k, v] of Object.entries(meta.annotations)) {
       if (!isQualifiedName(k)) {
-        delete rawAnnotations[k];
         f.errorInPart('metadata.annotations', 'V1', `annotation key ${JSON.stringify(k.slice(0, 80))} is not a qualified name ([prefix/]name); it is ignored`);
       } else if (typeof v !== 'string') {
         f.errorInPart(`metadata.annotations[${k}]`, 'V1', `annotation values must be strings (quote ${JSON.stringify(v)?.slice(0, 40) ?? 'the value'} in YAML); it is ignored`);
+      } else {
+        rawAnnotations[k] = v;
       }
     }
   } else if (meta.annotations !== undefined && meta.annotations !== null) {

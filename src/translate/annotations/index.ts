@@ -16,9 +16,6 @@ const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
-  // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects).
-  if (v.temporalRedirect === undefined && v.permanentRedirect === undefined && serverTimeoutOf(v) === undefined && v.proxyBodySize === undefined && v.upstreamVhost === undefined)
-    return PLAIN_POLICIES[redirectToHttps ? 1 : 0];
   const policy: RoutePolicy = { redirectToHttps };
   const redirect = redirectOf(v);
   if (redirect) policy.redirect = redirect;
@@ -26,7 +23,8 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (serverTimeout !== undefined) policy.serverTimeoutSeconds = serverTimeout;
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
-  return policy;
+  // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
+  return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }
 
 /** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read. */
