@@ -7,10 +7,11 @@ import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
-import { REDIRECT_MAPS, assertRedirectCode, assertRedirectUrl, redirectCodesIn, redirectRules } from './policy/redirect.js';
-import { UPSTREAM_VHOST_MAPS, upstreamVhostRules, upstreamVhostValue } from './policy/upstream-vhost.js';
-import { BODY_SIZE_MAPS, bodySizeValue } from './policy/body-size.js';
-import { TIMEOUT_MAPS, gateTimeoutRules, serverTimeoutRules, serverTimeoutValue } from './policy/timeouts.js';
+import type { Phase, PolicyFamily } from './policy/family.js';
+import { REDIRECT_FAMILY } from './policy/redirect.js';
+import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
+import { BODY_SIZE_FAMILY } from './policy/body-size.js';
+import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -55,10 +56,10 @@ export const MAPS = {
   wildcards: 'maps/wildcards.map',
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
-  ...REDIRECT_MAPS,
-  ...TIMEOUT_MAPS,
-  ...BODY_SIZE_MAPS,
-  ...UPSTREAM_VHOST_MAPS,
+  ...REDIRECT_FAMILY.maps,
+  ...TIMEOUT_FAMILY.maps,
+  ...BODY_SIZE_FAMILY.maps,
+  ...UPSTREAM_VHOST_FAMILY.maps,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -112,6 +113,10 @@ export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, t
 }
 
 export type MapName = keyof typeof MAPS;
+/** The policy families' render sides (src/haproxy/render/policy/), in the order their rules run within a phase. */
+// Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
+// the families' map-name types into MapName.
+const FAMILIES = [REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -139,12 +144,17 @@ export function routeId(routingKey: string): string {
  * while changed data of a feature in place is a map update.
  */
 function policyData(p: RouteTarget['policy']): [map: MapName, value: string][] {
-  const data: [MapName, string][] = [];
-  if (p.redirect) data.push([`redirect${assertRedirectCode(p.redirect.code)}`, assertRedirectUrl(p.redirect.url)]);
-  if (p.serverTimeoutSeconds !== undefined) data.push(['serverTimeout', serverTimeoutValue(p.serverTimeoutSeconds)]);
-  if (p.maxBodyBytes !== undefined) data.push(['bodySize', bodySizeValue(p.maxBodyBytes)]);
-  if (p.upstreamHost !== undefined) data.push(['upstreamVhost', upstreamVhostValue(p.upstreamHost)]);
-  return data;
+  return FAMILIES.flatMap((f) => f.data(p));
+}
+
+/** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
+function phaseRules(phase: Phase, features: ReadonlySet<MapName>, map: (file: string) => string, tls = false): string[] {
+  return FAMILIES.flatMap((f) => {
+    const rules = f.rules?.[phase];
+    const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
+    if (!rules || inUse.size === 0) return [];
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls });
+  });
 }
 
 /** A route's value in the routing maps and its lines in the feature maps. */
@@ -378,18 +388,18 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
     `http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }`,
     `http-after-response del-header ${INTERNAL_MARK} if { status 502:503 }`,
   ];
-  const redirects = redirectRules(redirectCodesIn(features), map, HAS_ROUTE_ID, ROUTE_ID);
-  const timeoutFile = map(MAPS.serverTimeout);
-  const routeRules = features.has('serverTimeout') ? serverTimeoutRules(timeoutFile, HAS_ROUTE_ID, ROUTE_ID) : [];
-  // The gate inherits the route's rules too (it follows the same defaults) and then doubles what they found.
-  const gateRules = features.has('serverTimeout') ? gateTimeoutRules(2) : [];
-  const upstreamHosts = features.has('upstreamVhost') ? upstreamVhostRules(map(MAPS.upstreamVhost), HAS_ROUTE_ID, ROUTE_ID) : [];
+  const routeRules = phaseRules('backend', features, map);
+  const gateRules = phaseRules('gate', features, map);
   const bodyLimits = features.has('bodySize') ? { lookup: `${ROUTE_ID},map_str_int(${map(MAPS.bodySize)})`, hasId: HAS_ROUTE_ID } : undefined;
   const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules, bodyLimits);
   // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
   // own that only backends follow: HAProxy refuses frontends and backends sharing a defaults section with rules.
-  const routeDefaults =
-    routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n  # The timeout annotations (proxy-read-timeout, proxy-send-timeout) of the route a request took.\n${indent(routeRules)}`] : [];
+  const routeDefaults = routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n${indent(routeRules)}`] : [];
+  /** A phase's rules as lines of a frontend, or nothing. */
+  const phase = (p: Phase, tls: boolean): string => {
+    const rules = phaseRules(p, features, map, tls);
+    return rules.length > 0 ? `${indent(rules)}\n` : '';
+  };
   /**
    * One frontend per listener, so that what differs between HTTP and HTTPS is decided once, when the configuration
    * is written, instead of on every request: X-Forwarded-Proto and -Port are constants, the HTTP->HTTPS redirect is
@@ -437,14 +447,10 @@ ${indent(requestHygieneRules(o.edge))}
   http-request set-var(txn.route) var(txn.group),map_str(${map(MAPS.defaults)}) if ${slow} ${found('txn.group')} ${noRoute}
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if ${slow} !${found('txn.group')}
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
-${redirects.length > 0 ? `  # The redirect annotations (permanent-redirect, temporal-redirect): before rule T9, as in ingress-nginx.
-${indent(redirects)}
-` : ''}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
+${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
   http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
-`}${upstreamHosts.length > 0 ? `  # upstream-vhost: the Host the backend receives (after X-Forwarded-Host and the HTTPS redirect read the client's).
-${indent(upstreamHosts)}
-` : ''}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
+`}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here
@@ -452,7 +458,7 @@ ${indent(upstreamHosts)}
 ${indent(backendVerdict)}
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
 ${indent(responseEdgeRules(o.edge, f.tls))}
-  use_backend %[var(txn.route),field(2,|)]`;
+${phase('response', f.tls)}  use_backend %[var(txn.route),field(2,|)]`;
   return `# Generated by Portico. Do not edit: every change is overwritten.
 global
   master-worker${threads}

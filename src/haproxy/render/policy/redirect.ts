@@ -3,6 +3,7 @@
 // so a changed URL is one `set map`; the frontend has one rule per status code in use, and none at all while no
 // route redirects, so a plain route pays nothing for the feature.
 import type { RedirectCode } from '../../../model/types.js';
+import { policyFamily } from './family.js';
 
 export const REDIRECT_CODES: readonly RedirectCode[] = [300, 301, 302, 303, 304, 305, 306, 307, 308];
 
@@ -19,9 +20,9 @@ export function redirectCodesIn(features: ReadonlySet<string>): RedirectCode[] {
  * rewrite phase, ahead of its Lua HTTPS redirect and of every access check). `routeId` reads the route's id from the
  * routing map's value; `hasId` is the cheap test that the value holds one at all.
  */
-export function redirectRules(codes: readonly RedirectCode[], mapPath: (file: string) => string, hasId: string, routeId: string): string[] {
+export function redirectRules(codes: readonly RedirectCode[], file: (map: `redirect${RedirectCode}`) => string, hasId: string, routeId: string): string[] {
   return codes.map((code) => {
-    const url = `${routeId},map_str(${mapPath(REDIRECT_MAPS[`redirect${code}`])})`;
+    const url = `${routeId},map_str(${file(`redirect${code}`)})`;
     return `http-request return status ${code} hdr Location %[${url}] if ${hasId} { ${url} -m found }`;
   });
 }
@@ -38,3 +39,15 @@ export function assertRedirectCode(code: number): RedirectCode {
   if (!(REDIRECT_CODES as readonly number[]).includes(code)) throw new Error(`render: refusing redirect code ${code}`);
   return code as RedirectCode;
 }
+
+export const REDIRECT_FAMILY = policyFamily({
+  maps: REDIRECT_MAPS,
+  data: (p) => (p.redirect ? [[`redirect${assertRedirectCode(p.redirect.code)}`, assertRedirectUrl(p.redirect.url)]] : []),
+  rules: {
+    answer: (c) => {
+      const codes = redirectCodesIn(c.inUse);
+      if (codes.length === 0) return [];
+      return ['# The redirect annotations (permanent-redirect, temporal-redirect): before rule T9, as in ingress-nginx.', ...redirectRules(codes, c.file, c.hasId, c.routeId)];
+    },
+  },
+});

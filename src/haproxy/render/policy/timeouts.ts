@@ -2,6 +2,8 @@
 // stream's server and tunnel timeouts only from a backend's rules (`http-request set-timeout`), so the rules sit in
 // the defaults section the backend sections inherit (render.ts `ROUTE_DEFAULTS`): written once, whatever the number of
 // backends, and present only while some route sets a timeout. The value is map data keyed by the route's id.
+import { policyFamily } from './family.js';
+
 export const TIMEOUT_MAPS = { serverTimeout: 'maps/server-timeout.map' } as const;
 /** The map value: milliseconds, as `set-timeout` reads a number. */
 export function serverTimeoutValue(seconds: number): string {
@@ -24,3 +26,16 @@ export function serverTimeoutRules(mapFile: string, hasId: string, routeId: stri
 export function gateTimeoutRules(gateFactor: number): string[] {
   return ['server', 'tunnel'].map((t) => `http-request set-timeout ${t} var(txn.server_timeout),mul(${gateFactor}) if { var(txn.server_timeout) -m found }`);
 }
+
+export const TIMEOUT_FAMILY = policyFamily({
+  maps: TIMEOUT_MAPS,
+  data: (p) => (p.serverTimeoutSeconds === undefined ? [] : [['serverTimeout', serverTimeoutValue(p.serverTimeoutSeconds)]]),
+  rules: {
+    backend: (c) => [
+      '# The timeout annotations (proxy-read-timeout, proxy-send-timeout) of the route a request took.',
+      ...serverTimeoutRules(c.file('serverTimeout'), c.hasId, c.routeId),
+    ],
+    // The gate follows the same defaults, so it has the rules above too; then it doubles what they found.
+    gate: () => gateTimeoutRules(2),
+  },
+});

@@ -1,0 +1,46 @@
+// What every policy family's render side declares, so that render.ts, the runtime planner and the goldens treat
+// all families alike: the feature maps it owns (keyed by route id), a route's lines in them, and its rules in the
+// frontend's phases. A family whose maps hold no line has no rules in the configuration at all, so a plain route
+// pays nothing for it; a changed value is a map update, and a route that needs a map the running configuration has
+// no rule for takes a reload (runtime/plan.ts).
+import type { RoutePolicy } from '../../../model/types.js';
+
+/**
+ * Where a family's rules go, in the order a request meets them (docs/architecture.md, "Annotations and route
+ * policies"). Every phase comes after routing: a route's policy is known once its id is.
+ * - `access`: who may use the route at all (allow and deny lists), before anything answers on its behalf;
+ * - `answer`: the route answers itself (redirect annotations, CORS preflight), before rule T9's HTTPS redirect;
+ * - `upstream`: what the backend receives (after T9, which reads the client's Host);
+ * - `response`: what the client receives (`http-after-response`, so HAProxy's own answers get it too);
+ * - `backend`: rules in the defaults section the backend sections follow (what HAProxy sets from backends only);
+ * - `gate`: the body gate's own backend rules, after the inherited `backend` ones.
+ */
+export type Phase = 'access' | 'answer' | 'upstream' | 'response' | 'backend' | 'gate';
+
+export interface RuleContext<M extends string> {
+  /** The absolute path of one of the family's maps. */
+  file(map: M): string;
+  /** Which of the family's maps have lines (the rules of a map with none must not be written: the file is absent). */
+  inUse: ReadonlySet<M>;
+  /** The cheap test that the request's route has an id at all. */
+  hasId: string;
+  /** The sample expression of the request's route id. */
+  routeId: string;
+  /** The frontend is the HTTPS one. */
+  tls: boolean;
+}
+
+export interface PolicyFamily<M extends string> {
+  /** Map name -> file, relative to the configuration's directory. */
+  maps: Readonly<Record<M, string>>;
+  /** A route's values, each with the map it goes in. Values are checked here: a value that could break a map line
+   * or the rule that reads it throws (render fails closed). */
+  data(p: RoutePolicy): [M, string][];
+  /** Configuration lines per phase (comments included), given which of the family's maps are in use. */
+  rules?: Partial<Record<Phase, (c: RuleContext<M>) => string[]>>;
+}
+
+/** The identity function that checks a family's shape and keeps its map names' type. */
+export function policyFamily<M extends string>(f: PolicyFamily<M>): PolicyFamily<M> {
+  return f;
+}
