@@ -19,7 +19,7 @@ export type Phase = 'access' | 'answer' | 'upstream' | 'response' | 'backend' | 
 
 export interface RuleContext<M extends string> {
   /** The absolute path of one of the family's maps. */
-  file(map: M): string;
+  file: (map: M) => string;
   /** Which of the family's maps have lines (the rules of a map with none must not be written: the file is absent). */
   inUse: ReadonlySet<M>;
   /** The cheap test that the request's route has an id at all. */
