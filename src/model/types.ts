@@ -46,6 +46,11 @@ export interface RoutePolicy {
   maxBodyBytes?: number;
   /** `upstream-vhost`: the Host header the backend receives. */
   upstreamHost?: string;
+  /** `allowlist-source-range` / `denylist-source-range`: which client addresses may use the route, as CIDR blocks
+   * (`10.0.0.1` is `10.0.0.1/32`). A client in `deny`, or outside a non-empty `allow`, gets 403. */
+  sourceRanges?: { allow: string[]; deny: string[] };
+  /** An access annotation of the route's Ingress had a bad value: every request gets 503 (it fails closed). */
+  refuseAll?: true;
 }
 
 /** What a matched request is sent to. */

@@ -137,6 +137,19 @@ const pem = fc.constantFrom(...certNames);
  * takes, for each field, sometimes a known-bad value and sometimes anything at all.
  */
 function kinds(hostile: boolean) {
+  /** Annotation keys, each with values its grammar accepts and hostile ones (A1: ignored, or failing closed). */
+  const ANNOTATION_VALUES: Record<string, string[]> = {
+    'nginx.ingress.kubernetes.io/ssl-redirect': ['true', 'false', 'anything'],
+    'nginx.ingress.kubernetes.io/force-ssl-redirect': ['true', 'True'],
+    'nginx.ingress.kubernetes.io/permanent-redirect': ['https://r.test/x?a=b', 'https://r.test/a b', 'https://r.test/\nbackend x'],
+    'nginx.ingress.kubernetes.io/temporal-redirect-code': ['307', '399', '0x1'],
+    'nginx.ingress.kubernetes.io/proxy-read-timeout': ['5', '0', '99999999999'],
+    'portico.dev/proxy-body-size': ['1k', '0', '8m', '1 m', '-1'],
+    'nginx.ingress.kubernetes.io/upstream-vhost': ['up.test:8080', '$host', 'a\n  server x 1.2.3.4:80'],
+    'nginx.ingress.kubernetes.io/whitelist-source-range': ['10.0.0.0/8, 10.1.0.0/16', '::1, 2001:db8::/32', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
+    'nginx.ingress.kubernetes.io/denylist-source-range': ['10.1.2.0/24', '127.0.0.1', 'fe80::1%eth0', "1.2.3.4' }"],
+    'example.com/note': ['anything'],
+  };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
   const v = <T>(valid: fc.Arbitrary<T>, ...bad: unknown[]): fc.Arbitrary<unknown> =>
     hostile ? fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: bad.length > 0 ? fc.constantFrom(...bad) : anyValue }, { weight: 1, arbitrary: anyValue }) : valid;
@@ -157,7 +170,15 @@ function kinds(hostile: boolean) {
   const port = v(fc.constantFrom<unknown>({ number: 80 }, { number: 8080 }, { name: 'http' }), { number: 0 }, { number: 65536 }, { number: '80' }, { name: 80 }, { number: 1.5 }, {}, { name: 'HTTP' });
   const backend = v(fc.record({ service: v(fc.record({ name, port })) }), { resource: { apiGroup: 'x', kind: 'y', name: 'z' } }, { service: { name: 'a' } });
   const annotations = v(
-    fc.option(fc.dictionary(fc.constantFrom('nginx.ingress.kubernetes.io/ssl-redirect', 'nginx.ingress.kubernetes.io/force-ssl-redirect', 'example.com/note'), fc.constantFrom('true', 'false', 'anything'), { maxKeys: 2 }), { nil: undefined }),
+    fc.option(
+      fc.dictionary(
+        fc.constantFrom(...Object.keys(ANNOTATION_VALUES)),
+        // A value meant for another key too: every grammar meets every other family's values.
+        fc.constantFrom(...Object.values(ANNOTATION_VALUES).flat()),
+        { maxKeys: 3 },
+      ),
+      { nil: undefined },
+    ),
     { 'kubernetes.io/ingress.class': 'other' },
     { 'kubernetes.io/ingress.class': 'portico' },
   );

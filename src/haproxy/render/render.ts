@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
-import type { Backend, HostGroup, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyFamily } from './policy/family.js';
 import { REDIRECT_FAMILY } from './policy/redirect.js';
 import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
+import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -56,6 +57,7 @@ export const MAPS = {
   wildcards: 'maps/wildcards.map',
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
+  ...SOURCE_RANGE_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
@@ -116,7 +118,7 @@ export type MapName = keyof typeof MAPS;
 /** The policy families' render sides (src/haproxy/render/policy/), in the order their rules run within a phase. */
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName.
-const FAMILIES = [REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [SOURCE_RANGE_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -157,6 +159,35 @@ function phaseRules(phase: Phase, features: ReadonlySet<MapName>, map: (file: st
   });
 }
 
+/** The keys route ids are made from: a route's key in the routing maps (its paths-map or defaults-map line). */
+const ID_KEY = {
+  prefix: (g: HostGroup, r: HostGroup['prefix'][number]): string => g.key + r.matchPrefix,
+  exact: (g: HostGroup, r: PathRoute): string => g.key + r.path + PATH_END,
+  defaults: (groupKey: string): string => ` default ${groupKey}`,
+};
+
+/** Every route of the model with the key its id is made from. */
+function* keyedRoutes(model: RoutingModel): Generator<[key: string, route: RouteTarget]> {
+  for (const g of model.hostGroups) {
+    for (const r of g.prefix) yield [ID_KEY.prefix(g, r), r];
+    for (const r of g.exact) yield [ID_KEY.exact(g, r), r];
+    if (g.defaultBackend) yield [ID_KEY.defaults(g.key), g.defaultBackend];
+  }
+  if (model.catchAll) yield [ID_KEY.defaults(CATCH_ALL_KEY), model.catchAll];
+}
+
+/** The feature map lines that depend on several routes together (PolicyFamily.shared). */
+export function sharedEntries(model: RoutingModel): MapEntry[] {
+  const out: MapEntry[] = [];
+  for (const f of FAMILIES) {
+    if (!f.shared) continue;
+    const routes = [];
+    for (const [key, r] of keyedRoutes(model)) if (f.shared.uses(r.policy)) routes.push({ id: routeId(key), policy: r.policy });
+    if (routes.length > 0) out.push(...f.shared.data(routes));
+  }
+  return out;
+}
+
 /** A route's value in the routing maps and its lines in the feature maps. */
 function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
   const value = routeValue(t, sectionOf, tlsHost);
@@ -180,6 +211,7 @@ export function featuresInUse(model: RoutingModel): Set<MapName> {
   const out = new Set<MapName>();
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
+  for (const [map] of sharedEntries(model)) out.add(map);
   return out;
 }
 
@@ -197,7 +229,7 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
   const data: MapEntry[] = [];
   const tls = g.tlsHost === true;
   for (const r of g.prefix) {
-    const e = routeEntries(r, g.key + r.matchPrefix, sectionOf, tls);
+    const e = routeEntries(r, ID_KEY.prefix(g, r), sectionOf, tls);
     paths.set(g.key + r.matchPrefix, e.value);
     // The prefix `/` already covers the path `/`.
     if (r.matchPrefix !== '/') paths.set(g.key + r.matchPrefix.slice(0, -1) + PATH_END, e.value);
@@ -206,13 +238,14 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
   for (const r of g.exact) {
     // An exact route whose key a prefix route also has (Prefix /a is also `group/a?`) takes it (rule P3); its id
     // differs from that prefix route's, which is keyed by `group/a/`.
-    const e = routeEntries(r, g.key + r.path + PATH_END, sectionOf, tls);
-    paths.set(g.key + r.path + PATH_END, e.value);
+    const key = ID_KEY.exact(g, r);
+    const e = routeEntries(r, key, sectionOf, tls);
+    paths.set(key, e.value);
     data.push(...e.data);
   }
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
   if (g.defaultBackend) {
-    const e = routeEntries(g.defaultBackend, ` default ${g.key}`, sectionOf, tls);
+    const e = routeEntries(g.defaultBackend, ID_KEY.defaults(g.key), sectionOf, tls);
     out.push(['defaults', assertMapWord(g.key, 'map key'), e.value], ...e.data);
   }
   return [...out, ...data];
@@ -220,7 +253,7 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
 
 export function catchAllEntries(t: RouteTarget | undefined, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
   if (!t) return [];
-  const e = routeEntries(t, ` default ${CATCH_ALL_KEY}`, sectionOf, false);
+  const e = routeEntries(t, ID_KEY.defaults(CATCH_ALL_KEY), sectionOf, false);
   return [['defaults', CATCH_ALL_KEY, e.value], ...e.data];
 }
 
@@ -231,6 +264,7 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   };
   for (const g of model.hostGroups) groupEntries(g, sectionOf).forEach(add);
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
+  sharedEntries(model).forEach(add);
   // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do).
   return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0).map((m) => [MAPS[m], lines[m].join('')]));
 }

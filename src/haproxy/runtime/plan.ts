@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -114,9 +114,11 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 
-  const missing = missingFeature(state, next);
+  // Lines that depend on several routes together, compared whole whenever some route may have changed.
+  const shared = routesMayDiffer(state.model, next) ? { before: sharedEntries(state.model), after: sharedEntries(next) } : undefined;
+  const missing = missingFeature(state, next, shared?.after ?? []);
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
-  const mapOps = planMaps(state, next, bound);
+  const mapOps = planMaps(state, next, bound, shared);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
   const ops = [...certOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels];
   return {
@@ -129,8 +131,9 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
  * A feature some changed route needs and the running configuration has no rule for. Only routes that changed are
  * looked at; a feature no route uses any more keeps its rule, which then matches nothing, until the next reload.
  */
-function missingFeature(state: RuntimeState, next: RoutingModel): string | undefined {
+function missingFeature(state: RuntimeState, next: RoutingModel, shared: readonly MapEntry[]): string | undefined {
   const has = state.layout.features;
+  for (const [map] of shared) if (!has.has(map)) return map;
   for (const [, g] of changedPairs<HostGroup>(state.model.hostGroups, next.hostGroups, (x) => x.key)) {
     for (const r of g ? groupRoutes(g) : []) for (const f of routeFeatures(r)) if (!has.has(f)) return f;
   }
@@ -142,7 +145,11 @@ function missingFeature(state: RuntimeState, next: RoutingModel): string | undef
  * order. */
 const UPSERT_ORDER: MapName[] = [...FEATURE_MAPS, 'paths', 'defaults', 'wildcards', 'hosts'];
 
-function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>): { upserts: Op[]; deletes: Op[] } {
+function routesMayDiffer(a: RoutingModel, b: RoutingModel): boolean {
+  return a.hostGroups !== b.hostGroups || !sameTarget(a.catchAll, b.catchAll);
+}
+
+function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>, shared: { before: MapEntry[]; after: MapEntry[] } | undefined): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);
   const newSection = sectionResolver(state.layout, bound);
   const before = new Map<MapName, Map<string, string>>();
@@ -160,6 +167,8 @@ function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<st
     catchAllEntries(state.model.catchAll, oldSection).forEach(put(before));
     catchAllEntries(next.catchAll, newSection).forEach(put(after));
   }
+  shared?.before.forEach(put(before));
+  shared?.after.forEach(put(after));
   const upserts: Op[] = [];
   const deletes: Op[] = [];
   let full: Map<string, string> | undefined;

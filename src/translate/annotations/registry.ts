@@ -28,6 +28,10 @@ export interface AnnotationValues {
   proxySendTimeout?: number;
   proxyBodySize?: number;
   upstreamVhost?: string;
+  allowSourceRange?: string[];
+  denySourceRange?: string[];
+  /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */
+  refuseAll?: true;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
@@ -46,6 +50,11 @@ export interface AnnotationSpec<T> {
   scope: Scope;
   grammar: ValueGrammar<T>;
   set(values: AnnotationValues, value: T): void;
+  /**
+   * For an annotation whose absence would grant what its value restricts (an allow list): what a bad value does
+   * instead of being ignored, and the sentence the A1 warning ends with. Unset: a bad value is ignored.
+   */
+  failClosed?: { set(values: AnnotationValues): void; effect: string };
   doc: AnnotationDoc;
 }
 
@@ -55,7 +64,7 @@ export interface Annotation {
   scope: Scope;
   describe: string;
   doc: AnnotationDoc;
-  /** Parses `raw` into `values`; returns the reason when the value fails the grammar. */
+  /** Parses `raw` into `values`; returns the A1 message when the value fails the grammar. */
   apply(values: AnnotationValues, raw: string): string | undefined;
 }
 
@@ -67,7 +76,11 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
     doc: spec.doc,
     apply: (values, raw) => {
       const parsed = spec.grammar.parse(raw);
-      if (!parsed.ok) return parsed.reason;
+      if (!parsed.ok) {
+        if (!spec.failClosed) return `${parsed.reason}; the annotation is ignored`;
+        spec.failClosed.set(values);
+        return `${parsed.reason}; ${spec.failClosed.effect}`;
+      }
       spec.set(values, parsed.value);
       return undefined;
     },
@@ -82,7 +95,7 @@ const NO_VALUES: AnnotationValues = Object.freeze({});
  * Rules A1-A3 (docs/rules.md): the values of the annotations in `registry`, each read from `portico.dev/<name>`
  * first, else from `nginx.ingress.kubernetes.io/<name>`. An empty value counts as unset, as in ingress-nginx. A value
  * that fails its grammar is reported and that key is skipped (the other prefix's value, if valid, is used; else
- * the default). Keys under either prefix that Portico does not read are reported too.
+ * the default), unless the annotation fails closed: then the Ingress's paths refuse every request. Keys under either prefix that Portico does not read are reported too.
  */
 export function parseAnnotations(annotations: Record<string, string>, registry: readonly Annotation[], f: Findings): AnnotationValues {
   // Most Ingresses carry no annotation Portico reads: they share one frozen, empty set of values.
@@ -94,9 +107,9 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
     for (const key of [PORTICO_PREFIX + a.name, NGINX_PREFIX + a.name]) {
       const raw = annotations[key];
       if (raw === undefined || raw === '') continue;
-      const reason = a.apply(values, raw);
-      if (reason === undefined) break;
-      f.warn(field(key), 'A1', `${reason}; the annotation is ignored`);
+      const message = a.apply(values, raw);
+      if (message === undefined) break;
+      f.warn(field(key), 'A1', message);
     }
   }
   for (const key of Object.keys(annotations).sort()) {

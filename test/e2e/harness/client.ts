@@ -25,6 +25,8 @@ export interface HttpResponse {
 export interface HttpOptions {
   /** Where to connect; default 127.0.0.1 (where Portico listens). Echo pods have their own addresses. */
   address?: string;
+  /** The client's own address (any 127.x works on loopback): what access lists see. */
+  localAddress?: string;
   /** Host header; by default `127.0.0.1:port`. */
   host?: string;
   path?: string;
@@ -63,7 +65,7 @@ const DEFAULT_TIMEOUT = 30_000;
 /** One plain HTTP request to 127.0.0.1:port (or `address`) on its own connection; redirects are returned, never followed. */
 export async function httpGet(port: number, opts: HttpOptions = {}): Promise<HttpResponse> {
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
-  const agent = new Agent({ pipelining: 0, headersTimeout: timeout, bodyTimeout: timeout });
+  const agent = new Agent({ pipelining: 0, headersTimeout: timeout, bodyTimeout: timeout, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
   try {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.host !== undefined) headers.host = opts.host;
@@ -91,6 +93,7 @@ export function httpsGet(port: number, opts: HttpsOptions = {}): Promise<HttpsRe
       {
         host: opts.address ?? '127.0.0.1',
         port,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
         path: opts.path ?? '/',
         method: opts.method ?? 'GET',
         headers,

@@ -30,12 +30,23 @@ export interface RuleContext<M extends string> {
   tls: boolean;
 }
 
+/** A route with policy data and its id. */
+export interface IdentifiedRoute {
+  id: string;
+  policy: RoutePolicy;
+}
+
 export interface PolicyFamily<M extends string> {
   /** Map name -> file, relative to the configuration's directory. */
   maps: Readonly<Record<M, string>>;
   /** A route's values, each with the map it goes in. Values are checked here: a value that could break a map line
    * or the rule that reads it throws (render fails closed). */
   data(p: RoutePolicy): [M, string][];
+  /**
+   * Lines that depend on several routes together rather than on one route alone (the access lists' address blocks):
+   * computed from every route that `uses` the family, and recomputed whole whenever some route changed.
+   */
+  shared?: { uses(p: RoutePolicy): boolean; data(routes: readonly IdentifiedRoute[]): [map: M, key: string, value: string][] };
   /** Configuration lines per phase (comments included), given which of the family's maps are in use. */
   rules?: Partial<Record<Phase, (c: RuleContext<M>) => string[]>>;
 }

@@ -1,0 +1,83 @@
+// Render side of the access lists (allowlist-source-range, denylist-source-range; src/translate/annotations/
+// access.ts). Every route's lists must be checked with a constant number of lookups, whatever the number of routes
+// and blocks, and must change at runtime: so no rule or ACL file per route, but three maps.
+// - `accessCells` (an IP map, longest prefix wins) maps every block some route lists to itself: a client address
+//   finds the narrowest listed block that holds it, its cell.
+// - `accessRoutes`, by route id: `a` for a route with an allow list (its clients are refused unless allowed), `d`
+//   for one with a deny list only (allowed unless denied), `x` for a route whose list was invalid (everyone gets 503).
+// - `accessFlips`, by `route id|cell`: the cells where that route's verdict is the opposite of its default.
+// Blocks are nested or apart, so the blocks that hold an address are its cell and blocks around it: a route's verdict
+// for a cell is that of the narrowest of its own blocks around the cell, deny first. A block one route lists can thus
+// change another's lines (a narrower cell inside its block): the flips are shared data, recomputed whole.
+import { blocksInside, byPosition, ipBlock } from './ip-blocks.js';
+import type { IpBlock } from './ip-blocks.js';
+import { policyFamily } from './family.js';
+import type { IdentifiedRoute } from './family.js';
+import type { RoutePolicy } from '../../../model/types.js';
+
+// In this order: the runtime planner adds lines map by map in this order and deletes them in the reverse one, so a
+// route's default verdict (`a`: refuse unless allowed) arrives after the cells and flips that allow, and leaves before
+// them: a list that is added, changed or removed never refuses an allowed client in between.
+export const SOURCE_RANGE_MAPS = { accessCells: 'maps/access-cells.map', accessFlips: 'maps/access-flips.map', accessRoutes: 'maps/access-routes.map' } as const;
+type AccessMap = keyof typeof SOURCE_RANGE_MAPS;
+
+/** A route's default: `x` refuses everyone, `a` refuses those not allowed, `d` allows those not denied. */
+export function accessDefault(p: RoutePolicy): 'x' | 'a' | 'd' | undefined {
+  if (p.refuseAll) return 'x';
+  if (!p.sourceRanges) return undefined;
+  return p.sourceRanges.allow.length > 0 ? 'a' : 'd';
+}
+
+/** Each block once, canonical, in `byPosition` order. */
+function uniqueBlocks(texts: Iterable<string>): IpBlock[] {
+  const seen = new Map<string, IpBlock>();
+  for (const t of texts) {
+    const b = ipBlock(t);
+    seen.set(b.text, b);
+  }
+  return [...seen.values()].sort(byPosition);
+}
+
+/** The cells and each route's flips. */
+export function accessLines(routes: readonly IdentifiedRoute[]): [AccessMap, string, string][] {
+  const listed = routes.filter((r) => accessDefault(r.policy) === 'a' || accessDefault(r.policy) === 'd');
+  const cells = uniqueBlocks(listed.flatMap((r) => [...r.policy.sourceRanges!.allow, ...r.policy.sourceRanges!.deny]));
+  const out: [AccessMap, string, string][] = cells.map((c) => ['accessCells', c.text, c.text]);
+  for (const r of listed) {
+    const { allow, deny } = r.policy.sourceRanges!;
+    const verdict = new Map<string, 'allow' | 'deny'>();
+    // Allow first, deny after: a cell inside both is denied (nginx checks the deny lines first).
+    for (const b of uniqueBlocks(allow)) for (const c of blocksInside(cells, b)) verdict.set(c.text, 'allow');
+    for (const b of uniqueBlocks(deny)) for (const c of blocksInside(cells, b)) verdict.set(c.text, 'deny');
+    const flip = allow.length > 0 ? 'allow' : 'deny';
+    for (const [cell, v] of verdict) if (v === flip) out.push(['accessFlips', `${r.id}|${cell}`, '1']);
+  }
+  return out;
+}
+
+const FORBIDDEN = 'http-request deny deny_status 403 content-type "text/plain; charset=utf-8" string "403 Forbidden: this address may not use this route\\n"';
+const REFUSED =
+  'http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: this route is refused until its Ingress\'s access annotations are fixed\\n"';
+
+export const SOURCE_RANGE_FAMILY = policyFamily({
+  maps: SOURCE_RANGE_MAPS,
+  data: (p) => {
+    const d = accessDefault(p);
+    return d === undefined ? [] : [['accessRoutes', d]];
+  },
+  shared: { uses: (p) => accessDefault(p) !== undefined, data: accessLines },
+  rules: {
+    access: (c) => {
+      const flipped = `${c.routeId},concat(|,txn.cell),map_str(${c.file('accessFlips')}) -m found`;
+      const isA = '{ var(txn.access) -m str a }';
+      return [
+        '# The access annotations (allowlist-source-range, denylist-source-range): first of all, as nginx checks them before',
+        '# anything answers; the client address finds its cell, and the route id with the cell its verdict.',
+        `http-request set-var(txn.access) ${c.routeId},map_str(${c.file('accessRoutes')}) if ${c.hasId}`,
+        `${REFUSED} if { var(txn.access) -m str x }`,
+        ...(c.inUse.has('accessCells') ? [`http-request set-var(txn.cell) src,map_ip(${c.file('accessCells')}) if { var(txn.access) -m found }`] : []),
+        c.inUse.has('accessFlips') ? `${FORBIDDEN} if ${isA} !{ ${flipped} } or { var(txn.access) -m str d } { ${flipped} }` : `${FORBIDDEN} if ${isA}`,
+      ];
+    },
+  },
+});
