@@ -14,7 +14,7 @@ import { applyCounters } from '../lib/metrics.js';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
 import { percentile } from '../lib/stats.js';
-import { fleetHost } from '../manifests/fleet.js';
+import { annotationMix, fleetHost } from '../manifests/fleet.js';
 import { NAMESPACE } from '../manifests/objects.js';
 import { ECHO_ADDRESSES, ORIGIN_ADDRESSES } from '../peers/backend.js';
 import { startPortico } from '../peers/portico.js';
@@ -128,7 +128,8 @@ function seed(api: ApiServer, size: number, port: number, cert: Cert): void {
   // Directly into the stand-in's store (no HTTP): 30,000 objects in a second or two.
   for (let i = 0; i < size - 2; i++) {
     const svc = `app-${i}`;
-    api.create(ingressObj({ name: svc, host: fleetHost(i), service: svc, status: true }));
+    const annotations = annotationMix(i);
+    api.create(ingressObj({ name: svc, host: fleetHost(i), service: svc, status: true, ...(annotations ? { annotations } : {}) }));
     api.create(serviceObj(svc, port));
     api.create(sliceObj({ name: `${svc}-1`, service: svc, port, addresses: ORIGIN_ADDRESSES }));
   }

@@ -12,7 +12,7 @@ import { freePort } from '../../test/e2e/harness/ports.js';
 import { httpGet, pollUntil, tlsFingerprint } from '../lib/probes.js';
 import { sleep } from '../lib/processes.js';
 import { percentile } from '../lib/stats.js';
-import { writeFleet } from '../manifests/fleet.js';
+import { annotationMix, writeFleet } from '../manifests/fleet.js';
 import { endpointSlice, ingress, joinDocs, service, tlsSecret } from '../manifests/objects.js';
 import { ECHO_ADDRESSES, ORIGIN_ADDRESSES } from '../peers/backend.js';
 import type { Backend } from '../peers/backend.js';
@@ -60,8 +60,9 @@ async function runSize(ctx: Context, size: number): Promise<ConvergenceRow[]> {
   await mkdir(stateDir, { recursive: true });
   const certs: Cert[] = Array.from({ length: c.repetitions + 1 }, (_, i) => makeCert(dir, `rot-${i}`, [TLS_HOST]));
   const port = ctx.backend.port;
-  // Two of the Ingresses are the ones under test; the rest are ballast that every render has to carry.
-  await writeFleet(manifests, { count: size - 2, addresses: () => ORIGIN_ADDRESSES, port });
+  // Two of the Ingresses are the ones under test; the rest are ballast that every render has to carry, a third of it
+  // annotated as in the scale section (issue 11: the targets hold with annotations in play).
+  await writeFleet(manifests, { count: size - 2, addresses: () => ORIGIN_ADDRESSES, port, annotations: annotationMix });
   await writeFile(join(manifests, 'target.yaml'), joinDocs([ingress({ name: 'ep', host: EP_HOST, service: 'target' }), ingress({ name: 'tls', host: TLS_HOST, service: 'target', tlsSecret: 'rotated' }), service('target', port)]));
   const slice = (addr: string): string => endpointSlice({ name: 'target-1', service: 'target', port, addresses: [addr] });
   await writeFile(join(manifests, 'target-slice.yaml'), slice(ECHO_ADDRESSES[0]!));

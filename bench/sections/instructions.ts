@@ -71,6 +71,9 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'redirect (permanent-redirect)', annotations: { 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://example.com/' }, status: 301 },
   { family: 'timeouts (proxy-read-timeout)', annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '30' }, status: 200 },
   { family: 'body limit (proxy-body-size)', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '10m' }, status: 200 },
+  { family: 'upstream Host (upstream-vhost)', annotations: { 'nginx.ingress.kubernetes.io/upstream-vhost': 'backend.internal' }, status: 200 },
+  // The counting client connects from loopback, inside the list.
+  { family: 'access list (allowlist-source-range)', annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8, 127.0.0.0/8' }, status: 200 },
 ];
 
 /**

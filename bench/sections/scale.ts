@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { sleep } from '../lib/processes.js';
 import { statusKb } from '../lib/proc-stats.js';
-import { writeFleet } from '../manifests/fleet.js';
+import { annotationMix, writeFleet } from '../manifests/fleet.js';
 import { startPortico } from '../peers/portico.js';
 import type { ScaleRow } from '../report/types.js';
 import type { Settings } from '../settings.js';
@@ -26,16 +26,6 @@ function endpointAddress(e: number): string {
   return `127.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
 }
 
-/**
- * Issue 11's realistic mix: a third of the Ingresses carry three to five annotations (timeouts, a body limit, the
- * HTTPS redirect turned off, and for some an annotation Portico does not honour yet, which is reported at start).
- */
-function annotationMix(i: number): Record<string, string> | undefined {
-  if (i % 3 !== 0) return undefined;
-  const p = 'nginx.ingress.kubernetes.io/';
-  const all: Record<string, string> = { [`${p}proxy-read-timeout`]: '120', [`${p}proxy-body-size`]: '8m', [`${p}ssl-redirect`]: 'false', [`${p}proxy-send-timeout`]: '120', [`${p}rewrite-target`]: '/' };
-  return Object.fromEntries(Object.entries(all).slice(0, 3 + ((i / 3) % 3)));
-}
 
 export async function runScale(ctx: Context): Promise<ScaleRow[]> {
   return [await runFleet(ctx, 'plain'), await runFleet(ctx, 'annotated')];

@@ -22,6 +22,7 @@ const routes = (officeAllow: string, openAnnotations: Record<string, string> = {
     route('open', 'acl.test', '/open', openAnnotations),
     route('blocked', 'blk.test', '/', { 'denylist-source-range': '127.0.213.0/24, ::1' }),
     route('broken', 'bad.test', '/', { 'allowlist-source-range': '127.0.0.0/33' }),
+    route('moved', 'acl.test', '/moved', { 'allowlist-source-range': '127.0.211.0/24', 'permanent-redirect': 'https://elsewhere.test/' }),
   );
 
 /** The status a client at `from` gets for `host` + `path` over plain HTTP. */
@@ -66,6 +67,15 @@ describe('access lists by client address', () => {
     assert.equal(await statusFrom('127.0.211.9', 'acl.test', '/'), 200);
     // In office's block but outside lab's list.
     assert.equal(await statusFrom('127.0.211.50', 'acl.test', '/lab'), 403);
+  });
+
+  test('the list comes before the redirect annotations: a refused client never learns where the route leads', async () => {
+    const allowed = await httpGet(portico.httpPort, { host: 'acl.test', path: '/moved', localAddress: '127.0.211.50' });
+    assert.equal(allowed.status, 301);
+    assert.equal(allowed.headers.location, 'https://elsewhere.test/');
+    const refused = await httpGet(portico.httpPort, { host: 'acl.test', path: '/moved', localAddress: '127.0.0.1' });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.location, undefined);
   });
 
   test('a route without a list on the same host serves everyone', async () => {

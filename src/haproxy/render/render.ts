@@ -176,8 +176,13 @@ function* keyedRoutes(model: RoutingModel): Generator<[key: string, route: Route
   if (model.catchAll) yield [ID_KEY.defaults(CATCH_ALL_KEY), model.catchAll];
 }
 
+// plan asks for the lines of the model it applied again at the next change: computed once per model.
+const sharedOf = new WeakMap<RoutingModel, MapEntry[]>();
+
 /** The feature map lines that depend on several routes together (PolicyFamily.shared). */
 export function sharedEntries(model: RoutingModel): MapEntry[] {
+  const known = sharedOf.get(model);
+  if (known) return known;
   const out: MapEntry[] = [];
   for (const f of FAMILIES) {
     if (!f.shared) continue;
@@ -185,6 +190,7 @@ export function sharedEntries(model: RoutingModel): MapEntry[] {
     for (const [key, r] of keyedRoutes(model)) if (f.shared.uses(r.policy)) routes.push({ id: routeId(key), policy: r.policy });
     if (routes.length > 0) out.push(...f.shared.data(routes));
   }
+  sharedOf.set(model, out);
   return out;
 }
 

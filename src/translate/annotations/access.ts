@@ -14,11 +14,13 @@ const FAIL_CLOSED = {
   effect: "every request to this Ingress's paths gets 503 until the value is fixed (an access list fails closed, as in ingress-nginx)",
 };
 
+const SHARED_DIFFERENCES =
+  "the lists are checked before the redirect annotations, so a refused client gets 403 where ingress-nginx would answer with the Ingress's redirect (nginx runs `return` before `allow`/`deny`). The address is the connection's: the global `use-forwarded-headers` and `proxy-real-ip-cidr` settings are not read yet. A list with a bad entry refuses every request with 503, as ingress-nginx does, except that ingress-nginx serves with the good entries when some of them are plain addresses; Portico never guesses which part was meant. The 403 and 503 bodies are one line of plain text, not nginx's HTML page.";
+
 const allowDoc = (alias: string) => ({
   default: 'none: every client',
   what: `Only clients whose address is in one of these IP addresses or CIDR blocks reach this Ingress's paths; any other gets 403. ${alias}Live: a changed list is a map update.`,
-  differences:
-    'entries with host bits set (`10.0.0.1/8`) mean their block (`10.0.0.0/8`), as in nginx. A list with a bad entry refuses every request with 503, as ingress-nginx does, except that ingress-nginx serves with the good entries when some of them are plain addresses; Portico never guesses which part was meant.',
+  differences: SHARED_DIFFERENCES,
 });
 
 export const ACCESS_ANNOTATIONS = [
@@ -48,7 +50,7 @@ export const ACCESS_ANNOTATIONS = [
     doc: {
       default: 'none',
       what: "Clients whose address is in one of these IP addresses or CIDR blocks get 403 on this Ingress's paths; the deny list is checked before the allow list. Live: a changed list is a map update.",
-      differences: 'as for `allowlist-source-range`: a bad entry refuses every request with 503.',
+      differences: SHARED_DIFFERENCES,
     },
   }),
 ];
