@@ -46,6 +46,24 @@ export interface RoutePolicy {
   maxBodyBytes?: number;
   /** `upstream-vhost`: the Host header the backend receives. */
   upstreamHost?: string;
+  /** `enable-cors` and the `cors-*` annotations: the route answers CORS preflights and adds CORS headers. */
+  cors?: CorsPolicy;
+}
+
+/**
+ * A route's CORS settings, in canonical form: lists are comma-separated without spaces (the same list to a browser as
+ * ingress-nginx's `GET, PUT`), origins lowercase.
+ */
+export interface CorsPolicy {
+  /** `*`: any origin (and `Access-Control-Allow-Origin: *`); else `scheme://host[:port]`, `scheme://*.domain[:port]`
+   * (exactly one label) or `null`. Empty: no origin is allowed (an invalid `cors-allow-origin`). */
+  origins: '*' | string[];
+  methods: string;
+  headers: string;
+  /** Absent: no Access-Control-Expose-Headers. */
+  exposeHeaders?: string;
+  credentials: boolean;
+  maxAgeSeconds: number;
 }
 
 /** What a matched request is sent to. */

@@ -28,6 +28,13 @@ export interface AnnotationValues {
   proxySendTimeout?: number;
   proxyBodySize?: number;
   upstreamVhost?: string;
+  enableCors?: boolean;
+  corsAllowOrigin?: '*' | string[];
+  corsAllowMethods?: string;
+  corsAllowHeaders?: string;
+  corsExposeHeaders?: string;
+  corsAllowCredentials?: boolean;
+  corsMaxAge?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
@@ -46,7 +53,17 @@ export interface AnnotationSpec<T> {
   scope: Scope;
   grammar: ValueGrammar<T>;
   set(values: AnnotationValues, value: T): void;
+  /** What a value that fails the grammar means when no valid one is set under the other prefix; absent: the
+   * default. For an annotation whose default is the widest setting (cors-allow-origin's `*`), so that a typo
+   * narrows what is allowed instead of widening it. */
+  invalid?: InvalidValue;
   doc: AnnotationDoc;
+}
+
+export interface InvalidValue {
+  /** How finding A1 ends: `no origin is allowed`. */
+  means: string;
+  set(values: AnnotationValues): void;
 }
 
 /** An annotation with its value type erased, so that families with different types share one list. */
@@ -57,6 +74,8 @@ export interface Annotation {
   doc: AnnotationDoc;
   /** Parses `raw` into `values`; returns the reason when the value fails the grammar. */
   apply(values: AnnotationValues, raw: string): string | undefined;
+  /** What an invalid value means, when that is not the default (AnnotationSpec.invalid). */
+  invalid?: InvalidValue;
 }
 
 export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
@@ -71,6 +90,7 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
       spec.set(values, parsed.value);
       return undefined;
     },
+    ...(spec.invalid ? { invalid: spec.invalid } : {}),
   };
 }
 
@@ -82,7 +102,7 @@ const NO_VALUES: AnnotationValues = Object.freeze({});
  * Rules A1-A3 (docs/rules.md): the values of the annotations in `registry`, each read from `portico.dev/<name>`
  * first, else from `nginx.ingress.kubernetes.io/<name>`. An empty value counts as unset, as in ingress-nginx. A value
  * that fails its grammar is reported and that key is skipped (the other prefix's value, if valid, is used; else
- * the default). Keys under either prefix that Portico does not read are reported too.
+ * the default, or what the annotation says an invalid value means). Keys under either prefix that Portico does not read are reported too.
  */
 export function parseAnnotations(annotations: Record<string, string>, registry: readonly Annotation[], f: Findings): AnnotationValues {
   // Most Ingresses carry no annotation Portico reads: they share one frozen, empty set of values.
@@ -91,13 +111,19 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
   const known = new Set<string>();
   for (const a of registry) {
     known.add(a.name);
+    let invalid = false;
     for (const key of [PORTICO_PREFIX + a.name, NGINX_PREFIX + a.name]) {
       const raw = annotations[key];
       if (raw === undefined || raw === '') continue;
       const reason = a.apply(values, raw);
-      if (reason === undefined) break;
-      f.warn(field(key), 'A1', `${reason}; the annotation is ignored`);
+      if (reason === undefined) {
+        invalid = false;
+        break;
+      }
+      invalid = true;
+      f.warn(field(key), 'A1', `${reason}; ${a.invalid?.means ?? 'the annotation is ignored'}`);
     }
+    if (invalid) a.invalid?.set(values);
   }
   for (const key of Object.keys(annotations).sort()) {
     const nginx = key.startsWith(NGINX_PREFIX);

@@ -30,12 +30,16 @@ export interface RuleContext<M extends string> {
   tls: boolean;
 }
 
+/** One line of a route's data: the map, the value, and what follows the route id in the key (a route with several
+ * lines in one map, such as its CORS origins, tells them apart by it). */
+export type PolicyDatum<M extends string> = [map: M, value: string, keySuffix?: string];
+
 export interface PolicyFamily<M extends string> {
   /** Map name -> file, relative to the configuration's directory. */
   maps: Readonly<Record<M, string>>;
   /** A route's values, each with the map it goes in. Values are checked here: a value that could break a map line
    * or the rule that reads it throws (render fails closed). */
-  data(p: RoutePolicy): [M, string][];
+  data(p: RoutePolicy): PolicyDatum<M>[];
   /** Configuration lines per phase (comments included), given which of the family's maps are in use. */
   rules?: Partial<Record<Phase, (c: RuleContext<M>) => string[]>>;
 }
