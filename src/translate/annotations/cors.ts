@@ -39,7 +39,7 @@ export const CORS_ANNOTATIONS = [
       what:
         "The origins allowed, comma-separated: `scheme://host[:port]`, `scheme://*.domain[:port]` (the `*` is exactly one DNS label), `null`, or `*` (any origin). An allowed request's `Origin` is sent back in Access-Control-Allow-Origin; with `*` every response carries `Access-Control-Allow-Origin: *` and every `OPTIONS` request gets the 204, whether or not it sent an Origin, as in ingress-nginx.",
       differences:
-        'an origin must match an entry whole (case aside): ingress-nginx anchors its match at the end only, so its `https://example.com` also allows `https://notexample.com` and `http://x.https://example.com`. A list holding an item that is not an origin is refused whole (A1) and then allows no origin; ingress-nginx skips such items, or falls back to `*` when its validator fails.',
+        'an Origin must match an entry whole (case aside): ingress-nginx anchors its match at the end only, so there an Origin that merely ends with an allowed one passes (with `null` listed, `http://devnull`; with `https://app.example.com`, `xhttps://app.example.com`). A list holding an item that is not an origin is refused whole (A1) and then allows no origin; ingress-nginx skips such items, or falls back to `*` when its validator fails.',
     },
   }),
   annotation({
