@@ -212,7 +212,7 @@ export const originList: ValueGrammar<'*' | string[]> = {
       const m = item.length <= 300 ? ORIGIN.exec(item) : null;
       const port = Number(m?.groups?.port ?? 1);
       if (item !== 'null' && (!m || port < 1 || port > 65535))
-        return fail(`${quote(item)} in ${quote(raw)} is not an origin (scheme://host[:port], scheme://*.domain[:port], null or *)`);
+        return fail(`${items.length === 1 ? quote(raw) : `${quote(item)} in ${quote(raw)}`} is not an origin (scheme://host[:port], scheme://*.domain[:port], null or *)`);
       if (!out.includes(item)) out.push(item);
     }
     return ok(out);
