@@ -74,6 +74,9 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'upstream Host (upstream-vhost)', annotations: { 'nginx.ingress.kubernetes.io/upstream-vhost': 'backend.internal' }, status: 200 },
   // The counting client connects from loopback, inside the list.
   { family: 'access list (allowlist-source-range)', annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8, 127.0.0.0/8' }, status: 200 },
+  // The default origin list, `*`: every response of the route gets the Access-Control-* headers, Origin or not, so the
+  // request without an Origin that the count sends still takes every CORS rule (the costliest case).
+  { family: 'CORS (enable-cors, any origin)', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, status: 200 },
 ];
 
 /**

@@ -51,6 +51,24 @@ export interface RoutePolicy {
   sourceRanges?: { allow: string[]; deny: string[] };
   /** An access annotation of the route's Ingress had a bad value: every request gets 503 (it fails closed). */
   refuseAll?: true;
+  /** `enable-cors` and the `cors-*` annotations: the route answers CORS preflights and adds CORS headers. */
+  cors?: CorsPolicy;
+}
+
+/**
+ * A route's CORS settings, in canonical form: lists are comma-separated without spaces (the same list to a browser as
+ * ingress-nginx's `GET, PUT`), origins lowercase.
+ */
+export interface CorsPolicy {
+  /** `*`: any origin (and `Access-Control-Allow-Origin: *`); else `scheme://host[:port]`, `scheme://*.domain[:port]`
+   * (exactly one label) or `null`. Empty: no origin is allowed (an invalid `cors-allow-origin`). */
+  origins: '*' | string[];
+  methods: string;
+  headers: string;
+  /** Absent: no Access-Control-Expose-Headers. */
+  exposeHeaders?: string;
+  credentials: boolean;
+  maxAgeSeconds: number;
 }
 
 /** What a matched request is sent to. */

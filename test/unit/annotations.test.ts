@@ -10,7 +10,7 @@ import { annotationsDoc } from '../../src/translate/annotations/docs.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from '../../src/translate/annotations/ingress-nginx-names.js';
 import { annotation, closestName } from '../../src/translate/annotations/registry.js';
 import type { Annotation } from '../../src/translate/annotations/registry.js';
-import { bool, cidrList, duration, headerName, headerValue, httpUrl, integer, oneOf, size } from '../../src/translate/annotations/values.js';
+import { bool, cidrList, duration, headerName, headerNameList, headerNameOrStarList, headerValue, httpUrl, integer, methodList, oneOf, originList, size } from '../../src/translate/annotations/values.js';
 import type { Parsed, ValueGrammar } from '../../src/translate/annotations/values.js';
 import { Findings } from '../../src/translate/diagnostics.js';
 import { translate } from '../../src/translate/translate.js';
@@ -80,7 +80,7 @@ void describe('value grammars', () => {
   });
 
   test('no grammar lets a line break, a NUL or a quote-free comment start through (hostile strings)', () => {
-    const grammars: ValueGrammar<unknown>[] = [bool, integer(0, 1e9), size(1e12), duration(1e9), oneOf(['a']), cidrList, headerName, headerValue, httpUrl];
+    const grammars: ValueGrammar<unknown>[] = [bool, integer(0, 1e9), size(1e12), duration(1e9), oneOf(['a']), cidrList, headerName, headerValue, httpUrl, methodList, headerNameList, headerNameOrStarList, originList];
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {
         for (const g of grammars) {

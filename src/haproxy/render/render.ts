@@ -7,7 +7,8 @@ import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import type { Backend, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
-import type { Phase, PolicyFamily } from './policy/family.js';
+import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
+import { CORS_FAMILY } from './policy/cors.js';
 import { REDIRECT_FAMILY } from './policy/redirect.js';
 import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
@@ -62,6 +63,7 @@ export const MAPS = {
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
+  ...CORS_FAMILY.maps,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -117,8 +119,10 @@ export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, t
 export type MapName = keyof typeof MAPS;
 /** The policy families' render sides (src/haproxy/render/policy/), in the order their rules run within a phase. */
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
-// the families' map-name types into MapName.
-const FAMILIES = [SOURCE_RANGE_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
+// preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
+// is written before the redirect's `return`.
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -145,7 +149,7 @@ export function routeId(routingKey: string): string {
  * for features nobody uses; a route that needs one the running configuration lacks takes a reload (runtime/plan.ts),
  * while changed data of a feature in place is a map update.
  */
-function policyData(p: RouteTarget['policy']): [map: MapName, value: string][] {
+function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
   return FAMILIES.flatMap((f) => f.data(p));
 }
 
@@ -200,12 +204,12 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
   const data = policyData(t.policy);
   if (data.length === 0) return { value, data: [] };
   const id = routeId(routingKey);
-  return { value: `${value}|${id}`, data: data.map(([map, v]): MapEntry => [map, id, v]) };
+  return { value: `${value}|${id}`, data: data.map(([map, v, suffix]): MapEntry => [map, id + (suffix ?? ''), v]) };
 }
 
 /** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
 export function routeFeatures(t: RouteTarget): MapName[] {
-  return policyData(t.policy).map(([map]) => map);
+  return [...new Set(policyData(t.policy).map(([map]) => map))];
 }
 
 /** Every route of a host group, default backend included. */

@@ -11,7 +11,7 @@ import { cidrList } from './values.js';
 
 const FAIL_CLOSED = {
   set: (v: AnnotationValues) => (v.refuseAll = true),
-  effect: "every request to this Ingress's paths gets 503 until the value is fixed (an access list fails closed, as in ingress-nginx)",
+  means: "every request to this Ingress's paths gets 503 until the value is fixed (an access list fails closed, as in ingress-nginx)",
 };
 
 const SHARED_DIFFERENCES =
@@ -30,7 +30,7 @@ export const ACCESS_ANNOTATIONS = [
     scope: 'route',
     grammar: cidrList,
     set: (v, x) => (v.allowSourceRange = x),
-    failClosed: FAIL_CLOSED,
+    invalid: FAIL_CLOSED,
     doc: allowDoc('The older name of `allowlist-source-range`, which wins when both are set. '),
   }),
   annotation({
@@ -38,7 +38,7 @@ export const ACCESS_ANNOTATIONS = [
     scope: 'route',
     grammar: cidrList,
     set: (v, x) => (v.allowSourceRange = x),
-    failClosed: FAIL_CLOSED,
+    invalid: FAIL_CLOSED,
     doc: allowDoc(''),
   }),
   annotation({
@@ -46,7 +46,7 @@ export const ACCESS_ANNOTATIONS = [
     scope: 'route',
     grammar: cidrList,
     set: (v, x) => (v.denySourceRange = x),
-    failClosed: FAIL_CLOSED,
+    invalid: FAIL_CLOSED,
     doc: {
       default: 'none',
       what: "Clients whose address is in one of these IP addresses or CIDR blocks get 403 on this Ingress's paths; the deny list is checked before the allow list. Live: a changed list is a map update.",

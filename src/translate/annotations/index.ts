@@ -9,8 +9,9 @@ import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
 import { BODY_ANNOTATIONS } from './body.js';
 import { UPSTREAM_ANNOTATIONS } from './upstream.js';
 import { ACCESS_ANNOTATIONS } from './access.js';
+import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS];
 
 const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze({ redirectToHttps: true })] as const;
 
@@ -26,6 +27,8 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
   if (v.refuseAll) policy.refuseAll = true;
+  const cors = corsOf(v);
+  if (cors) policy.cors = cors;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }

@@ -32,6 +32,13 @@ export interface AnnotationValues {
   denySourceRange?: string[];
   /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */
   refuseAll?: true;
+  enableCors?: boolean;
+  corsAllowOrigin?: '*' | string[];
+  corsAllowMethods?: string;
+  corsAllowHeaders?: string;
+  corsExposeHeaders?: string;
+  corsAllowCredentials?: boolean;
+  corsMaxAge?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
@@ -50,12 +57,17 @@ export interface AnnotationSpec<T> {
   scope: Scope;
   grammar: ValueGrammar<T>;
   set(values: AnnotationValues, value: T): void;
-  /**
-   * For an annotation whose absence would grant what its value restricts (an allow list): what a bad value does
-   * instead of being ignored, and the sentence the A1 warning ends with. Unset: a bad value is ignored.
-   */
-  failClosed?: { set(values: AnnotationValues): void; effect: string };
+  /** What a value that fails the grammar means when no valid one is set under the other prefix; absent: the
+   * default. For an annotation whose default grants what its value restricts, so that a typo narrows what is allowed
+   * instead of widening it: an access list (every request refused) or cors-allow-origin (default `*`: no origin). */
+  invalid?: InvalidValue;
   doc: AnnotationDoc;
+}
+
+export interface InvalidValue {
+  /** How finding A1 ends: `no origin is allowed`. */
+  means: string;
+  set(values: AnnotationValues): void;
 }
 
 /** An annotation with its value type erased, so that families with different types share one list. */
@@ -64,8 +76,10 @@ export interface Annotation {
   scope: Scope;
   describe: string;
   doc: AnnotationDoc;
-  /** Parses `raw` into `values`; returns the A1 message when the value fails the grammar. */
+  /** Parses `raw` into `values`; returns the reason when the value fails the grammar. */
   apply(values: AnnotationValues, raw: string): string | undefined;
+  /** What an invalid value means, when that is not the default (AnnotationSpec.invalid). */
+  invalid?: InvalidValue;
 }
 
 export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
@@ -76,14 +90,11 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
     doc: spec.doc,
     apply: (values, raw) => {
       const parsed = spec.grammar.parse(raw);
-      if (!parsed.ok) {
-        if (!spec.failClosed) return `${parsed.reason}; the annotation is ignored`;
-        spec.failClosed.set(values);
-        return `${parsed.reason}; ${spec.failClosed.effect}`;
-      }
+      if (!parsed.ok) return parsed.reason;
       spec.set(values, parsed.value);
       return undefined;
     },
+    ...(spec.invalid ? { invalid: spec.invalid } : {}),
   };
 }
 
@@ -95,7 +106,7 @@ const NO_VALUES: AnnotationValues = Object.freeze({});
  * Rules A1-A3 (docs/rules.md): the values of the annotations in `registry`, each read from `portico.dev/<name>`
  * first, else from `nginx.ingress.kubernetes.io/<name>`. An empty value counts as unset, as in ingress-nginx. A value
  * that fails its grammar is reported and that key is skipped (the other prefix's value, if valid, is used; else
- * the default), unless the annotation fails closed: then the Ingress's paths refuse every request. Keys under either prefix that Portico does not read are reported too.
+ * the default, or what the annotation says an invalid value means). Keys under either prefix that Portico does not read are reported too.
  */
 export function parseAnnotations(annotations: Record<string, string>, registry: readonly Annotation[], f: Findings): AnnotationValues {
   // Most Ingresses carry no annotation Portico reads: they share one frozen, empty set of values.
@@ -104,13 +115,19 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
   const known = new Set<string>();
   for (const a of registry) {
     known.add(a.name);
+    let invalid = false;
     for (const key of [PORTICO_PREFIX + a.name, NGINX_PREFIX + a.name]) {
       const raw = annotations[key];
       if (raw === undefined || raw === '') continue;
-      const message = a.apply(values, raw);
-      if (message === undefined) break;
-      f.warn(field(key), 'A1', message);
+      const reason = a.apply(values, raw);
+      if (reason === undefined) {
+        invalid = false;
+        break;
+      }
+      invalid = true;
+      f.warn(field(key), 'A1', `${reason}; ${a.invalid?.means ?? 'the annotation is ignored'}`);
     }
+    if (invalid) a.invalid?.set(values);
   }
   for (const key of Object.keys(annotations).sort()) {
     const nginx = key.startsWith(NGINX_PREFIX);

@@ -161,6 +161,64 @@ export const hostAndPort: ValueGrammar<string> = {
   },
 };
 
+/** Longest list value read: far more than any real list, small enough that no list costs real time or memory. */
+const MAX_LIST = 16_384;
+
+/**
+ * A comma-separated list whose items each match `item` (spaces around items allowed, empty items skipped, at least
+ * one item), in canonical form: the items joined by `,` without spaces. That form is the same list to an HTTP reader
+ * (RFC 9110 lists) and, holding no whitespace, travels as one word through a map file and the runtime API.
+ */
+export function commaList(what: string, item: RegExp): ValueGrammar<string> {
+  const describe = `a comma-separated list of ${what}`;
+  return {
+    describe,
+    parse: (raw) => {
+      if (raw.length > MAX_LIST) return fail(`${quote(raw)} is longer than ${MAX_LIST} characters`);
+      const items = raw.split(',').map((i) => i.replace(/^ +| +$/g, '')).filter((i) => i !== '');
+      if (items.length === 0) return fail(`${quote(raw)} is not ${describe}`);
+      const bad = items.find((i) => !item.test(i));
+      if (bad === undefined) return ok(items.join(','));
+      return fail(bad === raw ? `${quote(raw)} is not ${describe}` : `${quote(bad)} in ${quote(raw)} is not one of ${what}`);
+    },
+  };
+}
+
+/** HTTP methods as ingress-nginx's cors-allow-methods takes them: letters only, case kept (methods are case-sensitive). */
+export const methodList = commaList('HTTP methods (letters)', /^[A-Za-z]{1,32}$/);
+/** Header names as ingress-nginx's header lists take them: letters, digits, `-` and `_`. */
+export const headerNameList = commaList('header names (letters, digits, - and _)', /^[A-Za-z0-9_-]{1,256}$/);
+/** As headerNameList, and `*` (cors-expose-headers: every header). */
+export const headerNameOrStarList = commaList('header names (letters, digits, - and _) or *', /^([A-Za-z0-9_-]{1,256}|\*)$/);
+
+const LABEL = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?';
+// `scheme://host[:port]`, the host's first label possibly `*` (exactly one label), as a browser serialises an origin.
+const ORIGIN = new RegExp(`^[a-z][a-z0-9+.-]{0,31}://(\\*\\.)?${LABEL}(\\.${LABEL})*(:(?<port>\\d{1,5}))?$`);
+
+/**
+ * A CORS origin list (cors-allow-origin): `*` (any origin), or origins `scheme://host[:port]`, a first label `*`
+ * standing for exactly one DNS label (`https://*.example.com`), or `null`; comma-separated, lowercased. `*` anywhere
+ * in the list means any origin, as in ingress-nginx.
+ */
+export const originList: ValueGrammar<'*' | string[]> = {
+  describe: 'a comma-separated list of origins such as https://example.com, https://*.example.com:8443 or null, or *',
+  parse: (raw) => {
+    if (raw.length > MAX_LIST) return fail(`${quote(raw)} is longer than ${MAX_LIST} characters`);
+    const items = raw.split(',').map((i) => i.replace(/^ +| +$/g, '').toLowerCase()).filter((i) => i !== '');
+    if (items.length === 0) return fail(`${quote(raw)} names no origin`);
+    const out: string[] = [];
+    for (const item of items) {
+      if (item === '*') return ok('*');
+      const m = item.length <= 300 ? ORIGIN.exec(item) : null;
+      const port = Number(m?.groups?.port ?? 1);
+      if (item !== 'null' && (!m || port < 1 || port > 65535))
+        return fail(`${items.length === 1 ? quote(raw) : `${quote(item)} in ${quote(raw)}`} is not an origin (scheme://host[:port], scheme://*.domain[:port], null or *)`);
+      if (!out.includes(item)) out.push(item);
+    }
+    return ok(out);
+  },
+};
+
 /** A value in messages: JSON-quoted (no raw newline reaches a log line) and cut to 64 characters. */
 export function quote(raw: string): string {
   return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}...` : raw);

@@ -61,8 +61,11 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
       body,
     };
     const text = JSON.stringify(payload);
+    // `?reply-header=name:value` (repeatable): headers the pod adds to its answer, for tests of what the proxy
+    // does to a backend's headers.
+    const extra: [string, string][] = new URL(req.url ?? '/', 'http://echo.invalid').searchParams.getAll('reply-header').map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1)]);
     // Explicit Content-Length so tests can check the proxy keeps it rather than switching to chunked.
-    res.writeHead(status, noBody ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, [...(noBody ? [] : [['content-type', 'application/json'], ['content-length', String(Buffer.byteLength(text))]]), ...extra].flat());
     res.end(noBody ? undefined : text);
   };
 

@@ -35,13 +35,16 @@ export interface IdentifiedRoute {
   id: string;
   policy: RoutePolicy;
 }
+/** One line of a route's data: the map, the value, and what follows the route id in the key (a route with several
+ * lines in one map, such as its CORS origins, tells them apart by it). */
+export type PolicyDatum<M extends string> = [map: M, value: string, keySuffix?: string];
 
 export interface PolicyFamily<M extends string> {
   /** Map name -> file, relative to the configuration's directory. */
   maps: Readonly<Record<M, string>>;
   /** A route's values, each with the map it goes in. Values are checked here: a value that could break a map line
    * or the rule that reads it throws (render fails closed). */
-  data(p: RoutePolicy): [M, string][];
+  data(p: RoutePolicy): PolicyDatum<M>[];
   /**
    * Lines that depend on several routes together rather than on one route alone (the access lists' address blocks):
    * computed from every route that `uses` the family, and recomputed whole whenever some route changed.
