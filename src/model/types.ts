@@ -51,6 +51,11 @@ export interface RoutePolicy {
   sourceRanges?: { allow: string[]; deny: string[] };
   /** An access annotation of the route's Ingress had a bad value: every request gets 503 (it fails closed). */
   refuseAll?: true;
+  /** `rewrite-target`: the path the backend receives (`target`), `$1`-`$9` taken from the groups of `pattern`, the
+   * route's expression (RegexRoute), which the request path matched. */
+  rewrite?: { pattern: string; target: string };
+  /** `x-forwarded-prefix`, sent only on a route with a rewrite (as ingress-nginx does). */
+  forwardedPrefix?: string;
   /** `enable-cors` and the `cors-*` annotations: the route answers CORS preflights and adds CORS headers. */
   cors?: CorsPolicy;
 }
@@ -84,6 +89,13 @@ export interface PathRoute extends RouteTarget {
   pathType: PathType;
 }
 
+/** A path of a host whose paths are regular expressions (`use-regex`, `rewrite-target`; src/translate/routes.ts). */
+export interface RegexRoute extends PathRoute {
+  /** What the request path must match from its start, case-insensitively: the path as written (it passed
+   * src/translate/path-regex.ts), or, for a path of an Ingress without those annotations, that path as literal text. */
+  pattern: string;
+}
+
 /**
  * All rules sharing one host key (rule H5): an exact host `foo.com`, a wildcard `*.foo.com`, or `*` for rules with
  * no host. Exact paths are matched first; among prefixes the longest trimmed prefix wins (rule P10), which is
@@ -95,6 +107,9 @@ export interface HostGroup {
   /** `matchPrefix` is the trimmed prefix (rule P5) followed by `/`: a request path r matches iff `r + "/"` starts with it. */
   prefix: (PathRoute & { matchPrefix: string })[];
   defaultBackend?: RouteTarget;
+  /** Set when some Ingress on the host has `use-regex` or `rewrite-target`: every path of the host is here instead of
+   * in `exact` and `prefix` (both empty), in the order they are tried, the first match winning. */
+  regex?: RegexRoute[];
   /** Set when the host is listed in some owned Ingress's tls block: its HTTPS responses carry HSTS. */
   tlsHost?: true;
 }

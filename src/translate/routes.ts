@@ -1,7 +1,8 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
 import { ANY_HOST_KEY } from '../model/types.js';
-import type { Diagnostic, HostGroup, PathRoute, PathType, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
-import { routePolicy } from './annotations/index.js';
+import type { Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
+import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
+import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
 
@@ -24,6 +25,8 @@ interface Candidate extends PathRoute {
   ing: IngressInfo;
   rule: number;
   pathIndex: number;
+  /** The path is a regular expression (its Ingress has use-regex or rewrite-target). */
+  regex?: true;
 }
 
 const TYPE_RANK: Record<PathType, number> = { Exact: 0, Prefix: 1, ImplementationSpecific: 2 };
@@ -119,6 +122,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
+  const all: Candidate[] = [];
   let dflt: RouteTarget | undefined;
   let dfltFrom: IngressInfo | undefined;
   let declared = false;
@@ -134,6 +138,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
         const c: Candidate = { path, pathType: p.pathType, backend: be, policy, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi };
+        all.push({ ...c, ...(p.regex ? { regex: true } : {}) });
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
         list.push(c);
@@ -178,15 +183,63 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     return winner;
   };
   const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, policy: c.policy, source: c.source });
-  const group: HostGroup = {
-    key,
-    exact: [...exact.entries()].sort(([a], [b]) => cmp(a, b)).map(([, list]) => strip(pick(list))),
-    prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
-  };
+  const regexHost = ingresses.some((ing) => regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
+  const group: HostGroup = regexHost
+    ? { key, exact: [], prefix: [], regex: regexLocations(key, all, diagnostics) }
+    : {
+        key,
+        exact: [...exact.entries()].sort(([a], [b]) => cmp(a, b)).map(([, list]) => strip(pick(list))),
+        prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
+      };
   if (dflt) group.defaultBackend = dflt;
   if (tlsHost) group.tlsHost = true;
-  const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(dflt ? [dflt] : [])];
+  const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
+}
+
+/**
+ * The paths of a host some Ingress of which has `use-regex` or `rewrite-target`, as ingress-nginx writes such a
+ * server: every path becomes a location `~* "^<path>"` (case-insensitive, anchored at the start only), whatever its
+ * type and whichever Ingress it comes from; a Prefix path of an Ingress without those annotations first becomes two,
+ * `<path>/` and `<path>` (its `updateServerLocations`), unless an Exact path already is `<path>`. The locations are
+ * tried longest path first, equal lengths in reverse byte order (its sort in `createServers`), and the first match
+ * wins. Two Ingresses with one location path: the oldest wins (M3), as everywhere.
+ *
+ * Differences, written in docs/annotations.md: a path of an Ingress without the annotations is matched as literal
+ * text (nginx reads its `.` as any character), and each top-level `|` branch is anchored too (`^/a|/b` in nginx
+ * finds `/b` anywhere).
+ */
+function regexLocations(key: string, candidates: Candidate[], diagnostics: Diagnostic[]): RegexRoute[] {
+  const exactPaths = new Set(candidates.filter((c) => c.pathType === 'Exact').map((c) => c.path));
+  const byPath = new Map<string, RegexRoute & { from: Candidate }>();
+  const add = (c: Candidate, path: string): void => {
+    const winner = byPath.get(path);
+    if (winner) {
+      if (winner.from !== c)
+        diagnostics.push({
+          level: 'warning',
+          object: c.ing.ref,
+          field: `spec.rules[${c.rule}].http.paths[${c.pathIndex}]`,
+          rule: winner.from.ing === c.ing ? 'M4' : 'M3',
+          message: `path ${path} on host ${key === ANY_HOST_KEY ? '(any)' : key} (a host with regular-expression paths) is already routed by ${winner.from.ing.ref}${winner.from.ing === c.ing ? '' : ', which wins (oldest first; same age: namespace/name order)'}; this path is ignored`,
+        });
+      return;
+    }
+    const pattern = c.regex ? c.path : literalRegex(path);
+    byPath.set(path, { path, pathType: c.pathType, backend: c.backend, policy: regexRoutePolicy(c.ing.annotations, c.policy, path, pattern), source: c.source, pattern, from: c });
+  };
+  // Candidates come oldest Ingress first, each in its own order: the first to claim a location path keeps it.
+  for (const c of candidates) {
+    if (c.regex || c.pathType !== 'Prefix' || c.path === '/') {
+      add(c, c.path);
+      continue;
+    }
+    add(c, c.path.endsWith('/') ? c.path : `${c.path}/`);
+    if (!exactPaths.has(c.path)) add(c, c.path);
+  }
+  return [...byPath.values()]
+    .sort((a, b) => b.path.length - a.path.length || cmp(b.path, a.path))
+    .map(({ from: _from, ...route }) => route);
 }
 
 /** Rules D1, D2: the oldest rule-less Ingress with a default backend takes the traffic no host group matches. */

@@ -4,7 +4,8 @@
 // the same checks itself.
 import { isObject } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
-import { parseIngressAnnotations } from './annotations/index.js';
+import { parseIngressAnnotations, regexPaths } from './annotations/index.js';
+import { pathRegexProblem } from './path-regex.js';
 import type { AnnotationValues } from './annotations/registry.js';
 import { Findings, objectRef } from './diagnostics.js';
 import { canonicalPath } from './path-canonical.js';
@@ -26,8 +27,11 @@ export type BackendSpec =
   | { kind: 'resource'; resourceKind: string; name: string };
 
 export interface IngressPath {
-  /** The canonical form (path-canonical.ts): what requests are matched against, and the map key's path. */
+  /** The canonical form (path-canonical.ts): what requests are matched against, and the map key's path; for a
+   * regular-expression path (`regex`), the expression as written, which passed path-regex.ts's grammar. */
   path: string;
+  /** The Ingress has `use-regex` or `rewrite-target`: the path is a regular expression. */
+  regex?: true;
   /** Position in `http.paths`: a path left out (Portico's path rules) leaves a gap, and diagnostics name the original. */
   index: number;
   pathType: PathType;
@@ -102,6 +106,9 @@ export function validateIngress(
   } else if (meta.annotations !== undefined && meta.annotations !== null) {
     f.errorInPart('metadata.annotations', 'V1', 'annotations must be a map of strings; they are ignored');
   }
+  // Before the paths: use-regex and rewrite-target decide whether they are regular expressions.
+  const annotations = parseIngressAnnotations(rawAnnotations, f);
+  const regex = regexPaths(annotations);
   const spec = isObject(raw.spec) ? raw.spec : {};
   if (raw.spec !== undefined && !isObject(raw.spec)) f.error('spec', 'V1', 'spec must be an object');
 
@@ -147,7 +154,7 @@ export function validateIngress(
       const paths = Array.isArray(http.paths) ? (http.paths as unknown[]) : [];
       if (paths.length === 0) f.error(`${field}.http.paths`, 'V9', 'paths must be a non-empty list when http is set');
       paths.forEach((p, j) => {
-        const parsed = validatePath(p, j, `${field}.http.paths[${j}]`, f);
+        const parsed = validatePath(p, j, `${field}.http.paths[${j}]`, f, regex);
         if (parsed) rule.paths.push(parsed);
       });
     }
@@ -190,7 +197,7 @@ export function validateIngress(
     created: creationTimestamp === '' || Number.isNaN(Date.parse(creationTimestamp)) ? Number.POSITIVE_INFINITY : Date.parse(creationTimestamp),
     className,
     classAnnotation,
-    annotations: parseIngressAnnotations(rawAnnotations, f),
+    annotations,
     defaultBackend,
     rules,
     tls,
@@ -209,7 +216,7 @@ function validateHost(host: string, field: string, f: Findings): void {
   }
 }
 
-function validatePath(raw: unknown, index: number, field: string, f: Findings): IngressPath | undefined {
+function validatePath(raw: unknown, index: number, field: string, f: Findings, regex: boolean): IngressPath | undefined {
   if (!isObject(raw)) {
     f.error(field, 'V9', 'path entry must be an object');
     return undefined;
@@ -246,6 +253,13 @@ function validatePath(raw: unknown, index: number, field: string, f: Findings): 
   }
   if (!backend || !apiValid) return undefined;
   // Portico's own rules: only this path is left out, the rest of the Ingress is served.
+  if (regex) {
+    const expression = path === '' ? '/' : path;
+    const problem = pathRegexProblem(expression);
+    if (problem === undefined) return { path: expression, regex: true, index, pathType: pathType as PathType, backend };
+    f.errorInPart(pf, 'path-regex', `path ${quotePath(path)} ${problem} (the Ingress has use-regex or rewrite-target); this path is left out`);
+    return undefined;
+  }
   const c = canonicalPath(path);
   if (!c.ok) {
     f.errorInPart(pf, c.problem === 'ambiguous' ? 'path-ambiguous' : 'path-encoding', `path ${quotePath(path)} ${c.reason}; this path is left out`);

@@ -148,6 +148,9 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/upstream-vhost': ['up.test:8080', '$host', 'a\n  server x 1.2.3.4:80'],
     'nginx.ingress.kubernetes.io/whitelist-source-range': ['10.0.0.0/8, 10.1.0.0/16', '::1, 2001:db8::/32', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
     'nginx.ingress.kubernetes.io/denylist-source-range': ['10.1.2.0/24', '127.0.0.1', 'fe80::1%eth0', "1.2.3.4' }"],
+    'nginx.ingress.kubernetes.io/use-regex': ['true', 'false'],
+    'nginx.ingress.kubernetes.io/rewrite-target': ['/$2', '/', '$1', '/a b', '/x\n  lua-load /tmp/x'],
+    'nginx.ingress.kubernetes.io/x-forwarded-prefix': ['/api', "/a'b"],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
@@ -161,6 +164,8 @@ function kinds(hostile: boolean) {
   const path = v(
     fc.oneof(
       fc.constantFrom('/', '/a', '/a/', '/a/b', '/.well-known/acme-challenge/x', '/a%20b', "/a~b!$&'()*+,;=:@", '/*', `/${'p'.repeat(2000)}`),
+      // Regular expressions, for the Ingresses with use-regex or rewrite-target (and hostile ones).
+      fc.constantFrom('/api(/|$)(.*)', '/v[0-9]+/x', '/[^/]+/x{1,3}', '/a\\.b', '/(a+)+', '/x(', '/a|/b', '/[\\]]'),
       fc.webPath().filter((p) => p.startsWith('/') && !/\/\.{0,2}(\/|$)/.test(p.slice(1))),
       fc.string({ unit: fc.constantFrom(...'/abc.-_~!$&\'()*+,;=:@'), maxLength: 20 }).map((s) => `/${s}`),
     ),

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
-import type { Backend, HostGroup, PathRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, HostGroup, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -14,6 +14,7 @@ import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
+import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -64,6 +65,9 @@ export const MAPS = {
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
   ...CORS_FAMILY.maps,
+  ...REWRITE_FAMILY.maps,
+  /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
+  regexPaths: 'maps/paths-regex.map',
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -122,7 +126,7 @@ export type MapName = keyof typeof MAPS;
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
 // is written before the redirect's `return`.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -168,13 +172,25 @@ const ID_KEY = {
   prefix: (g: HostGroup, r: HostGroup['prefix'][number]): string => g.key + r.matchPrefix,
   exact: (g: HostGroup, r: PathRoute): string => g.key + r.path + PATH_END,
   defaults: (groupKey: string): string => ` default ${groupKey}`,
+  // A space: no routing key holds one, so no regex route's id can be another route's.
+  regex: (g: HostGroup, r: RegexRoute): string => `${g.key} ~${r.path}`,
 };
+
+/**
+ * A regular-expression path's key in the regex paths map, matched (`map_reg`) against the group key followed by the
+ * request path: the group key as literal text, then the path's expression, case-insensitive and anchored as a whole
+ * (a top-level `|` inside must not escape the anchor).
+ */
+export function regexPathKey(groupKey: string, pattern: string): string {
+  return assertMapWord(`^${groupKey.replace(/[.*]/g, '\\$&')}(?i)(?:${pattern})`, 'regex path');
+}
 
 /** Every route of the model with the key its id is made from. */
 function* keyedRoutes(model: RoutingModel): Generator<[key: string, route: RouteTarget]> {
   for (const g of model.hostGroups) {
     for (const r of g.prefix) yield [ID_KEY.prefix(g, r), r];
     for (const r of g.exact) yield [ID_KEY.exact(g, r), r];
+    for (const r of g.regex ?? []) yield [ID_KEY.regex(g, r), r];
     if (g.defaultBackend) yield [ID_KEY.defaults(g.key), g.defaultBackend];
   }
   if (model.catchAll) yield [ID_KEY.defaults(CATCH_ALL_KEY), model.catchAll];
@@ -214,7 +230,11 @@ export function routeFeatures(t: RouteTarget): MapName[] {
 
 /** Every route of a host group, default backend included. */
 export function groupRoutes(g: HostGroup): RouteTarget[] {
-  return [...g.exact, ...g.prefix, ...(g.defaultBackend ? [g.defaultBackend] : [])];
+  return [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])];
+}
+
+export function hasRegexPaths(g: HostGroup): boolean {
+  return (g.regex?.length ?? 0) > 0;
 }
 
 export function featuresInUse(model: RoutingModel): Set<MapName> {
@@ -222,6 +242,7 @@ export function featuresInUse(model: RoutingModel): Set<MapName> {
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
+  if (model.hostGroups.some(hasRegexPaths)) out.add('regexPaths');
   return out;
 }
 
@@ -254,6 +275,11 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
     data.push(...e.data);
   }
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
+  for (const r of g.regex ?? []) {
+    const e = routeEntries(r, ID_KEY.regex(g, r), sectionOf, tls);
+    out.push(['regexPaths', regexPathKey(g.key, r.pattern), e.value]);
+    data.push(...e.data);
+  }
   if (g.defaultBackend) {
     const e = routeEntries(g.defaultBackend, ID_KEY.defaults(g.key), sectionOf, tls);
     out.push(['defaults', assertMapWord(g.key, 'map key'), e.value], ...e.data);
@@ -487,7 +513,9 @@ ${indent(requestHygieneRules(o.edge))}
   # Rules P3-P10: the exact path, else the longest element-wise prefix (see the paths map's keys).
   http-request set-var(txn.path) path if ${slow} ${found('txn.group')}
   http-request set-var(txn.route) var(txn.group),concat(,txn.path,${PATH_END}),map_beg(${map(MAPS.paths)}) if ${slow} ${found('txn.group')}
-  # Rules D3/M8 (the group's own default backend) and D1/D5 (the catch-all, only when no host group matched).
+${features.has('regexPaths') ? `  # Hosts with regular-expression paths (use-regex, rewrite-target): each path in turn, as ingress-nginx orders them.
+  http-request set-var(txn.route) var(txn.group),concat(,txn.path),map_reg(${map(MAPS.regexPaths)}) if ${slow} ${found('txn.group')} ${noRoute}
+` : ''}  # Rules D3/M8 (the group's own default backend) and D1/D5 (the catch-all, only when no host group matched).
   http-request set-var(txn.route) var(txn.group),map_str(${map(MAPS.defaults)}) if ${slow} ${found('txn.group')} ${noRoute}
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if ${slow} !${found('txn.group')}
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
@@ -520,7 +548,7 @@ global
   hard-stop-after ${hardStopAfter}s
   tune.ssl.default-dh-param 2048
 ${indent(globalTlsLines(o.edge))}
-${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}
+${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
 
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
 # proxy follows the last defaults section before it.
@@ -553,8 +581,13 @@ ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gat
 `;
 }
 
+/** The Lua scripts of the families in use: file (relative to the configuration's directory) and text. */
+function familyLua(features: ReadonlySet<MapName>): [file: string, text: string][] {
+  return FAMILIES.filter((f) => f.lua && (Object.keys(f.maps) as MapName[]).some((m) => features.has(m))).map((f) => [f.lua!.file, f.lua!.text]);
+}
+
 export function render(model: RoutingModel, o: RenderOptions, defaultCertPem: string): Artefacts {
   const features = featuresInUse(model);
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize'))]);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features)]);
   return { config: renderConfig(model, o, features), files };
 }

@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, hasRegexPaths, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -135,6 +135,7 @@ function missingFeature(state: RuntimeState, next: RoutingModel, shared: readonl
   const has = state.layout.features;
   for (const [map] of shared) if (!has.has(map)) return map;
   for (const [, g] of changedPairs<HostGroup>(state.model.hostGroups, next.hostGroups, (x) => x.key)) {
+    if (g && hasRegexPaths(g) && !has.has('regexPaths')) return 'regexPaths';
     for (const r of g ? groupRoutes(g) : []) for (const f of routeFeatures(r)) if (!has.has(f)) return f;
   }
   for (const f of next.catchAll ? routeFeatures(next.catchAll) : []) if (!has.has(f)) return f;
@@ -148,6 +149,8 @@ const UPSERT_ORDER: MapName[] = [...FEATURE_MAPS, 'paths', 'defaults', 'wildcard
 function routesMayDiffer(a: RoutingModel, b: RoutingModel): boolean {
   return a.hostGroups !== b.hostGroups || !sameTarget(a.catchAll, b.catchAll);
 }
+
+const ORDERED_MAPS: ReadonlySet<MapName> = new Set(['regexPaths']);
 
 function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>, shared: { before: MapEntry[]; after: MapEntry[] } | undefined): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);
@@ -184,9 +187,10 @@ function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<st
       ups.push({ op: old === undefined ? 'map-add' : 'map-set', file, key, value });
     }
     for (const key of was.keys()) if (!now.has(key)) dels.push({ op: 'map-del', file, key });
-    if (ups.length + dels.length > MAP_REPLACE_THRESHOLD) {
+    // The regex paths are tried in file order, and `add map` appends: a changed line takes a swap of the whole map.
+    if (ups.length + dels.length > (ORDERED_MAPS.has(name) ? 0 : MAP_REPLACE_THRESHOLD)) {
       full ??= renderMaps(next, newSection);
-      upserts.push({ op: 'map-replace', file, content: full.get(MAPS[name])! });
+      upserts.push({ op: 'map-replace', file, content: full.get(MAPS[name]) ?? '' });
       continue;
     }
     upserts.push(...ups);

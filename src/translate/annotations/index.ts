@@ -10,8 +10,15 @@ import { BODY_ANNOTATIONS } from './body.js';
 import { UPSTREAM_ANNOTATIONS } from './upstream.js';
 import { ACCESS_ANNOTATIONS } from './access.js';
 import { CORS_ANNOTATIONS, corsOf } from './cors.js';
+import { REWRITE_ANNOTATIONS } from './rewrite.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS];
+
+/** Whether an Ingress's paths are regular expressions, and its hosts' paths with them (ingress-nginx's
+ * `enforceRegexModifier`: `use-regex`, or a rewrite target). */
+export function regexPaths(v: AnnotationValues): boolean {
+  return v.useRegex === true || v.rewriteTarget !== undefined;
+}
 
 const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze({ redirectToHttps: true })] as const;
 
@@ -36,4 +43,13 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
 /** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read. */
 export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings): AnnotationValues {
   return parseAnnotations(annotations, ANNOTATIONS, f);
+}
+
+/**
+ * The policy of one regular-expression path: the Ingress's, plus its rewrite when it has a target other than the path
+ * itself (ingress-nginx's `needsRewrite`), and X-Forwarded-Prefix only with a rewrite (its `buildProxyPass`).
+ */
+export function regexRoutePolicy(v: AnnotationValues, base: RoutePolicy, path: string, pattern: string): RoutePolicy {
+  if (v.rewriteTarget === undefined || v.rewriteTarget === path) return base;
+  return { ...base, rewrite: { pattern, target: v.rewriteTarget }, ...(v.forwardedPrefix !== undefined ? { forwardedPrefix: v.forwardedPrefix } : {}) };
 }

@@ -28,6 +28,9 @@ export interface AnnotationValues {
   proxySendTimeout?: number;
   proxyBodySize?: number;
   upstreamVhost?: string;
+  useRegex?: boolean;
+  rewriteTarget?: string;
+  forwardedPrefix?: string;
   allowSourceRange?: string[];
   denySourceRange?: string[];
   /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */

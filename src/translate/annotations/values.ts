@@ -150,6 +150,19 @@ export const redirectUrl: ValueGrammar<string> = {
   },
 };
 
+const REWRITE_TARGET = /^\/[-._~A-Za-z0-9/:$]{0,2047}$/;
+
+/**
+ * A path a request is rewritten to (rewrite-target) or a path prefix (x-forwarded-prefix): ingress-nginx's
+ * `RegexPathWithCapture` (letters, digits, `- . _ ~ / : $`), where `$1`-`$9` stand for the path's capture groups.
+ * Portico also requires the leading `/` that ingress-nginx leaves optional: without it nginx sends a request line
+ * without one.
+ */
+export const rewritePath: ValueGrammar<string> = {
+  describe: 'a path starting with "/" of letters, digits and - . _ ~ / : $ ($1-$9: capture groups)',
+  parse: (raw) => (REWRITE_TARGET.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a path starting with "/" of letters, digits and - . _ ~ / : $`)),
+};
+
 const HOST_AND_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /** A host name (letters, digits, `-` and `.`) with an optional `:port` (1-65535), as written. */

@@ -50,6 +50,8 @@ export interface PolicyFamily<M extends string> {
    * computed from every route that `uses` the family, and recomputed whole whenever some route changed.
    */
   shared?: { uses(p: RoutePolicy): boolean; data(routes: readonly IdentifiedRoute[]): [map: M, key: string, value: string][] };
+  /** A Lua script the family's rules call, loaded (`lua-load`) while the family is in use. */
+  lua?: { file: string; text: string };
   /** Configuration lines per phase (comments included), given which of the family's maps are in use. */
   rules?: Partial<Record<Phase, (c: RuleContext<M>) => string[]>>;
 }
