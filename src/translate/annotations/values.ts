@@ -73,13 +73,14 @@ export function duration(maxMs: number): ValueGrammar<number> {
   };
 }
 
-/** One of a fixed set of words (ingress-nginx's ValidateOptions), compared in lowercase. */
+/** One of a fixed set of words (ingress-nginx's ValidateOptions), compared in lowercase, spaces around it ignored. */
 export function oneOf<const W extends string>(words: readonly W[]): ValueGrammar<W> {
   const describe = `one of ${words.map((w) => `"${w}"`).join(', ')}`;
   return {
     describe,
     parse: (raw) => {
-      const w = raw.trim().toLowerCase();
+      // Spaces only: ingress-nginx's TrimSpace would also drop a line break, which no grammar here admits.
+      const w = trimSpaces(raw).toLowerCase();
       return (words as readonly string[]).includes(w) ? ok(w as W) : fail(`${quote(raw)} is not ${describe}`);
     },
   };
@@ -160,6 +161,16 @@ export const hostAndPort: ValueGrammar<string> = {
     return HOST_AND_PORT.test(raw) && port >= 1 && port <= 65535 && !raw.includes('..') ? ok(raw) : fail(`${quote(raw)} is not a host name with an optional :port`);
   },
 };
+
+/** `raw` without the spaces around it (not tabs or line breaks, which JavaScript's trim() removes too). */
+export function trimSpaces(raw: string): string {
+  // Index walks, not / +$/: that regex backtracks quadratically over a long run of spaces followed by anything else.
+  let start = 0;
+  let end = raw.length;
+  while (start < end && raw[start] === ' ') start++;
+  while (end > start && raw[end - 1] === ' ') end--;
+  return raw.slice(start, end);
+}
 
 /** A value in messages: JSON-quoted (no raw newline reaches a log line) and cut to 64 characters. */
 export function quote(raw: string): string {
