@@ -130,10 +130,28 @@ export interface Server {
   ready: boolean;
 }
 
+/**
+ * How HAProxy speaks to a backend's endpoints (`backend-protocol`), other than plain HTTP/1: `https` is HTTP/1.1 over
+ * TLS, `grpc` and `h2c` are HTTP/2 in clear text, `grpcs` is HTTP/2 over TLS. TLS to the backend verifies nothing and
+ * sends no SNI, as ingress-nginx's defaults do.
+ */
+export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
+
+/**
+ * What the Ingresses sending to a Service port ask of the connection to it: settings that live on HAProxy's `server`
+ * lines (and so in every `add server` at runtime). Part of the backend's identity: Ingresses asking for different
+ * settings on one Service port get a backend each (routes.ts `backendName`).
+ */
+export interface BackendPolicy {
+  protocol: BackendProtocol;
+}
+
 export interface Backend {
-  /** HAProxy backend name: a validated token built from namespace, service and port. */
+  /** HAProxy backend name: a validated token built from namespace, service, port and (unless plain HTTP) protocol. */
   name: string;
   ref: ServiceRef;
+  /** Absent: plain HTTP/1, as ingress-nginx's default `backend-protocol: HTTP`. */
+  policy?: BackendPolicy;
   /** Why the backend answers 503, when it does (rules B3, B13). */
   unavailable?: string;
   servers: Server[];

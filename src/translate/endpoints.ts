@@ -3,7 +3,7 @@
 // Service the API server would have refused (checked once per object, reported whether used or not), and the parts
 // of the EndpointSlices of a used Service that cannot be dialled.
 import { isIP } from 'node:net';
-import type { Backend, Diagnostic, Server, ServiceRef } from '../model/types.js';
+import type { Backend, BackendPolicy, Diagnostic, Server, ServiceRef } from '../model/types.js';
 import { cmp, objectRef } from './diagnostics.js';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isIanaServiceName, isIpAddress, isPortNumber } from './grammar.js';
 import { isObject } from '../k8s/objects.js';
@@ -202,16 +202,22 @@ function forbiddenExternalName(host: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || isIpAddress(host) || !/^[a-z]/.test(last);
 }
 
-export function serverName(address: string, port: number): string {
-  return `ep_${address.replace(/[.:]/g, '_')}_${port}`;
+/**
+ * A server's name in its section. A protocol other than plain HTTP is part of it: a spare section may serve a backend
+ * of another protocol after a server of the same address lingered there (deleted, waiting for its connections), and
+ * the runtime path brings such a server back by name; the same name must mean the same server options.
+ */
+export function serverName(address: string, port: number, policy?: BackendPolicy): string {
+  return `ep_${address.replace(/[.:]/g, '_')}_${port}${policy ? `_${policy.protocol}` : ''}`;
 }
 
-export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex): { backend: Backend; diagnostics: Diagnostic[] } {
+export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex, policy?: BackendPolicy): { backend: Backend; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const svcKey = refServiceKey(ref);
+  const withPolicy = (b: Backend): Backend => (policy ? { ...b, policy } : b);
   const unavailable = (reason: string, rule: string): { backend: Backend; diagnostics: Diagnostic[] } => {
     for (const u of users) diagnostics.push({ level: 'warning', object: u, field: `backend ${svcKey}:${ref.port}`, rule, message: `${reason}; requests get 503` });
-    return { backend: { name, ref, unavailable: reason, servers: [] }, diagnostics };
+    return { backend: withPolicy({ name, ref, unavailable: reason, servers: [] }), diagnostics };
   };
   const svc = idx.services.get(svcKey);
   if (!svc) return unavailable(`Service ${svcKey} not found`, 'B3');
@@ -235,7 +241,7 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
     }
     const port = sp ? (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port) : typeof ref.port === 'number' ? ref.port : 0;
     if (!isPortNumber(port)) return unavailable(`Service ${svcKey} has no port ${ref.port}`, 'B3');
-    return { backend: { name, ref, servers: [], externalName: { host, port } }, diagnostics };
+    return { backend: withPolicy({ name, ref, servers: [], externalName: { host, port } }), diagnostics };
   }
   if (!sp) {
     const other = matching[0];
@@ -291,7 +297,7 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
       const isReady = cond.ready !== false; // B9
       const serving = cond.serving === undefined || cond.serving === null ? isReady : cond.serving !== false; // B10
       const terminating = cond.terminating === true;
-      const server: Server = { name: serverName(canonical, port), address: canonical, port, ready: isReady };
+      const server: Server = { name: serverName(canonical, port, policy), address: canonical, port, ready: isReady };
       if (isReady) ready.set(server.name, server);
       else if (serving && terminating) fallback.set(server.name, { ...server, ready: false }); // B12
     });
@@ -300,7 +306,7 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
   const chosen = ready.size > 0 ? ready : fallback;
   const servers = [...chosen.values()].sort((a, b) => cmp(a.name, b.name));
   if (servers.length === 0) return unavailable(`Service ${svcKey} has no ready endpoints`, 'B13');
-  return { backend: { name, ref, servers }, diagnostics };
+  return { backend: withPolicy({ name, ref, servers }), diagnostics };
 }
 
 /**

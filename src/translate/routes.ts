@@ -1,7 +1,8 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
 import { ANY_HOST_KEY } from '../model/types.js';
-import type { Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
+import type { BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
+import { backendPolicyOf } from './annotations/upstream.js';
 import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
@@ -11,10 +12,23 @@ export interface RouteOptions {
   sslRedirect: boolean;
 }
 
-/** The backend name HAProxy knows a Service port by; every part passed a DNS grammar, none contains `_`. */
-export function backendName(ref: ServiceRef): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}`;
+/**
+ * The backend name HAProxy knows a Service port by, and the protocol it is spoken to with: every part passed a DNS
+ * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
+ */
+export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy ? `_${policy.protocol}` : ''}`;
 }
+
+/** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
+export interface BackendUse {
+  ref: ServiceRef;
+  policy?: BackendPolicy;
+  users: Set<string>;
+}
+
+/** A backend name's Service port and policy, as the routes named it. */
+type BackendRefs = Map<string, { ref: ServiceRef; policy?: BackendPolicy }>;
 
 /** Oldest first (rules M3, D2), then namespace/name: the order every "first wins" below relies on. */
 export function byAge(a: IngressInfo, b: IngressInfo): number {
@@ -50,7 +64,7 @@ export function matchPrefix(path: string): string {
 }
 
 /** What one host group (or the catch-all) needs from the rest of translate: the Service ports its winning routes use. */
-export type BackendUses = Map<string, { ref: ServiceRef; users: Set<string> }>;
+export type BackendUses = Map<string, BackendUse>;
 
 export interface GroupResult {
   /** Absent when no rule names this host (a host only listed under `tls`). */
@@ -79,7 +93,7 @@ export function isCatchAllCandidate(ing: IngressInfo): boolean {
 }
 
 /** Rule D6 and the backend name for one Ingress backend; records the Service port it uses. */
-function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, refs: Map<string, ServiceRef>, diagnostics: Diagnostic[]): string | undefined {
+function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, refs: BackendRefs, diagnostics: Diagnostic[]): string | undefined {
   if (backend.kind === 'resource') {
     diagnostics.push({
       level: 'warning',
@@ -91,16 +105,17 @@ function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, re
     return undefined;
   }
   const ref: ServiceRef = { namespace: ing.namespace, service: backend.service, port: backend.port };
-  const name = backendName(ref);
-  refs.set(name, ref);
+  const policy = backendPolicyOf(ing.annotations);
+  const name = backendName(ref, policy);
+  refs.set(name, policy ? { ref, policy } : { ref });
   return name;
 }
 
-function useOf(refs: Map<string, ServiceRef>, targets: RouteTarget[], byKey: Map<string, IngressInfo>): BackendUses {
+function useOf(refs: BackendRefs, targets: RouteTarget[], byKey: Map<string, IngressInfo>): BackendUses {
   // Only routes that won become backends: a shadowed path must not produce a backend or warnings about it.
   const uses: BackendUses = new Map();
   for (const t of targets) {
-    const entry = uses.get(t.backend) ?? { ref: refs.get(t.backend)!, users: new Set<string>() };
+    const entry = uses.get(t.backend) ?? { ...refs.get(t.backend)!, users: new Set<string>() };
     const ing = byKey.get(t.source.ingress);
     if (ing) entry.users.add(ing.ref);
     uses.set(t.backend, entry);
@@ -115,7 +130,7 @@ function useOf(refs: Map<string, ServiceRef>, targets: RouteTarget[], byKey: Map
 export function buildGroup(key: string, contributors: IngressInfo[], opts: RouteOptions): GroupResult {
   const ingresses = [...contributors].sort(byAge);
   const diagnostics: Diagnostic[] = [];
-  const refs = new Map<string, ServiceRef>();
+  const refs: BackendRefs = new Map();
   const tlsHost = ingresses.some((i) => i.tls.some((t) => t.hosts.includes(key)));
 
   const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect);
@@ -245,7 +260,7 @@ function regexLocations(key: string, candidates: Candidate[], diagnostics: Diagn
 /** Rules D1, D2: the oldest rule-less Ingress with a default backend takes the traffic no host group matches. */
 export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): CatchAllResult {
   const diagnostics: Diagnostic[] = [];
-  const refs = new Map<string, ServiceRef>();
+  const refs: BackendRefs = new Map();
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
   for (const ing of [...candidates].sort(byAge)) {
     if (!ing.defaultBackend) continue;
@@ -263,6 +278,6 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
     }
     winner = { ing, target: { backend: be, policy: routePolicy(ing.annotations, false, opts.sslRedirect), source: { ingress: ing.key, defaultBackend: true } } };
   }
-  const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, { ref: ServiceRef; users: Set<string> }>();
+  const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };
 }

@@ -5,13 +5,13 @@ import type { Snapshot } from '../k8s/kinds.js';
 import { isObject, objectName, stringMap } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import { CATCH_ALL_KEY } from '../model/types.js';
-import type { Backend, Diagnostic, HostGroup, IngressSummary, ServiceRef, TranslateResult } from '../model/types.js';
+import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
 import { LiveEndpointIndex, refServiceKey, resolveBackend } from './endpoints.js';
 import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './routes.js';
-import type { CatchAllResult, GroupResult } from './routes.js';
+import type { BackendUse, CatchAllResult, GroupResult } from './routes.js';
 import { SortedKeys } from './sorted-keys.js';
 import { IdentityTracker } from './identity-diff.js';
 import { buildTls } from './tls.js';
@@ -82,7 +82,7 @@ export class Translator {
   private readonly groups = new Map<string, GroupResult | CatchAllResult>();
   private readonly groupKeys = new SortedKeys();
   /** Backend name -> group key -> the Ingress refs whose winning routes there use it. */
-  private readonly uses = new Map<string, Map<string, { ref: ServiceRef; users: Set<string> }>>();
+  private readonly uses = new Map<string, Map<string, BackendUse>>();
   private readonly backends = new Map<string, BackendEntry>();
   private readonly backendKeys = new SortedKeys();
   /** `namespace/service` -> the backends that dial it: an endpoint change finds its backends without a scan. */
@@ -302,7 +302,7 @@ export class Translator {
     }
     for (const [name, use] of built.uses) {
       affectedBackends.add(name);
-      const byGroup = this.uses.get(name) ?? new Map<string, { ref: ServiceRef; users: Set<string> }>();
+      const byGroup = this.uses.get(name) ?? new Map<string, BackendUse>();
       byGroup.set(key, use);
       this.uses.set(name, byGroup);
       const service = refServiceKey(use.ref);
@@ -339,12 +339,13 @@ export class Translator {
       return;
     }
     const users = new Set<string>();
-    let ref: ServiceRef | undefined;
-    for (const use of byGroup.values()) {
-      ref = use.ref;
-      for (const u of use.users) users.add(u);
+    // The name holds the Service port and the policy, so every group's use of it agrees on both.
+    let use: BackendUse | undefined;
+    for (const u of byGroup.values()) {
+      use = u;
+      for (const user of u.users) users.add(user);
     }
-    const r = resolveBackend(name, ref!, [...users].sort(), this.endpoints.index);
+    const r = resolveBackend(name, use!.ref, [...users].sort(), this.endpoints.index, use!.policy);
     const before = this.backends.get(name);
     this.backends.set(name, { backend: before && same(before.backend, r.backend) ? before.backend : r.backend, diagnostics: r.diagnostics });
     this.setFindings(`b:${name}`, r.diagnostics);

@@ -146,6 +146,7 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/proxy-read-timeout': ['5', '0', '99999999999'],
     'portico.dev/proxy-body-size': ['1k', '0', '8m', '1 m', '-1'],
     'nginx.ingress.kubernetes.io/upstream-vhost': ['up.test:8080', '$host', 'a\n  server x 1.2.3.4:80'],
+    'nginx.ingress.kubernetes.io/backend-protocol': ['HTTPS', 'grpc', 'GRPCS', 'h2c', 'FCGI', 'HTTPS\n  server x 1.2.3.4:80', 'proto h2 # x'],
     'nginx.ingress.kubernetes.io/whitelist-source-range': ['10.0.0.0/8, 10.1.0.0/16', '::1, 2001:db8::/32', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
     'nginx.ingress.kubernetes.io/denylist-source-range': ['10.1.2.0/24', '127.0.0.1', 'fe80::1%eth0', "1.2.3.4' }"],
     'nginx.ingress.kubernetes.io/use-regex': ['true', 'false'],

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
-import type { Backend, HostGroup, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, HostGroup, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -337,9 +337,34 @@ function safeDir(dir: string): string {
   return dir;
 }
 
-/** Arguments of a `server` line, the same in the configuration and in a runtime `add server`. */
-export function serverArgs(s: Server): string {
-  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}`;
+/**
+ * The `server` options of each backend protocol (docs/annotations.md, `backend-protocol`). TLS verifies nothing and
+ * sends no SNI, as nginx's proxy_ssl_verify and proxy_ssl_server_name are off unless set. ALPN says which HTTP the
+ * TLS connection carries; `proto h2` holds HTTP/2 even where a backend's TLS offers no ALPN (gRPC is HTTP/2 only,
+ * and nginx's grpc_pass speaks nothing else), and gives HTTP/2 to a clear-text connection, which has no ALPN.
+ */
+const PROTOCOL_OPTIONS: Readonly<Record<BackendProtocol, readonly string[]>> = {
+  https: ['ssl', 'verify', 'none', 'alpn', 'http/1.1'],
+  grpc: ['proto', 'h2'],
+  h2c: ['proto', 'h2'],
+  grpcs: ['ssl', 'verify', 'none', 'alpn', 'h2', 'proto', 'h2'],
+};
+/** A word of a server option: what the table above holds, nothing that could start another option, a comment or a line. */
+const OPTION_WORD = /^[a-z0-9][a-z0-9./]{0,15}$/;
+
+/** The options a backend policy adds to each `server` line; empty for plain HTTP. Fails closed on anything unknown. */
+export function serverOptions(policy: BackendPolicy | undefined): string {
+  if (!policy) return '';
+  const words = Object.hasOwn(PROTOCOL_OPTIONS, policy.protocol) ? PROTOCOL_OPTIONS[policy.protocol] : undefined;
+  if (!words) throw new Error(`render: refusing backend protocol ${JSON.stringify(policy.protocol)}`);
+  for (const w of words) if (!OPTION_WORD.test(w)) throw new Error(`render: refusing server option ${JSON.stringify(w)}`);
+  return ` ${words.join(' ')}`;
+}
+
+/** Arguments of a `server` line, the same in the configuration and in a runtime `add server`: the backend's policy
+ * must reach both, or a server added at runtime would speak another protocol than its section's others. */
+export function serverArgs(s: Server, policy?: BackendPolicy): string {
+  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${serverOptions(policy)}`;
 }
 
 /**
@@ -401,9 +426,9 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean): 
     const host = b.externalName.host;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
     const dns = resolvers ? ` resolvers ${RESOLVERS} resolve-prefer ipv4` : '';
-    lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)}${dns} init-addr last,libc,none`);
+    lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)}${serverOptions(b.policy)}${dns} init-addr last,libc,none`);
   }
-  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s)}`);
+  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s, b?.policy)}`);
   return lines.join('\n');
 }
 

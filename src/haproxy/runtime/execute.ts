@@ -26,11 +26,12 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
       case 'add-server': {
         const id = `${o.section}/${o.server.name}`;
         if (pending.delete(id)) {
-          // Still there in maintenance, waiting for its connections: same name means same address and port.
+          // Still there in maintenance, waiting for its connections: same name means same address, port and
+          // protocol (endpoints.ts serverName), so the same server options.
           expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
           break;
         }
-        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server)}`), /^New server registered\.$/, `add server ${id}`);
+        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy)}`), /^New server registered\.$/, `add server ${id}`);
         expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
         break;
       }

@@ -4,7 +4,7 @@
 // The configuration text changes only on reload. Between reloads everything routine is a runtime operation:
 // servers are added and removed in backend sections, new Services are bound to pre-provisioned spare sections,
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
-import type { Backend, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
+import type { Backend, BackendPolicy, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
 import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, hasRegexPaths, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
@@ -32,7 +32,8 @@ export interface RuntimeState {
 }
 
 export type Op =
-  | { op: 'add-server'; section: string; server: Server }
+  /** `policy`: the backend's, whose server options the new server must carry as its section's others do. */
+  | { op: 'add-server'; section: string; server: Server; policy?: BackendPolicy }
   | { op: 'del-server'; section: string; server: string }
   | { op: 'map-add' | 'map-set'; file: string; key: string; value: string }
   | { op: 'map-del'; file: string; key: string }
@@ -93,6 +94,9 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
       if (layout.named.get(name) !== externalKey(after)) return { reload: `backend ${name}: ExternalName Service added or changed` };
       continue;
     }
+    // The name holds the protocol, so a backend's server options never change under it; should that ever break,
+    // servers already in the section would keep the old options, which only a reload rewrites.
+    if (before && after && before.policy?.protocol !== after.policy?.protocol) return { reload: `backend ${name}: protocol changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -110,7 +114,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     const now = dialledServers(after);
     const keep = new Set(now.map((s) => s.name));
     const had = new Set(old.map((s) => s.name));
-    for (const s of now) if (!had.has(s.name)) serverAdds.push({ op: 'add-server', section, server: s });
+    for (const s of now) if (!had.has(s.name)) serverAdds.push(after.policy ? { op: 'add-server', section, server: s, policy: after.policy } : { op: 'add-server', section, server: s });
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 

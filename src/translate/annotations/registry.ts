@@ -1,6 +1,7 @@
 // The annotation registry: how an Ingress's annotations become typed values, once per Ingress. Each feature family
 // (one module beside this one) declares its annotations here with `annotation()`: the name, where the value
 // applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
+import type { BackendProtocol } from '../../model/types.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
 import { quote } from './values.js';
@@ -31,6 +32,8 @@ export interface AnnotationValues {
   useRegex?: boolean;
   rewriteTarget?: string;
   forwardedPrefix?: string;
+  /** `backend-protocol`, `http` included: a valid `portico.dev/` value wins over an `nginx.ingress.kubernetes.io/` one. */
+  backendProtocol?: 'http' | BackendProtocol;
   allowSourceRange?: string[];
   denySourceRange?: string[];
   /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */

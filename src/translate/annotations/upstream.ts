@@ -1,7 +1,38 @@
-// How a request is sent upstream: upstream-vhost, the Host header the backend receives. (backend-protocol and the
-// proxy-ssl annotations join this family.)
+// How a request is sent upstream: upstream-vhost, the Host header the backend receives, and backend-protocol, what
+// HAProxy speaks to the backend. (The proxy-ssl annotations join this family.)
+import type { BackendPolicy, BackendProtocol } from '../../model/types.js';
 import { annotation } from './registry.js';
-import { hostAndPort } from './values.js';
+import type { AnnotationValues } from './registry.js';
+import { hostAndPort, oneOf, quote, trimSpaces } from './values.js';
+import type { ValueGrammar } from './values.js';
+
+/** ingress-nginx's values Portico serves, plus `h2c`, Portico's own (HTTP/2 in clear text to a backend that is not gRPC). */
+const PROTOCOL_WORDS = oneOf(['http', 'https', 'grpc', 'grpcs', 'h2c']);
+
+/** ingress-nginx's values Portico does not serve yet, and why, for the A1 message. */
+const NOT_YET: ReadonlyMap<string, string> = new Map([
+  ['fcgi', 'FastCGI backends are not supported yet'],
+  ['auto_http', 'AUTO_HTTP (HTTPS to the backend only for clients that came over HTTPS) is not supported yet'],
+]);
+
+/**
+ * ingress-nginx's `backend-protocol` values, in any case, with spaces around them (its ValidateOptions trims and
+ * lowercases). FCGI and AUTO_HTTP, which ingress-nginx has, are refused with a message that says so.
+ */
+export const backendProtocol: ValueGrammar<'http' | BackendProtocol> = {
+  describe: `${PROTOCOL_WORDS.describe} (any case)`,
+  parse: (raw) => {
+    const parsed = PROTOCOL_WORDS.parse(raw);
+    if (parsed.ok) return parsed;
+    const why = NOT_YET.get(trimSpaces(raw).toLowerCase());
+    return why === undefined ? parsed : { ok: false, reason: `${quote(raw)}: ${why}; requests go to the backend over plain HTTP` };
+  },
+};
+
+/** The backend policy an Ingress's paths ask for; undefined for plain HTTP, the default. */
+export function backendPolicyOf(v: AnnotationValues): BackendPolicy | undefined {
+  return v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : { protocol: v.backendProtocol };
+}
 
 export const UPSTREAM_ANNOTATIONS = [
   annotation({
@@ -13,6 +44,22 @@ export const UPSTREAM_ANNOTATIONS = [
       default: 'none: the client\'s Host',
       what: 'The Host header the backend receives for this Ingress\'s paths (X-Forwarded-Host still carries the client\'s). Live: a changed value is a map update.',
       differences: 'a host name with an optional port only; ingress-nginx also takes nginx variables and regular-expression characters here, which Portico refuses (A1).',
+    },
+  }),
+  annotation({
+    name: 'backend-protocol',
+    scope: 'backend',
+    grammar: backendProtocol,
+    set: (v, x) => (v.backendProtocol = x),
+    doc: {
+      default: 'HTTP',
+      what:
+        'How HAProxy speaks to the Service port this Ingress\'s paths send to: HTTP (HTTP/1.1), HTTPS (HTTP/1.1 over TLS, ALPN http/1.1), GRPC (HTTP/2 in clear text), GRPCS (HTTP/2 over TLS, ALPN h2), H2C (HTTP/2 in clear text, for any HTTP/2 backend). ' +
+        'TLS to the backend does not verify its certificate and sends no SNI, as ingress-nginx does by default. The client side is unchanged: gRPC clients come over the HTTPS listener (HTTP/2 through ALPN). ' +
+        'Ingresses that send to one Service port with different protocols each get their own HAProxy backend (`be_<namespace>_<service>_<port>_<protocol>`; plain HTTP keeps the name without suffix). ' +
+        'Live: a new or changed protocol is a backend bound to a spare section with `add server` at runtime, and scaling such a backend is runtime too; no reload (an ExternalName Service, as always, takes one).',
+      differences:
+        'FCGI and AUTO_HTTP are refused (A1) and the paths are served over plain HTTP: ingress-nginx speaks FastCGI, or HTTPS to the backend for clients that came over HTTPS. H2C is Portico\'s own value (ingress-nginx has no cleartext HTTP/2 to backends other than gRPC). A tab or line break around the word is refused (A1) and the paths are served over HTTP; ingress-nginx trims a tab and uses the value, and with a line break falls back to HTTP as Portico does.',
     },
   }),
 ];

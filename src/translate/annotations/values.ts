@@ -73,13 +73,14 @@ export function duration(maxMs: number): ValueGrammar<number> {
   };
 }
 
-/** One of a fixed set of words (ingress-nginx's ValidateOptions), compared in lowercase. */
+/** One of a fixed set of words (ingress-nginx's ValidateOptions), compared in lowercase, spaces around it ignored. */
 export function oneOf<const W extends string>(words: readonly W[]): ValueGrammar<W> {
   const describe = `one of ${words.map((w) => `"${w}"`).join(', ')}`;
   return {
     describe,
     parse: (raw) => {
-      const w = raw.trim().toLowerCase();
+      // Spaces only: ingress-nginx's TrimSpace would also drop a line break, which no grammar here admits.
+      const w = trimSpaces(raw).toLowerCase();
       return (words as readonly string[]).includes(w) ? ok(w as W) : fail(`${quote(raw)} is not ${describe}`);
     },
   };
@@ -174,6 +175,16 @@ export const hostAndPort: ValueGrammar<string> = {
   },
 };
 
+/** `raw` without the spaces around it (not tabs or line breaks, which JavaScript's trim() removes too). */
+export function trimSpaces(raw: string): string {
+  // Index walks, not / +$/: that regex backtracks quadratically over a long run of spaces followed by anything else.
+  let start = 0;
+  let end = raw.length;
+  while (start < end && raw[start] === ' ') start++;
+  while (end > start && raw[end - 1] === ' ') end--;
+  return raw.slice(start, end);
+}
+
 /** Longest list value read: far more than any real list, small enough that no list costs real time or memory. */
 const MAX_LIST = 16_384;
 
@@ -188,7 +199,7 @@ export function commaList(what: string, item: RegExp): ValueGrammar<string> {
     describe,
     parse: (raw) => {
       if (raw.length > MAX_LIST) return fail(`${quote(raw)} is longer than ${MAX_LIST} characters`);
-      const items = raw.split(',').map((i) => i.replace(/^ +| +$/g, '')).filter((i) => i !== '');
+      const items = raw.split(',').map(trimSpaces).filter((i) => i !== '');
       if (items.length === 0) return fail(`${quote(raw)} is not ${describe}`);
       const bad = items.find((i) => !item.test(i));
       if (bad === undefined) return ok(items.join(','));
@@ -217,7 +228,7 @@ export const originList: ValueGrammar<'*' | string[]> = {
   describe: 'a comma-separated list of origins such as https://example.com, https://*.example.com:8443 or null, or *',
   parse: (raw) => {
     if (raw.length > MAX_LIST) return fail(`${quote(raw)} is longer than ${MAX_LIST} characters`);
-    const items = raw.split(',').map((i) => i.replace(/^ +| +$/g, '').toLowerCase()).filter((i) => i !== '');
+    const items = raw.split(',').map((i) => trimSpaces(i).toLowerCase()).filter((i) => i !== '');
     if (items.length === 0) return fail(`${quote(raw)} names no origin`);
     const out: string[] = [];
     for (const item of items) {
