@@ -43,7 +43,7 @@ export function hotHosts(count: number, k: number): string[] {
 
 /**
  * Issue 11's realistic mix: a third of the Ingresses carry three to five annotations (a timeout, a body limit, the
- * HTTPS redirect turned off, and for two in three an access list and for one in three an annotation Portico does not
+ * HTTPS redirect turned off, for two in three an access list, and for one in three an annotation Portico does not
  * honour yet, which is reported at start).
  */
 export function annotationMix(i: number): Record<string, string> | undefined {
@@ -55,7 +55,7 @@ export function annotationMix(i: number): Record<string, string> | undefined {
     [`${p}ssl-redirect`]: 'false',
     // Shared blocks and one of 256 blocks of its own: the access lists' cells and flips at a realistic size.
     [`${p}whitelist-source-range`]: `10.0.0.0/8, 172.16.0.0/12, 192.168.${(i / 3) % 256}.0/24`,
-    [`${p}rewrite-target`]: '/',
+    [`${p}proxy-buffer-size`]: '16k',
   };
   return Object.fromEntries(Object.entries(all).slice(0, 3 + ((i / 3) % 3)));
 }

@@ -77,6 +77,8 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   // The default origin list, `*`: every response of the route gets the Access-Control-* headers, Origin or not, so the
   // request without an Origin that the count sends still takes every CORS rule (the costliest case).
   { family: 'CORS (enable-cors, any origin)', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, status: 200 },
+  // The route's path `/` becomes the expression `^/`, tried in paths-regex.map, and every request is rewritten (Lua).
+  { family: 'rewrite (rewrite-target)', annotations: { 'nginx.ingress.kubernetes.io/rewrite-target': '/app' }, status: 200 },
 ];
 
 /**
