@@ -55,7 +55,7 @@ export function annotationMix(i: number): Record<string, string> | undefined {
     [`${p}ssl-redirect`]: 'false',
     // Shared blocks and one of 256 blocks of its own: the access lists' cells and flips at a realistic size.
     [`${p}whitelist-source-range`]: `10.0.0.0/8, 172.16.0.0/12, 192.168.${(i / 3) % 256}.0/24`,
-    [`${p}proxy-buffer-size`]: '16k',
+    [`${p}proxy-next-upstream-tries`]: '3',
   };
   return Object.fromEntries(Object.entries(all).slice(0, 3 + ((i / 3) % 3)));
 }

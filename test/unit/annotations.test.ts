@@ -345,8 +345,44 @@ void describe('docs/annotations.md rows', () => {
     assert.equal(rows[0], '| `a-portico-only` | yes | `a\\|b` | One \\| two. Value: "true" or "false"; applies to: backend. |');
     assert.equal(rows[1], '| `affinity` | not yet: ignored, with warning A2 | | |');
     assert.equal(rows.at(-1), '| `zz-portico-only` | yes, with a difference | none | Does z. **Difference:** a line break Value: "true" or "false"; applies to: backend. |');
-    assert.match(doc, new RegExp(`\\. 2 of ${INGRESS_NGINX_ANNOTATIONS.size + 2} are honoured so far\\.`));
+    assert.match(doc, new RegExp(`\\. 2 of ${INGRESS_NGINX_ANNOTATIONS.size + 2} are honoured so far\\n\\(0 of them accepted with nothing to do`));
     const names = rows.map((r) => r.split('`')[1]!);
     assert.deepEqual([...names].sort(), names);
+  });
+});
+
+void describe('annotations accepted with nothing to do (buffers)', () => {
+  const findingsOf = (annotations: Record<string, string>): string[] => {
+    const f = new Findings('Ingress default/site');
+    parseIngressAnnotations(annotations, f);
+    return f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`);
+  };
+
+  test('a valid value is read in silence and changes no route: the route stays plain', () => {
+    const annotations = {
+      'nginx.ingress.kubernetes.io/proxy-buffering': 'on',
+      'nginx.ingress.kubernetes.io/proxy-buffer-size': '16k',
+      'nginx.ingress.kubernetes.io/proxy-buffers-number': '8',
+      'nginx.ingress.kubernetes.io/proxy-request-buffering': 'off',
+      'nginx.ingress.kubernetes.io/client-body-buffer-size': '1m',
+      'nginx.ingress.kubernetes.io/proxy-max-temp-file-size': '0',
+      'nginx.ingress.kubernetes.io/proxy-busy-buffers-size': '8k',
+      'nginx.ingress.kubernetes.io/proxy-http-version': '1.0',
+    };
+    assert.deepEqual(findingsOf(annotations), []);
+    const f = new Findings('Ingress default/site');
+    assert.deepEqual(routePolicy(parseIngressAnnotations(annotations, f), false, true), { redirectToHttps: false });
+  });
+
+  test('a bad value is still reported (A1), and nothing else happens', () => {
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/proxy-buffer-size': '16 k' }), [
+      'A1 metadata.annotations[nginx.ingress.kubernetes.io/proxy-buffer-size]: "16 k" is not an nginx size such as 1000, 8k, 1m or 1g; the annotation is ignored',
+    ]);
+    assert.match(findingsOf({ 'nginx.ingress.kubernetes.io/proxy-buffering': 'yes' })[0]!, /^A1 .*"yes" is not one of "on", "off"/);
+  });
+
+  test('docs/annotations.md says why nothing is done', () => {
+    const row = annotationsDoc(ANNOTATIONS).split('\n').find((l) => l.startsWith('| `proxy-buffering` |'))!;
+    assert.match(row, /^\| `proxy-buffering` \| accepted: nothing to do \| off \| .*\*\*Why nothing is done:\*\* HAProxy passes responses on as they arrive/);
   });
 });

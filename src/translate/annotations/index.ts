@@ -11,8 +11,9 @@ import { UPSTREAM_ANNOTATIONS } from './upstream.js';
 import { ACCESS_ANNOTATIONS } from './access.js';
 import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 import { REWRITE_ANNOTATIONS } from './rewrite.js';
+import { BUFFER_ANNOTATIONS } from './buffers.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS, ...BUFFER_ANNOTATIONS];
 
 /** Whether an Ingress's paths are regular expressions, and its hosts' paths with them (ingress-nginx's
  * `enforceRegexModifier`: `use-regex`, or a rewrite target). */

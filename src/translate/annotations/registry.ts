@@ -55,6 +55,8 @@ export interface AnnotationDoc {
   what: string;
   /** How what a client sees differs from ingress-nginx; absent: it does not. */
   differences?: string;
+  /** For an annotation that is read (its value must pass the grammar) but needs nothing done in HAProxy: why. */
+  noEffect?: string;
 }
 
 export interface AnnotationSpec<T> {
