@@ -38,6 +38,8 @@ export type RedirectCode = 300 | 301 | 302 | 303 | 304 | 305 | 306 | 307 | 308;
 export interface RoutePolicy {
   /** Plain-HTTP requests get a 308 to HTTPS (rule T9). */
   redirectToHttps: boolean;
+  /** `preserve-trailing-slash`: that redirect keeps a `/` ending the request's path and query (else it drops it). */
+  preserveTrailingSlash?: true;
   /** `permanent-redirect` / `temporal-redirect`: every request gets this redirect instead of reaching the backend. */
   redirect?: { code: RedirectCode; url: string };
   /** `proxy-read-timeout` / `proxy-send-timeout`: HAProxy's server and tunnel timeouts for this route's requests. */

@@ -72,6 +72,12 @@ before(async () => {
         tls: [{ hosts: ['noredirect.tls.test'], secretName: 'bar-tls' }],
         rules: [site('noredirect.tls.test')],
       }),
+      ingress({
+        name: 'keep-slash',
+        annotations: { 'nginx.ingress.kubernetes.io/preserve-trailing-slash': 'true' },
+        tls: [{ hosts: ['keepslash.tls.test'], secretName: 'bar-tls' }],
+        rules: [site('keepslash.tls.test')],
+      }),
     ),
   );
   const p = await startPortico({ manifests: [dir] });
@@ -176,6 +182,14 @@ describe('HTTP to HTTPS redirect (T9)', () => {
       assert.equal(r.status, 308, host);
       assert.equal(r.headers.location, 'https://foo.tls.test/x', host);
     }
+  });
+  test("one '/' ending the path and query is dropped, as ingress-nginx does; preserve-trailing-slash keeps it", async () => {
+    const location = async (host: string, path: string): Promise<unknown> => (await httpGet(httpPort, { host, path })).headers.location;
+    assert.equal(await location('foo.tls.test', '/docs/'), 'https://foo.tls.test/docs');
+    assert.equal(await location('foo.tls.test', '/docs/?a=/'), 'https://foo.tls.test/docs/?a=');
+    assert.equal(await location('foo.tls.test', '/'), 'https://foo.tls.test');
+    assert.equal(await location('keepslash.tls.test', '/docs/'), 'https://keepslash.tls.test/docs/');
+    assert.equal(await location('keepslash.tls.test', '/'), 'https://keepslash.tls.test/');
   });
   test('a host outside every tls block is served over plain HTTP', async () => {
     assert.equal((await httpGet(httpPort, { host: 'plain.tls.test', path: '/' })).status, 200);

@@ -151,3 +151,28 @@ void describe('plan: route policies at runtime', () => {
     assert.deepEqual(opSummary(ops(reloadedWith(before), after).ops), [`map-add maps/redirect-302.map ${routeId(API)} https://a.example/`, `map-del maps/redirect-301.map ${routeId(API)}`]);
   });
 });
+
+void describe('the HTTPS redirect and preserve-trailing-slash', () => {
+  const keeping = <T extends RouteTarget>(t: T): T => ({ ...t, policy: { redirectToHttps: true, preserveTrailingSlash: true } });
+  const httpsRedirects = (m: RoutingModel): string[] => sectionLines(renderConfig(m, OPTIONS), 'frontend portico_http').filter((l) => l.startsWith('http-request redirect location https://'));
+
+  test("a redirecting route's flag says whether it keeps the slash; the rule that keeps it exists only while some route does", () => {
+    const plain = model({ hostGroups: [group({ prefix: [{ ...prefix('/a'), policy: { redirectToHttps: true } }] })] });
+    assert.deepEqual(routeFeatures(plain.hostGroups[0]!.prefix[0]!), []);
+    assert.deepEqual(httpsRedirects(plain).map((l) => l.match(/%\[(capture[^\]]*)\].* -m beg (\w) /)!.slice(1)), [['capture.req.uri,regsub(/$,)', 'r']]);
+    const kept = model({ hostGroups: [group({ prefix: [keeping(prefix('/a'))] })] });
+    assert.equal(routeValue(kept.hostGroups[0]!.prefix[0]!), `R-|${BACKEND}`);
+    assert.deepEqual(routeFeatures(kept.hostGroups[0]!.prefix[0]!), ['keepTrailingSlash']);
+    assert.deepEqual(httpsRedirects(kept).map((l) => l.match(/%\[(capture[^\]]*)\].* -m beg (\w) /)!.slice(1)), [['capture.req.uri,regsub(/$,)', 'r'], ['capture.req.uri', 'R']]);
+    // No redirect, no flag: preserve-trailing-slash alone changes nothing.
+    assert.equal(routeValue({ ...prefix('/a'), policy: { redirectToHttps: false, preserveTrailingSlash: true } }), `--|${BACKEND}`);
+  });
+
+  test('the first route that keeps the slash needs the rule: a reload; later ones are map updates', () => {
+    const before = model({ hostGroups: [group({ prefix: [{ ...prefix('/a'), policy: { redirectToHttps: true } }] })] });
+    const after = model({ hostGroups: [group({ prefix: [keeping(prefix('/a'))] })] });
+    const p = plan(reloadedWith(before), after, DEFAULT_PEM);
+    assert.ok('reload' in p && /keepTrailingSlash/.test(p.reload));
+    assert.ok(!('reload' in plan(reloadedWith(after), before, DEFAULT_PEM)));
+  });
+});

@@ -156,8 +156,8 @@ describe('render writes what the model says', () => {
   });
 
   test('the HTTPS redirect names the port when --https-redirect-port is not 443', () => {
-    assert.match(renderConfig(model(), { ...OPTIONS, httpsRedirectPort: 8443 }), /redirect location https:\/\/%\[[^\]]+\]:8443%\[capture\.req\.uri\] code 308 /);
-    assert.match(renderConfig(model(), OPTIONS), /redirect location https:\/\/%\[[^\]]+\]%\[capture\.req\.uri\] code 308 /);
+    assert.match(renderConfig(model(), { ...OPTIONS, httpsRedirectPort: 8443 }), /redirect location https:\/\/%\[[^\]]+\]:8443%\[capture\.req\.uri,regsub\(\/\$,\)\] code 308 /);
+    assert.match(renderConfig(model(), OPTIONS), /redirect location https:\/\/%\[[^\]]+\]%\[capture\.req\.uri,regsub\(\/\$,\)\] code 308 /);
   });
 
   test('an ExternalName of one character is a host name like any other', () => {

@@ -117,10 +117,15 @@ const OWN_SECTION: SectionOf = (b) => b;
  * HTTPS responses carry HSTS.
  */
 export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, tlsHost = false): string {
-  return `${t.policy.redirectToHttps ? 'r' : '-'}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
+  const redirect = t.policy.redirectToHttps ? (t.policy.preserveTrailingSlash ? 'R' : 'r') : '-';
+  return `${redirect}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
 }
 
 export type MapName = keyof typeof MAPS;
+/** The rule of the HTTPS redirect that keeps a trailing slash: a feature without a map, read from the route's flags. */
+const KEEP_TRAILING_SLASH = 'keepTrailingSlash';
+/** What the frontend may have rules for: a feature map, or a rule of its own. */
+export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 /** The policy families' render sides (src/haproxy/render/policy/), in the order their rules run within a phase. */
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
@@ -158,7 +163,7 @@ function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
-function phaseRules(phase: Phase, features: ReadonlySet<MapName>, map: (file: string) => string, tls = false): string[] {
+function phaseRules(phase: Phase, features: ReadonlySet<Feature>, map: (file: string) => string, tls = false): string[] {
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
@@ -224,8 +229,9 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
 }
 
 /** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
-export function routeFeatures(t: RouteTarget): MapName[] {
-  return [...new Set(policyData(t.policy).map(([map]) => map))];
+export function routeFeatures(t: RouteTarget): Feature[] {
+  const maps: Feature[] = [...new Set(policyData(t.policy).map(([map]) => map))];
+  return t.policy.redirectToHttps && t.policy.preserveTrailingSlash ? [...maps, KEEP_TRAILING_SLASH] : maps;
 }
 
 /** Every route of a host group, default backend included. */
@@ -237,8 +243,8 @@ export function hasRegexPaths(g: HostGroup): boolean {
   return (g.regex?.length ?? 0) > 0;
 }
 
-export function featuresInUse(model: RoutingModel): Set<MapName> {
-  const out = new Set<MapName>();
+export function featuresInUse(model: RoutingModel): Set<Feature> {
+  const out = new Set<Feature>();
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
@@ -457,7 +463,7 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
   return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
 }
 
-export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<MapName> = featuresInUse(model)): string {
+export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<Feature> = featuresInUse(model)): string {
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
@@ -489,6 +495,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
   const [gateBackend, gateFrontend] = bodyGateSections(o.edge, safeDir(o.stateDir), t.server, backendVerdict, gateRules, bodyLimits);
   // Backend rules (HAProxy 2.6 sets a stream's server timeout from a backend only) go in a defaults section of their
   // own that only backends follow: HAProxy refuses frontends and backends sharing a defaults section with rules.
+  const httpsRedirects: [flag: string, uri: string][] = [['r', 'capture.req.uri,regsub(/$,)'], ...(features.has(KEEP_TRAILING_SLASH) ? [['R', 'capture.req.uri'] as [string, string]] : [])];
   const routeDefaults = routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n${indent(routeRules)}`] : [];
   /** A phase's rules as lines of a frontend, or nothing. */
   const phase = (p: Phase, tls: boolean): string => {
@@ -545,8 +552,9 @@ ${features.has('regexPaths') ? `  # Hosts with regular-expression paths (use-reg
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if ${slow} !${found('txn.group')}
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
-  # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
-  http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
+  # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
+  # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).
+${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code 308 if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }`))}
 `}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
@@ -607,7 +615,7 @@ ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gat
 }
 
 /** The Lua scripts of the families in use: file (relative to the configuration's directory) and text. */
-function familyLua(features: ReadonlySet<MapName>): [file: string, text: string][] {
+function familyLua(features: ReadonlySet<Feature>): [file: string, text: string][] {
   return FAMILIES.filter((f) => f.lua && (Object.keys(f.maps) as MapName[]).some((m) => features.has(m))).map((f) => [f.lua!.file, f.lua!.text]);
 }
 

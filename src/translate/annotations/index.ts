@@ -27,6 +27,7 @@ const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
   const policy: RoutePolicy = { redirectToHttps };
+  if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
   const redirect = redirectOf(v);
   if (redirect) policy.redirect = redirect;
   const serverTimeout = serverTimeoutOf(v);

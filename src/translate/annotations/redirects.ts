@@ -32,6 +32,16 @@ export const REDIRECT_ANNOTATIONS = [
     },
   }),
   annotation({
+    name: 'preserve-trailing-slash',
+    scope: 'route',
+    grammar: bool,
+    set: (v, x) => (v.preserveTrailingSlash = x),
+    doc: {
+      default: '`false`',
+      what: "The HTTPS redirect (rule T9) drops one `/` at the end of the request's path and query, as ingress-nginx's does (`http://a.example/docs/` goes to `https://a.example/docs`); with `true` it keeps it.",
+    },
+  }),
+  annotation({
     name: 'permanent-redirect',
     scope: 'route',
     grammar: redirectUrl,

@@ -20,6 +20,7 @@ export type Scope = 'route' | 'backend' | 'ingress';
 /** The typed values of one Ingress's annotations. Each family adds its fields; absent means not set (or invalid). */
 export interface AnnotationValues {
   sslRedirect?: boolean;
+  preserveTrailingSlash?: boolean;
   forceSslRedirect?: boolean;
   permanentRedirect?: string;
   permanentRedirectCode?: number;
