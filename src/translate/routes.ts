@@ -207,6 +207,9 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
       };
   if (dflt) group.defaultBackend = dflt;
+  // Oldest first: the first Ingress declaring this host with an app-root decides (nginx keeps the first `if`).
+  const appRoot = ingresses.find((ing) => ing.annotations.appRoot !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.appRoot;
+  if (appRoot !== undefined) group.appRoot = appRoot;
   if (tlsHost) group.tlsHost = true;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };

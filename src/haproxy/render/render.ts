@@ -68,6 +68,8 @@ export const MAPS = {
   ...REWRITE_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
+  /** Host group key -> the path its `/` redirects to (app-root). */
+  appRoots: 'maps/app-roots.map',
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -105,6 +107,14 @@ function assertIntAtMost(n: number, max: number, what: string): number {
 function assertPort(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`render: refusing port ${n}`);
   return n;
+}
+
+const APP_ROOT = /^\/[-._~A-Za-z0-9/:]{0,2047}$/;
+
+/** Render's own check of an app-root path (translate's grammar is the same). */
+function assertAppRoot(path: string): string {
+  if (!APP_ROOT.test(path)) throw new Error(`render: refusing app-root ${JSON.stringify(path)}`);
+  return path;
 }
 
 /** Which HAProxy backend section serves a model backend: its own, or a spare it was bound to at runtime. */
@@ -239,8 +249,9 @@ export function groupRoutes(g: HostGroup): RouteTarget[] {
   return [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])];
 }
 
-export function hasRegexPaths(g: HostGroup): boolean {
-  return (g.regex?.length ?? 0) > 0;
+/** The features a host group itself needs, besides its routes': maps keyed by the group. */
+export function groupFeatures(g: HostGroup): Feature[] {
+  return [...((g.regex?.length ?? 0) > 0 ? ['regexPaths' as const] : []), ...(g.appRoot !== undefined ? ['appRoots' as const] : [])];
 }
 
 export function featuresInUse(model: RoutingModel): Set<Feature> {
@@ -248,7 +259,7 @@ export function featuresInUse(model: RoutingModel): Set<Feature> {
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
-  if (model.hostGroups.some(hasRegexPaths)) out.add('regexPaths');
+  for (const g of model.hostGroups) for (const f of groupFeatures(g)) out.add(f);
   return out;
 }
 
@@ -281,6 +292,7 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
     data.push(...e.data);
   }
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
+  if (g.appRoot !== undefined) out.push(['appRoots', g.key, assertAppRoot(g.appRoot)]);
   for (const r of g.regex ?? []) {
     const e = routeEntries(r, ID_KEY.regex(g, r), sectionOf, tls);
     out.push(['regexPaths', regexPathKey(g.key, r.pattern), e.value]);
@@ -550,7 +562,12 @@ ${features.has('regexPaths') ? `  # Hosts with regular-expression paths (use-reg
 ` : ''}  # Rules D3/M8 (the group's own default backend) and D1/D5 (the catch-all, only when no host group matched).
   http-request set-var(txn.route) var(txn.group),map_str(${map(MAPS.defaults)}) if ${slow} ${found('txn.group')} ${noRoute}
   http-request set-var(txn.route) str(${CATCH_ALL_KEY}),map_str(${map(MAPS.defaults)}) if ${slow} !${found('txn.group')}
-  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
+${features.has('appRoots') ? `  # app-root: a request for the root of a host that has one is redirected, whichever route (or none) serves it, before
+  # anything else, as ingress-nginx's server-level \`if ($uri = /)\`. The routed request's group is its Host header.
+  http-request set-var(txn.app_root) req.fhdr(host),map_str(${map(MAPS.appRoots)}) if { path / } !${found('txn.group')}
+  http-request set-var(txn.app_root) var(txn.group),map_str(${map(MAPS.appRoots)}) if { path / } ${found('txn.group')}
+  http-request redirect location ${f.tls ? 'https' : 'http'}://%[req.fhdr(host)]%[var(txn.app_root)] code 302 if ${found('txn.app_root')} { req.fhdr(host) -m reg ^[A-Za-z0-9.-]+(:[0-9]{1,5})?$ }
+` : ''}  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
   # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).

@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupRoutes, hasRegexPaths, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -139,7 +139,7 @@ function missingFeature(state: RuntimeState, next: RoutingModel, shared: readonl
   const has = state.layout.features;
   for (const [map] of shared) if (!has.has(map)) return map;
   for (const [, g] of changedPairs<HostGroup>(state.model.hostGroups, next.hostGroups, (x) => x.key)) {
-    if (g && hasRegexPaths(g) && !has.has('regexPaths')) return 'regexPaths';
+    for (const f of g ? groupFeatures(g) : []) if (!has.has(f)) return f;
     for (const r of g ? groupRoutes(g) : []) for (const f of routeFeatures(r)) if (!has.has(f)) return f;
   }
   for (const f of next.catchAll ? routeFeatures(next.catchAll) : []) if (!has.has(f)) return f;

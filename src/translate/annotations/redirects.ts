@@ -3,7 +3,7 @@
 import type { RedirectCode, RoutePolicy } from '../../model/types.js';
 import { annotation } from './registry.js';
 import type { AnnotationValues } from './registry.js';
-import { bool, integer, redirectUrl } from './values.js';
+import { appPath, bool, integer, redirectUrl } from './values.js';
 
 /** Any whole number is read (as strconv.Atoi does); one outside the annotation's range means its default. */
 const CODE = integer(-(2 ** 31), 2 ** 31 - 1);
@@ -29,6 +29,17 @@ export const REDIRECT_ANNOTATIONS = [
     doc: {
       default: '`false`',
       what: 'With `true`, plain-HTTP requests to this Ingress\'s paths are redirected with 308 to HTTPS even when the host has no TLS block (for TLS terminated in front of Portico).',
+    },
+  }),
+  annotation({
+    name: 'app-root',
+    scope: 'ingress',
+    grammar: appPath,
+    set: (v, x) => (v.appRoot = x),
+    doc: {
+      default: 'none',
+      what: "A request for `/` on the Ingress's hosts is redirected with 302 to this path (`http://a.example/` to `http://a.example/app`), on whichever Ingress of the host serves `/`, or none, as ingress-nginx's server-level `if ($uri = /)` does; it comes before the access lists and every other annotation, as there. The oldest Ingress of a host with app-root decides. Live: a changed path is a map update.",
+      differences: 'the path is letters, digits and `- . _ ~ / :` (ingress-nginx also takes `$`, which nginx would read as a variable). The Location keeps the Host header as sent only when it is a host name with an optional port; with anything else there is no redirect.',
     },
   }),
   annotation({

@@ -21,6 +21,7 @@ export type Scope = 'route' | 'backend' | 'ingress';
 export interface AnnotationValues {
   sslRedirect?: boolean;
   preserveTrailingSlash?: boolean;
+  appRoot?: string;
   forceSslRedirect?: boolean;
   permanentRedirect?: string;
   permanentRedirectCode?: number;

@@ -164,6 +164,14 @@ export const rewritePath: ValueGrammar<string> = {
   parse: (raw) => (REWRITE_TARGET.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a path starting with "/" of letters, digits and - . _ ~ / : $`)),
 };
 
+const APP_PATH = /^\/[-._~A-Za-z0-9/:]{0,2047}$/;
+
+/** A path to redirect to (app-root): a `/` and letters, digits and `- . _ ~ / :`. */
+export const appPath: ValueGrammar<string> = {
+  describe: 'a path starting with "/" of letters, digits and - . _ ~ / :',
+  parse: (raw) => (APP_PATH.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a path starting with "/" of letters, digits and - . _ ~ / :`)),
+};
+
 const HOST_AND_PORT = /^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /** A host name (letters, digits, `-` and `.`) with an optional `:port` (1-65535), as written. */
