@@ -19,7 +19,11 @@ class Refusal extends Error {}
 /** Recursive descent over the grammar; every method consumes what it accepts or throws a Refusal. */
 class Parser {
   private i = 0;
-  constructor(private readonly s: string) {}
+  /** `startAnchor`: a branch may begin with `^` (an expression searched for anywhere, such as a header pattern). */
+  constructor(
+    private readonly s: string,
+    private readonly startAnchor = false,
+  ) {}
 
   parse(): void {
     this.alternation(0);
@@ -46,6 +50,7 @@ class Parser {
 
   private sequence(depth: number): boolean {
     let unbounded = false;
+    if (this.startAnchor && this.peek() === '^') this.i++;
     for (;;) {
       const c = this.peek();
       if (c === undefined || c === '|' || c === ')') return unbounded;
@@ -149,6 +154,24 @@ export function pathRegexProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'must start with "/"';
   try {
     new Parser(path).parse();
+    return undefined;
+  } catch (e) {
+    if (e instanceof Refusal) return `is not a regular expression Portico accepts: ${e.message}`;
+    throw e;
+  }
+}
+
+export const MAX_HEADER_PATTERN_LENGTH = 1024;
+
+/**
+ * Why `pattern` is not a header pattern Portico accepts (canary-by-header-pattern), or undefined when it is one. The
+ * same grammar as paths, but searched for anywhere in the header value (as ingress-nginx's `ngx.re.match` does), so a
+ * branch may begin with `^`, and no leading `/` is asked for.
+ */
+export function headerPatternProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_HEADER_PATTERN_LENGTH) return `is ${pattern.length} characters long; the limit is ${MAX_HEADER_PATTERN_LENGTH}`;
+  try {
+    new Parser(pattern, true).parse();
     return undefined;
   } catch (e) {
     if (e instanceof Refusal) return `is not a regular expression Portico accepts: ${e.message}`;

@@ -15,6 +15,7 @@ import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { CANARY_FAMILY } from './policy/canary.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -66,6 +67,7 @@ export const MAPS = {
   ...UPSTREAM_VHOST_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
+  ...CANARY_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
 } as const;
@@ -126,7 +128,7 @@ export type MapName = keyof typeof MAPS;
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
 // is written before the redirect's `return`.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -153,8 +155,8 @@ export function routeId(routingKey: string): string {
  * for features nobody uses; a route that needs one the running configuration lacks takes a reload (runtime/plan.ts),
  * while changed data of a feature in place is a map update.
  */
-function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
-  return FAMILIES.flatMap((f) => f.data(p));
+function policyData(p: RouteTarget['policy'], sectionOf: SectionOf): PolicyDatum<MapName>[] {
+  return FAMILIES.flatMap((f) => f.data(p, sectionOf));
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
@@ -217,7 +219,7 @@ export function sharedEntries(model: RoutingModel): MapEntry[] {
 /** A route's value in the routing maps and its lines in the feature maps. */
 function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
   const value = routeValue(t, sectionOf, tlsHost);
-  const data = policyData(t.policy);
+  const data = policyData(t.policy, sectionOf);
   if (data.length === 0) return { value, data: [] };
   const id = routeId(routingKey);
   return { value: `${value}|${id}`, data: data.map(([map, v, suffix]): MapEntry => [map, id + (suffix ?? ''), v]) };
@@ -225,7 +227,7 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
 
 /** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
 export function routeFeatures(t: RouteTarget): MapName[] {
-  return [...new Set(policyData(t.policy).map(([map]) => map))];
+  return [...new Set(policyData(t.policy, OWN_SECTION).map(([map]) => map))];
 }
 
 /** Every route of a host group, default backend included. */
