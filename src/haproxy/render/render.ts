@@ -127,7 +127,8 @@ export type MapName = keyof typeof MAPS;
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
-// is written before the redirect's `return`.
+// is written before the redirect's `return`. Canaries come last: their action swaps the route's section after every
+// other family has read the route's id, and before the body rules, which carry the section to the body gate.
 const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
