@@ -60,6 +60,27 @@ export interface RoutePolicy {
   forwardedPrefix?: string;
   /** `enable-cors` and the `cors-*` annotations: the route answers CORS preflights and adds CORS headers. */
   cors?: CorsPolicy;
+  /** A canary Ingress attached to this route (`canary` and the `canary-*` annotations): some requests go to its backend. */
+  canary?: CanaryPolicy;
+}
+
+/**
+ * Which requests of a route go to a canary Ingress's backend instead of the route's: the header decides first, then
+ * the cookie, then a draw of `weight` out of `weightTotal` (ingress-nginx's balancer.lua order).
+ */
+export interface CanaryPolicy {
+  /** Name of a backend in `RoutingModel.backends`: the canary's Service port, spoken to with the route's protocol. */
+  backend: string;
+  /** The canary Ingress, namespace/name. */
+  ingress: string;
+  /** `canary-by-header` (lowercase), with `canary-by-header-value` (exact) or `-pattern` (a regex searched for); with
+   * neither, `always` and `never` decide. */
+  header?: { name: string; value?: string; pattern?: string };
+  /** `canary-by-cookie` (lowercase; matched in any case): `always` and `never` decide. */
+  cookie?: string;
+  weight: number;
+  /** At least 100 (ingress-nginx counts a smaller total as 100). */
+  weightTotal: number;
 }
 
 /**

@@ -12,6 +12,8 @@ export const MAX_REGEX_PATH_LENGTH = 1024;
 const MAX_REPEAT = 1000;
 const LITERAL = /[-._~A-Za-z0-9/:&=]/;
 /** What may follow a backslash: a character class, or a character the grammar gives a meaning to. */
+/** A plain character inside a class. */
+const CLASS_CHAR = /^[-._~A-Za-z0-9/:&=*+?$()|{}]$/;
 const ESCAPES = new Set([...'dDwWsS', ...'.\\/()[]{}*+?|^$-']);
 
 class Refusal extends Error {}
@@ -19,7 +21,11 @@ class Refusal extends Error {}
 /** Recursive descent over the grammar; every method consumes what it accepts or throws a Refusal. */
 class Parser {
   private i = 0;
-  constructor(private readonly s: string) {}
+  /** `startAnchor`: a branch may begin with `^` (an expression searched for anywhere, such as a header pattern). */
+  constructor(
+    private readonly s: string,
+    private readonly startAnchor = false,
+  ) {}
 
   parse(): void {
     this.alternation(0);
@@ -46,6 +52,7 @@ class Parser {
 
   private sequence(depth: number): boolean {
     let unbounded = false;
+    if (this.startAnchor && this.peek() === '^') this.i++;
     for (;;) {
       const c = this.peek();
       if (c === undefined || c === '|' || c === ')') return unbounded;
@@ -102,6 +109,10 @@ class Parser {
     this.i++;
     if (this.peek() === '^') this.i++;
     let members = 0;
+    // The previous member when it was one plain character, the only thing a range may start from: PCRE2 refuses a
+    // range from a class escape (`[\\d-z]`) and one whose bounds are reversed (`[/--]`), which would fail the whole
+    // configuration.
+    let last: string | undefined;
     for (;;) {
       const c = this.peek();
       if (c === undefined) this.fail('a "[" without its "]"');
@@ -109,9 +120,23 @@ class Parser {
         this.i++;
         return;
       }
-      if (c === '\\') this.escape();
-      else if (c === '-' || LITERAL.test(c) || c === '.' || c === '*' || c === '+' || c === '?' || c === '$' || c === '(' || c === ')' || c === '|' || c === '{' || c === '}') this.i++;
-      else this.fail(`${JSON.stringify(c)} in a character class`);
+      const end = this.s[this.i + 1];
+      if (c === '-' && members > 0 && end !== undefined && end !== ']') {
+        if (last === undefined) this.fail('a "-" after an escape or a range (write it first or last in the class, or escape it)');
+        if (!CLASS_CHAR.test(end)) this.fail(`${JSON.stringify(end)} ending a range in a character class`);
+        if (end < last) this.fail('a range in a character class with its bounds reversed');
+        this.i += 2;
+        members++;
+        last = undefined;
+        continue;
+      }
+      if (c === '\\') {
+        this.escape();
+        last = undefined;
+      } else if (CLASS_CHAR.test(c)) {
+        last = c;
+        this.i++;
+      } else this.fail(`${JSON.stringify(c)} in a character class`);
       members++;
     }
   }
@@ -149,6 +174,24 @@ export function pathRegexProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return 'must start with "/"';
   try {
     new Parser(path).parse();
+    return undefined;
+  } catch (e) {
+    if (e instanceof Refusal) return `is not a regular expression Portico accepts: ${e.message}`;
+    throw e;
+  }
+}
+
+export const MAX_HEADER_PATTERN_LENGTH = 1024;
+
+/**
+ * Why `pattern` is not a header pattern Portico accepts (canary-by-header-pattern), or undefined when it is one. The
+ * same grammar as paths, but searched for anywhere in the header value (as ingress-nginx's `ngx.re.match` does), so a
+ * branch may begin with `^`, and no leading `/` is asked for.
+ */
+export function headerPatternProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_HEADER_PATTERN_LENGTH) return `is ${pattern.length} characters long; the limit is ${MAX_HEADER_PATTERN_LENGTH}`;
+  try {
+    new Parser(pattern, true).parse();
     return undefined;
   } catch (e) {
     if (e instanceof Refusal) return `is not a regular expression Portico accepts: ${e.message}`;

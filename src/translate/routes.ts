@@ -2,6 +2,7 @@
 import { ANY_HOST_KEY } from '../model/types.js';
 import type { BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
+import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf } from './annotations/upstream.js';
 import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
@@ -34,6 +35,18 @@ type BackendRefs = Map<string, { ref: ServiceRef; policy?: BackendPolicy }>;
 export function byAge(a: IngressInfo, b: IngressInfo): number {
   return (a.created === b.created ? 0 : a.created < b.created ? -1 : 1) || cmp(a.key, b.key);
 }
+
+/** A path of a canary Ingress, waiting to attach to the route it names. */
+interface CanaryPath {
+  ing: IngressInfo;
+  rule: number;
+  pathIndex: number;
+  path: string;
+  pathType: PathType;
+  backend: BackendSpec;
+}
+
+const hostOf = (key: string): string => (key === ANY_HOST_KEY ? '(any)' : key);
 
 interface Candidate extends PathRoute {
   ing: IngressInfo;
@@ -92,8 +105,16 @@ export function isCatchAllCandidate(ing: IngressInfo): boolean {
   return ing.rules.length === 0 && ing.defaultBackend !== undefined;
 }
 
-/** Rule D6 and the backend name for one Ingress backend; records the Service port it uses. */
-function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, refs: BackendRefs, diagnostics: Diagnostic[]): string | undefined {
+/** Rule D6 and the backend name for one Ingress backend; records the Service port it uses. `policy`: how it is spoken
+ * to, when not as the Ingress's own annotations say (a canary's backend is spoken to as its main route's). */
+function resolveTarget(
+  ing: IngressInfo,
+  backend: BackendSpec,
+  field: string,
+  refs: BackendRefs,
+  diagnostics: Diagnostic[],
+  as: { policy: BackendPolicy | undefined } = { policy: backendPolicyOf(ing.annotations) },
+): string | undefined {
   if (backend.kind === 'resource') {
     diagnostics.push({
       level: 'warning',
@@ -105,7 +126,7 @@ function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, re
     return undefined;
   }
   const ref: ServiceRef = { namespace: ing.namespace, service: backend.service, port: backend.port };
-  const policy = backendPolicyOf(ing.annotations);
+  const { policy } = as;
   const name = backendName(ref, policy);
   refs.set(name, policy ? { ref, policy } : { ref });
   return name;
@@ -114,11 +135,16 @@ function resolveTarget(ing: IngressInfo, backend: BackendSpec, field: string, re
 function useOf(refs: BackendRefs, targets: RouteTarget[], byKey: Map<string, IngressInfo>): BackendUses {
   // Only routes that won become backends: a shadowed path must not produce a backend or warnings about it.
   const uses: BackendUses = new Map();
-  for (const t of targets) {
-    const entry = uses.get(t.backend) ?? { ...refs.get(t.backend)!, users: new Set<string>() };
-    const ing = byKey.get(t.source.ingress);
+  const use = (backend: string, ingress: string): void => {
+    const entry = uses.get(backend) ?? { ...refs.get(backend)!, users: new Set<string>() };
+    const ing = byKey.get(ingress);
     if (ing) entry.users.add(ing.ref);
-    uses.set(t.backend, entry);
+    uses.set(backend, entry);
+  };
+  for (const t of targets) {
+    use(t.backend, t.source.ingress);
+    // A canary's Service is a backend of its own, with a section and endpoints like any other.
+    if (t.policy.canary) use(t.policy.canary.backend, t.policy.canary.ingress);
   }
   return uses;
 }
@@ -131,7 +157,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const ingresses = [...contributors].sort(byAge);
   const diagnostics: Diagnostic[] = [];
   const refs: BackendRefs = new Map();
-  const tlsHost = ingresses.some((i) => i.tls.some((t) => t.hosts.includes(key)));
+  // A canary Ingress's TLS section is not used, as ingress-nginx skips canaries when it sets up servers.
+  const tlsHost = ingresses.some((i) => !isCanary(i.annotations) && i.tls.some((t) => t.hosts.includes(key)));
 
   const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect);
 
@@ -141,7 +168,12 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   let dflt: RouteTarget | undefined;
   let dfltFrom: IngressInfo | undefined;
   let declared = false;
+  const canaries: CanaryPath[] = [];
   for (const ing of ingresses) {
+    if (isCanary(ing.annotations)) {
+      collectCanary(key, ing, canaries, diagnostics);
+      continue;
+    }
     let declares = false;
     ing.rules.forEach((rule, ri) => {
       if ((rule.host === '' ? ANY_HOST_KEY : rule.host) !== key) return;
@@ -152,8 +184,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi };
-        all.push({ ...c, ...(p.regex ? { regex: true } : {}) });
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
         list.push(c);
@@ -177,6 +209,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     dflt = { backend: be, policy: policyOf(ing), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
+  attachCanaries(key, canaries, all, refs, diagnostics);
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
 
   const pick = (list: Candidate[]): Candidate => {
@@ -198,7 +231,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     return winner;
   };
   const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, policy: c.policy, source: c.source });
-  const regexHost = ingresses.some((ing) => regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
+  const regexHost = ingresses.some((ing) => !isCanary(ing.annotations) && regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
   const group: HostGroup = regexHost
     ? { key, exact: [], prefix: [], regex: regexLocations(key, all, diagnostics) }
     : {
@@ -213,6 +246,69 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   if (tlsHost) group.tlsHost = true;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
+}
+
+/** A canary Ingress's paths on `key`; its default backend is reported once, in the group of its first rule. */
+function collectCanary(key: string, ing: IngressInfo, out: CanaryPath[], diagnostics: Diagnostic[]): void {
+  ing.rules.forEach((rule, ri) => {
+    if ((rule.host === '' ? ANY_HOST_KEY : rule.host) !== key) return;
+    for (const p of rule.paths) out.push({ ing, rule: ri, pathIndex: p.index, path: p.path === '' ? '/' : p.path, pathType: p.pathType, backend: p.backend });
+  });
+  const first = ing.rules[0];
+  if (ing.defaultBackend && first && (first.host === '' ? ANY_HOST_KEY : first.host) === key) diagnostics.push(canaryDefaultBackend(ing));
+}
+
+function canaryDefaultBackend(ing: IngressInfo): Diagnostic {
+  return {
+    level: 'warning',
+    object: ing.ref,
+    field: 'spec.defaultBackend',
+    rule: 'canary-unmatched',
+    message: 'the default backend of a canary Ingress is not used: Portico attaches a canary to the routes of its paths only',
+  };
+}
+
+/**
+ * ingress-nginx's mergeAlternativeBackends, per route: each canary path attaches to the routes of Ingresses without
+ * `canary` that have its host, path and path type, winners and losers of a conflict alike (only winners are kept),
+ * oldest canary first; a route keeps the first canary it got (balancer.lua uses the first alternative backend only).
+ * The canary's backend is spoken to with the route's protocol, as nginx's location decides the proxy_pass scheme.
+ */
+function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[], refs: BackendRefs, diagnostics: Diagnostic[]): void {
+  const attached = new Map<Candidate, IngressInfo>();
+  for (const k of canaries) {
+    const field = `spec.rules[${k.rule}].http.paths[${k.pathIndex}]`;
+    const warn = (rule: string, message: string): void => void diagnostics.push({ level: 'warning', object: k.ing.ref, field, rule, message });
+    const matches = mains.filter((c) => c.path === k.path && c.pathType === k.pathType);
+    if (matches.length === 0) {
+      warn('canary-unmatched', `no Ingress without canary routes ${k.pathType} ${k.path} on host ${hostOf(key)}: this canary path serves nothing`);
+      continue;
+    }
+    if (k.backend.kind === 'resource') {
+      resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics);
+      continue;
+    }
+    let shadowedBy: IngressInfo | undefined;
+    let samePort = false;
+    for (const c of matches) {
+      const other = attached.get(c);
+      if (other) {
+        shadowedBy = other;
+        continue;
+      }
+      const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: backendPolicyOf(c.ing.annotations) });
+      if (be === undefined) continue;
+      if (be === c.backend) {
+        samePort = true;
+        continue;
+      }
+      c.policy = { ...c.policy, canary: canaryPolicyOf(k.ing.annotations, be, k.ing.key) };
+      attached.set(c, k.ing);
+    }
+    if (shadowedBy)
+      warn('canary-shadowed', `${k.pathType} ${k.path} on host ${hostOf(key)} already has the canary of ${shadowedBy.ref} (oldest first; same age: namespace/name order); this canary path is not used`);
+    if (samePort) warn('canary-unmatched', `${k.pathType} ${k.path} on host ${hostOf(key)} already sends to this Service port; the canary changes nothing there`);
+  }
 }
 
 /**
@@ -267,6 +363,10 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
   for (const ing of [...candidates].sort(byAge)) {
     if (!ing.defaultBackend) continue;
+    if (isCanary(ing.annotations)) {
+      diagnostics.push(canaryDefaultBackend(ing));
+      continue;
+    }
     const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics);
     if (be === undefined) continue;
     if (winner) {

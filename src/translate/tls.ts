@@ -1,6 +1,7 @@
 // Rules T2-T5, T8, M7 and tls-security-level: certificates from Secrets, bound to SNI names. Certificates are parsed
 // and re-encoded here, so HAProxy only ever reads PEM that Portico produced from a validated certificate and key,
 // and only a chain that loads under the OpenSSL security level HAProxy applies (certificate-security.ts).
+import { isCanary } from './annotations/canary.js';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import type { Certificate, Diagnostic, SniBinding } from '../model/types.js';
 import { securityLevelProblem } from './certificate-security.js';
@@ -146,6 +147,8 @@ export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaul
   const claimedBy = new Map<string, { ing: IngressInfo; secret: string }>();
   const sanOnly: Certificate[] = [];
   for (const ing of [...owned].sort(byAge)) {
+    // A canary Ingress's TLS section is not used, as ingress-nginx skips canaries when it sets up servers.
+    if (isCanary(ing.annotations)) continue;
     ing.tls.forEach((t, i) => {
       if (t.secretName === '') return; // hosts served with the default certificate
       const cert = load(`${ing.namespace}/${t.secretName}`, ing.ref, `spec.tls[${i}].secretName`);

@@ -127,7 +127,7 @@ void describe('the annotation registry', () => {
   });
 
   test('A2: an ingress-nginx annotation Portico does not support yet is named, not silently ignored', () => {
-    assert.deepEqual(parse({ 'nginx.ingress.kubernetes.io/canary': 'true' }).findings, [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/canary]', 'A2']]);
+    assert.deepEqual(parse({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example/' }).findings, [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2']]);
   });
 
   test('A3: a key ingress-nginx never had gets a warning with the name that was meant', () => {
@@ -246,8 +246,10 @@ void describe("ingress-nginx's annotation names", () => {
     const honoured = new Set(ANNOTATIONS.map((x) => x.name));
     for (const name of documented) {
       const rule = findingsOf({ [`nginx.ingress.kubernetes.io/${name}`]: 'x' })[0]?.[2];
-      // An honoured one reads the value ("x" is seldom valid: A1); any other is named as not honoured yet.
-      assert.equal(rule, honoured.has(name) ? (rule === undefined ? undefined : 'A1') : 'A2', name);
+      // An honoured one reads the value ("x" is seldom valid: A1; a valid canary-* without canary: canary-disabled);
+      // any other is named as not honoured yet.
+      if (honoured.has(name)) assert.ok(rule === undefined || rule === 'A1' || (name.startsWith('canary-') && rule === 'canary-disabled'), `${name}: ${rule}`);
+      else assert.equal(rule, 'A2', name);
     }
   });
 

@@ -152,6 +152,13 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/use-regex': ['true', 'false'],
     'nginx.ingress.kubernetes.io/rewrite-target': ['/$2', '/', '$1', '/a b', '/x\n  lua-load /tmp/x'],
     'nginx.ingress.kubernetes.io/x-forwarded-prefix': ['/api', "/a'b"],
+    'nginx.ingress.kubernetes.io/canary': ['true', 'false', 'yes'],
+    'nginx.ingress.kubernetes.io/canary-by-header': ['X_Canary', 'x-canary', 'a b', 'x:y', 'x\n  use_backend x'],
+    'nginx.ingress.kubernetes.io/canary-by-header-value': ['blue', 'v1.2/x:y~z', 'a;b', "v'1", 'a b'],
+    'nginx.ingress.kubernetes.io/canary-by-header-pattern': ['^v2|beta$', 'v[0-9]{1,3}', '(a+)+', 'a;b', '[', 'a"b', '\\x'],
+    'portico.dev/canary-by-cookie': ['Beta', 'a=b', 'a;b', 'x|y'],
+    'nginx.ingress.kubernetes.io/canary-weight': ['0', '30', '100', '-1', '99999999999'],
+    'nginx.ingress.kubernetes.io/canary-weight-total': ['1000', '0', '-5'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
@@ -181,7 +188,7 @@ function kinds(hostile: boolean) {
         fc.constantFrom(...Object.keys(ANNOTATION_VALUES)),
         // A value meant for another key too: every grammar meets every other family's values.
         fc.constantFrom(...Object.values(ANNOTATION_VALUES).flat()),
-        { maxKeys: 3 },
+        { maxKeys: 4 },
       ),
       { nil: undefined },
     ),

@@ -46,6 +46,11 @@ void describe('the regex path grammar', () => {
     for (const [bad, why] of cases) assert.match(pathRegexProblem(bad) ?? 'accepted', why, JSON.stringify(bad));
   });
 
+  test('class ranges: only from one plain character, bounds in order (PCRE2 refuses the others)', () => {
+    for (const ok of ['/[--/]', '/[-a]', '/[a-]', '/[^-a]', '/[a-c]', '/[0-9a-f]']) assert.equal(pathRegexProblem(ok), undefined, ok);
+    for (const bad of ['/[/--]', '/[z-a]', '/[\\d-z]', '/[\\.-a]', '/[a-c-e]']) assert.match(pathRegexProblem(bad) ?? '', /range|"-" after/, bad);
+  });
+
   test('whatever it accepts is a regular expression (checked on random strings of its alphabet)', () => {
     const alphabet = [...'/ab.-_~:&=^$[](){}*+?|\\dw0,2'];
     fc.assert(

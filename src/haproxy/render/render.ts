@@ -15,6 +15,7 @@ import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { CANARY_FAMILY } from './policy/canary.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -66,6 +67,7 @@ export const MAPS = {
   ...UPSTREAM_VHOST_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
+  ...CANARY_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
   /** Host group key -> the path its `/` redirects to (app-root). */
@@ -140,8 +142,9 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
-// is written before the redirect's `return`.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// is written before the redirect's `return`. Canaries come last: their action swaps the route's section after every
+// other family has read the route's id, and before the body rules, which carry the section to the body gate.
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -168,8 +171,8 @@ export function routeId(routingKey: string): string {
  * for features nobody uses; a route that needs one the running configuration lacks takes a reload (runtime/plan.ts),
  * while changed data of a feature in place is a map update.
  */
-function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
-  return FAMILIES.flatMap((f) => f.data(p));
+function policyData(p: RouteTarget['policy'], sectionOf: SectionOf): PolicyDatum<MapName>[] {
+  return FAMILIES.flatMap((f) => f.data(p, sectionOf));
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
@@ -232,7 +235,7 @@ export function sharedEntries(model: RoutingModel): MapEntry[] {
 /** A route's value in the routing maps and its lines in the feature maps. */
 function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
   const value = routeValue(t, sectionOf, tlsHost);
-  const data = policyData(t.policy);
+  const data = policyData(t.policy, sectionOf);
   if (data.length === 0) return { value, data: [] };
   const id = routeId(routingKey);
   return { value: `${value}|${id}`, data: data.map(([map, v, suffix]): MapEntry => [map, id + (suffix ?? ''), v]) };
@@ -240,7 +243,7 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
 
 /** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
 export function routeFeatures(t: RouteTarget): Feature[] {
-  const maps: Feature[] = [...new Set(policyData(t.policy).map(([map]) => map))];
+  const maps: Feature[] = [...new Set(policyData(t.policy, OWN_SECTION).map(([map]) => map))];
   return t.policy.redirectToHttps && t.policy.preserveTrailingSlash ? [...maps, KEEP_TRAILING_SLASH] : maps;
 }
 

@@ -12,8 +12,19 @@ import { ACCESS_ANNOTATIONS } from './access.js';
 import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 import { REWRITE_ANNOTATIONS } from './rewrite.js';
 import { BUFFER_ANNOTATIONS } from './buffers.js';
+import { CANARY_ANNOTATIONS, checkCanaryEnabled } from './canary.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS, ...BUFFER_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [
+  ...ACCESS_ANNOTATIONS,
+  ...REDIRECT_ANNOTATIONS,
+  ...TIMEOUT_ANNOTATIONS,
+  ...BODY_ANNOTATIONS,
+  ...UPSTREAM_ANNOTATIONS,
+  ...CORS_ANNOTATIONS,
+  ...REWRITE_ANNOTATIONS,
+  ...CANARY_ANNOTATIONS,
+  ...BUFFER_ANNOTATIONS,
+];
 
 /** Whether an Ingress's paths are regular expressions, and its hosts' paths with them (ingress-nginx's
  * `enforceRegexModifier`: `use-regex`, or a rewrite target). */
@@ -44,7 +55,9 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
 
 /** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read. */
 export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings): AnnotationValues {
-  return parseAnnotations(annotations, ANNOTATIONS, f);
+  const values = parseAnnotations(annotations, ANNOTATIONS, f);
+  checkCanaryEnabled(values, annotations, f);
+  return values;
 }
 
 /**

@@ -47,6 +47,15 @@ export interface AnnotationValues {
   corsExposeHeaders?: string;
   corsAllowCredentials?: boolean;
   corsMaxAge?: number;
+  canary?: boolean;
+  /** Lowercase, `_` read as `-`. */
+  canaryHeader?: string;
+  canaryHeaderValue?: string;
+  canaryHeaderPattern?: string;
+  /** Lowercase. */
+  canaryCookie?: string;
+  canaryWeight?: number;
+  canaryWeightTotal?: number;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

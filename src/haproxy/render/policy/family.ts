@@ -43,8 +43,9 @@ export interface PolicyFamily<M extends string> {
   /** Map name -> file, relative to the configuration's directory. */
   maps: Readonly<Record<M, string>>;
   /** A route's values, each with the map it goes in. Values are checked here: a value that could break a map line
-   * or the rule that reads it throws (render fails closed). */
-  data(p: RoutePolicy): PolicyDatum<M>[];
+   * or the rule that reads it throws (render fails closed). `sectionOf`: the section serving a model backend (its
+   * own, or a spare bound at runtime), for a value that names one (a canary's). */
+  data(p: RoutePolicy, sectionOf: (backend: string) => string): PolicyDatum<M>[];
   /**
    * Lines that depend on several routes together rather than on one route alone (the access lists' address blocks):
    * computed from every route that `uses` the family, and recomputed whole whenever some route changed.
