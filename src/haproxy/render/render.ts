@@ -15,6 +15,7 @@ import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -66,6 +67,8 @@ export const MAPS = {
   ...UPSTREAM_VHOST_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
+  ...SNIPPET_RETURN_FAMILY.maps,
+  ...SNIPPET_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
 } as const;
@@ -125,8 +128,10 @@ export type MapName = keyof typeof MAPS;
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
-// is written before the redirect's `return`.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// is written before the redirect's `return`. A snippet's `return` sits between the two, as ingress-nginx writes the
+// configuration-snippet between them; its header edits come last in their phases, as the snippet's directives come
+// after the annotations' in a location (its headers replace those of CORS and upstream-vhost).
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -158,12 +163,14 @@ function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
-function phaseRules(phase: Phase, features: ReadonlySet<MapName>, map: (file: string) => string, tls = false): string[] {
+function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false): string[] {
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
     if (!rules || inUse.size === 0) return [];
-    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls });
+    const prefix = f.ruleKeys?.prefix;
+    const keys = prefix === undefined ? [] : [...features].filter((k) => k.startsWith(prefix)).sort();
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys });
   });
 }
 
@@ -223,9 +230,11 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
   return { value: `${value}|${id}`, data: data.map(([map, v, suffix]): MapEntry => [map, id + (suffix ?? ''), v]) };
 }
 
-/** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
-export function routeFeatures(t: RouteTarget): MapName[] {
-  return [...new Set(policyData(t.policy).map(([map]) => map))];
+/** The features a route needs: the feature maps it has lines in (`redirect301`, `serverTimeout`, ...) and the rule
+ * keys of its families (PolicyFamily.ruleKeys: `snippet-header:res-set:x-frame-options`, ...). */
+export function routeFeatures(t: RouteTarget): string[] {
+  const keys = FAMILIES.flatMap((f) => f.ruleKeys?.of(t.policy) ?? []);
+  return [...new Set<string>([...policyData(t.policy).map(([map]) => map), ...keys])];
 }
 
 /** Every route of a host group, default backend included. */
@@ -237,8 +246,8 @@ export function hasRegexPaths(g: HostGroup): boolean {
   return (g.regex?.length ?? 0) > 0;
 }
 
-export function featuresInUse(model: RoutingModel): Set<MapName> {
-  const out = new Set<MapName>();
+export function featuresInUse(model: RoutingModel): Set<string> {
+  const out = new Set<string>();
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
@@ -457,7 +466,7 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
   return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
 }
 
-export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<MapName> = featuresInUse(model)): string {
+export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<string> = featuresInUse(model)): string {
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
@@ -607,7 +616,7 @@ ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gat
 }
 
 /** The Lua scripts of the families in use: file (relative to the configuration's directory) and text. */
-function familyLua(features: ReadonlySet<MapName>): [file: string, text: string][] {
+function familyLua(features: ReadonlySet<string>): [file: string, text: string][] {
   return FAMILIES.filter((f) => f.lua && (Object.keys(f.maps) as MapName[]).some((m) => features.has(m))).map((f) => [f.lua!.file, f.lua!.text]);
 }
 
