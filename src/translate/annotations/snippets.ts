@@ -59,7 +59,7 @@ function value(d: Directive, raw: string, what: string, body = false): string {
   const variable = /\$\{?[A-Za-z_][A-Za-z0-9_]*/.exec(v);
   if (variable) refuse(d, `${quote(variable[0])} is an nginx variable; Portico does not translate variables, so the value would not be what nginx sent`);
   if (v.includes('$')) refuse(d, `a "$" in the ${what} would start an nginx variable`);
-  const bad = body ? /[^\x20-\x7e\t\r\n]/ : /[^\x20-\x7e]/;
+  const bad = body ? /[^\x20-\x7e\t\n]/ : /[^\x20-\x7e]/;
   const m = bad.exec(v);
   if (m) refuse(d, `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}`);
   return v;
@@ -118,6 +118,10 @@ function returnOf(d: Directive): SnippetReturn {
   }
   if (code === 204 || code === 304) refuse(d, `status ${code} has no body, so it takes no text`);
   const text = value(d, second, 'text', true);
+  // HAProxy's log-format (which writes the body) escapes a line break it reads from a sample, so only the common one
+  // at the very end, which the rule writes itself, can be had.
+  if (/[\r\n]/.test(text.replace(/\n$/, ''))) refuse(d, 'a line break inside the text is not translated (one at its end is)');
+  if (text === '\n') refuse(d, 'a text of a line break alone is not translated');
   return text === '' ? { code } : { code, text };
 }
 

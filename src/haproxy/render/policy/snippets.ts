@@ -25,6 +25,7 @@ type HeaderMap = keyof typeof SNIPPET_HEADER_MAPS;
 export const SNIPPET_RETURN_MAPS = {
   snippetReturnLocation: 'maps/snippet-return-location.map',
   snippetReturnText: 'maps/snippet-return-text.map',
+  snippetReturnTextLine: 'maps/snippet-return-text-line.map',
   snippetReturnEmpty: 'maps/snippet-return-empty.map',
   snippetClose: 'maps/snippet-close.map',
 } as const;
@@ -131,16 +132,18 @@ export const SNIPPET_HEADERS_FAMILY = policyFamily({
 });
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
-type ReturnKind = 'location' | 'text' | 'empty' | 'close';
+/** `text-nl`: a text ending in a line break, which the rule writes (HAProxy's log-format escapes one from a sample). */
+type ReturnKind = 'location' | 'text' | 'text-nl' | 'empty' | 'close';
 
 function returnKind(r: SnippetReturn): ReturnKind {
   if (r.code === 444) return 'close';
-  return r.location !== undefined ? 'location' : r.text !== undefined ? 'text' : 'empty';
+  if (r.text !== undefined) return r.text.endsWith('\n') ? 'text-nl' : 'text';
+  return r.location !== undefined ? 'location' : 'empty';
 }
 
 /** Render's own check of a status code and what goes with it (translate's grammar is the same). */
 export function returnCode(code: number, kind: ReturnKind): number {
-  const ok = Number.isInteger(code) && (kind === 'close' ? code === 444 : code >= 200 && code <= 599 && (kind !== 'location' || REDIRECT.has(code)) && (kind !== 'text' || (code !== 204 && code !== 304)));
+  const ok = Number.isInteger(code) && (kind === 'close' ? code === 444 : code >= 200 && code <= 599 && (kind !== 'location' || REDIRECT.has(code)) && (!kind.startsWith('text') || (code !== 204 && code !== 304)));
   if (!ok) throw new Error(`render: refusing snippet return ${code} (${kind})`);
   return code;
 }
@@ -154,11 +157,15 @@ function returnData(r: SnippetReturn | undefined): PolicyDatum<ReturnMap>[] {
     if (/\s/.test(r.location!)) throw new Error(`render: refusing snippet Location ${JSON.stringify(r.location)}`);
     return [['snippetReturnLocation', encodeValue(r.location!), suffix]];
   }
-  if (kind === 'text') return [['snippetReturnText', encodeValue(r.text!, true), suffix]];
+  if (kind === 'text' || kind === 'text-nl') {
+    const text = kind === 'text' ? r.text! : r.text!.slice(0, -1);
+    if (/[\r\n]/.test(text)) throw new Error(`render: refusing snippet text ${JSON.stringify(text.slice(0, 80))}`);
+    return [[RETURN_MAP[kind], encodeValue(text, true), suffix]];
+  }
   return [['snippetReturnEmpty', '1', suffix]];
 }
 
-const RETURN_MAP: Record<ReturnKind, ReturnMap> = { location: 'snippetReturnLocation', text: 'snippetReturnText', empty: 'snippetReturnEmpty', close: 'snippetClose' };
+const RETURN_MAP: Record<ReturnKind, ReturnMap> = { location: 'snippetReturnLocation', text: 'snippetReturnText', 'text-nl': 'snippetReturnTextLine', empty: 'snippetReturnEmpty', close: 'snippetClose' };
 
 export function returnRules(keys: readonly string[], file: (m: ReturnMap) => string, hasId: string, routeId: string): string[] {
   return keys.map((key) => {
@@ -170,7 +177,7 @@ export function returnRules(keys: readonly string[], file: (m: ReturnMap) => str
     if (kind === 'close') return `http-request reject ${when}`;
     if (kind === 'location') return `http-request return status ${status} hdr Location "%[${lookup},url_dec]" ${when}`;
     // ingress-nginx's default_type: nginx sends a return's text with it.
-    if (kind === 'text') return `http-request return status ${status} content-type "text/html" lf-string "%[${lookup},url_dec]" ${when}`;
+    if (kind === 'text' || kind === 'text-nl') return `http-request return status ${status} content-type "text/html" lf-string "%[${lookup},url_dec]${kind === 'text-nl' ? '\\n' : ''}" ${when}`;
     return `http-request return status ${status} ${when}`;
   });
 }
