@@ -104,7 +104,8 @@ export function tokenize(text: string): Tokenized {
         word += c;
         continue;
       }
-      if (!SPACE.has(c) && c !== ';' && c !== '{' && c !== '}') {
+      // As in nginx, `}` inside a word is a character, and so is `{` right after `$` (`${name}`).
+      if (!SPACE.has(c) && c !== ';' && (c !== '{' || word.endsWith('$'))) {
         word += c;
         continue;
       }

@@ -143,7 +143,7 @@ function returnKind(r: SnippetReturn): ReturnKind {
 
 /** Render's own check of a status code and what goes with it (translate's grammar is the same). */
 export function returnCode(code: number, kind: ReturnKind): number {
-  const ok = Number.isInteger(code) && (kind === 'close' ? code === 444 : code >= 200 && code <= 599 && (kind !== 'location' || REDIRECT.has(code)) && (!kind.startsWith('text') || (code !== 204 && code !== 304)));
+  const ok = Number.isInteger(code) && (kind === 'close' ? code === 444 : code !== 444 && code >= 200 && code <= 599 && (kind !== 'location' || REDIRECT.has(code)) && (!kind.startsWith('text') || (code !== 204 && code !== 304)));
   if (!ok) throw new Error(`render: refusing snippet return ${code} (${kind})`);
   return code;
 }
