@@ -60,6 +60,8 @@ export interface AnnotationDoc {
   what: string;
   /** How what a client sees differs from ingress-nginx; absent: it does not. */
   differences?: string;
+  /** The "honoured" column when the annotation is read but not honoured (auth-snippet, stream-snippet). */
+  status?: string;
 }
 
 export interface AnnotationSpec<T> {

@@ -241,7 +241,7 @@ export function combineSnippets(location: SnippetPolicy | undefined, server: Sni
 const SUPPORTED =
   '`more_set_headers \'Name: value\' ...` (response header on every status, replacing the backend\'s), `more_clear_headers Name ...` (a trailing `*` clears every name with that start), `add_header Name value [always]` (added on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 only, any status with `always`), `proxy_set_header Name value` and `more_set_input_headers \'Name: value\'` (the request header the backend receives; an empty value removes it), `more_clear_input_headers Name ...`, `return code [text]`, `return code URL` (301, 302, 303, 307, 308) and `return URL` (302); 444 closes the connection.';
 const SNIPPET_DIFFERENCES =
-  'nothing is pasted into a configuration: a snippet holding any other directive, a block (`if`, `location`), an nginx variable (`$host`, ...), an option of the headers-more directives (`-s`, `-t`, `-r`) or a name Portico refuses (framing headers such as Content-Length, Transfer-Encoding and Connection, names other than letters, digits, `-`, `_`) is left out whole with warning A4 naming the directive, and the Ingress is served without it. Values are printable ASCII, spaces trimmed. add_header adds one value per name. `return` with a text sends it as `text/html`, as ingress-nginx\'s `default_type`; a code without text sends an empty body where nginx sends its own error page; a relative Location is sent as written where nginx makes it absolute. Order: clears, then sets, then add_header; a snippet\'s headers replace those set by annotations (CORS) and by upstream-vhost, as its directives come later in ingress-nginx\'s location, and its `return` comes after the CORS preflight and before the redirect annotations, as there. A header name not yet in use by any route takes one reload (the name is a rule of its own); values and the rest are map updates.';
+  'nothing is pasted into a configuration: a snippet holding any other directive, a block (`if`, `location`), an nginx variable (`$host`, ...), an option of the headers-more directives (`-s`, `-t`, `-r`) or a name Portico refuses (framing headers such as Content-Length, Transfer-Encoding and Connection, names other than letters, digits, `-`, `_`) is left out whole with warning A4 naming the directive, and the Ingress is served without it. Values are printable ASCII, spaces trimmed. add_header adds one value per name. `return` with a text sends it as `text/html`, as ingress-nginx\'s `default_type`; a code without text sends an empty body where nginx sends its own error page; a relative Location is sent as written where nginx makes it absolute. Order: clears, then sets, then add_header; a snippet\'s headers replace those set by annotations (CORS) and by upstream-vhost, as its directives come later in ingress-nginx\'s location, and its `return` comes after the CORS preflight and before the redirect annotations, as there (so it wins over `permanent-redirect` and the HTTPS redirect). A header name not yet in use by any route takes one reload (the name is a rule of its own); values and the rest are map updates.';
 
 export const SNIPPET_ANNOTATIONS = [
   annotation({
@@ -280,6 +280,7 @@ export const SNIPPET_ANNOTATIONS = [
       default: 'none',
       what: 'Read and checked as configuration-snippet is (warning A4 for anything Portico would not translate), so that it is ready, but it has no effect: ingress-nginx applies it to the external authentication request of `auth-url`, which Portico does not support yet, and never to the request the backend receives.',
       differences: 'no effect yet, with warning A4 (auth-url is not supported).',
+      status: 'read and checked; no effect until auth-url is (A4)',
     },
   }),
   annotation({
@@ -288,7 +289,7 @@ export const SNIPPET_ANNOTATIONS = [
     grammar: { describe: 'nothing: refused', parse: () => ({ ok: false, reason: "stream-snippet configures nginx's TCP/UDP proxy, which Portico does not translate; it is ignored" }) },
     set: () => undefined,
     refusal: 'A4',
-    doc: { default: 'none', what: 'Refused with warning A4: it configures nginx\'s TCP/UDP stream block, which has no translation.', differences: 'ignored, with warning A4.' },
+    doc: { default: 'none', what: 'Refused with warning A4: it configures nginx\'s TCP/UDP stream block, which has no translation.', differences: 'ignored, with warning A4.', status: 'refused, with warning A4' },
   }),
 ];
 
