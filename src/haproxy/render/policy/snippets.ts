@@ -40,7 +40,6 @@ const KINDS = [
   { kind: 'response-add', map: 'snippetResponseAdd', field: 'responseAdd' },
   { kind: 'response-add-always', map: 'snippetResponseAddAlways', field: 'responseAddAlways' },
 ] as const satisfies readonly { kind: string; map: HeaderMap; field: keyof HeaderEdits }[];
-type Kind = (typeof KINDS)[number]['kind'];
 
 const HEADER_KEY_PREFIX = 'snippet-header:';
 const RETURN_KEY_PREFIX = 'snippet-return:';
@@ -190,5 +189,3 @@ export const SNIPPET_RETURN_FAMILY = policyFamily({
     answer: (c) => (c.keys.length === 0 ? [] : ['# Snippet annotations: return (after the CORS preflight, before the redirect annotations, as in ingress-nginx).', ...returnRules(c.keys, c.file, c.hasId, c.routeId)]),
   },
 });
-
-export type { Kind as SnippetHeaderKind };
