@@ -62,6 +62,10 @@ export interface RoutePolicy {
   cors?: CorsPolicy;
   /** A canary Ingress attached to this route (`canary` and the `canary-*` annotations): some requests go to its backend. */
   canary?: CanaryPolicy;
+  /** Header edits of the snippet annotations (`configuration-snippet`, and the host's `server-snippet`). */
+  headers?: HeaderEdits;
+  /** `return` in a snippet annotation: the route answers every request itself. */
+  respond?: SnippetReturn;
 }
 
 /**
@@ -81,6 +85,36 @@ export interface CanaryPolicy {
   weight: number;
   /** At least 100 (ingress-nginx counts a smaller total as 100). */
   weightTotal: number;
+}
+
+/**
+ * What the snippet annotations' header directives do to a route's requests and responses, by lowercase header name
+ * (a name that passed src/translate/annotations/snippets.ts's grammar: letters, digits, `-`, `_`). A name ending in
+ * `*` (clears only) stands for every name that starts with what precedes it. Empty lists and maps are left out.
+ */
+export interface HeaderEdits {
+  /** The request header the backend receives, replacing the client's (proxy_set_header, more_set_input_headers). */
+  requestSet?: Record<string, string>;
+  /** Request headers the backend does not receive (more_clear_input_headers, proxy_set_header with "" as value). */
+  requestClear?: string[];
+  /** Response headers set on every status, replacing the backend's (more_set_headers). */
+  responseSet?: Record<string, string>;
+  /** Response headers added on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 only (add_header). */
+  responseAdd?: Record<string, string>;
+  /** Response headers added on every status (add_header ... always). */
+  responseAddAlways?: Record<string, string>;
+  /** Response headers removed (more_clear_headers, more_set_headers with an empty value). */
+  responseClear?: string[];
+}
+
+/**
+ * A snippet's `return`: `location` for 301, 302, 303, 307 and 308 (the Location header), `text` for another status
+ * (the body), neither for an empty body. Code 444 closes the connection without an answer, as nginx does.
+ */
+export interface SnippetReturn {
+  code: number;
+  location?: string;
+  text?: string;
 }
 
 /**

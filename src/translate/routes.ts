@@ -160,7 +160,22 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   // A canary Ingress's TLS section is not used, as ingress-nginx skips canaries when it sets up servers.
   const tlsHost = ingresses.some((i) => !isCanary(i.annotations) && i.tls.some((t) => t.hosts.includes(key)));
 
-  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect);
+  // server-snippet applies to the whole host, as ingress-nginx's server block: the oldest Ingress with a rule on the
+  // host that has one provides it (ingress-nginx keeps the first it sees, in the same order), the others are told.
+  const onHost = (ing: IngressInfo): boolean => ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key);
+  const serverFrom = ingresses.find((ing) => ing.annotations.serverSnippet !== undefined && onHost(ing));
+  for (const ing of ingresses) {
+    if (ing === serverFrom || ing.annotations.serverSnippet === undefined || !onHost(ing)) continue;
+    diagnostics.push({
+      level: 'warning',
+      object: ing.ref,
+      field: 'metadata.annotations',
+      rule: 'A5',
+      message: `server-snippet: host ${key === ANY_HOST_KEY ? '(any)' : key} already has the server-snippet of ${serverFrom!.ref} (oldest first; same age: namespace/name order); this one is not used there`,
+    });
+  }
+  const serverSnippet = serverFrom?.annotations.serverSnippet;
+  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet);
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();

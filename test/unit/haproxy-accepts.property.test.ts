@@ -159,6 +159,23 @@ function kinds(hostile: boolean) {
     'portico.dev/canary-by-cookie': ['Beta', 'a=b', 'a;b', 'x|y'],
     'nginx.ingress.kubernetes.io/canary-weight': ['0', '30', '100', '-1', '99999999999'],
     'nginx.ingress.kubernetes.io/canary-weight-total': ['1000', '0', '-5'],
+    'nginx.ingress.kubernetes.io/configuration-snippet': [
+      `more_set_headers "X-Frame-Options: SAMEORIGIN" 'X-Q: a "b"; #c \\\\ %[src]';\nadd_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;`,
+      "proxy_set_header X-Scheme https;\nmore_clear_input_headers Cookie;\nmore_clear_headers 'X-Powered-*' Server;\nadd_header X-Ok 1;",
+      "return 200 'ok; {fine}\\n';",
+      'return 301 https://n.test/x?a=b&c=%41;',
+      'return 444;',
+      'return 503;',
+      'more_set_headers "X-A: 1\n  http-request return status 200";',
+      'add_header X-B "v" always;\n} http-request deny {',
+      'access_by_lua_block { ngx.exit(403) }',
+      'proxy_set_header X-H $host;',
+      "add_header 'X-C\n  acl x' v;",
+      'add_header X-D "unterminated;',
+    ],
+    'nginx.ingress.kubernetes.io/server-snippet': ["more_set_headers 'X-Served-By: p';\nadd_header X-Host 1;\nreturn 302 /login;", 'proxy_set_header X-I 1;', 'if ($host = a) { return 403; }'],
+    'nginx.ingress.kubernetes.io/auth-snippet': ['proxy_set_header X-Api-Key k;'],
+    'nginx.ingress.kubernetes.io/stream-snippet': ['server { listen 9000; }'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -16,6 +16,7 @@ import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
+import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -68,6 +69,8 @@ export const MAPS = {
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
   ...CANARY_FAMILY.maps,
+  ...SNIPPET_RETURN_FAMILY.maps,
+  ...SNIPPET_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
   /** Host group key -> the path its `/` redirects to (app-root). */
@@ -142,9 +145,12 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
-// is written before the redirect's `return`. Canaries come last: their action swaps the route's section after every
-// other family has read the route's id, and before the body rules, which carry the section to the body gate.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// is written before the redirect's `return`. A snippet's `return` sits between the two, as ingress-nginx writes the
+// configuration-snippet between them; its header edits come last in their phases, as the snippet's directives come
+// after the annotations' in a location (its headers replace those of CORS and upstream-vhost). Canaries come last:
+// their action swaps the route's section after every other family has read the route's id, and before the body
+// rules, which carry the section to the body gate.
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -176,12 +182,14 @@ function policyData(p: RouteTarget['policy'], sectionOf: SectionOf): PolicyDatum
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
-function phaseRules(phase: Phase, features: ReadonlySet<Feature>, map: (file: string) => string, tls = false): string[] {
+function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false): string[] {
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
     if (!rules || inUse.size === 0) return [];
-    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls });
+    const prefix = f.ruleKeys?.prefix;
+    const keys = prefix === undefined ? [] : [...features].filter((k) => k.startsWith(prefix)).sort();
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys });
   });
 }
 
@@ -241,10 +249,13 @@ function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, 
   return { value: `${value}|${id}`, data: data.map(([map, v, suffix]): MapEntry => [map, id + (suffix ?? ''), v]) };
 }
 
-/** The features (feature maps) a route needs: `redirect301`, `serverTimeout`, ... */
-export function routeFeatures(t: RouteTarget): Feature[] {
-  const maps: Feature[] = [...new Set(policyData(t.policy, OWN_SECTION).map(([map]) => map))];
-  return t.policy.redirectToHttps && t.policy.preserveTrailingSlash ? [...maps, KEEP_TRAILING_SLASH] : maps;
+/** The features a route needs: the feature maps it has lines in (`redirect301`, `serverTimeout`, ...), the rule
+ * keys of its families (PolicyFamily.ruleKeys: `snippet-header:res-set:x-frame-options`, ...) and the HTTPS redirect
+ * that keeps a trailing slash. */
+export function routeFeatures(t: RouteTarget): string[] {
+  const keys = FAMILIES.flatMap((f) => f.ruleKeys?.of(t.policy) ?? []);
+  const features = [...new Set<string>([...policyData(t.policy, OWN_SECTION).map(([map]) => map), ...keys])];
+  return t.policy.redirectToHttps && t.policy.preserveTrailingSlash ? [...features, KEEP_TRAILING_SLASH] : features;
 }
 
 /** Every route of a host group, default backend included. */
@@ -257,8 +268,8 @@ export function groupFeatures(g: HostGroup): Feature[] {
   return [...((g.regex?.length ?? 0) > 0 ? ['regexPaths' as const] : []), ...(g.appRoot !== undefined ? ['appRoots' as const] : [])];
 }
 
-export function featuresInUse(model: RoutingModel): Set<Feature> {
-  const out = new Set<Feature>();
+export function featuresInUse(model: RoutingModel): Set<string> {
+  const out = new Set<string>();
   for (const g of model.hostGroups) for (const r of groupRoutes(g)) for (const f of routeFeatures(r)) out.add(f);
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
@@ -478,7 +489,7 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
   return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
 }
 
-export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<Feature> = featuresInUse(model)): string {
+export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<string> = featuresInUse(model)): string {
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
@@ -635,7 +646,7 @@ ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gat
 }
 
 /** The Lua scripts of the families in use: file (relative to the configuration's directory) and text. */
-function familyLua(features: ReadonlySet<Feature>): [file: string, text: string][] {
+function familyLua(features: ReadonlySet<string>): [file: string, text: string][] {
   return FAMILIES.filter((f) => f.lua && (Object.keys(f.maps) as MapName[]).some((m) => features.has(m))).map((f) => [f.lua!.file, f.lua!.text]);
 }
 

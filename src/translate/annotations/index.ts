@@ -13,6 +13,8 @@ import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 import { REWRITE_ANNOTATIONS } from './rewrite.js';
 import { BUFFER_ANNOTATIONS } from './buffers.js';
 import { CANARY_ANNOTATIONS, checkCanaryEnabled } from './canary.js';
+import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
+import type { SnippetPolicy } from './snippets.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -23,6 +25,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...CANARY_ANNOTATIONS,
+  ...SNIPPET_ANNOTATIONS,
   ...BUFFER_ANNOTATIONS,
 ];
 
@@ -34,8 +37,9 @@ export function regexPaths(v: AnnotationValues): boolean {
 
 const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze({ redirectToHttps: true })] as const;
 
-/** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS). */
-export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): RoutePolicy {
+/** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
+ * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
   const policy: RoutePolicy = { redirectToHttps };
   if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
@@ -49,6 +53,9 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.refuseAll) policy.refuseAll = true;
   const cors = corsOf(v);
   if (cors) policy.cors = cors;
+  const { headers, respond } = routeSnippets(v, serverSnippet);
+  if (headers) policy.headers = headers;
+  if (respond) policy.respond = respond;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }

@@ -2,6 +2,7 @@
 // (one module beside this one) declares its annotations here with `annotation()`: the name, where the value
 // applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
 import type { BackendProtocol } from '../../model/types.js';
+import type { SnippetPolicy } from './snippets.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
 import { quote } from './values.js';
@@ -56,6 +57,10 @@ export interface AnnotationValues {
   canaryCookie?: string;
   canaryWeight?: number;
   canaryWeightTotal?: number;
+  configurationSnippet?: SnippetPolicy;
+  serverSnippet?: SnippetPolicy;
+  /** Read and checked, without effect until auth-url is supported. */
+  authSnippet?: SnippetPolicy;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
@@ -68,6 +73,8 @@ export interface AnnotationDoc {
   differences?: string;
   /** For an annotation that is read (its value must pass the grammar) but needs nothing done in HAProxy: why. */
   noEffect?: string;
+  /** The "honoured" column when the annotation is read but not honoured (auth-snippet, stream-snippet). */
+  status?: string;
 }
 
 export interface AnnotationSpec<T> {
@@ -80,6 +87,10 @@ export interface AnnotationSpec<T> {
    * default. For an annotation whose default grants what its value restricts, so that a typo narrows what is allowed
    * instead of widening it: an access list (every request refused) or cors-allow-origin (default `*`: no origin). */
   invalid?: InvalidValue;
+  /** The rule of the finding for a value that fails the grammar, when it is not A1 (the snippets' A4). */
+  refusal?: string;
+  /** What a valid value does not do, reported with the `refusal` rule (a directive without effect). */
+  notes?: (value: T) => string[];
   doc: AnnotationDoc;
 }
 
@@ -95,8 +106,10 @@ export interface Annotation {
   scope: Scope;
   describe: string;
   doc: AnnotationDoc;
-  /** Parses `raw` into `values`; returns the reason when the value fails the grammar. */
-  apply(values: AnnotationValues, raw: string): string | undefined;
+  /** Parses `raw` into `values`: the reason when the value fails the grammar, else what it does not do. */
+  apply(values: AnnotationValues, raw: string): { reason: string } | { notes: string[] };
+  /** The rule of its findings (A1 unless said). */
+  rule: string;
   /** What an invalid value means, when that is not the default (AnnotationSpec.invalid). */
   invalid?: InvalidValue;
 }
@@ -109,10 +122,11 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
     doc: spec.doc,
     apply: (values, raw) => {
       const parsed = spec.grammar.parse(raw);
-      if (!parsed.ok) return parsed.reason;
+      if (!parsed.ok) return { reason: parsed.reason };
       spec.set(values, parsed.value);
-      return undefined;
+      return { notes: spec.notes?.(parsed.value) ?? [] };
     },
+    rule: spec.refusal ?? 'A1',
     ...(spec.invalid ? { invalid: spec.invalid } : {}),
   };
 }
@@ -138,13 +152,14 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
     for (const key of [PORTICO_PREFIX + a.name, NGINX_PREFIX + a.name]) {
       const raw = annotations[key];
       if (raw === undefined || raw === '') continue;
-      const reason = a.apply(values, raw);
-      if (reason === undefined) {
+      const result = a.apply(values, raw);
+      if ('notes' in result) {
+        for (const note of result.notes) f.warn(field(key), a.rule, note);
         invalid = false;
         break;
       }
       invalid = true;
-      f.warn(field(key), 'A1', `${reason}; ${a.invalid?.means ?? 'the annotation is ignored'}`);
+      f.warn(field(key), a.rule, a.rule === 'A1' ? `${result.reason}; ${a.invalid?.means ?? 'the annotation is ignored'}` : result.reason);
     }
     if (invalid) a.invalid?.set(values);
   }

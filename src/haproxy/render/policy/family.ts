@@ -28,6 +28,8 @@ export interface RuleContext<M extends string> {
   routeId: string;
   /** The frontend is the HTTPS one. */
   tls: boolean;
+  /** The family's rule keys in use (PolicyFamily.ruleKeys), sorted: the rules it writes per key. */
+  keys: readonly string[];
 }
 
 /** A route with policy data and its id. */
@@ -51,6 +53,13 @@ export interface PolicyFamily<M extends string> {
    * computed from every route that `uses` the family, and recomputed whole whenever some route changed.
    */
   shared?: { uses(p: RoutePolicy): boolean; data(routes: readonly IdentifiedRoute[]): [map: M, key: string, value: string][] };
+  /**
+   * Rules written once per value of something the configuration text holds (a header name, a status code), for the
+   * families whose data cannot choose it at runtime: a route's keys, each starting with `prefix`. Keys are features
+   * like the maps: the configuration has a rule per key in use, and a route needing a key the running configuration
+   * lacks takes a reload. A key must pass the family's own check before render writes it.
+   */
+  ruleKeys?: { prefix: string; of(p: RoutePolicy): string[] };
   /** A Lua script the family's rules call, loaded (`lua-load`) while the family is in use. */
   lua?: { file: string; text: string };
   /** Configuration lines per phase (comments included), given which of the family's maps are in use. */

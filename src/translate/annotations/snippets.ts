@@ -1,0 +1,298 @@
+// The snippet annotations: configuration-snippet, server-snippet, auth-snippet and stream-snippet. ingress-nginx
+// pasted their text into nginx's configuration, which is how its snippet CVEs happened; Portico never copies a
+// snippet anywhere. The text is read with nginx's own tokenizer rules (nginx-directives.ts), and the directives real
+// manifests use become typed policy, exactly as if annotations had set it: header edits and `return`. A snippet with
+// anything else (another directive, a block, an nginx variable, a value Portico refuses) is left out whole, with
+// finding A4 naming the directive and the reason, and the Ingress is served without it: a half-applied snippet would
+// be a configuration nobody wrote.
+import type { HeaderEdits, SnippetReturn } from '../../model/types.js';
+import { annotation } from './registry.js';
+import type { AnnotationValues } from './registry.js';
+import { quote } from './values.js';
+import type { Parsed, ValueGrammar } from './values.js';
+import { tokenize } from './nginx-directives.js';
+import type { Directive } from './nginx-directives.js';
+
+/** What one snippet asks for, in the order nginx applies it. */
+export interface SnippetPolicy {
+  headers: HeaderEdits;
+  respond?: SnippetReturn;
+  /** add_header directives were present (nginx then inherits none from the server level). */
+  hasAdd: boolean;
+  /** Request headers set with proxy_set_header, which ingress-nginx's locations never inherit from a server block. */
+  proxySet: string[];
+}
+
+/** The directives Portico translates, in the docs' order. */
+export const SNIPPET_DIRECTIVES = ['more_set_headers', 'more_clear_headers', 'add_header', 'proxy_set_header', 'more_set_input_headers', 'more_clear_input_headers', 'return'] as const;
+
+// Header names reach HAProxy's configuration text (one rule per name in use), so they are held to less than RFC 9110's
+// token: letters, digits, `-` and `_`, which every real header name is.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** Names a snippet may not touch: message framing and connection handling (request smuggling, broken responses),
+ * and Portico's own marker header. */
+const PROTECTED = ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer', 'x-portico-'];
+const MAX_VALUE = 4096;
+/** nginx's add_header statuses (ngx_http_headers_filter_module), for docs and render. */
+export const ADD_HEADER_STATUSES = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308] as const;
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+
+class Refusal extends Error {}
+const refuse = (d: Directive, why: string): never => {
+  throw new Refusal(`line ${d.line}: ${d.name}: ${why}`);
+};
+
+function headerName(d: Directive, raw: string, wildcard: boolean): string {
+  const star = wildcard && raw.endsWith('*') && raw.length > 1;
+  const base = star ? raw.slice(0, -1) : raw;
+  if (!NAME.test(base)) refuse(d, `${quote(raw)} is not a header name Portico writes (letters, digits, - and _${wildcard ? ', with an optional * at the end' : ''})`);
+  const name = base.toLowerCase();
+  const hit = PROTECTED.find((p) => (p.endsWith('-') ? name.startsWith(p) : name === p) || (star && p.startsWith(name)));
+  if (hit !== undefined) refuse(d, `${quote(raw)} ${star ? 'would touch' : 'is'} ${hit.endsWith('-') ? `a ${hit}* header` : quote(hit)}, which framing or Portico itself depends on`);
+  return star ? `${name}*` : name;
+}
+
+/** A value as a header or Location may hold it: printable ASCII, no nginx variable (their values are not known here). */
+function value(d: Directive, raw: string, what: string, body = false): string {
+  const v = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  if (v.length > MAX_VALUE) refuse(d, `the ${what} is longer than ${MAX_VALUE} characters`);
+  const variable = /\$\{?[A-Za-z_][A-Za-z0-9_]*/.exec(v);
+  if (variable) refuse(d, `${quote(variable[0])} is an nginx variable; Portico does not translate variables, so the value would not be what nginx sent`);
+  if (v.includes('$')) refuse(d, `a "$" in the ${what} would start an nginx variable`);
+  const bad = body ? /[^\x20-\x7e\t\n]/ : /[^\x20-\x7e]/;
+  const m = bad.exec(v);
+  if (m) refuse(d, `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}`);
+  return v;
+}
+
+/** headers-more's `Name: value` (a spec without a colon, or with nothing after it, clears the header). */
+function headerSpec(d: Directive, spec: string): [name: string, value: string] {
+  const colon = spec.indexOf(':');
+  const name = (colon < 0 ? spec : spec.slice(0, colon)).trim();
+  return [headerName(d, name, false), colon < 0 ? '' : value(d, spec.slice(colon + 1), 'value')];
+}
+
+/** A header directive's options (`-s`, `-t`, `-r`): refused, so that a value never applies wider than it was asked. */
+function noOptions(d: Directive): void {
+  const o = d.args.find((a) => a.startsWith('-'));
+  if (o !== undefined) refuse(d, `the option ${quote(o)} (${o === '-s' ? 'status list' : o === '-t' ? 'content-type list' : o === '-r' ? 'replace only' : 'unknown'}) is not translated`);
+  if (d.args.length === 0) refuse(d, 'no header given');
+}
+
+/** An ordered record of set/clear edits on one side: the last edit of a name wins, a wildcard clear removes earlier
+ * sets it covers (HAProxy applies the clears, then the sets). */
+class Edits {
+  readonly set = new Map<string, string>();
+  readonly clear = new Set<string>();
+  put(name: string, v: string): void {
+    if (v === '') return this.remove(name);
+    this.clear.delete(name);
+    this.set.set(name, v);
+  }
+  remove(name: string): void {
+    if (name.endsWith('*')) {
+      const prefix = name.slice(0, -1);
+      for (const n of [...this.set.keys()]) if (n.startsWith(prefix)) this.set.delete(n);
+    } else this.set.delete(name);
+    this.clear.add(name);
+  }
+}
+
+const sorted = (m: Map<string, string>): Record<string, string> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+function returnOf(d: Directive): SnippetReturn {
+  const [first, second, ...rest] = d.args;
+  if (first === undefined || rest.length > 0) refuse(d, 'takes a status code and an optional text or URL, or a URL alone');
+  if (!/^\d{1,3}$/.test(first!)) {
+    if (second !== undefined || !/^https?:\/\//.test(first!)) refuse(d, `${quote(first!)} is not a status code or an http:// or https:// URL`);
+    return { code: 302, location: value(d, first!, 'URL') };
+  }
+  const code = Number(first);
+  if (code !== 444 && (code < 200 || code > 599)) refuse(d, `status ${code} is not translated (200-599, or 444 to close the connection)`);
+  if (second === undefined) return { code };
+  if (code === 444) refuse(d, '444 closes the connection and sends nothing, so it takes no text');
+  if (REDIRECT_CODES.has(code)) {
+    const location = value(d, second, 'URL');
+    if (location === '' || /\s/.test(location)) refuse(d, `${quote(second)} is not a URL (no spaces)`);
+    return { code, location };
+  }
+  if (code === 204 || code === 304) refuse(d, `status ${code} has no body, so it takes no text`);
+  const text = value(d, second, 'text', true);
+  // HAProxy's log-format (which writes the body) escapes a line break it reads from a sample, so only the common one
+  // at the very end, which the rule writes itself, can be had.
+  if (/[\r\n]/.test(text.replace(/\n$/, ''))) refuse(d, 'a line break inside the text is not translated (one at its end is)');
+  if (text === '\n') refuse(d, 'a text of a line break alone is not translated');
+  return text === '' ? { code } : { code, text };
+}
+
+/** The typed policy of one snippet's directives; throws a Refusal naming the first directive that cannot be had. */
+function interpret(directives: readonly Directive[]): SnippetPolicy {
+  const req = new Edits();
+  const res = new Edits();
+  const add = new Map<string, string>();
+  const addAlways = new Map<string, string>();
+  const proxySet: string[] = [];
+  let respond: SnippetReturn | undefined;
+  for (const d of directives) {
+    switch (d.name) {
+      case 'more_set_headers':
+        noOptions(d);
+        for (const spec of d.args) res.put(...headerSpec(d, spec));
+        break;
+      case 'more_clear_headers':
+        noOptions(d);
+        for (const n of d.args) res.remove(headerName(d, n.trim(), true));
+        break;
+      case 'more_set_input_headers':
+        noOptions(d);
+        for (const spec of d.args) req.put(...headerSpec(d, spec));
+        break;
+      case 'more_clear_input_headers':
+        noOptions(d);
+        for (const n of d.args) req.remove(headerName(d, n.trim(), true));
+        break;
+      case 'proxy_set_header': {
+        if (d.args.length !== 2) refuse(d, 'takes a header name and a value');
+        const name = headerName(d, d.args[0]!, false);
+        req.put(name, value(d, d.args[1]!, 'value'));
+        proxySet.push(name);
+        break;
+      }
+      case 'add_header': {
+        const always = d.args.length === 3 && d.args[2] === 'always';
+        if (d.args.length !== 2 && !always) refuse(d, 'takes a header name, a value and an optional "always"');
+        const name = headerName(d, d.args[0]!, false);
+        const v = value(d, d.args[1]!, 'value');
+        // nginx adds nothing for an empty value.
+        if (v === '') break;
+        if (add.has(name) || addAlways.has(name)) refuse(d, `${quote(name)} is added twice; Portico adds one value per header name`);
+        (always ? addAlways : add).set(name, v);
+        break;
+      }
+      case 'return':
+        // The first return answers; nginx never reaches the ones after it.
+        respond ??= returnOf(d);
+        break;
+      default:
+        refuse(d, /lua/i.test(d.name) ? 'Lua is never run from an annotation' : `not a directive Portico translates (it translates ${SNIPPET_DIRECTIVES.join(', ')})`);
+    }
+  }
+  const headers: HeaderEdits = {};
+  if (req.set.size > 0) headers.requestSet = sorted(req.set);
+  if (req.clear.size > 0) headers.requestClear = [...req.clear].sort();
+  if (res.set.size > 0) headers.responseSet = sorted(res.set);
+  if (add.size > 0) headers.responseAdd = sorted(add);
+  if (addAlways.size > 0) headers.responseAddAlways = sorted(addAlways);
+  if (res.clear.size > 0) headers.responseClear = [...res.clear].sort();
+  return { headers, ...(respond ? { respond } : {}), hasAdd: add.size + addAlways.size > 0, proxySet };
+}
+
+/** A snippet's text as typed policy, or the reason it is refused whole. */
+export const snippet: ValueGrammar<SnippetPolicy> = {
+  describe: `nginx directives: ${SNIPPET_DIRECTIVES.join(', ')}`,
+  parse: (raw): Parsed<SnippetPolicy> => {
+    const t = tokenize(raw);
+    if (!t.ok) return { ok: false, reason: `${t.reason}; the snippet is left out` };
+    try {
+      return { ok: true, value: interpret(t.directives) };
+    } catch (e) {
+      if (e instanceof Refusal) return { ok: false, reason: `${e.message}; the snippet is left out` };
+      throw e;
+    }
+  },
+};
+
+const isEmpty = (h: HeaderEdits): boolean => Object.keys(h).length === 0;
+
+/**
+ * A route's header edits and return from its Ingress's configuration-snippet (`location`) and its host's
+ * server-snippet (`server`), as nginx combines a location with its server block in ingress-nginx's template:
+ * headers-more's directives of both apply, the server's first (so the location's win on a name both set); add_header
+ * is inherited from the server only while the location has none; proxy_set_header never is (every location of
+ * ingress-nginx sets its own); the server's return answers first.
+ */
+export function combineSnippets(location: SnippetPolicy | undefined, server: SnippetPolicy | undefined): { headers?: HeaderEdits; respond?: SnippetReturn } {
+  if (!server) return location ? { ...(isEmpty(location.headers) ? {} : { headers: location.headers }), ...(location.respond ? { respond: location.respond } : {}) } : {};
+  const s = server.headers;
+  const l = location?.headers ?? {};
+  const req = new Edits();
+  const res = new Edits();
+  const inherited = new Set(server.proxySet);
+  for (const [n, v] of Object.entries(s.requestSet ?? {})) if (!inherited.has(n)) req.put(n, v);
+  for (const n of s.requestClear ?? []) if (!inherited.has(n)) req.remove(n);
+  for (const n of s.responseClear ?? []) res.remove(n);
+  for (const [n, v] of Object.entries(s.responseSet ?? {})) res.put(n, v);
+  for (const n of l.requestClear ?? []) req.remove(n);
+  for (const [n, v] of Object.entries(l.requestSet ?? {})) req.put(n, v);
+  for (const n of l.responseClear ?? []) res.remove(n);
+  for (const [n, v] of Object.entries(l.responseSet ?? {})) res.put(n, v);
+  const adds = location?.hasAdd ? l : s;
+  const headers: HeaderEdits = {};
+  if (req.set.size > 0) headers.requestSet = sorted(req.set);
+  if (req.clear.size > 0) headers.requestClear = [...req.clear].sort();
+  if (res.set.size > 0) headers.responseSet = sorted(res.set);
+  if (adds.responseAdd) headers.responseAdd = adds.responseAdd;
+  if (adds.responseAddAlways) headers.responseAddAlways = adds.responseAddAlways;
+  if (res.clear.size > 0) headers.responseClear = [...res.clear].sort();
+  const respond = server.respond ?? location?.respond;
+  return { ...(isEmpty(headers) ? {} : { headers }), ...(respond ? { respond } : {}) };
+}
+
+const SUPPORTED =
+  '`more_set_headers \'Name: value\' ...` (response header on every status, replacing the backend\'s), `more_clear_headers Name ...` (a trailing `*` clears every name with that start), `add_header Name value [always]` (added on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 only, any status with `always`), `proxy_set_header Name value` and `more_set_input_headers \'Name: value\'` (the request header the backend receives; an empty value removes it), `more_clear_input_headers Name ...`, `return code [text]`, `return code URL` (301, 302, 303, 307, 308) and `return URL` (302); 444 closes the connection.';
+const SNIPPET_DIFFERENCES =
+  'nothing is pasted into a configuration: a snippet holding any other directive, a block (`if`, `location`), an nginx variable (`$host`, ...), an option of the headers-more directives (`-s`, `-t`, `-r`) or a name Portico refuses (framing headers such as Content-Length, Transfer-Encoding and Connection, names other than letters, digits, `-`, `_`) is left out whole with warning A4 naming the directive, and the Ingress is served without it. Values are printable ASCII, spaces trimmed. add_header adds one value per name. `return` with a text sends it as `text/html`, as ingress-nginx\'s `default_type`; a code without text sends an empty body where nginx sends its own error page; a relative Location is sent as written where nginx makes it absolute. Order: clears, then sets, then add_header; a snippet\'s headers replace those set by annotations (CORS) and by upstream-vhost, as its directives come later in ingress-nginx\'s location, and its `return` comes after the CORS preflight and before the redirect annotations, as there (so it wins over `permanent-redirect` and the HTTPS redirect). A header name not yet in use by any route takes one reload (the name is a rule of its own); values and the rest are map updates.';
+
+export const SNIPPET_ANNOTATIONS = [
+  annotation({
+    name: 'configuration-snippet',
+    scope: 'route',
+    grammar: snippet,
+    set: (v, x) => (v.configurationSnippet = x),
+    refusal: 'A4',
+    doc: {
+      default: 'none',
+      what: `nginx directives for this Ingress's paths, translated into header edits and answers, never copied: ${SUPPORTED} Live: changed values are map updates.`,
+      differences: SNIPPET_DIFFERENCES,
+    },
+  }),
+  annotation({
+    name: 'server-snippet',
+    scope: 'ingress',
+    grammar: snippet,
+    set: (v, x) => (v.serverSnippet = x),
+    refusal: 'A4',
+    notes: (x) => (x.proxySet.length > 0 ? [`proxy_set_header ${x.proxySet.join(', ')}: has no effect in a server-snippet, as in ingress-nginx, whose every location sets its own request headers; use configuration-snippet`] : []),
+    doc: {
+      default: 'none',
+      what: `The same directives as configuration-snippet, for every path of every Ingress on the hosts of this Ingress's rules, as nginx applies a server block: its headers-more edits come before each path's own (configuration-snippet wins on a name both set), its add_header applies only to paths whose configuration-snippet has none, its proxy_set_header has no effect (warning A4; ingress-nginx's locations never inherit it), its \`return\` answers the whole host. When several Ingresses on one host have one, the oldest wins and the others get warning A5, as ingress-nginx keeps the first.`,
+      differences: `${SNIPPET_DIFFERENCES} A path no Ingress routes still gets Portico's 404, not the server-snippet's return; an allowed CORS preflight is answered before it.`,
+    },
+  }),
+  annotation({
+    name: 'auth-snippet',
+    scope: 'route',
+    grammar: snippet,
+    set: (v, x) => (v.authSnippet = x),
+    refusal: 'A4',
+    notes: () => ['auth-snippet applies to the request ingress-nginx sends to auth-url\'s service, and Portico does not support auth-url yet: it has no effect (the snippet was read, and would be translated)'],
+    doc: {
+      default: 'none',
+      what: 'Read and checked as configuration-snippet is (warning A4 for anything Portico would not translate), so that it is ready, but it has no effect: ingress-nginx applies it to the external authentication request of `auth-url`, which Portico does not support yet, and never to the request the backend receives.',
+      differences: 'no effect yet, with warning A4 (auth-url is not supported).',
+      status: 'read and checked; no effect until auth-url is (A4)',
+    },
+  }),
+  annotation({
+    name: 'stream-snippet',
+    scope: 'ingress',
+    grammar: { describe: 'nothing: refused', parse: () => ({ ok: false, reason: "stream-snippet configures nginx's TCP/UDP proxy, which Portico does not translate; it is ignored" }) },
+    set: () => undefined,
+    refusal: 'A4',
+    doc: { default: 'none', what: 'Refused with warning A4: it configures nginx\'s TCP/UDP stream block, which has no translation.', differences: 'ignored, with warning A4.', status: 'refused, with warning A4' },
+  }),
+];
+
+export function routeSnippets(v: AnnotationValues, server: SnippetPolicy | undefined): { headers?: HeaderEdits; respond?: SnippetReturn } {
+  return combineSnippets(v.configurationSnippet, server);
+}
