@@ -167,6 +167,9 @@ export interface HostGroup {
   /** Set when some Ingress on the host has `use-regex` or `rewrite-target`: every path of the host is here instead of
    * in `exact` and `prefix` (both empty), in the order they are tried, the first match winning. */
   regex?: RegexRoute[];
+  /** `server-alias` of the oldest Ingress on the host that has one: more host names routed as this one, none of them
+   * another group's key or alias. */
+  aliases?: string[];
   /** `app-root` of the oldest Ingress on the host that has one: a request for `/` is redirected here (302). */
   appRoot?: string;
   /** Set when the host is listed in some owned Ingress's tls block: its HTTPS responses carry HSTS. */

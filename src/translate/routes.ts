@@ -255,6 +255,10 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         prefix: [...prefix.entries()].sort(([a], [b]) => cmp(a, b)).map(([k, list]) => ({ ...strip(pick(list)), matchPrefix: k })),
       };
   if (dflt) group.defaultBackend = dflt;
+  // Oldest first, as ingress-nginx keeps the first Ingress's aliases for a server (translate.ts drops an alias that
+  // another group has as its key or alias).
+  const aliases = ingresses.find((ing) => ing.annotations.serverAlias !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.serverAlias?.filter((a) => a !== key);
+  if (aliases && aliases.length > 0) group.aliases = aliases;
   // Oldest first: the first Ingress declaring this host with an app-root decides (nginx keeps the first `if`).
   const appRoot = ingresses.find((ing) => ing.annotations.appRoot !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.appRoot;
   if (appRoot !== undefined) group.appRoot = appRoot;

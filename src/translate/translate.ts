@@ -5,7 +5,7 @@ import type { Snapshot } from '../k8s/kinds.js';
 import { isObject, objectName, stringMap } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import { CATCH_ALL_KEY } from '../model/types.js';
-import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult } from '../model/types.js';
+import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult, SniBinding } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
@@ -142,6 +142,7 @@ export class Translator {
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
     };
+    model.sni = withAliasSni(tls.sni, model.hostGroups);
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
 
@@ -158,7 +159,8 @@ export class Translator {
       const g = this.groups.get(k);
       if (g && 'group' in g && g.group) list.push(g.group);
     }
-    return prev && sameElements(prev, list) ? prev : list;
+    const resolved = withOwnAliases(list);
+    return prev && sameElements(prev, resolved) ? prev : resolved;
   }
 
   /** With the same backends as before, only the changed ones are looked at: an endpoint change stays O(1). */
@@ -398,4 +400,45 @@ function dedupe(list: Diagnostic[]): Diagnostic[] {
     seen.add(k);
     return true;
   });
+}
+
+// Groups whose aliases lost some (to another group's key or alias) are copies; the same copy while nothing changes,
+// so that render and plan still skip an unchanged group by reference.
+const aliasCopies = new WeakMap<HostGroup, { aliases: string; group: HostGroup }>();
+
+/**
+ * server-alias across groups, as ingress-nginx resolves it: an alias that is some group's key is dropped, and one that
+ * several groups claim stays with the first in key order.
+ */
+function withOwnAliases(list: HostGroup[]): HostGroup[] {
+  if (!list.some((g) => g.aliases)) return list;
+  const keys = new Set(list.map((g) => g.key));
+  const taken = new Set<string>();
+  return list.map((g) => {
+    if (!g.aliases) return g;
+    const own = g.aliases.filter((a) => !keys.has(a) && !taken.has(a));
+    for (const a of own) taken.add(a);
+    if (own.length === g.aliases.length) return g;
+    const sig = own.join(',');
+    const known = aliasCopies.get(g);
+    if (known?.aliases === sig) return known.group;
+    const copy: HostGroup = { ...g };
+    if (own.length > 0) copy.aliases = own;
+    else delete copy.aliases;
+    aliasCopies.set(g, { aliases: sig, group: copy });
+    return copy;
+  });
+}
+
+/** An alias is offered its host's certificate (nginx serves a server's aliases with the server's), unless it has one. */
+function withAliasSni(sni: SniBinding[], groups: HostGroup[]): SniBinding[] {
+  if (!groups.some((g) => g.aliases)) return sni;
+  const bound = new Map(sni.map((b) => [b.host, b.certificate]));
+  const added: SniBinding[] = [];
+  for (const g of groups) {
+    const certificate = bound.get(g.key);
+    if (certificate === undefined) continue;
+    for (const a of g.aliases ?? []) if (!bound.has(a)) added.push({ host: a, certificate });
+  }
+  return added.length === 0 ? sni : [...sni, ...added].sort((a, b) => cmp(a.host, b.host));
 }

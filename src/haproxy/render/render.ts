@@ -286,7 +286,9 @@ export function featuresInUse(model: RoutingModel): Set<string> {
  *   prefixes. Exact `/a` and Prefix `/a` share that second key; the exact route takes it (rule P3).
  */
 export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
-  const out: MapEntry[] = [[g.key.startsWith('*.') ? 'wildcards' : 'hosts', assertMapWord(g.key, 'map key'), g.key]];
+  const hostMap = (host: string): MapName => (host.startsWith('*.') ? 'wildcards' : 'hosts');
+  // An alias (server-alias) leads to the group's key; its requests take the slow path, whose lookup goes by group.
+  const out: MapEntry[] = [g.key, ...(g.aliases ?? [])].map((host): MapEntry => [hostMap(host), assertMapWord(host, 'map key'), g.key]);
   const paths = new Map<string, string>();
   const data: MapEntry[] = [];
   const tls = g.tlsHost === true;

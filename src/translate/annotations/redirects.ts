@@ -3,7 +3,7 @@
 import type { RedirectCode, RoutePolicy } from '../../model/types.js';
 import { annotation } from './registry.js';
 import type { AnnotationValues } from './registry.js';
-import { appPath, bool, integer, redirectUrl } from './values.js';
+import { appPath, bool, hostList, integer, redirectUrl } from './values.js';
 
 /** Any whole number is read (as strconv.Atoi does); one outside the annotation's range means its default. */
 const CODE = integer(-(2 ** 31), 2 ** 31 - 1);
@@ -40,6 +40,17 @@ export const REDIRECT_ANNOTATIONS = [
       default: 'none',
       what: "A request for `/` on the Ingress's hosts is redirected with 302 to this path (`http://a.example/` to `http://a.example/app`), on whichever Ingress of the host serves `/`, or none, as ingress-nginx's server-level `if ($uri = /)` does; it comes before the access lists and every other annotation, as there. The oldest Ingress of a host with app-root decides. Live: a changed path is a map update.",
       differences: 'the path is letters, digits and `- . _ ~ / :` (ingress-nginx also takes `$`, which nginx would read as a variable). The Location keeps the Host header as sent only when it is a host name with an optional port; with anything else there is no redirect.',
+    },
+  }),
+  annotation({
+    name: 'server-alias',
+    scope: 'ingress',
+    grammar: hostList,
+    set: (v, x) => (v.serverAlias = x),
+    doc: {
+      default: 'none',
+      what: "More names for the Ingress's hosts: a request for an alias is routed exactly as one for the host (all its Ingresses' paths, redirects and policies), and over HTTPS the alias is offered the host's certificate, as nginx's `server_name` does. The oldest Ingress of a host with server-alias decides; an alias that is some Ingress's host, or already another host's alias, is left out, as in ingress-nginx. Live: a map update.",
+      differences: 'names and one-label wildcards only: ingress-nginx also takes nginx regular expressions (`~^...`), which Portico refuses (A1).',
     },
   }),
   annotation({

@@ -23,6 +23,7 @@ export interface AnnotationValues {
   sslRedirect?: boolean;
   preserveTrailingSlash?: boolean;
   appRoot?: string;
+  serverAlias?: string[];
   forceSslRedirect?: boolean;
   permanentRedirect?: string;
   permanentRedirectCode?: number;

@@ -5,6 +5,7 @@
 // that writes one into configuration text must escape it there, or keep it in a map (as the redirect URL is, whose
 // own grammar admits none of them).
 import { isIP } from 'node:net';
+import { isDns1123Subdomain, isIpAddress, isWildcardDns1123Subdomain } from '../grammar.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -162,6 +163,24 @@ const REWRITE_TARGET = /^\/[-._~A-Za-z0-9/:$]{0,2047}$/;
 export const rewritePath: ValueGrammar<string> = {
   describe: 'a path starting with "/" of letters, digits and - . _ ~ / : $ ($1-$9: capture groups)',
   parse: (raw) => (REWRITE_TARGET.test(raw) ? ok(raw) : fail(`${quote(raw)} is not a path starting with "/" of letters, digits and - . _ ~ / : $`)),
+};
+
+/**
+ * Host names (server-alias): comma-separated DNS-1123 subdomains or one-label wildcards (`*.example.com`), spaces
+ * around items allowed; lowercased, each once, in order. ingress-nginx also takes nginx's regular-expression server
+ * names, which no grammar here admits.
+ */
+export const hostList: ValueGrammar<string[]> = {
+  describe: 'a comma-separated list of host names (a.example.com) or one-label wildcards (*.example.com)',
+  parse: (raw) => {
+    if (raw.length > 16_384) return fail(`${quote(raw)} is longer than 16384 characters`);
+    const out: string[] = [];
+    for (const item of raw.split(',').map((i) => trimSpaces(i).toLowerCase()).filter((i) => i !== '')) {
+      if (!(isDns1123Subdomain(item) || isWildcardDns1123Subdomain(item)) || isIpAddress(item)) return fail(`${quote(item)} in ${quote(raw)} is not a host name or a one-label wildcard`);
+      if (!out.includes(item)) out.push(item);
+    }
+    return out.length > 0 ? ok(out) : fail(`${quote(raw)} names no host`);
+  },
 };
 
 const APP_PATH = /^\/[-._~A-Za-z0-9/:]{0,2047}$/;
