@@ -170,6 +170,9 @@ export interface HostGroup {
   /** `server-alias` of the oldest Ingress on the host that has one: more host names routed as this one, none of them
    * another group's key or alias. */
   aliases?: string[];
+  /** `from-to-www-redirect`: the host's other name (`www.` added or removed), whose requests are redirected here (308);
+   * no group's key or alias. */
+  wwwRedirectFrom?: string;
   /** `app-root` of the oldest Ingress on the host that has one: a request for `/` is redirected here (302). */
   appRoot?: string;
   /** Set when the host is listed in some owned Ingress's tls block: its HTTPS responses carry HSTS. */

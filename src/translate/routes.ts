@@ -259,6 +259,11 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   // another group has as its key or alias).
   const aliases = ingresses.find((ing) => ing.annotations.serverAlias !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.serverAlias?.filter((a) => a !== key);
   if (aliases && aliases.length > 0) group.aliases = aliases;
+  // Any Ingress of the host asking for it makes the redirect server (ingress-nginx's BuildRedirects); a wildcard or
+  // the any-host group has no other name.
+  if (!key.startsWith('*') && ingresses.some((ing) => ing.annotations.fromToWwwRedirect === true && ing.rules.some((r) => r.host === key))) {
+    group.wwwRedirectFrom = key.startsWith('www.') ? key.slice(4) : `www.${key}`;
+  }
   // Oldest first: the first Ingress declaring this host with an app-root decides (nginx keeps the first `if`).
   const appRoot = ingresses.find((ing) => ing.annotations.appRoot !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.appRoot;
   if (appRoot !== undefined) group.appRoot = appRoot;

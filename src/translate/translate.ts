@@ -5,7 +5,7 @@ import type { Snapshot } from '../k8s/kinds.js';
 import { isObject, objectName, stringMap } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import { CATCH_ALL_KEY } from '../model/types.js';
-import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult, SniBinding } from '../model/types.js';
+import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult, SniBinding, Certificate } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, sortDiagnostics } from './diagnostics.js';
@@ -142,7 +142,7 @@ export class Translator {
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
     };
-    model.sni = withAliasSni(tls.sni, model.hostGroups);
+    model.sni = withAliasSni(tls.sni, model.hostGroups, tls.certificates);
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
 
@@ -411,34 +411,49 @@ const aliasCopies = new WeakMap<HostGroup, { aliases: string; group: HostGroup }
  * several groups claim stays with the first in key order.
  */
 function withOwnAliases(list: HostGroup[]): HostGroup[] {
-  if (!list.some((g) => g.aliases)) return list;
+  if (!list.some((g) => g.aliases || g.wwwRedirectFrom)) return list;
   const keys = new Set(list.map((g) => g.key));
   const taken = new Set<string>();
-  return list.map((g) => {
+  const owned = list.map((g) => {
     if (!g.aliases) return g;
     const own = g.aliases.filter((a) => !keys.has(a) && !taken.has(a));
     for (const a of own) taken.add(a);
     if (own.length === g.aliases.length) return g;
-    const sig = own.join(',');
-    const known = aliasCopies.get(g);
-    if (known?.aliases === sig) return known.group;
-    const copy: HostGroup = { ...g };
-    if (own.length > 0) copy.aliases = own;
-    else delete copy.aliases;
-    aliasCopies.set(g, { aliases: sig, group: copy });
-    return copy;
+    return copyWith(g, own, g.wwwRedirectFrom);
   });
+  // A www redirect only for a name nobody routes (ingress-nginx: "Already exists an Ingress with ... hostname").
+  return owned.map((g) => (g.wwwRedirectFrom !== undefined && (keys.has(g.wwwRedirectFrom) || taken.has(g.wwwRedirectFrom)) ? copyWith(g, g.aliases, undefined) : g));
 }
 
-/** An alias is offered its host's certificate (nginx serves a server's aliases with the server's), unless it has one. */
-function withAliasSni(sni: SniBinding[], groups: HostGroup[]): SniBinding[] {
-  if (!groups.some((g) => g.aliases)) return sni;
+function copyWith(g: HostGroup, aliases: string[] | undefined, wwwRedirectFrom: string | undefined): HostGroup {
+  const sig = `${(aliases ?? []).join(',')} ${wwwRedirectFrom ?? ''}`;
+  const known = aliasCopies.get(g);
+  if (known?.aliases === sig) return known.group;
+  const copy: HostGroup = { ...g };
+  if (aliases && aliases.length > 0) copy.aliases = aliases;
+  else delete copy.aliases;
+  if (wwwRedirectFrom !== undefined) copy.wwwRedirectFrom = wwwRedirectFrom;
+  else delete copy.wwwRedirectFrom;
+  aliasCopies.set(g, { aliases: sig, group: copy });
+  return copy;
+}
+
+/**
+ * An alias is offered its host's certificate (nginx serves a server's aliases with the server's), and a www redirect's
+ * other name too when the certificate covers it (ingress-nginx's BuildRedirects), unless the name has one of its own.
+ */
+function withAliasSni(sni: SniBinding[], groups: HostGroup[], certificates: Certificate[]): SniBinding[] {
+  if (!groups.some((g) => g.aliases || g.wwwRedirectFrom)) return sni;
   const bound = new Map(sni.map((b) => [b.host, b.certificate]));
   const added: SniBinding[] = [];
   for (const g of groups) {
     const certificate = bound.get(g.key);
     if (certificate === undefined) continue;
     for (const a of g.aliases ?? []) if (!bound.has(a)) added.push({ host: a, certificate });
+    const from = g.wwwRedirectFrom;
+    const names = certificates.find((c) => c.id === certificate)?.dnsNames ?? [];
+    const covers = (name: string): boolean => names.some((n) => n === name || (n.startsWith('*.') && name.slice(name.indexOf('.')) === n.slice(1)));
+    if (from !== undefined && !bound.has(from) && covers(from)) added.push({ host: from, certificate });
   }
   return added.length === 0 ? sni : [...sni, ...added].sort((a, b) => cmp(a.host, b.host));
 }

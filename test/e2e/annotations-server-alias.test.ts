@@ -21,6 +21,7 @@ const routes = (aliases: string): string =>
       rules: [{ host: 'site.alias.test', paths: [{ path: '/', pathType: 'Prefix', service: 'site', port: 80 }] }],
     }),
     ingress({ name: 'other', rules: [{ host: 'other.alias.test', paths: [{ path: '/', pathType: 'Prefix', service: 'other', port: 80 }] }] }),
+    ingress({ name: 'www', annotations: { 'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true' }, rules: [{ host: 'redir.alias.test', paths: [{ path: '/', pathType: 'Prefix', service: 'other', port: 80 }] }] }),
   );
 
 const podFor = async (host: string): Promise<string | number> => {
@@ -62,5 +63,18 @@ describe('server-alias', () => {
     await waitFor(async () => (await podFor('new.alias.test')) === 'site', { timeoutMs: 5000, message: 'the new alias never applied' });
     assert.equal(await podFor('www.alias.test'), 404);
     assert.equal(await reloadCount(portico.adminPort), reloads);
+  });
+});
+
+describe('from-to-www-redirect', () => {
+  test("the host's www name redirects to the host with 308, path and query kept less one ending '/', on both listeners", async () => {
+    const r = await httpGet(portico.httpPort, { host: 'www.redir.alias.test', path: '/a/?q=1' });
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.location, 'http://redir.alias.test/a/?q=1');
+    assert.equal((await httpGet(portico.httpPort, { host: 'www.redir.alias.test', path: '/a/' })).headers.location, 'http://redir.alias.test/a');
+    const tls = await httpsGet(portico.httpsPort, { host: 'www.redir.alias.test', servername: 'www.redir.alias.test', path: '/b' });
+    assert.equal(tls.status, 308);
+    assert.equal(tls.headers.location, 'https://redir.alias.test/b');
+    assert.equal((await httpGet(portico.httpPort, { host: 'redir.alias.test', path: '/b' })).json<EchoReply>().pod, 'other');
   });
 });

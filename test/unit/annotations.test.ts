@@ -200,7 +200,7 @@ void describe('findings A1-A3: what the user reads', () => {
   });
 
   test('A2 also for an ingress-nginx name under portico.dev/ (it would mean the same), with no hint naming itself', () => {
-    assert.deepEqual(findingsOf({ 'portico.dev/from-to-www-redirect': 'true' }), [['warning', 'metadata.annotations[portico.dev/from-to-www-redirect]', 'A2', NOT_YET]]);
+    assert.deepEqual(findingsOf({ 'portico.dev/mirror-target': 'https://m.example/' }), [['warning', 'metadata.annotations[portico.dev/mirror-target]', 'A2', NOT_YET]]);
   });
 
   test('a typo hint allows one edit per four characters of the name (at least one, at most three)', () => {

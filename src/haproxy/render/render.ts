@@ -75,6 +75,8 @@ export const MAPS = {
   regexPaths: 'maps/paths-regex.map',
   /** Host group key -> the path its `/` redirects to (app-root). */
   appRoots: 'maps/app-roots.map',
+  /** A host's other name (from-to-www-redirect) -> the host it redirects to. */
+  hostRedirects: 'maps/host-redirects.map',
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -265,7 +267,11 @@ export function groupRoutes(g: HostGroup): RouteTarget[] {
 
 /** The features a host group itself needs, besides its routes': maps keyed by the group. */
 export function groupFeatures(g: HostGroup): Feature[] {
-  return [...((g.regex?.length ?? 0) > 0 ? ['regexPaths' as const] : []), ...(g.appRoot !== undefined ? ['appRoots' as const] : [])];
+  return [
+    ...((g.regex?.length ?? 0) > 0 ? ['regexPaths' as const] : []),
+    ...(g.appRoot !== undefined ? ['appRoots' as const] : []),
+    ...(g.wwwRedirectFrom !== undefined ? ['hostRedirects' as const] : []),
+  ];
 }
 
 export function featuresInUse(model: RoutingModel): Set<string> {
@@ -309,6 +315,7 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
   }
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
   if (g.appRoot !== undefined) out.push(['appRoots', g.key, assertAppRoot(g.appRoot)]);
+  if (g.wwwRedirectFrom !== undefined) out.push(['hostRedirects', assertMapWord(g.wwwRedirectFrom, 'map key'), g.key]);
   for (const r of g.regex ?? []) {
     const e = routeEntries(r, ID_KEY.regex(g, r), sectionOf, tls);
     out.push(['regexPaths', regexPathKey(g.key, r.pattern), e.value]);
@@ -583,6 +590,9 @@ ${features.has('appRoots') ? `  # app-root: a request for the root of a host tha
   http-request set-var(txn.app_root) req.fhdr(host),map_str(${map(MAPS.appRoots)}) if { path / } !${found('txn.group')}
   http-request set-var(txn.app_root) var(txn.group),map_str(${map(MAPS.appRoots)}) if { path / } ${found('txn.group')}
   http-request redirect location ${f.tls ? 'https' : 'http'}://%[req.fhdr(host)]%[var(txn.app_root)] code 302 if ${found('txn.app_root')} { req.fhdr(host) -m reg ^[A-Za-z0-9.-]+(:[0-9]{1,5})?$ }
+` : ''}${features.has('hostRedirects') ? `  # from-to-www-redirect: a host's other name, which no group has, redirects to the host (ingress-nginx's redirect server).
+  http-request set-var(txn.www_to) var(txn.host),map_str(${map(MAPS.hostRedirects)}) if ${slow} !${found('txn.group')}
+  http-request redirect location ${f.tls ? 'https' : 'http'}://%[var(txn.www_to)]%[capture.req.uri,regsub(/$,)] code 308 if ${found('txn.www_to')}
 ` : ''}  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As

@@ -54,6 +54,17 @@ export const REDIRECT_ANNOTATIONS = [
     },
   }),
   annotation({
+    name: 'from-to-www-redirect',
+    scope: 'ingress',
+    grammar: bool,
+    set: (v, x) => (v.fromToWwwRedirect = x),
+    doc: {
+      default: '`false`',
+      what: "With `true`, requests for the other name of each of the Ingress's hosts (`www.example.com` for `example.com`, and the reverse) are redirected with 308 to the host, path and query kept, less one `/` ending them, as ingress-nginx's redirect server does; over HTTPS the other name is offered the host's certificate when it covers that name. Nothing happens when the other name is some Ingress's host or alias, or for a wildcard host. Live: a map update.",
+      differences: "the Location names no port (ingress-nginx's names nginx's own listening port, `:80` or `:443`, the same URL to a client on the default ports).",
+    },
+  }),
+  annotation({
     name: 'preserve-trailing-slash',
     scope: 'route',
     grammar: bool,

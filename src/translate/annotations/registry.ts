@@ -24,6 +24,7 @@ export interface AnnotationValues {
   preserveTrailingSlash?: boolean;
   appRoot?: string;
   serverAlias?: string[];
+  fromToWwwRedirect?: boolean;
   forceSslRedirect?: boolean;
   permanentRedirect?: string;
   permanentRedirectCode?: number;
