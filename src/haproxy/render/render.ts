@@ -242,6 +242,17 @@ export function sharedEntries(model: RoutingModel): MapEntry[] {
   return out;
 }
 
+/** Whether a route's policy contributes to some family's shared lines. */
+export function usesSharedLines(t: RouteTarget): boolean {
+  return FAMILIES.some((f) => f.shared?.uses(t.policy) === true);
+}
+
+/** `next`'s shared lines are `prev`'s (plan found no change that could touch them): not computed again. */
+export function inheritSharedEntries(prev: RoutingModel, next: RoutingModel): void {
+  const known = sharedOf.get(prev);
+  if (known && !sharedOf.has(next)) sharedOf.set(next, known);
+}
+
 /** A route's value in the routing maps and its lines in the feature maps. */
 function routeEntries(t: RouteTarget, routingKey: string, sectionOf: SectionOf, tlsHost: boolean): { value: string; data: MapEntry[] } {
   const value = routeValue(t, sectionOf, tlsHost);

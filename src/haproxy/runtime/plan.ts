@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, renderMaps, routeFeatures, sharedEntries, sniName } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -119,7 +119,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   }
 
   // Lines that depend on several routes together, compared whole whenever some route may have changed.
-  const shared = routesMayDiffer(state.model, next) ? { before: sharedEntries(state.model), after: sharedEntries(next) } : undefined;
+  const shared = sharedLinesMayDiffer(state.model, next) ? { before: sharedEntries(state.model), after: sharedEntries(next) } : undefined;
+  if (!shared) inheritSharedEntries(state.model, next);
   const missing = missingFeature(state, next, shared?.after ?? []);
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
   const mapOps = planMaps(state, next, bound, shared);
@@ -150,8 +151,16 @@ function missingFeature(state: RuntimeState, next: RoutingModel, shared: readonl
  * order. */
 const UPSERT_ORDER: MapName[] = [...FEATURE_MAPS, 'paths', 'defaults', 'wildcards', 'hosts'];
 
-function routesMayDiffer(a: RoutingModel, b: RoutingModel): boolean {
-  return a.hostGroups !== b.hostGroups || !sameTarget(a.catchAll, b.catchAll);
+/**
+ * Whether a route that has (or had) lines shared with other routes changed. Shared lines are recomputed from every such
+ * route (thousands with access lists at scale: tens of milliseconds), so a change elsewhere, the usual one, skips them.
+ */
+function sharedLinesMayDiffer(a: RoutingModel, b: RoutingModel): boolean {
+  if (!sameTarget(a.catchAll, b.catchAll) && [a.catchAll, b.catchAll].some((t) => t !== undefined && usesSharedLines(t))) return true;
+  for (const [before, after] of changedPairs<HostGroup>(a.hostGroups, b.hostGroups, (g) => g.key)) {
+    for (const g of [before, after]) if (g && groupRoutes(g).some(usesSharedLines)) return true;
+  }
+  return false;
 }
 
 const ORDERED_MAPS: ReadonlySet<MapName> = new Set(['regexPaths']);

@@ -45,8 +45,20 @@ function formatIpv6(v: bigint): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
 }
 
+// The same blocks come back at every change (a list shared by many Ingresses): parsed once each, up to a bound.
+const parsed = new Map<string, Readonly<IpBlock>>();
+
 /** A CIDR block (`address/bits`) as numbers; throws on anything else (render's own check: it fails closed). */
-export function ipBlock(cidr: string): IpBlock {
+export function ipBlock(cidr: string): Readonly<IpBlock> {
+  const known = parsed.get(cidr);
+  if (known) return known;
+  const b = Object.freeze(parseBlock(cidr));
+  if (parsed.size >= 100_000) parsed.clear();
+  parsed.set(cidr, b);
+  return b;
+}
+
+function parseBlock(cidr: string): IpBlock {
   const m = /^([0-9A-Fa-f:.]{2,45})\/(\d{1,3})$/.exec(cidr);
   const family = m ? isIP(m[1]!) : 0;
   const size = family === 6 ? 128 : 32;
