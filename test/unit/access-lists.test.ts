@@ -160,6 +160,25 @@ spec: {rules: [{host: a.test, http: {paths: [{path: ${path}, pathType: Prefix, b
     ]);
   });
 
+  test('a change to a route without a list leaves the shared lines alone; a later change to a listed route is diffed against them', () => {
+    const plainRoute = (path: string): string => `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: plain}
+spec: {rules: [{host: b.test, http: {paths: [{path: ${path}, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---`;
+    const state = reloadedWith(model(web + ing('10.0.0.0/8') + plainRoute('/a')));
+    const step = ops(state, model(web + ing('10.0.0.0/8') + plainRoute('/b')));
+    assert.deepEqual(opSummary(step.ops).filter((o) => o.includes('access')), []);
+    const office = routeId('a.test/');
+    assert.deepEqual(opSummary(ops(step.next, model(web + ing('10.1.0.0/16') + plainRoute('/b'))).ops), [
+      'map-add maps/access-cells.map 10.1.0.0/16 10.1.0.0/16',
+      `map-add maps/access-flips.map ${office}|10.1.0.0/16 1`,
+      `map-del maps/access-flips.map ${office}|10.0.0.0/8`,
+      'map-del maps/access-cells.map 10.0.0.0/8',
+    ]);
+  });
+
   test('the first list of all needs the rules: a reload', () => {
     const state = reloadedWith(model(web + ing('10.0.0.0/8').replace(/annotations: \{[^}]*\}/, 'annotations: {}')));
     const p = plan(state, model(web + ing('10.0.0.0/8')), DEFAULT_PEM);
