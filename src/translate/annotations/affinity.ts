@@ -218,8 +218,8 @@ export const AFFINITY_ANNOTATIONS = [
     set: (v, x) => (v.sessionCookieChangeOnFailure = x),
     doc: {
       default: 'false',
-      what: '`true`: when the pod the cookie leads to refused the connection and another pod answered, the response carries a new cookie; `false`: the cookie is kept, and the next request tries its pod again.',
-      differences: 'With `false` the failed request itself is retried on another pod (HAProxy\'s redispatch) instead of on the same pod until nginx gives up with 502.',
+      what: 'Read and checked. A request whose pod refuses the connection is retried on another pod (HAProxy\'s redispatch) and the cookie is kept, so the next request tries its pod again.',
+      differences: 'Without effect: ingress-nginx with `true` sends a new cookie for the pod that answered after a failure, and with `false` retries the same pod until it answers 502; HAProxy 2.6 cannot tell a redispatched request in its response rules (no `txn.redispatched` fetch), so Portico always retries elsewhere and never re-cookies.',
     },
   }),
 ];

@@ -96,12 +96,12 @@ core.register_action('portico_affinity', { 'http-req' }, function(txn)
   local own_key
   if section == main then own_key = main_key elseif section == canary and canary ~= '' then own_key = canary_key else return end
   local f = { flags = flags, name = name, path = path, domain = domain, maxage = maxage, expires = expires, samesite = samesite }
-  local https = txn.f:ssl_fc() == true
+  -- A boolean fetch reaches Lua as a boolean or as 0/1, depending on how HAProxy casts it.
+  local fc = txn.f:ssl_fc()
+  local https = fc == true or fc == 1
   if key == nil or key == '' then
     key = new_key()
     txn:set_var('txn.affinity_cookie', set_cookie(txn, f, key, own_key, https))
-  elseif string.find(flags, 'f', 1, true) then
-    txn:set_var('txn.affinity_renew', set_cookie(txn, f, new_key(), own_key, https))
   end
   txn:set_var('txn.affinity_key', key)
 end)
@@ -152,10 +152,8 @@ export const AFFINITY_FAMILY = policyFamily({
       `http-request set-var(txn.affinity) ${c.routeId},map_str(${c.file('affinity')}) if ${c.hasId}`,
       'http-request lua.portico_affinity if { var(txn.affinity) -m found }',
     ],
-    response: () => [
-      'http-after-response add-header Set-Cookie %[var(txn.affinity_cookie)] if { var(txn.affinity_cookie) -m found }',
-      // change-on-failure: the pod the key leads to refused the connection and another one answered.
-      'http-after-response add-header Set-Cookie %[var(txn.affinity_renew)] if { var(txn.affinity_renew) -m found } { txn.redispatched }',
-    ],
+    // HAProxy 2.6 has no sample fetch that tells a redispatched request (txn.redispatched and txn.conn_retries came
+    // later), so change-on-failure cannot re-cookie here (docs/annotations.md).
+    response: () => ['http-after-response add-header Set-Cookie %[var(txn.affinity_cookie)] if { var(txn.affinity_cookie) -m found }'],
   },
 });
