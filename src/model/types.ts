@@ -66,6 +66,44 @@ export interface RoutePolicy {
   headers?: HeaderEdits;
   /** `return` in a snippet annotation: the route answers every request itself. */
   respond?: SnippetReturn;
+  /** `affinity: cookie` and the `session-cookie-*` annotations: the route's requests stick to a pod by a cookie. */
+  affinity?: AffinityPolicy;
+}
+
+/**
+ * Cookie session affinity on one route (ingress-nginx's sticky balancer). The route's backend is a sticky section
+ * (`BackendPolicy.affinity`), which balances on the key the cookie carries; the cookie is written by HAProxy with
+ * these attributes, in ingress-nginx's order and form (`NAME=<key>|<backend key>; Expires=...; Max-Age=...;
+ * Domain=...; Path=...; Secure; HttpOnly; SameSite=...`).
+ */
+export interface AffinityPolicy {
+  /** The route's backend (its sticky section), named again here for a canary's cookie to lead back to it. */
+  backend: string;
+  /** `session-cookie-name`, case kept (cookie names are case-sensitive). */
+  cookie: string;
+  /** `affinity-mode`. */
+  mode: 'balanced' | 'persistent';
+  /** ingress-nginx's `md5(md5(<upstream>) .. <upstream>)` of the route's Service port (`<namespace>-<service>-<port>`):
+   * the cookie's second field, which tells a canary's cookie from its main route's. */
+  backendKey: string;
+  /** `session-cookie-path`, else the route's path as written in the Ingress. */
+  path: string;
+  domain?: string;
+  /** `session-cookie-max-age`, seconds (may be 0 or negative, as ingress-nginx writes it). */
+  maxAge?: number;
+  /** `session-cookie-expires`: seconds from the response. */
+  expires?: number;
+  /** Only the three values browsers read, spelt as they are; ingress-nginx's cookie library drops any other spelling. */
+  sameSite?: 'None' | 'Lax' | 'Strict';
+  /** `session-cookie-secure`: Secure over plain HTTP too (over HTTPS it is always set). */
+  secure: boolean;
+  /** `session-cookie-conditional-samesite-none`: no SameSite=None for browsers known to refuse such cookies. */
+  conditionalSameSiteNone: boolean;
+  /** `session-cookie-change-on-failure`. */
+  changeOnFailure: boolean;
+  /** The route's canary (affinity-canary-behavior: sticky, the default): a client whose cookie names the canary's
+   * backend stays on the canary, one whose cookie names the route's stays off it. */
+  canary?: { backend: string; backendKey: string };
 }
 
 /**
@@ -208,7 +246,10 @@ export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
  * settings on one Service port get a backend each (routes.ts `backendName`).
  */
 export interface BackendPolicy {
-  protocol: BackendProtocol;
+  /** Absent: plain HTTP/1. */
+  protocol?: BackendProtocol;
+  /** Some route balances on an affinity cookie: a sticky section (`balance hash` on the cookie's key). */
+  affinity?: true;
 }
 
 export interface Backend {

@@ -208,7 +208,7 @@ function forbiddenExternalName(host: string): boolean {
  * the runtime path brings such a server back by name; the same name must mean the same server options.
  */
 export function serverName(address: string, port: number, policy?: BackendPolicy): string {
-  return `ep_${address.replace(/[.:]/g, '_')}_${port}${policy ? `_${policy.protocol}` : ''}`;
+  return `ep_${address.replace(/[.:]/g, '_')}_${port}${policy?.protocol ? `_${policy.protocol}` : ''}`;
 }
 
 export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex, policy?: BackendPolicy): { backend: Backend; diagnostics: Diagnostic[] } {

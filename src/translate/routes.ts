@@ -4,6 +4,7 @@ import type { BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRo
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf } from './annotations/upstream.js';
+import { affinityOf, backendKey } from './annotations/affinity.js';
 import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
@@ -18,7 +19,7 @@ export interface RouteOptions {
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy ? `_${policy.protocol}` : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
@@ -199,7 +200,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy, source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withAffinity(policy, ing, path, be, refs), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
@@ -221,7 +222,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       });
       continue;
     }
-    dflt = { backend: be, policy: policyOf(ing), source: { ingress: ing.key, defaultBackend: true } };
+    dflt = { backend: be, policy: withAffinity(policyOf(ing), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
   attachCanaries(key, canaries, all, refs, diagnostics);
@@ -320,13 +321,19 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
         shadowedBy = other;
         continue;
       }
-      const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: backendPolicyOf(c.ing.annotations) });
+      // affinity-canary-behavior (the canary Ingress's): sticky, the default, gives the canary the route's affinity,
+      // as ingress-nginx copies the main upstream's affinity to the alternative one; legacy leaves it out.
+      const sticky = c.policy.affinity !== undefined && k.ing.annotations.affinityCanaryBehavior !== 'legacy';
+      const mainPolicy = backendPolicyOf(c.ing.annotations);
+      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol } : undefined;
+      const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: canaryPolicy });
       if (be === undefined) continue;
       if (be === c.backend) {
         samePort = true;
         continue;
       }
-      c.policy = { ...c.policy, canary: canaryPolicyOf(k.ing.annotations, be, k.ing.key) };
+      const affinity = c.policy.affinity && sticky ? { ...c.policy.affinity, canary: { backend: be, backendKey: backendKey(refs.get(be)!.ref) } } : c.policy.affinity;
+      c.policy = { ...c.policy, canary: canaryPolicyOf(k.ing.annotations, be, k.ing.key), ...(affinity ? { affinity } : {}) };
       attached.set(c, k.ing);
     }
     if (shadowedBy)
@@ -380,6 +387,12 @@ function regexLocations(key: string, candidates: Candidate[], diagnostics: Diagn
     .map(({ from: _from, ...route }) => route);
 }
 
+/** A route's policy with its Ingress's affinity, whose cookie path defaults to the route's path as written. */
+function withAffinity(policy: RoutePolicy, ing: IngressInfo, path: string, backend: string, refs: BackendRefs): RoutePolicy {
+  const affinity = affinityOf(ing.annotations, path, backend, refs.get(backend)!.ref);
+  return affinity ? { ...policy, affinity } : policy;
+}
+
 /** Rules D1, D2: the oldest rule-less Ingress with a default backend takes the traffic no host group matches. */
 export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): CatchAllResult {
   const diagnostics: Diagnostic[] = [];
@@ -403,7 +416,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: routePolicy(ing.annotations, false, opts.sslRedirect), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

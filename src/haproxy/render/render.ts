@@ -16,6 +16,7 @@ import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
+import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
@@ -69,6 +70,7 @@ export const MAPS = {
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
   ...CANARY_FAMILY.maps,
+  ...AFFINITY_FAMILY.maps,
   ...SNIPPET_RETURN_FAMILY.maps,
   ...SNIPPET_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
@@ -151,8 +153,9 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // configuration-snippet between them; its header edits come last in their phases, as the snippet's directives come
 // after the annotations' in a location (its headers replace those of CORS and upstream-vhost). Canaries come last:
 // their action swaps the route's section after every other family has read the route's id, and before the body
-// rules, which carry the section to the body gate.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// rules, which carry the section to the body gate. Affinity follows the canary: a sticky canary's cookie overrides
+// the canary's draw.
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -406,7 +409,7 @@ const OPTION_WORD = /^[a-z0-9][a-z0-9./]{0,15}$/;
 
 /** The options a backend policy adds to each `server` line; empty for plain HTTP. Fails closed on anything unknown. */
 export function serverOptions(policy: BackendPolicy | undefined): string {
-  if (!policy) return '';
+  if (policy?.protocol === undefined) return '';
   const words = Object.hasOwn(PROTOCOL_OPTIONS, policy.protocol) ? PROTOCOL_OPTIONS[policy.protocol] : undefined;
   if (!words) throw new Error(`render: refusing backend protocol ${JSON.stringify(policy.protocol)}`);
   for (const w of words) if (!OPTION_WORD.test(w)) throw new Error(`render: refusing server option ${JSON.stringify(w)}`);
@@ -434,6 +437,22 @@ export function dialledServers(b: Pick<Backend, 'servers'>): Server[] {
 
 export function spareName(i: number): string {
   return `spare_${i}`;
+}
+
+/** A spare of the sticky flavour (cookie affinity), which only a sticky backend may be bound to. */
+export function stickySpareName(i: number): string {
+  return `spare_sticky_${i}`;
+}
+
+export function isStickySection(name: string): boolean {
+  return name.startsWith('spare_sticky_');
+}
+
+/** Sticky spares a configuration carries: none until some backend is sticky (the first one takes a reload, as a
+ * feature the configuration lacks), then two, or one per ten sticky backends. */
+export function stickySpares(model: RoutingModel): string[] {
+  const sticky = model.backends.filter((b) => b.policy?.affinity && !b.externalName).length;
+  return Array.from({ length: sticky === 0 ? 0 : Math.max(2, Math.ceil(sticky / 10)) }, (_, i) => stickySpareName(i));
 }
 
 export const RESOLVERS = 'portico_dns';
@@ -469,8 +488,12 @@ function resolversSection(servers: string[]): string[] {
 
 /** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections,
  * which only a reload creates, aside). */
-function sectionText(name: string, b: Backend | undefined, resolvers: boolean): string {
-  const lines = [`backend ${assertToken(name, 'backend name')}`, '  balance roundrobin', '  retries 2', '  option redispatch 1'];
+function sectionText(name: string, b: Backend | undefined, resolvers: boolean, sticky = b?.policy?.affinity === true): string {
+  // A sticky section balances on the affinity cookie's key (policy/affinity.ts) with a consistent hash, so that pods
+  // added or removed move only the keys that hash near them (ingress-nginx's sticky_balanced); with no key it is
+  // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
+  const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : ['  balance roundrobin'];
+  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, '  retries 2', '  option redispatch 1'];
   if (b?.externalName) {
     // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.
@@ -664,7 +687,7 @@ ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindL
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`) })}
 
-${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns))].join('\n\n')}
+${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, true))].join('\n\n')}
 `;
 }
 

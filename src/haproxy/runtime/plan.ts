@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -96,7 +96,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && before.policy?.protocol !== after.policy?.protocol) return { reload: `backend ${name}: protocol changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity)) return { reload: `backend ${name}: protocol or affinity changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -106,8 +106,11 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     let old: Server[] = before ? dialledServers(before) : [];
     if (section === undefined) {
-      section = free.shift();
-      if (section === undefined) return { reload: `no spare backend section left for ${name}` };
+      // A sticky backend needs a sticky spare (its balance line is configuration text), any other a plain one.
+      const sticky = after.policy?.affinity === true;
+      const at = free.findIndex((f) => isStickySection(f) === sticky);
+      section = at < 0 ? undefined : free.splice(at, 1)[0];
+      if (section === undefined) return { reload: `no ${sticky ? 'sticky ' : ''}spare backend section left for ${name}` };
       bound.set(name, section);
       old = [];
     }

@@ -14,6 +14,7 @@ import { REWRITE_ANNOTATIONS } from './rewrite.js';
 import { BUFFER_ANNOTATIONS } from './buffers.js';
 import { CANARY_ANNOTATIONS, checkCanaryEnabled } from './canary.js';
 import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
+import { AFFINITY_ANNOTATIONS, checkAffinity } from './affinity.js';
 import type { SnippetPolicy } from './snippets.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
@@ -25,6 +26,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...CANARY_ANNOTATIONS,
+  ...AFFINITY_ANNOTATIONS,
   ...SNIPPET_ANNOTATIONS,
   ...BUFFER_ANNOTATIONS,
 ];
@@ -64,6 +66,7 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
 export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings): AnnotationValues {
   const values = parseAnnotations(annotations, ANNOTATIONS, f);
   checkCanaryEnabled(values, annotations, f);
+  checkAffinity(values, f);
   return values;
 }
 

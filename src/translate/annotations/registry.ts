@@ -63,6 +63,19 @@ export interface AnnotationValues {
   serverSnippet?: SnippetPolicy;
   /** Read and checked, without effect until auth-url is supported. */
   authSnippet?: SnippetPolicy;
+  affinity?: 'cookie';
+  affinityMode?: 'balanced' | 'persistent';
+  affinityCanaryBehavior?: 'sticky' | 'legacy';
+  sessionCookieName?: string;
+  sessionCookiePath?: string;
+  sessionCookieDomain?: string;
+  sessionCookieMaxAge?: number;
+  sessionCookieExpires?: number;
+  /** As written (any case): only `None`, `Lax` and `Strict` reach the cookie. */
+  sessionCookieSameSite?: string;
+  sessionCookieSecure?: boolean;
+  sessionCookieConditionalSameSiteNone?: boolean;
+  sessionCookieChangeOnFailure?: boolean;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

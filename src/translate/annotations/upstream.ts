@@ -2,6 +2,7 @@
 // HAProxy speaks to the backend. (The proxy-ssl annotations join this family.)
 import type { BackendPolicy, BackendProtocol } from '../../model/types.js';
 import { annotation } from './registry.js';
+import { wantsAffinity } from './affinity.js';
 import type { AnnotationValues } from './registry.js';
 import { hostAndPort, oneOf, quote, trimSpaces } from './values.js';
 import type { ValueGrammar } from './values.js';
@@ -29,9 +30,12 @@ export const backendProtocol: ValueGrammar<'http' | BackendProtocol> = {
   },
 };
 
-/** The backend policy an Ingress's paths ask for; undefined for plain HTTP, the default. */
+/** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity, the default. */
 export function backendPolicyOf(v: AnnotationValues): BackendPolicy | undefined {
-  return v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : { protocol: v.backendProtocol };
+  const protocol = v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : v.backendProtocol;
+  const affinity = wantsAffinity(v);
+  if (protocol === undefined && !affinity) return undefined;
+  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}) };
 }
 
 export const UPSTREAM_ANNOTATIONS = [
