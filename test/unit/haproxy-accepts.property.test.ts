@@ -176,6 +176,12 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/server-snippet': ["more_set_headers 'X-Served-By: p';\nadd_header X-Host 1;\nreturn 302 /login;", 'proxy_set_header X-I 1;', 'if ($host = a) { return 403; }'],
     'nginx.ingress.kubernetes.io/auth-snippet': ['proxy_set_header X-Api-Key k;'],
     'nginx.ingress.kubernetes.io/stream-snippet': ['server { listen 9000; }'],
+    'nginx.ingress.kubernetes.io/affinity': ['cookie', 'Cookie', 'ip'],
+    'nginx.ingress.kubernetes.io/session-cookie-name': ['route', 'a b', 'x;y', 'x\n  cookie y'],
+    'nginx.ingress.kubernetes.io/session-cookie-path': ['/app', '/a;b', '/a b'],
+    'nginx.ingress.kubernetes.io/session-cookie-domain': ['.example.com', 'a b', 'x;Secure'],
+    'nginx.ingress.kubernetes.io/session-cookie-max-age': ['3600', '0x', '-1'],
+    'nginx.ingress.kubernetes.io/session-cookie-samesite': ['None', 'lax', 'Strict;'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
