@@ -79,6 +79,10 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'CORS (enable-cors, any origin)', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, status: 200 },
   // The route's path `/` becomes the expression `^/`, tried in paths-regex.map, and every request is rewritten (Lua).
   { family: 'rewrite (rewrite-target)', annotations: { 'nginx.ingress.kubernetes.io/rewrite-target': '/app' }, status: 200 },
+  // One response header set on every status: a map lookup by route id and name, decoded into the header.
+  { family: 'snippet (more_set_headers)', annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'more_set_headers "X-Frame-Options: DENY";' }, status: 200 },
+  // A request without the cookie: balanced by the sticky backend, and the Lua action writes the Set-Cookie.
+  { family: 'affinity (affinity: cookie)', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie' }, status: 200 },
 ];
 
 /**
