@@ -66,6 +66,22 @@ export interface RoutePolicy {
   headers?: HeaderEdits;
   /** `return` in a snippet annotation: the route answers every request itself. */
   respond?: SnippetReturn;
+  /** `auth-type: basic` with its Secret: requests need one of these users' passwords, else 401. */
+  auth?: BasicAuth;
+}
+
+/**
+ * Basic authentication of a route (`auth-type: basic`, `auth-secret`, `auth-secret-type`, `auth-realm`), with the
+ * Secret's content as translate read it. A route whose Secret is missing or unreadable has no `auth` but
+ * `refuseAll` (it fails closed, as ingress-nginx denies the location).
+ */
+export interface BasicAuth {
+  /** `auth-realm`: ingress-nginx's grammar (letters, digits, space, `-._~/:`), empty by default. */
+  realm: string;
+  /** The Secret, namespace/name. */
+  secret: string;
+  /** [user, htpasswd hash] by user name; users whose line was refused are left out. */
+  users: [user: string, hash: string][];
 }
 
 /**
