@@ -91,7 +91,7 @@ export function authLua(): string {
 // - Results are compared in full, whatever the first differing byte (no early exit).
 // - apr1 ($apr1$, htpasswd's default) and $1$ are md5crypt: 1,002 MD5s through HAProxy's `digest` converter.
 // - {SHA} is one SHA-1 through the `sha1` and `base64` converters.
-// - bcrypt ($2y$, $2b$, $2a$) is Blowfish in Lua; its cost is capped at 12 by the grammars (a verification at cost
+// - bcrypt ($2y$, $2b$, $2a$) is Blowfish in Lua; translate admits cost 9 at most, render and the script 12 (cost
 //   12 takes seconds of Lua), and Lua yields while it runs, so other requests go on.
 const LUA = `local digest_md5 = function(txn, s) return txn.c:digest(s, 'MD5') end
 local cache, cached = {}, 0
