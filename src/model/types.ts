@@ -68,6 +68,8 @@ export interface RoutePolicy {
   respond?: SnippetReturn;
   /** `affinity: cookie` and the `session-cookie-*` annotations: the route's requests stick to a pod by a cookie. */
   affinity?: AffinityPolicy;
+  /** `auth-type: basic` with its Secret: requests need one of these users' passwords, else 401. */
+  auth?: BasicAuth;
 }
 
 /**
@@ -104,6 +106,20 @@ export interface AffinityPolicy {
   /** The route's canary (affinity-canary-behavior: sticky, the default): a client whose cookie names the canary's
    * backend stays on the canary, one whose cookie names the route's stays off it. */
   canary?: { backend: string; backendKey: string };
+}
+
+/**
+ * Basic authentication of a route (`auth-type: basic`, `auth-secret`, `auth-secret-type`, `auth-realm`), with the
+ * Secret's content as translate read it. A route whose Secret is missing or unreadable has no `auth` but
+ * `refuseAll` (it fails closed, as ingress-nginx denies the location).
+ */
+export interface BasicAuth {
+  /** `auth-realm`: ingress-nginx's grammar (letters, digits, space, `-._~/:`), empty by default. */
+  realm: string;
+  /** The Secret, namespace/name. */
+  secret: string;
+  /** [user, htpasswd hash] by user name; users whose line was refused are left out. */
+  users: [user: string, hash: string][];
 }
 
 /**

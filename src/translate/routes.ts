@@ -1,10 +1,12 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
 import { ANY_HOST_KEY } from '../model/types.js';
-import type { BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
+import type { BasicAuth, BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf } from './annotations/upstream.js';
 import { affinityOf, backendKey } from './annotations/affinity.js';
+import { authOf } from './annotations/auth-basic.js';
+import type { Obj } from '../k8s/objects.js';
 import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
@@ -12,6 +14,22 @@ import type { BackendSpec, IngressInfo } from './validate-ingress.js';
 export interface RouteOptions {
   /** Global switch for the HTTP to HTTPS redirect of TLS hosts (rule T9). */
   sslRedirect: boolean;
+  /** A Secret by namespace/name (basic authentication's users); the translator records which ones a group read, so
+   * that a changed Secret rebuilds the groups that use it. Absent: no Secret exists. */
+  secret?: (key: string) => Obj | undefined;
+}
+
+/** The basic authentication of an Ingress's routes, its findings pushed once per Ingress and group. */
+function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: IngressInfo) => BasicAuth | 'refuse' | undefined {
+  const memo = new Map<IngressInfo, BasicAuth | 'refuse' | undefined>();
+  return (ing) => {
+    if (memo.has(ing)) return memo.get(ing);
+    const r = authOf(ing.annotations, ing, opts.secret ?? (() => undefined));
+    diagnostics.push(...r.diagnostics);
+    const result = r.refuse ? 'refuse' : r.auth;
+    memo.set(ing, result);
+    return result;
+  };
 }
 
 /**
@@ -176,7 +194,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     });
   }
   const serverSnippet = serverFrom?.annotations.serverSnippet;
-  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet);
+  const authFor = authResolver(opts, diagnostics);
+  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing));
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
@@ -398,6 +417,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
   const diagnostics: Diagnostic[] = [];
   const refs: BackendRefs = new Map();
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
+  const authFor = authResolver(opts, diagnostics);
   for (const ing of [...candidates].sort(byAge)) {
     if (!ing.defaultBackend) continue;
     if (isCanary(ing.annotations)) {
@@ -416,7 +436,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

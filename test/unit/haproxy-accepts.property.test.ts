@@ -182,6 +182,10 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/session-cookie-domain': ['.example.com', 'a b', 'x;Secure'],
     'nginx.ingress.kubernetes.io/session-cookie-max-age': ['3600', '0x', '-1'],
     'nginx.ingress.kubernetes.io/session-cookie-samesite': ['None', 'lax', 'Strict;'],
+    'nginx.ingress.kubernetes.io/auth-type': ['basic', 'digest', 'Basic', 'basic\n  lua-load /x'],
+    'nginx.ingress.kubernetes.io/auth-secret': ['a', 'web', 'default/tls-a', 'other/a', 'a/b/c', 'A', '../x', 'a\n  x'],
+    'nginx.ingress.kubernetes.io/auth-secret-type': ['auth-file', 'auth-map', 'auth-maps'],
+    'nginx.ingress.kubernetes.io/auth-realm': ['Staff only', 'a"b', 'x\\', 'r%[src]', 'a\r\nSet-Cookie: x', '\u00fc', 'off'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
@@ -276,6 +280,15 @@ function kinds(hostile: boolean) {
     ),
     { 'tls.crt': b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'tls.key': b64(CERTS.ec.key) },
     { 'tls.crt': 'not base64!', 'tls.key': '' },
+    // Basic authentication's users (auth-file and auth-map), hostile lines among them.
+    {
+      auth: b64(
+        'ann:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\nbob:$2y$05$J73dRADuZsj1T/2iRmfZ2OzZ1GSKD8mP2fCDG5iz7V690bSah/xi6\n# c\n' +
+          'a b#c:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nx\n  http-request deny:$apr1$a$b\n\u00fc\u00df:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nev:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\n  lua-load /x\n',
+      ),
+      mia: b64('$apr1$jbFu3afF$wJyU3ET6AXlqyWUmjPY7k0'),
+      'x.y': b64('{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY= %[src]'),
+    },
     { 'tls.crt': b64(CERTS.ec.crt + CERTS.ec.key), 'tls.key': b64(CERTS.ec.key) },
     {},
   );

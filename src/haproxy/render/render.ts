@@ -14,6 +14,7 @@ import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
+import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
@@ -63,6 +64,7 @@ export const MAPS = {
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
   ...SOURCE_RANGE_FAMILY.maps,
+  ...AUTH_BASIC_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
@@ -147,15 +149,17 @@ const KEEP_TRAILING_SLASH = 'keepTrailingSlash';
 export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 /** The policy families' render sides (src/haproxy/render/policy/), in the order their rules run within a phase. */
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
-// the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
+// the families' map-name types into MapName. Access lists come first (who may use the route at all); basic
+// authentication's rules are the first of the upstream phase (after everything nginx answers in its rewrite phase,
+// before what the backend receives is changed); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
 // is written before the redirect's `return`. A snippet's `return` sits between the two, as ingress-nginx writes the
 // configuration-snippet between them; its header edits come last in their phases, as the snippet's directives come
 // after the annotations' in a location (its headers replace those of CORS and upstream-vhost). Canaries come last:
 // their action swaps the route's section after every other family has read the route's id, and before the body
 // rules, which carry the section to the body gate. Affinity follows the canary: a sticky canary's cookie overrides
-// the canary's draw.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// the canary's draw. Basic authentication comes right after the access lists, so it is first in the upstream phase.
+const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));

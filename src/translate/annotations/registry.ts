@@ -3,6 +3,7 @@
 // applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
 import type { BackendProtocol } from '../../model/types.js';
 import type { SnippetPolicy } from './snippets.js';
+import type { SecretName } from './auth-basic.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
 import { quote } from './values.js';
@@ -76,6 +77,13 @@ export interface AnnotationValues {
   sessionCookieSecure?: boolean;
   sessionCookieConditionalSameSiteNone?: boolean;
   sessionCookieChangeOnFailure?: boolean;
+  /** `invalid`: the annotation had a bad value (authentication fails closed). */
+  authType?: 'basic' | 'invalid';
+  authSecret?: SecretName | 'invalid';
+  /** The annotation key auth-secret was read from, for findings about its Secret. */
+  authSecretField?: string;
+  authSecretType?: 'auth-file' | 'auth-map' | 'invalid';
+  authRealm?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

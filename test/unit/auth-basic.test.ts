@@ -1,0 +1,168 @@
+// Basic authentication's translate and render sides: the grammars with hostile values, htpasswd parsing (hashes made
+// by the real htpasswd), the map lines render writes and refuses, the incremental translator's Secret index, and
+// plan: a changed Secret is map operations, the first route with authentication a reload.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { authTypeGrammar, hashProblem, parseHtpasswd, realmGrammar, secretNameGrammar, secretUsers } from '../../src/translate/annotations/auth-basic.js';
+import { authData, authLua, challengeValue, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
+import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
+import { Findings } from '../../src/translate/diagnostics.js';
+import { Translator, translate } from '../../src/translate/translate.js';
+import type { TranslateOptions } from '../../src/translate/translate.js';
+import { emptySnapshot } from '../../src/k8s/kinds.js';
+import type { Obj } from '../../src/k8s/objects.js';
+import { routeId } from '../../src/haproxy/render/render.js';
+import { plan } from '../../src/haproxy/runtime/plan.js';
+import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+
+const htpasswd = (flag: string, user: string, password: string): string => execFileSync('htpasswd', ['-nb', flag, user, password], { encoding: 'utf8' }).trim();
+const hashOf = (line: string): string => line.slice(line.indexOf(':') + 1);
+const N = 'nginx.ingress.kubernetes.io/';
+
+describe('basic authentication grammars', () => {
+  test('auth-type: basic only; digest is refused with a reason that says so', () => {
+    assert.deepEqual(authTypeGrammar.parse(' basic '), { ok: true, value: 'basic' });
+    const digest = authTypeGrammar.parse('digest');
+    assert.ok(!digest.ok && /digest.*not supported/.test(digest.reason));
+    for (const bad of ['Basic', 'basicx', 'basic\n  lua-load /x', '']) assert.equal(authTypeGrammar.parse(bad).ok, false, JSON.stringify(bad));
+  });
+
+  test('auth-secret: name or namespace/name, each a Kubernetes name', () => {
+    assert.deepEqual(secretNameGrammar.parse('users'), { ok: true, value: { name: 'users' } });
+    assert.deepEqual(secretNameGrammar.parse('team/users.v2'), { ok: true, value: { namespace: 'team', name: 'users.v2' } });
+    for (const bad of ['a/b/c', '../x', 'A', '/x', 'x/', 'a b', 'a\nb', 'ns.x/a']) assert.equal(secretNameGrammar.parse(bad).ok, false, bad);
+  });
+
+  test("auth-realm: ingress-nginx's characters; no quote, backslash, control character or format sequence", () => {
+    assert.deepEqual(realmGrammar.parse('Staff only: a-b_c.d~/'), { ok: true, value: 'Staff only: a-b_c.d~/' });
+    for (const bad of ['a"b', 'x\\', 'a\r\nSet-Cookie: x', 'r%[src]', '\u00fc', 'a\tb', 'x'.repeat(257)]) assert.equal(realmGrammar.parse(bad).ok, false, JSON.stringify(bad));
+  });
+
+  test('invalid auth annotations fail closed; auth-secret without auth-type is reported and does nothing', () => {
+    const cases: Record<string, string>[] = [{ [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 's' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'a/b/c' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 's', [`${N}auth-secret-type`]: 'auth-maps' }];
+    for (const annotations of cases) {
+      const f = new Findings('Ingress default/x');
+      const v = parseIngressAnnotations(annotations, f);
+      assert.ok(v.authType === 'invalid' || v.authSecret === 'invalid' || v.authSecretType === 'invalid', JSON.stringify(annotations));
+      assert.ok(f.list.some((d) => d.rule === 'A1'));
+    }
+    const f = new Findings('Ingress default/x');
+    parseIngressAnnotations({ [`${N}auth-secret`]: 's' }, f);
+    assert.deepEqual(f.list.map((d) => d.rule), ['auth-ignored']);
+  });
+});
+
+describe('htpasswd content', () => {
+  test("every scheme htpasswd writes: apr1, bcrypt and SHA-1 accepted; DES, SHA-256/512-crypt refused with a reason", () => {
+    for (const flag of ['-m', '-B', '-s']) assert.equal(hashProblem(hashOf(htpasswd(flag, 'u', 'p'))), undefined, flag);
+    assert.match(hashProblem(hashOf(htpasswd('-d', 'u', 'p'))) ?? '', /DES crypt/);
+    assert.match(hashProblem(hashOf(htpasswd('-2', 'u', 'p'))) ?? '', /SHA-256\/512/);
+    assert.match(hashProblem(hashOf(htpasswd('-5', 'u', 'p'))) ?? '', /SHA-256\/512/);
+    assert.match(hashProblem(hashOf(htpasswd('-B', 'u', 'p').replace('$05$', '$10$'))) ?? '', /cost 10/);
+    for (const bad of ['secret', '{PLAIN}secret', '$apr1$salt$short', '$2y$05$tooshort', '$apr1$a$bbbbbbbbbbbbbbbbbbbbbb\n']) assert.notEqual(hashProblem(bad), undefined, bad);
+  });
+
+  test('lines: comments and empty lines skipped, CRLF read, the first line of a user wins; problems never quote the hash', () => {
+    const ann = htpasswd('-m', 'ann', 'x');
+    const text = `# comment\r\n${ann}\r\n\nno-colon\n${htpasswd('-m', 'ann', 'y')}\n:${hashOf(ann)}\nbad\u0007user:${hashOf(ann)}\ndee:${hashOf(htpasswd('-d', 'dee', 'p'))}\n`;
+    const r = parseHtpasswd(text);
+    assert.deepEqual(r.users, [['ann', hashOf(ann)]]);
+    assert.deepEqual(
+      r.problems.map((p) => p.reason.slice(0, 7)),
+      ['line 4:', 'line 5:', 'line 6:', 'line 7:', 'line 8:'],
+    );
+    for (const p of r.problems) assert.ok(!p.reason.includes('$apr1$') && !p.reason.includes('$'), p.reason);
+  });
+
+  test('auth-map: each key a user (a trailing line break of the value dropped); auth-file without the auth key is missing', () => {
+    const secret: Obj = { kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { mia: Buffer.from(`${hashOf(htpasswd('-m', 'mia', 'p'))}\n`).toString('base64'), bob: Buffer.from('plain').toString('base64') } };
+    const m = secretUsers(secret, 'auth-map');
+    assert.ok(!('missing' in m));
+    assert.deepEqual(m.users.map(([u]) => u), ['mia']);
+    assert.deepEqual(m.problems.map((p) => p.field), ['data[bob]']);
+    assert.ok('missing' in secretUsers(secret, 'auth-file'));
+  });
+});
+
+describe('render: the maps and the script', () => {
+  test('users are keyed by the hex of their UTF-8 bytes, as http_auth_user,hex gives them; the challenge is percent-encoded', () => {
+    assert.equal(userKey('ann'), '|616E6E');
+    assert.equal(userKey('a b#ü'), '|61206223C3BC');
+    assert.equal(challengeValue('Staff only'), 'Basic%20realm=%22Staff%20only%22');
+    assert.equal(challengeValue(''), 'Basic%20realm=%22%22');
+    const hash = hashOf(htpasswd('-B', 'bob', 'p'));
+    assert.deepEqual(authData({ realm: 'R', secret: 'default/s', users: [['bob', hash]] }), [['authUsers', hash, '|626F62'], ['authChallenges', 'Basic%20realm=%22R%22']]);
+  });
+
+  test('render refuses what translate should have refused: hostile realms, users and hashes throw', () => {
+    for (const realm of ['a"b', 'a\\', 'a\nb', 'a%b']) assert.throws(() => challengeValue(realm), /refusing auth realm/);
+    for (const user of ['', 'a:b', 'a\nb', 'x'.repeat(256)]) assert.throws(() => userKey(user), /refusing auth user/);
+    for (const hash of ['plain', '$apr1$a$b c', `${hashOf(htpasswd('-m', 'u', 'p'))}\n  lua-load /x`, '{SHA}x y']) assert.throws(() => hashValue(hash), /refusing an auth hash/);
+  });
+
+  test("Blowfish's constants are pi's hexadecimal digits (checked at both ends of the table)", () => {
+    const lua = authLua();
+    assert.match(lua, /local PI = \{ 0x243f6a88,0x85a308d3,/);
+    assert.match(lua, /0x3ac372e6 \}/);
+  });
+});
+
+describe('the Secret index and live changes', () => {
+  const opts: TranslateOptions = { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: false };
+  const ing = (name: string, host: string, annotations: Record<string, string>): Obj => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: 'default', annotations },
+    spec: { rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+  });
+  const secret = (auth: string): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'users', namespace: 'default' }, data: { auth: Buffer.from(auth).toString('base64') } });
+
+  test('a changed Secret rebuilds the groups that read it, only them, and the result is what a full translate gives', () => {
+    const t = new Translator(opts);
+    const snap = emptySnapshot();
+    snap.ingresses = [ing('a', 'a.test', { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'users' }), ing('b', 'b.test', {})];
+    snap.secrets = [secret(htpasswd('-m', 'ann', 'x'))];
+    const first = t.update(snap);
+    assert.equal(first.model.hostGroups[0]!.prefix[0]!.policy.auth?.users[0]?.[0], 'ann');
+    const next = { ...snap, secrets: [secret(htpasswd('-m', 'zoe', 'y'))] };
+    const second = t.update(next);
+    assert.equal(second.model.hostGroups[0]!.prefix[0]!.policy.auth?.users[0]?.[0], 'zoe');
+    assert.equal(second.model.hostGroups[1], first.model.hostGroups[1], 'b.test reads no Secret: untouched');
+    assert.deepEqual(second, translate(next, opts));
+    const gone = t.update({ ...snap, secrets: [] });
+    assert.equal(gone.model.hostGroups[0]!.prefix[0]!.policy.refuseAll, true, 'a deleted Secret fails closed');
+    assert.deepEqual(gone, translate({ ...snap, secrets: [] }, opts));
+  });
+
+  const web = svc('web', ['10.0.0.1']);
+  const manifests = (auth: string): string => `${web}
+apiVersion: v1
+kind: Secret
+metadata: {name: users}
+data: {auth: ${Buffer.from(auth).toString('base64')}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: a, annotations: {${N}auth-type: basic, ${N}auth-secret: users}}
+spec: {rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+`;
+
+  test('a password changed and a user added are map operations; users arrive before the challenge and leave after it', () => {
+    const id = routeId('a.test/');
+    const ann1 = htpasswd('-m', 'ann', 'x');
+    const ann2 = htpasswd('-m', 'ann', 'y');
+    const zoe = htpasswd('-B', 'zoe', 'z');
+    const state = reloadedWith(model(manifests(ann1)));
+    assert.deepEqual(opSummary(ops(state, model(manifests(`${ann2}\n${zoe}`))).ops), [`map-set maps/auth-users.map ${id}|616E6E ${hashOf(ann2)}`, `map-add maps/auth-users.map ${id}|7A6F65 ${hashOf(zoe)}`]);
+    const off = model(manifests(ann1).replace(/annotations: \{[^}]*\}/, 'annotations: {}'));
+    assert.deepEqual(opSummary(ops(state, off).ops), ['map-set maps/paths.map a.test/ --|be_default_web_80', `map-del maps/auth-challenges.map ${id}`, `map-del maps/auth-users.map ${id}|616E6E`]);
+  });
+
+  test('the first route with authentication needs the rules: a reload', () => {
+    const plain = model(manifests(htpasswd('-m', 'ann', 'x')).replace(/annotations: \{[^}]*\}/, 'annotations: {}'));
+    const p = plan(reloadedWith(plain), model(manifests(htpasswd('-m', 'ann', 'x'))), DEFAULT_PEM);
+    assert.ok('reload' in p);
+    assert.match(p.reload, /no rule for auth/);
+  });
+});
