@@ -66,6 +66,30 @@ export interface RoutePolicy {
   headers?: HeaderEdits;
   /** `return` in a snippet annotation: the route answers every request itself. */
   respond?: SnippetReturn;
+  /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
+  auth?: ExternalAuthPolicy;
+}
+
+/**
+ * External authentication (src/translate/annotations/auth-external.ts). URLs and the cache key are templates that may
+ * hold the nginx variables the grammar admits (`$host`, `$http_host`, `$scheme`, `$request_uri`,
+ * `$escaped_request_uri`; in the key also `$remote_addr`, `$remote_user`, `$http_<name>`, `$cookie_<name>`), computed
+ * per request by the Lua action.
+ */
+export interface ExternalAuthPolicy {
+  url: string;
+  /** auth-method; absent: GET, without the X-Original-URI and X-Scheme headers ingress-nginx adds with a method. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  /** Where a 401 is redirected, the redirect parameter already in it; absent: the client gets 401. */
+  signin?: string;
+  /** Lowercase names copied from the auth answer to the backend's request (and removed from it when absent). */
+  responseHeaders: string[];
+  /** X-Auth-Request-Redirect; absent: the request URI. */
+  requestRedirect?: string;
+  cacheKey?: string;
+  /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
+  cacheDurations?: { statuses: number[]; seconds: number }[];
+  alwaysSetCookie: boolean;
 }
 
 /**

@@ -15,9 +15,11 @@ import { BUFFER_ANNOTATIONS } from './buffers.js';
 import { CANARY_ANNOTATIONS, checkCanaryEnabled } from './canary.js';
 import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
 import type { SnippetPolicy } from './snippets.js';
+import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
+  ...AUTH_EXTERNAL_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
@@ -50,7 +52,9 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
-  if (v.refuseAll) policy.refuseAll = true;
+  const { auth, refuse } = externalAuthOf(v);
+  if (v.refuseAll || refuse) policy.refuseAll = true;
+  else if (auth) policy.auth = auth;
   const cors = corsOf(v);
   if (cors) policy.cors = cors;
   const { headers, respond } = routeSnippets(v, serverSnippet);
