@@ -620,7 +620,7 @@ global
   # HAProxy's HTTP client serves external authentication only (auth-url), which verifies no certificate of the auth
   # service, as ingress-nginx's proxy_ssl_verify is off; left at its default, every HAProxy start (each reload and
   # each haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
-  httpclient.ssl.verify none${withDns ? `
+  httpclient.ssl.verify none${withDns && features.has('auth') ? `
   # auth-url host names resolve through the same DNS servers as ExternalName targets.
   httpclient.resolvers.id ${RESOLVERS}
   httpclient.resolvers.prefer ipv4` : ''}
