@@ -221,7 +221,7 @@ describe('WebSocket and live changes', () => {
     assert.equal(await open(), 302);
     const ws = await open('_oauth2_proxy=valid-alice');
     assert.ok(ws instanceof WebSocket);
-    const reply = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    const reply = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
     ws.send('hello');
     assert.equal(await reply, 'ea-app:hello');
     ws.close();
