@@ -69,7 +69,9 @@ export interface RoutePolicy {
   /** `affinity: cookie` and the `session-cookie-*` annotations: the route's requests stick to a pod by a cookie. */
   affinity?: AffinityPolicy;
   /** `auth-type: basic` with its Secret: requests need one of these users' passwords, else 401. */
-  auth?: BasicAuth;
+  basicAuth?: BasicAuth;
+  /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
+  externalAuth?: ExternalAuthPolicy;
 }
 
 /**
@@ -106,6 +108,28 @@ export interface AffinityPolicy {
   /** The route's canary (affinity-canary-behavior: sticky, the default): a client whose cookie names the canary's
    * backend stays on the canary, one whose cookie names the route's stays off it. */
   canary?: { backend: string; backendKey: string };
+}
+
+/**
+ * External authentication (src/translate/annotations/auth-external.ts). URLs and the cache key are templates that may
+ * hold the nginx variables the grammar admits (`$host`, `$http_host`, `$scheme`, `$request_uri`,
+ * `$escaped_request_uri`; in the key also `$remote_addr`, `$remote_user`, `$http_<name>`, `$cookie_<name>`), computed
+ * per request by the Lua action.
+ */
+export interface ExternalAuthPolicy {
+  url: string;
+  /** auth-method; absent: GET, without the X-Original-URI and X-Scheme headers ingress-nginx adds with a method. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  /** Where a 401 is redirected, the redirect parameter already in it; absent: the client gets 401. */
+  signin?: string;
+  /** Lowercase names copied from the auth answer to the backend's request (and removed from it when absent). */
+  responseHeaders: string[];
+  /** X-Auth-Request-Redirect; absent: the request URI. */
+  requestRedirect?: string;
+  cacheKey?: string;
+  /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
+  cacheDurations?: { statuses: number[]; seconds: number }[];
+  alwaysSetCookie: boolean;
 }
 
 /**

@@ -124,10 +124,10 @@ describe('the Secret index and live changes', () => {
     snap.ingresses = [ing('a', 'a.test', { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'users' }), ing('b', 'b.test', {})];
     snap.secrets = [secret(htpasswd('-m', 'ann', 'x'))];
     const first = t.update(snap);
-    assert.equal(first.model.hostGroups[0]!.prefix[0]!.policy.auth?.users[0]?.[0], 'ann');
+    assert.equal(first.model.hostGroups[0]!.prefix[0]!.policy.basicAuth?.users[0]?.[0], 'ann');
     const next = { ...snap, secrets: [secret(htpasswd('-m', 'zoe', 'y'))] };
     const second = t.update(next);
-    assert.equal(second.model.hostGroups[0]!.prefix[0]!.policy.auth?.users[0]?.[0], 'zoe');
+    assert.equal(second.model.hostGroups[0]!.prefix[0]!.policy.basicAuth?.users[0]?.[0], 'zoe');
     assert.equal(second.model.hostGroups[1], first.model.hostGroups[1], 'b.test reads no Secret: untouched');
     assert.deepEqual(second, translate(next, opts));
     const gone = t.update({ ...snap, secrets: [] });

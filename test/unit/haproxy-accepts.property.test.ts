@@ -186,6 +186,15 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/auth-secret': ['a', 'web', 'default/tls-a', 'other/a', 'a/b/c', 'A', '../x', 'a\n  x'],
     'nginx.ingress.kubernetes.io/auth-secret-type': ['auth-file', 'auth-map', 'auth-maps'],
     'nginx.ingress.kubernetes.io/auth-realm': ['Staff only', 'a"b', 'x\\', 'r%[src]', 'a\r\nSet-Cookie: x', '\u00fc', 'off'],
+    'nginx.ingress.kubernetes.io/auth-url': ['https://$host/oauth2/auth', 'http://10.0.0.9:4180/oauth2/auth?x=$request_uri', 'http://a.test/$remote_port', 'http://a.test/x;y', 'http://a.test/\n  lua-load /tmp/x', "http://a.test/%[src]'", 'http://$host$request_uri'],
+    'nginx.ingress.kubernetes.io/auth-signin': ['https://$host/oauth2/start?rd=$escaped_request_uri', 'https://login.test/', 'https://${host}/s?a=1&b=${scheme}', 'https://x/"y'],
+    'nginx.ingress.kubernetes.io/auth-method': ['POST', 'get', 'PATCH', 'GET\n'],
+    'nginx.ingress.kubernetes.io/auth-response-headers': ['X-Auth-Request-User, X-Auth-Request-Email', 'Host', 'x;y', 'a\n  b'],
+    'nginx.ingress.kubernetes.io/auth-signin-redirect-param': ['return_to', 'a=b', 'a&b'],
+    'nginx.ingress.kubernetes.io/auth-request-redirect': ['https://a.test/back', 'a b', '%[src]'],
+    'nginx.ingress.kubernetes.io/auth-cache-key': ['$remote_user$http_authorization', '$cookie__oauth2_proxy', '$request_body', 'a;b'],
+    'nginx.ingress.kubernetes.io/auth-cache-duration': ['200 202 401 5m', '5m, 401 30s', 'any 1h', '200', '200 5x'],
+    'nginx.ingress.kubernetes.io/auth-always-set-cookie': ['true', 'maybe'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

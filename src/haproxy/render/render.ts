@@ -18,6 +18,7 @@ import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
+import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
@@ -66,6 +67,7 @@ export const MAPS = {
   ...SOURCE_RANGE_FAMILY.maps,
   ...AUTH_BASIC_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
+  ...AUTH_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
@@ -158,8 +160,10 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // after the annotations' in a location (its headers replace those of CORS and upstream-vhost). Canaries come last:
 // their action swaps the route's section after every other family has read the route's id, and before the body
 // rules, which carry the section to the body gate. Affinity follows the canary: a sticky canary's cookie overrides
-// the canary's draw. Basic authentication comes right after the access lists, so it is first in the upstream phase.
-const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// the canary's draw. Basic authentication comes right after the access lists, so it is first in the upstream phase;
+// external authentication opens the upstream phase too, in the same place as nginx's auth_request (after the rewrite
+// phase's CORS preflight, returns and HTTPS redirect, and before anything edits the request the backend receives).
+const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -191,14 +195,16 @@ function policyData(p: RouteTarget['policy'], sectionOf: SectionOf): PolicyDatum
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
-function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false): string[] {
+const NO_LISTENERS = { http: '127.0.0.1:80', https: '127.0.0.1:443' };
+
+function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false, self = NO_LISTENERS): string[] {
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
     if (!rules || inUse.size === 0) return [];
     const prefix = f.ruleKeys?.prefix;
     const keys = prefix === undefined ? [] : [...features].filter((k) => k.startsWith(prefix)).sort();
-    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys });
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self });
   });
 }
 
@@ -522,6 +528,12 @@ function bindLines(o: RenderOptions, port: number, options: string): string[] {
   return [`bind :${p}${options}`, ...(o.ipv6 ? [`bind [::]:${p} v6only${options}`] : [])];
 }
 
+/** Where HAProxy can reach its own listeners: the bind address, or loopback when it binds every address. */
+function selfListeners(o: RenderOptions): { http: string; https: string } {
+  const a = o.bindAddress === '' || o.bindAddress === '0.0.0.0' ? '127.0.0.1' : o.bindAddress === '::' ? '::1' : o.bindAddress;
+  return { http: `${assertAddress(a)}:${assertPort(o.httpPort)}`, https: `${assertAddress(a)}:${assertPort(o.httpsPort)}` };
+}
+
 /** The defaults sections: the settings, what the listeners follow, and what backends follow while they have rules. */
 const BASE_DEFAULTS = 'portico';
 const LISTENER_DEFAULTS = 'portico_listeners';
@@ -571,8 +583,9 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
   const httpsRedirects: [flag: string, uri: string][] = [['r', 'capture.req.uri,regsub(/$,)'], ...(features.has(KEEP_TRAILING_SLASH) ? [['R', 'capture.req.uri'] as [string, string]] : [])];
   const routeDefaults = routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n${indent(routeRules)}`] : [];
   /** A phase's rules as lines of a frontend, or nothing. */
+  const self = selfListeners(o);
   const phase = (p: Phase, tls: boolean): string => {
-    const rules = phaseRules(p, features, map, tls);
+    const rules = phaseRules(p, features, map, tls, self);
     return rules.length > 0 ? `${indent(rules)}\n` : '';
   };
   /**
@@ -654,9 +667,13 @@ global
   # HAProxy (one left behind by a killed Portico, say) would answer part of the requests. Reloads pass the listening
   # sockets to the new worker (expose-fd listeners), so they need no SO_REUSEPORT.
   noreuseport
-  # Portico never uses HAProxy's HTTP client; left at its default, every HAProxy start (each reload and each
-  # haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
-  httpclient.ssl.verify none
+  # HAProxy's HTTP client serves external authentication only (auth-url), which verifies no certificate of the auth
+  # service, as ingress-nginx's proxy_ssl_verify is off; left at its default, every HAProxy start (each reload and
+  # each haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
+  httpclient.ssl.verify none${withDns && features.has('auth') ? `
+  # auth-url host names resolve through the same DNS servers as ExternalName targets.
+  httpclient.resolvers.id ${RESOLVERS}
+  httpclient.resolvers.prefer ipv4` : ''}
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
   maxconn ${maxConnections}
   hard-stop-after ${hardStopAfter}s

@@ -18,10 +18,12 @@ import { AFFINITY_ANNOTATIONS, checkAffinity } from './affinity.js';
 import type { SnippetPolicy } from './snippets.js';
 import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
 import type { BasicAuth } from '../../model/types.js';
+import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
   ...AUTH_BASIC_ANNOTATIONS,
+  ...AUTH_EXTERNAL_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
@@ -44,7 +46,7 @@ const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
  * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
-export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy, auth?: BasicAuth | 'refuse'): RoutePolicy {
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse'): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
   const policy: RoutePolicy = { redirectToHttps };
   if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
@@ -55,8 +57,12 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
-  if (v.refuseAll || auth === 'refuse') policy.refuseAll = true;
-  else if (auth) policy.auth = auth;
+  const external = externalAuthOf(v);
+  if (v.refuseAll || basicAuth === 'refuse' || external.refuse) policy.refuseAll = true;
+  else {
+    if (basicAuth) policy.basicAuth = basicAuth;
+    if (external.auth) policy.externalAuth = external.auth;
+  }
   const cors = corsOf(v);
   if (cors) policy.cors = cors;
   const { headers, respond } = routeSnippets(v, serverSnippet);

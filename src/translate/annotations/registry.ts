@@ -62,7 +62,7 @@ export interface AnnotationValues {
   canaryWeightTotal?: number;
   configurationSnippet?: SnippetPolicy;
   serverSnippet?: SnippetPolicy;
-  /** Read and checked, without effect until auth-url is supported. */
+  /** Read and checked, without effect (it would apply to the auth request, which takes no snippet yet). */
   authSnippet?: SnippetPolicy;
   affinity?: 'cookie';
   affinityMode?: 'balanced' | 'persistent';
@@ -84,6 +84,21 @@ export interface AnnotationValues {
   authSecretField?: string;
   authSecretType?: 'auth-file' | 'auth-map' | 'invalid';
   authRealm?: string;
+  /** auth-url and its companions (auth-external.ts). */
+  authUrl?: string;
+  /** auth-url had a bad value: the paths refuse every request. */
+  authUrlBroken?: true;
+  /** A companion of auth-url that fails closed had a bad value: with auth-url set, the paths refuse every request. */
+  authBroken?: true;
+  authMethod?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  authSignin?: string;
+  authSigninRedirectParam?: string;
+  /** Lowercase. */
+  authResponseHeaders?: string[];
+  authRequestRedirect?: string;
+  authCacheKey?: string;
+  authCacheDurations?: { statuses: number[]; seconds: number }[];
+  authAlwaysSetCookie?: boolean;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

@@ -275,12 +275,12 @@ export const SNIPPET_ANNOTATIONS = [
     grammar: snippet,
     set: (v, x) => (v.authSnippet = x),
     refusal: 'A4',
-    notes: () => ['auth-snippet applies to the request ingress-nginx sends to auth-url\'s service, and Portico does not support auth-url yet: it has no effect (the snippet was read, and would be translated)'],
+    notes: () => ['auth-snippet applies to the request ingress-nginx sends to auth-url\'s service, and Portico does not apply snippets to that request yet: it has no effect (the snippet was read, and would be translated)'],
     doc: {
       default: 'none',
-      what: 'Read and checked as configuration-snippet is (warning A4 for anything Portico would not translate), so that it is ready, but it has no effect: ingress-nginx applies it to the external authentication request of `auth-url`, which Portico does not support yet, and never to the request the backend receives.',
-      differences: 'no effect yet, with warning A4 (auth-url is not supported).',
-      status: 'read and checked; no effect until auth-url is (A4)',
+      what: 'Read and checked as configuration-snippet is (warning A4 for anything Portico would not translate), so that it is ready, but it has no effect: ingress-nginx applies it to the external authentication request of `auth-url`, to which Portico applies no snippet yet, and never to the request the backend receives.',
+      differences: 'no effect yet, with warning A4 (the auth request takes no snippet).',
+      status: 'read and checked; no effect yet (A4)',
     },
   }),
   annotation({

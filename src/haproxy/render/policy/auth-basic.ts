@@ -266,14 +266,14 @@ local function verify(txn, hash, pw)
 end
 
 core.register_action('portico_auth', { 'http-req' }, function(txn)
-  local hash = txn:get_var('txn.auth_hash')
+  local hash = txn:get_var('txn.basic_auth_hash')
   local pw = txn.f:http_auth_pass()
   if hash == nil or pw == nil then return end
   local key = txn.c:digest(hash .. '\\0' .. pw, 'SHA256')
   local now = core.now().sec
   local expires = cache[key]
   if expires ~= nil and expires > now then
-    txn:set_var('txn.auth_ok', true)
+    txn:set_var('txn.basic_auth_ok', true)
     return
   end
   if not verify(txn, hash, pw) then return end
@@ -282,7 +282,7 @@ core.register_action('portico_auth', { 'http-req' }, function(txn)
     cached = cached + 1
   end
   cache[key] = now + TTL
-  txn:set_var('txn.auth_ok', true)
+  txn:set_var('txn.basic_auth_ok', true)
 end)
 `;
 
@@ -291,7 +291,7 @@ export const AUTH_BASIC_FAMILY = policyFamily({
   get lua() {
     return { file: AUTH_BASIC_LUA, text: authLua() };
   },
-  data: (p) => authData(p.auth),
+  data: (p) => authData(p.basicAuth),
   rules: {
     // nginx checks the password in its access phase, after the rewrite phase has answered whatever it answers (the
     // CORS preflight, the redirect annotations, a snippet's return, the HTTPS redirect): so first in the upstream
@@ -303,12 +303,12 @@ export const AUTH_BASIC_FAMILY = policyFamily({
             '# Basic authentication (auth-type: basic): the user\'s hash from the route id and the user name, checked by Lua;',
             '# 401 with the route\'s challenge when it is missing or wrong. The backend never receives the credentials (nginx',
             '# sends it an empty Authorization).',
-            `http-request set-var(txn.auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`,
-            'http-request set-var(txn.auth_user) http_auth_user,hex if { var(txn.auth) -m found }',
-            `http-request set-var(txn.auth_hash) ${c.routeId},concat(|,txn.auth_user),map_str(${c.file('authUsers')}) if { var(txn.auth_user) -m found }`,
-            'http-request lua.portico_auth if { var(txn.auth_hash) -m found }',
-            'http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.auth) -m found } !{ var(txn.auth_ok) -m bool }',
-            'http-request del-header Authorization if { var(txn.auth) -m found }',
+            `http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`,
+            'http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }',
+            `http-request set-var(txn.basic_auth_hash) ${c.routeId},concat(|,txn.basic_auth_user),map_str(${c.file('authUsers')}) if { var(txn.basic_auth_user) -m found }`,
+            'http-request lua.portico_auth if { var(txn.basic_auth_hash) -m found }',
+            'http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.basic_auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.basic_auth) -m found } !{ var(txn.basic_auth_ok) -m bool }',
+            'http-request del-header Authorization if { var(txn.basic_auth) -m found }',
           ]
         : [],
   },

@@ -30,6 +30,8 @@ export interface RuleContext<M extends string> {
   tls: boolean;
   /** The family's rule keys in use (PolicyFamily.ruleKeys), sorted: the rules it writes per key. */
   keys: readonly string[];
+  /** Portico's own listeners as `ip:port` HAProxy can dial from inside (external authentication's `$host` URLs). */
+  self: { http: string; https: string };
 }
 
 /** A route with policy data and its id. */
