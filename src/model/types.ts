@@ -58,6 +58,26 @@ export interface RoutePolicy {
   forwardedPrefix?: string;
   /** `enable-cors` and the `cors-*` annotations: the route answers CORS preflights and adds CORS headers. */
   cors?: CorsPolicy;
+  /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
+  rateLimit?: RateLimitPolicy;
+}
+
+/**
+ * A route's rate limits (ingress-nginx's limit_req and limit_conn zones). At least one limit is set; absent: none.
+ */
+export interface RateLimitPolicy {
+  /** The Ingress (`namespace/name`): its routes count a client's requests together, as its nginx zones do. */
+  zone: string;
+  /** Requests per second, with `rps × burstMultiplier` more at once. */
+  rps?: number;
+  /** Requests per minute, with `rpm × burstMultiplier` more at once. */
+  rpm?: number;
+  /** Requests in progress at once. */
+  connections?: number;
+  /** Set with `rps` or `rpm`. */
+  burstMultiplier?: number;
+  /** Clients in these CIDR blocks are neither limited nor counted. */
+  allowlist: string[];
 }
 
 /**

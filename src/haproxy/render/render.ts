@@ -15,6 +15,7 @@ import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -60,6 +61,7 @@ export const MAPS = {
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
   ...SOURCE_RANGE_FAMILY.maps,
+  ...RATE_LIMIT_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
@@ -125,8 +127,8 @@ export type MapName = keyof typeof MAPS;
 // Every name a family's data and rules use is one of its own maps' names, which MAPS holds: the cast only merges
 // the families' map-name types into MapName. Access lists come first (who may use the route at all); then CORS, whose
 // preflight answer precedes the redirect annotations' as in ingress-nginx's locations, where the CORS `return 204`
-// is written before the redirect's `return`.
-const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// is written before the redirect's `return`. The rate limits have a phase of their own.
+const FAMILIES = [SOURCE_RANGE_FAMILY, CORS_FAMILY, REDIRECT_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -155,6 +157,19 @@ export function routeId(routingKey: string): string {
  */
 function policyData(p: RouteTarget['policy']): PolicyDatum<MapName>[] {
   return FAMILIES.flatMap((f) => f.data(p));
+}
+
+/** The sections of the families in use (their stick tables), in FAMILIES order. */
+function familySections(features: ReadonlySet<MapName>): string[][] {
+  return FAMILIES.flatMap((f) => {
+    const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
+    if (!f.sections || inUse.size === 0) return [];
+    return f.sections(inUse).map((lines) => {
+      // Written as given: a section header is a fixed name, each line a constant of the family.
+      if (!/^backend [a-z_]{1,40}$/.test(lines[0] ?? '') || lines.slice(1).some((l) => !/^  [ -~]{1,400}$/.test(l))) throw new Error(`render: refusing section ${JSON.stringify(lines[0])}`);
+      return lines;
+    });
+  });
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
@@ -477,7 +492,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
   const spares = assertInt(o.spareBackends, 'spare backends');
   const table = perClientTable(o.edge, maxConnections);
   const dns = resolversSection(o.resolvers);
-  const tables = [table, dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
+  const tables = [table, ...familySections(features), dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
   const withDns = dns.length > 0;
   const backendVerdict = [
     `http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }`,
@@ -547,7 +562,7 @@ ${features.has('regexPaths') ? `  # Hosts with regular-expression paths (use-reg
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host).
   http-request redirect location https://%[${normalHost}]${redirectPort}%[capture.req.uri] code 308 if { var(txn.route) -m beg r } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }
-`}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
+`}${phase('limit', f.tls)}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here

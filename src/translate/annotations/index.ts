@@ -11,8 +11,9 @@ import { UPSTREAM_ANNOTATIONS } from './upstream.js';
 import { ACCESS_ANNOTATIONS } from './access.js';
 import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 import { REWRITE_ANNOTATIONS } from './rewrite.js';
+import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 
-export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS];
+export const ANNOTATIONS: readonly Annotation[] = [...ACCESS_ANNOTATIONS, ...REDIRECT_ANNOTATIONS, ...TIMEOUT_ANNOTATIONS, ...BODY_ANNOTATIONS, ...UPSTREAM_ANNOTATIONS, ...CORS_ANNOTATIONS, ...REWRITE_ANNOTATIONS, ...RATE_LIMIT_ANNOTATIONS];
 
 /** Whether an Ingress's paths are regular expressions, and its hosts' paths with them (ingress-nginx's
  * `enforceRegexModifier`: `use-regex`, or a rewrite target). */
@@ -36,13 +37,18 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.refuseAll) policy.refuseAll = true;
   const cors = corsOf(v);
   if (cors) policy.cors = cors;
+  const rateLimit = v.rateLimitZone === undefined ? undefined : rateLimitOf(v, v.rateLimitZone);
+  if (rateLimit) policy.rateLimit = rateLimit;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }
 
-/** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read. */
-export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings): AnnotationValues {
-  return parseAnnotations(annotations, ANNOTATIONS, f);
+/** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read.
+ * `ingress` (`namespace/name`) names the zone its rate limits share. */
+export function parseIngressAnnotations(annotations: Record<string, string>, f: Findings, ingress = ''): AnnotationValues {
+  const values = parseAnnotations(annotations, ANNOTATIONS, f);
+  if (rateLimitOf(values, ingress)) values.rateLimitZone = ingress;
+  return values;
 }
 
 /**
