@@ -68,6 +68,24 @@ describe('rate limits per client address', () => {
     assert.match(String(refused.headers['content-type']), /^text\/plain/);
   });
 
+  test('after the burst the bucket drains at N per second: at least one request per second waited, never more than the bucket holds', async () => {
+    const from = '127.0.250.5';
+    const start = performance.now();
+    const first = await burst(from, 'rl.test', 8);
+    const emptied = performance.now();
+    await new Promise((r) => setTimeout(r, 2200));
+    const again = performance.now();
+    const second = await burst(from, 'rl.test', 6);
+    const waited = (again - emptied) / 1000;
+    const total = (performance.now() - start) / 1000;
+    const [p1, p2] = [passed(first.statuses), passed(second.statuses)];
+    // At least floor(waited) drained while the client waited (the bucket was full when the first burst ended) ...
+    assert.ok(p2 >= Math.floor(waited), `${p2} passed after ${waited.toFixed(2)} s: ${second.statuses.join(',')}`);
+    // ... and over the whole time no more than a new client's burst plus one per second (a sliding window allowing
+    // rate × (1 + multiplier) per second would pass all 6 again).
+    assert.ok(p1 + p2 <= 4 + Math.floor(total) + 1, `${p1} + ${p2} passed in ${total.toFixed(2)} s`);
+  });
+
   test("the Ingress's paths count together (one nginx zone per Ingress); another client, another Ingress and HTTPS keep their own counts", async () => {
     const from = '127.0.250.2';
     const first = await burst(from, 'rl.test', 8, '/');

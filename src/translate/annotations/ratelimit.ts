@@ -19,7 +19,7 @@ export const DEFAULT_BURST_MULTIPLIER = 5;
  * Ranges: 0 is "no limit", as in ingress-nginx (which renders a zone only for a limit above 0). The tops keep the
  * interval between two requests at least 10 µs (rps) or 60 µs (rpm), so rounding it to the table's time unit
  * (render/policy/rate-limit.ts) stays within a few percent, and keep the longest burst (100 times a minute's limit)
- * within what the table's 32-bit clock can tell apart from the past.
+ * within what the table's 31-bit clock can tell apart from the past.
  */
 const RPS = integer(0, 100_000);
 const RPM = integer(0, 1_000_000);
@@ -27,7 +27,7 @@ const CONNECTIONS = integer(0, 1_000_000);
 const MULTIPLIER = integer(0, 100);
 
 const BUCKET =
-  "nginx's limit_req (`rate=Nr/s`, `burst=N×multiplier nodelay`) is reproduced as the same leaky bucket (a generic cell rate algorithm over a per-client clock in a stick table): a new client gets `N×multiplier + 1` requests at once, then one every `1/N` s; a refused request does not count. Two differences a user can measure: the interval `1/N` is rounded to whole microseconds (rps) or 4 µs (rpm), so the rate is off by at most `N/2,000,000` (rps; 0.05% at 1,000 r/s, 5% at the 100,000 maximum) or `N/30,000,000` (rpm); and a client's state is forgotten after 10 minutes without a request, so with `limit-rpm` and a multiplier above 9 a client idle for 10 minutes gets its whole burst back where nginx would still hold `(multiplier − 10)×N` of it.";
+  "nginx's limit_req (`rate=Nr/s`, `burst=N×multiplier nodelay`) is reproduced as the same leaky bucket (a generic cell rate algorithm over a per-client clock in a stick table): a new client gets `N×multiplier + 1` requests at once, then one every `1/N` s; a refused request does not count. Two differences a user can measure: the interval `1/N` is rounded to whole microseconds (rps) or 8 µs (rpm), so the rate is off by at most `N/(2,000,000 − N)` (rps: 0.05% at 1,000 r/s, 5.3% at the 100,000 maximum) or `N/(15,000,000 − N)` (rpm: 0.4% at 60,000 r/min); and a client's state is forgotten after 10 minutes without a request, so with `limit-rpm` and a multiplier above 9 a client idle for 10 minutes gets its whole burst back where nginx would still hold `(multiplier − 10)×N` of it.";
 const PER_REPLICA =
   'Counted per client address, per Ingress (all of its paths and hosts together, as nginx shares one zone per Ingress) and per Portico replica (each HAProxy counts alone, as each nginx does). Counts live in one HAProxy stick table for all Ingresses, `portico_limit_req` (`limit-rps`, `limit-rpm`) or `portico_limit_conn` (`limit-connections`), of at most 100,000 entries (one per client address and Ingress; about 200 bytes each, so at most about 20 MB), present only while some route sets a limit; when a table is full the least recently used entries are dropped, as nginx drops the oldest states of a full 5 MB zone. The address is the connection\'s (`use-forwarded-headers` is not read yet).';
 const STATUS =

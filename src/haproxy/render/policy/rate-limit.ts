@@ -7,14 +7,15 @@
 // are sliding windows, which either let a sustained client through at (1 + multiplier) times the rate or cut the
 // burst nginx grants, so the bucket is kept explicitly instead, as a generic cell rate algorithm (GCRA, the same
 // bucket written as a time): each client's "theoretical arrival time" TAT sits in a 32-bit stick-table cell, in
-// units of U µs, modulo 2^32. With T = 1/N in those units and tau = B × T, a request at `now` finds
-// d = max(TAT − now, 0); it is refused when d > tau, else TAT becomes now + d + T. A new client thus gets B + 1
-// requests at once and then one per T, exactly nginx's `burst=B nodelay`.
+// units of U µs. With T = 1/N in those units and tau = B × T, a request at `now` finds d = max(TAT − now, 0); it is
+// refused when d > tau, else TAT becomes now + d + T. A new client thus gets B + 1 requests at once and then one per
+// T, exactly nginx's `burst=B nodelay`.
 //
-// The clock wraps every 2^32 units, so d is taken modulo 2^32 and a difference above 2^31 means "in the past" (0).
-// That holds while no entry outlives 2^31 units: entries expire after 10 minutes without a request, far below
-// 2^31 µs (35 minutes) and 2^31 × 4 µs (2.4 hours); the longest TAT ahead of now (100 × a minute's worth) stays
-// below 2^31 × 4 µs too. A cell that was never set reads 0, so a stored TAT is made odd and 0 means "new".
+// A cell that was never set reads 0, so the top bit marks a set cell and the clock is the low 31 bits, which wrap:
+// d is taken modulo 2^31, and a difference of 2^30 or more means "in the past" (0). That holds while no TAT lies
+// 2^30 units or more from now either way: entries expire after 10 minutes without a request (a TAT at most that far
+// behind), below 2^30 µs (17 minutes) and 2^30 × 8 µs (2.4 hours); the furthest a TAT gets ahead is tau + T, at most
+// 101 s for rps and 101 minutes for rpm (multiplier 100), which bucketValue checks.
 import { createHash } from 'node:crypto';
 import { blocksInside, uniqueBlocks } from './ip-blocks.js';
 import { policyFamily } from './family.js';
@@ -43,10 +44,13 @@ export const REQUEST_EXPIRE = '10m';
 /** Each kind of bucket: its GCRA cell (gpt index), its time unit in µs, and one request's interval in µs per rate. */
 const BUCKETS = {
   rps: { cell: 0, unitUs: 1, perUs: 1_000_000, max: 100_000 },
-  rpm: { cell: 1, unitUs: 4, perUs: 60_000_000, max: 1_000_000 },
+  rpm: { cell: 1, unitUs: 8, perUs: 60_000_000, max: 1_000_000 },
 } as const;
-const MASK = 4_294_967_295;
-const HALF = 2_147_483_647;
+/** The clock's bits, and the flag of a set cell above them. */
+const CLOCK = 2_147_483_647;
+const SET = 2_147_483_648;
+/** Differences from here up are "in the past". */
+const HALF = 1_073_741_824;
 
 /** The map value of a rate: `T:tau`, both in the bucket's time units. Throws on anything the grammar would refuse. */
 export function bucketValue(kind: keyof typeof BUCKETS, rate: number, multiplier: number): string {
@@ -56,7 +60,7 @@ export function bucketValue(kind: keyof typeof BUCKETS, rate: number, multiplier
   const interval = Math.max(1, Math.round(b.perUs / b.unitUs / rate));
   // tau is the burst counted in whole intervals, so the burst is exactly rate × multiplier requests.
   const tau = rate * multiplier * interval;
-  if (tau + interval > HALF) throw new Error(`render: refusing limit-${kind} ${rate} with multiplier ${multiplier}: beyond the table's clock`);
+  if (tau + interval >= HALF) throw new Error(`render: refusing limit-${kind} ${rate} with multiplier ${multiplier}: beyond the table's clock`);
   return `${interval}:${tau}`;
 }
 
@@ -127,14 +131,14 @@ export const RATE_LIMIT_FAMILY = policyFamily({
         const clock = b.unitUs === 1 ? 'date(0,us)' : `date(0,us),div(${b.unitUs})`;
         return [
           `http-request set-var(${value}) ${c.routeId},map_str(${c.file(k === 'rps' ? 'limitRps' : 'limitRpm')}) if ${limited}`,
-          `http-request set-var(${now}) ${clock},and(${MASK}) if { var(${value}) -m found }`,
-          `http-request set-var(${d}) ${cell},sub(${now}),and(${MASK}) if { var(${value}) -m found }`,
-          `http-request set-var(${d}) int(0) if { var(${value}) -m found } { ${cell} -m int eq 0 } or { var(${d}) -m int gt ${HALF} }`,
+          `http-request set-var(${now}) ${clock},and(${CLOCK}) if { var(${value}) -m found }`,
+          `http-request set-var(${d}) ${cell},sub(${now}),and(${CLOCK}) if { var(${value}) -m found }`,
+          `http-request set-var(${d}) int(0) if { var(${value}) -m found } { ${cell} -m int lt ${SET} } or { var(${d}) -m int ge ${HALF} }`,
         ];
       };
       const over = (k: 'rps' | 'rpm'): string => `{ var(txn.rl_${k}),field(2,:),sub(txn.rl_d_${k}) -m int lt 0 }`;
       const commit = (k: 'rps' | 'rpm'): string =>
-        `http-request sc-set-gpt(${BUCKETS[k].cell},1) var(txn.rl_${k}),field(1,:),add(txn.rl_d_${k}),add(txn.rl_now_${k}),and(${MASK}),or(1) if { var(txn.rl_d_${k}) -m found }`;
+        `http-request sc-set-gpt(${BUCKETS[k].cell},1) var(txn.rl_${k}),field(1,:),add(txn.rl_d_${k}),add(txn.rl_now_${k}),and(${CLOCK}),or(${SET}) if { var(txn.rl_d_${k}) -m found }`;
       return [
         '# The rate limits (limit-rps, limit-rpm, limit-connections): per client address and Ingress (the zone), after',
         '# everything that answers for the route, as nginx limits after its rewrite phase; an allowlisted client',
