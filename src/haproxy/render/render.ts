@@ -166,7 +166,7 @@ function familySections(features: ReadonlySet<MapName>): string[][] {
     if (!f.sections || inUse.size === 0) return [];
     return f.sections(inUse).map((lines) => {
       // Written as given: a section header is a fixed name, each line a constant of the family.
-      if (!/^backend [a-z_]{1,40}$/.test(lines[0] ?? '') || lines.slice(1).some((l) => !/^  [ -~]{1,400}$/.test(l))) throw new Error(`render: refusing section ${JSON.stringify(lines[0])}`);
+      if (!/^backend [a-z_]{1,40}$/.test(lines[0] ?? '') || lines.slice(1).some((l) => !/^ {2}[ -~]{1,400}$/.test(l))) throw new Error(`render: refusing section ${JSON.stringify(lines[0])}`);
       return lines;
     });
   });
