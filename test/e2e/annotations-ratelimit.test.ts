@@ -32,6 +32,8 @@ const routes = (liveRps: string): string =>
     route('slow', 'rpm.test', ['/'], { 'limit-rpm': '2', 'limit-burst-multiplier': '2', 'limit-whitelist': '127.0.253.7' }),
     route('conn', 'conn.test', ['/'], { 'limit-connections': '2' }),
     route('live', 'live.test', ['/'], { 'limit-rps': liveRps, 'limit-burst-multiplier': '1' }),
+    route('moved', 'moved.test', ['/'], { 'limit-rps': '1', 'limit-burst-multiplier': '0', 'permanent-redirect': 'https://elsewhere.test/' }),
+    route('cors', 'cors.test', ['/'], { 'limit-rps': '1', 'limit-burst-multiplier': '0', 'enable-cors': 'true' }),
   );
 
 /** `n` requests, one after another, from `from`: the statuses and how long they took. */
@@ -114,6 +116,19 @@ describe('rate limits per client address', () => {
     assert.deepEqual((await burst('127.0.253.7', 'rpm.test', 12)).statuses, Array<number>(12).fill(200));
     // Its neighbour outside the list is limited.
     assert.ok((await burst('127.0.253.8', 'rpm.test', 8)).statuses.includes(503));
+  });
+});
+
+describe('what the Ingress answers itself is not limited (nginx limits after its rewrite phase)', () => {
+  test('redirect annotations and CORS preflights are never refused nor counted; the requests that reach the backend are', async () => {
+    const from = '127.0.251.9';
+    for (let i = 0; i < 8; i++) assert.equal((await httpGet(portico.httpPort, { host: 'moved.test', path: '/', localAddress: from })).status, 301);
+    const preflight = { host: 'cors.test', path: '/', method: 'OPTIONS', headers: { origin: 'https://app.test', 'access-control-request-method': 'GET' }, localAddress: from };
+    for (let i = 0; i < 8; i++) assert.equal((await httpGet(portico.httpPort, preflight)).status, 204);
+    // Burst 0: one request, then one a second; the preflights took nothing from the bucket.
+    const { statuses, seconds } = await burst(from, 'cors.test', 4);
+    assert.equal(statuses[0], 200);
+    assert.ok(passed(statuses) <= 1 + Math.floor(seconds) + 1 && statuses.includes(503), statuses.join(','));
   });
 });
 
