@@ -77,6 +77,19 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   // The default origin list, `*`: every response of the route gets the Access-Control-* headers, Origin or not, so the
   // request without an Origin that the count sends still takes every CORS rule (the costliest case).
   { family: 'CORS (enable-cors, any origin)', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, status: 200 },
+  // Every rate-limit rule at once (both buckets, the connection count, an allowlist the counting client is outside of),
+  // with limits the count never reaches: the costliest case short of a refusal.
+  {
+    family: 'rate limits (limit-rps, limit-rpm, limit-connections, limit-allowlist)',
+    annotations: {
+      'nginx.ingress.kubernetes.io/limit-rps': '100000',
+      'nginx.ingress.kubernetes.io/limit-rpm': '1000000',
+      'nginx.ingress.kubernetes.io/limit-burst-multiplier': '100',
+      'nginx.ingress.kubernetes.io/limit-connections': '1000',
+      'nginx.ingress.kubernetes.io/limit-allowlist': '10.0.0.0/8',
+    },
+    status: 200,
+  },
 ];
 
 /**

@@ -186,17 +186,18 @@ void describe("the rules' arithmetic", () => {
 });
 
 void describe('exempt cells', () => {
-  const route = (id: string, allowlist: string[]) => ({ id, policy: { redirectToHttps: false, rateLimit: { zone: id, rps: 1, burstMultiplier: 5, allowlist } } });
+  const route = (id: string, zone: string, allowlist: string[]) => ({ id, policy: { redirectToHttps: false, rateLimit: { zone, rps: 1, burstMultiplier: 5, allowlist } } });
 
-  test("each route is exempt in its own blocks' cells, other routes' narrower cells included", () => {
-    assert.deepEqual(exemptLines([route('p.a', ['10.0.0.0/8', '192.168.1.7/32']), route('p.b', ['10.1.0.0/16']), route('p.c', [])]), [
+  test("each zone is exempt in its own blocks' cells, other zones' narrower cells included; its routes share the lines", () => {
+    const [a, b] = [zoneKey('default/a'), zoneKey('default/b')];
+    assert.deepEqual(exemptLines([route('p.a1', 'default/a', ['10.0.0.0/8', '192.168.1.7/32']), route('p.a2', 'default/a', ['10.0.0.0/8', '192.168.1.7/32']), route('p.b', 'default/b', ['10.1.0.0/16']), route('p.c', 'default/c', [])]), [
       ['limitCells', '10.0.0.0/8', '10.0.0.0/8'],
       ['limitCells', '10.1.0.0/16', '10.1.0.0/16'],
       ['limitCells', '192.168.1.7/32', '192.168.1.7/32'],
-      ['limitExempt', 'p.a|10.0.0.0/8', '1'],
-      ['limitExempt', 'p.a|10.1.0.0/16', '1'],
-      ['limitExempt', 'p.a|192.168.1.7/32', '1'],
-      ['limitExempt', 'p.b|10.1.0.0/16', '1'],
+      ['limitExempt', `10.0.0.0/8|${a}`, '1'],
+      ['limitExempt', `10.1.0.0/16|${a}`, '1'],
+      ['limitExempt', `192.168.1.7/32|${a}`, '1'],
+      ['limitExempt', `10.1.0.0/16|${b}`, '1'],
     ]);
   });
 });
@@ -217,8 +218,7 @@ void describe('rules', () => {
   test('limit-rps with an allowlist: exemption first, then the bucket; no rpm rules while no route has limit-rpm', () => {
     assert.deepEqual(rules(['limitZones', 'limitRps', 'limitCells', 'limitExempt']), [
       'http-request set-var(txn.rl) ID,map_str(/m/limitZones) if HASID',
-      'http-request set-var(txn.rl_cell) src,map_ip(/m/limitCells) if { var(txn.rl) -m found }',
-      'http-request unset-var(txn.rl) if { var(txn.rl_cell) -m found } { ID,concat(|,txn.rl_cell),map_str(/m/limitExempt) -m found }',
+      'http-request unset-var(txn.rl) if { var(txn.rl) -m found } { src,map_ip(/m/limitCells),concat(|,txn.rl),map_str(/m/limitExempt) -m found }',
       'http-request track-sc1 var(txn.rl),concat(|,sess.client) table portico_limit_req if { var(txn.rl) -m found }',
       'http-request set-var(txn.rl_rps) ID,map_str(/m/limitRps) if { var(txn.rl) -m found }',
       'http-request set-var(txn.rl_now_rps) date(0,us),and(2147483647) if { var(txn.rl_rps) -m found }',
@@ -303,7 +303,7 @@ spec: {rules: [{host: a.test, http: {paths: [{path: ${path}, pathType: Prefix, b
       'map-set maps/paths.map a.test/ --|be_default_web_80',
       `map-del maps/limit-zones.map ${shop}`,
       `map-del maps/limit-rps.map ${shop}`,
-      `map-del maps/limit-exempt.map ${shop}|10.0.0.0/8`,
+      `map-del maps/limit-exempt.map 10.0.0.0/8|${zoneKey('default/shop')}`,
       'map-del maps/limit-cells.map 10.0.0.0/8',
     ]);
   });

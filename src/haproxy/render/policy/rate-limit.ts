@@ -89,19 +89,19 @@ const allowlisted = (p: RoutePolicy): boolean => (p.rateLimit?.allowlist.length 
 
 /**
  * The allowlists as the access lists keep theirs (source-ranges.ts): every listed block is a cell of an IP map, in
- * which a client finds the narrowest listed block holding it; a route is exempt in each cell inside one of its own
- * blocks, whoever listed the cell.
+ * which a client finds the narrowest listed block holding it; a zone (an Ingress, whose routes share one allowlist)
+ * is exempt in each cell inside one of its own blocks, whoever listed the cell. Keyed `<cell>|<zone>`, so one rule
+ * finds the cell and reads the flag: the zone is already in a variable, where the route id would need one more.
  */
 export function exemptLines(routes: readonly IdentifiedRoute[]): [LimitMap, string, string][] {
   const listed = routes.filter((r) => allowlisted(r.policy));
   const cells = uniqueBlocks(listed.flatMap((r) => r.policy.rateLimit!.allowlist));
-  const out: [LimitMap, string, string][] = cells.map((c) => ['limitCells', c.text, c.text]);
+  const exempt = new Map<string, string>();
   for (const r of listed) {
-    const exempt = new Set<string>();
-    for (const b of uniqueBlocks(r.policy.rateLimit!.allowlist)) for (const c of blocksInside(cells, b)) exempt.add(c.text);
-    for (const c of exempt) out.push(['limitExempt', `${r.id}|${c}`, '1']);
+    const zone = zoneKey(r.policy.rateLimit!.zone);
+    for (const b of uniqueBlocks(r.policy.rateLimit!.allowlist)) for (const c of blocksInside(cells, b)) exempt.set(`${c.text}|${zone}`, '1');
   }
-  return out;
+  return [...cells.map((c): [LimitMap, string, string] => ['limitCells', c.text, c.text]), ...[...exempt].map(([k, v]): [LimitMap, string, string] => ['limitExempt', k, v])];
 }
 
 const refusal = (what: string): string =>
@@ -147,8 +147,7 @@ export const RATE_LIMIT_FAMILY = policyFamily({
         `http-request set-var(txn.rl) ${c.routeId},map_str(${c.file('limitZones')}) if ${c.hasId}`,
         ...(c.inUse.has('limitCells')
           ? [
-              `http-request set-var(txn.rl_cell) src,map_ip(${c.file('limitCells')}) if ${limited}`,
-              `http-request unset-var(txn.rl) if { var(txn.rl_cell) -m found } { ${c.routeId},concat(|,txn.rl_cell),map_str(${c.file('limitExempt')}) -m found }`,
+              `http-request unset-var(txn.rl) if ${limited} { src,map_ip(${c.file('limitCells')}),concat(|,txn.rl),map_str(${c.file('limitExempt')}) -m found }`,
             ]
           : []),
         ...(kinds.length > 0
