@@ -292,6 +292,9 @@ spec: {rules: [{host: a.test, http: {paths: [{path: ${path}, pathType: Prefix, b
     const q = plan(limited, model(web + ing(`${N}limit-rps: "1", ${N}limit-connections: "3"`)), DEFAULT_PEM);
     assert.ok('reload' in q);
     assert.match(q.reload, /limitConnections/);
+    const allowlist = plan(limited, model(web + ing(`${N}limit-rps: "1", ${N}limit-allowlist: "10.0.0.0/8"`)), DEFAULT_PEM);
+    assert.ok('reload' in allowlist);
+    assert.match(allowlist.reload, /limitCells/);
   });
 
   test('dropping every limit is map deletions, zone first (limits off before their data goes)', () => {

@@ -37,7 +37,7 @@ const BAD_VALUE =
 
 const rate = (unit: string) => ({
   default: '`0`: no limit',
-  what: `Requests per ${unit} each client address may make to this Ingress's paths, with a burst of this times \`limit-burst-multiplier\` (5) on top; a request over the limit gets 503 at once (nginx's \`nodelay\`). With both \`limit-rps\` and \`limit-rpm\` set, a request must pass both, and one refused by either counts against neither. Live: a changed value is a map update; the first route with a rate limit takes a reload.`,
+  what: `Requests per ${unit} each client address may make to this Ingress's paths, with a burst of this times \`limit-burst-multiplier\` (5) on top; a request over the limit gets 503 at once (nginx's \`nodelay\`). With both \`limit-rps\` and \`limit-rpm\` set, a request must pass both, and one refused by either counts against neither. Live: a changed value is a map update; the first route with a limit-${unit === 'second' ? 'rps' : 'rpm'} of all takes a reload (the rules exist only while some route needs them).`,
   differences: `${BUCKET} ${PER_REPLICA} ${STATUS} ${BAD_VALUE}`,
 });
 
@@ -51,7 +51,7 @@ export const RATE_LIMIT_ANNOTATIONS = [
     set: (v, x) => (v.limitConnections = x),
     doc: {
       default: '`0`: no limit',
-      what: "Requests each client address may have in progress at once on this Ingress's paths (nginx's limit_conn counts connections with a request in progress, and each HTTP/2 stream); one more gets 503 at once. A request refused by a rate limit is not counted. Live: a changed value is a map update; the first route with a connection limit takes a reload.",
+      what: "Requests each client address may have in progress at once on this Ingress's paths (nginx's limit_conn counts connections with a request in progress, and each HTTP/2 stream); one more gets 503 at once. A request refused by a rate limit is not counted. Live: a changed value is a map update; the first route with a connection limit of all takes a reload.",
       differences: `${PER_REPLICA} ${STATUS} ${BAD_VALUE}`,
     },
   }),
@@ -86,7 +86,7 @@ export const RATE_LIMIT_ANNOTATIONS = [
     set: (v, x) => (v.limitAllowlist = x),
     doc: {
       default: 'none',
-      what: "Clients whose address is in one of these IP addresses or CIDR blocks are never limited by this Ingress's `limit-rps`, `limit-rpm` or `limit-connections`, and are not counted. Live: a changed list is a map update.",
+      what: "Clients whose address is in one of these IP addresses or CIDR blocks are never limited by this Ingress's `limit-rps`, `limit-rpm` or `limit-connections`, and are not counted. Live: a changed list is a map update; the first allowlist of all takes a reload.",
       differences: "A list with a bad entry is ignored with warning A1 (the limits then apply to every client); ingress-nginx before 1.9 drops all of the Ingress's limits, later releases refuse the whole Ingress. The address is the connection's (`use-forwarded-headers` is not read yet).",
     },
   }),
