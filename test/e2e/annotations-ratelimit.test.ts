@@ -151,11 +151,11 @@ describe('what the Ingress answers itself is not limited (nginx limits after its
 describe('limit-connections', () => {
   test('caps the requests a client has in progress; others are answered 503 at once, and the slots come back', async () => {
     const from = '127.0.251.1';
-    const slow = (): Promise<number> => httpGet(portico.httpPort, { host: 'conn.test', path: '/slow?ms=3000', localAddress: from, timeoutMs: 20_000 }).then((r) => r.status);
+    const slow = (): Promise<number> => httpGet(portico.httpPort, { host: 'conn.test', path: '/slow?ms=5000', localAddress: from, timeoutMs: 20_000 }).then((r) => r.status);
     const seen = pods[0]!.requests;
     const held = [slow(), slow()];
-    // Both slow requests are in progress once the pod has them (it answers after 3 s).
-    await waitFor(() => Promise.resolve(pods[0]!.requests >= seen + 2), { timeoutMs: 2500, message: 'the slow requests never reached the pod' });
+    // Both slow requests are in progress once the pod has them (it answers after 5 s).
+    await waitFor(() => Promise.resolve(pods[0]!.requests >= seen + 2), { timeoutMs: 3000, message: 'the slow requests never reached the pod' });
     const start = performance.now();
     const extra = await httpGet(portico.httpPort, { host: 'conn.test', path: '/', localAddress: from });
     assert.equal(extra.status, 503);
@@ -185,8 +185,8 @@ describe('limit-connections over HTTP/2', () => {
           s.on('end', () => resolve(status));
         });
       const seen = pods[0]!.requests;
-      const held = [stream('/slow?ms=3000'), stream('/slow?ms=3000')];
-      await waitFor(() => Promise.resolve(pods[0]!.requests >= seen + 2), { timeoutMs: 2500, message: 'the slow streams never reached the pod' });
+      const held = [stream('/slow?ms=5000'), stream('/slow?ms=5000')];
+      await waitFor(() => Promise.resolve(pods[0]!.requests >= seen + 2), { timeoutMs: 3000, message: 'the slow streams never reached the pod' });
       assert.equal(await stream('/'), 503);
       assert.deepEqual(await Promise.all(held), [200, 200]);
       assert.equal(await stream('/'), 200, 'the slots came back');
@@ -207,7 +207,7 @@ describe('live changes', () => {
     await waitFor(async () => (await burst(from, 'live.test', 1)).statuses[0] === 200, { timeoutMs: 5000, message: 'the raised rate never applied' });
     assert.deepEqual((await burst(from, 'live.test', 20)).statuses, Array<number>(20).fill(200));
     await writeManifest(dir, 'routes.yaml', routes('1'));
-    await waitFor(async () => (await burst(from, 'live.test', 3)).statuses.includes(503), { timeoutMs: 5000, message: 'the lowered rate never applied' });
+    await waitFor(async () => (await burst(from, 'live.test', 6)).statuses.includes(503), { timeoutMs: 5000, message: 'the lowered rate never applied' });
     assert.equal(await reloadCount(portico.adminPort), reloads);
   });
 });
