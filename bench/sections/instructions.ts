@@ -83,6 +83,19 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'snippet (more_set_headers)', annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'more_set_headers "X-Frame-Options: DENY";' }, status: 200 },
   // A request without the cookie: balanced by the sticky backend, and the Lua action writes the Set-Cookie.
   { family: 'affinity (affinity: cookie)', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie' }, status: 200 },
+  // Every rate-limit rule at once (both buckets, the connection count, an allowlist the counting client is outside of),
+  // with limits the count never reaches: the costliest case short of a refusal.
+  {
+    family: 'rate limits (limit-rps, limit-rpm, limit-connections, limit-allowlist)',
+    annotations: {
+      'nginx.ingress.kubernetes.io/limit-rps': '100000',
+      'nginx.ingress.kubernetes.io/limit-rpm': '1000000',
+      'nginx.ingress.kubernetes.io/limit-burst-multiplier': '100',
+      'nginx.ingress.kubernetes.io/limit-connections': '1000',
+      'nginx.ingress.kubernetes.io/limit-allowlist': '10.0.0.0/8',
+    },
+    status: 200,
+  },
 ];
 
 /**

@@ -72,6 +72,8 @@ export interface RoutePolicy {
   basicAuth?: BasicAuth;
   /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
   externalAuth?: ExternalAuthPolicy;
+  /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
+  rateLimit?: RateLimitPolicy;
 }
 
 /**
@@ -193,6 +195,24 @@ export interface SnippetReturn {
   code: number;
   location?: string;
   text?: string;
+}
+
+/**
+ * A route's rate limits (ingress-nginx's limit_req and limit_conn zones). At least one limit is set; absent: none.
+ */
+export interface RateLimitPolicy {
+  /** The Ingress (`namespace/name`): its routes count a client's requests together, as its nginx zones do. */
+  zone: string;
+  /** Requests per second, with `rps × burstMultiplier` more at once. */
+  rps?: number;
+  /** Requests per minute, with `rpm × burstMultiplier` more at once. */
+  rpm?: number;
+  /** Requests in progress at once. */
+  connections?: number;
+  /** Set with `rps` or `rpm`. */
+  burstMultiplier?: number;
+  /** Clients in these CIDR blocks are neither limited nor counted. */
+  allowlist: string[];
 }
 
 /**

@@ -107,7 +107,7 @@ export function validateIngress(
     f.errorInPart('metadata.annotations', 'V1', 'annotations must be a map of strings; they are ignored');
   }
   // Before the paths: use-regex and rewrite-target decide whether they are regular expressions.
-  const annotations = parseIngressAnnotations(rawAnnotations, f);
+  const annotations = parseIngressAnnotations(rawAnnotations, f, `${namespace}/${name}`);
   const regex = regexPaths(annotations);
   const spec = isObject(raw.spec) ? raw.spec : {};
   if (raw.spec !== undefined && !isObject(raw.spec)) f.error('spec', 'V1', 'spec must be an object');

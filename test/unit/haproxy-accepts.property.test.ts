@@ -195,6 +195,12 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/auth-cache-key': ['$remote_user$http_authorization', '$cookie__oauth2_proxy', '$request_body', 'a;b'],
     'nginx.ingress.kubernetes.io/auth-cache-duration': ['200 202 401 5m', '5m, 401 30s', 'any 1h', '200', '200 5x'],
     'nginx.ingress.kubernetes.io/auth-always-set-cookie': ['true', 'maybe'],
+    'nginx.ingress.kubernetes.io/limit-rps': ['1', '100000', '0', '-1', '100001', '10r/s', '5 # x', '1\n  server x 1.2.3.4:80'],
+    'portico.dev/limit-rpm': ['7', '1000000', '+3', '1e3', "2' }"],
+    'nginx.ingress.kubernetes.io/limit-connections': ['2', '1000000', '0', '99999999999', 'x'],
+    'nginx.ingress.kubernetes.io/limit-burst-multiplier': ['0', '100', '101', '-5', '3.5'],
+    'nginx.ingress.kubernetes.io/limit-allowlist': ['10.0.0.0/8, ::1', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
+    'nginx.ingress.kubernetes.io/limit-whitelist': ['192.168.0.0/16', 'fe80::1%eth0', "1.2.3.4' }"],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -20,6 +20,7 @@ import { CANARY_FAMILY } from './policy/canary.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
+import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -66,6 +67,7 @@ export const MAPS = {
   defaults: 'maps/defaults.map',
   ...SOURCE_RANGE_FAMILY.maps,
   ...AUTH_BASIC_FAMILY.maps,
+  ...RATE_LIMIT_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
   ...AUTH_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
@@ -163,7 +165,9 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // the canary's draw. Basic authentication comes right after the access lists, so it is first in the upstream phase;
 // external authentication opens the upstream phase too, in the same place as nginx's auth_request (after the rewrite
 // phase's CORS preflight, returns and HTTPS redirect, and before anything edits the request the backend receives).
-const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
+// phase, before its access phase's auth).
+const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
@@ -192,6 +196,19 @@ export function routeId(routingKey: string): string {
  */
 function policyData(p: RouteTarget['policy'], sectionOf: SectionOf): PolicyDatum<MapName>[] {
   return FAMILIES.flatMap((f) => f.data(p, sectionOf));
+}
+
+/** The sections of the families in use (their stick tables), in FAMILIES order. */
+function familySections(features: ReadonlySet<string>): string[][] {
+  return FAMILIES.flatMap((f) => {
+    const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
+    if (!f.sections || inUse.size === 0) return [];
+    return f.sections(inUse).map((lines) => {
+      // Written as given: a section header is a fixed name, each line a constant of the family.
+      if (!/^backend [a-z_]{1,40}$/.test(lines[0] ?? '') || lines.slice(1).some((l) => !/^ {2}[ -~]{1,400}$/.test(l))) throw new Error(`render: refusing section ${JSON.stringify(lines[0])}`);
+      return lines;
+    });
+  });
 }
 
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
@@ -568,7 +585,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
   const spares = assertInt(o.spareBackends, 'spare backends');
   const table = perClientTable(o.edge, maxConnections);
   const dns = resolversSection(o.resolvers);
-  const tables = [table, dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
+  const tables = [table, ...familySections(features), dns].filter((l) => l.length > 0).map((l) => l.join('\n'));
   const withDns = dns.length > 0;
   const backendVerdict = [
     `http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found } { srv_id -m found }`,
@@ -649,7 +666,7 @@ ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: T
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
   # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).
 ${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code 308 if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }`))}
-`}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
+`}${phase('limit', f.tls)}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here

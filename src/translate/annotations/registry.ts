@@ -99,6 +99,13 @@ export interface AnnotationValues {
   authCacheKey?: string;
   authCacheDurations?: { statuses: number[]; seconds: number }[];
   authAlwaysSetCookie?: boolean;
+  limitRps?: number;
+  limitRpm?: number;
+  limitConnections?: number;
+  limitBurstMultiplier?: number;
+  limitAllowlist?: string[];
+  /** The Ingress (`namespace/name`) the values came from: the zone its rate limits share. Set only with a limit. */
+  rateLimitZone?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

@@ -10,12 +10,14 @@ import type { RoutePolicy } from '../../../model/types.js';
  * policies"). Every phase comes after routing: a route's policy is known once its id is.
  * - `access`: who may use the route at all (allow and deny lists), before anything answers on its behalf;
  * - `answer`: the route answers itself (redirect annotations, CORS preflight), before rule T9's HTTPS redirect;
+ * - `limit`: how much a client may use the route (rate limits), after T9: nginx's limit_req and limit_conn run in
+ *   its preaccess phase, after the rewrite phase that answers redirects and CORS preflights, so those are never limited;
  * - `upstream`: what the backend receives (after T9, which reads the client's Host);
  * - `response`: what the client receives (`http-after-response`, so HAProxy's own answers get it too);
  * - `backend`: rules in the defaults section the backend sections follow (what HAProxy sets from backends only);
  * - `gate`: the body gate's own backend rules, after the inherited `backend` ones.
  */
-export type Phase = 'access' | 'answer' | 'upstream' | 'response' | 'backend' | 'gate';
+export type Phase = 'access' | 'answer' | 'limit' | 'upstream' | 'response' | 'backend' | 'gate';
 
 export interface RuleContext<M extends string> {
   /** The absolute path of one of the family's maps. */
@@ -64,6 +66,9 @@ export interface PolicyFamily<M extends string> {
   ruleKeys?: { prefix: string; of(p: RoutePolicy): string[] };
   /** A Lua script the family's rules call, loaded (`lua-load`) while the family is in use. */
   lua?: { file: string; text: string };
+  /** Sections of their own (stick tables), given which of the family's maps are in use: each an array of lines, the
+   * header first. */
+  sections?: (inUse: ReadonlySet<M>) => string[][];
   /** Configuration lines per phase (comments included), given which of the family's maps are in use. */
   rules?: Partial<Record<Phase, (c: RuleContext<M>) => string[]>>;
 }

@@ -73,6 +73,16 @@ function parseBlock(cidr: string): IpBlock {
   return { v6, first, last, text: `${address}/${bits}` };
 }
 
+/** Each block once, canonical, in `byPosition` order. */
+export function uniqueBlocks(texts: Iterable<string>): IpBlock[] {
+  const seen = new Map<string, IpBlock>();
+  for (const t of texts) {
+    const b = ipBlock(t);
+    seen.set(b.text, b);
+  }
+  return [...seen.values()].sort(byPosition);
+}
+
 /** Blocks in the order that puts every block before those inside it: IPv4 first, then by first address, wider first. */
 export function byPosition(a: IpBlock, b: IpBlock): number {
   if (a.v6 !== b.v6) return a.v6 ? 1 : -1;

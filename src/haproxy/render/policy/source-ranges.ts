@@ -9,8 +9,7 @@
 // Blocks are nested or apart, so the blocks that hold an address are its cell and blocks around it: a route's verdict
 // for a cell is that of the narrowest of its own blocks around the cell, deny first. A block one route lists can thus
 // change another's lines (a narrower cell inside its block): the flips are shared data, recomputed whole.
-import { blocksInside, byPosition, ipBlock } from './ip-blocks.js';
-import type { IpBlock } from './ip-blocks.js';
+import { blocksInside, uniqueBlocks } from './ip-blocks.js';
 import { policyFamily } from './family.js';
 import type { IdentifiedRoute } from './family.js';
 import type { RoutePolicy } from '../../../model/types.js';
@@ -30,16 +29,6 @@ type AccessMap = keyof typeof SOURCE_RANGE_MAPS;
 export function accessDefault(p: RoutePolicy): 'a' | 'd' | undefined {
   if (!p.sourceRanges) return undefined;
   return p.sourceRanges.allow.length > 0 ? 'a' : 'd';
-}
-
-/** Each block once, canonical, in `byPosition` order. */
-function uniqueBlocks(texts: Iterable<string>): IpBlock[] {
-  const seen = new Map<string, IpBlock>();
-  for (const t of texts) {
-    const b = ipBlock(t);
-    seen.set(b.text, b);
-  }
-  return [...seen.values()].sort(byPosition);
 }
 
 /** The cells and each route's flips. */
