@@ -310,6 +310,8 @@ export interface BackendPolicy {
   protocol?: BackendProtocol;
   /** Some route balances on an affinity cookie: a sticky section (`balance hash` on the cookie's key). */
   affinity?: true;
+  /** `service-upstream`: one server, the Service's cluster IP and port, instead of its endpoints. */
+  serviceUpstream?: true;
 }
 
 export interface Backend {

@@ -247,6 +247,12 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
     const other = matching[0];
     return unavailable(other ? `Service ${svcKey} port ${ref.port} is ${other.protocol}; Ingress traffic is TCP` : `Service ${svcKey} has no port ${ref.port}`, 'B3');
   }
+  // service-upstream: the cluster IP and the Service port, as kube-proxy (or a mesh) balances them; a headless Service
+  // falls back to its endpoints, as ingress-nginx does when it finds no cluster IP.
+  const clusterIp = typeof spec.clusterIP === 'string' ? canonicalIp(spec.clusterIP) : undefined;
+  if (policy?.serviceUpstream && clusterIp !== undefined && isPortNumber(sp.port)) {
+    return { backend: withPolicy({ name, ref, servers: [{ name: serverName(clusterIp, sp.port, policy), address: clusterIp, port: sp.port, ready: true }] }), diagnostics };
+  }
 
   const ready = new Map<string, Server>();
   const fallback = new Map<string, Server>();

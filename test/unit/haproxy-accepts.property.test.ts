@@ -201,6 +201,7 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/limit-burst-multiplier': ['0', '100', '101', '-5', '3.5'],
     'nginx.ingress.kubernetes.io/limit-allowlist': ['10.0.0.0/8, ::1', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
     'nginx.ingress.kubernetes.io/limit-whitelist': ['192.168.0.0/16', 'fe80::1%eth0', "1.2.3.4' }"],
+    'nginx.ingress.kubernetes.io/service-upstream': ['true', 'false', 'yes'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -35,6 +35,7 @@ export interface AnnotationValues {
   proxySendTimeout?: number;
   proxyBodySize?: number;
   upstreamVhost?: string;
+  serviceUpstream?: boolean;
   useRegex?: boolean;
   rewriteTarget?: string;
   forwardedPrefix?: string;

@@ -4,7 +4,7 @@ import type { BackendPolicy, BackendProtocol } from '../../model/types.js';
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
 import type { AnnotationValues } from './registry.js';
-import { hostAndPort, oneOf, quote, trimSpaces } from './values.js';
+import { bool, hostAndPort, oneOf, quote, trimSpaces } from './values.js';
 import type { ValueGrammar } from './values.js';
 
 /** ingress-nginx's values Portico serves, plus `h2c`, Portico's own (HTTP/2 in clear text to a backend that is not gRPC). */
@@ -34,11 +34,23 @@ export const backendProtocol: ValueGrammar<'http' | BackendProtocol> = {
 export function backendPolicyOf(v: AnnotationValues): BackendPolicy | undefined {
   const protocol = v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : v.backendProtocol;
   const affinity = wantsAffinity(v);
-  if (protocol === undefined && !affinity) return undefined;
-  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}) };
+  const serviceUpstream = v.serviceUpstream === true;
+  if (protocol === undefined && !affinity && !serviceUpstream) return undefined;
+  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}) };
 }
 
 export const UPSTREAM_ANNOTATIONS = [
+  annotation({
+    name: 'service-upstream',
+    scope: 'backend',
+    grammar: bool,
+    set: (v, x) => (v.serviceUpstream = x),
+    doc: {
+      default: '`false`',
+      what: "With `true`, requests go to the Service's cluster IP and port, one server, instead of to its endpoints (for a service mesh that balances itself, as ingress-nginx does). A Service without a cluster IP (headless) is served by its endpoints, as ingress-nginx falls back to. Live: the Service's address is a runtime server change.",
+      differences: "the Service port gets a backend section of its own (`..._svc`), so another Ingress without the annotation on the same Service port keeps dialling the endpoints; ingress-nginx has one upstream per Service port, decided by whichever Ingress it read last.",
+    },
+  }),
   annotation({
     name: 'upstream-vhost',
     scope: 'route',

@@ -21,9 +21,10 @@ export interface ServicePort {
   protocol?: string;
 }
 
-export function service(o: { ns?: string; name: string; ports?: ServicePort[]; type?: string; externalName?: string }): string {
+export function service(o: { ns?: string; name: string; ports?: ServicePort[]; type?: string; externalName?: string; clusterIP?: string }): string {
   const spec: Record<string, unknown> = {};
   if (o.type !== undefined) spec.type = o.type;
+  if (o.clusterIP !== undefined) spec.clusterIP = o.clusterIP;
   if (o.externalName !== undefined) spec.externalName = o.externalName;
   if (o.ports && o.ports.length > 0) {
     spec.ports = o.ports.map((p) => ({
