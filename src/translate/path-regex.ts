@@ -19,8 +19,13 @@ const ESCAPES = new Set([...'dDwWsS', ...'.\\/()[]{}*+?|^$-']);
 class Refusal extends Error {}
 
 /** Recursive descent over the grammar; every method consumes what it accepts or throws a Refusal. */
+/** The most unbounded repeats (`*`, `+`, `{m,}`) one expression may hold: a run of them (`.*.*.*x`) makes a failing
+ * match cost a power of the path's length, on every request to the host. */
+const MAX_UNBOUNDED = 6;
+
 class Parser {
   private i = 0;
+  private unboundedRepeats = 0;
   /** `startAnchor`: a branch may begin with `^` (an expression searched for anywhere, such as a header pattern). */
   constructor(
     private readonly s: string,
@@ -65,6 +70,8 @@ class Parser {
       }
       const innerUnbounded = this.atom(depth);
       const repeat = this.quantifier();
+      if (repeat === 'unbounded' && ++this.unboundedRepeats > MAX_UNBOUNDED)
+        this.fail(`more than ${MAX_UNBOUNDED} unbounded repeats (*, +, {m,}): matching time grows as a power of the path's length with each`);
       if (repeat === 'unbounded' && innerUnbounded) this.fail('a repeated group that itself repeats (it can take exponential time to match)');
       unbounded = unbounded || innerUnbounded || repeat === 'unbounded';
     }

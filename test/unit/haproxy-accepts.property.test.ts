@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +31,7 @@ import { edgeSettings } from '../../src/cli/render-options.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
 import { generateDefaultCertificate } from '../../src/haproxy/default-cert.js';
 import { objectRef } from '../../src/translate/diagnostics.js';
+import { parseManifestText } from '../../src/sources/manifests/parse.js';
 
 type Obj = Record<string, unknown>;
 
@@ -485,4 +486,72 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   );
   t.diagnostic(`runs that reached each part: ${JSON.stringify(reached)} of ${run}`);
   if (PATH === undefined && RUNS >= 60) for (const [part, n] of Object.entries(reached)) assert.ok(n > 0, `no run reached ${part}: the generators need tuning`);
+});
+
+/** The render options of a check: everything under `dir`. */
+function checkOptions(dir: string): RenderOptions {
+  return {
+    stateDir: work,
+    filesDir: dir,
+    httpPort: 18080,
+    httpsPort: 18443,
+    bindAddress: '127.0.0.1',
+    ipv6: false,
+    threads: 1,
+    resolvers: ['127.0.0.1:53'],
+    httpsRedirectPort: 443,
+    maxConnections: 1000,
+    hardStopAfterSeconds: 10,
+    serverHeader: 'portico',
+    spareBackends: 1,
+    timeouts: { connect: 5, client: 50, server: 50, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
+    edge: EDGE,
+  };
+}
+
+test('every annotation family at once (each golden case in a namespace of its own, and the degenerate cases): haproxy -c accepts', async () => {
+  const goldens = join(process.cwd(), 'test', 'golden');
+  const objects: Record<string, unknown>[] = [];
+  for (const name of readdirSync(goldens).filter((n) => n.startsWith('annotations-')).sort()) {
+    const parsed = parseManifestText(readFileSync(join(goldens, name, 'in.yaml'), 'utf8'));
+    assert.ok(parsed.ok, name);
+    for (const o of parsed.objects) {
+      const meta = (o.metadata ?? {}) as Record<string, unknown>;
+      objects.push({ ...o, metadata: { ...meta, namespace: name.slice('annotations-'.length) } });
+    }
+  }
+  // What a family's rules must survive (found in review): an allow list inside its own deny list (no flip at all), and a
+  // basic-auth Secret whose every line is refused (no user at all), each the only one of its kind.
+  const degenerate = parseManifestText(`
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: covered, namespace: degenerate, annotations: {nginx.ingress.kubernetes.io/allowlist-source-range: 10.1.0.0/16, nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8}}
+spec: {ingressClassName: portico, rules: [{host: covered.degenerate.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: nobody, namespace: degenerate, annotations: {nginx.ingress.kubernetes.io/auth-type: basic, nginx.ingress.kubernetes.io/auth-secret: nobody}}
+spec: {ingressClassName: portico, rules: [{host: nobody.degenerate.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: nobody, namespace: degenerate}
+stringData: {auth: "x\n"}
+`);
+  assert.ok(degenerate.ok);
+  const model = (objs: unknown[]) => translate(snapshotFromFiles(new Map([['all.yaml', objs as Record<string, unknown>[]]])).snapshot, { controllerName: CONTROLLER, ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
+  const defaultCertPem = await generateDefaultCertificate();
+  for (const [label, objs] of [['all families', objects], ['degenerate cases alone', degenerate.objects]] as const) {
+    const dir = join(work, `together-${label.replace(/ /g, '-')}`);
+    const artefacts = render(model(objs), checkOptions(dir), defaultCertPem);
+    for (const [rel, content] of artefacts.files) {
+      await mkdir(dirname(join(dir, rel)), { recursive: true });
+      await writeFile(join(dir, rel), content);
+    }
+    await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
+    const check = await haproxyCheck(join(dir, 'haproxy.cfg'));
+    await rm(dir, { recursive: true, force: true });
+    assert.ok(check.ok, `${label}: haproxy -c rejected it:\n${check.output}`);
+    assert.doesNotMatch(check.output, /more than once|WARNING/i, label);
+  }
 });

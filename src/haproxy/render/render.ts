@@ -169,6 +169,14 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // phase, before its access phase's auth).
 const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
+
+// Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
+// (with both in use, the whole configuration). Checked once, when render is loaded.
+const LUA_NAMES = FAMILIES.flatMap((f) => [...(f.lua?.text ?? '').matchAll(/core\.register_(?:action|filter|service|converters|fetches)\('([A-Za-z0-9_]+)'/g)].map((m) => m[1]!));
+if (new Set(LUA_NAMES).size !== LUA_NAMES.length) throw new Error(`render: two policy families register the same Lua name (${LUA_NAMES.join(', ')})`);
+
+/** The policy families, for the tests that check every family's rules against every set of its maps in use. */
+export const POLICY_FAMILIES: readonly PolicyFamily<MapName>[] = FAMILIES;
 /** The maps of the policy features, keyed by route id. */
 export const FEATURE_MAPS: readonly MapName[] = (Object.keys(MAPS) as MapName[]).filter((m) => !ROUTING_MAPS.has(m));
 export type MapEntry = [map: MapName, key: string, value: string];

@@ -17,7 +17,7 @@ import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
 import { AFFINITY_ANNOTATIONS, checkAffinity } from './affinity.js';
 import type { SnippetPolicy } from './snippets.js';
 import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
-import type { BasicAuth } from '../../model/types.js';
+import type { BasicAuth, HeaderEdits } from '../../model/types.js';
 import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 
@@ -67,13 +67,41 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   }
   const cors = corsOf(v);
   if (cors) policy.cors = cors;
-  const { headers, respond } = routeSnippets(v, serverSnippet);
+  const { headers: snippetHeaders, respond } = routeSnippets(v, serverSnippet);
+  const headers = snippetHeaders && policy.externalAuth ? withoutAuthHeaders(snippetHeaders, policy.externalAuth.responseHeaders) : snippetHeaders;
   if (headers) policy.headers = headers;
   if (respond) policy.respond = respond;
   const rateLimit = v.rateLimitZone === undefined ? undefined : rateLimitOf(v, v.rateLimitZone);
   if (rateLimit) policy.rateLimit = rateLimit;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
+}
+
+/**
+ * A snippet's request edits without those of the headers the auth service answers (auth-response-headers): its values
+ * must reach the backend, whatever a snippet of the route's Ingress or of another Ingress on the host (server-snippet)
+ * sets, as nginx's auth copy (proxy_set_header, in the content phase) replaces what more_set_input_headers set before.
+ * A clear with a wildcard that would take one of them is left out whole.
+ */
+function withoutAuthHeaders(h: HeaderEdits, authHeaders: readonly string[]): HeaderEdits | undefined {
+  if (authHeaders.length === 0) return h;
+  // Backends that read `_` as `-` (CGI-style) would see X_Auth_User as X-Auth-User: it is guarded too.
+  const guarded = (raw: string): boolean => {
+    const name = raw.replace(/_/g, '-');
+    return authHeaders.some((a) => a === name || (name.endsWith('*') && a.startsWith(name.slice(0, -1))));
+  };
+  const out: HeaderEdits = { ...h };
+  if (h.requestSet) {
+    const set = Object.fromEntries(Object.entries(h.requestSet).filter(([name]) => !guarded(name)));
+    if (Object.keys(set).length > 0) out.requestSet = set;
+    else delete out.requestSet;
+  }
+  if (h.requestClear) {
+    const clear = h.requestClear.filter((name) => !guarded(name));
+    if (clear.length > 0) out.requestClear = clear;
+    else delete out.requestClear;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** An Ingress's annotations as typed values; findings for invalid values and for keys Portico does not read.

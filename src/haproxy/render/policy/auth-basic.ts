@@ -265,7 +265,7 @@ local function verify(txn, hash, pw)
   return false
 end
 
-core.register_action('portico_auth', { 'http-req' }, function(txn)
+core.register_action('portico_basic_auth', { 'http-req' }, function(txn)
   local hash = txn:get_var('txn.basic_auth_hash')
   local pw = txn.f:http_auth_pass()
   if hash == nil or pw == nil then return end
@@ -305,8 +305,13 @@ export const AUTH_BASIC_FAMILY = policyFamily({
             '# sends it an empty Authorization).',
             `http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`,
             'http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }',
-            `http-request set-var(txn.basic_auth_hash) ${c.routeId},concat(|,txn.basic_auth_user),map_str(${c.file('authUsers')}) if { var(txn.basic_auth_user) -m found }`,
-            'http-request lua.portico_auth if { var(txn.basic_auth_hash) -m found }',
+            // No user at all (every line of every Secret refused): no lookup, so every request gets the 401.
+            ...(c.inUse.has('authUsers')
+              ? [
+                  `http-request set-var(txn.basic_auth_hash) ${c.routeId},concat(|,txn.basic_auth_user),map_str(${c.file('authUsers')}) if { var(txn.basic_auth_user) -m found }`,
+                  'http-request lua.portico_basic_auth if { var(txn.basic_auth_hash) -m found }',
+                ]
+              : []),
             'http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.basic_auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.basic_auth) -m found } !{ var(txn.basic_auth_ok) -m bool }',
             'http-request del-header Authorization if { var(txn.basic_auth) -m found }',
           ]

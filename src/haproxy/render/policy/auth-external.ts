@@ -87,7 +87,7 @@ local function variable(ctx, name)
     return plain and string.match(plain, '^([^:]*):') or ''
   end
   local h = string.match(name, '^http_(.*)$')
-  if h then return joined(ctx.headers, string.gsub(h, '_', '-'), ', ') or '' end
+  if h then return joined(ctx.headers, (string.gsub(h, '_', '-')), ', ') or '' end
   local c = string.match(name, '^cookie_(.*)$')
   if c then return cookie(ctx.headers, c) end
   return nil

@@ -95,6 +95,15 @@ export function corsResponseRules(file: (m: CorsMap) => string, exposeInUse: boo
 }
 
 export const CORS_FAMILY = policyFamily({
+  // Every CORS route writes its origins, methods, headers, max age and credentials; the exposed headers only if set.
+  implies: {
+    corsOrigins: ['corsMethods', 'corsHeaders', 'corsMaxAge', 'corsCredentials'],
+    corsMethods: ['corsOrigins'],
+    corsHeaders: ['corsOrigins'],
+    corsMaxAge: ['corsOrigins'],
+    corsCredentials: ['corsOrigins'],
+    corsExpose: ['corsOrigins'],
+  },
   maps: CORS_MAPS,
   data: (p) => corsData(p.cors),
   rules: {

@@ -64,6 +64,12 @@ export interface PolicyFamily<M extends string> {
    * lacks takes a reload. A key must pass the family's own check before render writes it.
    */
   ruleKeys?: { prefix: string; of(p: RoutePolicy): string[] };
+  /**
+   * Maps whose lines always come with another's (a CORS route writes its origins and its methods): what the rules may
+   * take for granted about which maps are in use. The unit test that checks every family's rules against every set
+   * of its maps in use (test/unit/policy-families.test.ts) only tries the sets these allow.
+   */
+  implies?: Partial<Record<M, readonly M[]>>;
   /** A Lua script the family's rules call, loaded (`lua-load`) while the family is in use. */
   lua?: { file: string; text: string };
   /** Sections of their own (stick tables), given which of the family's maps are in use: each an array of lines, the

@@ -108,6 +108,8 @@ const refusal = (what: string): string =>
   `http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: ${what}\\n"`;
 
 export const RATE_LIMIT_FAMILY = policyFamily({
+  // Every limited route names its zone; allowlist cells always come with the zones they exempt.
+  implies: { limitRps: ['limitZones'], limitRpm: ['limitZones'], limitConnections: ['limitZones'], limitCells: ['limitExempt', 'limitZones'], limitExempt: ['limitCells'] },
   maps: RATE_LIMIT_MAPS,
   data: (p) => (p.rateLimit ? rateLimitData(p.rateLimit) : []),
   shared: { uses: allowlisted, data: exemptLines },

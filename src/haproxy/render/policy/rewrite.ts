@@ -41,6 +41,8 @@ function assertRewrite(value: string, re: RegExp, what: string): string {
 }
 
 export const REWRITE_FAMILY = policyFamily({
+  // A rewrite is a pattern and a target; the forwarded prefix only comes with them.
+  implies: { rewritePattern: ['rewriteTarget'], rewriteTarget: ['rewritePattern'], forwardedPrefix: ['rewritePattern'] },
   maps: REWRITE_MAPS,
   lua: { file: REWRITE_LUA, text: LUA },
   data: (p) => {
@@ -54,13 +56,13 @@ export const REWRITE_FAMILY = policyFamily({
   },
   rules: {
     upstream: (c) => {
-      const prefix = `${c.routeId},map_str(${c.file('forwardedPrefix')})`;
+      const prefix = (): string => `${c.routeId},map_str(${c.file('forwardedPrefix')})`;
       return [
         '# rewrite-target: the path the backend receives (after the HTTPS redirect, which keeps the client\'s), and',
         '# x-forwarded-prefix with it.',
         `http-request set-var(txn.rewrite_pattern) ${c.routeId},map_str(${c.file('rewritePattern')}) if ${c.hasId}`,
         `http-request set-var(txn.rewrite_target) ${c.routeId},map_str(${c.file('rewriteTarget')}) if { var(txn.rewrite_pattern) -m found }`,
-        ...(c.inUse.has('forwardedPrefix') ? [`http-request set-header X-Forwarded-Prefix %[${prefix}] if { var(txn.rewrite_pattern) -m found } { ${prefix} -m found }`] : []),
+        ...(c.inUse.has('forwardedPrefix') ? [`http-request set-header X-Forwarded-Prefix %[${prefix()}] if { var(txn.rewrite_pattern) -m found } { ${prefix()} -m found }`] : []),
         'http-request lua.portico_rewrite if { var(txn.rewrite_pattern) -m found }',
       ];
     },

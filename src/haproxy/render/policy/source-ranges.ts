@@ -53,6 +53,8 @@ const REFUSED =
   'http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: this route is refused until its Ingress\'s access annotations are fixed\\n"';
 
 export const SOURCE_RANGE_FAMILY = policyFamily({
+  // A listed route has at least one block, so cells; flips depend on how the lists nest, and may be none.
+  implies: { accessRoutes: ['accessCells'], accessCells: ['accessRoutes'], accessFlips: ['accessCells'] },
   maps: SOURCE_RANGE_MAPS,
   data: (p) => {
     const d = accessDefault(p);
@@ -67,17 +69,19 @@ export const SOURCE_RANGE_FAMILY = policyFamily({
     // meets two of them: the cell lookup, then the verdict, both skipped at a test of a variable it never sets.
     access: (c) => {
       const routes = (verdict: string): string => `{ ${c.routeId},map_str(${c.file('accessRoutes')}) -m str ${verdict} }`;
-      const flipped = `{ ${c.routeId},concat(|,txn.cell),map_str(${c.file('accessFlips')}) -m found }`;
+      const flipped = (): string => `{ ${c.routeId},concat(|,txn.cell),map_str(${c.file('accessFlips')}) -m found }`;
       const listed = '{ var(txn.cell) -m found }';
       return [
         '# The access annotations (allowlist-source-range, denylist-source-range): first of all, as nginx checks them before',
         '# anything answers; the client address finds its cell (`-` outside every listed block), the route id with the',
         '# cell its verdict.',
         ...(c.inUse.has('refusedRoutes') ? [`${REFUSED} if ${c.hasId} { ${c.routeId},map_str(${c.file('refusedRoutes')}) -m found }`] : []),
-        ...(c.inUse.has('accessRoutes')
+        // A listed route always has cells (a list holds at least one block).
+        ...(c.inUse.has('accessRoutes') && c.inUse.has('accessCells')
           ? [
               `http-request set-var(txn.cell) src,map_ip(${c.file('accessCells')},-) if ${c.hasId} { ${c.routeId},map_str(${c.file('accessRoutes')}) -m found }`,
-              `${FORBIDDEN} if ${listed} ${routes('a')} !${flipped} or ${listed} ${routes('d')} ${flipped}`,
+              // No flip at all (every allowed block inside a denied one): `a` routes refuse everyone, `d` routes no one.
+              c.inUse.has('accessFlips') ? `${FORBIDDEN} if ${listed} ${routes('a')} !${flipped()} or ${listed} ${routes('d')} ${flipped()}` : `${FORBIDDEN} if ${listed} ${routes('a')}`,
             ]
           : []),
       ];
