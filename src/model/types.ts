@@ -74,6 +74,39 @@ export interface RoutePolicy {
   externalAuth?: ExternalAuthPolicy;
   /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
   rateLimit?: RateLimitPolicy;
+  /** `auth-tls-*` of the host (the oldest Ingress on it with `auth-tls-secret`): what a request must show of its
+   * client certificate, and what the backend learns of it. Every route of the host has the same. */
+  clientCert?: ClientCertPolicy;
+}
+
+/**
+ * Client-certificate authentication as a route sees it (src/translate/annotations/auth-tls.ts). The TLS side (which
+ * CA the handshake asks for) is the host's SNI line (`SniBinding.clientAuth`); the request side is judged here, so
+ * that a missing or bad certificate gets ingress-nginx's answer instead of a failed handshake.
+ */
+export interface ClientCertPolicy {
+  /** `auth-tls-verify-client`; `refuse`: the CA Secret is missing or unusable, or an annotation that fails closed was
+   * invalid: every request gets 403, as ingress-nginx's server answers `return 403`. */
+  verify: 'on' | 'off' | 'optional' | 'optional_no_ca' | 'refuse';
+  /** `auth-tls-pass-certificate-to-upstream`: the `ssl-client-cert` header (URL-encoded PEM). */
+  passCertificate: boolean;
+  /** `auth-tls-match-cn`: a regular expression searched for in the subject DN (RFC 2253), case-sensitively. */
+  matchCn?: string;
+  /** `auth-tls-error-page`: where a missing or bad certificate is redirected (302) instead of the 400. */
+  errorPage?: string;
+}
+
+/** A CA bundle (and CRL) from an `auth-tls-secret`: re-encoded by Portico from parsed certificates, never copied. */
+export interface CaFile {
+  /** File-safe id `namespace_name` of the Secret. */
+  id: string;
+  secret: string;
+  /** Every certificate of `ca.crt`, re-encoded. */
+  pem: string;
+  /** `ca.crl`, parsed and re-encoded; absent: no revocation check. */
+  crl?: string;
+  /** SHA-256 of pem and crl, for golden files and logs. */
+  sha256: string;
 }
 
 /**
@@ -275,6 +308,9 @@ export interface HostGroup {
   appRoot?: string;
   /** Set when the host is listed in some owned Ingress's tls block: its HTTPS responses carry HSTS. */
   tlsHost?: true;
+  /** `auth-tls-secret` of the oldest Ingress on the host that has one, with a usable CA and a verify mode other than
+   * `off`: the host's SNI line (and its aliases') asks clients for a certificate of this CA. */
+  clientAuth?: { ca: CaFile; depth: number };
 }
 
 export interface ServiceRef {
@@ -343,8 +379,16 @@ export interface Certificate {
 export interface SniBinding {
   /** Exact host or `*.wildcard` host the certificate is bound to. */
   host: string;
-  certificate: string; // Certificate.id
+  /** Certificate.id, or `default` (DEFAULT_CERTIFICATE_ID) for a host that needs a line of its own for client
+   * authentication but has no certificate: the listener's default certificate. */
+  certificate: string;
+  /** The handshake asks for a client certificate of this CA (CaFile.id), verified with HAProxy's `verify optional`;
+   * the request rules decide what a missing or bad one gets. */
+  clientAuth?: { ca: string; depth: number };
 }
+
+/** SniBinding.certificate of a line that serves the listener's default certificate (never a Secret's id, which holds `_`). */
+export const DEFAULT_CERTIFICATE_ID = 'default';
 
 export interface IngressSummary {
   ingress: string;

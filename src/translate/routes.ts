@@ -6,6 +6,7 @@ import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf } from './annotations/upstream.js';
 import { affinityOf, backendKey } from './annotations/affinity.js';
 import { authOf } from './annotations/auth-basic.js';
+import { hostClientAuth } from './annotations/auth-tls.js';
 import type { Obj } from '../k8s/objects.js';
 import { literalRegex } from './path-regex.js';
 import { cmp } from './diagnostics.js';
@@ -195,7 +196,14 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   }
   const serverSnippet = serverFrom?.annotations.serverSnippet;
   const authFor = authResolver(opts, diagnostics);
-  const policyOf = (ing: IngressInfo): RoutePolicy => routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing));
+  // Client authentication is the host's (nginx's server): the oldest Ingress on it with auth-tls-secret decides for
+  // every route of the host, whichever Ingress the route came from.
+  const hostAuth = hostClientAuth(ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), opts.secret ?? (() => undefined));
+  if (hostAuth) diagnostics.push(...hostAuth.diagnostics);
+  const policyOf = (ing: IngressInfo): RoutePolicy => {
+    const base = routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing));
+    return hostAuth ? { ...base, clientCert: hostAuth.policy } : base;
+  };
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
@@ -288,6 +296,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const appRoot = ingresses.find((ing) => ing.annotations.appRoot !== undefined && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key))?.annotations.appRoot;
   if (appRoot !== undefined) group.appRoot = appRoot;
   if (tlsHost) group.tlsHost = true;
+  if (hostAuth?.tls && key !== ANY_HOST_KEY) group.clientAuth = hostAuth.tls;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
 }

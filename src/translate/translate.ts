@@ -4,7 +4,7 @@
 import type { Snapshot } from '../k8s/kinds.js';
 import { isObject, objectName, stringMap } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
-import { CATCH_ALL_KEY } from '../model/types.js';
+import { CATCH_ALL_KEY, DEFAULT_CERTIFICATE_ID } from '../model/types.js';
 import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult, SniBinding, Certificate } from '../model/types.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
@@ -147,7 +147,7 @@ export class Translator {
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
     };
-    model.sni = withAliasSni(tls.sni, model.hostGroups, tls.certificates);
+    model.sni = withClientAuthSni(withAliasSni(tls.sni, model.hostGroups, tls.certificates), model.hostGroups);
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
 
@@ -471,6 +471,22 @@ function copyWith(g: HostGroup, aliases: string[] | undefined, wwwRedirectFrom: 
  * An alias is offered its host's certificate (nginx serves a server's aliases with the server's), and a www redirect's
  * other name too when the certificate covers it (ingress-nginx's BuildRedirects), unless the name has one of its own.
  */
+/**
+ * The SNI lines of hosts with client authentication (and their aliases) carry the host's CA, so the handshake asks for
+ * a certificate of it. A host without a certificate of its own gets a line with the listener's default certificate:
+ * without a line of its own its handshake would ask for nothing, and every request would be refused.
+ */
+function withClientAuthSni(sni: SniBinding[], groups: HostGroup[]): SniBinding[] {
+  if (!groups.some((g) => g.clientAuth)) return sni;
+  const byHost = new Map(sni.map((b) => [b.host, b]));
+  for (const g of groups) {
+    if (!g.clientAuth) continue;
+    const clientAuth = { ca: g.clientAuth.ca.id, depth: g.clientAuth.depth };
+    for (const host of [g.key, ...(g.aliases ?? [])]) byHost.set(host, { host, certificate: byHost.get(host)?.certificate ?? DEFAULT_CERTIFICATE_ID, clientAuth });
+  }
+  return [...byHost.values()].sort((a, b) => cmp(a.host, b.host));
+}
+
 function withAliasSni(sni: SniBinding[], groups: HostGroup[], certificates: Certificate[]): SniBinding[] {
   if (!groups.some((g) => g.aliases || g.wwwRedirectFrom)) return sni;
   const bound = new Map(sni.map((b) => [b.host, b.certificate]));

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, HostGroup, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, CaFile, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -21,6 +22,7 @@ import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
+import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -65,6 +67,7 @@ export const MAPS = {
   wildcards: 'maps/wildcards.map',
   paths: 'maps/paths.map',
   defaults: 'maps/defaults.map',
+  ...AUTH_TLS_FAMILY.maps,
   ...SOURCE_RANGE_FAMILY.maps,
   ...AUTH_BASIC_FAMILY.maps,
   ...RATE_LIMIT_FAMILY.maps,
@@ -167,7 +170,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // phase's CORS preflight, returns and HTTPS redirect, and before anything edits the request the backend receives).
 // The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
 // phase, before its access phase's auth).
-const FAMILIES = [SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -407,15 +410,57 @@ export function renderCertificates(model: RoutingModel, filesDir: string, defaul
   files.set(DEFAULT_CERT, defaultCertificatePem(model, defaultCertPem));
   const lines: string[] = [];
   for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
+  for (const ca of caFilesOf(model)) {
+    files.set(caRelative(ca.id), checkedPem(ca.pem, CA_PEM, 'CA file'));
+    if (ca.crl !== undefined) files.set(crlRelative(ca.id), checkedPem(ca.crl, CRL_PEM, 'CRL file'));
+  }
+  const cas = new Map(caFilesOf(model).map((c) => [c.id, c]));
   // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.
-  for (const b of model.sni) lines.push(`${certificatePath(dir, b.certificate)} ${sniName(b.host)}`);
+  for (const b of model.sni) lines.push(crtListEntry(dir, b, cas));
   files.set(CRT_LIST, lines.map((l) => `${l}\n`).join(''));
   return files;
 }
 
-/** Where a certificate lives, by the name HAProxy's certificate store knows it (configuration and runtime API alike). */
+/** Where a certificate lives, by the name HAProxy's certificate store knows it (configuration and runtime API alike).
+ * The `default` id is the listener's default certificate (a Secret's id always holds `_`). */
 export function certificatePath(dir: string, id: string): string {
+  if (id === DEFAULT_CERTIFICATE_ID) return `${safeDir(dir)}/${DEFAULT_CERT}`;
   return `${safeDir(dir)}/certs/${assertToken(id, 'certificate id')}.pem`;
+}
+
+/** The client CAs hosts ask for (HostGroup.clientAuth), once each, by id. */
+export function caFilesOf(model: RoutingModel): CaFile[] {
+  const byId = new Map<string, CaFile>();
+  for (const g of model.hostGroups) if (g.clientAuth) byId.set(g.clientAuth.ca.id, g.clientAuth.ca);
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// CA and CRL files are named `ca.<id>` and `crl.<id>`: a certificate id starts with a namespace, which holds no `.`.
+const caRelative = (id: string): string => `certs/ca.${assertToken(id, 'CA id')}.pem`;
+const crlRelative = (id: string): string => `certs/crl.${assertToken(id, 'CA id')}.pem`;
+export const caPath = (dir: string, id: string): string => `${safeDir(dir)}/${caRelative(id)}`;
+export const crlPath = (dir: string, id: string): string => `${safeDir(dir)}/${crlRelative(id)}`;
+
+const CA_PEM = /^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n)+$/;
+const CRL_PEM = /^(-----BEGIN X509 CRL-----\n[A-Za-z0-9+/=\n]+-----END X509 CRL-----\n)+$/;
+
+/** translate re-encoded these from parsed objects; render still refuses anything but PEM blocks of base64. */
+function checkedPem(pem: string, re: RegExp, what: string): string {
+  if (!re.test(pem)) throw new Error(`render: refusing ${what}: not PEM as Portico writes it`);
+  return pem;
+}
+
+/**
+ * One crt-list line: the certificate, the options of a host with client authentication (its CA, and CRL, with
+ * `verify optional`: the request rules answer a missing or bad certificate), the SNI name. Shared with the runtime
+ * API's `add ssl crt-list`, which takes the same line.
+ */
+export function crtListEntry(dir: string, b: SniBinding, cas: ReadonlyMap<string, CaFile>): string {
+  const cert = certificatePath(dir, b.certificate);
+  if (!b.clientAuth) return `${cert} ${sniName(b.host)}`;
+  const ca = cas.get(b.clientAuth.ca);
+  if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
+  return `${cert} [ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}] ${sniName(b.host)}`;
 }
 
 export function sniName(host: string): string {
@@ -572,6 +617,10 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
   const c = (k: keyof RenderOptions['timeouts']): number => assertInt(t[k], `timeout ${k}`, 1);
   return { connect: c('connect'), client: c('client'), server: c('server'), tunnel: c('tunnel'), httpRequest: c('httpRequest'), keepAlive: c('keepAlive') };
 }
+
+/** While some host verifies client certificates: a certificate that fails verification still completes the handshake
+ * (HAProxy would otherwise close it), so the request rules can answer as nginx does. Only lines with `verify` verify. */
+const CLIENT_CERT_BIND = ' ca-ignore-err all crt-ignore-err all';
 
 export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<string> = featuresInUse(model)): string {
   const dir = safeDir(o.filesDir);
@@ -731,7 +780,7 @@ defaults ${LISTENER_DEFAULTS} from ${BASE_DEFAULTS}
 
 ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindLines(o, o.httpPort, '') })}
 
-${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1`) })}
+${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`) })}
 
 ${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, true))].join('\n\n')}
 `;

@@ -65,7 +65,19 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
         expect(await cli.command(`del ssl cert ${o.file}`), /deleted!$/, `del ssl cert ${o.file}`);
         break;
       case 'sni-add':
-        expect(await cli.command(`add ssl crt-list ${o.list}`, 5000, `${o.file} ${cliArg(o.host)}`), /Success!$/, `add ssl crt-list ${o.host}`);
+        expect(await cli.command(`add ssl crt-list ${o.list}`, 5000, o.line ?? `${o.file} ${cliArg(o.host)}`), /Success!$/, `add ssl crt-list ${o.host}`);
+        break;
+      case 'ca-new':
+      case 'ca-set': {
+        // HAProxy 2.6 spells the CRL's creation `new ssl crlfile`, every other command `crl-file`.
+        const noun = o.kind === 'ca' ? 'ca-file' : 'crl-file';
+        if (o.op === 'ca-new') expect(await cli.command(`new ssl ${o.kind === 'ca' ? 'ca-file' : 'crlfile'} ${o.file}`), /^New (CA|CRL) file created/, `new ssl ${noun} ${o.file}`);
+        expect(await cli.command(`set ssl ${noun} ${o.file}`, 5000, pemPayload(o.pem, o.file)), /^transaction (created|updated)/i, `set ssl ${noun} ${o.file}`);
+        expect(await cli.command(`commit ssl ${noun} ${o.file}`), /Success!$/, `commit ssl ${noun} ${o.file}`);
+        break;
+      }
+      case 'ca-del':
+        expect(await cli.command(`del ssl ${o.kind === 'ca' ? 'ca-file' : 'crl-file'} ${o.file}`), /deleted/i, `del ssl ${o.kind}-file ${o.file}`);
         break;
       case 'sni-del': {
         const line = crtListLine(await cli.command(`show ssl crt-list -n ${o.list}`), o.file, o.host);

@@ -4,9 +4,9 @@
 // The configuration text changes only on reload. Between reloads everything routine is a runtime operation:
 // servers are added and removed in backend sections, new Services are bound to pre-provisioned spare sections,
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
-import type { Backend, BackendPolicy, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
+import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -40,7 +40,10 @@ export type Op =
   | { op: 'map-replace'; file: string; content: string }
   | { op: 'cert-new' | 'cert-set'; file: string; pem: string }
   | { op: 'cert-del'; file: string }
-  | { op: 'sni-add' | 'sni-del'; list: string; file: string; host: string };
+  | { op: 'sni-add' | 'sni-del'; list: string; file: string; host: string; /** sni-add: the whole crt-list line (options included) */ line?: string }
+  /** A client CA bundle or CRL (auth-tls-secret) in HAProxy's CA store: created, replaced, deleted once unused. */
+  | { op: 'ca-new' | 'ca-set'; kind: 'ca' | 'crl'; file: string; pem: string }
+  | { op: 'ca-del'; kind: 'ca' | 'crl'; file: string };
 
 export type Plan = { reload: string } | { ops: Op[]; next: RuntimeState };
 
@@ -242,12 +245,29 @@ function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefa
   }
   const defaultCertPem = defaultCertificatePem(next, generatedDefaultCertPem);
   if (defaultCertPem !== state.defaultCertPem) create.push({ op: 'cert-set', file: `${dir}/${DEFAULT_CERT}`, pem: defaultCertPem });
+  // Client CAs and CRLs (auth-tls-secret) before the lines that name them, removed after: HAProxy 2.6 creates, replaces
+  // (every line using the file takes the new one at commit) and deletes them at runtime.
+  const caRemove: Op[] = [];
+  const casBefore = caFilesOf(state.model);
+  const casAfter = caFilesOf(next);
+  for (const [a, b] of changedPairs<CaFile>(casBefore, casAfter, (c) => c.id)) {
+    const id = (a ?? b)!.id;
+    for (const [kind, path, pa, pb] of [['ca', caPath(dir, id), a?.pem, b?.pem], ['crl', crlPath(dir, id), a?.crl, b?.crl]] as const) {
+      if (pb !== undefined && pa === undefined) create.push({ op: 'ca-new', kind, file: path, pem: pb });
+      else if (pb !== undefined && pa !== pb) create.push({ op: 'ca-set', kind, file: path, pem: pb });
+      else if (pb === undefined && pa !== undefined) caRemove.push({ op: 'ca-del', kind, file: path });
+    }
+  }
+  const casOf = (list: CaFile[]): Map<string, CaFile> => new Map(list.map((c) => [c.id, c]));
+  const [cb, ca] = [casOf(casBefore), casOf(casAfter)];
   const sniDels: Op[] = [];
   for (const [a, b] of changedPairs<SniBinding>(state.model.sni, next.sni, (s) => s.host)) {
-    if (a && b && a.certificate === b.certificate) continue;
-    // The new line goes in before the old one leaves, so the name never falls back to the default certificate.
-    if (b) create.push({ op: 'sni-add', list, file: fileOf(b.certificate), host: sniName(b.host) });
+    const lineAfter = b ? crtListEntry(dir, b, ca) : undefined;
+    if (a && b && crtListEntry(dir, a, cb) === lineAfter) continue;
+    // The new line goes in before the old one leaves, so the name never falls back to the default certificate (nor
+    // a host with client authentication to a handshake that asks for none).
+    if (b) create.push({ op: 'sni-add', list, file: fileOf(b.certificate), host: sniName(b.host), line: lineAfter! });
     if (a) sniDels.push({ op: 'sni-del', list, file: fileOf(a.certificate), host: a.host });
   }
-  return { create, remove: [...sniDels, ...remove], defaultCertPem };
+  return { create, remove: [...sniDels, ...remove, ...caRemove], defaultCertPem };
 }

@@ -20,11 +20,13 @@ import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
 import type { BasicAuth, HeaderEdits } from '../../model/types.js';
 import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
+import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
   ...AUTH_BASIC_ANNOTATIONS,
   ...AUTH_EXTERNAL_ANNOTATIONS,
+  ...AUTH_TLS_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,

@@ -107,6 +107,15 @@ export interface AnnotationValues {
   limitAllowlist?: string[];
   /** The Ingress (`namespace/name`) the values came from: the zone its rate limits share. Set only with a limit. */
   rateLimitZone?: string;
+  /** `invalid`: the annotation had a bad value (client authentication fails closed, 403 for the host). */
+  authTlsSecret?: SecretName | 'invalid';
+  authTlsVerifyClient?: 'on' | 'off' | 'optional' | 'optional_no_ca';
+  authTlsVerifyDepth?: number;
+  authTlsPassCertificate?: boolean;
+  authTlsErrorPage?: string;
+  authTlsMatchCn?: string;
+  /** auth-tls-match-cn had a bad value: the host fails closed. */
+  authTlsBroken?: true;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

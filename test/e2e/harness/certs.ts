@@ -94,3 +94,44 @@ function openssl(args: string[]): void {
     throw new Error(`openssl ${args.join(' ')} failed: ${stderr || String(e)}`);
   }
 }
+
+export interface CaPair extends CertPair {
+  /** The CA's files on disk, for `openssl ca`/`x509 -req` (removed with the process's temporary directory). */
+  dir: string;
+}
+
+/** A self-signed CA certificate (basicConstraints CA:TRUE) and its key. */
+export function makeCa(cn: string): CaPair {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-e2e-ca-'));
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', `/CN=${cn}/O=Portico Test`, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'crlnumber'), '01\n');
+  return { dir, certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
+}
+
+/** A client certificate signed by `ca`, subject `/CN=<cn>/O=<o>`; with `expired`, its dates lie in the past. */
+export function makeClientCert(ca: CaPair, cn: string, o = 'Acme'): CertPair & { serialFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-e2e-client-'));
+  const key = join(dir, 'client.key');
+  const csr = join(dir, 'client.csr');
+  const crt = join(dir, 'client.crt');
+  openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}/O=${o}`]);
+  openssl(['x509', '-req', '-in', csr, '-CA', join(ca.dir, 'ca.crt'), '-CAkey', join(ca.dir, 'ca.key'), '-CAcreateserial', '-out', crt, '-days', '10', '-sha256', '-extfile', writeExt(dir)]);
+  return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8'), serialFile: crt };
+}
+
+function writeExt(dir: string): string {
+  const f = join(dir, 'ext.cnf');
+  writeFileSync(f, 'extendedKeyUsage=clientAuth\n');
+  return f;
+}
+
+/** A CRL of `ca` revoking the certificates in `revoked` (their PEM files). */
+export function makeCrl(ca: CaPair, revoked: string[]): string {
+  const conf = join(ca.dir, 'ca.cnf');
+  writeFileSync(conf, `[ca]\ndefault_ca = d\n[d]\ndatabase = ${join(ca.dir, 'index.txt')}\ncrlnumber = ${join(ca.dir, 'crlnumber')}\ndefault_md = sha256\ndefault_crl_days = 30\ncertificate = ${join(ca.dir, 'ca.crt')}\nprivate_key = ${join(ca.dir, 'ca.key')}\n`);
+  for (const r of revoked) openssl(['ca', '-config', conf, '-revoke', r]);
+  const out = join(ca.dir, 'crl.pem');
+  openssl(['ca', '-config', conf, '-gencrl', '-out', out]);
+  return readFileSync(out, 'utf8');
+}

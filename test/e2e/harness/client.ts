@@ -49,6 +49,8 @@ export interface CertInfo {
 export interface HttpsOptions extends HttpOptions {
   /** SNI. Omitted: no SNI at all (we connect to an IP, and the Host header is deliberately not used). */
   servername?: string;
+  /** A client certificate (PEM) and its key, sent when the server asks for one. */
+  clientCert?: { certPem: string; keyPem: string };
   ca?: string;
   rejectUnauthorized?: boolean;
   /** Offered ALPN protocols. httpsGet speaks HTTP/1.1 only: use http2Get for h2. */
@@ -101,6 +103,7 @@ export function httpsGet(port: number, opts: HttpsOptions = {}): Promise<HttpsRe
         // Node derives SNI from the Host header when servername is undefined; '' sends none (checked in selftest).
         servername: opts.servername ?? '',
         ca: opts.ca,
+        ...(opts.clientCert ? { cert: opts.clientCert.certPem, key: opts.clientCert.keyPem } : {}),
         rejectUnauthorized: opts.rejectUnauthorized ?? false,
         ...(opts.alpn ? { ALPNProtocols: opts.alpn } : {}),
         timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT,
