@@ -203,6 +203,10 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/limit-allowlist': ['10.0.0.0/8, ::1', '10.0.0.1/8', '10.0.0.0/33', '0.0.0.0/0 #x'],
     'nginx.ingress.kubernetes.io/limit-whitelist': ['192.168.0.0/16', 'fe80::1%eth0', "1.2.3.4' }"],
     'nginx.ingress.kubernetes.io/service-upstream': ['true', 'false', 'yes'],
+    'nginx.ingress.kubernetes.io/auth-tls-secret': ['default/tls-a', 'other/ca', 'a b', 'x\n  ca-file /etc/passwd'],
+    'nginx.ingress.kubernetes.io/auth-tls-verify-client': ['on', 'optional', 'optional_no_ca', 'off', 'maybe'],
+    'nginx.ingress.kubernetes.io/auth-tls-match-cn': ['CN=client', '(a+)+', 'CN=a b', "x'y"],
+    'nginx.ingress.kubernetes.io/auth-tls-error-page': ['https://e.test/err', 'javascript:x', '@named'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
