@@ -52,17 +52,51 @@ function headerName(d: Directive, raw: string, wildcard: boolean): string {
   return star ? `${name}*` : name;
 }
 
-/** A value as a header or Location may hold it: printable ASCII, no nginx variable (their values are not known here). */
+/**
+ * The nginx variables a value may hold, each computed per request from the client's request with nginx's meaning
+ * (render/policy/nginx-variables.ts); plus `http_<name>` (a request header), `cookie_<name>` and `arg_<name>` (a
+ * query argument). Anything known only once the backend answered (`$upstream_addr`, `$status`, `$sent_http_*`) or
+ * that Portico has no value for is refused: HAProxy sets these headers before it could know them, or never.
+ */
+export const SNIPPET_VARIABLES = ['host', 'http_host', 'request_uri', 'uri', 'args', 'query_string', 'scheme', 'remote_addr', 'request_id', 'request_method', 'server_port', 'proxy_add_x_forwarded_for'] as const;
+const KNOWN: ReadonlySet<string> = new Set(SNIPPET_VARIABLES);
+const OPEN = /^(http|cookie|arg)_[a-z0-9_]{1,64}$/;
+// nginx reads `$name` greedily over letters, digits and `_`, or `${name}` (ngx_http_script_compile).
+const VARIABLE = /\$(?:\{([^}]*)\}?|([A-Za-z0-9_]*))/g;
+/** The most characters of one snippet's values with variables, with their header names: their line of map data
+ * (snippet-vars.map, percent-encoded) must stay a map value for a route with a server-snippet's too. */
+const MAX_TEMPLATED = 600;
+
+/**
+ * A value as a header or Location may hold it: printable ASCII, with nginx variables of SNIPPET_VARIABLES written
+ * `${name}` (lowercase, as nginx's names are case-insensitive), so that render finds each without reading nginx's
+ * greedy rule again. A value without `$` is plain text, as before.
+ */
 function value(d: Directive, raw: string, what: string, body = false): string {
   const v = raw.replace(/^[ \t]+|[ \t]+$/g, '');
   if (v.length > MAX_VALUE) refuse(d, `the ${what} is longer than ${MAX_VALUE} characters`);
-  const variable = /\$\{?[A-Za-z_][A-Za-z0-9_]*/.exec(v);
-  if (variable) refuse(d, `${quote(variable[0])} is an nginx variable; Portico does not translate variables, so the value would not be what nginx sent`);
-  if (v.includes('$')) refuse(d, `a "$" in the ${what} would start an nginx variable`);
   const bad = body ? /[^\x20-\x7e\t\n]/ : /[^\x20-\x7e]/;
   const m = bad.exec(v);
   if (m) refuse(d, `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}`);
-  return v;
+  if (!v.includes('$')) return v;
+  return v.replace(VARIABLE, (all: string, braced: string | undefined, bare: string | undefined) => {
+    if (braced !== undefined && !all.endsWith('}')) refuse(d, `${quote(all)} in the ${what} has no closing "}"`);
+    const name = (braced ?? bare ?? '').toLowerCase();
+    if (name === '') refuse(d, `a "$" in the ${what} starts no variable name (nginx refuses it too)`);
+    if (!KNOWN.has(name) && !OPEN.test(name)) {
+      const later = /^(upstream_|sent_http_|status$|body_bytes_sent$|request_time$|bytes_sent$)/.test(name);
+      refuse(d, `the nginx variable $${name} ${later ? 'is known only once the backend answered, after HAProxy wrote this header' : 'is not one Portico expands'} (it expands ${SNIPPET_VARIABLES.map((n) => `$${n}`).join(', ')}, $http_<name>, $cookie_<name> and $arg_<name>)`);
+    }
+    return `\${${name}}`;
+  });
+}
+
+/** The characters of a snippet's values with variables and their names, refused past MAX_TEMPLATED. */
+function boundTemplates(d: Directive | undefined, p: SnippetPolicy): void {
+  let n = 0;
+  for (const m of [p.headers.requestSet, p.headers.responseSet, p.headers.responseAdd, p.headers.responseAddAlways]) for (const [k, v] of Object.entries(m ?? {})) if (v.includes('$')) n += k.length + v.length;
+  for (const v of [p.respond?.location, p.respond?.text]) if (v?.includes('$')) n += v.length;
+  if (n > MAX_TEMPLATED) throw new Refusal(`${d ? `line ${d.line}: ` : ''}the values with nginx variables take ${n} characters with their header names, more than the ${MAX_TEMPLATED} Portico expands per snippet`);
 }
 
 /** headers-more's `Name: value` (a spec without a colon, or with nothing after it, clears the header). */
@@ -104,7 +138,8 @@ function returnOf(d: Directive): SnippetReturn {
   const [first, second, ...rest] = d.args;
   if (first === undefined || rest.length > 0) refuse(d, 'takes a status code and an optional text or URL, or a URL alone');
   if (!/^\d{1,3}$/.test(first!)) {
-    if (second !== undefined || !/^https?:\/\//.test(first!)) refuse(d, `${quote(first!)} is not a status code or an http:// or https:// URL`);
+    // nginx takes a URL alone when it starts with http://, https:// or $scheme.
+    if (second !== undefined || !/^(https?:\/\/|\$scheme|\$\{scheme\})/i.test(first!)) refuse(d, `${quote(first!)} is not a status code or an http://, https:// or $scheme URL`);
     return { code: 302, location: value(d, first!, 'URL') };
   }
   const code = Number(first);
@@ -184,7 +219,9 @@ function interpret(directives: readonly Directive[]): SnippetPolicy {
   if (add.size > 0) headers.responseAdd = sorted(add);
   if (addAlways.size > 0) headers.responseAddAlways = sorted(addAlways);
   if (res.clear.size > 0) headers.responseClear = [...res.clear].sort();
-  return { headers, ...(respond ? { respond } : {}), hasAdd: add.size + addAlways.size > 0, proxySet };
+  const out = { headers, ...(respond ? { respond } : {}), hasAdd: add.size + addAlways.size > 0, proxySet };
+  boundTemplates(undefined, out);
+  return out;
 }
 
 /** A snippet's text as typed policy, or the reason it is refused whole. */
