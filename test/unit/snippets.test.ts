@@ -259,10 +259,11 @@ void describe("render's templates", () => {
     assert.deepEqual(rules, [
       'http-request del-header x-a if HASID { ID,concat(|x-a),map_str(/m/snippetRequestClear) -m found }',
       'http-request set-header x-b "%[ID,concat(|x-b),map_str(/m/snippetRequestSet),url_dec]" if HASID { ID,concat(|x-b),map_str(/m/snippetRequestSet) -m found }',
-      'http-request set-header x-original-host "%[var(txn.sv_q_x.original.host)]" if { var(txn.sv_q_x.original.host) -m found }',
+      'http-request del-header x-original-host if { var(txn.sv_q_x.original.host) -m len 0 }',
+      'http-request set-header x-original-host "%[var(txn.sv_q_x.original.host)]" if { var(txn.sv_q_x.original.host) -m len 1: }',
     ]);
     assert.deepEqual(headerRules(['snippet-header:response-add-template:x-id'], (m) => m, 'H', 'I', 'response'), [
-      'http-after-response add-header x-id "%[var(txn.sv_a_x.id)]" if { var(txn.sv_a_x.id) -m found } { status 200 201 204 206 301 302 303 304 307 308 }',
+      'http-after-response add-header x-id "%[var(txn.sv_a_x.id)]" if { var(txn.sv_a_x.id) -m len 1: } { status 200 201 204 206 301 302 303 304 307 308 }',
     ]);
     assert.deepEqual(returnRules(['snippet-return:301:location-template', 'snippet-return:200:text-nl-template'], (m) => m, 'H', 'I'), [
       'http-request return status 301 hdr Location "%[var(txn.sv_l301)]" if { var(txn.sv_l301) -m found }',

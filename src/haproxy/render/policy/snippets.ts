@@ -120,13 +120,15 @@ export function headerRules(keys: readonly string[], file: (m: HeaderMap) => str
       else out.push(`${verb} ${action} ${name} "%[${lookup},url_dec]" ${when}${statuses}`);
     }
     // The templates of this kind, after its plain values: a route has one or the other for a name, and the variable is
-    // set only for the request's own route.
+    // set only for the request's own route. A value that expands to nothing sets no header and, for the set kinds,
+    // removes the one there was, as nginx's proxy_set_header and headers-more do with an empty value.
     if (clear || !(kind in TEMPLATE_KINDS)) continue;
     for (const key of keys) {
       if (!key.startsWith(`${HEADER_KEY_PREFIX}${kind}${TEMPLATE}:`)) continue;
       const name = headerNameWord(key.slice(HEADER_KEY_PREFIX.length + kind.length + TEMPLATE.length + 1), false);
       const v = slotVar(headerSlot(kind as TemplateKind, name));
-      out.push(`${verb} ${action} ${name} "%[var(${v})]" if { var(${v}) -m found }${statuses}`);
+      if (action === 'set-header') out.push(`${verb} del-header ${name} if { var(${v}) -m len 0 }`);
+      out.push(`${verb} ${action} ${name} "%[var(${v})]" if { var(${v}) -m len 1: }${statuses}`);
     }
   }
   return out;
