@@ -126,7 +126,8 @@ core.register_action('portico_auth', { 'http-req' }, function(txn, scheme, self_
     always = fields[6], self = fields[7], key = fields[8], durations = fields[9] }
   local request_headers = txn.http:req_get_headers()
   local ctx = context(txn, scheme, request_headers)
-  if ctx.host == nil then txn:set_var('txn.auth_verdict', '400'); return end
+  if host_of(ctx) == nil then txn:set_var('txn.auth_verdict', '400'); return end
+  request_uri_of(ctx)
   local url = expand(ctx, f.url)
   if url == nil or not string.match(url, '^https?://[^%s]+$') then return end
 

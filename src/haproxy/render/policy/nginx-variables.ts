@@ -13,7 +13,8 @@
 /** The names `variable` computes (besides `http_<name>`, `cookie_<name>` and `arg_<name>`). */
 export const LUA_VARIABLES = ['host', 'http_host', 'scheme', 'request_uri', 'escaped_request_uri', 'uri', 'args', 'query_string', 'remote_addr', 'remote_user', 'request_id', 'request_method', 'server_port', 'proxy_add_x_forwarded_for'] as const;
 
-/** The Lua text (local functions `unescape`, `escape_uri`, `joined`, `cookie`, `context`, `variable`, `expand`). */
+/** The Lua text (local functions `unescape`, `escape_uri`, `joined`, `cookie`, `context`, `headers_of`, `header`,
+ * `host_of`, `request_uri_of`, `variable`, `expand`). */
 export const NGINX_VARIABLES_LUA = `local function unescape(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
@@ -33,8 +34,7 @@ local function joined(headers, name, sep, last)
   return table.concat(out, sep)
 end
 
-local function cookie(headers, name)
-  local line = joined(headers, 'cookie', '; ')
+local function cookie(line, name)
   if line == nil then return '' end
   for k, v in string.gmatch(';' .. line, ';%s*([^=;]+)=([^;]*)') do
     if string.gsub(k, '%s+$', '') == name then return (string.gsub(v, '%s+$', '')) end
@@ -51,26 +51,61 @@ local function argument(query, name)
   return ''
 end
 
--- The request's context. host and http_host are nil unless the Host header is a plain host name (or an IPv6
+-- The request's context: what a variable needs is read from HAProxy on first use and kept for the request (the
+-- headers table alone costs more than the rest of an expansion, and most templates need only the Host header). A
+-- caller that has read the headers already passes them.
+local function context(txn, scheme, headers)
+  return { txn = txn, scheme = scheme, headers = headers }
+end
+
+local function headers_of(ctx)
+  if ctx.headers == nil then ctx.headers = ctx.txn.http:req_get_headers() end
+  return ctx.headers
+end
+
+-- A request header's values joined by sep, nil when it has none: a header sent once (nearly always) is one fetch;
+-- only several lines take the whole table.
+local function header(ctx, name, sep)
+  if ctx.headers == nil then
+    local n = ctx.txn.f:req_fhdr_cnt(name)
+    if n == 0 then return nil end
+    if n == 1 then return ctx.txn.f:req_fhdr(name) end
+  end
+  return joined(headers_of(ctx), name, sep)
+end
+
+-- $host and $http_host, both nil unless the request has one Host header and it is a plain host name (or an IPv6
 -- literal) with an optional port: a variable made of them must never carry anything else into a URL or a Location.
 -- $host is that name lowercased without port or trailing dot, as nginx makes it.
-local function context(txn, scheme, headers)
-  local raw = joined(headers, 'host', ',') or ''
+local function host_of(ctx)
+  if ctx.host_read then return ctx.host end
+  ctx.host_read = true
+  local raw = ''
+  if ctx.headers ~= nil then raw = joined(ctx.headers, 'host', ',') or ''
+  elseif ctx.txn.f:req_fhdr_cnt('host') == 1 then raw = ctx.txn.f:req_fhdr('host') or '' end
   local host
   if string.match(raw, '^[%w%.%-]+$') or string.match(raw, '^[%w%.%-]+:%d+$') then
     host = string.gsub(string.lower(string.match(raw, '^[^:]*')), '%.$', '')
   elseif string.match(raw, '^%[[%x:%.]+%]$') or string.match(raw, '^%[[%x:%.]+%]:%d+$') then
     host = string.lower(string.match(raw, '^(%[[^%]]*%])'))
   end
-  local uri = txn.f:pathq() or '/'
-  return { host = host, http_host = host and raw, scheme = scheme, request_uri = uri, headers = headers, txn = txn }
+  ctx.host, ctx.http_host = host, host and raw
+  return host
+end
+
+local function request_uri_of(ctx)
+  if ctx.request_uri == nil then ctx.request_uri = ctx.txn.f:pathq() or '/' end
+  return ctx.request_uri
 end
 
 -- One variable's value for this request, or nil when it cannot be had (an unknown name, a Host that is no host name).
 local function variable(ctx, name)
-  if name == 'host' or name == 'http_host' or name == 'scheme' or name == 'request_uri' then return ctx[name] end
   local txn = ctx.txn
-  if name == 'escaped_request_uri' then return escape_uri(ctx.request_uri) end
+  if name == 'host' then return host_of(ctx) end
+  if name == 'http_host' then host_of(ctx); return ctx.http_host end
+  if name == 'scheme' then return ctx.scheme end
+  if name == 'request_uri' then return request_uri_of(ctx) end
+  if name == 'escaped_request_uri' then return escape_uri(request_uri_of(ctx)) end
   -- nginx's $uri is the path decoded (the caller neutralises what decoding can produce).
   if name == 'uri' then return unescape(txn.f:path() or '/') end
   if name == 'args' or name == 'query_string' then return txn.f:query() or '' end
@@ -78,22 +113,23 @@ local function variable(ctx, name)
   if name == 'request_method' then return txn.f:method() end
   if name == 'server_port' then return tostring(txn.f:dst_port()) end
   -- Portico's X-Request-ID: the client's, else the one Portico made (ingress-nginx's $req_id).
-  if name == 'request_id' then return joined(ctx.headers, 'x-request-id', ', ') or '' end
-  if name == 'proxy_add_x_forwarded_for' then return joined(ctx.headers, 'x-forwarded-for', ', ') or '' end
+  if name == 'request_id' then return header(ctx, 'x-request-id', ', ') or '' end
+  if name == 'proxy_add_x_forwarded_for' then return header(ctx, 'x-forwarded-for', ', ') or '' end
   if name == 'http_x_forwarded_for' then
-    local lines = ctx.headers['x-forwarded-for']
-    return lines and joined(ctx.headers, 'x-forwarded-for', ', ', #lines - 1) or ''
+    local headers = headers_of(ctx)
+    local lines = headers['x-forwarded-for']
+    return lines and joined(headers, 'x-forwarded-for', ', ', #lines - 1) or ''
   end
   if name == 'remote_user' then
-    local auth = joined(ctx.headers, 'authorization', ',') or ''
+    local auth = header(ctx, 'authorization', ',') or ''
     local b64 = string.match(auth, '^[Bb][Aa][Ss][Ii][Cc]%s+(%S+)$')
     local plain = b64 and txn.c:b64dec(b64)
     return plain and string.match(plain, '^([^:]*):') or ''
   end
   local h = string.match(name, '^http_(.*)$')
-  if h then return joined(ctx.headers, (string.gsub(h, '_', '-')), h == 'cookie' and '; ' or ', ') or '' end
+  if h then return header(ctx, (string.gsub(h, '_', '-')), h == 'cookie' and '; ' or ', ') or '' end
   local c = string.match(name, '^cookie_(.*)$')
-  if c then return cookie(ctx.headers, c) end
+  if c then return cookie(header(ctx, 'cookie', '; '), c) end
   local a = string.match(name, '^arg_(.*)$')
   if a then return argument(txn.f:query() or '', a) end
   return nil

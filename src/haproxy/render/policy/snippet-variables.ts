@@ -96,18 +96,55 @@ local function percent(c) return string.format('%%%02X', string.byte(c)) end
 -- A header value or body keeps printable text, tabs and bytes past ASCII (obs-text, UTF-8), never a control
 -- character; a Location keeps printable ASCII only.
 local function neutral(v, location)
-  if location then return (string.gsub(v, '[^\\33-\\126]', percent)) end
-  return (string.gsub(v, '[\\0-\\8\\10-\\31\\127]', percent))
+  if location then
+    if string.find(v, '[^\\33-\\126]') then return (string.gsub(v, '[^\\33-\\126]', percent)) end
+  elseif string.find(v, '[\\0-\\8\\10-\\31\\127]') then
+    return (string.gsub(v, '[\\0-\\8\\10-\\31\\127]', percent))
+  end
+  return v
+end
+
+-- A route's line parsed once, not per request: each slot's variable name, whether it is a Location, and its template
+-- as literal strings and variable names ({ name }). Lines are route data, so the cache is bounded by the routes; it
+-- starts over past 1,000 lines (old lines of changed templates).
+local compiled, ncompiled = {}, 0
+local function compile(line)
+  local slots = {}
+  for slot, template in string.gmatch(line .. ';', '([%w_%.]+)=([^;]*);') do
+    local t = unescape(template)
+    local parts, at = {}, 1
+    for s, name, e in string.gmatch(t, '()%\${([%w_]+)}()') do
+      if s > at then parts[#parts + 1] = string.sub(t, at, s - 1) end
+      parts[#parts + 1] = { name }
+      at = e
+    end
+    if at <= #t then parts[#parts + 1] = string.sub(t, at) end
+    slots[#slots + 1] = { var = 'txn.sv_' .. slot, location = string.sub(slot, 1, 1) == 'l', parts = parts }
+  end
+  if ncompiled >= 1000 then compiled, ncompiled = {}, 0 end
+  compiled[line], ncompiled = slots, ncompiled + 1
+  return slots
 end
 
 core.register_action('portico_snippet_vars', { 'http-req' }, function(txn, scheme)
   local line = txn:get_var('txn.snippet_vars')
   if line == nil then return end
-  local ctx = context(txn, scheme, txn.http:req_get_headers())
-  for slot, template in string.gmatch(line .. ';', '([%w_%.]+)=([^;]*);') do
-    local v = expand(ctx, unescape(template))
-    if v == nil or #v > MAX_EXPANDED then txn:set_var('txn.snippet_vars_failed', true); return end
-    txn:set_var('txn.sv_' .. slot, neutral(v, string.sub(slot, 1, 1) == 'l'))
+  local slots = compiled[line] or compile(line)
+  local ctx = context(txn, scheme, nil)
+  for _, slot in ipairs(slots) do
+    local out = {}
+    for i, part in ipairs(slot.parts) do
+      if type(part) == 'table' then
+        local v = variable(ctx, part[1])
+        if v == nil then txn:set_var('txn.snippet_vars_failed', true); return end
+        out[i] = v
+      else
+        out[i] = part
+      end
+    end
+    local v = table.concat(out)
+    if #v > MAX_EXPANDED then txn:set_var('txn.snippet_vars_failed', true); return end
+    txn:set_var(slot.var, neutral(v, slot.location))
   end
 end, 1)
 `;
