@@ -81,6 +81,14 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'rewrite (rewrite-target)', annotations: { 'nginx.ingress.kubernetes.io/rewrite-target': '/app' }, status: 200 },
   // One response header set on every status: a map lookup by route id and name, decoded into the header.
   { family: 'snippet (more_set_headers)', annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'more_set_headers "X-Frame-Options: DENY";' }, status: 200 },
+  // The snippets real manifests carry with nginx variables: one map lookup for the route's templates, the Lua action
+  // that expands them, and a rule per header reading its variable.
+  {
+    family: 'snippet with nginx variables (proxy_set_header $host, more_set_headers $request_id)',
+    annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'proxy_set_header X-Original-Host $host;\nmore_set_headers "X-Request-Id: $request_id";' },
+    status: 200,
+  },
+  { family: 'snippet return with nginx variables (return 301 https://$host$request_uri)', annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 301 https://$host$request_uri;' }, status: 301 },
   // A request without the cookie: balanced by the sticky backend, and the Lua action writes the Set-Cookie.
   { family: 'affinity (affinity: cookie)', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie' }, status: 200 },
   // Every rate-limit rule at once (both buckets, the connection count, an allowlist the counting client is outside of),

@@ -204,6 +204,8 @@ export interface CanaryPolicy {
  * What the snippet annotations' header directives do to a route's requests and responses, by lowercase header name
  * (a name that passed src/translate/annotations/snippets.ts's grammar: letters, digits, `-`, `_`). A name ending in
  * `*` (clears only) stands for every name that starts with what precedes it. Empty lists and maps are left out.
+ * A value holding `$` is a template: text with nginx variables written `${name}` (lowercase, one of the snippet
+ * grammar's SNIPPET_VARIABLES or `http_`/`cookie_`/`arg_<name>`), expanded per request; no other value holds `$`.
  */
 export interface HeaderEdits {
   /** The request header the backend receives, replacing the client's (proxy_set_header, more_set_input_headers). */
@@ -222,7 +224,8 @@ export interface HeaderEdits {
 
 /**
  * A snippet's `return`: `location` for 301, 302, 303, 307 and 308 (the Location header), `text` for another status
- * (the body), neither for an empty body. Code 444 closes the connection without an answer, as nginx does.
+ * (the body), neither for an empty body. Code 444 closes the connection without an answer, as nginx does. A
+ * `location` or `text` holding `$` is a template, as HeaderEdits' values are.
  */
 export interface SnippetReturn {
   code: number;

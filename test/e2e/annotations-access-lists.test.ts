@@ -4,6 +4,7 @@
 // HTTPS alike; a changed, added or removed list is live without a reload.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { docs, httpGet, httpsGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
@@ -95,6 +96,19 @@ describe('access lists by client address', () => {
       assert.match(r.body, /access annotations are fixed/);
     }
     assert.equal(await statusFrom('127.0.211.50', 'acl.test', '/'), 200);
+  });
+
+  test('an IPv6 client whose 6to4 address embeds an allowed IPv4 address is not taken for it (nginx does not either)', async () => {
+    // 2002:7f00:d332::/48 is 6to4 for 127.0.211.50, inside office's 127.0.211.0/24.
+    const six = '2002:7f00:d332::1';
+    execFileSync('ip', ['-6', 'addr', 'add', `${six}/128`, 'dev', 'lo']);
+    try {
+      const r = await httpGet(portico.httpPort, { host: 'acl.test', path: '/', address: '[::1]', localAddress: six });
+      assert.equal(r.status, 403);
+      assert.equal(await statusFrom('::1', 'acl.test', '/open'), 200, 'IPv6 clients reach routes without a list');
+    } finally {
+      execFileSync('ip', ['-6', 'addr', 'del', `${six}/128`, 'dev', 'lo']);
+    }
   });
 
   test('changing, adding and removing lists is live without a reload', async () => {

@@ -47,7 +47,7 @@ function routes(o: { hsts?: string; extra?: boolean } = {}): string {
     site('close', 'ret.test', { [`${P}configuration-snippet`]: 'return 444;' }, { path: '/close' }),
     site('lua', 'bad.test', { [`${P}configuration-snippet`]: 'more_set_headers "X-Leak: 1";\naccess_by_lua_block { ngx.exit(403) }' }, { path: '/lua' }),
     site('injection', 'bad.test', { [`${P}configuration-snippet`]: 'more_set_headers "X-A: 1\n  http-request return status 200";\nreturn 200 ok;' }, { path: '/inject' }),
-    site('variable', 'bad.test', { [`${P}configuration-snippet`]: 'proxy_set_header X-Host $host;\nreturn 403;' }, { path: '/var' }),
+    site('variable', 'bad.test', { [`${P}configuration-snippet`]: 'add_header X-Up $upstream_addr;\nreturn 403;' }, { path: '/var' }),
   );
 }
 
@@ -151,7 +151,7 @@ describe('return', () => {
 });
 
 describe('refused snippets', () => {
-  test('a Lua block, a line break inside a quoted value, a variable: reported (A4) and the Ingress served without the snippet', async () => {
+  test('a Lua block, a line break inside a quoted value, a variable known only after the response: reported (A4) and the Ingress served without the snippet', async () => {
     for (const name of ['lua', 'injection', 'variable'])
       await portico.waitForLog((l) => l.object === `Ingress default/${name}` && l.rule === 'A4' && l.field === `metadata.annotations[${P}configuration-snippet]`, 5000);
     for (const path of ['/lua', '/inject', '/var']) {

@@ -218,7 +218,7 @@ void describe('rules', () => {
   test('limit-rps with an allowlist: exemption first, then the bucket; no rpm rules while no route has limit-rpm', () => {
     assert.deepEqual(rules(['limitZones', 'limitRps', 'limitCells', 'limitExempt']), [
       'http-request set-var(txn.rl) ID,map_str(/m/limitZones) if HASID',
-      'http-request unset-var(txn.rl) if { var(txn.rl) -m found } { src,map_ip(/m/limitCells),concat(|,txn.rl),map_str(/m/limitExempt) -m found }',
+      'http-request unset-var(txn.rl) if { var(txn.rl) -m found } !{ src 2002::/16 ::/96 } { src,map_ip(/m/limitCells),concat(|,txn.rl),map_str(/m/limitExempt) -m found }',
       'http-request track-sc1 var(txn.rl),concat(|,sess.client) table portico_limit_req if { var(txn.rl) -m found }',
       'http-request set-var(txn.rl_rps) ID,map_str(/m/limitRps) if { var(txn.rl) -m found }',
       'http-request set-var(txn.rl_now_rps) date(0,us),and(2147483647) if { var(txn.rl_rps) -m found }',

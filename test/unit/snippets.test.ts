@@ -10,7 +10,8 @@ import { combineSnippets, snippet } from '../../src/translate/annotations/snippe
 import type { SnippetPolicy } from '../../src/translate/annotations/snippets.js';
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
-import { encodeValue, headerNameWord, headerRules, returnCode } from '../../src/haproxy/render/policy/snippets.js';
+import { encodeValue, headerNameWord, headerRules, returnCode, returnRules } from '../../src/haproxy/render/policy/snippets.js';
+import { checkTemplate, templatesLine } from '../../src/haproxy/render/policy/snippet-variables.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
 
@@ -109,6 +110,20 @@ void describe('translated directives', () => {
       assert.match(refused(bad), /return/, bad);
   });
 
+  test('nginx variables: the supported set, written ${name} lowercase, literal text kept; the templates real snippets use', () => {
+    assert.deepEqual(ok('return 301 https://$host$request_uri;').respond, { code: 301, location: 'https://${host}${request_uri}' });
+    assert.deepEqual(ok('return $scheme://$Host$uri?$args;').respond, { code: 302, location: '${scheme}://${host}${uri}?${args}' }, 'a URL alone may start with $scheme');
+    assert.deepEqual(ok('more_set_headers "X-Request-Id: $request_id";').headers, { responseSet: { 'x-request-id': '${request_id}' } });
+    assert.deepEqual(ok('proxy_set_header X-Original-Host $host; proxy_set_header X-Forwarded-Uri $request_uri;').headers, { requestSet: { 'x-forwarded-uri': '${request_uri}', 'x-original-host': '${host}' } });
+    assert.deepEqual(ok("more_set_input_headers 'X-Client-IP: $remote_addr';").headers, { requestSet: { 'x-client-ip': '${remote_addr}' } });
+    assert.deepEqual(ok('add_header X-Who "${http_user_agent}-$cookie_session;$arg_Page $proxy_add_x_forwarded_for" always;').headers, {
+      responseAddAlways: { 'x-who': '${http_user_agent}-${cookie_session};${arg_page} ${proxy_add_x_forwarded_for}' },
+    });
+    assert.deepEqual(ok('proxy_set_header X-A "$http_x-y {}";').headers, { requestSet: { 'x-a': '${http_x}-y {}' } }, 'nginx reads a name greedily over letters, digits and _');
+    assert.deepEqual(ok('return 200 "$remote_addr $request_method $server_port $query_string\n";').respond, { code: 200, text: '${remote_addr} ${request_method} ${server_port} ${query_string}\n' });
+    assert.deepEqual(ok('add_header X-A "no variable {} here";').headers, { responseAdd: { 'x-a': 'no variable {} here' } });
+  });
+
   test('everything else is refused whole, naming the directive and the reason', () => {
     for (const [text, why] of [
       ['more_set_headers "X-A: 1";\nlua_need_request_body on;', /line 2: lua_need_request_body: Lua is never run/],
@@ -121,9 +136,18 @@ void describe('translated directives', () => {
       ['more_set_headers -s 404 "X-A: 1";', /option "-s" \(status list\)/],
       ['more_set_headers -t text/html "X-A: 1";', /option "-t"/],
       ['more_set_input_headers -r "X-A: 1";', /option "-r"/],
-      ['more_set_headers "X-A: $host";', /"\$host" is an nginx variable/],
-      ['proxy_set_header X-A ${request_id};', /"\$\{request_id" is an nginx variable/],
-      ['add_header X-A "cost: 5$";', /a "\$" in the value/],
+      ['add_header X-A "cost: 5$";', /a "\$" in the value starts no variable name/],
+      ['add_header X-Upstream $upstream_addr;', /\$upstream_addr is known only once the backend answered/],
+      ['more_set_headers "X-S: $status";', /\$status is known only once/],
+      ['proxy_set_header X-A $hostname;', /\$hostname is not one Portico expands \(it expands \$host, /],
+      ['proxy_set_header X-A $hosts;', /\$hosts is not one/],
+      ['proxy_set_header X-A "${host";', /"\$\{host" in the value has no closing "\}"/],
+      ['proxy_set_header X-A "${}";', /starts no variable name/],
+      ['proxy_set_header X-A "${ho st}";', /\$ho st is not one/],
+      ['proxy_set_header X-A "$$host";', /starts no variable name/],
+      ['proxy_set_header X-A "a\r$host";', /control character|line break/],
+      [`proxy_set_header X-A "${'$host'.repeat(200)}";`, /values with nginx variables take \d+ characters/],
+      ['return 302 "https://$host/a b";', /not a URL/],
       ['add_header X-A "a\nb";', /line break/],
       ['add_header X-A "a\\tb";', /control character/],
       ['add_header X-A "caf\u00e9";', /outside printable ASCII/],
@@ -140,7 +164,7 @@ void describe('translated directives', () => {
       ["more_clear_headers 'X-*';", /would touch/],
       ['proxy_set_header X-A;', /takes a header name and a value/],
       ['more_set_headers;', /no header given/],
-      [`add_header X-A "${'v'.repeat(5000)}";`, /longer than 4096/],
+      [`add_header X-A "${'v'.repeat(5000)}";`, /longer than 1024/],
     ] as const)
       assert.match(refused(text), why, text);
   });
@@ -214,6 +238,42 @@ void describe("render's own checks", () => {
   });
 });
 
+void describe("render's templates", () => {
+  test("a route's templates are one map line of slots, percent-encoded; plain values stay in their maps", () => {
+    const line = templatesLine({ redirectToHttps: false, headers: { requestSet: { 'x-original-host': '${host}', 'x-plain': 'p' }, responseAdd: { 'x-id': 'id=${request_id};' } }, respond: { code: 301, location: 'https://${host}${request_uri}' } });
+    assert.equal(line, 'a_x.id=id%3D%24%7Brequest_id%7D%3B;l301=https://%24%7Bhost%7D%24%7Brequest_uri%7D;q_x.original.host=%24%7Bhost%7D');
+    assert.equal(templatesLine({ redirectToHttps: false, headers: { requestSet: { 'x-plain': 'p' } } }), undefined, 'a plain route has no line');
+    assert.equal(templatesLine({ redirectToHttps: false, respond: { code: 200, text: '${remote_addr}\n' } }), 'n200=%24%7Bremote_addr%7D');
+  });
+
+  test('render re-checks every template: only ${name} of the variables the Lua computes, printable ASCII', () => {
+    for (const good of ['${host}', '${http_x_y}', 'a{b}c ${arg_q} ${cookie_s}', '${proxy_add_x_forwarded_for}']) assert.equal(checkTemplate(good), good);
+    for (const bad of ['$host', '${hostname}', '${upstream_addr}', 'a$', '${host', '${HOST}', '${http_}', '${host}\n', '${host}\u00e9', 'x'.repeat(4097), `\${http_${'a'.repeat(70)}}`])
+      assert.throws(() => checkTemplate(bad), /render: refusing snippet template/, JSON.stringify(bad));
+    assert.throws(() => templatesLine({ redirectToHttps: false, respond: { code: 301, location: 'https://${host}/a b' } }), /refusing snippet Location/);
+    assert.throws(() => templatesLine({ redirectToHttps: false, headers: { requestSet: { 'x a': '${host}' } } }), /refusing header name/);
+  });
+
+  test('a template rule reads its variable, after the plain rules of its kind; a return template reads its code\'s', () => {
+    const rules = headerRules(['snippet-header:request-clear:x-a', 'snippet-header:request-set-template:x-original-host', 'snippet-header:request-set:x-b'], (m) => `/m/${m}`, 'HASID', 'ID', 'request');
+    assert.deepEqual(rules, [
+      'http-request del-header x-a if HASID { ID,concat(|x-a),map_str(/m/snippetRequestClear) -m found }',
+      'http-request set-header x-b "%[ID,concat(|x-b),map_str(/m/snippetRequestSet),url_dec]" if HASID { ID,concat(|x-b),map_str(/m/snippetRequestSet) -m found }',
+      'http-request del-header x-original-host if { var(txn.sv_q_x.original.host) -m len 0 }',
+      'http-request set-header x-original-host "%[var(txn.sv_q_x.original.host)]" if { var(txn.sv_q_x.original.host) -m len 1: }',
+    ]);
+    assert.deepEqual(headerRules(['snippet-header:response-add-template:x-id'], (m) => m, 'H', 'I', 'response'), [
+      'http-after-response add-header x-id "%[var(txn.sv_a_x.id)]" if { var(txn.sv_a_x.id) -m len 1: } { status 200 201 204 206 301 302 303 304 307 308 }',
+    ]);
+    assert.deepEqual(returnRules(['snippet-return:301:location-template', 'snippet-return:200:text-nl-template'], (m) => m, 'H', 'I'), [
+      'http-request return status 301 hdr Location "%[var(txn.sv_l301)]" if { var(txn.sv_l301) -m found }',
+      'http-request return status 200 content-type "text/html" lf-string "%[var(txn.sv_n200)]\\n" if { var(txn.sv_n200) -m found }',
+    ]);
+    for (const bad of ['snippet-return:200:empty-template', 'snippet-return:444:close-template', 'snippet-return:200:location-template'])
+      assert.throws(() => returnRules([bad], (m) => m, 'H', 'I'), /render: refusing snippet return/, bad);
+  });
+});
+
 void describe('runtime plan', () => {
   const ing = (snippetText: string | null, host = 's.test'): string => `
 apiVersion: networking.k8s.io/v1
@@ -235,6 +295,18 @@ ${svc('web', ['10.0.0.1'])}`;
       opSummary(ops(reloadedWith(before), after).ops).map((o) => o.replace(/p\.[0-9a-f]{16}/, 'ID')),
       ['map-set maps/snippet-response-add-always.map ID|x-a c%3B%20d'],
     );
+  });
+
+  test('a changed template is one map update; a value becoming a template takes a reload (its rule reads a variable)', () => {
+    const before = model(ing('proxy_set_header X-Original-Host $host; return 301 https://$host$request_uri;'));
+    const after = model(ing('proxy_set_header X-Original-Host "h=$http_host"; return 301 https://$host/new$request_uri;'));
+    assert.deepEqual(
+      opSummary(ops(reloadedWith(before), after).ops).map((o) => o.replace(/p\.[0-9a-f]{16}/, 'ID')),
+      ['map-set maps/snippet-vars.map ID l301=https://%24%7Bhost%7D/new%24%7Brequest_uri%7D;q_x.original.host=h%3D%24%7Bhttp_host%7D'],
+    );
+    assert.deepEqual(plan(reloadedWith(model(ing('proxy_set_header X-Original-Host plain;'))), model(ing('proxy_set_header X-Original-Host $host;')), DEFAULT_PEM), {
+      reload: 'the frontend has no rule for snippetVars yet',
+    });
   });
 
   test('a header name or a return status no route used takes a reload naming it; one already in use does not', () => {

@@ -21,6 +21,7 @@ import { CANARY_FAMILY } from './policy/canary.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
+import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
@@ -80,6 +81,7 @@ export const MAPS = {
   ...REWRITE_FAMILY.maps,
   ...CANARY_FAMILY.maps,
   ...AFFINITY_FAMILY.maps,
+  ...SNIPPET_VARS_FAMILY.maps,
   ...SNIPPET_RETURN_FAMILY.maps,
   ...SNIPPET_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
@@ -169,8 +171,10 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // external authentication opens the upstream phase too, in the same place as nginx's auth_request (after the rewrite
 // phase's CORS preflight, returns and HTTPS redirect, and before anything edits the request the backend receives).
 // The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
-// phase, before its access phase's auth).
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
+// phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
+// forwarding headers), before any family edits what the backend receives.
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -229,9 +233,11 @@ function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: str
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
-    if (!rules || inUse.size === 0) return [];
     const prefix = f.ruleKeys?.prefix;
     const keys = prefix === undefined ? [] : [...features].filter((k) => k.startsWith(prefix)).sort();
+    // A family is in use while a map of its own has lines, or a rule key of its own is in use (a snippet header whose
+    // only values are templates: its rules read the variables of snippet-variables.ts, not a map of the family).
+    if (!rules || (inUse.size === 0 && keys.length === 0)) return [];
     return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self });
   });
 }

@@ -1,8 +1,10 @@
 // The snippet annotations: configuration-snippet, server-snippet, auth-snippet and stream-snippet. ingress-nginx
 // pasted their text into nginx's configuration, which is how its snippet CVEs happened; Portico never copies a
 // snippet anywhere. The text is read with nginx's own tokenizer rules (nginx-directives.ts), and the directives real
-// manifests use become typed policy, exactly as if annotations had set it: header edits and `return`. A snippet with
-// anything else (another directive, a block, an nginx variable, a value Portico refuses) is left out whole, with
+// manifests use become typed policy, exactly as if annotations had set it: header edits and `return`, whose values
+// may hold the request's nginx variables (kept as templates, expanded per request by render's
+// policy/snippet-variables.ts). A snippet with anything else (another directive, a block, a variable Portico does not
+// expand, a value Portico refuses) is left out whole, with
 // finding A4 naming the directive and the reason, and the Ingress is served without it: a half-applied snippet would
 // be a configuration nobody wrote.
 import type { HeaderEdits, SnippetReturn } from '../../model/types.js';
@@ -32,7 +34,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Names a snippet may not touch: message framing and connection handling (request smuggling, broken responses),
  * and Portico's own marker header. */
 const PROTECTED = ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer', 'x-portico-'];
-const MAX_VALUE = 4096;
+// A value reaches a map percent-encoded, each byte as up to three characters, and a map word holds at most 4,096:
+// a longer value would make render refuse the whole configuration, every tenant's.
+const MAX_VALUE = 1024;
 /** nginx's add_header statuses (ngx_http_headers_filter_module), for docs and render. */
 export const ADD_HEADER_STATUSES = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308] as const;
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -52,17 +56,51 @@ function headerName(d: Directive, raw: string, wildcard: boolean): string {
   return star ? `${name}*` : name;
 }
 
-/** A value as a header or Location may hold it: printable ASCII, no nginx variable (their values are not known here). */
+/**
+ * The nginx variables a value may hold, each computed per request from the client's request with nginx's meaning
+ * (render/policy/nginx-variables.ts); plus `http_<name>` (a request header), `cookie_<name>` and `arg_<name>` (a
+ * query argument). Anything known only once the backend answered (`$upstream_addr`, `$status`, `$sent_http_*`) or
+ * that Portico has no value for is refused: HAProxy sets these headers before it could know them, or never.
+ */
+export const SNIPPET_VARIABLES = ['host', 'http_host', 'request_uri', 'uri', 'args', 'query_string', 'scheme', 'remote_addr', 'request_id', 'request_method', 'server_port', 'proxy_add_x_forwarded_for'] as const;
+const KNOWN: ReadonlySet<string> = new Set(SNIPPET_VARIABLES);
+const OPEN = /^(http|cookie|arg)_[a-z0-9_]{1,64}$/;
+// nginx reads `$name` greedily over letters, digits and `_`, or `${name}` (ngx_http_script_compile).
+const VARIABLE = /\$(?:\{([^}]*)\}?|([A-Za-z0-9_]*))/g;
+/** The most characters of one snippet's values with variables, with their header names: their line of map data
+ * (snippet-vars.map, percent-encoded) must stay a map value for a route with a server-snippet's too. */
+const MAX_TEMPLATED = 600;
+
+/**
+ * A value as a header or Location may hold it: printable ASCII, with nginx variables of SNIPPET_VARIABLES written
+ * `${name}` (lowercase, as nginx's names are case-insensitive), so that render finds each without reading nginx's
+ * greedy rule again. A value without `$` is plain text, as before.
+ */
 function value(d: Directive, raw: string, what: string, body = false): string {
   const v = raw.replace(/^[ \t]+|[ \t]+$/g, '');
   if (v.length > MAX_VALUE) refuse(d, `the ${what} is longer than ${MAX_VALUE} characters`);
-  const variable = /\$\{?[A-Za-z_][A-Za-z0-9_]*/.exec(v);
-  if (variable) refuse(d, `${quote(variable[0])} is an nginx variable; Portico does not translate variables, so the value would not be what nginx sent`);
-  if (v.includes('$')) refuse(d, `a "$" in the ${what} would start an nginx variable`);
   const bad = body ? /[^\x20-\x7e\t\n]/ : /[^\x20-\x7e]/;
   const m = bad.exec(v);
   if (m) refuse(d, `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}`);
-  return v;
+  if (!v.includes('$')) return v;
+  return v.replace(VARIABLE, (all: string, braced: string | undefined, bare: string | undefined) => {
+    if (braced !== undefined && !all.endsWith('}')) refuse(d, `${quote(all)} in the ${what} has no closing "}"`);
+    const name = (braced ?? bare ?? '').toLowerCase();
+    if (name === '') refuse(d, `a "$" in the ${what} starts no variable name (nginx refuses it too)`);
+    if (!KNOWN.has(name) && !OPEN.test(name)) {
+      const later = /^(upstream_|sent_http_|status$|body_bytes_sent$|request_time$|bytes_sent$)/.test(name);
+      refuse(d, `the nginx variable $${name} ${later ? 'is known only once the backend answered, after HAProxy wrote this header' : 'is not one Portico expands'} (it expands ${SNIPPET_VARIABLES.map((n) => `$${n}`).join(', ')}, $http_<name>, $cookie_<name> and $arg_<name>)`);
+    }
+    return `\${${name}}`;
+  });
+}
+
+/** The characters of a snippet's values with variables and their names, refused past MAX_TEMPLATED. */
+function boundTemplates(d: Directive | undefined, p: SnippetPolicy): void {
+  let n = 0;
+  for (const m of [p.headers.requestSet, p.headers.responseSet, p.headers.responseAdd, p.headers.responseAddAlways]) for (const [k, v] of Object.entries(m ?? {})) if (v.includes('$')) n += k.length + v.length;
+  for (const v of [p.respond?.location, p.respond?.text]) if (v?.includes('$')) n += v.length;
+  if (n > MAX_TEMPLATED) throw new Refusal(`${d ? `line ${d.line}: ` : ''}the values with nginx variables take ${n} characters with their header names, more than the ${MAX_TEMPLATED} Portico expands per snippet`);
 }
 
 /** headers-more's `Name: value` (a spec without a colon, or with nothing after it, clears the header). */
@@ -104,7 +142,8 @@ function returnOf(d: Directive): SnippetReturn {
   const [first, second, ...rest] = d.args;
   if (first === undefined || rest.length > 0) refuse(d, 'takes a status code and an optional text or URL, or a URL alone');
   if (!/^\d{1,3}$/.test(first!)) {
-    if (second !== undefined || !/^https?:\/\//.test(first!)) refuse(d, `${quote(first!)} is not a status code or an http:// or https:// URL`);
+    // nginx takes a URL alone when it starts with http://, https:// or $scheme.
+    if (second !== undefined || !/^(https?:\/\/|\$scheme|\$\{scheme\})/i.test(first!)) refuse(d, `${quote(first!)} is not a status code or an http://, https:// or $scheme URL`);
     return { code: 302, location: value(d, first!, 'URL') };
   }
   const code = Number(first);
@@ -184,7 +223,9 @@ function interpret(directives: readonly Directive[]): SnippetPolicy {
   if (add.size > 0) headers.responseAdd = sorted(add);
   if (addAlways.size > 0) headers.responseAddAlways = sorted(addAlways);
   if (res.clear.size > 0) headers.responseClear = [...res.clear].sort();
-  return { headers, ...(respond ? { respond } : {}), hasAdd: add.size + addAlways.size > 0, proxySet };
+  const out = { headers, ...(respond ? { respond } : {}), hasAdd: add.size + addAlways.size > 0, proxySet };
+  boundTemplates(undefined, out);
+  return out;
 }
 
 /** A snippet's text as typed policy, or the reason it is refused whole. */
@@ -239,9 +280,9 @@ export function combineSnippets(location: SnippetPolicy | undefined, server: Sni
 }
 
 const SUPPORTED =
-  '`more_set_headers \'Name: value\' ...` (response header on every status, replacing the backend\'s), `more_clear_headers Name ...` (a trailing `*` clears every name with that start), `add_header Name value [always]` (added on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 only, any status with `always`), `proxy_set_header Name value` and `more_set_input_headers \'Name: value\'` (the request header the backend receives; an empty value removes it), `more_clear_input_headers Name ...`, `return code [text]`, `return code URL` (301, 302, 303, 307, 308) and `return URL` (302); 444 closes the connection.';
+  '`more_set_headers \'Name: value\' ...` (response header on every status, replacing the backend\'s), `more_clear_headers Name ...` (a trailing `*` clears every name with that start), `add_header Name value [always]` (added on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 only, any status with `always`), `proxy_set_header Name value` and `more_set_input_headers \'Name: value\'` (the request header the backend receives; an empty value removes it), `more_clear_input_headers Name ...`, `return code [text]`, `return code URL` (301, 302, 303, 307, 308) and `return URL` (302); 444 closes the connection. Values, Locations and texts may hold nginx variables, expanded per request with nginx\'s meaning: `$host` (the Host header lowercased, without port or trailing dot), `$http_host` (the Host header as sent), `$request_uri` (path and query), `$uri` (the path, percent-decoded, no query), `$args` and `$query_string` (the query), `$arg_<name>` (a query argument, as sent), `$scheme`, `$remote_addr`, `$request_id` (the X-Request-ID the backend receives), `$request_method`, `$server_port` (Portico\'s listening port), `$http_<name>` (a request header, several joined with `, `), `$cookie_<name>`, `$proxy_add_x_forwarded_for`; `$name` and `${name}` alike.';
 const SNIPPET_DIFFERENCES =
-  'nothing is pasted into a configuration: a snippet holding any other directive, a block (`if`, `location`), an nginx variable (`$host`, ...), an option of the headers-more directives (`-s`, `-t`, `-r`) or a name Portico refuses (framing headers such as Content-Length, Transfer-Encoding and Connection, names other than letters, digits, `-`, `_`) is left out whole with warning A4 naming the directive, and the Ingress is served without it. Values are printable ASCII, spaces trimmed. add_header adds one value per name. `return` with a text sends it as `text/html`, as ingress-nginx\'s `default_type`; a code without text sends an empty body where nginx sends its own error page; a relative Location is sent as written where nginx makes it absolute. Order: clears, then sets, then add_header; a snippet\'s headers replace those set by annotations (CORS) and by upstream-vhost, as its directives come later in ingress-nginx\'s location, and its `return` comes after the CORS preflight and before the redirect annotations, as there (so it wins over `permanent-redirect` and the HTTPS redirect). A header name not yet in use by any route takes one reload (the name is a rule of its own); values and the rest are map updates.';
+  'nothing is pasted into a configuration: a snippet holding any other directive, a block (`if`, `location`), an nginx variable outside the list above (those known only once the backend answered, such as `$upstream_addr`, `$status` or `$sent_http_*`, included; a `$` that starts no name, as nginx refuses too), an option of the headers-more directives (`-s`, `-t`, `-r`) or a name Portico refuses (framing headers such as Content-Length, Transfer-Encoding and Connection, names other than letters, digits, `-`, `_`) is left out whole with warning A4 naming the directive, and the Ingress is served without it. Values are printable ASCII, spaces trimmed. add_header adds one value per name. `return` with a text sends it as `text/html`, as ingress-nginx\'s `default_type`; a code without text sends an empty body where nginx sends its own error page; a relative Location is sent as written where nginx makes it absolute. Order: clears, then sets, then add_header; a snippet\'s headers replace those set by annotations (CORS) and by upstream-vhost, as its directives come later in ingress-nginx\'s location, and its `return` comes after the CORS preflight and before the redirect annotations, as there (so it wins over `permanent-redirect` and the HTTPS redirect). A header name not yet in use by any route takes one reload (the name is a rule of its own); values and the rest are map updates. Variables: they are read from the request as the client sent it, after Portico\'s forwarding headers (`$http_x_forwarded_for` is the client\'s list without Portico\'s address, `$http_x_real_ip`, `$http_x_forwarded_host`/`-proto`/`-port` are Portico\'s values) and after HAProxy normalised the path (`$request_uri` and `$uri` are the path the backend receives; `$uri` merges no slashes); `$request_id` is the client\'s X-Request-ID when it sent one, where nginx\'s is always new (ingress-nginx\'s `$req_id`). A value that expands to nothing sets no header and removes the one there was, as in nginx. A control character in an expanded value is written `%XX` (`$uri` decodes `%0D%0A`: nginx would send the line break), and so is every byte of a Location outside printable ASCII. A request whose Host is not a host name (letters, digits, `.` and `-`, or an IPv6 literal, with an optional port; nginx takes a few more characters, such as `_`) gets 400 when a value uses `$host` or `$http_host`, and so does one whose expanded value would pass 8 KiB. The values with variables of one snippet, with their header names, take at most 600 characters; changing a value between plain text and one with variables takes a reload.';
 
 export const SNIPPET_ANNOTATIONS = [
   annotation({

@@ -10,6 +10,7 @@
 // error, an abort or a verdict this file does not know never lets a request through.
 import type { ExternalAuthPolicy } from '../../../model/types.js';
 import { policyFamily } from './family.js';
+import { NGINX_VARIABLES_LUA } from './nginx-variables.js';
 
 export const AUTH_MAPS = { auth: 'maps/auth.map' } as const;
 export const AUTH_LUA = 'lua/auth.lua';
@@ -23,88 +24,21 @@ export const TRY_TIMEOUT_MS = 2500;
 // request redirect ('' for the request URI), always-set-cookie (0/1), dial self (0/1: the URL's host is $host or
 // $http_host), cache key ('' for no cache), cache durations (`<status>.<status>:<seconds>/...`, `*` any status).
 //
-// The variables are computed once per request from the request itself: $host is the Host header lowercased without
-// port or trailing dot (what routed the request), $http_host the header as sent; both must be plain host names (or an
-// IPv6 literal) with an optional port, else the request gets 400, so a Host header can never put anything else into
-// a URL or a Location. Values are substituted in one pass, so a `$` in a substituted value stays text.
+// The variables are computed once per request from the request itself, by the Lua shared with the snippet annotations
+// (nginx-variables.ts): $host is the Host header lowercased without port or trailing dot (what routed the request),
+// $http_host the header as sent; both must be plain host names (or an IPv6 literal) with an optional port, else the
+// request gets 400, so a Host header can never put anything else into a URL or a Location. Values are substituted in
+// one pass, so a `$` in a substituted value stays text.
 const LUA = `local MAX_COOKIES, TRY_TIMEOUT = ${MAX_COOKIES}, ${TRY_TIMEOUT_MS}
 local cache, cached = {}, 0
 
-local function unescape(s)
-  return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
-end
-
-local function escape_uri(s)
-  return (string.gsub(s, '[^%w%-%._~]', function(c) return string.format('%%%02X', string.byte(c)) end))
-end
-
+${NGINX_VARIABLES_LUA}
 -- Headers of the client's request the auth service never receives as sent: framing, the body's, and those the auth
 -- request sets itself (nginx's proxy_set_header in the auth location replaces them).
 local DROP = {}
 for _, h in ipairs({ 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te',
   'trailer', 'upgrade', 'expect', 'host', 'x-forwarded-proto', 'x-forwarded-for', 'x-real-ip', 'x-original-url',
   'x-original-method', 'x-original-uri', 'x-scheme', 'x-sent-from', 'x-auth-request-redirect' }) do DROP[h] = true end
-
-local function joined(headers, name, sep)
-  local v = headers[name]
-  if v == nil then return nil end
-  local out = {}
-  for i = 0, #v do if v[i] ~= nil then out[#out + 1] = v[i] end end
-  return table.concat(out, sep)
-end
-
-local function cookie(headers, name)
-  local line = joined(headers, 'cookie', '; ')
-  if line == nil then return '' end
-  for k, v in string.gmatch(';' .. line, ';%s*([^=;]+)=([^;]*)') do
-    if string.gsub(k, '%s+$', '') == name then return (string.gsub(v, '%s+$', '')) end
-  end
-  return ''
-end
-
-local function context(txn, scheme, headers)
-  local raw = joined(headers, 'host', ',') or ''
-  local host
-  if string.match(raw, '^[%w%.%-]+$') or string.match(raw, '^[%w%.%-]+:%d+$') then
-    host = string.gsub(string.lower(string.match(raw, '^[^:]*')), '%.$', '')
-  elseif string.match(raw, '^%[[%x:%.]+%]$') or string.match(raw, '^%[[%x:%.]+%]:%d+$') then
-    host = string.lower(string.match(raw, '^(%[[^%]]*%])'))
-  else
-    return nil
-  end
-  local uri = txn.f:pathq() or '/'
-  return { host = host, http_host = raw, scheme = scheme, request_uri = uri, headers = headers, txn = txn }
-end
-
-local function variable(ctx, name)
-  if name == 'host' or name == 'http_host' or name == 'scheme' or name == 'request_uri' then return ctx[name] end
-  if name == 'escaped_request_uri' then return escape_uri(ctx.request_uri) end
-  if name == 'remote_addr' then return tostring(ctx.txn.f:src()) end
-  if name == 'remote_user' then
-    local auth = joined(ctx.headers, 'authorization', ',') or ''
-    local b64 = string.match(auth, '^[Bb][Aa][Ss][Ii][Cc]%s+(%S+)$')
-    local plain = b64 and ctx.txn.c:b64dec(b64)
-    return plain and string.match(plain, '^([^:]*):') or ''
-  end
-  local h = string.match(name, '^http_(.*)$')
-  if h then return joined(ctx.headers, (string.gsub(h, '_', '-')), ', ') or '' end
-  local c = string.match(name, '^cookie_(.*)$')
-  if c then return cookie(ctx.headers, c) end
-  return nil
-end
-
-local function expand(ctx, template)
-  local failed = false
-  local out = string.gsub(template, '%$([%w_{}]*)', function(word)
-    local name, rest = string.match(word, '^{([%w_]*)}(.*)$')
-    if name == nil then name, rest = string.match(word, '^([%w_]*)(.*)$') end
-    local v = variable(ctx, string.lower(name))
-    if v == nil then failed = true; return '' end
-    return v .. rest
-  end)
-  if failed then return nil end
-  return out
-end
 
 local function duration(spec, status)
   for part in string.gmatch(spec, '[^/]+') do
@@ -192,7 +126,8 @@ core.register_action('portico_auth', { 'http-req' }, function(txn, scheme, self_
     always = fields[6], self = fields[7], key = fields[8], durations = fields[9] }
   local request_headers = txn.http:req_get_headers()
   local ctx = context(txn, scheme, request_headers)
-  if ctx == nil then txn:set_var('txn.auth_verdict', '400'); return end
+  if host_of(ctx) == nil then txn:set_var('txn.auth_verdict', '400'); return end
+  request_uri_of(ctx)
   local url = expand(ctx, f.url)
   if url == nil or not string.match(url, '^https?://[^%s]+$') then return end
 

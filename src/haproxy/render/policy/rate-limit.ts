@@ -18,6 +18,7 @@
 // 101 s for rps and 101 minutes for rpm (multiplier 100), which bucketValue checks.
 import { createHash } from 'node:crypto';
 import { blocksInside, uniqueBlocks } from './ip-blocks.js';
+import { EMBEDDED_IPV4 } from './source-ranges.js';
 import { policyFamily } from './family.js';
 import type { IdentifiedRoute } from './family.js';
 import type { RateLimitPolicy, RoutePolicy } from '../../../model/types.js';
@@ -149,7 +150,9 @@ export const RATE_LIMIT_FAMILY = policyFamily({
         `http-request set-var(txn.rl) ${c.routeId},map_str(${c.file('limitZones')}) if ${c.hasId}`,
         ...(c.inUse.has('limitCells')
           ? [
-              `http-request unset-var(txn.rl) if ${limited} { src,map_ip(${c.file('limitCells')}),concat(|,txn.rl),map_str(${c.file('limitExempt')}) -m found }`,
+              // A 6to4 or IPv4-compatible IPv6 client is never exempt: HAProxy would match it against IPv4 blocks as the
+              // address it embeds (source-ranges.ts).
+              `http-request unset-var(txn.rl) if ${limited} !{ src ${EMBEDDED_IPV4} } { src,map_ip(${c.file('limitCells')}),concat(|,txn.rl),map_str(${c.file('limitExempt')}) -m found }`,
             ]
           : []),
         ...(kinds.length > 0

@@ -8,9 +8,16 @@
 // and a runtime API argument are single words. So values are percent-encoded in the maps (every byte outside a small
 // set of plain characters, `%` and `+` included, so HAProxy's `url_dec` turns nothing else into a space) and decoded
 // by `url_dec` where they are used, into a header value or a body, never into configuration text.
+//
+// A value holding nginx variables is a template, which snippet-variables.ts expands per request into a variable of
+// its own: its rule key is its kind's with `-template` (`snippet-header:request-set-template:x-original-host`,
+// `snippet-return:301:location-template`) and its rule reads that variable instead of a map, so a route whose values
+// are all plain keeps the rules above and nothing else.
 import type { HeaderEdits, RoutePolicy, SnippetReturn } from '../../../model/types.js';
 import { policyFamily } from './family.js';
 import type { PolicyDatum } from './family.js';
+import { headerSlot, isTemplate, returnSlot, slotVar, TEMPLATE_KINDS } from './snippet-variables.js';
+import type { TemplateKind } from './snippet-variables.js';
 
 export const SNIPPET_HEADER_MAPS = {
   snippetRequestSet: 'maps/snippet-request-set.map',
@@ -77,17 +84,20 @@ function headerData(h: HeaderEdits | undefined): PolicyDatum<HeaderMap>[] {
   for (const { map, field } of KINDS) {
     const v = h[field];
     if (Array.isArray(v)) for (const name of v) out.push([map, '1', `|${headerNameWord(name, true)}`]);
-    else for (const [name, value] of Object.entries(v ?? {})) out.push([map, encodeValue(value), `|${headerNameWord(name, false)}`]);
+    else for (const [name, value] of Object.entries(v ?? {})) if (!isTemplate(value)) out.push([map, encodeValue(value), `|${headerNameWord(name, false)}`]);
   }
   return out;
 }
+
+const TEMPLATE = '-template';
 
 function headerKeys(p: RoutePolicy): string[] {
   const h = p.headers;
   if (!h) return [];
   return KINDS.flatMap(({ kind, field }) => {
     const v = h[field];
-    return (Array.isArray(v) ? v : Object.keys(v ?? {})).map((name) => `${HEADER_KEY_PREFIX}${kind}:${name}`);
+    if (Array.isArray(v)) return v.map((name) => `${HEADER_KEY_PREFIX}${kind}:${name}`);
+    return Object.entries(v ?? {}).map(([name, value]) => `${HEADER_KEY_PREFIX}${kind}${isTemplate(value) ? TEMPLATE : ''}:${name}`);
   });
 }
 
@@ -96,17 +106,29 @@ export function headerRules(keys: readonly string[], file: (m: HeaderMap) => str
   const out: string[] = [];
   for (const { kind, map } of KINDS) {
     if (!kind.startsWith(side)) continue;
+    const verb = side === 'request' ? 'http-request' : 'http-after-response';
+    const clear = kind.endsWith('clear');
+    const action = clear ? 'del-header' : kind === 'response-set' || kind === 'request-set' ? 'set-header' : 'add-header';
+    const statuses = kind === 'response-add' ? ` { status ${ADD_STATUSES} }` : '';
     for (const key of keys) {
       if (!key.startsWith(`${HEADER_KEY_PREFIX}${kind}:`)) continue;
       const name = key.slice(HEADER_KEY_PREFIX.length + kind.length + 1);
-      const clear = kind.endsWith('clear');
       headerNameWord(name, clear);
       const lookup = `${routeId},concat(|${name}),map_str(${file(map)})`;
       const when = `if ${hasId} { ${lookup} -m found }`;
-      const verb = side === 'request' ? 'http-request' : 'http-after-response';
       if (clear) out.push(`${verb} del-header ${name.endsWith('*') ? `${name.slice(0, -1)} -m beg` : name} ${when}`);
-      else if (kind === 'response-add') out.push(`${verb} add-header ${name} "%[${lookup},url_dec]" ${when} { status ${ADD_STATUSES} }`);
-      else out.push(`${verb} ${kind === 'response-add-always' ? 'add-header' : 'set-header'} ${name} "%[${lookup},url_dec]" ${when}`);
+      else out.push(`${verb} ${action} ${name} "%[${lookup},url_dec]" ${when}${statuses}`);
+    }
+    // The templates of this kind, after its plain values: a route has one or the other for a name, and the variable is
+    // set only for the request's own route. A value that expands to nothing sets no header and, for the set kinds,
+    // removes the one there was, as nginx's proxy_set_header and headers-more do with an empty value.
+    if (clear || !(kind in TEMPLATE_KINDS)) continue;
+    for (const key of keys) {
+      if (!key.startsWith(`${HEADER_KEY_PREFIX}${kind}${TEMPLATE}:`)) continue;
+      const name = headerNameWord(key.slice(HEADER_KEY_PREFIX.length + kind.length + TEMPLATE.length + 1), false);
+      const v = slotVar(headerSlot(kind as TemplateKind, name));
+      if (action === 'set-header') out.push(`${verb} del-header ${name} if { var(${v}) -m len 0 }`);
+      out.push(`${verb} ${action} ${name} "%[var(${v})]" if { var(${v}) -m len 1: }${statuses}`);
     }
   }
   return out;
@@ -147,8 +169,11 @@ export function returnCode(code: number, kind: ReturnKind): number {
   return code;
 }
 
+/** A return whose Location or text is a template: its rule reads the expanded variable (snippet-variables.ts). */
+const returnTemplate = (r: SnippetReturn): boolean => (r.location !== undefined && isTemplate(r.location)) || (r.text !== undefined && isTemplate(r.text));
+
 function returnData(r: SnippetReturn | undefined): PolicyDatum<ReturnMap>[] {
-  if (!r) return [];
+  if (!r || returnTemplate(r)) return [];
   const kind = returnKind(r);
   const suffix = `|${returnCode(r.code, kind)}`;
   if (kind === 'close') return [['snippetClose', '1']];
@@ -168,9 +193,17 @@ const RETURN_MAP: Record<ReturnKind, ReturnMap> = { location: 'snippetReturnLoca
 
 export function returnRules(keys: readonly string[], file: (m: ReturnMap) => string, hasId: string, routeId: string): string[] {
   return keys.map((key) => {
-    const [code, kind] = key.slice(RETURN_KEY_PREFIX.length).split(':') as [string, ReturnKind];
-    if (!(kind in RETURN_MAP) || !/^\d{3}$/.test(code)) throw new Error(`render: refusing snippet return key ${JSON.stringify(key)}`);
+    const [code, full] = key.slice(RETURN_KEY_PREFIX.length).split(':') as [string, string];
+    const template = full.endsWith(TEMPLATE);
+    const kind = (template ? full.slice(0, -TEMPLATE.length) : full) as ReturnKind;
+    if (!(kind in RETURN_MAP) || !/^\d{3}$/.test(code) || (template && kind !== 'location' && kind !== 'text' && kind !== 'text-nl')) throw new Error(`render: refusing snippet return key ${JSON.stringify(key)}`);
     const status = returnCode(Number(code), kind);
+    if (template) {
+      const v = slotVar(returnSlot(kind as 'location' | 'text' | 'text-nl', status));
+      const when = `if { var(${v}) -m found }`;
+      if (kind === 'location') return `http-request return status ${status} hdr Location "%[var(${v})]" ${when}`;
+      return `http-request return status ${status} content-type "text/html" lf-string "%[var(${v})]${kind === 'text-nl' ? '\\n' : ''}" ${when}`;
+    }
     const lookup = kind === 'close' ? `${routeId},map_str(${file('snippetClose')})` : `${routeId},concat(|${status}),map_str(${file(RETURN_MAP[kind])})`;
     const when = `if ${hasId} { ${lookup} -m found }`;
     if (kind === 'close') return `http-request reject ${when}`;
@@ -184,7 +217,7 @@ export function returnRules(keys: readonly string[], file: (m: ReturnMap) => str
 export const SNIPPET_RETURN_FAMILY = policyFamily({
   maps: SNIPPET_RETURN_MAPS,
   data: (p) => returnData(p.respond),
-  ruleKeys: { prefix: RETURN_KEY_PREFIX, of: (p) => (p.respond ? [`${RETURN_KEY_PREFIX}${p.respond.code}:${returnKind(p.respond)}`] : []) },
+  ruleKeys: { prefix: RETURN_KEY_PREFIX, of: (p) => (p.respond ? [`${RETURN_KEY_PREFIX}${p.respond.code}:${returnKind(p.respond)}${returnTemplate(p.respond) ? TEMPLATE : ''}`] : []) },
   rules: {
     answer: (c) => (c.keys.length === 0 ? [] : ['# Snippet annotations: return (after the CORS preflight, before the redirect annotations, as in ingress-nginx).', ...returnRules(c.keys, c.file, c.hasId, c.routeId)]),
   },

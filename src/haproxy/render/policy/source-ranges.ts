@@ -48,6 +48,10 @@ export function accessLines(routes: readonly IdentifiedRoute[]): [AccessMap, str
   return out;
 }
 
+/** IPv6 addresses HAProxy's IP maps read as the IPv4 address inside them (besides ::ffff:a.b.c.d, which nginx reads so
+ * too): 6to4 and IPv4-compatible. */
+export const EMBEDDED_IPV4 = '2002::/16 ::/96';
+
 const FORBIDDEN = 'http-request deny deny_status 403 content-type "text/plain; charset=utf-8" string "403 Forbidden: this address may not use this route\\n"';
 const REFUSED =
   'http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: this route is refused until its Ingress\'s access annotations are fixed\\n"';
@@ -80,6 +84,10 @@ export const SOURCE_RANGE_FAMILY = policyFamily({
         ...(c.inUse.has('accessRoutes') && c.inUse.has('accessCells')
           ? [
               `http-request set-var(txn.cell) src,map_ip(${c.file('accessCells')},-) if ${c.hasId} { ${c.routeId},map_str(${c.file('accessRoutes')}) -m found }`,
+              // HAProxy matches a 6to4 (2002::/16) or IPv4-compatible (::/96) IPv6 address against IPv4 blocks as the
+              // IPv4 address it embeds; nginx does not (only ::ffff:a.b.c.d counts as IPv4 there), so such a client
+              // must not pass for an IPv4 block it could claim by choosing its address.
+              `http-request set-var(txn.cell) str(-) if { var(txn.cell) -m sub . } { src ${EMBEDDED_IPV4} }`,
               // No flip at all (every allowed block inside a denied one): `a` routes refuse everyone, `d` routes no one.
               c.inUse.has('accessFlips') ? `${FORBIDDEN} if ${listed} ${routes('a')} !${flipped()} or ${listed} ${routes('d')} ${flipped()}` : `${FORBIDDEN} if ${listed} ${routes('a')}`,
             ]
