@@ -30,7 +30,7 @@ export const SATISFY_ANNOTATIONS = [
       what:
         "How this Ingress's access lists (allowlist-source-range, denylist-source-range) and its authentication (auth-type: basic, auth-url) combine, as nginx's `satisfy`. `all`: a request must pass both. `any`: either is enough: a client the lists allow needs no credentials, and any other client (outside the allow list, or inside the deny list) may still come in with valid credentials; without them it gets the authentication's answer (401, the auth-signin redirect, the auth service's 403) instead of 403, and, as in nginx, the redirect annotations and the CORS preflight answer it before authentication does. Changes nothing on a route without both a list and authentication. Live while some route already uses it (a map update); the first such route takes a reload.",
       differences:
-        'With both `auth-type: basic` and `auth-url` on one route, `any` still asks a client the lists refuse for both (nginx would also let in a request that passes either one alone).',
+        'With both `auth-type: basic` and `auth-url` on one route, `any` does not make either one enough alone: a client the lists do not allow (every client, on a route without a list) must pass both, where nginx lets in a request that passes either.',
     },
   }),
 ];
