@@ -70,6 +70,7 @@ function refusal(c: RuleContext<AccessMap>, listed: string, routes: (verdict: st
     '# (`refused`) is left to authentication, which answers instead of this 403.',
     `http-request set-var(txn.satisfy) str(any) if ${listed} { ${c.routeId},map_str(${c.satisfyAny}) -m found }`,
     `${FORBIDDEN} if ${refused(`${listed} !${satisfy}`)}`,
+    // Required, not a record: `any` was set on every such route above, whatever its verdict.
     `http-request set-var(txn.satisfy) str(refused) if ${refused(satisfy)}`,
   ];
 }
