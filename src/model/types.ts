@@ -53,6 +53,9 @@ export interface RoutePolicy {
   sourceRanges?: { allow: string[]; deny: string[] };
   /** An access annotation of the route's Ingress had a bad value: every request gets 503 (it fails closed). */
   refuseAll?: true;
+  /** `satisfy: any` on a route with `sourceRanges` and authentication (`basicAuth` or `externalAuth`), and only there:
+   * a client the lists allow needs no credentials; one they refuse must authenticate instead of getting 403. */
+  satisfyAny?: true;
   /** `rewrite-target`: the path the backend receives (`target`), `$1`-`$9` taken from the groups of `pattern`, the
    * route's expression (RegexRoute), which the request path matched. */
   rewrite?: { pattern: string; target: string };

@@ -192,6 +192,7 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/session-cookie-domain': ['.example.com', 'a b', 'x;Secure'],
     'nginx.ingress.kubernetes.io/session-cookie-max-age': ['3600', '0x', '-1'],
     'nginx.ingress.kubernetes.io/session-cookie-samesite': ['None', 'lax', 'Strict;'],
+    'nginx.ingress.kubernetes.io/satisfy': ['any', 'all', 'Any', 'any\n  lua-load /x'],
     'nginx.ingress.kubernetes.io/auth-type': ['basic', 'digest', 'Basic', 'basic\n  lua-load /x'],
     'nginx.ingress.kubernetes.io/auth-secret': ['a', 'web', 'default/tls-a', 'other/a', 'a/b/c', 'A', '../x', 'a\n  x'],
     'nginx.ingress.kubernetes.io/auth-secret-type': ['auth-file', 'auth-map', 'auth-maps'],
@@ -535,8 +536,14 @@ test('every annotation family at once (each golden case in a namespace of its ow
     }
   }
   // What a family's rules must survive (found in review): an allow list inside its own deny list (no flip at all), and a
-  // basic-auth Secret whose every line is refused (no user at all), each the only one of its kind.
+  // basic-auth Secret whose every line is refused (no user at all), each the only one of its kind; and satisfy: any on
+  // a route with both.
   const degenerate = parseManifestText(`
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: covered-any, namespace: degenerate, annotations: {nginx.ingress.kubernetes.io/allowlist-source-range: 10.1.0.0/16, nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8, nginx.ingress.kubernetes.io/auth-type: basic, nginx.ingress.kubernetes.io/auth-secret: nobody, nginx.ingress.kubernetes.io/satisfy: any}}
+spec: {ingressClassName: portico, rules: [{host: covered-any.degenerate.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: covered, namespace: degenerate, annotations: {nginx.ingress.kubernetes.io/allowlist-source-range: 10.1.0.0/16, nginx.ingress.kubernetes.io/denylist-source-range: 10.0.0.0/8}}

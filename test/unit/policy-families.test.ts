@@ -27,8 +27,11 @@ test("a family's rules read only the maps it has lines in, whichever of them tho
         const rules = family.rules?.[phase];
         if (!rules) continue;
         const read = new Set<string>();
+        // With and without some route's satisfy: any (its map is another family's, handed over as a file).
         for (const tls of [false, true]) {
-          rules({ file: (m) => (read.add(m), `/maps/${m}`), inUse: inUse as unknown as ReadonlySet<never>, hasId: 'HASID', routeId: 'ID', tls, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' } });
+          for (const satisfy of [{}, { satisfyAny: '/maps/satisfyAny' }]) {
+            rules({ file: (m) => (read.add(m), `/maps/${m}`), inUse: inUse as unknown as ReadonlySet<never>, hasId: 'HASID', routeId: 'ID', tls, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' }, ...satisfy });
+          }
         }
         const unwritten = [...read].filter((m) => !inUse.has(m));
         if (unwritten.length > 0) problems.add(`${maps[0]}.. / ${phase}: reads ${unwritten.join(',')} with only ${[...inUse].join(',')}`);

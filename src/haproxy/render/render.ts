@@ -20,6 +20,7 @@ import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
+import { SATISFY_FAMILY } from './policy/satisfy.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
 import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
@@ -74,6 +75,8 @@ export const MAPS = {
   ...RATE_LIMIT_FAMILY.maps,
   ...REDIRECT_FAMILY.maps,
   ...AUTH_FAMILY.maps,
+  // After the authentication maps: a route's satisfy line is added after its users or auth URL, removed before them.
+  ...SATISFY_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
@@ -174,7 +177,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
 // phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
 // forwarding headers), before any family edits what the backend receives.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -238,7 +241,8 @@ function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: str
     // A family is in use while a map of its own has lines, or a rule key of its own is in use (a snippet header whose
     // only values are templates: its rules read the variables of snippet-variables.ts, not a map of the family).
     if (!rules || (inUse.size === 0 && keys.length === 0)) return [];
-    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self });
+    const satisfyAny = features.has('satisfyAny') ? { satisfyAny: map(MAPS.satisfyAny) } : {};
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self, ...satisfyAny });
   });
 }
 

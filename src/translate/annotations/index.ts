@@ -9,6 +9,7 @@ import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
 import { BODY_ANNOTATIONS } from './body.js';
 import { UPSTREAM_ANNOTATIONS } from './upstream.js';
 import { ACCESS_ANNOTATIONS } from './access.js';
+import { SATISFY_ANNOTATIONS } from './satisfy.js';
 import { CORS_ANNOTATIONS, corsOf } from './cors.js';
 import { REWRITE_ANNOTATIONS } from './rewrite.js';
 import { BUFFER_ANNOTATIONS } from './buffers.js';
@@ -27,6 +28,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...AUTH_BASIC_ANNOTATIONS,
   ...AUTH_EXTERNAL_ANNOTATIONS,
   ...AUTH_TLS_ANNOTATIONS,
+  ...SATISFY_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
@@ -66,6 +68,8 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   else {
     if (basicAuth) policy.basicAuth = basicAuth;
     if (external.auth) policy.externalAuth = external.auth;
+    // satisfy: any changes only a route with a list and authentication; elsewhere it is left out of the model.
+    if (v.satisfy === 'any' && policy.sourceRanges && (policy.basicAuth || policy.externalAuth)) policy.satisfyAny = true;
   }
   const cors = corsOf(v);
   if (cors) policy.cors = cors;

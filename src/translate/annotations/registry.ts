@@ -45,6 +45,8 @@ export interface AnnotationValues {
   denySourceRange?: string[];
   /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */
   refuseAll?: true;
+  /** `satisfy`: how the access lists and authentication combine (`all` when unset). */
+  satisfy?: 'any' | 'all';
   enableCors?: boolean;
   corsAllowOrigin?: '*' | string[];
   corsAllowMethods?: string;

@@ -297,14 +297,17 @@ export const AUTH_BASIC_FAMILY = policyFamily({
     // CORS preflight, the redirect annotations, a snippet's return, the HTTPS redirect): so first in the upstream
     // phase, after all of those and rule T9 (credentials are then asked for over TLS on a TLS host), and after the
     // access lists. A route without authentication meets one rule, skipped at a variable it never sets.
-    upstream: (c) =>
-      c.inUse.has('authChallenges')
+    upstream: (c) => {
+      // satisfy: any (policy/satisfy.ts): a request the access lists allowed is not asked for a password; the
+      // Authorization header still goes (ingress-nginx clears it on every request of the location).
+      const skip = c.satisfyAny === undefined ? '' : ' !{ var(txn.satisfy) -m str any }';
+      return c.inUse.has('authChallenges')
         ? [
             '# Basic authentication (auth-type: basic): the user\'s hash from the route id and the user name, checked by Lua;',
             '# 401 with the route\'s challenge when it is missing or wrong. The backend never receives the credentials (nginx',
             '# sends it an empty Authorization).',
             `http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`,
-            'http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }',
+            `http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }${skip}`,
             // No user at all (every line of every Secret refused): no lookup, so every request gets the 401.
             ...(c.inUse.has('authUsers')
               ? [
@@ -312,9 +315,10 @@ export const AUTH_BASIC_FAMILY = policyFamily({
                   'http-request lua.portico_basic_auth if { var(txn.basic_auth_hash) -m found }',
                 ]
               : []),
-            'http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.basic_auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.basic_auth) -m found } !{ var(txn.basic_auth_ok) -m bool }',
+            `http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.basic_auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.basic_auth) -m found } !{ var(txn.basic_auth_ok) -m bool }${skip}`,
             'http-request del-header Authorization if { var(txn.basic_auth) -m found }',
           ]
-        : [],
+        : [];
+    },
   },
 });

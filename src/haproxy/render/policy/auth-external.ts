@@ -235,13 +235,14 @@ const SELF = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]{2,45}\]):\d{1,5}$/;
 const COOKIE_STATUSES = '200 201 204 206 301 302 303 304 307 308';
 const PLAIN = 'content-type "text/plain; charset=utf-8"';
 
-export function authRequestRules(file: string, hasId: string, routeId: string, tls: boolean, self: SelfAddresses): string[] {
+export function authRequestRules(file: string, hasId: string, routeId: string, tls: boolean, self: SelfAddresses, satisfyAny = false): string[] {
   const verdict = (v: string): string => `{ var(txn.auth_verdict) -m str ${v} }`;
   return [
     '# External authentication (auth-url): the auth service decides, after the access lists, the CORS preflight, the',
     '# redirects and rule T9, as nginx runs auth_request after its rewrite phase, and before the backend\'s request is',
     "# edited. Only the action's `pass` lets a request on; any other outcome (an error in the action too) is refused.",
-    `http-request set-var(txn.auth) ${routeId},map_str(${file}) if ${hasId}`,
+    // satisfy: any (policy/satisfy.ts): a request the access lists allowed does not ask the auth service.
+    `http-request set-var(txn.auth) ${routeId},map_str(${file}) if ${hasId}${satisfyAny ? ' !{ var(txn.satisfy) -m str any }' : ''}`,
     `http-request lua.portico_auth ${tls ? 'https' : 'http'} ${checked(self.http, SELF, 'listener')} ${checked(self.https, SELF, 'listener')} if { var(txn.auth) -m found }`,
     `http-request return status 302 hdr Location "%[var(txn.auth_location)]" if ${verdict('signin')}`,
     `http-request return status 401 ${PLAIN} hdr WWW-Authenticate "%[var(txn.auth_www)]" string "401 Unauthorized\\n" if ${verdict('401')} { var(txn.auth_www) -m found }`,
@@ -264,7 +265,7 @@ export const AUTH_FAMILY = policyFamily({
   lua: { file: AUTH_LUA, text: LUA },
   data: (p) => (p.externalAuth ? [['auth', authValue(p.externalAuth)]] : []),
   rules: {
-    upstream: (c) => authRequestRules(c.file('auth'), c.hasId, c.routeId, c.tls, c.self),
+    upstream: (c) => authRequestRules(c.file('auth'), c.hasId, c.routeId, c.tls, c.self, c.satisfyAny !== undefined),
     response: () => [
       "# External authentication: the auth service's Set-Cookie, on nginx's add_header statuses unless auth-always-set-cookie.",
       ...authResponseRules(),

@@ -34,6 +34,9 @@ export interface RuleContext<M extends string> {
   keys: readonly string[];
   /** Portico's own listeners as `ip:port` HAProxy can dial from inside (external authentication's `$host` URLs). */
   self: { http: string; https: string };
+  /** While some route has `satisfy: any`: the absolute path of `satisfy-any.map` (policy/satisfy.ts), which the access
+   * lists' rules read, and the authentication rules then skip a request whose address the lists allowed. */
+  satisfyAny?: string;
 }
 
 /** A route with policy data and its id. */

@@ -11,7 +11,7 @@
 // change another's lines (a narrower cell inside its block): the flips are shared data, recomputed whole.
 import { blocksInside, uniqueBlocks } from './ip-blocks.js';
 import { policyFamily } from './family.js';
-import type { IdentifiedRoute } from './family.js';
+import type { IdentifiedRoute, RuleContext } from './family.js';
 import type { RoutePolicy } from '../../../model/types.js';
 
 // In this order: the runtime planner adds lines map by map in this order and deletes them in the reverse one, so a
@@ -56,6 +56,25 @@ const FORBIDDEN = 'http-request deny deny_status 403 content-type "text/plain; c
 const REFUSED =
   'http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: this route is refused until its Ingress\'s access annotations are fixed\\n"';
 
+/**
+ * The 403 of a refused client. While some route has `satisfy: any` (policy/satisfy.ts), such a route is not answered
+ * here: its verdict is left in `txn.satisfy` (`any`: allowed, `refused`), for the authentication rules.
+ */
+function refusal(c: RuleContext<AccessMap>, listed: string, routes: (verdict: string) => string, flipped: () => string): string[] {
+  // No flip at all (every allowed block inside a denied one): `a` routes refuse everyone, `d` routes no one.
+  const refused = (pre: string): string => (c.inUse.has('accessFlips') ? `${pre} ${routes('a')} !${flipped()} or ${pre} ${routes('d')} ${flipped()}` : `${pre} ${routes('a')}`);
+  if (c.satisfyAny === undefined) return [`${FORBIDDEN} if ${refused(listed)}`];
+  const satisfy = '{ var(txn.satisfy) -m found }';
+  return [
+    '# satisfy: any (policy/satisfy.ts): on such a route the address alone may be enough (`any`), and a refused one',
+    '# (`refused`) is left to authentication, which answers instead of this 403.',
+    `http-request set-var(txn.satisfy) str(any) if ${listed} { ${c.routeId},map_str(${c.satisfyAny}) -m found }`,
+    `${FORBIDDEN} if ${refused(`${listed} !${satisfy}`)}`,
+    // Required, not a record: `any` was set on every such route above, whatever its verdict.
+    `http-request set-var(txn.satisfy) str(refused) if ${refused(satisfy)}`,
+  ];
+}
+
 export const SOURCE_RANGE_FAMILY = policyFamily({
   // A listed route has at least one block, so cells; flips depend on how the lists nest, and may be none.
   implies: { accessRoutes: ['accessCells'], accessCells: ['accessRoutes'], accessFlips: ['accessCells'] },
@@ -88,8 +107,7 @@ export const SOURCE_RANGE_FAMILY = policyFamily({
               // IPv4 address it embeds; nginx does not (only ::ffff:a.b.c.d counts as IPv4 there), so such a client
               // must not pass for an IPv4 block it could claim by choosing its address.
               `http-request set-var(txn.cell) str(-) if { var(txn.cell) -m sub . } { src ${EMBEDDED_IPV4} }`,
-              // No flip at all (every allowed block inside a denied one): `a` routes refuse everyone, `d` routes no one.
-              c.inUse.has('accessFlips') ? `${FORBIDDEN} if ${listed} ${routes('a')} !${flipped()} or ${listed} ${routes('d')} ${flipped()}` : `${FORBIDDEN} if ${listed} ${routes('a')}`,
+              ...refusal(c, listed, routes, flipped),
             ]
           : []),
       ];
