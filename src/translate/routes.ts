@@ -4,7 +4,7 @@ import type { BasicAuth, BackendPolicy, BackendTls, Diagnostic, HostGroup, PathR
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf, speaksTls } from './annotations/upstream.js';
-import { proxySslOf } from './annotations/proxy-ssl.js';
+import { proxySslOf } from './proxy-ssl-secret.js';
 import { affinityOf, backendKey } from './annotations/affinity.js';
 import { authOf } from './annotations/auth-basic.js';
 import { hostClientAuth } from './annotations/auth-tls.js';
