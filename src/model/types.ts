@@ -335,7 +335,7 @@ export interface Server {
 /**
  * How HAProxy speaks to a backend's endpoints (`backend-protocol`), other than plain HTTP/1: `https` is HTTP/1.1 over
  * TLS, `grpc` and `h2c` are HTTP/2 in clear text, `grpcs` is HTTP/2 over TLS. TLS to the backend verifies nothing and
- * sends no SNI, as ingress-nginx's defaults do.
+ * sends no SNI, as ingress-nginx's defaults do, unless the proxy-ssl annotations say otherwise (BackendPolicy.tls).
  */
 export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
 

@@ -1,5 +1,5 @@
 // How a request is sent upstream: upstream-vhost, the Host header the backend receives, and backend-protocol, what
-// HAProxy speaks to the backend. (The proxy-ssl annotations join this family.)
+// HAProxy speaks to the backend. (The proxy-ssl annotations, proxy-ssl.ts, set how its TLS is checked.)
 import type { BackendPolicy, BackendProtocol, BackendTls } from '../../model/types.js';
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
