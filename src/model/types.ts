@@ -338,7 +338,7 @@ export interface Server {
 /**
  * How HAProxy speaks to a backend's endpoints (`backend-protocol`), other than plain HTTP/1: `https` is HTTP/1.1 over
  * TLS, `grpc` and `h2c` are HTTP/2 in clear text, `grpcs` is HTTP/2 over TLS. TLS to the backend verifies nothing and
- * sends no SNI, as ingress-nginx's defaults do.
+ * sends no SNI, as ingress-nginx's defaults do, unless the proxy-ssl annotations say otherwise (BackendPolicy.tls).
  */
 export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
 
@@ -354,7 +354,38 @@ export interface BackendPolicy {
   affinity?: true;
   /** `service-upstream`: one server, the Service's cluster IP and port, instead of its endpoints. */
   serviceUpstream?: true;
+  /** `proxy-ssl-*`: how the TLS to an `https` or `grpcs` backend is checked and what it presents. */
+  tls?: BackendTls;
 }
+
+/**
+ * TLS to a backend as the `proxy-ssl-*` annotations ask for it (src/translate/annotations/proxy-ssl.ts). Files are
+ * named by the SHA-256 of what they hold, so a rotated CA or client certificate is another file and another backend
+ * (`BackendTls.id`): a server never changes what it trusts or presents under one name.
+ */
+export type BackendTls =
+  | {
+      /** Short hash of everything below: the suffix of the backend's and its servers' names. */
+      id: string;
+      /** `proxy-ssl-verify: on`: the backend's certificate must chain to `ca`. */
+      verify: boolean;
+      /** `proxy-ssl-verify-depth` (0 counts as 1); kept in the model, HAProxy 2.6 has no server setting for it. */
+      depth: number;
+      /** `ca.crt` of the Secret, re-encoded; absent when the Secret has none (nothing is then verified). */
+      ca?: { sha256: string; pem: string };
+      /** `tls.crt` + `tls.key`, re-encoded (leaf, chain, key): the client certificate the backend is shown. */
+      cert?: { sha256: string; pem: string };
+      /** `proxy-ssl-name`: the name the backend's certificate must hold (with verify), and the SNI (with serverName). */
+      name?: string;
+      serverName: boolean;
+      /** `proxy-ssl-protocols`, lowest and highest, when the Secret has a CA (as ingress-nginx's template writes them). */
+      minVersion?: 'TLSv1.2' | 'TLSv1.3';
+      maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+      /** `proxy-ssl-ciphers` (OpenSSL cipher list, TLS 1.2 and below), when the Secret has a CA. */
+      ciphers?: string;
+    }
+  /** The Secret is missing, in another namespace or unusable: the backend answers 503 (ingress-nginx denies the location). */
+  | { id: 'refused'; refused: string };
 
 export interface Backend {
   /** HAProxy backend name: a validated token built from namespace, service, port and (unless plain HTTP) protocol. */

@@ -208,13 +208,15 @@ function forbiddenExternalName(host: string): boolean {
  * the runtime path brings such a server back by name; the same name must mean the same server options.
  */
 export function serverName(address: string, port: number, policy?: BackendPolicy): string {
-  return `ep_${address.replace(/[.:]/g, '_')}_${port}${policy?.protocol ? `_${policy.protocol}` : ''}`;
+  return `ep_${address.replace(/[.:]/g, '_')}_${port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}`;
 }
 
 export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex, policy?: BackendPolicy): { backend: Backend; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const svcKey = refServiceKey(ref);
   const withPolicy = (b: Backend): Backend => (policy ? { ...b, policy } : b);
+  // proxy-ssl-secret unusable: ingress-nginx denies the location (503).
+  if (policy?.tls && 'refused' in policy.tls) return { backend: withPolicy({ name, ref, unavailable: `proxy-ssl-secret: ${policy.tls.refused}`, servers: [] }), diagnostics };
   const unavailable = (reason: string, rule: string): { backend: Backend; diagnostics: Diagnostic[] } => {
     for (const u of users) diagnostics.push({ level: 'warning', object: u, field: `backend ${svcKey}:${ref.port}`, rule, message: `${reason}; requests get 503` });
     return { backend: withPolicy({ name, ref, unavailable: reason, servers: [] }), diagnostics };

@@ -1,9 +1,10 @@
 // Rules H5, P1-P16, M1-M8, D1-D6 and T9: owned, valid Ingresses merged into host groups.
 import { ANY_HOST_KEY } from '../model/types.js';
-import type { BasicAuth, BackendPolicy, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
+import type { BasicAuth, BackendPolicy, BackendTls, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
-import { backendPolicyOf } from './annotations/upstream.js';
+import { backendPolicyOf, speaksTls } from './annotations/upstream.js';
+import { proxySslOf } from './proxy-ssl-secret.js';
 import { affinityOf, backendKey } from './annotations/affinity.js';
 import { authOf } from './annotations/auth-basic.js';
 import { hostClientAuth } from './annotations/auth-tls.js';
@@ -38,7 +39,7 @@ function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: Ingr
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
@@ -125,6 +126,28 @@ export function isCatchAllCandidate(ing: IngressInfo): boolean {
   return ing.rules.length === 0 && ing.defaultBackend !== undefined;
 }
 
+/** How an Ingress's backends are spoken to (BackendPolicy), the proxy-ssl Secret read, its findings pushed once per
+ * Ingress and group. */
+type PolicyResolver = (ing: IngressInfo) => BackendPolicy | undefined;
+function backendPolicyResolver(opts: RouteOptions, diagnostics: Diagnostic[]): PolicyResolver {
+  const memo = new Map<IngressInfo, BackendPolicy | undefined>();
+  return (ing) => {
+    if (memo.has(ing)) return memo.get(ing);
+    const v = ing.annotations;
+    let tls: BackendTls | undefined;
+    if (v.proxySslSecret !== undefined && !speaksTls(v)) {
+      diagnostics.push({ level: 'warning', object: ing.ref, field: 'metadata.annotations', rule: 'proxy-ssl-secret', message: 'the proxy-ssl annotations apply only with backend-protocol HTTPS or GRPCS; they are not used' });
+    } else if (v.proxySslSecret !== undefined) {
+      const r = proxySslOf(v, ing, opts.secret ?? (() => undefined));
+      diagnostics.push(...r.diagnostics);
+      tls = r.tls;
+    }
+    const policy = backendPolicyOf(v, tls);
+    memo.set(ing, policy);
+    return policy;
+  };
+}
+
 /** Rule D6 and the backend name for one Ingress backend; records the Service port it uses. `policy`: how it is spoken
  * to, when not as the Ingress's own annotations say (a canary's backend is spoken to as its main route's). */
 function resolveTarget(
@@ -133,7 +156,7 @@ function resolveTarget(
   field: string,
   refs: BackendRefs,
   diagnostics: Diagnostic[],
-  as: { policy: BackendPolicy | undefined } = { policy: backendPolicyOf(ing.annotations) },
+  as: { policy: BackendPolicy | undefined },
 ): string | undefined {
   if (backend.kind === 'resource') {
     diagnostics.push({
@@ -196,6 +219,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   }
   const serverSnippet = serverFrom?.annotations.serverSnippet;
   const authFor = authResolver(opts, diagnostics);
+  const policyFor = backendPolicyResolver(opts, diagnostics);
   // Client authentication is the host's (nginx's server): the oldest Ingress on it with auth-tls-secret decides for
   // every route of the host, whichever Ingress the route came from.
   const hostAuth = hostClientAuth(ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), opts.secret ?? (() => undefined));
@@ -224,7 +248,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       const policy = policyOf(ing);
       rule.paths.forEach((p) => {
         const pi = p.index;
-        const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics);
+        const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics, { policy: policyFor(ing) });
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
         const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withAffinity(policy, ing, path, be, refs), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
@@ -237,7 +261,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     });
     declared ||= declares;
     if (!declares || !ing.defaultBackend) continue;
-    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics);
+    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics, { policy: policyFor(ing) });
     if (be === undefined) continue;
     if (dfltFrom) {
       diagnostics.push({
@@ -252,7 +276,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     dflt = { backend: be, policy: withAffinity(policyOf(ing), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
-  attachCanaries(key, canaries, all, refs, diagnostics);
+  attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
 
   const pick = (list: Candidate[]): Candidate => {
@@ -327,7 +351,7 @@ function canaryDefaultBackend(ing: IngressInfo): Diagnostic {
  * oldest canary first; a route keeps the first canary it got (balancer.lua uses the first alternative backend only).
  * The canary's backend is spoken to with the route's protocol, as nginx's location decides the proxy_pass scheme.
  */
-function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[], refs: BackendRefs, diagnostics: Diagnostic[]): void {
+function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[], refs: BackendRefs, diagnostics: Diagnostic[], policyFor: PolicyResolver): void {
   const attached = new Map<Candidate, IngressInfo>();
   for (const k of canaries) {
     const field = `spec.rules[${k.rule}].http.paths[${k.pathIndex}]`;
@@ -338,7 +362,7 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       continue;
     }
     if (k.backend.kind === 'resource') {
-      resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics);
+      resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: undefined });
       continue;
     }
     let shadowedBy: IngressInfo | undefined;
@@ -352,8 +376,8 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       // affinity-canary-behavior (the canary Ingress's): sticky, the default, gives the canary the route's affinity,
       // as ingress-nginx copies the main upstream's affinity to the alternative one; legacy leaves it out.
       const sticky = c.policy.affinity !== undefined && k.ing.annotations.affinityCanaryBehavior !== 'legacy';
-      const mainPolicy = backendPolicyOf(c.ing.annotations);
-      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol } : undefined;
+      const mainPolicy = policyFor(c.ing);
+      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol, ...(mainPolicy.tls ? { tls: mainPolicy.tls } : {}) } : undefined;
       const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: canaryPolicy });
       if (be === undefined) continue;
       if (be === c.backend) {
@@ -427,13 +451,14 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
   const refs: BackendRefs = new Map();
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
   const authFor = authResolver(opts, diagnostics);
+  const policyFor = backendPolicyResolver(opts, diagnostics);
   for (const ing of [...candidates].sort(byAge)) {
     if (!ing.defaultBackend) continue;
     if (isCanary(ing.annotations)) {
       diagnostics.push(canaryDefaultBackend(ing));
       continue;
     }
-    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics);
+    const be = resolveTarget(ing, ing.defaultBackend, 'spec.defaultBackend', refs, diagnostics, { policy: policyFor(ing) });
     if (be === undefined) continue;
     if (winner) {
       diagnostics.push({

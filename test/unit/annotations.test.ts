@@ -196,7 +196,7 @@ void describe('findings A1-A3: what the user reads', () => {
   });
 
   test('A2 says the ingress-nginx annotation has no effect yet', () => {
-    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/proxy-ssl-secret': 'default/ca' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/proxy-ssl-secret]', 'A2', NOT_YET]]);
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example.com' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2', NOT_YET]]);
   });
 
   test('A2 also for an ingress-nginx name under portico.dev/ (it would mean the same), with no hint naming itself', () => {

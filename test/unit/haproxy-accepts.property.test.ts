@@ -217,6 +217,11 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/auth-tls-verify-client': ['on', 'optional', 'optional_no_ca', 'off', 'maybe'],
     'nginx.ingress.kubernetes.io/auth-tls-match-cn': ['CN=client', '(a+)+', 'CN=a b', "x'y"],
     'nginx.ingress.kubernetes.io/auth-tls-error-page': ['https://e.test/err', 'javascript:x', '@named'],
+    'nginx.ingress.kubernetes.io/proxy-ssl-secret': ['default/tls-a', 'other/ca', 'a b'],
+    'nginx.ingress.kubernetes.io/proxy-ssl-verify': ['on', 'off', 'maybe'],
+    'nginx.ingress.kubernetes.io/proxy-ssl-name': ['backend.test', 'a b', '$host'],
+    'nginx.ingress.kubernetes.io/proxy-ssl-ciphers': ['ECDHE-RSA-AES128-GCM-SHA256', 'DEFAULT:!aNULL', 'x y\n  ca-file /etc/passwd'],
+    'nginx.ingress.kubernetes.io/proxy-ssl-protocols': ['TLSv1.2 TLSv1.3', 'SSLv3', 'TLSv1.3'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, CaFile, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -424,6 +424,7 @@ export function renderCertificates(model: RoutingModel, filesDir: string, defaul
     files.set(caRelative(ca.id), checkedPem(ca.pem, CA_PEM, 'CA file'));
     if (ca.crl !== undefined) files.set(crlRelative(ca.id), checkedPem(ca.crl, CRL_PEM, 'CRL file'));
   }
+  for (const f of backendTlsFilesOf(model)) files.set(f.file, checkedPem(f.pem, f.kind === 'ca' ? CA_PEM : KEY_AND_CERT_PEM, f.kind === 'ca' ? 'backend CA file' : 'backend client certificate'));
   const cas = new Map(caFilesOf(model).map((c) => [c.id, c]));
   // One line per SNI name: HAProxy picks exact names before wildcards, which is rule T4's order.
   for (const b of model.sni) lines.push(crtListEntry(dir, b, cas));
@@ -497,19 +498,87 @@ const PROTOCOL_OPTIONS: Readonly<Record<BackendProtocol, readonly string[]>> = {
 /** A word of a server option: what the table above holds, nothing that could start another option, a comment or a line. */
 const OPTION_WORD = /^[a-z0-9][a-z0-9./]{0,15}$/;
 
-/** The options a backend policy adds to each `server` line; empty for plain HTTP. Fails closed on anything unknown. */
-export function serverOptions(policy: BackendPolicy | undefined): string {
+/** The options a backend policy adds to each `server` line; empty for plain HTTP. Fails closed on anything unknown.
+ * `dir`: the files directory, where a TLS policy's CA and client certificate are (required for one). */
+export function serverOptions(policy: BackendPolicy | undefined, dir?: string): string {
   if (policy?.protocol === undefined) return '';
   const words = Object.hasOwn(PROTOCOL_OPTIONS, policy.protocol) ? PROTOCOL_OPTIONS[policy.protocol] : undefined;
   if (!words) throw new Error(`render: refusing backend protocol ${JSON.stringify(policy.protocol)}`);
   for (const w of words) if (!OPTION_WORD.test(w)) throw new Error(`render: refusing server option ${JSON.stringify(w)}`);
-  return ` ${words.join(' ')}`;
+  const tls = policy.tls && !('refused' in policy.tls) && words[0] === 'ssl' ? tlsOptions(policy.tls, dir) : undefined;
+  if (!tls) return ` ${words.join(' ')}`;
+  // `ssl verify none` becomes the policy's verification; the protocol's other words (ALPN, proto) stay.
+  return ` ssl ${tls.join(' ')} ${words.slice(3).join(' ')}`;
 }
+
+/** A name for verifyhost and SNI: a DNS name, as the translator's grammar (proxy-ssl.ts) passed it. */
+const TLS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const TLS_CIPHERS = /^[A-Za-z0-9+:_\-!]{1,1024}$/;
+const TLS_VERSIONS: ReadonlySet<string> = new Set(['TLSv1.2', 'TLSv1.3']);
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** `proxy-ssl-*` as server options (docs/annotations.md), each token re-checked. */
+function tlsOptions(t: Extract<BackendTls, { verify: boolean }>, dir: string | undefined): string[] {
+  if (dir === undefined) throw new Error('render: a backend TLS policy needs the files directory');
+  const out: string[] = [];
+  if (t.verify) {
+    if (!t.ca) throw new Error('render: refusing backend TLS verification without a CA');
+    out.push('verify', 'required', 'ca-file', backendCaPath(dir, t.ca.sha256));
+    if (t.name !== undefined) out.push('verifyhost', tlsName(t.name));
+  } else out.push('verify', 'none');
+  if (t.serverName && t.name !== undefined) out.push('sni', `str(${tlsName(t.name)})`);
+  if (t.cert) out.push('crt', backendCertPath(dir, t.cert.sha256));
+  for (const [word, v] of [['ssl-min-ver', t.minVersion], ['ssl-max-ver', t.maxVersion]] as const) {
+    if (v === undefined) continue;
+    if (!TLS_VERSIONS.has(v)) throw new Error(`render: refusing TLS version ${JSON.stringify(v)}`);
+    out.push(word, v);
+  }
+  if (t.ciphers !== undefined) {
+    if (!TLS_CIPHERS.test(t.ciphers)) throw new Error(`render: refusing ciphers ${JSON.stringify(t.ciphers)}`);
+    out.push('ciphers', t.ciphers);
+  }
+  return out;
+}
+
+function tlsName(name: string): string {
+  if (!TLS_NAME.test(name)) throw new Error(`render: refusing TLS name ${JSON.stringify(name)}`);
+  return name;
+}
+
+// A backend's CA and client certificate are named by the SHA-256 of what they hold (a Secret id holds `_`, never `.`).
+const backendCaRelative = (sha: string): string => `certs/pxca.${checkedSha(sha)}.pem`;
+const backendCertRelative = (sha: string): string => `certs/pxcrt.${checkedSha(sha)}.pem`;
+export const backendCaPath = (dir: string, sha: string): string => `${safeDir(dir)}/${backendCaRelative(sha)}`;
+export const backendCertPath = (dir: string, sha: string): string => `${safeDir(dir)}/${backendCertRelative(sha)}`;
+function checkedSha(sha: string): string {
+  if (!SHA256.test(sha)) throw new Error(`render: refusing file hash ${JSON.stringify(sha)}`);
+  return sha.slice(0, 32);
+}
+
+/** The CA bundles and client certificates backends' TLS uses (proxy-ssl-secret), once each, sorted by file. */
+export interface BackendTlsFile {
+  kind: 'ca' | 'cert';
+  /** Relative to the files directory. */
+  file: string;
+  pem: string;
+}
+export function backendTlsFilesOf(model: RoutingModel): BackendTlsFile[] {
+  const byFile = new Map<string, BackendTlsFile>();
+  for (const b of model.backends) {
+    const t = b.policy?.tls;
+    if (!t || 'refused' in t || b.policy?.protocol === undefined || PROTOCOL_OPTIONS[b.policy.protocol][0] !== 'ssl') continue;
+    if (t.ca && t.verify) byFile.set(backendCaRelative(t.ca.sha256), { kind: 'ca', file: backendCaRelative(t.ca.sha256), pem: t.ca.pem });
+    if (t.cert) byFile.set(backendCertRelative(t.cert.sha256), { kind: 'cert', file: backendCertRelative(t.cert.sha256), pem: t.cert.pem });
+  }
+  return [...byFile.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+const KEY_AND_CERT_PEM = /^(-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]{1,40}-----\n)+$/;
 
 /** Arguments of a `server` line, the same in the configuration and in a runtime `add server`: the backend's policy
  * must reach both, or a server added at runtime would speak another protocol than its section's others. */
-export function serverArgs(s: Server, policy?: BackendPolicy): string {
-  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${serverOptions(policy)}`;
+export function serverArgs(s: Server, policy?: BackendPolicy, dir?: string): string {
+  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${serverOptions(policy, dir)}`;
 }
 
 /**
@@ -578,7 +647,7 @@ function resolversSection(servers: string[]): string[] {
 
 /** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections,
  * which only a reload creates, aside). */
-function sectionText(name: string, b: Backend | undefined, resolvers: boolean, sticky = b?.policy?.affinity === true): string {
+function sectionText(name: string, b: Backend | undefined, resolvers: boolean, dir: string, sticky = b?.policy?.affinity === true): string {
   // A sticky section balances on the affinity cookie's key (policy/affinity.ts) with a consistent hash, so that pods
   // added or removed move only the keys that hash near them (ingress-nginx's sticky_balanced); with no key it is
   // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
@@ -591,9 +660,9 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, s
     const host = b.externalName.host;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
     const dns = resolvers ? ` resolvers ${RESOLVERS} resolve-prefer ipv4` : '';
-    lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)}${serverOptions(b.policy)}${dns} init-addr last,libc,none`);
+    lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)}${serverOptions(b.policy, dir)}${dns} init-addr last,libc,none`);
   }
-  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s, b?.policy)}`);
+  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s, b?.policy, dir)}`);
   return lines.join('\n');
 }
 
@@ -792,7 +861,7 @@ ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindL
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`) })}
 
-${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, true))].join('\n\n')}
+${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true))].join('\n\n')}
 `;
 }
 

@@ -31,7 +31,7 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
           expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
           break;
         }
-        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy)}`), /^New server registered\.$/, `add server ${id}`);
+        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy, o.dir)}`), /^New server registered\.$/, `add server ${id}`);
         expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
         break;
       }
@@ -79,6 +79,23 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
       case 'ca-del':
         expect(await cli.command(`del ssl ${o.kind === 'ca' ? 'ca-file' : 'crl-file'} ${o.file}`), /deleted/i, `del ssl ${o.kind}-file ${o.file}`);
         break;
+      case 'backend-tls-new': {
+        // Named by the hash of its content: one HAProxy still holds (a deletion refused while a server used it) is
+        // this very content.
+        const noun = o.kind === 'ca' ? 'ca-file' : 'cert';
+        const created = await cli.command(`new ssl ${noun} ${o.file}`);
+        if (/already exists/i.test(created)) break;
+        expect(created, o.kind === 'ca' ? /^New CA file created/ : /^New empty certificate store/, `new ssl ${noun} ${o.file}`);
+        expect(await cli.command(`set ssl ${noun} ${o.file}`, 5000, pemPayload(o.pem, o.file)), /^transaction (created|updated)/i, `set ssl ${noun} ${o.file}`);
+        expect(await cli.command(`commit ssl ${noun} ${o.file}`), /Success!$/, `commit ssl ${noun} ${o.file}`);
+        break;
+      }
+      case 'backend-tls-del': {
+        // A server waiting in maintenance for its connections still uses the file: it then stays until the reload.
+        const out = await cli.command(`del ssl ${o.kind === 'ca' ? 'ca-file' : 'cert'} ${o.file}`);
+        if (!/deleted|in use|doesn't exist|does not exist|not found/i.test(out)) throw new Error(`del ssl ${o.kind} ${o.file}: ${out.trim() || '(no answer)'}`);
+        break;
+      }
       case 'sni-del': {
         const line = crtListLine(await cli.command(`show ssl crt-list -n ${o.list}`), o.file, o.host);
         if (line === undefined) throw new Error(`crt-list ${o.list} has no line for ${o.host}`);

@@ -6,8 +6,8 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
-import type { MapEntry, MapName, SectionOf } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
 export interface Layout {
@@ -33,7 +33,7 @@ export interface RuntimeState {
 
 export type Op =
   /** `policy`: the backend's, whose server options the new server must carry as its section's others do. */
-  | { op: 'add-server'; section: string; server: Server; policy?: BackendPolicy }
+  | { op: 'add-server'; section: string; server: Server; policy?: BackendPolicy; /** the files directory (a TLS policy's CA and certificate) */ dir?: string }
   | { op: 'del-server'; section: string; server: string }
   | { op: 'map-add' | 'map-set'; file: string; key: string; value: string }
   | { op: 'map-del'; file: string; key: string }
@@ -43,7 +43,11 @@ export type Op =
   | { op: 'sni-add' | 'sni-del'; list: string; file: string; host: string; /** sni-add: the whole crt-list line (options included) */ line?: string }
   /** A client CA bundle or CRL (auth-tls-secret) in HAProxy's CA store: created, replaced, deleted once unused. */
   | { op: 'ca-new' | 'ca-set'; kind: 'ca' | 'crl'; file: string; pem: string }
-  | { op: 'ca-del'; kind: 'ca' | 'crl'; file: string };
+  | { op: 'ca-del'; kind: 'ca' | 'crl'; file: string }
+  /** A backend's CA or client certificate (proxy-ssl-secret), named by its content's hash: created before the servers
+   * that use it, deleted after them (a server still waiting for its connections keeps it: then it stays, unused). */
+  | { op: 'backend-tls-new'; kind: 'ca' | 'cert'; file: string; pem: string }
+  | { op: 'backend-tls-del'; kind: 'ca' | 'cert'; file: string };
 
 export type Plan = { reload: string } | { ops: Op[]; next: RuntimeState };
 
@@ -99,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity)) return { reload: `backend ${name}: protocol or affinity changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id)) return { reload: `backend ${name}: protocol, affinity or TLS changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -120,7 +124,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     const now = dialledServers(after);
     const keep = new Set(now.map((s) => s.name));
     const had = new Set(old.map((s) => s.name));
-    for (const s of now) if (!had.has(s.name)) serverAdds.push(after.policy ? { op: 'add-server', section, server: s, policy: after.policy } : { op: 'add-server', section, server: s });
+    for (const s of now) if (!had.has(s.name)) serverAdds.push(after.policy ? { op: 'add-server', section, server: s, policy: after.policy, dir: layout.filesDir } : { op: 'add-server', section, server: s });
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 
@@ -131,7 +135,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
   const mapOps = planMaps(state, next, bound, shared);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
-  const ops = [...certOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels];
+  const tlsOps = planBackendTls(state, next);
+  const ops = [...certOps.create, ...tlsOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels, ...tlsOps.remove];
   return {
     ops,
     next: { layout, model: next, bound, free: [...free, ...freed], defaultCertPem: certOps.defaultCertPem },
@@ -270,4 +275,17 @@ function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefa
     if (a) sniDels.push({ op: 'sni-del', list, file: fileOf(a.certificate), host: a.host });
   }
   return { create, remove: [...sniDels, ...remove, ...caRemove], defaultCertPem };
+}
+
+/** The backends' CA files and client certificates (proxy-ssl-secret): content-addressed, so only created or deleted. */
+function planBackendTls(state: RuntimeState, next: RoutingModel): { create: Op[]; remove: Op[] } {
+  if (state.model.backends === next.backends) return { create: [], remove: [] };
+  const dir = state.layout.filesDir;
+  const create: Op[] = [];
+  const remove: Op[] = [];
+  for (const [a, b] of changedPairs<BackendTlsFile>(backendTlsFilesOf(state.model), backendTlsFilesOf(next), (f) => f.file)) {
+    if (b && !a) create.push({ op: 'backend-tls-new', kind: b.kind, file: `${dir}/${b.file}`, pem: b.pem });
+    else if (a && !b) remove.push({ op: 'backend-tls-del', kind: a.kind, file: `${dir}/${a.file}` });
+  }
+  return { create, remove };
 }

@@ -136,7 +136,7 @@ const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
 /** A CA file travels as one runtime API payload; HAProxy's CLI buffer is 16 kB (execute.ts keeps a margin). */
 const MAX_CA_CERTIFICATES = 100;
 
-function secretValue(secret: Obj, key: string): string | undefined {
+export function secretValue(secret: Obj, key: string): string | undefined {
   const stringData = isObject(secret.stringData) ? secret.stringData : {};
   if (typeof stringData[key] === 'string') return stringData[key];
   const data = isObject(secret.data) ? secret.data : {};

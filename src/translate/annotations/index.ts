@@ -22,6 +22,7 @@ import type { BasicAuth, HeaderEdits } from '../../model/types.js';
 import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
+import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -33,6 +34,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
   ...UPSTREAM_ANNOTATIONS,
+  ...PROXY_SSL_ANNOTATIONS,
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...RATE_LIMIT_ANNOTATIONS,

@@ -41,6 +41,14 @@ export interface AnnotationValues {
   forwardedPrefix?: string;
   /** `backend-protocol`, `http` included: a valid `portico.dev/` value wins over an `nginx.ingress.kubernetes.io/` one. */
   backendProtocol?: 'http' | BackendProtocol;
+  /** `proxy-ssl-*` (proxy-ssl.ts); `proxySslSecret: 'invalid'`: the annotation was set but unreadable. */
+  proxySslSecret?: { namespace?: string; name: string } | 'invalid';
+  proxySslVerify?: boolean;
+  proxySslVerifyDepth?: number;
+  proxySslName?: string;
+  proxySslServerName?: boolean;
+  proxySslProtocols?: ('TLSv1.2' | 'TLSv1.3')[];
+  proxySslCiphers?: string;
   allowSourceRange?: string[];
   denySourceRange?: string[];
   /** An annotation that fails closed had a bad value: the Ingress's paths refuse every request. */

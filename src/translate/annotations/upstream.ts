@@ -1,6 +1,6 @@
 // How a request is sent upstream: upstream-vhost, the Host header the backend receives, and backend-protocol, what
-// HAProxy speaks to the backend. (The proxy-ssl annotations join this family.)
-import type { BackendPolicy, BackendProtocol } from '../../model/types.js';
+// HAProxy speaks to the backend. (The proxy-ssl annotations, proxy-ssl.ts, set how its TLS is checked.)
+import type { BackendPolicy, BackendProtocol, BackendTls } from '../../model/types.js';
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
 import type { AnnotationValues } from './registry.js';
@@ -30,13 +30,20 @@ export const backendProtocol: ValueGrammar<'http' | BackendProtocol> = {
   },
 };
 
-/** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity, the default. */
-export function backendPolicyOf(v: AnnotationValues): BackendPolicy | undefined {
+/** Whether the paths speak TLS to the backend, the only case where the proxy-ssl annotations apply. */
+export function speaksTls(v: AnnotationValues): boolean {
+  return v.backendProtocol === 'https' || v.backendProtocol === 'grpcs';
+}
+
+/** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity, the default. `tls`: what
+ * its proxy-ssl annotations made of their Secret (proxy-ssl.ts `proxySslOf`), taken only for a TLS protocol. */
+export function backendPolicyOf(v: AnnotationValues, tls?: BackendTls): BackendPolicy | undefined {
   const protocol = v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : v.backendProtocol;
   const affinity = wantsAffinity(v);
   const serviceUpstream = v.serviceUpstream === true;
+  const withTls = tls !== undefined && speaksTls(v);
   if (protocol === undefined && !affinity && !serviceUpstream) return undefined;
-  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}) };
+  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}) };
 }
 
 export const UPSTREAM_ANNOTATIONS = [

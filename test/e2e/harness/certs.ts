@@ -120,6 +120,23 @@ export function makeClientCert(ca: CaPair, cn: string, o = 'Acme'): CertPair & {
   return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8'), serialFile: crt };
 }
 
+/** A server certificate signed by `ca` for `dnsNames` (subjectAltName, extendedKeyUsage serverAuth), subject `/CN=<cn>`. */
+export function makeServerCert(ca: CaPair, cn: string, dnsNames: string[]): CertPair {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-e2e-server-'));
+  try {
+    const key = join(dir, 'server.key');
+    const csr = join(dir, 'server.csr');
+    const crt = join(dir, 'server.crt');
+    const ext = join(dir, 'ext.cnf');
+    writeFileSync(ext, `extendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`);
+    openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}`]);
+    openssl(['x509', '-req', '-in', csr, '-CA', join(ca.dir, 'ca.crt'), '-CAkey', join(ca.dir, 'ca.key'), '-CAcreateserial', '-out', crt, '-days', '10', '-sha256', '-extfile', ext]);
+    return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function writeExt(dir: string): string {
   const f = join(dir, 'ext.cnf');
   writeFileSync(f, 'extendedKeyUsage=clientAuth\n');
