@@ -65,6 +65,9 @@ export interface RoutePolicy {
   cors?: CorsPolicy;
   /** A canary Ingress attached to this route (`canary` and the `canary-*` annotations): some requests go to its backend. */
   canary?: CanaryPolicy;
+  /** `default-backend`: name of a backend in `RoutingModel.backends` (the Service's first port, `ServiceRef.port` 0)
+   * that receives the route's requests while the section of the route's own backend has no usable server. */
+  defaultBackend?: string;
   /** Header edits of the snippet annotations (`configuration-snippet`, and the host's `server-snippet`). */
   headers?: HeaderEdits;
   /** `return` in a snippet annotation: the route answers every request itself. */
@@ -322,7 +325,7 @@ export interface HostGroup {
 export interface ServiceRef {
   namespace: string;
   service: string;
-  /** Service port number or name, as written in the Ingress. */
+  /** Service port number or name, as written in the Ingress; 0: the Service's first port (default-backend). */
   port: number | string;
 }
 

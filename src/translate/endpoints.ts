@@ -214,6 +214,7 @@ export function serverName(address: string, port: number, policy?: BackendPolicy
 export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<string>, idx: EndpointIndex, policy?: BackendPolicy): { backend: Backend; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const svcKey = refServiceKey(ref);
+  const portText = ref.port === 0 ? '(its first port)' : String(ref.port);
   const withPolicy = (b: Backend): Backend => (policy ? { ...b, policy } : b);
   // proxy-ssl-secret unusable: ingress-nginx denies the location (503).
   if (policy?.tls && 'refused' in policy.tls) return { backend: withPolicy({ name, ref, unavailable: `proxy-ssl-secret: ${policy.tls.refused}`, servers: [] }), diagnostics };
@@ -226,11 +227,14 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
   const spec = isObject(svc.spec) ? svc.spec : {};
   const check = checkService(svc);
   // Refused ports are matched loosely ("80" for 80), so the message names the port the Ingress meant.
-  const named = (p: { port: unknown; name: unknown }): boolean => (typeof ref.port === 'number' ? String(p.port) === String(ref.port) : p.name === ref.port);
+  // Port 0 (default-backend): the Service's first port, as ingress-nginx takes spec.ports[0].
+  const first = check.ports[0];
+  const named = (p: { port: unknown; name: unknown }): boolean =>
+    ref.port === 0 ? first !== undefined && p.port === first.port && p.name === first.name : typeof ref.port === 'number' ? String(p.port) === String(ref.port) : p.name === ref.port;
   const matching = check.ports.filter(named);
   const sp = matching.find((p) => p.protocol === 'TCP');
-  const refused = check.refused.find(named);
-  if (refused) return unavailable(`Service ${svcKey} port ${ref.port} is invalid (${refused.why})`, 'B3');
+  const refused = ref.port === 0 ? undefined : check.refused.find(named);
+  if (refused) return unavailable(`Service ${svcKey} port ${portText} is invalid (${refused.why})`, 'B3');
 
   if (spec.type === 'ExternalName') {
     const raw = typeof spec.externalName === 'string' ? spec.externalName : '';
@@ -242,12 +246,12 @@ export function resolveBackend(name: string, ref: ServiceRef, users: Iterable<st
       return r;
     }
     const port = sp ? (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port) : typeof ref.port === 'number' ? ref.port : 0;
-    if (!isPortNumber(port)) return unavailable(`Service ${svcKey} has no port ${ref.port}`, 'B3');
+    if (!isPortNumber(port)) return unavailable(`Service ${svcKey} has no port ${portText}`, 'B3');
     return { backend: withPolicy({ name, ref, servers: [], externalName: { host, port } }), diagnostics };
   }
   if (!sp) {
     const other = matching[0];
-    return unavailable(other ? `Service ${svcKey} port ${ref.port} is ${other.protocol}; Ingress traffic is TCP` : `Service ${svcKey} has no port ${ref.port}`, 'B3');
+    return unavailable(other ? `Service ${svcKey} port ${portText} is ${other.protocol}; Ingress traffic is TCP` : `Service ${svcKey} has no port ${portText}`, 'B3');
   }
   // service-upstream: the cluster IP and the Service port, as kube-proxy (or a mesh) balances them; a headless Service
   // falls back to its endpoints, as ingress-nginx does when it finds no cluster IP.

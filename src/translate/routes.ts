@@ -188,6 +188,8 @@ function useOf(refs: BackendRefs, targets: RouteTarget[], byKey: Map<string, Ing
     use(t.backend, t.source.ingress);
     // A canary's Service is a backend of its own, with a section and endpoints like any other.
     if (t.policy.canary) use(t.policy.canary.backend, t.policy.canary.ingress);
+    // So is the default-backend annotation's.
+    if (t.policy.defaultBackend) use(t.policy.defaultBackend, t.source.ingress);
   }
   return uses;
 }
@@ -251,7 +253,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics, { policy: policyFor(ing) });
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withAffinity(policy, ing, path, be, refs), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policy, ing, path, be, refs), ing, refs, policyFor), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
@@ -273,7 +275,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       });
       continue;
     }
-    dflt = { backend: be, policy: withAffinity(policyOf(ing), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } };
+    dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyOf(ing), ing, '/', be, refs), ing, refs, policyFor), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
   attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
@@ -439,6 +441,23 @@ function regexLocations(key: string, candidates: Candidate[], diagnostics: Diagn
     .map(({ from: _from, ...route }) => route);
 }
 
+/**
+ * A route's policy with its Ingress's default-backend annotation: the Service's first port (ingress-nginx takes
+ * `spec.ports[0]`), spoken to as the Ingress's paths speak to theirs (ingress-nginx copies the route's upstream), without
+ * affinity. A default backend that is the route's own backend changes nothing and is left out.
+ */
+function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: BackendRefs, policyFor: PolicyResolver): RoutePolicy {
+  const service = ing.annotations.defaultBackend;
+  if (service === undefined) return policy;
+  const main = policyFor(ing);
+  const { affinity: _affinity, ...rest } = main ?? {};
+  const as: BackendPolicy | undefined = Object.keys(rest).length > 0 ? rest : undefined;
+  const ref: ServiceRef = { namespace: ing.namespace, service, port: 0 };
+  const name = backendName(ref, as);
+  refs.set(name, as ? { ref, policy: as } : { ref });
+  return { ...policy, defaultBackend: name };
+}
+
 /** A route's policy with its Ingress's affinity, whose cookie path defaults to the route's path as written. */
 function withAffinity(policy: RoutePolicy, ing: IngressInfo, path: string, backend: string, refs: BackendRefs): RoutePolicy {
   const affinity = affinityOf(ing.annotations, path, backend, refs.get(backend)!.ref);
@@ -470,7 +489,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), ing, refs, policyFor), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

@@ -126,6 +126,10 @@ export interface AnnotationValues {
   authTlsMatchCn?: string;
   /** auth-tls-match-cn had a bad value: the host fails closed. */
   authTlsBroken?: true;
+  /** `default-backend`: a Service name of the Ingress's namespace. */
+  defaultBackend?: string;
+  /** `custom-http-errors`: status codes, sorted, without duplicates. */
+  customHttpErrors?: number[];
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
