@@ -1,0 +1,130 @@
+// default-backend and custom-http-errors: the grammars, the backend translate makes of the annotation (the Service's
+// first port, spoken to as the route's), the line render writes and its rules only while some route has one, and the
+// runtime operations (the first route takes a reload, a changed Service is a spare and a map update).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { httpErrorCodes, serviceName } from '../../src/translate/annotations/default-backend.js';
+import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
+import { Findings } from '../../src/translate/diagnostics.js';
+import { defaultBackendValue } from '../../src/haproxy/render/policy/default-backend.js';
+import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
+import { plan } from '../../src/haproxy/runtime/plan.js';
+import type { Diagnostic, RoutingModel } from '../../src/model/types.js';
+import { parseManifestText } from '../../src/sources/manifests/parse.js';
+import { snapshotFromFiles } from '../../src/store/store.js';
+import { translate } from '../../src/translate/translate.js';
+import { OPTIONS } from './render-model.js';
+import { DEFAULT_PEM, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+
+const N = 'nginx.ingress.kubernetes.io/';
+
+void describe('the grammars', () => {
+  test('default-backend: a Service name of the namespace, spaces around it ignored', () => {
+    assert.deepEqual(serviceName.parse(' errors '), { ok: true, value: 'errors' });
+    for (const bad of ['other/errors', 'Errors', '1abc', 'a_b', '', 'a'.repeat(64), 'a\nb']) assert.equal(serviceName.parse(bad).ok, false, JSON.stringify(bad));
+  });
+
+  test('custom-http-errors: codes 400-599, comma-separated, spaces and empty items ignored, sorted without duplicates', () => {
+    assert.deepEqual(httpErrorCodes.parse('503, 404,,404'), { ok: true, value: [404, 503] });
+    assert.deepEqual(httpErrorCodes.parse('599,400'), { ok: true, value: [400, 599] });
+    for (const bad of ['600', '399', '40x', '404;503', '', ',', '4040', '+404']) assert.equal(httpErrorCodes.parse(bad).ok, false, JSON.stringify(bad));
+  });
+
+  test('read under both prefixes; a bad value is A1', () => {
+    const f = new Findings('Ingress default/x');
+    const v = parseIngressAnnotations({ [`${N}default-backend`]: 'errors', 'portico.dev/custom-http-errors': '503' }, f);
+    assert.equal(v.defaultBackend, 'errors');
+    assert.deepEqual(v.customHttpErrors, [503]);
+    assert.deepEqual(f.list, []);
+    const g = new Findings('Ingress default/x');
+    parseIngressAnnotations({ [`${N}default-backend`]: 'ns/errors' }, g);
+    assert.deepEqual(g.list.map((d) => d.rule), ['A1']);
+  });
+});
+
+const ing = (name: string, annotations: Record<string, string>, paths: [string, string][], host = 'd.test'): string => `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+  namespace: default
+  creationTimestamp: "2020-01-01T00:00:00Z"
+  annotations: {${Object.entries(annotations).map(([k, v]) => `${N}${k}: "${v}"`).join(', ')}}
+spec:
+  rules:
+  - host: ${host}
+    http:
+      paths: [${paths.map(([path, service]) => `{path: "${path}", pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}`).join(', ')}]
+---`;
+
+function run(yaml: string): { model: RoutingModel; diagnostics: Diagnostic[] } {
+  const p = parseManifestText(yaml);
+  assert.ok(p.ok);
+  const { snapshot } = snapshotFromFiles(new Map([['f', p.objects]]));
+  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
+}
+
+const base = `${svc('web', ['10.0.0.1'])}${svc('errors', ['10.0.0.9'])}${svc('errors2', ['10.0.0.8'])}`;
+
+void describe('translate', () => {
+  test("the annotation's Service is a backend of its own (first port, `_0`), named in the route's policy", () => {
+    const { model, diagnostics } = run(`${base}${ing('main', { 'default-backend': 'errors' }, [['/', 'web']])}`);
+    assert.deepEqual(diagnostics, []);
+    const route = model.hostGroups[0]!.prefix[0]!;
+    assert.equal(route.policy.defaultBackend, 'be_default_errors_0');
+    const be = model.backends.find((b) => b.name === 'be_default_errors_0');
+    assert.deepEqual(be?.servers.map((s) => `${s.address}:${s.port}`), ['10.0.0.9:3000']);
+  });
+
+  test('spoken to with the route\'s protocol, without affinity', () => {
+    const { model } = run(`${base}${ing('main', { 'default-backend': 'errors', 'backend-protocol': 'GRPC', affinity: 'cookie' }, [['/', 'web']])}`);
+    assert.equal(model.hostGroups[0]!.prefix[0]!.policy.defaultBackend, 'be_default_errors_0_grpc');
+  });
+
+  test('a missing Service: B3 for its first port, the route keeps the line (a section with no server)', () => {
+    const { model, diagnostics } = run(`${base}${ing('main', { 'default-backend': 'nosuch' }, [['/', 'web']])}`);
+    assert.deepEqual(diagnostics.map((d) => d.rule), ['B3']);
+    assert.equal(model.hostGroups[0]!.prefix[0]!.policy.defaultBackend, 'be_default_nosuch_0');
+  });
+});
+
+void describe('render', () => {
+  test('no route with it: no map, no rule, no Lua', () => {
+    const m = run(`${base}${ing('main', {}, [['/', 'web']])}`).model;
+    const config = renderConfig(m, OPTIONS);
+    assert.ok(!config.includes('dflt_be') && !config.includes('default-backend'));
+    assert.ok(!featuresInUse(m).has('defaultBackend'));
+  });
+
+  test('a route with it: one line naming the section, the rules after the canary\'s and affinity\'s', () => {
+    const m = run(`${base}${ing('main', { 'default-backend': 'errors' }, [['/', 'web']])}`).model;
+    const maps = renderMaps(m);
+    assert.match(maps.get('maps/default-backend.map') ?? '', /^p\.[0-9a-f]{16} be_default_errors_0\n$/);
+    const config = renderConfig(m, OPTIONS);
+    assert.match(config, /lua-load .*lua\/default-backend\.lua/);
+    assert.match(config, /http-request lua\.portico_default_backend if \{ var\(txn\.dflt_be\) -m found \}/);
+  });
+
+  test('a section name outside the grammar is refused', () => {
+    assert.throws(() => defaultBackendValue('x', () => 'be x'), /refusing/);
+    assert.equal(defaultBackendValue('x', () => 'spare_3'), 'spare_3');
+  });
+});
+
+void describe('runtime', () => {
+  const plain = `${base}${ing('main', {}, [['/', 'web']])}`;
+  const withIt = (service: string): string => `${base}${ing('main', { 'default-backend': service }, [['/', 'web']])}`;
+
+  test('the first route with it takes a reload', () => {
+    const p = plan(reloadedWith(run(plain).model), run(withIt('errors')).model, DEFAULT_PEM);
+    assert.ok('reload' in p);
+  });
+
+  test('another Service: a spare bound at runtime and a map update naming it', () => {
+    const state = reloadedWith(run(withIt('errors')).model);
+    const next = ops(state, run(withIt('errors2')).model);
+    const summary = opSummary(next.ops);
+    assert.ok(summary.some((l) => /^add-server spare_\d+\/ep_10_0_0_8_3000/.test(l)), summary.join('\n'));
+    assert.ok(summary.some((l) => /^map-set maps\/default-backend\.map p\.\w+ spare_\d+$/.test(l)), summary.join('\n'));
+  });
+});
