@@ -23,6 +23,7 @@ import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
 import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
+import { RETRY_ANNOTATIONS } from './retries.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -35,6 +36,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...BODY_ANNOTATIONS,
   ...UPSTREAM_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
+  ...RETRY_ANNOTATIONS,
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...RATE_LIMIT_ANNOTATIONS,
