@@ -99,7 +99,7 @@ export const RETRY_ANNOTATIONS = [
     doc: {
       default: '`--upstream-connect-timeout` (5 s)',
       what: `Seconds HAProxy waits for a connection to a backend server (\`timeout connect\` in the backend's section). ${SECTION}`,
-      differences: 'A backend setting: the Service port\'s section, not each path (ingress-nginx sets it per location). Zero and negative numbers are refused (A1).',
+      differences: 'A backend setting: the Service port\'s section, not each path (ingress-nginx sets it per location). A connection that timed out is answered 502, as any connection that could not be made (B17); nginx answers 504. Zero and negative numbers are refused (A1).',
     },
   }),
   annotation({
