@@ -359,6 +359,25 @@ export interface BackendPolicy {
   serviceUpstream?: true;
   /** `proxy-ssl-*`: how the TLS to an `https` or `grpcs` backend is checked and what it presents. */
   tls?: BackendTls;
+  /** `proxy-connect-timeout` and `proxy-next-upstream*`: lines of the backend's own section (no spare has them). */
+  retry?: RetryPolicy;
+}
+
+/**
+ * How a backend connects and retries (src/translate/annotations/retries.ts), as HAProxy section lines: a backend with
+ * one has a section of its own, written by a reload, named with `_retry<id>`.
+ */
+export interface RetryPolicy {
+  /** Short hash of everything below: the suffix of the backend's name. */
+  id: string;
+  /** `timeout connect`, seconds; absent: the `--upstream-connect-timeout` of every section. */
+  connectSeconds?: number;
+  /** `retries`: attempts after the first. */
+  retries: number;
+  /** `retry-on` keywords and status codes, in HAProxy's spelling; `['none']`: never retry. */
+  retryOn: string[];
+  /** Without `non_idempotent`: requests with POST, LOCK or PATCH are retried only when the connection failed. */
+  idempotentOnly: boolean;
 }
 
 /**

@@ -222,6 +222,10 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/proxy-ssl-name': ['backend.test', 'a b', '$host'],
     'nginx.ingress.kubernetes.io/proxy-ssl-ciphers': ['ECDHE-RSA-AES128-GCM-SHA256', 'DEFAULT:!aNULL', 'x y\n  ca-file /etc/passwd'],
     'nginx.ingress.kubernetes.io/proxy-ssl-protocols': ['TLSv1.2 TLSv1.3', 'SSLv3', 'TLSv1.3'],
+    'nginx.ingress.kubernetes.io/proxy-connect-timeout': ['3', '0', '99999999999'],
+    'nginx.ingress.kubernetes.io/proxy-next-upstream': ['error timeout http_503', 'off', 'http_429', 'error\n  retries 99'],
+    'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': ['2', '0', '-1'],
+    'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -648,14 +648,30 @@ function resolversSection(servers: string[]): string[] {
   ];
 }
 
-/** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections,
- * which only a reload creates, aside). */
+/** The `retry-on` words a retry policy may write (translate/annotations/retries.ts), HAProxy 2.6's. */
+const RETRY_ON_WORDS = new Set(['none', 'conn-failure', 'empty-response', 'junk-response', 'response-timeout', '403', '404', '500', '502', '503', '504']);
+
+/** A section's connect and retry lines: Portico's (3 tries on connection failures, the defaults' connect timeout), or
+ * a retry policy's, re-checked here (fails closed). Without `non_idempotent`, nginx retries POST, LOCK and PATCH only
+ * before they were sent: HAProxy's connection-failure retries still apply to them, its layer-7 ones do not. */
+export function retryLines(r: RetryPolicy | undefined): string[] {
+  if (!r) return ['  retries 2'];
+  for (const w of r.retryOn) if (!RETRY_ON_WORDS.has(w)) throw new Error(`render: refusing retry-on ${JSON.stringify(w)}`);
+  if (r.retryOn.length === 0 || new Set(r.retryOn).size !== r.retryOn.length) throw new Error('render: refusing an empty or repeated retry-on list');
+  const lines = [`  retries ${assertIntAtMost(assertInt(r.retries, 'retries'), 1000, 'retries')}`, `  retry-on ${r.retryOn.join(' ')}`];
+  if (r.connectSeconds !== undefined) lines.push(`  timeout connect ${assertIntAtMost(assertInt(r.connectSeconds, 'connect timeout', 1), 2_147_483, 'connect timeout')}s`);
+  if (r.idempotentOnly && r.retryOn.some((w) => w !== 'none' && w !== 'conn-failure')) lines.push('  http-request disable-l7-retry if { method POST LOCK PATCH }');
+  return lines;
+}
+
+/** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections
+ * and sections with a retry policy, which only a reload creates, aside; sticky sections have spares of their own). */
 function sectionText(name: string, b: Backend | undefined, resolvers: boolean, dir: string, sticky = b?.policy?.affinity === true): string {
   // A sticky section balances on the affinity cookie's key (policy/affinity.ts) with a consistent hash, so that pods
   // added or removed move only the keys that hash near them (ingress-nginx's sticky_balanced); with no key it is
   // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
   const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : ['  balance roundrobin'];
-  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, '  retries 2', '  option redispatch 1'];
+  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
   if (b?.externalName) {
     // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.

@@ -103,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id)) return { reload: `backend ${name}: protocol, affinity or TLS changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id)) return { reload: `backend ${name}: protocol, affinity, TLS or retry policy changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -112,6 +112,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
       continue;
     }
     let old: Server[] = before ? dialledServers(before) : [];
+    // A retry policy's lines (timeout connect, retries, retry-on) are configuration text no spare carries.
+    if (section === undefined && after.policy?.retry) return { reload: `backend ${name}: a retry policy needs a section of its own` };
     if (section === undefined) {
       // A sticky backend needs a sticky spare (its balance line is configuration text), any other a plain one.
       const sticky = after.policy?.affinity === true;

@@ -24,6 +24,7 @@ import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
 import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
+import { RETRY_ANNOTATIONS } from './retries.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -37,6 +38,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...UPSTREAM_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
   ...DEFAULT_BACKEND_ANNOTATIONS,
+  ...RETRY_ANNOTATIONS,
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...RATE_LIMIT_ANNOTATIONS,

@@ -3,6 +3,7 @@
 // applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
 import type { BackendProtocol } from '../../model/types.js';
 import type { SnippetPolicy } from './snippets.js';
+import type { NextUpstreamWord } from './retries.js';
 import type { SecretName } from './auth-basic.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
@@ -36,6 +37,14 @@ export interface AnnotationValues {
   proxyBodySize?: number;
   upstreamVhost?: string;
   serviceUpstream?: boolean;
+  /** `proxy-connect-timeout`, seconds. */
+  proxyConnectTimeout?: number;
+  /** `proxy-next-upstream`, its words (lowercase, duplicates dropped). */
+  proxyNextUpstream?: NextUpstreamWord[];
+  /** `proxy-next-upstream-tries`, 0 = unlimited. */
+  proxyNextUpstreamTries?: number;
+  /** `proxy-next-upstream-timeout`: only 0 (none) is accepted. */
+  proxyNextUpstreamTimeout?: 0;
   useRegex?: boolean;
   rewriteTarget?: string;
   forwardedPrefix?: string;

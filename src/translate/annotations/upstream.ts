@@ -3,6 +3,7 @@
 import type { BackendPolicy, BackendProtocol, BackendTls } from '../../model/types.js';
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
+import { retryPolicyOf } from './retries.js';
 import type { AnnotationValues } from './registry.js';
 import { bool, hostAndPort, oneOf, quote, trimSpaces } from './values.js';
 import type { ValueGrammar } from './values.js';
@@ -35,15 +36,16 @@ export function speaksTls(v: AnnotationValues): boolean {
   return v.backendProtocol === 'https' || v.backendProtocol === 'grpcs';
 }
 
-/** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity, the default. `tls`: what
+/** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity or retry settings, the default. `tls`: what
  * its proxy-ssl annotations made of their Secret (proxy-ssl.ts `proxySslOf`), taken only for a TLS protocol. */
 export function backendPolicyOf(v: AnnotationValues, tls?: BackendTls): BackendPolicy | undefined {
   const protocol = v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : v.backendProtocol;
   const affinity = wantsAffinity(v);
   const serviceUpstream = v.serviceUpstream === true;
   const withTls = tls !== undefined && speaksTls(v);
-  if (protocol === undefined && !affinity && !serviceUpstream) return undefined;
-  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}) };
+  const retry = retryPolicyOf(v);
+  if (protocol === undefined && !affinity && !serviceUpstream && retry === undefined) return undefined;
+  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}), ...(retry ? { retry } : {}) };
 }
 
 export const UPSTREAM_ANNOTATIONS = [
