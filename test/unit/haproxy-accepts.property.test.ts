@@ -463,31 +463,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.backends.some((b) => b.externalName)) reached.externalName++;
       if (m.catchAll) reached.catchAll++;
       const dir = join(work, `run-${++run}`);
-      const ro: RenderOptions = {
-        stateDir: work,
-        filesDir: dir,
-        httpPort: 18080,
-        httpsPort: 18443,
-        bindAddress: '127.0.0.1',
-        ipv6: false,
-        threads: 1,
-        resolvers: ['127.0.0.1:53'],
-        httpsRedirectPort: 443,
-        maxConnections: 1000,
-        hardStopAfterSeconds: 10,
-        serverHeader: 'portico',
-        spareBackends: 1,
-        timeouts: { connect: 5, client: 50, server: 50, tunnel: 3600, httpRequest: 10, keepAlive: 60 },
-        edge: EDGE,
-      };
-      const artefacts = render(result.model, ro, defaultCertPem);
-      for (const [rel, content] of artefacts.files) {
-        await mkdir(dirname(join(dir, rel)), { recursive: true });
-        await writeFile(join(dir, rel), content);
-      }
-      await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
-      const check = await haproxyCheck(join(dir, 'haproxy.cfg'));
-      await rm(dir, { recursive: true, force: true });
+      const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
 
       // Every Ingress left out as invalid says why (rule C8 keeps Ingresses that declare another class quiet).
@@ -511,6 +487,19 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   t.diagnostic(`runs that reached each part: ${JSON.stringify(reached)} of ${run}`);
   if (PATH === undefined && RUNS >= 60) for (const [part, n] of Object.entries(reached)) assert.ok(n > 0, `no run reached ${part}: the generators need tuning`);
 });
+
+/** Renders `model` into `dir`, runs `haproxy -c` on it and removes it. */
+async function renderAndCheck(model: Parameters<typeof render>[0], dir: string, defaultCertPem: string): Promise<{ ok: boolean; output: string }> {
+  const artefacts = render(model, checkOptions(dir), defaultCertPem);
+  for (const [rel, content] of artefacts.files) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await writeFile(join(dir, rel), content);
+  }
+  await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
+  const check = await haproxyCheck(join(dir, 'haproxy.cfg'));
+  await rm(dir, { recursive: true, force: true });
+  return check;
+}
 
 /** The render options of a check: everything under `dir`. */
 function checkOptions(dir: string): RenderOptions {
@@ -573,14 +562,7 @@ stringData: {auth: "x\n"}
   const defaultCertPem = await generateDefaultCertificate();
   for (const [label, objs] of [['all families', objects], ['degenerate cases alone', degenerate.objects]] as const) {
     const dir = join(work, `together-${label.replace(/ /g, '-')}`);
-    const artefacts = render(model(objs), checkOptions(dir), defaultCertPem);
-    for (const [rel, content] of artefacts.files) {
-      await mkdir(dirname(join(dir, rel)), { recursive: true });
-      await writeFile(join(dir, rel), content);
-    }
-    await writeFile(join(dir, 'haproxy.cfg'), artefacts.config);
-    const check = await haproxyCheck(join(dir, 'haproxy.cfg'));
-    await rm(dir, { recursive: true, force: true });
+    const check = await renderAndCheck(model(objs), dir, defaultCertPem);
     assert.ok(check.ok, `${label}: haproxy -c rejected it:\n${check.output}`);
     assert.doesNotMatch(check.output, /more than once|WARNING/i, label);
   }

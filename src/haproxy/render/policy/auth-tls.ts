@@ -5,6 +5,7 @@
 // verified. A route's settings are map data keyed by its id: a host gaining client authentication, or changing its
 // mode, is a map update once the rules exist.
 import type { ClientCertPolicy } from '../../../model/types.js';
+import { LUA_MATCHES } from './lua-regex.js';
 import { policyFamily } from './family.js';
 
 export const AUTH_TLS_MAPS = {
@@ -55,21 +56,12 @@ core.register_converters('portico_pem_escape', function(b64)
   return (string.gsub(pem, '[^%w%-%.]', function(c) return string.format('%%%02X', string.byte(c)) end))
 end)
 
-local compiled, count = {}, 0
-
+${LUA_MATCHES}
 core.register_action('portico_match_cn', { 'http-req' }, function(txn)
   local pattern = txn:get_var('txn.tls_cn')
   local dn = txn:get_var('txn.tls_dn')
   if pattern == nil or dn == nil then return end
-  local re = compiled[pattern]
-  if re == nil then
-    if count >= 10000 then compiled, count = {}, 0 end
-    local ok
-    ok, re = Regex.new(pattern, true)
-    if not ok then re = false end
-    compiled[pattern], count = re, count + 1
-  end
-  if re and re:exec(dn) then txn:set_var('txn.tls_cn_ok', true) end
+  if matches(pattern, dn) then txn:set_var('txn.tls_cn_ok', true) end
 end)
 `;
 

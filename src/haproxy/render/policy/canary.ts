@@ -6,6 +6,7 @@
 // uses HAProxy's own `rand`. When the canary wins, the action puts the canary's section in the route value
 // (`<flags>|<section>|<id>`), which use_backend and the body gate read afterwards.
 import type { CanaryPolicy } from '../../../model/types.js';
+import { LUA_MATCHES } from './lua-regex.js';
 import { policyFamily } from './family.js';
 
 export const CANARY_MAPS = { canary: 'maps/canary.map' } as const;
@@ -17,20 +18,7 @@ export const CANARY_LUA = 'lua/canary.lua';
 // Service without endpoints) gets no request, as ingress-nginx drops the balancer of a backend without endpoints.
 // Compiled patterns are kept per text, and dropped all at once past a bound, since maps can bring new ones for as
 // long as HAProxy runs.
-const LUA = `local compiled, count = {}, 0
-
-local function matches(pattern, value)
-  local re = compiled[pattern]
-  if re == nil then
-    if count >= 10000 then compiled, count = {}, 0 end
-    local ok
-    ok, re = Regex.new(pattern, true)
-    if not ok then re = false end
-    compiled[pattern], count = re, count + 1
-  end
-  return re and re:exec(value)
-end
-
+const LUA = `${LUA_MATCHES}
 local function cookie_value(headers, name)
   local lines = headers['cookie']
   if lines == nil then return nil end
