@@ -28,7 +28,8 @@ local function printable(v)
   return v
 end
 
--- The address of a usable server of the section, in turn: nil when it has none.
+-- The address of a usable server of the section (UP, or without checks; not DOWN, MAINT or DRAIN), in turn: nil when
+-- it has none. Server:is_draining() is not used: HAProxy 2.6 answers true for Portico's servers without checks.
 local function server_of(section)
   local be = core.backends[section]
   if be == nil then return nil end
@@ -36,7 +37,7 @@ local function server_of(section)
   for _, srv in pairs(be.servers) do
     local st = srv:get_stats()
     local status = st and st.status or ''
-    if (string.sub(status, 1, 2) == 'UP' or status == 'no check') and not srv:is_draining() then
+    if (string.sub(status, 1, 2) == 'UP' or status == 'no check') then
       local addr = srv:get_addr()
       if addr ~= nil and string.match(addr, '^[%x.:%[%]]+:%d+$') then usable[#usable + 1] = addr end
     end
