@@ -68,6 +68,10 @@ export interface RoutePolicy {
   /** `default-backend`: name of a backend in `RoutingModel.backends` (the Service's first port, `ServiceRef.port` 0)
    * that receives the route's requests while the section of the route's own backend has no usable server. */
   defaultBackend?: string;
+  /** `custom-http-errors`, only with `defaultBackend`: a response of the route's backend with one of `codes` is replaced
+   * by the default backend's answer to a GET of `/` carrying ingress-nginx's X-Code, X-Format, X-Original-URI,
+   * X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID (those four from here). */
+  customHttpErrors?: CustomHttpErrors;
   /** Header edits of the snippet annotations (`configuration-snippet`, and the host's `server-snippet`). */
   headers?: HeaderEdits;
   /** `return` in a snippet annotation: the route answers every request itself. */
@@ -100,6 +104,17 @@ export interface ClientCertPolicy {
   matchCn?: string;
   /** `auth-tls-error-page`: where a missing or bad certificate is redirected (302) instead of the 400. */
   errorPage?: string;
+}
+
+/** What the error backend of `custom-http-errors` learns of a route (ingress-nginx's location variables). */
+export interface CustomHttpErrors {
+  /** Status codes 400-599, sorted, without duplicates. */
+  codes: number[];
+  namespace: string;
+  ingress: string;
+  service: string;
+  /** The Service port as written in the Ingress (number or name). */
+  port: string;
 }
 
 /** A CA bundle (and CRL) from an `auth-tls-secret`: re-encoded by Portico from parsed certificates, never copied. */

@@ -253,7 +253,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics, { policy: policyFor(ing) });
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policy, ing, path, be, refs), ing, refs, policyFor), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policy, ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
@@ -275,7 +275,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       });
       continue;
     }
-    dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyOf(ing), ing, '/', be, refs), ing, refs, policyFor), source: { ingress: ing.key, defaultBackend: true } };
+    dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyOf(ing), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
   attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
@@ -446,7 +446,7 @@ function regexLocations(key: string, candidates: Candidate[], diagnostics: Diagn
  * `spec.ports[0]`), spoken to as the Ingress's paths speak to theirs (ingress-nginx copies the route's upstream), without
  * affinity. A default backend that is the route's own backend changes nothing and is left out.
  */
-function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: BackendRefs, policyFor: PolicyResolver): RoutePolicy {
+function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: BackendRefs, policyFor: PolicyResolver, route: string): RoutePolicy {
   const service = ing.annotations.defaultBackend;
   if (service === undefined) return policy;
   const main = policyFor(ing);
@@ -455,7 +455,20 @@ function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: Backend
   const ref: ServiceRef = { namespace: ing.namespace, service, port: 0 };
   const name = backendName(ref, as);
   refs.set(name, as ? { ref, policy: as } : { ref });
-  return { ...policy, defaultBackend: name };
+  // The error page is fetched from the default backend's servers in plain HTTP/1 (policy/custom-http-errors.ts).
+  const plain = as?.protocol === undefined;
+  return withCustomHttpErrors({ ...policy, defaultBackend: name }, ing, plain ? refs.get(route)?.ref : undefined);
+}
+
+/**
+ * A route's policy with its Ingress's custom-http-errors, which needs the default-backend annotation (Portico has no
+ * controller-wide default backend): the error backend learns the route's Ingress and Service port, as ingress-nginx's
+ * location variables hold them.
+ */
+function withCustomHttpErrors(policy: RoutePolicy, ing: IngressInfo, ref: ServiceRef | undefined): RoutePolicy {
+  const codes = ing.annotations.customHttpErrors;
+  if (codes === undefined || codes.length === 0 || ref === undefined) return policy;
+  return { ...policy, customHttpErrors: { codes: [...codes], namespace: ing.namespace, ingress: ing.name, service: ref.service, port: String(ref.port) } };
 }
 
 /** A route's policy with its Ingress's affinity, whose cookie path defaults to the route's path as written. */
@@ -489,7 +502,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), ing, refs, policyFor), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

@@ -7,6 +7,7 @@ import { httpErrorCodes, serviceName } from '../../src/translate/annotations/def
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
 import { defaultBackendValue } from '../../src/haproxy/render/policy/default-backend.js';
+import { customErrorsValue } from '../../src/haproxy/render/policy/custom-http-errors.js';
 import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import type { Diagnostic, RoutingModel } from '../../src/model/types.js';
@@ -34,8 +35,8 @@ void describe('the grammars', () => {
     const f = new Findings('Ingress default/x');
     const v = parseIngressAnnotations({ [`${N}default-backend`]: 'errors', 'portico.dev/custom-http-errors': '503' }, f);
     assert.equal(v.defaultBackend, 'errors');
-    // Not served yet: its users are told so (A2) rather than having it read in silence.
-    assert.deepEqual(f.list.map((d) => `${d.rule} ${d.field}`), ['A2 metadata.annotations[portico.dev/custom-http-errors]']);
+    assert.deepEqual(v.customHttpErrors, [503]);
+    assert.deepEqual(f.list, []);
     const g = new Findings('Ingress default/x');
     parseIngressAnnotations({ [`${N}default-backend`]: 'ns/errors' }, g);
     assert.deepEqual(g.list.map((d) => d.rule), ['A1']);
@@ -108,6 +109,48 @@ void describe('render', () => {
   test('a section name outside the grammar is refused', () => {
     assert.throws(() => defaultBackendValue('x', () => 'be x'), /refusing/);
     assert.equal(defaultBackendValue('x', () => 'spare_3'), 'spare_3');
+  });
+});
+
+void describe('custom-http-errors', () => {
+  test('with default-backend: the codes and what the error backend learns of the route (Service port as written)', () => {
+    const { model, diagnostics } = run(`${base}${ing('main', { 'default-backend': 'errors', 'custom-http-errors': '503,404' }, [['/', 'web']])}`);
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(model.hostGroups[0]!.prefix[0]!.policy.customHttpErrors, { codes: [404, 503], namespace: 'default', ingress: 'main', service: 'web', port: '80' });
+    const maps = renderMaps(model);
+    assert.match(maps.get('maps/custom-errors.map') ?? '', /^p\.[0-9a-f]{16} 404\.503;be_default_errors_0;default;main;web;80\n$/);
+    const config = renderConfig(model, OPTIONS);
+    assert.match(config, /lua-load .*lua\/custom-errors\.lua/);
+    assert.match(config, /http-response lua\.portico_custom_errors if \{ var\(txn\.cerr\) -m found \} \{ status 400:599 \}/);
+    assert.match(config, /http-request set-var\(txn\.cerr_accept\) req\.fhdr\(accept\)/);
+  });
+
+  test('without default-backend (no controller-wide one yet), or with a non-HTTP backend-protocol: nothing', () => {
+    for (const a of [{ 'custom-http-errors': '404' } as Record<string, string>, { 'custom-http-errors': '404', 'default-backend': 'errors', 'backend-protocol': 'HTTPS' }]) {
+      const { model } = run(`${base}${ing('main', a, [['/', 'web']])}`);
+      assert.equal(model.hostGroups[0]!.prefix[0]!.policy.customHttpErrors, undefined);
+      assert.ok(!featuresInUse(model).has('customErrors'));
+      const config = renderConfig(model, OPTIONS);
+      assert.ok(!config.includes('cerr') && !config.includes('custom-errors'));
+    }
+  });
+
+  test('render refuses what translate never makes', () => {
+    const e = { codes: [404], namespace: 'default', ingress: 'main', service: 'web', port: '80' };
+    const of = (): string => 'be_x';
+    assert.equal(customErrorsValue(e, 'x', of), '404;be_x;default;main;web;80');
+    assert.equal(customErrorsValue({ ...e, port: 'http' }, 'x', of), '404;be_x;default;main;web;http');
+    for (const bad of [{ codes: [] }, { codes: [399] }, { codes: [600] }, { codes: [404.5] }, { namespace: 'a;b' }, { ingress: 'A' }, { service: 'a\nb' }, { port: '80;x' }, { port: 'a b' }])
+      assert.throws(() => customErrorsValue({ ...e, ...bad }, 'x', of), /refusing/, JSON.stringify(bad));
+    assert.throws(() => customErrorsValue(e, 'x', () => 'be x'), /refusing/);
+  });
+
+  test('the first route with it takes a reload; changed codes are a map update', () => {
+    const withCodes = (codes: string): string => `${base}${ing('main', { 'default-backend': 'errors', 'custom-http-errors': codes }, [['/', 'web']])}`;
+    const only = `${base}${ing('main', { 'default-backend': 'errors' }, [['/', 'web']])}`;
+    assert.ok('reload' in plan(reloadedWith(run(only).model), run(withCodes('404')).model, DEFAULT_PEM));
+    const summary = opSummary(ops(reloadedWith(run(withCodes('404')).model), run(withCodes('404,500')).model).ops);
+    assert.ok(summary.some((l) => /^map-set maps\/custom-errors\.map p\.\w+ 404\.500;/.test(l)), summary.join('\n'));
   });
 });
 

@@ -226,6 +226,7 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/proxy-next-upstream': ['error timeout http_503', 'off', 'http_429', 'error\n  retries 99'],
     'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': ['2', '0', '-1'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
+    'nginx.ingress.kubernetes.io/custom-http-errors': ['404,503', '404', ' 500 , 502 ,,', '599,400,404,404', '600', '404;x', '404\n  lua-load /etc/passwd', '%34%30%34'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

@@ -19,6 +19,7 @@ import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { DEFAULT_BACKEND_FAMILY } from './policy/default-backend.js';
+import { CUSTOM_ERRORS_FAMILY } from './policy/custom-http-errors.js';
 import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SATISFY_FAMILY } from './policy/satisfy.js';
@@ -85,6 +86,7 @@ export const MAPS = {
   ...REWRITE_FAMILY.maps,
   ...CANARY_FAMILY.maps,
   ...DEFAULT_BACKEND_FAMILY.maps,
+  ...CUSTOM_ERRORS_FAMILY.maps,
   ...AFFINITY_FAMILY.maps,
   ...SNIPPET_VARS_FAMILY.maps,
   ...SNIPPET_RETURN_FAMILY.maps,
@@ -173,14 +175,15 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // their action swaps the route's section after every other family has read the route's id, and before the body
 // rules, which carry the section to the body gate. Affinity follows the canary: a sticky canary's cookie overrides
 // the canary's draw. The default-backend annotation's action comes after both: it tests the section they left, and
-// replaces it only when that one has no usable server. Basic authentication comes right after the access lists, so it is first in the upstream phase;
+// replaces it only when that one has no usable server; custom-http-errors keeps the request's side after it (its
+// response rule is in the backends' defaults). Basic authentication comes right after the access lists, so it is first in the upstream phase;
 // external authentication opens the upstream phase too, in the same place as nginx's auth_request (after the rewrite
 // phase's CORS preflight, returns and HTTPS redirect, and before anything edits the request the backend receives).
 // The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
 // phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
 // phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
 // forwarding headers), before any family edits what the backend receives.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules

@@ -138,6 +138,7 @@ export interface AnnotationValues {
   /** `default-backend`: a Service name of the Ingress's namespace. */
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
+  customHttpErrors?: number[];
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
