@@ -225,6 +225,9 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/proxy-connect-timeout': ['3', '0', '99999999999'],
     'nginx.ingress.kubernetes.io/proxy-next-upstream': ['error timeout http_503', 'off', 'http_429', 'error\n  retries 99'],
     'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': ['2', '0', '-1'],
+    'nginx.ingress.kubernetes.io/load-balance': ['ewma', 'round_robin', 'chash', 'ewma\n  balance source'],
+    'nginx.ingress.kubernetes.io/upstream-hash-by': ['$request_uri', '$http_x_user', '${request_uri}-v1$cookie_sid$arg_id$host', '$remote_addr$binary_remote_addr$request_method$uri$args', '$request_uri\n  server evil 1.2.3.4:80', '%[src]', '$http_x)', '$cookie_a b'],
+    'nginx.ingress.kubernetes.io/upstream-hash-by-subset': ['true', 'maybe'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
     'example.com/note': ['anything'],
   };
