@@ -103,6 +103,12 @@ describe('upstream-hash-by', () => {
     assert.ok(chosen.size >= 3, `16 keys went to ${chosen.size} pods only`);
   });
 
+  test('$http_x_user without the header: HAProxy balances round robin (nginx hashes the empty string to one pod)', async () => {
+    const pods = new Set<string>();
+    for (let k = 0; k < 8; k++) pods.add(await served('user.test', '/page/1'));
+    assert.equal(pods.size, PODS.length);
+  });
+
   test('the plain backend of the same Service port is still round robin: one URI reaches every pod', async () => {
     const pods = new Set<string>();
     for (let k = 0; k < 8; k++) pods.add(await served('plain.test', '/item/1?q=7'));

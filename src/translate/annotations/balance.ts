@@ -136,7 +136,7 @@ export const BALANCE_ANNOTATIONS = [
       default: 'none (round robin)',
       what: `A consistent hash of an nginx expression picks the server (\`balance hash\`, \`hash-type consistent sdbm avalanche\`): one variable is hashed as HAProxy's sample, several with text between are joined first (\`http-request set-var-fmt\`). $request_uri → capture.req.uri, $uri → path, $args/$query_string → query, $host → the Host header lowercased without port, $remote_addr and $binary_remote_addr → src, $request_method → method, $http_<name> → req.fhdr(<name>, _ as -, first), $cookie_<name> → req.cook(<name>), $arg_<name> → url_param(<name>). ${SECTION}`,
       differences:
-        'Other variables, characters other than letters, digits, -, _ and $name/${name}, an expression without variable and more than 256 characters are refused (A1). A key whose single sample is missing (no such header or cookie) is balanced round robin, where nginx hashes the empty string to one server. HAProxy\'s hash and ring are not nginx\'s (crc32, resty.chash): the same key goes to one pod, but not the pod nginx would pick. $uri is the path before rewrite-target, not nginx\'s normalised one.',
+        'Other variables, characters other than letters, digits, -, _ and $name/${name}, an expression without variable and more than 256 characters are refused (A1). A key of one variable that is missing (no such header, cookie or argument) is balanced round robin, where nginx hashes the empty string to one server; in a joined key a missing part is empty, as in nginx. HAProxy\'s hash and ring are not nginx\'s (crc32, resty.chash): the same key goes to one pod, but not the pod nginx would pick. $uri is the path before rewrite-target, not nginx\'s normalised one.',
     },
   }),
   annotation({
