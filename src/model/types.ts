@@ -376,6 +376,29 @@ export interface BackendPolicy {
   tls?: BackendTls;
   /** `proxy-connect-timeout` and `proxy-next-upstream*`: lines of the backend's own section (no spare has them). */
   retry?: RetryPolicy;
+  /** `load-balance: ewma` and `upstream-hash-by`: the section's balance lines (no spare has them). Never with affinity,
+   * whose cookie key decides the server (ingress-nginx's balancer does the same). */
+  balance?: BalancePolicy;
+}
+
+/** nginx variables `upstream-hash-by` may name, each rendered from a fixed HAProxy sample (render.ts `HASH_SAMPLES`);
+ * `http`, `cookie` and `arg` take a name (nginx's `$http_<name>`, `$cookie_<name>`, `$arg_<name>`). */
+export type HashVariable = 'request_uri' | 'uri' | 'args' | 'host' | 'remote_addr' | 'binary_remote_addr' | 'request_method' | 'http' | 'cookie' | 'arg';
+
+/** One part of an `upstream-hash-by` expression: literal text (letters, digits, `-` and `_`) or a variable. */
+export type HashKeyPart = { text: string } | { variable: HashVariable; name?: string };
+
+/**
+ * How a backend picks a server (src/translate/annotations/balance.ts), other than round robin: a backend with one has
+ * a section of its own, written by a reload, named with `_lb<id>`.
+ */
+export interface BalancePolicy {
+  /** Short hash of everything below: the suffix of the backend's name. */
+  id: string;
+  /** `leastconn`: `load-balance: ewma`; `hash`: a consistent hash of `key` (`upstream-hash-by`). */
+  algorithm: 'leastconn' | 'hash';
+  /** With `hash`: the parsed expression, at least one variable. */
+  key?: HashKeyPart[];
 }
 
 /**

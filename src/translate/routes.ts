@@ -39,7 +39,7 @@ function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: Ingr
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */

@@ -179,6 +179,6 @@ spec: {type: ExternalName, externalName: api.example.com, ports: [{port: 80}]}
   test('a backend whose protocol changed under the same name is a reload (defence: names carry the protocol)', () => {
     const m = model(web(['10.0.0.1']) + ing('s', 's.test', 'web'));
     const changed: RoutingModel = { ...m, backends: m.backends.map((b) => ({ ...b, policy: { protocol: 'https' } })) };
-    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: 'backend be_default_web_80: protocol, affinity, TLS or retry policy changed' });
+    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: 'backend be_default_web_80: protocol, affinity, TLS, retry or balance policy changed' });
   });
 });

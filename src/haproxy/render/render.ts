@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, BalancePolicy, HashKeyPart, HashVariable, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -667,13 +667,67 @@ export function retryLines(r: RetryPolicy | undefined): string[] {
   return lines;
 }
 
+/** Each `upstream-hash-by` variable's HAProxy 2.6 sample (translate/annotations/balance.ts): the only text a hash key
+ * is written with, besides checked names and literal text. */
+const HASH_SAMPLES: Readonly<Record<HashVariable, (name: string) => string>> = {
+  request_uri: () => 'capture.req.uri',
+  uri: () => 'path',
+  args: () => 'query',
+  host: () => 'req.fhdr(host),lower,field(1,:)',
+  remote_addr: () => 'src',
+  binary_remote_addr: () => 'src',
+  request_method: () => 'method',
+  http: (n) => `req.fhdr(${n},1)`,
+  cookie: (n) => `req.cook(${n})`,
+  arg: (n) => `url_param(${n})`,
+};
+const NAMED_SAMPLES: ReadonlySet<HashVariable> = new Set(['http', 'cookie', 'arg']);
+const HASH_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const HASH_TEXT = /^[A-Za-z0-9_-]{1,256}$/;
+/** The variable a joined key is set in before `balance hash` reads it. */
+const HASH_VAR = 'txn.hash_key';
+
+function hashSample(p: HashKeyPart): string {
+  if (!('variable' in p)) throw new Error('render: a hash key part is not a variable');
+  if (!Object.hasOwn(HASH_SAMPLES, p.variable)) throw new Error(`render: refusing hash variable ${JSON.stringify(p.variable)}`);
+  const named = NAMED_SAMPLES.has(p.variable);
+  if (named !== (p.name !== undefined) || (p.name !== undefined && !HASH_NAME.test(p.name))) throw new Error(`render: refusing hash variable name ${JSON.stringify(p.name)}`);
+  return HASH_SAMPLES[p.variable](p.name ?? '');
+}
+
+/** A section's balance lines: round robin, or a balance policy's, re-checked here (fails closed). A key of one variable
+ * is hashed as its sample; several parts are joined in a transaction variable first (backend rules run before the
+ * server is picked). */
+export function balanceLines(b: BalancePolicy | undefined): string[] {
+  if (!b) return ['  balance roundrobin'];
+  if (b.algorithm === 'leastconn') {
+    if (b.key !== undefined) throw new Error('render: refusing a hash key with leastconn');
+    return ['  balance leastconn'];
+  }
+  if (b.algorithm !== 'hash') throw new Error(`render: refusing balance ${JSON.stringify(b.algorithm)}`);
+  const key = b.key ?? [];
+  if (key.length === 0 || key.length > 8 || !key.some((p) => 'variable' in p)) throw new Error('render: refusing a hash key without variable or with too many parts');
+  const hashType = '  hash-type consistent sdbm avalanche';
+  const [only] = key;
+  if (key.length === 1 && only) return [`  balance hash ${hashSample(only)}`, hashType];
+  const fmt = key
+    .map((p) => {
+      if ('variable' in p) return `%[${hashSample(p)}]`;
+      if (!HASH_TEXT.test(p.text)) throw new Error(`render: refusing hash text ${JSON.stringify(p.text)}`);
+      return p.text;
+    })
+    .join('');
+  return [`  http-request set-var-fmt(${HASH_VAR}) ${fmt}`, `  balance hash var(${HASH_VAR})`, hashType];
+}
+
 /** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections
- * and sections with a retry policy, which only a reload creates, aside; sticky sections have spares of their own). */
+ * and sections with a retry or balance policy, which only a reload creates, aside; sticky sections have spares of their own). */
 function sectionText(name: string, b: Backend | undefined, resolvers: boolean, dir: string, sticky = b?.policy?.affinity === true): string {
   // A sticky section balances on the affinity cookie's key (policy/affinity.ts) with a consistent hash, so that pods
   // added or removed move only the keys that hash near them (ingress-nginx's sticky_balanced); with no key it is
   // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
-  const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : ['  balance roundrobin'];
+  // A balance policy (load-balance, upstream-hash-by) never comes with affinity (translate/annotations/balance.ts).
+  const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : balanceLines(b?.policy?.balance);
   const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
   if (b?.externalName) {
     // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the

@@ -318,17 +318,19 @@ export class ManifestSource {
    * was deleted, and is simply not there.
    */
   private async list(root: string, l: Listing): Promise<void> {
-    let st: Stats;
-    try {
-      st = await stat(root);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
+    const unreadable = (err: NodeJS.ErrnoException): void => {
       l.dirs.add(dirname(root)); // watch the parent, so that the root appearing later is noticed
       l.unlisted.push(root);
       const held = [...this.state.keys()].filter((f) => below(f, [root])).length;
       this.listingProblem(l, root, isGone(err)
         ? `manifest path ${root} does not exist${held ? `; keeping the objects of the ${held} file(s) read from it until it is back (delete the files inside, not the path, to remove them)` : ''}`
         : `cannot read manifest path ${root}: ${err.message}; keeping the objects of the ${held} file(s) read from it until it can be read again`, err);
+    };
+    let st: Stats;
+    try {
+      st = await stat(root);
+    } catch (e) {
+      unreadable(e as NodeJS.ErrnoException);
       return;
     }
     if (!st.isDirectory()) {
@@ -346,6 +348,9 @@ export class ManifestSource {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (dir !== root && isGone(err)) return; // deleted since its parent was listed
+        // The root removed between the stat and the listing (`rm -r` empties it first): the same report as a root
+        // found gone, which is the one its episode is logged under.
+        if (isGone(err)) return unreadable(err);
         l.unlisted.push(dir);
         this.listingProblem(l, dir, `cannot list directory ${dir}: ${err.message}; keeping the objects of the files below it until it can be listed again`, err);
         return;

@@ -15,7 +15,7 @@ import { REWRITE_ANNOTATIONS } from './rewrite.js';
 import { BUFFER_ANNOTATIONS } from './buffers.js';
 import { CANARY_ANNOTATIONS, checkCanaryEnabled } from './canary.js';
 import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
-import { AFFINITY_ANNOTATIONS, checkAffinity } from './affinity.js';
+import { AFFINITY_ANNOTATIONS, checkAffinity, wantsAffinity } from './affinity.js';
 import type { SnippetPolicy } from './snippets.js';
 import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
 import type { BasicAuth, HeaderEdits } from '../../model/types.js';
@@ -25,6 +25,7 @@ import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
 import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
+import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -39,6 +40,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...PROXY_SSL_ANNOTATIONS,
   ...DEFAULT_BACKEND_ANNOTATIONS,
   ...RETRY_ANNOTATIONS,
+  ...BALANCE_ANNOTATIONS,
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
   ...RATE_LIMIT_ANNOTATIONS,
@@ -122,6 +124,7 @@ export function parseIngressAnnotations(annotations: Record<string, string>, f: 
   const values = parseAnnotations(annotations, ANNOTATIONS, f);
   checkCanaryEnabled(values, annotations, f);
   checkAffinity(values, f);
+  checkBalance(values, wantsAffinity(values), f);
   checkAuth(values, annotations, f);
   if (rateLimitOf(values, ingress)) values.rateLimitZone = ingress;
   return values;

@@ -4,6 +4,8 @@
 import type { BackendProtocol } from '../../model/types.js';
 import type { SnippetPolicy } from './snippets.js';
 import type { NextUpstreamWord } from './retries.js';
+import type { LoadBalanceWord } from './balance.js';
+import type { HashKeyPart } from '../../model/types.js';
 import type { SecretName } from './auth-basic.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
@@ -45,6 +47,13 @@ export interface AnnotationValues {
   proxyNextUpstreamTries?: number;
   /** `proxy-next-upstream-timeout`: only 0 (none) is accepted. */
   proxyNextUpstreamTimeout?: 0;
+  /** `load-balance`. */
+  loadBalance?: LoadBalanceWord;
+  /** `upstream-hash-by`, parsed (balance.ts). */
+  upstreamHashBy?: HashKeyPart[];
+  /** `upstream-hash-by-subset`, `-subset-size`: read and checked, not served. */
+  upstreamHashBySubset?: boolean;
+  upstreamHashBySubsetSize?: number;
   useRegex?: boolean;
   rewriteTarget?: string;
   forwardedPrefix?: string;

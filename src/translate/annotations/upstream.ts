@@ -4,6 +4,7 @@ import type { BackendPolicy, BackendProtocol, BackendTls } from '../../model/typ
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
 import { retryPolicyOf } from './retries.js';
+import { balancePolicyOf } from './balance.js';
 import type { AnnotationValues } from './registry.js';
 import { bool, hostAndPort, oneOf, quote, trimSpaces } from './values.js';
 import type { ValueGrammar } from './values.js';
@@ -44,8 +45,9 @@ export function backendPolicyOf(v: AnnotationValues, tls?: BackendTls): BackendP
   const serviceUpstream = v.serviceUpstream === true;
   const withTls = tls !== undefined && speaksTls(v);
   const retry = retryPolicyOf(v);
-  if (protocol === undefined && !affinity && !serviceUpstream && retry === undefined) return undefined;
-  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}), ...(retry ? { retry } : {}) };
+  const balance = balancePolicyOf(v, affinity);
+  if (protocol === undefined && !affinity && !serviceUpstream && retry === undefined && balance === undefined) return undefined;
+  return { ...(protocol ? { protocol } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}), ...(retry ? { retry } : {}), ...(balance ? { balance } : {}) };
 }
 
 export const UPSTREAM_ANNOTATIONS = [
