@@ -87,6 +87,36 @@ export interface RoutePolicy {
   /** `auth-tls-*` of the host (the oldest Ingress on it with `auth-tls-secret`): what a request must show of its
    * client certificate, and what the backend learns of it. Every route of the host has the same. */
   clientCert?: ClientCertPolicy;
+  /** `proxy-redirect-from`/`-to`, `proxy-cookie-domain`, `proxy-cookie-path`: edits of the backend's Location, Refresh
+   * and Set-Cookie headers, as nginx's proxy_redirect and proxy_cookie_* make them. */
+  proxyRewrite?: ProxyRewrite;
+}
+
+/**
+ * One of nginx's proxied-header rewrites. `prefix`: the value starting with `from` (case-sensitive) has that part
+ * replaced by `to`; `domain`: a cookie domain equal to `from` (case-insensitive, a leading `.` ignored on both, and
+ * kept on the cookie) becomes `to`; `regex`/`regexCaseless`: a value in which the expression `from` is found
+ * anywhere is replaced whole by `to`.
+ */
+export interface HeaderRewrite {
+  kind: 'prefix' | 'domain' | 'regex' | 'regexCaseless';
+  from: string;
+  to: string;
+}
+
+/** What a route does to its backend's response headers (src/translate/annotations/proxy-redirect.ts). */
+export interface ProxyRewrite {
+  /** proxy_redirect: the Location header, and the URL after `url=` in Refresh. */
+  redirect?: HeaderRewrite;
+  /** proxy_cookie_domain: the Domain attributes of each Set-Cookie. */
+  cookieDomain?: HeaderRewrite;
+  /** proxy_cookie_path: the Path attributes of each Set-Cookie. */
+  cookiePath?: HeaderRewrite;
+  /** `relative-redirects`: a Location the redirect rewrite made relative stays so (nginx's `absolute_redirect off`);
+   * otherwise it is made absolute from the request's scheme and Host, as nginx does. */
+  relativeRedirects?: true;
+  /** `use-port-in-redirects`: that absolute Location names the listener's port unless it is the scheme's default. */
+  portInRedirects?: true;
 }
 
 /**

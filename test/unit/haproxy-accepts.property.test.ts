@@ -230,6 +230,12 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/upstream-hash-by-subset': ['true', 'maybe'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
     'nginx.ingress.kubernetes.io/custom-http-errors': ['404,503', '404', ' 500 , 502 ,,', '599,400,404,404', '600', '404;x', '404\n  lua-load /etc/passwd', '%34%30%34'],
+    'nginx.ingress.kubernetes.io/proxy-redirect-from': ['http://backend.internal:8080/', '~internal.?:80', 'default', 'off', '~a???', 'http://a/ http://b/', 'http://a/;b', "http://a/'}", 'http://a/\n  lua-load /tmp/x', '~', `http://${'a'.repeat(600)}/`],
+    'nginx.ingress.kubernetes.io/proxy-redirect-to': ['/app/', 'https://r.test/', 'off', '/$host/', '/a#b', '/a|b', '/a\r\nSet-Cookie: x', 'x'.repeat(1 << 20)],
+    'portico.dev/proxy-cookie-domain': ['.backend.internal r.test', '~internal r.test', 'off', 'a.test', 'a\tb', 'a b c', 'a;b c', '. x', `a ${'b'.repeat(513)}`],
+    'nginx.ingress.kubernetes.io/proxy-cookie-path': ['/ /app/', '~/a.? /b', 'off', '/a', '/a /b /c', '/a| /b', '/a "/b"', '/a /b\n  http-response del-header x'],
+    'nginx.ingress.kubernetes.io/use-port-in-redirects': ['true', 'yes'],
+    'portico.dev/relative-redirects': ['true', 'false', '1\n'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

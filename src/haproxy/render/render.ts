@@ -17,6 +17,7 @@ import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { PROXY_REDIRECT_FAMILY } from './policy/proxy-redirect.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { DEFAULT_BACKEND_FAMILY } from './policy/default-backend.js';
 import { CUSTOM_ERRORS_FAMILY } from './policy/custom-http-errors.js';
@@ -84,6 +85,7 @@ export const MAPS = {
   ...UPSTREAM_VHOST_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
+  ...PROXY_REDIRECT_FAMILY.maps,
   ...CANARY_FAMILY.maps,
   ...DEFAULT_BACKEND_FAMILY.maps,
   ...CUSTOM_ERRORS_FAMILY.maps,
@@ -183,7 +185,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
 // phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
 // forwarding headers), before any family edits what the backend receives.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules

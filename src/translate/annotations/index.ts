@@ -26,6 +26,7 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { PROXY_REDIRECT_ANNOTATIONS, proxyRewriteOf } from './proxy-redirect.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -43,6 +44,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...BALANCE_ANNOTATIONS,
   ...CORS_ANNOTATIONS,
   ...REWRITE_ANNOTATIONS,
+  ...PROXY_REDIRECT_ANNOTATIONS,
   ...RATE_LIMIT_ANNOTATIONS,
   ...CANARY_ANNOTATIONS,
   ...AFFINITY_ANNOTATIONS,
@@ -87,6 +89,8 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (respond) policy.respond = respond;
   const rateLimit = v.rateLimitZone === undefined ? undefined : rateLimitOf(v, v.rateLimitZone);
   if (rateLimit) policy.rateLimit = rateLimit;
+  const proxyRewrite = proxyRewriteOf(v);
+  if (proxyRewrite) policy.proxyRewrite = proxyRewrite;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }

@@ -5,7 +5,8 @@ import type { BackendProtocol } from '../../model/types.js';
 import type { SnippetPolicy } from './snippets.js';
 import type { NextUpstreamWord } from './retries.js';
 import type { LoadBalanceWord } from './balance.js';
-import type { HashKeyPart } from '../../model/types.js';
+import type { HashKeyPart, HeaderRewrite } from '../../model/types.js';
+import type { RedirectFrom } from './proxy-redirect.js';
 import type { SecretName } from './auth-basic.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
@@ -148,6 +149,14 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** proxy-redirect.ts: proxy_redirect's parameters, proxy_cookie_domain's and _path's, and how a relative Location
+   * the rewrite made is completed. */
+  proxyRedirectFrom?: RedirectFrom;
+  proxyRedirectTo?: string;
+  proxyCookieDomain?: 'off' | HeaderRewrite;
+  proxyCookiePath?: 'off' | HeaderRewrite;
+  usePortInRedirects?: boolean;
+  relativeRedirects?: boolean;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
