@@ -68,6 +68,8 @@ const BACKEND_COOKIES: [string, string][] = [
   ['set-cookie', 'c=3; Domain=other.test; Path=/keep'],
   ['set-cookie', 'd=4'],
   ['set-cookie', 'e=5; Domain=b.INTERNAL.test; Path=/rel'],
+  // A comma inside a value: a cookie is one header line, never split.
+  ['set-cookie', 'f=6; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/'],
 ];
 
 before(async () => {
@@ -142,6 +144,7 @@ describe('proxy-cookie-domain / proxy-cookie-path', () => {
       'd=4',
       // b.INTERNAL.test is not equal to backend.internal; /rel starts with /.
       'e=5; Domain=b.INTERNAL.test; Path=/app/rel',
+      'f=6; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/app/',
     ]);
     assert.equal(r.json<EchoReply>().pod, 'pr');
   });
@@ -154,6 +157,7 @@ describe('proxy-cookie-domain / proxy-cookie-path', () => {
       'c=3; Domain=other.test; Path=/keep',
       'd=4',
       'e=5; Domain=r.test; Path=/rel',
+      'f=6; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/',
     ]);
   });
 
