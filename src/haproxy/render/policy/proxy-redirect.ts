@@ -79,15 +79,25 @@ local function host_of(header)
 end
 
 -- Each value of a header through edit(value) (nil: unchanged); the header is written again only when one changed,
--- its values in their order.
-local function edit_all(txn, headers, name, edit)
+-- its values in their order. HAProxy keeps tune.maxrewrite (1 kB) of the buffer free for rewrites until the response
+-- is analysed; past it an added header would be lost or the response answered 500. So a response's values grow by
+-- at most GROWTH bytes in all (HTX block headers counted), and a value that would go beyond stays as sent.
+local GROWTH = 960
+local function edit_all(txn, headers, name, edit, budget)
   local values = headers[name]
   if values == nil then return end
   local out, changed, i = {}, false, 0
   while values[i] ~= nil do
     local v = edit(values[i])
-    if v ~= nil then changed = true else v = values[i] end
-    out[#out + 1] = v
+    if v ~= nil then
+      local grows = math.max(0, #v - #values[i]) + 16
+      if budget.used + grows <= GROWTH then
+        budget.used, changed = budget.used + grows, true
+      else
+        v = nil
+      end
+    end
+    out[#out + 1] = v or values[i]
     i = i + 1
   end
   if not changed then return end
@@ -147,6 +157,7 @@ core.register_action('portico_proxy_rewrite', { 'http-res' }, function(txn, sche
   local line = line_of(text)
   if line == nil then return end
   local headers = txn.http:res_get_headers()
+  local budget = { used = 0 }
   if line.redirect ~= nil then
     local rule = line.redirect
     -- nginx's absolute_redirect: a rewritten Location starting with '/' gets the request's scheme and host.
@@ -162,17 +173,17 @@ core.register_action('portico_proxy_rewrite', { 'http-res' }, function(txn, sche
       local new = rewrite(rule, v)
       if new ~= nil and origin ~= nil and string.sub(new, 1, 1) == '/' then new = origin .. new end
       return new
-    end)
+    end, budget)
     edit_all(txn, headers, 'refresh', function(v)
       local at = string.find(string.lower(v), 'url=', 1, true)
       if at == nil then return nil end
       local new = rewrite(rule, string.sub(v, at + 4))
       if new == nil then return nil end
       return string.sub(v, 1, at + 3) .. new
-    end)
+    end, budget)
   end
   if line.domain ~= nil or line.path ~= nil then
-    edit_all(txn, headers, 'set-cookie', function(v) return cookie(line, v) end)
+    edit_all(txn, headers, 'set-cookie', function(v) return cookie(line, v) end, budget)
   end
 end, 2)
 `;
