@@ -23,7 +23,7 @@ export type RedirectFrom = 'off' | 'default' | Omit<HeaderRewrite, 'to'>;
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 
-/** One word of `alphabet`, bounded; `what` names it in the reason. */
+/** Why `raw` is not one word of `alphabet` (described by `chars`) within the bound, or undefined when it is. */
 function word(raw: string, alphabet: RegExp, chars: string): string | undefined {
   if (raw.length > MAX_REWRITE_WORD) return `${quote(raw)} is longer than ${MAX_REWRITE_WORD} characters`;
   if (!alphabet.test(raw)) return `${quote(raw)} holds a character other than ${chars}`;
@@ -115,7 +115,7 @@ const cookieDomain: ValueGrammar<'off' | HeaderRewrite> = {
 
 const GROWTH_LIMIT = "The rewrites of one response may make its headers longer by about 1 kB in all (HAProxy keeps that much of its 16 kB buffer for rewrites; beyond it a header would be lost): a value whose rewrite would go past that stays as the backend sent it, where nginx has no such bound.";
 
-const REWRITE_TIMING = 'Only responses of the backend are edited, never Portico\'s own answers (nginx rewrites only what it proxied). Live: a changed value is a map update; the first route to use any of the proxy-redirect or proxy-cookie annotations takes one reload.';
+const REWRITE_SCOPE = 'Only responses of the backend are edited, never Portico\'s own answers (nginx rewrites only what it proxied). Live: a changed value is a map update; the first route to use any of the proxy-redirect or proxy-cookie annotations takes one reload.';
 
 export const PROXY_REDIRECT_ANNOTATIONS = [
   annotation({
@@ -125,7 +125,7 @@ export const PROXY_REDIRECT_ANNOTATIONS = [
     set: (v, x) => (v.proxyRedirectFrom = x),
     doc: {
       default: '`off`',
-      what: `With proxy-redirect-to, nginx's \`proxy_redirect <from> <to>\`: a Location header of the backend's response that starts with this text (case-sensitive) has that part replaced by proxy-redirect-to, and so has the URL after \`url=\` in a Refresh header; \`~expression\` instead replaces the whole value when the expression is found in it. A rewritten Location that is relative (\`/login\`) is made absolute from the request (\`http://<Host without port>/login\`), as nginx's absolute_redirect does, unless relative-redirects (use-port-in-redirects adds the port). Without proxy-redirect-to, or with \`off\` or \`default\` here, nothing is rewritten, as in ingress-nginx. ${REWRITE_TIMING}`,
+      what: `With proxy-redirect-to, nginx's \`proxy_redirect <from> <to>\`: a Location header of the backend's response that starts with this text (case-sensitive) has that part replaced by proxy-redirect-to, and so has the URL after \`url=\` in a Refresh header; \`~expression\` instead replaces the whole value when the expression is found in it. A rewritten Location that is relative (\`/login\`) is made absolute from the request (\`http://<Host without port>/login\`), as nginx's absolute_redirect does, unless relative-redirects (use-port-in-redirects adds the port). Without proxy-redirect-to, or with \`off\` or \`default\` here, nothing is rewritten, as in ingress-nginx. ${REWRITE_SCOPE}`,
       differences:
         `\`default\` rewrites nothing: in ingress-nginx it replaces \`http://upstream_balancer/\`, nginx's name for its own upstream, by \`/\`, which no backend sends. A regular expression must also pass Portico's regex grammar (rule A1 otherwise); a value with a space inside a word is refused (ingress-nginx hands nginx a directive it rejects). Each of from and to is at most 512 characters. ${GROWTH_LIMIT} An absolute Location is made only from a Host of letters, digits, \`.\`, \`-\` and \`_\` or an IPv6 literal (with an optional port); with another Host the rewritten Location stays relative.`,
     },
@@ -148,7 +148,7 @@ export const PROXY_REDIRECT_ANNOTATIONS = [
     set: (v, x) => (v.proxyCookieDomain = x),
     doc: {
       default: '`off`',
-      what: `\`<from> <to>\`, nginx's \`proxy_cookie_domain\`: in each Set-Cookie of the backend's response, a Domain attribute equal to \`from\` (case-insensitive, a leading \`.\` ignored on both sides and kept on the cookie) becomes \`to\`; \`~expression\` (case-insensitive) replaces a Domain in which it is found. A rewritten Set-Cookie is written again as nginx writes it: attributes joined by \`; \`, spaces around names and values dropped. ${REWRITE_TIMING}`,
+      what: `\`<from> <to>\`, nginx's \`proxy_cookie_domain\`: in each Set-Cookie of the backend's response, a Domain attribute equal to \`from\` (case-insensitive, a leading \`.\` ignored on both sides and kept on the cookie) becomes \`to\`; \`~expression\` (case-insensitive) replaces a Domain in which it is found. A rewritten Set-Cookie is written again as nginx writes it: attributes joined by \`; \`, spaces around names and values dropped. ${REWRITE_SCOPE}`,
       differences: `a regular expression must also pass Portico's regex grammar; the words are separated by spaces (ingress-nginx also takes a tab); each word is at most 512 characters. ${GROWTH_LIMIT}`,
     },
   }),
@@ -159,7 +159,7 @@ export const PROXY_REDIRECT_ANNOTATIONS = [
     set: (v, x) => (v.proxyCookiePath = x),
     doc: {
       default: '`off`',
-      what: `\`<from> <to>\`, nginx's \`proxy_cookie_path\`: in each Set-Cookie of the backend's response, a Path attribute starting with \`from\` (case-sensitive) has that part replaced by \`to\` (\`/app/ /\`); \`~expression\` replaces a Path in which it is found. Written again as for proxy-cookie-domain. ${REWRITE_TIMING}`,
+      what: `\`<from> <to>\`, nginx's \`proxy_cookie_path\`: in each Set-Cookie of the backend's response, a Path attribute starting with \`from\` (case-sensitive) has that part replaced by \`to\` (\`/app/ /\`); \`~expression\` replaces a Path in which it is found. Written again as for proxy-cookie-domain. ${REWRITE_SCOPE}`,
       differences: `a regular expression must also pass Portico's regex grammar; a value that is not \`off\` or exactly two words is refused (ingress-nginx hands nginx a directive it rejects); each word is at most 512 characters. ${GROWTH_LIMIT}`,
     },
   }),

@@ -78,57 +78,74 @@ local function host_of(header)
   return name
 end
 
+-- The values of a response header, in order, or nil when it has none. Fetched one by one: building the table of
+-- every header (res_get_headers) cost about a tenth of the action.
+local function values_of(txn, name)
+  local n = txn.f:res_fhdr_cnt(name)
+  if n == nil or n == 0 then return nil end
+  local out = {}
+  for i = 1, n do out[i] = txn.f:res_fhdr(name, i) or '' end
+  return out
+end
+
 -- Each value of a header through edit(value) (nil: unchanged); the header is written again only when one changed,
 -- its values in their order. HAProxy keeps tune.maxrewrite (1 kB) of the buffer free for rewrites until the response
 -- is analysed; past it an added header would be lost or the response answered 500. So a response's values grow by
 -- at most GROWTH bytes in all (HTX block headers counted), and a value that would go beyond stays as sent.
 local GROWTH = 960
-local function edit_all(txn, headers, name, edit, budget)
-  local values = headers[name]
+local function edit_all(txn, name, edit, budget)
+  local values = values_of(txn, name)
   if values == nil then return end
-  local out, changed, i = {}, false, 0
-  while values[i] ~= nil do
-    local v = edit(values[i])
+  local out, changed = {}, false
+  for i, old in ipairs(values) do
+    local v = edit(old)
     if v ~= nil then
-      local grows = math.max(0, #v - #values[i]) + 16
+      local grows = math.max(0, #v - #old) + 16
       if budget.used + grows <= GROWTH then
         budget.used, changed = budget.used + grows, true
       else
         v = nil
       end
     end
-    out[#out + 1] = v or values[i]
-    i = i + 1
+    out[i] = v or old
   end
   if not changed then return end
   txn.http:res_del_header(name)
   for _, v in ipairs(out) do txn.http:res_add_header(name, v) end
 end
 
--- ngx_http_proxy_parse_cookie: attributes split on ';', spaces around names and values dropped.
+local SPACE = 32
+
+-- ngx_http_proxy_parse_cookie: attributes split on ';', spaces (not tabs) around names and values dropped.
 local function cookie_attributes(value)
-  local attrs, start = {}, 1
+  local attrs, start, byte, sub = {}, 1, string.byte, string.sub
   while true do
     local last = string.find(value, ';', start, true)
-    local segment = string.sub(value, start, (last or (#value + 1)) - 1)
-    segment = string.gsub(segment, '^ +', '')
-    local eq = string.find(segment, '=', 1, true)
-    local name, val
-    if eq ~= nil then
-      name = string.gsub(string.sub(segment, 1, eq - 1), ' +$', '')
-      val = string.gsub(string.gsub(string.sub(segment, eq + 1), '^ +', ''), ' +$', '')
+    local s, e = start, (last or (#value + 1)) - 1
+    while s <= e and byte(value, s) == SPACE do s = s + 1 end
+    local eq = string.find(value, '=', s, true)
+    if eq ~= nil and eq <= e then
+      local ne, vs = eq - 1, eq + 1
+      while ne >= s and byte(value, ne) == SPACE do ne = ne - 1 end
+      while vs <= e and byte(value, vs) == SPACE do vs = vs + 1 end
+      while e >= vs and byte(value, e) == SPACE do e = e - 1 end
+      attrs[#attrs + 1] = { name = sub(value, s, ne), value = sub(value, vs, e) }
     else
-      name = string.gsub(segment, ' +$', '')
+      while e >= s and byte(value, e) == SPACE do e = e - 1 end
+      attrs[#attrs + 1] = { name = sub(value, s, e) }
     end
-    attrs[#attrs + 1] = { name = name, value = val }
     if last == nil then return attrs end
     start = last + 1
   end
 end
 
 -- ngx_http_proxy_rewrite_cookie: every Domain and Path attribute through its rule; a changed cookie is written again
--- with its attributes joined by '; '.
+-- with its attributes joined by '; '. A cookie without either word anywhere is left alone unparsed.
 local function cookie(line, value)
+  local lower = string.lower(value)
+  if not ((line.domain ~= nil and string.find(lower, 'domain', 1, true)) or (line.path ~= nil and string.find(lower, 'path', 1, true))) then
+    return nil
+  end
   local attrs = cookie_attributes(value)
   if attrs[1].value == nil then return nil end
   local changed = false
@@ -156,7 +173,6 @@ core.register_action('portico_proxy_rewrite', { 'http-res' }, function(txn, sche
   if text == nil then return end
   local line = line_of(text)
   if line == nil then return end
-  local headers = txn.http:res_get_headers()
   local budget = { used = 0 }
   if line.redirect ~= nil then
     local rule = line.redirect
@@ -169,12 +185,12 @@ core.register_action('portico_proxy_rewrite', { 'http-res' }, function(txn, sche
         origin = scheme .. '://' .. host .. ((line.port and port ~= default) and (':' .. port) or '')
       end
     end
-    edit_all(txn, headers, 'location', function(v)
+    edit_all(txn, 'location', function(v)
       local new = rewrite(rule, v)
       if new ~= nil and origin ~= nil and string.sub(new, 1, 1) == '/' then new = origin .. new end
       return new
     end, budget)
-    edit_all(txn, headers, 'refresh', function(v)
+    edit_all(txn, 'refresh', function(v)
       local at = string.find(string.lower(v), 'url=', 1, true)
       if at == nil then return nil end
       local new = rewrite(rule, string.sub(v, at + 4))
@@ -183,7 +199,7 @@ core.register_action('portico_proxy_rewrite', { 'http-res' }, function(txn, sche
     end, budget)
   end
   if line.domain ~= nil or line.path ~= nil then
-    edit_all(txn, headers, 'set-cookie', function(v) return cookie(line, v) end, budget)
+    edit_all(txn, 'set-cookie', function(v) return cookie(line, v) end, budget)
   end
 end, 2)
 `;
