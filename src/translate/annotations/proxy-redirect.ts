@@ -172,7 +172,7 @@ export const PROXY_REDIRECT_ANNOTATIONS = [
       default: '`false`',
       what: "With `true`, a Location that proxy-redirect-from/-to made relative, which is then made absolute, names the port of the listener that took the request unless it is the scheme's default (nginx's `port_in_redirect`, which acts only when nginx completes a relative Location). Live: a map update.",
       differences:
-        "nothing else changes: ingress-nginx's other redirects are absolute already and never take the port from this, and a relative Location of a snippet's `return` is sent as written (configuration-snippet's row), where nginx completes it with or without the port.",
+        "nothing else changes: Portico's other redirects are absolute URLs (their annotations ask for one, and the HTTPS and app-root redirects are built absolute, as ingress-nginx's are), which nginx too sends as written; a relative Location of a snippet's `return` is sent as written (configuration-snippet's row), where nginx completes it, with the port when this is set.",
     },
   }),
   annotation({
@@ -183,7 +183,7 @@ export const PROXY_REDIRECT_ANNOTATIONS = [
     doc: {
       default: '`false`',
       what: "With `true`, a Location that proxy-redirect-from/-to made relative is sent relative (nginx's `absolute_redirect off`) instead of being made absolute from the request. Live: a map update.",
-      differences: "a relative Location of a snippet's `return` is always sent as written (configuration-snippet's row), as with this set; Portico's other redirects are absolute, as ingress-nginx's.",
+      differences: "a relative Location of a snippet's `return` is always sent as written (configuration-snippet's row), as nginx does only with this set; Portico's other redirects are absolute URLs, which this does not change in nginx either.",
     },
   }),
 ];
