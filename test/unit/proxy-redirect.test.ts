@@ -118,7 +118,7 @@ void describe('proxy-cookie-path', () => {
 });
 
 void describe('the map line', () => {
-  test('flags, then the redirect, cookie domain and cookie path rewrites as kind|from|to', () => {
+  test('flags (L: a redirect rewrite, C: a cookie rewrite, then relative-redirects and the port), then the redirect, cookie domain and cookie path rewrites as kind|from|to', () => {
     assert.equal(
       proxyRewriteValue({
         redirect: { kind: 'prefix', from: 'http://b:8080/', to: '/app/' },
@@ -127,9 +127,10 @@ void describe('the map line', () => {
         relativeRedirects: true,
         portInRedirects: true,
       }),
-      'rp;p|http://b:8080/|/app/;d|b.internal|a.test;r|/a.?|/',
+      'LCrp;p|http://b:8080/|/app/;d|b.internal|a.test;r|/a.?|/',
     );
-    assert.equal(proxyRewriteValue({ cookieDomain: { kind: 'regexCaseless', from: 'internal', to: 'a.test' } }), ';;i|internal|a.test;');
+    assert.equal(proxyRewriteValue({ cookieDomain: { kind: 'regexCaseless', from: 'internal', to: 'a.test' } }), '-C;;i|internal|a.test;');
+    assert.equal(proxyRewriteValue({ redirect: { kind: 'prefix', from: '/a/', to: '/' }, portInRedirects: true }), 'L-p;p|/a/|/;;');
   });
 
   test('a value translate would never let through makes render refuse, never write it', () => {

@@ -12,7 +12,9 @@ export const PROXY_REDIRECT_MAPS = { proxyRewrite: 'maps/proxy-rewrite.map' } as
 export const PROXY_REDIRECT_LUA = 'lua/proxy-rewrite.lua';
 
 // A line is `<flags>;<redirect>;<cookie domain>;<cookie path>`, each rewrite empty or `<kind>|<from>|<to>` (kinds:
-// p prefix, d domain, r expression, i caseless expression); flags: `r` relative-redirects, `p` use-port-in-redirects.
+// p prefix, d domain, r expression, i caseless expression); flags: `L` or `-` (a redirect rewrite or none), `C` or `-`
+// (a cookie rewrite or none), which the rule's condition reads so that only a response with a header the route
+// rewrites starts the action, then `r` relative-redirects, `p` use-port-in-redirects.
 // Lines are parsed once and kept (expressions compiled), dropped all at once past a bound, since maps can bring new
 // ones for as long as HAProxy runs. The action's arguments are the listener's scheme and port, written by render.
 const LUA = `local cache, count = {}, 0
@@ -33,7 +35,7 @@ end
 local function line_of(text)
   local line = cache[text]
   if line ~= nil then return line end
-  local flags, redirect, domain, path = string.match(text, '^([rp]*);([^;]*);([^;]*);([^;]*)$')
+  local flags, redirect, domain, path = string.match(text, '^[L-][C-]([rp]*);([^;]*);([^;]*);([^;]*)$')
   if flags == nil then return nil end
   line = {
     relative = string.find(flags, 'r', 1, true) ~= nil,
@@ -216,7 +218,7 @@ function field(r: HeaderRewrite | undefined, what: string): string {
 
 /** A route's line in proxy-rewrite.map. */
 export function proxyRewriteValue(p: ProxyRewrite): string {
-  const flags = `${p.relativeRedirects ? 'r' : ''}${p.portInRedirects ? 'p' : ''}`;
+  const flags = `${p.redirect ? 'L' : '-'}${p.cookieDomain || p.cookiePath ? 'C' : '-'}${p.relativeRedirects ? 'r' : ''}${p.portInRedirects ? 'p' : ''}`;
   return [flags, field(p.redirect, 'redirect'), field(p.cookieDomain, 'cookie domain'), field(p.cookiePath, 'cookie path')].join(';');
 }
 
@@ -229,14 +231,15 @@ export const PROXY_REDIRECT_FAMILY = policyFamily({
       const [scheme, port] = c.tls ? ['https', c.self.https] : ['http', c.self.http];
       const listenerPort = /:(\d{1,5})$/.exec(port)?.[1];
       if (listenerPort === undefined) throw new Error(`render: refusing listener ${JSON.stringify(port)}`);
-      const found = '{ var(txn.prx) -m found }';
+      const redirects = '{ var(txn.prx) -m beg L }';
+      const cookies = '{ var(txn.prx) -m beg LC -C }';
       return [
         '# proxy-redirect-from/-to, proxy-cookie-domain/-path: the backend\'s Location, Refresh and Set-Cookie headers',
         '# rewritten as nginx\'s proxy_redirect and proxy_cookie_* do; the Host completes a rewritten relative Location.',
         `http-request set-var(txn.prx) ${c.routeId},map_str(${c.file('proxyRewrite')}) if ${c.hasId}`,
-        `http-request set-var(txn.prx_host) req.fhdr(host) if ${found}`,
-        // Only a response carrying one of the three headers pays for the action.
-        `http-response lua.portico_proxy_rewrite ${scheme} ${listenerPort} if ${['location', 'refresh', 'set-cookie'].map((h) => `${found} { res.fhdr(${h}) -m found }`).join(' or ')}`,
+        `http-request set-var(txn.prx_host) req.fhdr(host) if ${redirects}`,
+        // Only a response carrying a header the route rewrites pays for the action.
+        `http-response lua.portico_proxy_rewrite ${scheme} ${listenerPort} if ${redirects} { res.fhdr(location) -m found } or ${redirects} { res.fhdr(refresh) -m found } or ${cookies} { res.fhdr(set-cookie) -m found }`,
       ];
     },
   },
