@@ -82,6 +82,9 @@ export interface RoutePolicy {
   basicAuth?: BasicAuth;
   /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
   externalAuth?: ExternalAuthPolicy;
+  /** `mirror-target`, `mirror-host`, `mirror-request-body`: each request is also sent to a mirror, whose answer is
+   * thrown away (src/translate/annotations/mirror.ts). */
+  mirror?: MirrorPolicy;
   /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
   rateLimit?: RateLimitPolicy;
   /** `auth-tls-*` of the host (the oldest Ingress on it with `auth-tls-secret`): what a request must show of its
@@ -186,6 +189,17 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+}
+
+/** Request mirroring of a route. `url` is a template: an http(s) URL whose written host (a DNS name or an IPv4 address,
+ * lowercase, optional port) no variable can change, its path and query possibly holding `$request_uri`,
+ * `$escaped_request_uri`, `$host`, `$http_host` or `$scheme`, computed per request by the Lua action. */
+export interface MirrorPolicy {
+  url: string;
+  /** The mirrored request's Host header: mirror-host, else the URL's host without port. */
+  host: string;
+  /** mirror-request-body: the body goes too (when announced and small enough). */
+  body: boolean;
 }
 
 /**

@@ -127,7 +127,7 @@ void describe('the annotation registry', () => {
   });
 
   test('A2: an ingress-nginx annotation Portico does not support yet is named, not silently ignored', () => {
-    assert.deepEqual(parse({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example/' }).findings, [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2']]);
+    assert.deepEqual(parse({ 'nginx.ingress.kubernetes.io/enable-opentelemetry': 'true' }).findings, [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/enable-opentelemetry]', 'A2']]);
   });
 
   test('A3: a key ingress-nginx never had gets a warning with the name that was meant', () => {
@@ -196,11 +196,11 @@ void describe('findings A1-A3: what the user reads', () => {
   });
 
   test('A2 says the ingress-nginx annotation has no effect yet', () => {
-    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example.com' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2', NOT_YET]]);
+    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/enable-opentelemetry': 'true' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/enable-opentelemetry]', 'A2', NOT_YET]]);
   });
 
   test('A2 also for an ingress-nginx name under portico.dev/ (it would mean the same), with no hint naming itself', () => {
-    assert.deepEqual(findingsOf({ 'portico.dev/mirror-target': 'https://m.example/' }), [['warning', 'metadata.annotations[portico.dev/mirror-target]', 'A2', NOT_YET]]);
+    assert.deepEqual(findingsOf({ 'portico.dev/enable-opentelemetry': 'true' }), [['warning', 'metadata.annotations[portico.dev/enable-opentelemetry]', 'A2', NOT_YET]]);
   });
 
   test('a typo hint allows one edit per four characters of the name (at least one, at most three)', () => {

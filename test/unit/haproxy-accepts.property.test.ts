@@ -230,6 +230,9 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/upstream-hash-by-subset': ['true', 'maybe'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
     'nginx.ingress.kubernetes.io/custom-http-errors': ['404,503', '404', ' 500 , 502 ,,', '599,400,404,404', '600', '404;x', '404\n  lua-load /etc/passwd', '%34%30%34'],
+    'nginx.ingress.kubernetes.io/mirror-target': ['http://mirror.test$request_uri', 'https://10.0.0.9:8443/copy?u=$escaped_request_uri&h=$host', 'http://mirror.test', 'http://$host/x', 'http://mirror.test$host', 'http://a.test/x;y', 'http://a.test/\n  lua-load /tmp/x', "http://a.test/%[src]'", 'http://u@a.test/', 'http://a.test/#x', 'http://a.test/{}', `http://a.test/${'m'.repeat(1 << 20)}`],
+    'nginx.ingress.kubernetes.io/mirror-host': ['copy.test', 'copy.test:8080', 'a b', 'x\n  lua-load /tmp/x', '"quoted"', '*.test'],
+    'nginx.ingress.kubernetes.io/mirror-request-body': ['on', 'off', 'OFF', 'no', 'off\n  option http-buffer-request'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */

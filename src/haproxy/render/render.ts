@@ -27,6 +27,7 @@ import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets
 import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
+import { MIRROR_FAMILY } from './policy/mirror.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -79,6 +80,7 @@ export const MAPS = {
   ...AUTH_FAMILY.maps,
   // After the authentication maps: a route's satisfy line is added after its users or auth URL, removed before them.
   ...SATISFY_FAMILY.maps,
+  ...MIRROR_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
@@ -182,8 +184,10 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
 // phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
 // phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
-// forwarding headers), before any family edits what the backend receives.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// forwarding headers), before any family edits what the backend receives. The mirror follows authentication (nginx
+// mirrors in its precontent phase, after access) and precedes every edit of the backend's request, so the mirror gets
+// the request as the client sent it (and Portico's forwarding headers), its $request_uri before any rewrite.
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -899,8 +903,8 @@ global
   # HAProxy's HTTP client serves external authentication only (auth-url), which verifies no certificate of the auth
   # service, as ingress-nginx's proxy_ssl_verify is off; left at its default, every HAProxy start (each reload and
   # each haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
-  httpclient.ssl.verify none${withDns && features.has('auth') ? `
-  # auth-url host names resolve through the same DNS servers as ExternalName targets.
+  httpclient.ssl.verify none${withDns && (features.has('auth') || features.has('mirror')) ? `
+  # ${[features.has('auth') ? 'auth-url' : '', features.has('mirror') ? 'mirror-target' : ''].filter((n) => n !== '').join(' and ')} host names resolve through the same DNS servers as ExternalName targets.
   httpclient.resolvers.id ${RESOLVERS}
   httpclient.resolvers.prefer ipv4` : ''}
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners

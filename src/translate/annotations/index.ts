@@ -26,6 +26,7 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { MIRROR_ANNOTATIONS, mirrorOf } from './mirror.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -48,6 +49,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...AFFINITY_ANNOTATIONS,
   ...SNIPPET_ANNOTATIONS,
   ...BUFFER_ANNOTATIONS,
+  ...MIRROR_ANNOTATIONS,
 ];
 
 /** Whether an Ingress's paths are regular expressions, and its hosts' paths with them (ingress-nginx's
@@ -87,6 +89,9 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (respond) policy.respond = respond;
   const rateLimit = v.rateLimitZone === undefined ? undefined : rateLimitOf(v, v.rateLimitZone);
   if (rateLimit) policy.rateLimit = rateLimit;
+  // A route that refuses every request sends nothing to a mirror either.
+  const mirror = policy.refuseAll ? undefined : mirrorOf(v);
+  if (mirror) policy.mirror = mirror;
   // Most routes set nothing else: they share one of two frozen objects (10,000 Ingresses, 10,000 fewer objects kept).
   return Object.keys(policy).length === 1 ? PLAIN_POLICIES[redirectToHttps ? 1 : 0] : policy;
 }

@@ -148,6 +148,10 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** `mirror-target`: scheme and host lowercased (mirror.ts). */
+  mirrorTarget?: string;
+  mirrorRequestBody?: boolean;
+  mirrorHost?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
