@@ -8,9 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { docs, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, httpGet, ingress, makeCert, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, HttpOptions, Portico } from './harness/index.js';
 import { startDns } from './harness/dns.js';
 import { rawRequest } from './harness/raw.js';
@@ -61,8 +62,17 @@ const listen = (s: Server, ip: string): Promise<void> =>
 const one = (name: string, host: string, annotations: Record<string, string>): string =>
   ingress({ name, annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [P + k, v])), rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', service: 'mi-app', port: 80 }] }] });
 
+const cert = makeCert({ cn: 'secure.test', dnsNames: ['secure.test'], keyFormat: 'pkcs8' });
+
 const routes = (target = `${PEER}$request_uri`): string =>
   docs(
+    tlsSecretYaml('default', 'secure-cert', cert),
+    ingress({
+      name: 'secure',
+      annotations: { [`${P}mirror-target`]: `${PEER}/s/$scheme$request_uri`, [`${P}ssl-redirect`]: 'false' },
+      tls: [{ hosts: ['secure.test'], secretName: 'secure-cert' }],
+      rules: [{ host: 'secure.test', paths: [{ path: '/', pathType: 'Prefix', service: 'mi-app', port: 80 }] }],
+    }),
     one('mirrored', 'mirror.test', { 'mirror-target': target }),
     one('nobody', 'nobody.test', { 'mirror-target': `${PEER}/copy?of=$escaped_request_uri&s=$scheme`, 'mirror-host': 'shadow.test', 'mirror-request-body': 'off' }),
     one('hang', 'hang.test', { 'mirror-target': `http://${HANG_IP}:3000$request_uri` }),
@@ -200,6 +210,45 @@ describe('what the mirror receives, and what the client gets', () => {
     const [m] = await arrivals(peer.seen, from, 1);
     assert.equal(m!.url, '/named/n?1');
     assert.equal(m!.headers.host, 'shadow.mirror.test');
+  });
+});
+
+/** One HTTP/2 POST over TLS to secure.test, with or without content-length; the status and the backend's reply. */
+function http2Post(path: string, body: string, announce: boolean): Promise<{ status: number; reply: EchoReply }> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`https://127.0.0.1:${portico.httpsPort}`, { servername: 'secure.test', rejectUnauthorized: false });
+    session.once('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': path, ':authority': 'secure.test', ...(announce ? { 'content-length': String(body.length) } : {}) });
+    let status = 0;
+    const chunks: Buffer[] = [];
+    stream.once('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('error', reject);
+    stream.once('end', () => {
+      session.close();
+      resolve({ status, reply: JSON.parse(Buffer.concat(chunks).toString()) as EchoReply });
+    });
+    stream.end(body);
+  });
+}
+
+describe('HTTPS and HTTP/2', () => {
+  test('$scheme is https; a body with content-length is mirrored, one without is not (counted); the backend gets both', async () => {
+    const from = peer.seen.length;
+    const before = await counters();
+    const announced = await http2Post('/up?a=1', 'hello h2', true);
+    assert.equal(announced.status, 200);
+    assert.equal(announced.reply.body, 'hello h2');
+    const unannounced = await http2Post('/up2', 'no length', false);
+    assert.equal(unannounced.status, 200);
+    assert.equal(unannounced.reply.body, 'no length');
+    const [m] = await arrivals(peer.seen, from, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(peer.seen.length, from + 1);
+    assert.equal(m!.method, 'POST');
+    assert.equal(m!.url, '/s/https/up?a=1');
+    assert.equal(m!.body, 'hello h2');
+    assert.equal((await counters()).dropped_body, before.dropped_body! + 1);
   });
 });
 
