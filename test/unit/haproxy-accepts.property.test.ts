@@ -229,6 +229,13 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/upstream-hash-by': ['$request_uri', '$http_x_user', '${request_uri}-v1$cookie_sid$arg_id$host', '$remote_addr$binary_remote_addr$request_method$uri$args', '$request_uri\n  server evil 1.2.3.4:80', '%[src]', '$http_x)', '$cookie_a b'],
     'nginx.ingress.kubernetes.io/upstream-hash-by-subset': ['true', 'maybe'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
+    'nginx.ingress.kubernetes.io/disable-proxy-intercept-errors': ['true', 'false', 'yes'],
+    'nginx.ingress.kubernetes.io/connection-proxy-header': ['close', 'keep-alive', 'upgrade', 'close\n  option httpclose'],
+    'nginx.ingress.kubernetes.io/ssl-ciphers': ['ECDHE-RSA-AES256-GCM-SHA384', 'HIGH:!aNULL:!MD5', 'ECDHE+AESGCM:@STRENGTH', 'DEFAULT:@SECLEVEL=1', 'NOPE', 'DES-CBC3-SHA', 'TLS_AES_128_GCM_SHA256', 'HIGH] a.test\n/etc/passwd', 'HIGH verify none', 'HIGH:!aNULL,ECDHE'],
+    'nginx.ingress.kubernetes.io/ssl-prefer-server-ciphers': ['true', 'false', 'off'],
+    'nginx.ingress.kubernetes.io/limit-rate': ['100', '0', '-1'],
+    'nginx.ingress.kubernetes.io/enable-modsecurity': ['true', 'nope'],
+    'nginx.ingress.kubernetes.io/modsecurity-snippet': ['SecRuleEngine On\nSecRule ARGS "x" "deny"'],
     'nginx.ingress.kubernetes.io/custom-http-errors': ['404,503', '404', ' 500 , 502 ,,', '599,400,404,404', '600', '404;x', '404\n  lua-load /etc/passwd', '%34%30%34'],
     'example.com/note': ['anything'],
   };
