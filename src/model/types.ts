@@ -48,6 +48,8 @@ export interface RoutePolicy {
   maxBodyBytes?: number;
   /** `upstream-vhost`: the Host header the backend receives. */
   upstreamHost?: string;
+  /** `connection-proxy-header: close`: the backend receives `Connection: close` and its connection is not reused. */
+  closeUpstreamConnection?: true;
   /** `allowlist-source-range` / `denylist-source-range`: which client addresses may use the route, as CIDR blocks
    * (`10.0.0.1` is `10.0.0.1/32`). A client in `deny`, or outside a non-empty `allow`, gets 403. */
   sourceRanges?: { allow: string[]; deny: string[] };
@@ -349,6 +351,9 @@ export interface HostGroup {
   /** `auth-tls-secret` of the oldest Ingress on the host that has one, with a usable CA and a verify mode other than
    * `off`: the host's SNI line (and its aliases') asks clients for a certificate of this CA. */
   clientAuth?: { ca: CaFile; depth: number };
+  /** `ssl-ciphers` of the oldest Ingress on the host that has one: the OpenSSL cipher list (TLS 1.2 and below) of the
+   * host's SNI line and its aliases'. */
+  sslCiphers?: string;
 }
 
 export interface ServiceRef {
@@ -496,6 +501,8 @@ export interface SniBinding {
   /** The handshake asks for a client certificate of this CA (CaFile.id), verified with HAProxy's `verify optional`;
    * the request rules decide what a missing or bad one gets. */
   clientAuth?: { ca: string; depth: number };
+  /** The host's OpenSSL cipher list for TLS 1.2 and below (`ssl-ciphers`), a crt-list option. */
+  ciphers?: string;
 }
 
 /** SniBinding.certificate of a line that serves the listener's default certificate (never a Secret's id, which holds `_`). */

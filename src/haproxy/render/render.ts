@@ -11,6 +11,7 @@ import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBo
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
 import { REDIRECT_FAMILY } from './policy/redirect.js';
+import { CONNECTION_CLOSE_FAMILY } from './policy/connection-close.js';
 import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
@@ -84,6 +85,7 @@ export const MAPS = {
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
+  ...CONNECTION_CLOSE_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
   ...CANARY_FAMILY.maps,
@@ -187,7 +189,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // forwarding headers), before any family edits what the backend receives. The mirror follows authentication (nginx
 // mirrors in its precontent phase, after access) and precedes every edit of the backend's request, so the mirror gets
 // the request as the client sent it (and Portico's forwarding headers), its $request_uri before any rewrite.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -472,16 +474,27 @@ function checkedPem(pem: string, re: RegExp, what: string): string {
 }
 
 /**
- * One crt-list line: the certificate, the options of a host with client authentication (its CA, and CRL, with
- * `verify optional`: the request rules answer a missing or bad certificate), the SNI name. Shared with the runtime
+ * One crt-list line: the certificate, the options of its host: client authentication (its CA, and CRL, with
+ * `verify optional`: the request rules answer a missing or bad certificate) and ssl-ciphers, the SNI name. Shared with the runtime
  * API's `add ssl crt-list`, which takes the same line.
  */
 export function crtListEntry(dir: string, b: SniBinding, cas: ReadonlyMap<string, CaFile>): string {
   const cert = certificatePath(dir, b.certificate);
-  if (!b.clientAuth) return `${cert} ${sniName(b.host)}`;
-  const ca = cas.get(b.clientAuth.ca);
-  if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
-  return `${cert} [ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}] ${sniName(b.host)}`;
+  const options: string[] = [];
+  if (b.clientAuth) {
+    const ca = cas.get(b.clientAuth.ca);
+    if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
+    options.push(`ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}`);
+  }
+  if (b.ciphers !== undefined) options.push(`ciphers ${cipherListOption(b.ciphers)}`);
+  return `${cert}${options.length > 0 ? ` [${options.join(' ')}]` : ''} ${sniName(b.host)}`;
+}
+
+/** Render's own check of ssl-ciphers (translate also had OpenSSL accept it): one token of OpenSSL's cipher-list
+ * characters, so it cannot end the crt-list option or the line. */
+function cipherListOption(list: string): string {
+  if (!/^[A-Za-z0-9!:+@=_-]{1,2048}$/.test(list)) throw new Error(`render: refusing cipher list ${JSON.stringify(list)}`);
+  return list;
 }
 
 export function sniName(host: string): string {

@@ -26,6 +26,9 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { CONNECTION_ANNOTATIONS } from './connection.js';
+import { TLS_CIPHER_ANNOTATIONS } from './tls-ciphers.js';
+import { NOT_IN_HAPROXY_ANNOTATIONS } from './not-in-haproxy.js';
 import { MIRROR_ANNOTATIONS, mirrorOf } from './mirror.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
@@ -38,6 +41,8 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
   ...UPSTREAM_ANNOTATIONS,
+  ...CONNECTION_ANNOTATIONS,
+  ...TLS_CIPHER_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
   ...DEFAULT_BACKEND_ANNOTATIONS,
   ...RETRY_ANNOTATIONS,
@@ -49,6 +54,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...AFFINITY_ANNOTATIONS,
   ...SNIPPET_ANNOTATIONS,
   ...BUFFER_ANNOTATIONS,
+  ...NOT_IN_HAPROXY_ANNOTATIONS,
   ...MIRROR_ANNOTATIONS,
 ];
 
@@ -72,6 +78,7 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (serverTimeout !== undefined) policy.serverTimeoutSeconds = serverTimeout;
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
+  if (v.connectionProxyHeader === 'close') policy.closeUpstreamConnection = true;
   if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
   const external = externalAuthOf(v);
   if (v.refuseAll || basicAuth === 'refuse' || external.refuse) policy.refuseAll = true;
