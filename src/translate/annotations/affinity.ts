@@ -225,7 +225,7 @@ export const AFFINITY_ANNOTATIONS = [
       what:
         'What a client\'s cookie becomes when its pod fails. A request whose pod refuses the connection is retried on another pod (HAProxy\'s redispatch). In `persistent` mode, with `true` the response carries a new cookie naming the pod that answered, so the client stays there; with `false` the cookie is left as it was and the next request tries its pod again. A pod removed from the endpoints is not a failure: its clients get a new cookie in either case. A runtime change is a map update.',
       differences:
-        'With `false`, ingress-nginx retries the same pod until it gives up (502); Portico serves the request from another pod and keeps the cookie. In `balanced` mode the annotation has no effect (the cookie is kept; ingress-nginx with `true` would write a new key avoiding the failed pod): HAProxy 2.6 tells neither the pod a key hashes to nor whether a request was redispatched (no `txn.redispatched` fetch), so the failure cannot be seen there.',
+        'With `false`, ingress-nginx retries the same pod until it gives up (502); Portico serves the request from another pod and keeps the cookie. In `balanced` mode the annotation has no effect (reported; the cookie is kept, ingress-nginx with `true` would write a new key avoiding the failed pod): HAProxy 2.6 tells neither the pod a key hashes to nor whether a request was redispatched (no `txn.redispatched` fetch), so the failure cannot be seen there.',
     },
   }),
 ];
