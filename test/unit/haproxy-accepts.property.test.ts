@@ -192,6 +192,8 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/session-cookie-domain': ['.example.com', 'a b', 'x;Secure'],
     'nginx.ingress.kubernetes.io/session-cookie-max-age': ['3600', '0x', '-1'],
     'nginx.ingress.kubernetes.io/session-cookie-samesite': ['None', 'lax', 'Strict;'],
+    'nginx.ingress.kubernetes.io/affinity-mode': ['persistent', 'balanced', 'Persistent', 'persistent\n  use-server x', 'persistent #'],
+    'nginx.ingress.kubernetes.io/session-cookie-change-on-failure': ['true', 'false', 'True', 'yes', 'true\n  option persist'],
     'nginx.ingress.kubernetes.io/satisfy': ['any', 'all', 'Any', 'any\n  lua-load /x'],
     'nginx.ingress.kubernetes.io/auth-type': ['basic', 'digest', 'Basic', 'basic\n  lua-load /x'],
     'nginx.ingress.kubernetes.io/auth-secret': ['a', 'web', 'default/tls-a', 'other/a', 'a/b/c', 'A', '../x', 'a\n  x'],

@@ -354,7 +354,15 @@ export function featuresInUse(model: RoutingModel): Set<string> {
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
   for (const g of model.hostGroups) for (const f of groupFeatures(g)) out.add(f);
+  for (const f of FAMILIES) if (f.backendData && out.has(f.backendData.with)) out.add(f.backendData.map);
   return out;
+}
+
+/** A backend's lines in the families' backend maps (PolicyFamily.backendData), keyed as the family keys them. */
+export function backendEntries(b: Backend, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
+  if (b.externalName) return [];
+  const section = sectionOf(b.name);
+  return FAMILIES.flatMap((f) => (f.backendData ? f.backendData.data(b, section).map(([k, v]): MapEntry => [f.backendData!.map, k, v]) : []));
 }
 
 /**
@@ -416,8 +424,11 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   for (const g of model.hostGroups) groupEntries(g, sectionOf).forEach(add);
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
   sharedEntries(model).forEach(add);
-  // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do).
-  return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0).map((m) => [MAPS[m], lines[m].join('')]));
+  for (const b of model.backends) backendEntries(b, sectionOf).forEach(add);
+  // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do), and a
+  // backend map whenever its route map has lines, even without a line of its own.
+  const companions = new Set(FAMILIES.flatMap((f) => (f.backendData && lines[f.backendData.with].length > 0 ? [f.backendData.map] : [])));
+  return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0 || companions.has(m)).map((m) => [MAPS[m], lines[m].join('')]));
 }
 
 /** What the HTTPS listener serves when no SNI line matches: --default-ssl-certificate's Secret, else the generated one. */
@@ -745,7 +756,11 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, d
   // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
   // A balance policy (load-balance, upstream-hash-by) never comes with affinity (translate/annotations/balance.ts).
   const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : balanceLines(b?.policy?.balance);
-  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
+  // Persistent affinity names the pod: the frontend resolved the cookie to a server of this very section
+  // (policy/affinity.ts), and HAProxy looks the name up among this section's servers only, skipping one in
+  // maintenance; a connection failure redispatches to the balance as for any other request.
+  const pin = sticky ? ['  use-server %[var(txn.affinity_server)] if { var(txn.affinity_server) -m found }'] : [];
+  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...pin, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
   if (b?.externalName) {
     // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.
