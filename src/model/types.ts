@@ -48,6 +48,8 @@ export interface RoutePolicy {
   maxBodyBytes?: number;
   /** `upstream-vhost`: the Host header the backend receives. */
   upstreamHost?: string;
+  /** `connection-proxy-header: close`: the backend receives `Connection: close` and its connection is not reused. */
+  closeUpstreamConnection?: true;
   /** `allowlist-source-range` / `denylist-source-range`: which client addresses may use the route, as CIDR blocks
    * (`10.0.0.1` is `10.0.0.1/32`). A client in `deny`, or outside a non-empty `allow`, gets 403. */
   sourceRanges?: { allow: string[]; deny: string[] };
@@ -82,6 +84,9 @@ export interface RoutePolicy {
   basicAuth?: BasicAuth;
   /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
   externalAuth?: ExternalAuthPolicy;
+  /** `mirror-target`, `mirror-host`, `mirror-request-body`: each request is also sent to a mirror, whose answer is
+   * thrown away (src/translate/annotations/mirror.ts). */
+  mirror?: MirrorPolicy;
   /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
   rateLimit?: RateLimitPolicy;
   /** `auth-tls-*` of the host (the oldest Ingress on it with `auth-tls-secret`): what a request must show of its
@@ -216,6 +221,17 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+}
+
+/** Request mirroring of a route. `url` is a template: an http(s) URL whose written host (a DNS name or an IPv4 address,
+ * lowercase, optional port) no variable can change, its path and query possibly holding `$request_uri`,
+ * `$escaped_request_uri`, `$host`, `$http_host` or `$scheme`, computed per request by the Lua action. */
+export interface MirrorPolicy {
+  url: string;
+  /** The mirrored request's Host header: mirror-host, else the URL's host without port. */
+  host: string;
+  /** mirror-request-body: the body goes too (when announced and small enough). */
+  body: boolean;
 }
 
 /**
@@ -365,6 +381,9 @@ export interface HostGroup {
   /** `auth-tls-secret` of the oldest Ingress on the host that has one, with a usable CA and a verify mode other than
    * `off`: the host's SNI line (and its aliases') asks clients for a certificate of this CA. */
   clientAuth?: { ca: CaFile; depth: number };
+  /** `ssl-ciphers` of the oldest Ingress on the host that has one: the OpenSSL cipher list (TLS 1.2 and below) of the
+   * host's SNI line and its aliases'. */
+  sslCiphers?: string;
 }
 
 export interface ServiceRef {
@@ -512,6 +531,8 @@ export interface SniBinding {
   /** The handshake asks for a client certificate of this CA (CaFile.id), verified with HAProxy's `verify optional`;
    * the request rules decide what a missing or bad one gets. */
   clientAuth?: { ca: string; depth: number };
+  /** The host's OpenSSL cipher list for TLS 1.2 and below (`ssl-ciphers`), a crt-list option. */
+  ciphers?: string;
 }
 
 /** SniBinding.certificate of a line that serves the listener's default certificate (never a Secret's id, which holds `_`). */

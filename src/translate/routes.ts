@@ -323,6 +323,10 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   if (appRoot !== undefined) group.appRoot = appRoot;
   if (tlsHost) group.tlsHost = true;
   if (hostAuth?.tls && key !== ANY_HOST_KEY) group.clientAuth = hostAuth.tls;
+  // Oldest first: the first Ingress on the host with ssl-ciphers decides (ingress-nginx keeps the server's first).
+  // The any-host group has no SNI name of its own to carry them.
+  const sslCiphers = ingresses.find((ing) => !isCanary(ing.annotations) && ing.annotations.sslCiphers !== undefined && onHost(ing))?.annotations.sslCiphers;
+  if (sslCiphers !== undefined && key !== ANY_HOST_KEY) group.sslCiphers = sslCiphers;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
 }
@@ -467,7 +471,8 @@ function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: Backend
  */
 function withCustomHttpErrors(policy: RoutePolicy, ing: IngressInfo, ref: ServiceRef | undefined): RoutePolicy {
   const codes = ing.annotations.customHttpErrors;
-  if (codes === undefined || codes.length === 0 || ref === undefined) return policy;
+  // disable-proxy-intercept-errors: nginx's proxy_intercept_errors stays off, so the backend's own answer goes out.
+  if (codes === undefined || codes.length === 0 || ref === undefined || ing.annotations.disableProxyInterceptErrors === true) return policy;
   return { ...policy, customHttpErrors: { codes: [...codes], namespace: ing.namespace, ingress: ing.name, service: ref.service, port: String(ref.port) } };
 }
 

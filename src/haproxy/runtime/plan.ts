@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -200,6 +200,12 @@ function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<st
   }
   shared?.before.forEach(put(before));
   shared?.after.forEach(put(after));
+  // Lines made from a backend's servers (cookie affinity's pods) follow the servers: a pod added or removed is a map
+  // update, like the server itself.
+  for (const [a, b] of changedPairs<Backend>(state.model.backends, next.backends, (x) => x.name)) {
+    if (a) backendEntries(a, oldSection).forEach(put(before));
+    if (b) backendEntries(b, newSection).forEach(put(after));
+  }
   const upserts: Op[] = [];
   const deletes: Op[] = [];
   let full: Map<string, string> | undefined;

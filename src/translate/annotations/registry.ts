@@ -149,6 +149,18 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** `disable-proxy-intercept-errors`: custom-http-errors does not replace this Ingress's responses. */
+  disableProxyInterceptErrors?: boolean;
+  /** `connection-proxy-header`. */
+  connectionProxyHeader?: 'close' | 'keep-alive';
+  /** `ssl-ciphers`: an OpenSSL cipher list OpenSSL accepts. */
+  sslCiphers?: string;
+  /** `ssl-prefer-server-ciphers`. */
+  sslPreferServerCiphers?: boolean;
+  /** `mirror-target`: scheme and host lowercased (mirror.ts). */
+  mirrorTarget?: string;
+  mirrorRequestBody?: boolean;
+  mirrorHost?: string;
   /** proxy-redirect.ts: proxy_redirect's parameters, proxy_cookie_domain's and _path's, and how a relative Location
    * the rewrite made is completed. */
   proxyRedirectFrom?: RedirectFrom;
@@ -185,8 +197,10 @@ export interface AnnotationSpec<T> {
   invalid?: InvalidValue;
   /** The rule of the finding for a value that fails the grammar, when it is not A1 (the snippets' A4). */
   refusal?: string;
-  /** What a valid value does not do, reported with the `refusal` rule (a directive without effect). */
+  /** What a valid value does not do, reported with the `refusal` rule (a directive without effect), or `notesRule`. */
   notes?: (value: T) => string[];
+  /** The rule of the `notes` findings when it is not the `refusal` one (A6: a valid value HAProxy 2.6 cannot honour). */
+  notesRule?: string;
   doc: AnnotationDoc;
 }
 
@@ -206,6 +220,8 @@ export interface Annotation {
   apply(values: AnnotationValues, raw: string): { reason: string } | { notes: string[] };
   /** The rule of its findings (A1 unless said). */
   rule: string;
+  /** The rule of what a valid value does not do (`rule` unless said). */
+  notesRule: string;
   /** What an invalid value means, when that is not the default (AnnotationSpec.invalid). */
   invalid?: InvalidValue;
 }
@@ -223,6 +239,7 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
       return { notes: spec.notes?.(parsed.value) ?? [] };
     },
     rule: spec.refusal ?? 'A1',
+    notesRule: spec.notesRule ?? spec.refusal ?? 'A1',
     ...(spec.invalid ? { invalid: spec.invalid } : {}),
   };
 }
@@ -250,7 +267,7 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
       if (raw === undefined || raw === '') continue;
       const result = a.apply(values, raw);
       if ('notes' in result) {
-        for (const note of result.notes) f.warn(field(key), a.rule, note);
+        for (const note of result.notes) f.warn(field(key), a.notesRule, note);
         invalid = false;
         break;
       }
