@@ -26,6 +26,7 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { FASTCGI_ANNOTATIONS } from './fastcgi.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -37,6 +38,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...TIMEOUT_ANNOTATIONS,
   ...BODY_ANNOTATIONS,
   ...UPSTREAM_ANNOTATIONS,
+  ...FASTCGI_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
   ...DEFAULT_BACKEND_ANNOTATIONS,
   ...RETRY_ANNOTATIONS,
