@@ -116,6 +116,9 @@ describe('backend-protocol FCGI', () => {
     const got = JSON.parse(up.body) as FastCgiReply;
     assert.equal(got.stdin, 'z'.repeat(8 * 1024));
     assert.equal(got.params.CONTENT_LENGTH, String(8 * 1024), 'HAProxy buffers a body of unknown length to tell its length');
+    assert.equal(got.params.SERVER_PORT, String(portico.httpsPort));
+    // The gate's connection is a unix socket: no port of the client's reaches HAProxy's REMOTE_PORT (documented).
+    assert.equal(got.params.REMOTE_PORT, '0');
     assert.deepEqual([got.params.REQUEST_METHOD, got.params.QUERY_STRING, got.params.REQUEST_SCHEME, got.params.HTTPS, got.params.REMOTE_ADDR, got.params.SCRIPT_NAME], ['POST', 'k=v', 'https', 'on', '127.0.0.1', '/upload.php']);
   });
 

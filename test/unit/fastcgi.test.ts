@@ -116,6 +116,7 @@ void describe('FastCGI rendered', () => {
       'pass-header Authorization',
       'set-param REMOTE_ADDR %[req.hdr(x-real-ip)]',
       'set-param REQUEST_SCHEME %[req.hdr(x-forwarded-proto)]',
+      'set-param SERVER_PORT %[req.hdr(x-forwarded-port)]',
       'set-param HTTPS on if { req.hdr(x-forwarded-proto) https }',
       'set-param DOCUMENT_URI %[path]',
       'set-param REDIRECT_STATUS 200',
@@ -131,12 +132,20 @@ void describe('FastCGI rendered', () => {
       'pass-header Authorization',
       'set-param REMOTE_ADDR %[req.hdr(x-real-ip)]',
       'set-param REQUEST_SCHEME %[req.hdr(x-forwarded-proto)]',
+      'set-param SERVER_PORT %[req.hdr(x-forwarded-port)]',
       'set-param HTTPS on if { req.hdr(x-forwarded-proto) https }',
       'set-param DOCUMENT_URI %[path]',
       'set-param APP_ENV %[str()]',
       'set-param SCRIPT_FILENAME /var/www/html/index.php',
       'set-param redirect.status 201',
     ]);
+  });
+
+  test('an ExternalName FastCGI backend names its fcgi-app and its server says proto fcgi before the resolver settings', () => {
+    const policy = fcgiPolicy('index.php');
+    const lines = sectionLines(renderConfig(renderModel({ backends: [backend({ servers: [], externalName: { host: 'php.example.com', port: 9000 }, policy })], hostGroups: [group()] }), OPTIONS), `backend ${BACKEND}`);
+    assert.ok(lines.includes(`use-fcgi-app fcgi_${policy.fastcgi!.id}`));
+    assert.equal(lines.find((l) => l.startsWith('server ')), 'server external php.example.com:9000 proto fcgi resolvers portico_dns resolve-prefer ipv4 init-addr last,libc,none');
   });
 
   test('no FastCGI backend: no fcgi-app section; backends with one policy share one', () => {

@@ -725,7 +725,7 @@ export function balanceLines(b: BalancePolicy | undefined): string[] {
 /** The `fcgi-app` sections FastCGI backends use, one per distinct policy. The docroot is nginx's $document_root in
  * ingress-nginx's image (its prefix's html directory), sent as DOCUMENT_ROOT; HAProxy also prefixes SCRIPT_FILENAME
  * with it. HAProxy leaves Authorization out unless passed (nginx passes every header). REMOTE_ADDR and the scheme come
- * from Portico's own forwarding headers, set on every request (never a client's), because a body that takes the body
+ * (and the listener's port) from Portico's own forwarding headers, set on every request (never a client's), because a body that takes the body
  * gate reaches the backend through the gate's unix socket, whose connection is neither the client's nor TLS.
  * REDIRECT_STATUS and DOCUMENT_URI are lines of nginx's fastcgi_params that HAProxy does not send. A param the policy
  * names replaces Portico's line of that name (HAProxy compares names uppercased, with `_` for any other character). */
@@ -746,6 +746,7 @@ const FASTCGI_DOCROOT = '/usr/local/nginx/html';
 const FASTCGI_PORTICO_PARAMS: readonly (readonly [name: string, value: string])[] = [
   ['REMOTE_ADDR', '%[req.hdr(x-real-ip)]'],
   ['REQUEST_SCHEME', '%[req.hdr(x-forwarded-proto)]'],
+  ['SERVER_PORT', '%[req.hdr(x-forwarded-port)]'],
   ['HTTPS', 'on if { req.hdr(x-forwarded-proto) https }'],
   ['DOCUMENT_URI', '%[path]'],
   ['REDIRECT_STATUS', '200'],
