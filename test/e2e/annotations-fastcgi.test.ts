@@ -68,8 +68,8 @@ after(async () => {
 });
 
 describe('backend-protocol FCGI', () => {
-  test('GET with a query: the request as nginx\'s fastcgi_params describe it, headers as HTTP_*, no body, no PATH_INFO', async () => {
-    const r = await httpGet(portico.httpPort, { host: 'php.test', path: '/app/info.php?a=1&b=two%20words', headers: { 'x-custom-thing': 'v1', authorization: 'Bearer t0k3n', cookie: 's=1' }, localAddress: CLIENT });
+  test('GET with a query: the request as nginx\'s fastcgi_params describe it, headers as HTTP_*, no body, no PATH_INFO; forged forwarding headers change nothing', async () => {
+    const r = await httpGet(portico.httpPort, { host: 'php.test', path: '/app/info.php?a=1&b=two%20words', headers: { 'x-custom-thing': 'v1', authorization: 'Bearer t0k3n', cookie: 's=1', 'x-real-ip': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-port': '1' }, localAddress: CLIENT });
     assert.equal(r.headers['x-fastcgi-pod'], 'php-1');
     const got = fcgi(r);
     assert.equal(got.role, 1, 'FCGI_RESPONDER');
