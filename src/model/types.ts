@@ -406,8 +406,9 @@ export interface Server {
  * How HAProxy speaks to a backend's endpoints (`backend-protocol`), other than plain HTTP/1: `https` is HTTP/1.1 over
  * TLS, `grpc` and `h2c` are HTTP/2 in clear text, `grpcs` is HTTP/2 over TLS. TLS to the backend verifies nothing and
  * sends no SNI, as ingress-nginx's defaults do, unless the proxy-ssl annotations say otherwise (BackendPolicy.tls).
+ * `fcgi` is FastCGI (`proto fcgi`), always with `BackendPolicy.fastcgi`, the section's `fcgi-app`.
  */
-export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
+export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c' | 'fcgi';
 
 /**
  * What the Ingresses sending to a Service port ask of the connection to it: settings that live on HAProxy's `server`
@@ -428,6 +429,30 @@ export interface BackendPolicy {
   /** `load-balance: ewma` and `upstream-hash-by`: the section's balance lines (no spare has them). Never with affinity,
    * whose cookie key decides the server (ingress-nginx's balancer does the same). */
   balance?: BalancePolicy;
+  /** `backend-protocol: FCGI`: the `fcgi-app` the section uses (no spare has `use-fcgi-app`). Present exactly when
+   * `protocol` is `fcgi`. */
+  fastcgi?: FastCgiPolicy;
+}
+
+/**
+ * What HAProxy's `fcgi-app` tells a FastCGI application beyond what it derives from the request
+ * (src/translate/annotations/fastcgi.ts): a backend with one has a section of its own, written by a reload, named
+ * with `_app<id>`, and backends with equal policies share one `fcgi-app` section.
+ */
+export interface FastCgiPolicy {
+  /** Short hash of everything below: the suffix of the backend's name and of its fcgi-app's. */
+  id: string;
+  /** `fastcgi-index`: the file name appended to a path ending in `/` for SCRIPT_NAME and SCRIPT_FILENAME. */
+  index?: string;
+  /** Params to send as given (nginx's fastcgi_param lines from `fastcgi-params-configmap`, once ConfigMaps are
+   * read), each name and value as the grammars of translate/annotations/fastcgi.ts passed them (render checks again). A
+   * param named here replaces the one Portico or HAProxy would send under that name. */
+  params: FastCgiParam[];
+}
+
+export interface FastCgiParam {
+  name: string;
+  value: string;
 }
 
 /** nginx variables `upstream-hash-by` may name, each rendered from a fixed HAProxy sample (render.ts `HASH_SAMPLES`);

@@ -39,7 +39,7 @@ function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: Ingr
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.fastcgi ? `_app${policy.fastcgi.id}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
@@ -383,7 +383,7 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       // as ingress-nginx copies the main upstream's affinity to the alternative one; legacy leaves it out.
       const sticky = c.policy.affinity !== undefined && k.ing.annotations.affinityCanaryBehavior !== 'legacy';
       const mainPolicy = policyFor(c.ing);
-      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol, ...(mainPolicy.tls ? { tls: mainPolicy.tls } : {}) } : undefined;
+      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol, ...(mainPolicy.tls ? { tls: mainPolicy.tls } : {}), ...(mainPolicy.fastcgi ? { fastcgi: mainPolicy.fastcgi } : {}) } : undefined;
       const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: canaryPolicy });
       if (be === undefined) continue;
       if (be === c.backend) {

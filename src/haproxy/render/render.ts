@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, BalancePolicy, HashKeyPart, HashVariable, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, BalancePolicy, FastCgiPolicy, HashKeyPart, HashVariable, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
@@ -530,6 +530,8 @@ const PROTOCOL_OPTIONS: Readonly<Record<BackendProtocol, readonly string[]>> = {
   grpc: ['proto', 'h2'],
   h2c: ['proto', 'h2'],
   grpcs: ['ssl', 'verify', 'none', 'alpn', 'h2', 'proto', 'h2'],
+  // The section's `use-fcgi-app` (sectionText) says what the FastCGI params are; a server only says FastCGI.
+  fcgi: ['proto', 'fcgi'],
 };
 /** A word of a server option: what the table above holds, nothing that could start another option, a comment or a line. */
 const OPTION_WORD = /^[a-z0-9][a-z0-9./]{0,15}$/;
@@ -750,6 +752,68 @@ export function balanceLines(b: BalancePolicy | undefined): string[] {
   return [`  http-request set-var-fmt(${HASH_VAR}) ${fmt}`, `  balance hash var(${HASH_VAR})`, hashType];
 }
 
+/** The `fcgi-app` sections FastCGI backends use, one per distinct policy. The docroot is nginx's $document_root in
+ * ingress-nginx's image (its prefix's html directory), sent as DOCUMENT_ROOT; HAProxy also prefixes SCRIPT_FILENAME
+ * with it. HAProxy leaves Authorization out unless passed (nginx passes every header). REMOTE_ADDR and the scheme come
+ * (and the listener's port) from Portico's own forwarding headers, set on every request (never a client's), because a body that takes the body
+ * gate reaches the backend through the gate's unix socket, whose connection is neither the client's nor TLS.
+ * REDIRECT_STATUS and DOCUMENT_URI are lines of nginx's fastcgi_params that HAProxy does not send. A param the policy
+ * names replaces Portico's line of that name (HAProxy compares names uppercased, with `_` for any other character). */
+function fastCgiAppSections(model: RoutingModel): string[] {
+  const byId = new Map<string, FastCgiPolicy>();
+  for (const b of model.backends) if (b.policy?.fastcgi) byId.set(b.policy.fastcgi.id, b.policy.fastcgi);
+  return [...byId.values()]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((f) => {
+      const own = new Set(f.params.map((p) => fastCgiParamKey(p.name)));
+      const portico = FASTCGI_PORTICO_PARAMS.filter(([name]) => !own.has(fastCgiParamKey(name))).map(([name, value]) => `  set-param ${name} ${value}`);
+      const params = f.params.map((p) => `  set-param ${checkedFastCgiParamName(p.name)} ${p.value === '' ? '%[str()]' : checkedFastCgiParamValue(p.value)}`);
+      return [`fcgi-app ${fastCgiAppName(f.id)}`, `  docroot ${FASTCGI_DOCROOT}`, ...(f.index !== undefined ? [`  index ${checkedFastCgiIndex(f.index)}`] : []), '  pass-header Authorization', ...portico, ...params].join('\n');
+    });
+}
+
+const FASTCGI_DOCROOT = '/usr/local/nginx/html';
+const FASTCGI_PORTICO_PARAMS: readonly (readonly [name: string, value: string])[] = [
+  ['REMOTE_ADDR', '%[req.hdr(x-real-ip)]'],
+  ['REQUEST_SCHEME', '%[req.hdr(x-forwarded-proto)]'],
+  ['SERVER_PORT', '%[req.hdr(x-forwarded-port)]'],
+  ['HTTPS', 'on if { req.hdr(x-forwarded-proto) https }'],
+  ['DOCUMENT_URI', '%[path]'],
+  ['REDIRECT_STATUS', '200'],
+];
+/** translate/annotations/fastcgi.ts's grammars, checked again: each is one word of configuration text. */
+const FASTCGI_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+const FASTCGI_VALUE = /^[A-Za-z0-9_/.-]{1,1024}$/;
+const FASTCGI_ID = /^[0-9a-f]{8}$/;
+
+function fastCgiParamKey(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+function checkedFastCgiParamName(name: string): string {
+  if (!FASTCGI_NAME.test(name)) throw new Error(`render: refusing FastCGI param name ${JSON.stringify(name)}`);
+  return name;
+}
+function checkedFastCgiParamValue(value: string): string {
+  if (!FASTCGI_VALUE.test(value)) throw new Error(`render: refusing FastCGI param value ${JSON.stringify(value)}`);
+  return value;
+}
+function checkedFastCgiIndex(index: string): string {
+  if (!FASTCGI_NAME.test(index) || index === '.' || index === '..') throw new Error(`render: refusing FastCGI index ${JSON.stringify(index)}`);
+  return index;
+}
+export function fastCgiAppName(id: string): string {
+  if (!FASTCGI_ID.test(id)) throw new Error(`render: refusing FastCGI policy id ${JSON.stringify(id)}`);
+  return `fcgi_${id}`;
+}
+
+/** A FastCGI backend's `use-fcgi-app`; a FastCGI protocol without its policy (or the reverse) is refused, since
+ * servers with `proto fcgi` in a section without an fcgi-app would not know what to send. */
+function useFastCgiLines(policy: BackendPolicy | undefined): string[] {
+  const fcgi = policy?.protocol === 'fcgi';
+  if (fcgi !== (policy?.fastcgi !== undefined)) throw new Error('render: refusing a FastCGI protocol without its fcgi-app, or an fcgi-app without FastCGI');
+  return policy?.fastcgi ? [`  use-fcgi-app ${fastCgiAppName(policy.fastcgi.id)}`] : [];
+}
+
 /** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections
  * and sections with a retry or balance policy, which only a reload creates, aside; sticky sections have spares of their own). */
 function sectionText(name: string, b: Backend | undefined, resolvers: boolean, dir: string, sticky = b?.policy?.affinity === true): string {
@@ -762,7 +826,7 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, d
   // (policy/affinity.ts), and HAProxy looks the name up among this section's servers only, skipping one in
   // maintenance; a connection failure redispatches to the balance as for any other request.
   const pin = sticky ? ['  use-server %[var(txn.affinity_server)] if { var(txn.affinity_server) -m found }'] : [];
-  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...pin, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
+  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...pin, ...retryLines(b?.policy?.retry), '  option redispatch 1', ...useFastCgiLines(b?.policy)];
   if (b?.externalName) {
     // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.
@@ -971,7 +1035,7 @@ ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindL
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`) })}
 
-${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true))].join('\n\n')}
+${[...tables, ...fastCgiAppSections(model), ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true))].join('\n\n')}
 `;
 }
 

@@ -103,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry or balance policy changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id || before.policy?.fastcgi?.id !== after.policy?.fastcgi?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry, balance or FastCGI policy changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -116,6 +116,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     if (section === undefined && after.policy?.retry) return { reload: `backend ${name}: a retry policy needs a section of its own` };
     // So are a balance policy's (balance leastconn, balance hash and its key).
     if (section === undefined && after.policy?.balance) return { reload: `backend ${name}: a balance policy needs a section of its own` };
+    // And a FastCGI backend's `use-fcgi-app` with the fcgi-app section it names (index and params are its lines).
+    if (section === undefined && after.policy?.fastcgi) return { reload: `backend ${name}: a FastCGI backend needs a section of its own` };
     if (section === undefined) {
       // A sticky backend needs a sticky spare (its balance line is configuration text), any other a plain one.
       const sticky = after.policy?.affinity === true;

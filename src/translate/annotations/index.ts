@@ -30,6 +30,7 @@ import { CONNECTION_ANNOTATIONS } from './connection.js';
 import { TLS_CIPHER_ANNOTATIONS } from './tls-ciphers.js';
 import { NOT_IN_HAPROXY_ANNOTATIONS } from './not-in-haproxy.js';
 import { MIRROR_ANNOTATIONS, mirrorOf } from './mirror.js';
+import { FASTCGI_ANNOTATIONS } from './fastcgi.js';
 import { PROXY_REDIRECT_ANNOTATIONS, proxyRewriteOf } from './proxy-redirect.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
@@ -44,6 +45,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...UPSTREAM_ANNOTATIONS,
   ...CONNECTION_ANNOTATIONS,
   ...TLS_CIPHER_ANNOTATIONS,
+  ...FASTCGI_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
   ...DEFAULT_BACKEND_ANNOTATIONS,
   ...RETRY_ANNOTATIONS,

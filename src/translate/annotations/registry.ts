@@ -60,6 +60,8 @@ export interface AnnotationValues {
   forwardedPrefix?: string;
   /** `backend-protocol`, `http` included: a valid `portico.dev/` value wins over an `nginx.ingress.kubernetes.io/` one. */
   backendProtocol?: 'http' | BackendProtocol;
+  /** `fastcgi-index` (fastcgi.ts), used only with `backendProtocol: 'fcgi'`. */
+  fastcgiIndex?: string;
   /** `proxy-ssl-*` (proxy-ssl.ts); `proxySslSecret: 'invalid'`: the annotation was set but unreadable. */
   proxySslSecret?: { namespace?: string; name: string } | 'invalid';
   proxySslVerify?: boolean;
