@@ -29,12 +29,27 @@ function escapeControls(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
-export function createLogger(format: LogFormat, level = 'info'): Logger {
-  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime };
-  if (format === 'json') return pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
+/**
+ * `fd` 2 for the commands whose standard output is their result (translate, check): a log line must never land in the
+ * JSON another tool parses. `onProblem` is called for each error logged (check's exit status counts them).
+ */
+export function createLogger(format: LogFormat, level = 'info', o: { fd?: 1 | 2; onProblem?: () => void } = {}): Logger {
+  const fd = o.fd ?? 1;
+  const onProblem = o.onProblem;
+  const hooks = onProblem
+    ? {
+        logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: Parameters<Logger['info']>) => void, level: number) {
+          if (level >= 50) onProblem();
+          method.apply(this, args);
+        },
+      }
+    : undefined;
+  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime, ...(hooks ? { hooks } : {}) };
+  if (format === 'json') return pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
+  const out = fd === 1 ? process.stdout : process.stderr;
   return pino(base, {
     write(line: string) {
-      process.stdout.write(textLine(line));
+      out.write(textLine(line));
     },
   });
 }

@@ -9,18 +9,22 @@ export const DEFAULT_SSL_CIPHERS =
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
+export type Command = 'serve' | 'translate' | 'check';
+
 interface FlagSpec {
   type: 'string' | 'boolean';
   multiple?: boolean;
   default?: string;
   arg?: string;
   help: string;
-  commands: ('serve' | 'translate')[];
+  commands: Command[];
 }
 
 export const FLAGS: Record<string, FlagSpec> = {
-  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable. Without it, serve reads the Kubernetes API', commands: ['serve', 'translate'] },
-  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve'] },
+  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable; - reads standard input (check). Without it, serve reads the Kubernetes API', commands: ['serve', 'translate', 'check'] },
+  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve', 'check'] },
+  namespace: { type: 'string', arg: 'NS', help: 'check: read only this namespace from the Kubernetes API (default: all)', commands: ['check'] },
+  output: { type: 'string', default: 'table', arg: 'table|json', help: 'check: a table for a terminal, or JSON for tools (docs/check.md has its shape)', commands: ['check'] },
   'watch-namespace': { type: 'string', arg: 'NS', help: 'watch namespaced objects in this namespace only (RBAC then needs only a Role there)', commands: ['serve'] },
   'publish-service': { type: 'string', arg: 'NS/NAME', help: "Service whose address is written to each owned Ingress's status", commands: ['serve'] },
   'publish-status-address': { type: 'string', arg: 'A,B,...', help: 'addresses written to Ingress status when no --publish-service (IPs or host names)', commands: ['serve'] },
@@ -37,10 +41,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
   'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
   'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
-  'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate'] },
-  'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate'] },
-  'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate'] },
-  'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate'] },
+  'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check'] },
+  'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate', 'check'] },
+  'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate', 'check'] },
+  'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate', 'check'] },
   'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
   'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
   'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live: this user's, writable by nobody else, created with mode 0700 if missing (default: a fresh temporary directory)", commands: ['serve'] },
@@ -76,10 +80,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   ipv6: { type: 'string', default: 'auto', arg: 'auto|true|false', help: 'with no --bind-address, listen on IPv6 as well as IPv4 (auto: when the host has IPv6)', commands: ['serve'] },
   resolvers: { type: 'string', default: 'auto', arg: 'auto|none|IP[:PORT],...', help: 'DNS servers that re-resolve ExternalName targets while HAProxy runs (auto: the nameservers of /etc/resolv.conf in a cluster, none with --manifests; none: resolved when a configuration loads)', commands: ['serve'] },
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
-  'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate'] },
-  'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate'] },
-  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate'] },
-  help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate'] },
+  'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate', 'check'] },
+  'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check'] },
+  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check'] },
+  help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check'] },
 };
 
 export class FlagError extends Error {}
@@ -154,9 +158,13 @@ export interface ServeFlags {
   logFormat: 'json' | 'text';
   logLevel: string;
   help: boolean;
+  /** check: the output format. */
+  output: 'table' | 'json';
+  /** check: the one namespace read from the Kubernetes API. */
+  namespace: string | undefined;
 }
 
-export function parseFlags(command: 'serve' | 'translate', argv: string[]): ServeFlags {
+export function parseFlags(command: Command, argv: string[]): ServeFlags {
   const options = Object.fromEntries(
     Object.entries(FLAGS)
       .filter(([, s]) => s.commands.includes(command))
@@ -199,9 +207,10 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
   const help = values.help === true;
   const manifests = (values.manifests as string[] | undefined) ?? [];
   const kubeconfig = typeof values.kubeconfig === 'string' ? values.kubeconfig : process.env.KUBECONFIG || undefined;
-  const useApi = command === 'serve' && manifests.length === 0 && (kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST !== undefined);
+  const useApi = command !== 'translate' && manifests.length === 0 && (kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST !== undefined);
   if (!help && manifests.length === 0 && !useApi)
-    throw new FlagError(command === 'serve' ? '--manifests is required outside a cluster (or --kubeconfig FILE for the Kubernetes API)' : '--manifests is required: a file or directory of Kubernetes manifests');
+    throw new FlagError(command === 'translate' ? '--manifests is required: a file or directory of Kubernetes manifests' : '--manifests is required outside a cluster (or --kubeconfig FILE for the Kubernetes API)');
+  if (manifests.includes('-') && command !== 'check') throw new FlagError('--manifests -: standard input is read by check only');
   if (manifests.length > 0 && typeof values.kubeconfig === 'string') throw new FlagError('--manifests and --kubeconfig exclude each other: Portico reads one source');
   const nsName = (name: string): string | undefined => {
     const v = values[name];
@@ -286,6 +295,8 @@ export function parseFlags(command: 'serve' | 'translate', argv: string[]): Serv
     logFormat,
     logLevel,
     help,
+    output: command === 'check' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
+    namespace: command === 'check' ? label('namespace') : undefined,
   };
   if (serve && new Set([flags.httpPort, flags.httpsPort, flags.adminPort]).size !== 3) throw new FlagError('--http-port, --https-port and --admin-port must differ');
   return Object.freeze(flags);
@@ -372,10 +383,12 @@ function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[
   return raw as T;
 }
 
-export function helpText(command?: 'serve' | 'translate'): string {
+export function helpText(command?: Command): string {
   const usage = {
     serve: 'portico serve --manifests PATH [--manifests PATH ...] [flags]\n\nServe HTTP and HTTPS traffic through HAProxy, routed by the Ingress manifests in PATH.\nFile changes take effect within a second, without dropping connections.',
     translate: 'portico translate --manifests PATH [flags]\n\nPrint the routing model and the diagnostics as JSON, without starting HAProxy.',
+    check:
+      'portico check --manifests PATH|- [--manifests PATH ...] [flags]\nportico check --kubeconfig FILE [--namespace NS] [flags]\n\nSay, for every Ingress, whether Portico would serve it and what becomes of each ingress-nginx annotation\n(supported, partial, ignored, unsupported, unknown, invalid), with the translator\'s diagnostics. Never starts HAProxy\nand never writes to the cluster. Exit status: 0 when nothing would be lost, 1 when something is unsupported, unknown or\ninvalid (or a served Ingress has an error), 2 on a usage error.',
   };
   if (!command) {
     return `Portico: a Kubernetes Ingress controller on HAProxy.
@@ -383,6 +396,7 @@ export function helpText(command?: 'serve' | 'translate'): string {
 Usage:
   portico serve --manifests PATH [flags]       serve traffic routed by Ingress manifests
   portico translate --manifests PATH [flags]   print the routing model and diagnostics as JSON
+  portico check --manifests PATH|- [flags]     what carries over from ingress-nginx, before the switch
   portico --help | portico COMMAND --help
 
 Run "portico serve --help" for every flag.

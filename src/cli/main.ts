@@ -1,4 +1,4 @@
-// Entry point: `portico serve` and `portico translate`.
+// Entry point: `portico serve`, `portico translate` and `portico check`.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +24,13 @@ import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
 import { ipv6Available, systemNameservers, threadsForCpuLimit } from './platform.js';
 import { edgeSettings } from './render-options.js';
+import { check, losesSomething } from '../check/check.js';
+import { checkJson, checkTable } from '../check/format.js';
+import { snapshotFromApi } from '../check/from-api.js';
+import { parseManifestText } from '../sources/manifests/parse.js';
+import { ConfigError, inClusterConfig, kubeconfigFile } from '../sources/kubernetes/config.js';
+import { KubeClient } from '../sources/kubernetes/client.js';
+import type { Snapshot } from '../k8s/kinds.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
   const manifests = f.kubernetes === undefined;
@@ -46,12 +53,61 @@ function snapshotOf(store: ManifestStore, files: Map<string, Obj[]>, log: Logger
 }
 
 async function runTranslate(f: ServeFlags): Promise<number> {
-  const log = createLogger(f.logFormat, f.logLevel);
+  const log = createLogger(f.logFormat, f.logLevel, { fd: 2 });
   const source = new ManifestSource(f.manifests, log, () => undefined, { maxFileBytes: f.maxManifestFileSize });
   const files = await source.start();
   source.stop();
   process.stdout.write(serializeResult(translate(snapshotOf(new ManifestStore(), files, log), translateOptions(f))));
   return 0;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The objects check reads: manifest paths and standard input (`-`), or one list of each kind from the API. */
+async function checkSnapshot(f: ServeFlags, log: Logger): Promise<Snapshot> {
+  if (f.kubernetes) {
+    let cfg;
+    try {
+      cfg = f.kubernetes.kubeconfig ? kubeconfigFile(f.kubernetes.kubeconfig) : inClusterConfig();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new FlagError(e.message);
+      throw e;
+    }
+    return snapshotFromApi(new KubeClient(cfg), f.namespace, log);
+  }
+  const files = new Map<string, Obj[]>();
+  const paths = f.manifests.filter((p) => p !== '-');
+  if (paths.length > 0) {
+    const source = new ManifestSource(paths, log, () => undefined, { maxFileBytes: f.maxManifestFileSize });
+    for (const [file, objects] of await source.start()) files.set(file, objects);
+    source.stop();
+  }
+  if (f.manifests.includes('-')) {
+    const parsed = parseManifestText(await readStdin());
+    if (parsed.ok) files.set('(standard input)', parsed.objects);
+    else log.error({ component: 'check', file: '(standard input)', rule: 'manifest-file' }, `standard input refused: ${parsed.error}${parsed.line !== undefined ? ` (line ${parsed.line})` : ''}`);
+  }
+  return snapshotOf(new ManifestStore(), files, log);
+}
+
+async function runCheck(f: ServeFlags): Promise<number> {
+  let unreadable = 0;
+  const log = createLogger(f.logFormat, f.logLevel, { fd: 2, onProblem: () => unreadable++ });
+  let snapshot: Snapshot;
+  try {
+    snapshot = await checkSnapshot(f, log);
+  } catch (e) {
+    if (e instanceof FlagError) throw e;
+    log.error({ component: 'check', err: e instanceof Error ? e.message : String(e) }, 'cannot read the objects to check');
+    return 1;
+  }
+  const report = check(snapshot, translateOptions(f));
+  process.stdout.write(f.output === 'json' ? checkJson(report) : checkTable(report));
+  return losesSomething(report) || unreadable > 0 ? 1 : 0;
 }
 
 async function runServe(f: ServeFlags): Promise<void> {
@@ -241,7 +297,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'serve' && command !== 'translate') {
+  if (command !== 'serve' && command !== 'translate' && command !== 'check') {
     process.stderr.write(`portico: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
     return 2;
   }
@@ -260,6 +316,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'translate') return runTranslate(flags);
+  if (command === 'check') {
+    try {
+      return await runCheck(flags);
+    } catch (e) {
+      if (!(e instanceof FlagError)) throw e;
+      process.stderr.write(`portico check: ${e.message}\n`);
+      return 2;
+    }
+  }
   await runServe(flags);
   return -1; // keep running: the signal handlers exit
 }

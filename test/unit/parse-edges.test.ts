@@ -59,3 +59,14 @@ test('an alias bomb is refused with the document it is in', () => {
   const text = `kind: Secret\n---\nkind: ConfigMap\ndata:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
   assert.deepEqual(parseManifestText(text), { ok: false, error: 'document 2: Excessive alias count indicates a resource exhaustion attack', line: 2, column: 1 });
 });
+
+test('YAML merge keys (`<<: *anchor`, as charts share annotations) merge as kubectl reads them, in both parsers', () => {
+  const text = 'kind: Ingress\nmetadata:\n  name: a\n  labels: &common {team: shop, tier: web}\n  annotations:\n    <<: *common\n    tier: api\n    "<<": quoted\n';
+  const want = { kind: 'Ingress', metadata: { name: 'a', labels: { team: 'shop', tier: 'web' }, annotations: { team: 'shop', tier: 'api', '<<': 'quoted' } } };
+  assert.deepEqual(parseManifestText(text), { ok: true, objects: [want] });
+  // An anchor the fast parser will not expand (its budget) goes to the slow one, which must merge alike.
+  const wide = `kind: A\nx: &big [${Array.from({ length: 3000 }, (_, i) => i).join(', ')}]\ny: [${Array.from({ length: 30 }, () => '*big').join(', ')}]\nm: &m {a: 1}\nn: {<<: *m, b: 2}\n`;
+  const r = parseManifestText(wide);
+  assert.ok(r.ok);
+  assert.deepEqual((r.objects[0] as { n: unknown }).n, { a: 1, b: 2 });
+});

@@ -1,6 +1,7 @@
 // Manifest files -> Kubernetes objects. A file is all or nothing: one malformed document rejects the file, so a
 // half-edited file never removes the objects it held before.
-import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { CORE_SCHEMA, DEFAULT_SCHEMA, loadAll } from 'js-yaml';
+import type { Type } from 'js-yaml';
 import { Composer, Parser } from 'yaml';
 import { isObject } from '../../k8s/objects.js';
 import type { Obj } from '../../k8s/objects.js';
@@ -9,6 +10,19 @@ export type { Obj };
 export type ParseResult = { ok: true; objects: Obj[] } | { ok: false; error: string; line?: number; column?: number };
 
 export const MAX_FILE_BYTES = 32 << 20;
+
+/** YAML 1.2's core schema plus YAML 1.1's merge key (`<<: *anchor`), which kubectl reads (sigs.k8s.io/yaml is YAML
+ * 1.1) and charts use to share annotations. A quoted `"<<"` stays a plain key, in both parsers as in kubectl. */
+const MANIFEST_SCHEMA = CORE_SCHEMA.extend({ implicit: [mergeType()] });
+
+/** js-yaml's merge type, from its default schema (its typings do not export `types`; the default schema's other
+ * types, timestamps among them, are not wanted: creationTimestamp must stay a string). */
+function mergeType(): Type {
+  const implicit = (DEFAULT_SCHEMA as unknown as { implicit?: Type[] }).implicit ?? [];
+  const merge = implicit.find((t) => (t as unknown as { tag?: string }).tag === 'tag:yaml.org,2002:merge');
+  if (!merge) throw new Error('js-yaml: no merge type in its default schema');
+  return merge;
+}
 
 export function parseManifestText(text: string): ParseResult {
   if (text.length > MAX_FILE_BYTES) return { ok: false, error: `file is larger than ${MAX_FILE_BYTES} bytes` };
@@ -27,7 +41,7 @@ export function parseManifestText(text: string): ParseResult {
   const objects: Obj[] = [];
   try {
     // One document at a time: a file with thousands of objects never holds all their syntax trees at once.
-    const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
+    const composer = new Composer({ prettyErrors: false, uniqueKeys: false, merge: true });
     let i = 0;
     for (const doc of composer.compose(new Parser().parse(text))) {
       i++;
@@ -59,7 +73,7 @@ export function parseManifestText(text: string): ParseResult {
 function parseFast(text: string): Obj[] | undefined {
   const docs: unknown[] = [];
   try {
-    loadAll(text, (d) => docs.push(d), { schema: CORE_SCHEMA, json: true });
+    loadAll(text, (d) => docs.push(d), { schema: MANIFEST_SCHEMA, json: true });
   } catch {
     return undefined;
   }

@@ -228,6 +228,23 @@ function interpret(directives: readonly Directive[]): SnippetPolicy {
   return out;
 }
 
+/** What becomes of each directive of a snippet, read alone (`portico check` reports snippets directive by directive):
+ * translated, or the reason it is not (which leaves the whole snippet out). A snippet that does not tokenize is one
+ * line with the reason. */
+export function snippetDirectives(raw: string): { line: number; directive: string; translated: boolean; note: string }[] {
+  const t = tokenize(raw);
+  if (!t.ok) return [{ line: 0, directive: '', translated: false, note: t.reason }];
+  return t.directives.map((d) => {
+    try {
+      interpret([d]);
+      return { line: d.line, directive: d.name, translated: true, note: '' };
+    } catch (e) {
+      if (e instanceof Refusal) return { line: d.line, directive: d.name, translated: false, note: e.message.replace(/^line \d+: [^:]+: /, '') };
+      throw e;
+    }
+  });
+}
+
 /** A snippet's text as typed policy, or the reason it is refused whole. */
 export const snippet: ValueGrammar<SnippetPolicy> = {
   describe: `nginx directives: ${SNIPPET_DIRECTIVES.join(', ')}`,

@@ -1,0 +1,206 @@
+// `portico check` as a user runs it: the real bin/portico over a generated corpus of ingress-nginx manifests, from
+// files, from standard input (`kubectl get ingress -A -o yaml | portico check --manifests -`) and from the Kubernetes
+// API stand-in. Judged against what each annotation of the corpus was made to be (honoured, a typo, an invalid value,
+// unsupported), the documented JSON shape, the exit status, and standard output holding nothing but the report.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import { startApiServer } from '../kube-apiserver/server.js';
+import type { ApiServer } from '../kube-apiserver/server.js';
+import { rbacFiles } from './harness/index.js';
+import { corpusObjects, ingressNginxCorpus } from './harness/ingress-nginx-corpus.js';
+import type { Corpus } from './harness/ingress-nginx-corpus.js';
+
+const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'bin', 'portico');
+const STATUSES = ['supported', 'partial', 'ignored', 'unsupported', 'unknown', 'invalid'];
+const TOKEN = 'check-token';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function portico(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+interface Report {
+  ingresses: { namespace: string; name: string; served: boolean; annotations: { key: string; value: string; status: string; note: string }[]; diagnostics: { field: string; rule: string; message: string }[] }[];
+  configmap: unknown[];
+  summary: { ingresses: number; annotations: number; byStatus: Record<string, number> };
+}
+
+const parseYaml = (text: string): unknown[] => parseAllDocuments(text, { merge: true }).map((d) => d.toJS() as unknown);
+
+let corpus: Corpus;
+let dir = '';
+let api: ApiServer;
+let kubeconfig = '';
+
+before(async () => {
+  corpus = ingressNginxCorpus(20261207, 30);
+  dir = await mkdtemp(join(tmpdir(), 'portico-check-'));
+  for (const [file, text] of corpus.files) {
+    await mkdir(join(dir, 'corpus', dirname(file)), { recursive: true });
+    await writeFile(join(dir, 'corpus', file), text);
+  }
+  api = await startApiServer({ token: TOKEN, rbac: { files: await rbacFiles(), serviceAccount: { namespace: 'portico', name: 'portico' } } });
+  kubeconfig = api.kubeconfig(join(dir, 'kubeconfig'), { token: TOKEN });
+  for (const o of corpusObjects(corpus, parseYaml)) api.create(o);
+});
+
+after(async () => {
+  await api.close().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every corpus annotation's status against what it was made to be; every Ingress's served flag. */
+function assertMatchesCorpus(r: Report, only?: (ns: string) => boolean): void {
+  const want = corpus.ingresses.filter((i) => !only || only(i.namespace));
+  assert.deepEqual(r.ingresses.map((i) => `${i.namespace}/${i.name}`).sort(), want.map((i) => `${i.namespace}/${i.name}`).sort());
+  for (const w of want) {
+    const got = r.ingresses.find((i) => i.namespace === w.namespace && i.name === w.name)!;
+    const where = `${w.namespace}/${w.name}`;
+    assert.equal(got.served, w.served, `${where} served`);
+    for (const a of w.annotations) {
+      const row = got.annotations.find((x) => x.key === a.key);
+      assert.ok(row, `${where}: no row for ${a.key}`);
+      const ok = a.intent === 'honoured' ? ['supported', 'partial', 'ignored'].includes(row.status) : row.status === a.intent;
+      assert.ok(ok, `${where} ${a.key}=${JSON.stringify(a.value)}: ${row.status} (${row.note}), made to be ${a.intent}`);
+      if (a.mentions !== undefined) assert.ok(row.note.includes(a.mentions), `${where} ${a.key}: the note does not name ${a.mentions}: ${row.note}`);
+      if (row.status !== 'supported') assert.notEqual(row.note, '', `${where} ${a.key}: a ${row.status} row needs a note`);
+    }
+    // Keys outside ingress-nginx's and Portico's prefixes (a chart's labels merged in) are not rows.
+    assert.ok(got.annotations.every((x) => x.key.startsWith('nginx.ingress.kubernetes.io/') || x.key.startsWith('portico.dev/')), where);
+  }
+}
+
+function assertShape(r: Report): void {
+  assert.deepEqual(Object.keys(r), ['ingresses', 'configmap', 'summary']);
+  for (const i of r.ingresses) {
+    assert.deepEqual(Object.keys(i), ['namespace', 'name', 'served', 'annotations', 'diagnostics']);
+    for (const a of i.annotations) {
+      assert.deepEqual(Object.keys(a), ['key', 'value', 'status', 'note']);
+      assert.ok(STATUSES.includes(a.status), a.status);
+      assert.equal(typeof a.value, 'string');
+    }
+    for (const d of i.diagnostics) assert.deepEqual(Object.keys(d), ['field', 'rule', 'message']);
+  }
+  assert.deepEqual(Object.keys(r.summary), ['ingresses', 'annotations', 'byStatus']);
+  assert.deepEqual(Object.keys(r.summary.byStatus), STATUSES);
+  const rows = r.ingresses.flatMap((i) => i.annotations);
+  assert.equal(r.summary.ingresses, r.ingresses.length);
+  assert.equal(r.summary.annotations, rows.length);
+  for (const s of STATUSES) assert.equal(r.summary.byStatus[s], rows.filter((a) => a.status === s).length, s);
+}
+
+describe('portico check --manifests', () => {
+  test('JSON: the documented shape, every annotation classified as the corpus made it, exit 1 (something is lost)', async () => {
+    const run = await portico(['check', '--manifests', join(dir, 'corpus'), '--output', 'json']);
+    assert.equal(run.code, 1, run.stderr);
+    const r = JSON.parse(run.stdout) as Report;
+    assertShape(r);
+    assertMatchesCorpus(r);
+    for (const s of ['unknown', 'invalid', 'unsupported', 'partial']) assert.ok(r.summary.byStatus[s]! > 0, `the corpus holds no ${s} row`);
+  });
+
+  test('a snippet Portico does not translate is reported directive by directive', async () => {
+    const run = await portico(['check', '--manifests', join(dir, 'corpus'), '--output', 'json']);
+    const rows = (JSON.parse(run.stdout) as Report).ingresses.flatMap((i) => i.annotations).filter((a) => a.key.endsWith('/configuration-snippet'));
+    const refused = rows.filter((a) => a.status === 'unsupported');
+    assert.ok(refused.length > 0 && rows.length > refused.length, 'the corpus needs snippets of both kinds');
+    for (const a of refused) {
+      assert.match(a.note, /line 1 more_set_headers: translated/);
+      assert.match(a.note, /line 2 proxy_cache_bypass: not translated/);
+    }
+  });
+
+  test('only the Ingresses of one namespace of a clean corpus: exit 0', async () => {
+    const clean = join(dir, 'clean');
+    await mkdir(clean, { recursive: true });
+    const keep = corpus.ingresses.filter((i) => i.served && i.annotations.every((a) => a.intent === 'honoured') && i.name !== 'unquoted').slice(0, 4);
+    const objects = corpusObjects(corpus, parseYaml).filter((o) => o.kind !== 'Ingress' || keep.some((k) => (o.metadata as { name: string }).name === k.name && (o.metadata as { namespace: string }).namespace === k.namespace));
+    await writeFile(join(clean, 'all.yaml'), objects.map((o) => stringify(o)).join('---\n'));
+    const run = await portico(['check', '--manifests', clean]);
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^\d+ Ingresses?, \d+ annotations?: .*$/m);
+  });
+
+  test('the table: a line per Ingress with served or not, a row per annotation, the summary last', async () => {
+    const run = await portico(['check', '--manifests', join(dir, 'corpus')]);
+    assert.equal(run.code, 1);
+    const lines = run.stdout.trimEnd().split('\n');
+    for (const i of corpus.ingresses) {
+      const head = lines.findIndex((l) => l.startsWith(`${i.namespace}/${i.name}  `));
+      assert.ok(head >= 0, `${i.namespace}/${i.name} has no line`);
+      assert.match(lines[head]!, i.served ? / {2}served \(/ : / {2}NOT SERVED \(/);
+      for (const a of i.annotations) assert.ok(lines.slice(head + 1).some((l) => l.includes(` ${a.key} `) || l.endsWith(` ${a.key}`)), `${i.name}: no row for ${a.key}`);
+    }
+    assert.match(lines.at(-1)!, /^\d+ Ingresses, \d+ annotations: \d+ supported, /);
+  });
+
+  test('standard input: `kubectl get ingress -A -o yaml | portico check --manifests -` gives the same report', async () => {
+    const list = { apiVersion: 'v1', kind: 'List', items: corpusObjects(corpus, parseYaml) };
+    const fromStdin = await portico(['check', '--manifests', '-', '--output', 'json'], stringify(list));
+    const fromFiles = await portico(['check', '--manifests', join(dir, 'corpus'), '--output', 'json']);
+    assert.equal(fromStdin.code, 1, fromStdin.stderr);
+    assert.deepEqual(JSON.parse(fromStdin.stdout), JSON.parse(fromFiles.stdout));
+  });
+
+  test('a malformed file: its error goes to standard error, the report to standard output, exit 1', async () => {
+    const broken = join(dir, 'broken');
+    await mkdir(broken, { recursive: true });
+    await writeFile(join(broken, 'bad.yaml'), 'kind: Ingress\nmetadata: [unclosed\n');
+    await writeFile(join(broken, 'good.yaml'), stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'g', namespace: 'default' }, spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } } }));
+    for (const command of ['check', 'translate']) {
+      const run = await portico([command, '--manifests', broken, ...(command === 'check' ? ['--output', 'json'] : [])]);
+      assert.doesNotThrow(() => JSON.parse(run.stdout), `${command}: standard output is not JSON: ${run.stdout.slice(0, 200)}`);
+      assert.match(run.stderr, /bad\.yaml/, `${command}: the error is not on standard error`);
+      if (command === 'check') assert.equal(run.code, 1);
+    }
+  });
+
+  test('usage errors: exit 2, nothing on standard output', async () => {
+    for (const args of [['check'], ['check', '--manifests', dir, '--output', 'xml'], ['check', '--manifests', dir, '--no-such-flag'], ['check', '--manifests', dir, '--namespace', 'Bad_NS'], ['translate', '--manifests', '-']]) {
+      const run = await portico(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.equal(run.stdout, '', args.join(' '));
+      assert.notEqual(run.stderr, '', args.join(' '));
+    }
+  });
+});
+
+describe('portico check --kubeconfig', () => {
+  test('reads every kind from the API, only with GET, and reports as from files (classes as the cluster has them)', async () => {
+    const seen = api.requests.length;
+    const run = await portico(['check', '--kubeconfig', kubeconfig, '--output', 'json']);
+    assert.equal(run.code, 1, run.stderr);
+    const r = JSON.parse(run.stdout) as Report;
+    assertShape(r);
+    assertMatchesCorpus(r);
+    const requests = api.requests.slice(seen);
+    assert.ok(requests.length >= 5, `${requests.length} requests`);
+    assert.deepEqual([...new Set(requests.map((q) => q.method))], ['GET'], 'check wrote to the cluster');
+  });
+
+  test('--namespace: that namespace only', async () => {
+    const run = await portico(['check', '--kubeconfig', kubeconfig, '--namespace', 'payments', '--output', 'json']);
+    const r = JSON.parse(run.stdout) as Report;
+    assertMatchesCorpus(r, (ns) => ns === 'payments');
+  });
+});
