@@ -50,6 +50,10 @@ const FAMILIES: Family[] = [
   ['cors', [['enable-cors', 'true'], ['cors-allow-origin', 'https://app.example.com, https://*.example.org'], ['cors-allow-credentials', 'true'], ['cors-max-age', '600']]],
   ['snippet', [['configuration-snippet', 'more_set_headers "X-Frame-Options: DENY";\nadd_header X-Served-By portico;\n']]],
   ['misc', [['custom-http-errors', '404,503'], ['default-backend', 'errors'], ['service-upstream', 'true'], ['connection-proxy-header', 'keep-alive']]],
+  ['mirror', [['mirror-target', 'https://mirror.example.com$request_uri'], ['mirror-request-body', 'off']]],
+  ['proxy-redirect', [['proxy-redirect-from', 'http://internal.svc/'], ['proxy-redirect-to', 'https://shop.example.com/'], ['proxy-cookie-domain', 'internal.svc shop.example.com'], ['proxy-cookie-path', '/app /']]],
+  ['fastcgi', [['backend-protocol', 'FCGI'], ['fastcgi-index', 'index.php']]],
+  ['tls', [['ssl-ciphers', 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'], ['ssl-prefer-server-ciphers', 'true']]],
 ];
 
 /** ingress-nginx names misspelled, or names it never had, as they turn up in real manifests; with the real name. */
