@@ -7,7 +7,7 @@ import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
-import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares } from './render/render.js';
+import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares, tcpSpares } from './render/render.js';
 import type { Artefacts, RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
 import { HaproxyError } from './process/supervisor.js';
@@ -414,7 +414,7 @@ function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPe
     layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])), features: featuresInUse(model) },
     model,
     bound: new Map(),
-    free: [...Array.from({ length: gen.spares }, (_, i) => spareName(i)), ...stickySpares(model)],
+    free: [...Array.from({ length: gen.spares }, (_, i) => spareName(i)), ...stickySpares(model), ...tcpSpares(model)],
     defaultCertPem: defaultCertificatePem(model, generatedDefaultCertPem),
   };
 }

@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -103,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry or balance policy changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id || before.policy?.passthrough !== after.policy?.passthrough)) return { reload: `backend ${name}: protocol, affinity, TLS, retry, balance or passthrough policy changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -117,11 +117,12 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     // So are a balance policy's (balance leastconn, balance hash and its key).
     if (section === undefined && after.policy?.balance) return { reload: `backend ${name}: a balance policy needs a section of its own` };
     if (section === undefined) {
-      // A sticky backend needs a sticky spare (its balance line is configuration text), any other a plain one.
-      const sticky = after.policy?.affinity === true;
-      const at = free.findIndex((f) => isStickySection(f) === sticky);
+      // A sticky backend needs a sticky spare (its balance line is configuration text), a passthrough one a TCP spare
+      // (its mode is), any other a plain one.
+      const flavour = spareFlavour(after);
+      const at = free.findIndex((f) => sectionFlavour(f) === flavour);
       section = at < 0 ? undefined : free.splice(at, 1)[0];
-      if (section === undefined) return { reload: `no ${sticky ? 'sticky ' : ''}spare backend section left for ${name}` };
+      if (section === undefined) return { reload: `no ${flavour === 'plain' ? '' : `${flavour} `}spare backend section left for ${name}` };
       bound.set(name, section);
       old = [];
     }
@@ -137,6 +138,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   if (!shared) inheritSharedEntries(state.model, next);
   const missing = missingFeature(state, next, shared?.after ?? []);
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
+  // Unlike a rule left behind, the SNI frontend costs every HTTPS connection a hop: it goes with the last host using it.
+  if (state.layout.features.has('passthrough') && state.model.hostGroups !== next.hostGroups && !next.hostGroups.some((g) => g.passthrough !== undefined)) return { reload: 'no host passes TLS through any more' };
   const mapOps = planMaps(state, next, bound, shared);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
   const tlsOps = planBackendTls(state, next);

@@ -26,12 +26,14 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { PASSTHROUGH_ANNOTATIONS } from './passthrough.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
   ...AUTH_BASIC_ANNOTATIONS,
   ...AUTH_EXTERNAL_ANNOTATIONS,
   ...AUTH_TLS_ANNOTATIONS,
+  ...PASSTHROUGH_ANNOTATIONS,
   ...SATISFY_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,

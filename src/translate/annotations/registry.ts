@@ -148,6 +148,8 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** `ssl-passthrough`: the Ingress's hosts' TLS goes to their `/` Service unterminated (routes.ts). */
+  sslPassthrough?: boolean;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
