@@ -229,6 +229,8 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/upstream-hash-by': ['$request_uri', '$http_x_user', '${request_uri}-v1$cookie_sid$arg_id$host', '$remote_addr$binary_remote_addr$request_method$uri$args', '$request_uri\n  server evil 1.2.3.4:80', '%[src]', '$http_x)', '$cookie_a b'],
     'nginx.ingress.kubernetes.io/upstream-hash-by-subset': ['true', 'maybe'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
+    'nginx.ingress.kubernetes.io/ssl-passthrough': ['true', 'true', 'false', 'True', 'yes', 'true\n  bind :443', '#true', '{true}'],
+    'portico.dev/ssl-passthrough': ['true', 'mode tcp'],
     'nginx.ingress.kubernetes.io/custom-http-errors': ['404,503', '404', ' 500 , 502 ,,', '599,400,404,404', '600', '404;x', '404\n  lua-load /etc/passwd', '%34%30%34'],
     'example.com/note': ['anything'],
   };
