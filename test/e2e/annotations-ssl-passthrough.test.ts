@@ -12,6 +12,8 @@ import { connect as netConnect, createServer as createNetServer } from 'node:net
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { docs, endpointSlice, httpGet, httpsGet, ingress, makeCert, manifestDir, reloadCount, removeManifest, service, singlePodApp, startPortico, stopEverything, tlsHandshake, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
@@ -239,6 +241,24 @@ describe('ssl-passthrough', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  test('readiness covers the internal hop: its socket gone, /readyz says so; back, ready again', async () => {
+    const hop = join(portico.stateDir, 'https-in.sock');
+    const moved = join(portico.stateDir, 'https-in.sock.moved');
+    const readyz = async (): Promise<number> => (await httpGet(portico.adminPort, { path: '/readyz', timeoutMs: 2000 })).status;
+    assert.equal(await readyz(), 200);
+    await rename(hop, moved);
+    try {
+      await waitFor(async () => (await readyz()) === 503, { timeoutMs: 8000 });
+      await portico.waitForLog((l) => JSON.stringify(l).includes('https-in.sock'), 1000);
+      // The port's own probe still succeeds: the SNI frontend accepts, and only the hop is missing.
+      assert.equal(await certFor('pass.test'), 'pod-own');
+    } finally {
+      await rename(moved, hop);
+    }
+    await waitFor(async () => (await readyz()) === 200, { timeoutMs: 8000 });
+    assert.equal(await certFor('site.test'), 'portico-site');
   });
 
   test('a hostile annotation value is refused; the configuration stays valid and everyone else keeps serving', async () => {
