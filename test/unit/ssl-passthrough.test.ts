@@ -113,6 +113,9 @@ void describe('render', () => {
     const https = /frontend portico_https\n[\s\S]*?\n\n/.exec(config)![0];
     assert.match(https, /^ {2}bind unix@\S+\/https-in\.sock mode 600 accept-proxy ssl crt /m);
     assert.doesNotMatch(https, /bind :|track-sc0/);
+    // Each terminated connection holds two of maxconn behind the hop: idle ones are closed at half the usual count.
+    assert.match(https, new RegExp(`fe_conn gt ${Math.floor(OPTIONS.edge.closeIdleAbove / 2)} `));
+    assert.match(/frontend portico_http\n[\s\S]*?\n\n/.exec(config)![0], new RegExp(`fe_conn gt ${OPTIONS.edge.closeIdleAbove} `));
     const sni = /frontend portico_https_sni\n[\s\S]*?\n\n/.exec(config)![0];
     assert.match(sni, new RegExp(`bind :${OPTIONS.httpsPort}\\n`));
     assert.match(sni, /tcp-request connection track-sc0 src/);
