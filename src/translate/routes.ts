@@ -357,8 +357,11 @@ function passthroughOf(key: string, onHost: IngressInfo[], all: Candidate[], dfl
     return { backend: '', from };
   }
   const used = refs.get(rootBackend)!;
-  const backend = backendName(used.ref, { passthrough: true });
-  refs.set(backend, { ref: used.ref, policy: { passthrough: true } });
+  // service-upstream keeps its meaning (the cluster IP, which is what ingress-nginx's proxy always dials); nothing
+  // else of the route's backend policy concerns raw TLS.
+  const tcp: BackendPolicy = used.policy?.serviceUpstream ? { passthrough: true, serviceUpstream: true } : { passthrough: true };
+  const backend = backendName(used.ref, tcp);
+  refs.set(backend, { ref: used.ref, policy: tcp });
   if (used.policy?.protocol === undefined) {
     const policy: BackendPolicy = { ...used.policy, protocol: 'https' };
     const https = backendName(used.ref, policy);

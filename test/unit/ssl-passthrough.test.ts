@@ -75,6 +75,9 @@ void describe('translate', () => {
     assert.equal(group(both, 'p.test').passthrough, 'be_default_tls_80_passthrough');
     const dflt = run(`${base}${ing('a', PT, 'p.test', [['/x', 'web']], '  defaultBackend: {service: {name: tls2, port: {number: 80}}}\n')}`).model;
     assert.equal(group(dflt, 'p.test').passthrough, 'be_default_tls2_80_passthrough');
+    const svcUp = run(`${base.replaceAll('spec: {ports:', 'spec: {clusterIP: 10.96.0.7, ports:')}${ing('a', { ...PT, 'service-upstream': 'true' }, 'p.test', [['/', 'tls']])}`).model;
+    assert.equal(group(svcUp, 'p.test').passthrough, 'be_default_tls_80_svc_passthrough');
+    assert.deepEqual(svcUp.backends.find((b) => b.name === 'be_default_tls_80_svc_passthrough')!.servers.map((s) => `${s.address}:${s.port}`), ['10.96.0.7:80'], 'service-upstream: the cluster IP, as ingress-nginx dials');
     const grpcs = run(`${base}${ing('a', { ...PT, 'backend-protocol': 'GRPCS' }, 'p.test', [['/', 'tls']])}`).model;
     assert.equal(group(grpcs, 'p.test').prefix[0]!.backend, 'be_default_tls_80_grpcs');
   });
