@@ -213,7 +213,7 @@ describe('ssl-passthrough', () => {
     assert.equal(r.headers['server'], 'portico');
   });
 
-  test('live: a second passthrough host on a new Service and a new endpoint are runtime changes; an open passthrough connection keeps working', async () => {
+  test('live: a second passthrough host on a new Service, a new endpoint and a removed one are runtime changes; an open passthrough connection keeps working', async () => {
     const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
     try {
       const first = await getOver(agent, 'pass.test');
@@ -238,6 +238,19 @@ describe('ssl-passthrough', () => {
 
       const again = await getOver(agent, 'pass.test');
       assert.deepEqual([again.pod, again.peerPort], [first.pod, first.peerPort], 'the TLS session opened before the changes is the same connection and still works');
+
+      // The endpoint this session is on leaves: new connections go to the other pod, the open one finishes its work.
+      await writeManifest(dir, 'secure.yaml', secure(['127.0.236.2']));
+      await waitFor(
+        async () => {
+          for (let i = 0; i < 4; i++) if (podSays((await httpsGet(portico.httpsPort, { servername: 'pass.test', host: 'pass.test' })).body).pod !== 'secure-2') return false;
+          return true;
+        },
+        { timeoutMs: 10_000 },
+      );
+      const still = await getOver(agent, 'pass.test');
+      assert.deepEqual([still.pod, still.peerPort], [first.pod, first.peerPort], 'a session on a removed endpoint is not cut');
+      assert.equal(await reloadCount(portico.adminPort), reloads);
     } finally {
       agent.destroy();
     }
