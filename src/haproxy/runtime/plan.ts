@@ -103,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id || before.policy?.passthrough !== after.policy?.passthrough)) return { reload: `backend ${name}: protocol, affinity, TLS, retry, balance or passthrough policy changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry or balance policy changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
