@@ -48,6 +48,8 @@ export interface RoutePolicy {
   maxBodyBytes?: number;
   /** `upstream-vhost`: the Host header the backend receives. */
   upstreamHost?: string;
+  /** `connection-proxy-header: close`: the backend receives `Connection: close` and its connection is not reused. */
+  closeUpstreamConnection?: true;
   /** `allowlist-source-range` / `denylist-source-range`: which client addresses may use the route, as CIDR blocks
    * (`10.0.0.1` is `10.0.0.1/32`). A client in `deny`, or outside a non-empty `allow`, gets 403. */
   sourceRanges?: { allow: string[]; deny: string[] };
@@ -82,11 +84,44 @@ export interface RoutePolicy {
   basicAuth?: BasicAuth;
   /** `auth-url` and its companions: an auth service decides first whether a request reaches the backend. */
   externalAuth?: ExternalAuthPolicy;
+  /** `mirror-target`, `mirror-host`, `mirror-request-body`: each request is also sent to a mirror, whose answer is
+   * thrown away (src/translate/annotations/mirror.ts). */
+  mirror?: MirrorPolicy;
   /** `limit-rps`, `limit-rpm`, `limit-connections`: per client address, counted together on all routes of `zone`. */
   rateLimit?: RateLimitPolicy;
   /** `auth-tls-*` of the host (the oldest Ingress on it with `auth-tls-secret`): what a request must show of its
    * client certificate, and what the backend learns of it. Every route of the host has the same. */
   clientCert?: ClientCertPolicy;
+  /** `proxy-redirect-from`/`-to`, `proxy-cookie-domain`, `proxy-cookie-path`: edits of the backend's Location, Refresh
+   * and Set-Cookie headers, as nginx's proxy_redirect and proxy_cookie_* make them. */
+  proxyRewrite?: ProxyRewrite;
+}
+
+/**
+ * One of nginx's proxied-header rewrites. `prefix`: the value starting with `from` (case-sensitive) has that part
+ * replaced by `to`; `domain`: a cookie domain equal to `from` (case-insensitive, a leading `.` ignored on both, and
+ * kept on the cookie) becomes `to`; `regex`/`regexCaseless`: a value in which the expression `from` is found
+ * anywhere is replaced whole by `to`.
+ */
+export interface HeaderRewrite {
+  kind: 'prefix' | 'domain' | 'regex' | 'regexCaseless';
+  from: string;
+  to: string;
+}
+
+/** What a route does to its backend's response headers (src/translate/annotations/proxy-redirect.ts). */
+export interface ProxyRewrite {
+  /** proxy_redirect: the Location header, and the URL after `url=` in Refresh. */
+  redirect?: HeaderRewrite;
+  /** proxy_cookie_domain: the Domain attributes of each Set-Cookie. */
+  cookieDomain?: HeaderRewrite;
+  /** proxy_cookie_path: the Path attributes of each Set-Cookie. */
+  cookiePath?: HeaderRewrite;
+  /** `relative-redirects`: a Location the redirect rewrite made relative stays so (nginx's `absolute_redirect off`);
+   * otherwise it is made absolute from the request's scheme and Host, as nginx does. */
+  relativeRedirects?: true;
+  /** `use-port-in-redirects`: that absolute Location names the listener's port unless it is the scheme's default. */
+  portInRedirects?: true;
 }
 
 /**
@@ -186,6 +221,17 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+}
+
+/** Request mirroring of a route. `url` is a template: an http(s) URL whose written host (a DNS name or an IPv4 address,
+ * lowercase, optional port) no variable can change, its path and query possibly holding `$request_uri`,
+ * `$escaped_request_uri`, `$host`, `$http_host` or `$scheme`, computed per request by the Lua action. */
+export interface MirrorPolicy {
+  url: string;
+  /** The mirrored request's Host header: mirror-host, else the URL's host without port. */
+  host: string;
+  /** mirror-request-body: the body goes too (when announced and small enough). */
+  body: boolean;
 }
 
 /**
@@ -338,6 +384,9 @@ export interface HostGroup {
   /** `ssl-passthrough`: the TCP backend (BackendPolicy.passthrough) that TLS connections whose SNI is this host go to,
    * unterminated; `''`: none could be chosen (no `/` path, no default backend), and those connections are refused. */
   passthrough?: string;
+  /** `ssl-ciphers` of the oldest Ingress on the host that has one: the OpenSSL cipher list (TLS 1.2 and below) of the
+   * host's SNI line and its aliases'. */
+  sslCiphers?: string;
 }
 
 export interface ServiceRef {
@@ -360,8 +409,9 @@ export interface Server {
  * How HAProxy speaks to a backend's endpoints (`backend-protocol`), other than plain HTTP/1: `https` is HTTP/1.1 over
  * TLS, `grpc` and `h2c` are HTTP/2 in clear text, `grpcs` is HTTP/2 over TLS. TLS to the backend verifies nothing and
  * sends no SNI, as ingress-nginx's defaults do, unless the proxy-ssl annotations say otherwise (BackendPolicy.tls).
+ * `fcgi` is FastCGI (`proto fcgi`), always with `BackendPolicy.fastcgi`, the section's `fcgi-app`.
  */
-export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c';
+export type BackendProtocol = 'https' | 'grpc' | 'grpcs' | 'h2c' | 'fcgi';
 
 /**
  * What the Ingresses sending to a Service port ask of the connection to it: settings that live on HAProxy's `server`
@@ -384,6 +434,30 @@ export interface BackendPolicy {
   balance?: BalancePolicy;
   /** `ssl-passthrough`: a TCP section whose servers get the client's TLS connection as it is (nothing else set). */
   passthrough?: true;
+  /** `backend-protocol: FCGI`: the `fcgi-app` the section uses (no spare has `use-fcgi-app`). Present exactly when
+   * `protocol` is `fcgi`. */
+  fastcgi?: FastCgiPolicy;
+}
+
+/**
+ * What HAProxy's `fcgi-app` tells a FastCGI application beyond what it derives from the request
+ * (src/translate/annotations/fastcgi.ts): a backend with one has a section of its own, written by a reload, named
+ * with `_app<id>`, and backends with equal policies share one `fcgi-app` section.
+ */
+export interface FastCgiPolicy {
+  /** Short hash of everything below: the suffix of the backend's name and of its fcgi-app's. */
+  id: string;
+  /** `fastcgi-index`: the file name appended to a path ending in `/` for SCRIPT_NAME and SCRIPT_FILENAME. */
+  index?: string;
+  /** Params to send as given (nginx's fastcgi_param lines from `fastcgi-params-configmap`, once ConfigMaps are
+   * read), each name and value as the grammars of translate/annotations/fastcgi.ts passed them (render checks again). A
+   * param named here replaces the one Portico or HAProxy would send under that name. */
+  params: FastCgiParam[];
+}
+
+export interface FastCgiParam {
+  name: string;
+  value: string;
 }
 
 /** nginx variables `upstream-hash-by` may name, each rendered from a fixed HAProxy sample (render.ts `HASH_SAMPLES`);
@@ -487,6 +561,8 @@ export interface SniBinding {
   /** The handshake asks for a client certificate of this CA (CaFile.id), verified with HAProxy's `verify optional`;
    * the request rules decide what a missing or bad one gets. */
   clientAuth?: { ca: string; depth: number };
+  /** The host's OpenSSL cipher list for TLS 1.2 and below (`ssl-ciphers`), a crt-list option. */
+  ciphers?: string;
 }
 
 /** SniBinding.certificate of a line that serves the listener's default certificate (never a Secret's id, which holds `_`). */

@@ -39,7 +39,7 @@ function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: Ingr
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}${policy?.passthrough ? '_passthrough' : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.fastcgi ? `_app${policy.fastcgi.id}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}${policy?.passthrough ? '_passthrough' : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
@@ -325,6 +325,10 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   if (tlsHost) group.tlsHost = true;
   if (hostAuth?.tls && key !== ANY_HOST_KEY) group.clientAuth = hostAuth.tls;
   if (passthrough) group.passthrough = passthrough.backend;
+  // Oldest first: the first Ingress on the host with ssl-ciphers decides (ingress-nginx keeps the server's first).
+  // The any-host group has no SNI name of its own to carry them.
+  const sslCiphers = ingresses.find((ing) => !isCanary(ing.annotations) && ing.annotations.sslCiphers !== undefined && onHost(ing))?.annotations.sslCiphers;
+  if (sslCiphers !== undefined && key !== ANY_HOST_KEY) group.sslCiphers = sslCiphers;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
   const uses = useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i])));
   if (passthrough?.backend) uses.set(passthrough.backend, { ...refs.get(passthrough.backend)!, users: new Set([passthrough.from.ref]) });
@@ -424,7 +428,7 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       // as ingress-nginx copies the main upstream's affinity to the alternative one; legacy leaves it out.
       const sticky = c.policy.affinity !== undefined && k.ing.annotations.affinityCanaryBehavior !== 'legacy';
       const mainPolicy = policyFor(c.ing);
-      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol, ...(mainPolicy.tls ? { tls: mainPolicy.tls } : {}) } : undefined;
+      const canaryPolicy = sticky || !mainPolicy?.affinity ? mainPolicy : mainPolicy.protocol ? { protocol: mainPolicy.protocol, ...(mainPolicy.tls ? { tls: mainPolicy.tls } : {}), ...(mainPolicy.fastcgi ? { fastcgi: mainPolicy.fastcgi } : {}) } : undefined;
       const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: canaryPolicy });
       if (be === undefined) continue;
       if (be === c.backend) {
@@ -512,7 +516,8 @@ function withDefaultBackend(policy: RoutePolicy, ing: IngressInfo, refs: Backend
  */
 function withCustomHttpErrors(policy: RoutePolicy, ing: IngressInfo, ref: ServiceRef | undefined): RoutePolicy {
   const codes = ing.annotations.customHttpErrors;
-  if (codes === undefined || codes.length === 0 || ref === undefined) return policy;
+  // disable-proxy-intercept-errors: nginx's proxy_intercept_errors stays off, so the backend's own answer goes out.
+  if (codes === undefined || codes.length === 0 || ref === undefined || ing.annotations.disableProxyInterceptErrors === true) return policy;
   return { ...policy, customHttpErrors: { codes: [...codes], namespace: ing.namespace, ingress: ing.name, service: ref.service, port: String(ref.port) } };
 }
 

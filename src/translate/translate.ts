@@ -147,7 +147,7 @@ export class Translator {
       sni: tls.sni,
       ingresses: prev && !summariesChanged ? prev.ingresses : this.ingressKeys.list.map((k) => this.entries.get(k)!.summary),
     };
-    model.sni = withClientAuthSni(withAliasSni(tls.sni, model.hostGroups, tls.certificates), model.hostGroups);
+    model.sni = withHostTlsOptions(withAliasSni(tls.sni, model.hostGroups, tls.certificates), model.hostGroups);
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
 
@@ -472,17 +472,22 @@ function copyWith(g: HostGroup, aliases: string[] | undefined, wwwRedirectFrom: 
  * other name too when the certificate covers it (ingress-nginx's BuildRedirects), unless the name has one of its own.
  */
 /**
- * The SNI lines of hosts with client authentication (and their aliases) carry the host's CA, so the handshake asks for
- * a certificate of it. A host without a certificate of its own gets a line with the listener's default certificate:
- * without a line of its own its handshake would ask for nothing, and every request would be refused.
+ * The SNI lines of hosts with handshake options of their own, and of their aliases: client authentication (the host's
+ * CA, so the handshake asks for a certificate of it) and ssl-ciphers. A host without a certificate of its own gets a
+ * line with the listener's default certificate: without a line of its own its handshake would ask for nothing (every
+ * request refused) or offer the listener's ciphers.
  */
-function withClientAuthSni(sni: SniBinding[], groups: HostGroup[]): SniBinding[] {
-  if (!groups.some((g) => g.clientAuth)) return sni;
+function withHostTlsOptions(sni: SniBinding[], groups: HostGroup[]): SniBinding[] {
+  if (!groups.some((g) => g.clientAuth || g.sslCiphers !== undefined)) return sni;
   const byHost = new Map(sni.map((b) => [b.host, b]));
   for (const g of groups) {
-    if (!g.clientAuth) continue;
-    const clientAuth = { ca: g.clientAuth.ca.id, depth: g.clientAuth.depth };
-    for (const host of [g.key, ...(g.aliases ?? [])]) byHost.set(host, { host, certificate: byHost.get(host)?.certificate ?? DEFAULT_CERTIFICATE_ID, clientAuth });
+    if (!g.clientAuth && g.sslCiphers === undefined) continue;
+    for (const host of [g.key, ...(g.aliases ?? [])]) {
+      const line: SniBinding = { host, certificate: byHost.get(host)?.certificate ?? DEFAULT_CERTIFICATE_ID };
+      if (g.clientAuth) line.clientAuth = { ca: g.clientAuth.ca.id, depth: g.clientAuth.depth };
+      if (g.sslCiphers !== undefined) line.ciphers = g.sslCiphers;
+      byHost.set(host, line);
+    }
   }
   return [...byHost.values()].sort((a, b) => cmp(a.host, b.host));
 }

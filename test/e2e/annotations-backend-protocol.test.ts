@@ -2,7 +2,8 @@
 // the pod, ALPN http/1.1, no SNI); a real gRPC unary call (grpc-js over TLS with ALPN h2 to Portico) reaches a
 // clear-text gRPC server with GRPC and a TLS one with GRPCS, reply, status and trailers intact; H2C speaks HTTP/2 to
 // a pod that also speaks HTTP/1, while a plain Ingress on the same Service port keeps HTTP/1; a second HTTPS pod and
-// a changed protocol go live at runtime; FCGI and a hostile value are A1 and the paths stay served over HTTP.
+// a changed protocol go live at runtime; AUTO_HTTP and a hostile value are A1 and the paths stay served over HTTP
+// (FCGI: annotations-fastcgi.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
@@ -151,7 +152,7 @@ const routes = (o: { switchTo?: string; bad?: string } = {}): string =>
     site('h2c', 'h2c.test', 'dual', 8080, 'h2c'),
     site('plain', 'plain.test', 'dual', 8080),
     site('switch', 'switch.test', 'dual', 8080, o.switchTo),
-    site('fcgi', 'fcgi.test', 'dual', 8080, o.bad ?? 'FCGI'),
+    site('auto', 'auto.test', 'dual', 8080, o.bad ?? 'AUTO_HTTP'),
     site('greeter', 'grpc.test', 'greeter', 50051, ' grpc '),
     site('tlsgreeter', 'grpcs.test', 'tlsgreeter', 50052, 'GRPCS'),
   );
@@ -209,15 +210,15 @@ describe('backend-protocol', () => {
     assert.deepEqual(await get('plain.test'), { pod: 'dual-1', httpVersion: '1.1', tls: false, host: 'plain.test' });
   });
 
-  test('FCGI (not supported yet) and a hostile value are A1: the paths stay served over HTTP/1', async () => {
-    const fcgi = await portico.waitForLog((l) => l.object === 'Ingress default/fcgi' && l.rule === 'A1', 5000);
-    assert.equal(fcgi.field, `metadata.annotations[${PROTOCOL}]`);
-    assert.match(String(fcgi.msg), /FastCGI backends are not supported yet/);
-    assert.equal((await get('fcgi.test')).httpVersion, '1.1');
+  test('AUTO_HTTP (not supported yet) and a hostile value are A1: the paths stay served over HTTP/1', async () => {
+    const auto = await portico.waitForLog((l) => l.object === 'Ingress default/auto' && l.rule === 'A1', 5000);
+    assert.equal(auto.field, `metadata.annotations[${PROTOCOL}]`);
+    assert.match(String(auto.msg), /AUTO_HTTP .* is not supported yet/);
+    assert.equal((await get('auto.test')).httpVersion, '1.1');
     const before = await reloadCount(portico.adminPort);
     await writeManifest(dir, 'routes.yaml', routes({ bad: 'HTTPS ssl verify required #' }));
-    await portico.waitForLog((l) => l.object === 'Ingress default/fcgi' && l.rule === 'A1' && String(l.msg).includes('HTTPS ssl verify'), 5000);
-    assert.deepEqual(await get('fcgi.test'), { pod: 'dual-1', httpVersion: '1.1', tls: false, host: 'fcgi.test' });
+    await portico.waitForLog((l) => l.object === 'Ingress default/auto' && l.rule === 'A1' && String(l.msg).includes('HTTPS ssl verify'), 5000);
+    assert.deepEqual(await get('auto.test'), { pod: 'dual-1', httpVersion: '1.1', tls: false, host: 'auto.test' });
     assert.equal(await reloadCount(portico.adminPort), before);
   });
 

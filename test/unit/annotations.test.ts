@@ -17,6 +17,11 @@ import { translate } from '../../src/translate/translate.js';
 import { emptySnapshot } from '../../src/k8s/kinds.js';
 import type { TranslateOptions } from '../../src/translate/translate.js';
 
+// A2's example: an ingress-nginx annotation no family reads, picked from the registry rather than named, since each
+// one named here so far was implemented later and broke these tests.
+const NOT_HONOURED = [...INGRESS_NGINX_ANNOTATIONS].sort().find((n) => !ANNOTATIONS.some((a) => a.name === n));
+const NO_A2 = NOT_HONOURED === undefined ? 'every ingress-nginx annotation is read: A2 cannot occur' : false;
+
 const value = <T>(p: Parsed<T>): T | undefined => (p.ok ? p.value : undefined);
 const accepts = <T>(g: ValueGrammar<T>, raw: string): boolean => g.parse(raw).ok;
 
@@ -126,8 +131,8 @@ void describe('the annotation registry', () => {
     assert.deepEqual(hostile, { values: {}, findings: [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/force-ssl-redirect]', 'A1']] });
   });
 
-  test('A2: an ingress-nginx annotation Portico does not support yet is named, not silently ignored', () => {
-    assert.deepEqual(parse({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example/' }).findings, [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2']]);
+  test('A2: an ingress-nginx annotation Portico does not support yet is named, not silently ignored', { skip: NO_A2 }, () => {
+    assert.deepEqual(parse({ [`nginx.ingress.kubernetes.io/${NOT_HONOURED}`]: 'x' }).findings, [['warning', `metadata.annotations[nginx.ingress.kubernetes.io/${NOT_HONOURED}]`, 'A2']]);
   });
 
   test('A3: a key ingress-nginx never had gets a warning with the name that was meant', () => {
@@ -195,12 +200,12 @@ void describe('findings A1-A3: what the user reads', () => {
     ]);
   });
 
-  test('A2 says the ingress-nginx annotation has no effect yet', () => {
-    assert.deepEqual(findingsOf({ 'nginx.ingress.kubernetes.io/mirror-target': 'https://m.example.com' }), [['warning', 'metadata.annotations[nginx.ingress.kubernetes.io/mirror-target]', 'A2', NOT_YET]]);
+  test('A2 says the ingress-nginx annotation has no effect yet', { skip: NO_A2 }, () => {
+    assert.deepEqual(findingsOf({ [`nginx.ingress.kubernetes.io/${NOT_HONOURED}`]: 'x' }), [['warning', `metadata.annotations[nginx.ingress.kubernetes.io/${NOT_HONOURED}]`, 'A2', NOT_YET]]);
   });
 
-  test('A2 also for an ingress-nginx name under portico.dev/ (it would mean the same), with no hint naming itself', () => {
-    assert.deepEqual(findingsOf({ 'portico.dev/mirror-target': 'https://m.example/' }), [['warning', 'metadata.annotations[portico.dev/mirror-target]', 'A2', NOT_YET]]);
+  test('A2 also for an ingress-nginx name under portico.dev/ (it would mean the same), with no hint naming itself', { skip: NO_A2 }, () => {
+    assert.deepEqual(findingsOf({ [`portico.dev/${NOT_HONOURED}`]: 'x' }), [['warning', `metadata.annotations[portico.dev/${NOT_HONOURED}]`, 'A2', NOT_YET]]);
   });
 
   test('a typo hint allows one edit per four characters of the name (at least one, at most three)', () => {

@@ -31,12 +31,12 @@ void describe('backend-protocol grammar', () => {
   test("ingress-nginx's values in any case, spaces around them ignored; H2C is Portico's", () => {
     for (const [raw, want] of [
       ['HTTP', 'http'], ['http', 'http'], ['HTTPS', 'https'], ['Https', 'https'], ['GRPC', 'grpc'], ['gRPC', 'grpc'],
-      ['GRPCS', 'grpcs'], ['grpcs', 'grpcs'], ['H2C', 'h2c'], ['h2c', 'h2c'], ['  GRPC ', 'grpc'],
+      ['GRPCS', 'grpcs'], ['grpcs', 'grpcs'], ['H2C', 'h2c'], ['h2c', 'h2c'], ['  GRPC ', 'grpc'], ['FCGI', 'fcgi'], ['fcgi', 'fcgi'], [' Fcgi ', 'fcgi'],
     ] as const) assert.equal(parsed(raw), want, raw);
   });
 
-  test('FCGI and AUTO_HTTP, which ingress-nginx has, are refused with a reason that says they are not supported yet', () => {
-    for (const raw of ['FCGI', 'fcgi', ' AUTO_HTTP', 'auto_http']) {
+  test('AUTO_HTTP, which ingress-nginx has, is refused with a reason that says it is not supported yet', () => {
+    for (const raw of [' AUTO_HTTP', 'auto_http', 'AUTO_HTTP']) {
       const p = backendProtocol.parse(raw);
       assert.equal(p.ok, false, raw);
       assert.match(p.ok ? '' : p.reason, /not supported yet; requests go to the backend over plain HTTP$/, raw);
@@ -63,7 +63,7 @@ void describe('backend-protocol grammar', () => {
     assert.deepEqual(parseIngressAnnotations({ [KEY]: 'SPDY' }, f), {});
     assert.deepEqual(
       f.list.map((d) => [d.rule, d.field, d.message]),
-      [['A1', `metadata.annotations[${KEY}]`, '"SPDY" is not one of "http", "https", "grpc", "grpcs", "h2c"; the annotation is ignored']],
+      [['A1', `metadata.annotations[${KEY}]`, '"SPDY" is not one of "http", "https", "grpc", "grpcs", "h2c", "fcgi"; the annotation is ignored']],
     );
     assert.deepEqual(parseIngressAnnotations({ [KEY]: 'GRPC', 'portico.dev/backend-protocol': 'HTTP' }, new Findings('Ingress default/x')), { backendProtocol: 'http' });
   });
@@ -95,7 +95,7 @@ void describe('backend-protocol in the model', () => {
   });
 
   test('an invalid value leaves the Ingress on plain HTTP', () => {
-    const m = model(services + ing('a', 'a.test', 'web', 'FCGI'));
+    const m = model(services + ing('a', 'a.test', 'web', 'AUTO_HTTP'));
     assert.deepEqual(m.backends.map((b) => [b.name, b.policy]), [['be_default_web_80', undefined]]);
   });
 });
@@ -106,11 +106,13 @@ void describe('backend-protocol in render', () => {
     grpc: ' proto h2',
     h2c: ' proto h2',
     grpcs: ' ssl verify none alpn h2 proto h2',
+    fcgi: ' proto fcgi',
   };
 
   test('each protocol writes its server options on every server line of its section, the twin included', () => {
     for (const [protocol, want] of Object.entries(options) as [BackendProtocol, string][]) {
-      const m: RoutingModel = renderModel({ backends: [backend({ policy: { protocol } })], hostGroups: [group()] });
+      const policy = protocol === 'fcgi' ? { protocol, fastcgi: { id: '0123abcd', params: [] } } : { protocol };
+      const m: RoutingModel = renderModel({ backends: [backend({ policy })], hostGroups: [group()] });
       const lines = sectionLines(renderConfig(m, OPTIONS), `backend ${BACKEND}`).filter((l) => l.startsWith('server '));
       assert.deepEqual(lines, [`server ep_10_0_0_1_8080 10.0.0.1:8080${want}`, `server ep_10_0_0_1_8080_twin 10.0.0.1:8080${want}`], protocol);
     }
@@ -125,7 +127,7 @@ void describe('backend-protocol in render', () => {
   });
 
   test('render refuses a protocol outside the enum, whatever a bug upstream put there', () => {
-    for (const bad of ['http', 'fcgi', 'https verify required', 'proto h2\n  server x', 'constructor', 'toString', '__proto__', '']) {
+    for (const bad of ['http', 'https verify required', 'proto h2\n  server x', 'constructor', 'toString', '__proto__', '']) {
       const policy = { protocol: bad as BackendProtocol };
       assert.throws(() => serverOptions(policy), /render: refusing backend protocol/, bad);
       assert.throws(() => renderConfig(renderModel({ backends: [backend({ policy })], hostGroups: [group()] }), OPTIONS), /render: refusing/, bad);
@@ -179,6 +181,6 @@ spec: {type: ExternalName, externalName: api.example.com, ports: [{port: 80}]}
   test('a backend whose protocol changed under the same name is a reload (defence: names carry the protocol)', () => {
     const m = model(web(['10.0.0.1']) + ing('s', 's.test', 'web'));
     const changed: RoutingModel = { ...m, backends: m.backends.map((b) => ({ ...b, policy: { protocol: 'https' } })) };
-    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: 'backend be_default_web_80: protocol, affinity, TLS, retry or balance policy changed' });
+    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: 'backend be_default_web_80: protocol, affinity, TLS, retry, balance or FastCGI policy changed' });
   });
 });

@@ -152,6 +152,6 @@ void describe('retry policy at runtime', () => {
   test('a retry policy changed under the same name is a reload (defence: names carry the id)', () => {
     const m = model(web(['10.0.0.1']) + ing('s', 's.test', 'web', A));
     const changed: RoutingModel = { ...m, backends: m.backends.map((b) => ({ ...b, policy: { retry: { ...b.policy!.retry!, id: 'other' } } })) };
-    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: `backend ${m.backends[0]!.name}: protocol, affinity, TLS, retry or balance policy changed` });
+    assert.deepEqual(plan(reloadedWith(m), changed, DEFAULT_PEM), { reload: `backend ${m.backends[0]!.name}: protocol, affinity, TLS, retry, balance or FastCGI policy changed` });
   });
 });

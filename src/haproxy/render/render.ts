@@ -6,17 +6,19 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ANY_HOST_KEY, CATCH_ALL_KEY } from '../../model/types.js';
 import { DEFAULT_CERTIFICATE_ID } from '../../model/types.js';
-import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, BalancePolicy, HashKeyPart, HashVariable, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
+import type { Backend, BackendPolicy, BackendProtocol, BackendTls, CaFile, RetryPolicy, BalancePolicy, FastCgiPolicy, HashKeyPart, HashVariable, HostGroup, SniBinding, PathRoute, RegexRoute, RouteTarget, RoutingModel, Server } from '../../model/types.js';
 import { bodyGateSections, bodyLimitFiles, bodySessionRules, bodyRules, globalBodyLimitLines } from './body-limit.js';
 import type { Phase, PolicyDatum, PolicyFamily } from './policy/family.js';
 import { CORS_FAMILY } from './policy/cors.js';
 import { REDIRECT_FAMILY } from './policy/redirect.js';
+import { CONNECTION_CLOSE_FAMILY } from './policy/connection-close.js';
 import { UPSTREAM_VHOST_FAMILY } from './policy/upstream-vhost.js';
 import { BODY_SIZE_FAMILY } from './policy/body-size.js';
 import { TIMEOUT_FAMILY } from './policy/timeouts.js';
 import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
+import { PROXY_REDIRECT_FAMILY } from './policy/proxy-redirect.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { DEFAULT_BACKEND_FAMILY } from './policy/default-backend.js';
 import { CUSTOM_ERRORS_FAMILY } from './policy/custom-http-errors.js';
@@ -28,6 +30,7 @@ import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
 import { PASSTHROUGH_MAP, REFUSED, hopBind, passthroughSections, tcpSpareCount } from './passthrough.js';
+import { MIRROR_FAMILY } from './policy/mirror.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 
@@ -80,11 +83,14 @@ export const MAPS = {
   ...AUTH_FAMILY.maps,
   // After the authentication maps: a route's satisfy line is added after its users or auth URL, removed before them.
   ...SATISFY_FAMILY.maps,
+  ...MIRROR_FAMILY.maps,
   ...TIMEOUT_FAMILY.maps,
   ...BODY_SIZE_FAMILY.maps,
   ...UPSTREAM_VHOST_FAMILY.maps,
+  ...CONNECTION_CLOSE_FAMILY.maps,
   ...CORS_FAMILY.maps,
   ...REWRITE_FAMILY.maps,
+  ...PROXY_REDIRECT_FAMILY.maps,
   ...CANARY_FAMILY.maps,
   ...DEFAULT_BACKEND_FAMILY.maps,
   ...CUSTOM_ERRORS_FAMILY.maps,
@@ -185,8 +191,10 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // The rate limits have a phase of their own, between the HTTPS redirect and the upstream phase (nginx's preaccess
 // phase, before its access phase's auth). The snippets' nginx variables are expanded at the start of the answer
 // phase, before the CORS preflight and the snippet's return, from the request as the client sent it (and Portico's
-// forwarding headers), before any family edits what the backend receives.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+// forwarding headers), before any family edits what the backend receives. The mirror follows authentication (nginx
+// mirrors in its precontent phase, after access) and precedes every edit of the backend's request, so the mirror gets
+// the request as the client sent it (and Portico's forwarding headers), its $request_uri before any rewrite.
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
@@ -352,7 +360,15 @@ export function featuresInUse(model: RoutingModel): Set<string> {
   for (const f of model.catchAll ? routeFeatures(model.catchAll) : []) out.add(f);
   for (const [map] of sharedEntries(model)) out.add(map);
   for (const g of model.hostGroups) for (const f of groupFeatures(g)) out.add(f);
+  for (const f of FAMILIES) if (f.backendData && out.has(f.backendData.with)) out.add(f.backendData.map);
   return out;
+}
+
+/** A backend's lines in the families' backend maps (PolicyFamily.backendData), keyed as the family keys them. */
+export function backendEntries(b: Backend, sectionOf: SectionOf = OWN_SECTION): MapEntry[] {
+  if (b.externalName) return [];
+  const section = sectionOf(b.name);
+  return FAMILIES.flatMap((f) => (f.backendData ? f.backendData.data(b, section).map(([k, v]): MapEntry => [f.backendData!.map, k, v]) : []));
 }
 
 /**
@@ -416,8 +432,11 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   for (const g of model.hostGroups) groupEntries(g, sectionOf).forEach(add);
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
   sharedEntries(model).forEach(add);
-  // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do).
-  return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0).map((m) => [MAPS[m], lines[m].join('')]));
+  for (const b of model.backends) backendEntries(b, sectionOf).forEach(add);
+  // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do), and a
+  // backend map whenever its route map has lines, even without a line of its own.
+  const companions = new Set(FAMILIES.flatMap((f) => (f.backendData && lines[f.backendData.with].length > 0 ? [f.backendData.map] : [])));
+  return new Map((Object.keys(MAPS) as MapName[]).filter((m) => ROUTING_MAPS.has(m) || lines[m].length > 0 || companions.has(m)).map((m) => [MAPS[m], lines[m].join('')]));
 }
 
 /** What the HTTPS listener serves when no SNI line matches: --default-ssl-certificate's Secret, else the generated one. */
@@ -474,16 +493,27 @@ function checkedPem(pem: string, re: RegExp, what: string): string {
 }
 
 /**
- * One crt-list line: the certificate, the options of a host with client authentication (its CA, and CRL, with
- * `verify optional`: the request rules answer a missing or bad certificate), the SNI name. Shared with the runtime
+ * One crt-list line: the certificate, the options of its host: client authentication (its CA, and CRL, with
+ * `verify optional`: the request rules answer a missing or bad certificate) and ssl-ciphers, the SNI name. Shared with the runtime
  * API's `add ssl crt-list`, which takes the same line.
  */
 export function crtListEntry(dir: string, b: SniBinding, cas: ReadonlyMap<string, CaFile>): string {
   const cert = certificatePath(dir, b.certificate);
-  if (!b.clientAuth) return `${cert} ${sniName(b.host)}`;
-  const ca = cas.get(b.clientAuth.ca);
-  if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
-  return `${cert} [ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}] ${sniName(b.host)}`;
+  const options: string[] = [];
+  if (b.clientAuth) {
+    const ca = cas.get(b.clientAuth.ca);
+    if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
+    options.push(`ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}`);
+  }
+  if (b.ciphers !== undefined) options.push(`ciphers ${cipherListOption(b.ciphers)}`);
+  return `${cert}${options.length > 0 ? ` [${options.join(' ')}]` : ''} ${sniName(b.host)}`;
+}
+
+/** Render's own check of ssl-ciphers (translate also had OpenSSL accept it): one token of OpenSSL's cipher-list
+ * characters, so it cannot end the crt-list option or the line. */
+function cipherListOption(list: string): string {
+  if (!/^[A-Za-z0-9!:+@=_-]{1,2048}$/.test(list)) throw new Error(`render: refusing cipher list ${JSON.stringify(list)}`);
+  return list;
 }
 
 export function sniName(host: string): string {
@@ -506,6 +536,8 @@ const PROTOCOL_OPTIONS: Readonly<Record<BackendProtocol, readonly string[]>> = {
   grpc: ['proto', 'h2'],
   h2c: ['proto', 'h2'],
   grpcs: ['ssl', 'verify', 'none', 'alpn', 'h2', 'proto', 'h2'],
+  // The section's `use-fcgi-app` (sectionText) says what the FastCGI params are; a server only says FastCGI.
+  fcgi: ['proto', 'fcgi'],
 };
 /** A word of a server option: what the table above holds, nothing that could start another option, a comment or a line. */
 const OPTION_WORD = /^[a-z0-9][a-z0-9./]{0,15}$/;
@@ -750,6 +782,68 @@ export function balanceLines(b: BalancePolicy | undefined): string[] {
   return [`  http-request set-var-fmt(${HASH_VAR}) ${fmt}`, `  balance hash var(${HASH_VAR})`, hashType];
 }
 
+/** The `fcgi-app` sections FastCGI backends use, one per distinct policy. The docroot is nginx's $document_root in
+ * ingress-nginx's image (its prefix's html directory), sent as DOCUMENT_ROOT; HAProxy also prefixes SCRIPT_FILENAME
+ * with it. HAProxy leaves Authorization out unless passed (nginx passes every header). REMOTE_ADDR and the scheme come
+ * (and the listener's port) from Portico's own forwarding headers, set on every request (never a client's), because a body that takes the body
+ * gate reaches the backend through the gate's unix socket, whose connection is neither the client's nor TLS.
+ * REDIRECT_STATUS and DOCUMENT_URI are lines of nginx's fastcgi_params that HAProxy does not send. A param the policy
+ * names replaces Portico's line of that name (HAProxy compares names uppercased, with `_` for any other character). */
+function fastCgiAppSections(model: RoutingModel): string[] {
+  const byId = new Map<string, FastCgiPolicy>();
+  for (const b of model.backends) if (b.policy?.fastcgi) byId.set(b.policy.fastcgi.id, b.policy.fastcgi);
+  return [...byId.values()]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((f) => {
+      const own = new Set(f.params.map((p) => fastCgiParamKey(p.name)));
+      const portico = FASTCGI_PORTICO_PARAMS.filter(([name]) => !own.has(fastCgiParamKey(name))).map(([name, value]) => `  set-param ${name} ${value}`);
+      const params = f.params.map((p) => `  set-param ${checkedFastCgiParamName(p.name)} ${p.value === '' ? '%[str()]' : checkedFastCgiParamValue(p.value)}`);
+      return [`fcgi-app ${fastCgiAppName(f.id)}`, `  docroot ${FASTCGI_DOCROOT}`, ...(f.index !== undefined ? [`  index ${checkedFastCgiIndex(f.index)}`] : []), '  pass-header Authorization', ...portico, ...params].join('\n');
+    });
+}
+
+const FASTCGI_DOCROOT = '/usr/local/nginx/html';
+const FASTCGI_PORTICO_PARAMS: readonly (readonly [name: string, value: string])[] = [
+  ['REMOTE_ADDR', '%[req.hdr(x-real-ip)]'],
+  ['REQUEST_SCHEME', '%[req.hdr(x-forwarded-proto)]'],
+  ['SERVER_PORT', '%[req.hdr(x-forwarded-port)]'],
+  ['HTTPS', 'on if { req.hdr(x-forwarded-proto) https }'],
+  ['DOCUMENT_URI', '%[path]'],
+  ['REDIRECT_STATUS', '200'],
+];
+/** translate/annotations/fastcgi.ts's grammars, checked again: each is one word of configuration text. */
+const FASTCGI_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+const FASTCGI_VALUE = /^[A-Za-z0-9_/.-]{1,1024}$/;
+const FASTCGI_ID = /^[0-9a-f]{8}$/;
+
+function fastCgiParamKey(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+function checkedFastCgiParamName(name: string): string {
+  if (!FASTCGI_NAME.test(name)) throw new Error(`render: refusing FastCGI param name ${JSON.stringify(name)}`);
+  return name;
+}
+function checkedFastCgiParamValue(value: string): string {
+  if (!FASTCGI_VALUE.test(value)) throw new Error(`render: refusing FastCGI param value ${JSON.stringify(value)}`);
+  return value;
+}
+function checkedFastCgiIndex(index: string): string {
+  if (!FASTCGI_NAME.test(index) || index === '.' || index === '..') throw new Error(`render: refusing FastCGI index ${JSON.stringify(index)}`);
+  return index;
+}
+export function fastCgiAppName(id: string): string {
+  if (!FASTCGI_ID.test(id)) throw new Error(`render: refusing FastCGI policy id ${JSON.stringify(id)}`);
+  return `fcgi_${id}`;
+}
+
+/** A FastCGI backend's `use-fcgi-app`; a FastCGI protocol without its policy (or the reverse) is refused, since
+ * servers with `proto fcgi` in a section without an fcgi-app would not know what to send. */
+function useFastCgiLines(policy: BackendPolicy | undefined): string[] {
+  const fcgi = policy?.protocol === 'fcgi';
+  if (fcgi !== (policy?.fastcgi !== undefined)) throw new Error('render: refusing a FastCGI protocol without its fcgi-app, or an fcgi-app without FastCGI');
+  return policy?.fastcgi ? [`  use-fcgi-app ${fastCgiAppName(policy.fastcgi.id)}`] : [];
+}
+
 /** Every backend section is alike, so that a spare can stand in for any Service at runtime (ExternalName sections
  * and sections with a retry or balance policy, which only a reload creates, aside; sticky sections have spares of their own). */
 function sectionText(name: string, b: Backend | undefined, resolvers: boolean, dir: string, sticky = b?.policy?.affinity === true): string {
@@ -758,7 +852,11 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, d
   // round robin. A hash of the key's text alone, with avalanche: keys differ mostly in their last digits.
   // A balance policy (load-balance, upstream-hash-by) never comes with affinity (translate/annotations/balance.ts).
   const balance = sticky ? ['  balance hash var(txn.affinity_key)', '  hash-type consistent sdbm avalanche'] : balanceLines(b?.policy?.balance);
-  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...retryLines(b?.policy?.retry), '  option redispatch 1'];
+  // Persistent affinity names the pod: the frontend resolved the cookie to a server of this very section
+  // (policy/affinity.ts), and HAProxy looks the name up among this section's servers only, skipping one in
+  // maintenance; a connection failure redispatches to the balance as for any other request.
+  const pin = sticky ? ['  use-server %[var(txn.affinity_server)] if { var(txn.affinity_server) -m found }'] : [];
+  const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...pin, ...retryLines(b?.policy?.retry), '  option redispatch 1', ...useFastCgiLines(b?.policy)];
   if (b?.externalName) {
     // Rule B15 (a TCP section has no HTTP status to change: a failed connection is closed): an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.
@@ -945,8 +1043,8 @@ global
   # HAProxy's HTTP client serves external authentication only (auth-url), which verifies no certificate of the auth
   # service, as ingress-nginx's proxy_ssl_verify is off; left at its default, every HAProxy start (each reload and
   # each haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
-  httpclient.ssl.verify none${withDns && features.has('auth') ? `
-  # auth-url host names resolve through the same DNS servers as ExternalName targets.
+  httpclient.ssl.verify none${withDns && (features.has('auth') || features.has('mirror')) ? `
+  # ${[features.has('auth') ? 'auth-url' : '', features.has('mirror') ? 'mirror-target' : ''].filter((n) => n !== '').join(' and ')} host names resolve through the same DNS servers as ExternalName targets.
   httpclient.resolvers.id ${RESOLVERS}
   httpclient.resolvers.prefer ipv4` : ''}
   stats socket ${safeDir(o.stateDir)}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners
@@ -983,7 +1081,7 @@ ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindL
 
 ${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: httpsBinds })}
 
-${[...tables, ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.filter((b) => !b.policy?.passthrough).map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true)), ...tcpSections].join('\n\n')}
+${[...tables, ...fastCgiAppSections(model), ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.filter((b) => !b.policy?.passthrough).map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true)), ...tcpSections].join('\n\n')}
 `;
 }
 

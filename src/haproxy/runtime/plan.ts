@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -103,7 +103,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     }
     // The name holds the protocol, so a backend's server options never change under it; should that ever break,
     // servers already in the section would keep the old options, which only a reload rewrites.
-    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry or balance policy changed` };
+    if (before && after && (before.policy?.protocol !== after.policy?.protocol || before.policy?.affinity !== after.policy?.affinity || before.policy?.tls?.id !== after.policy?.tls?.id || before.policy?.retry?.id !== after.policy?.retry?.id || before.policy?.balance?.id !== after.policy?.balance?.id || before.policy?.fastcgi?.id !== after.policy?.fastcgi?.id)) return { reload: `backend ${name}: protocol, affinity, TLS, retry, balance or FastCGI policy changed` };
     let section = layout.named.has(name) ? name : bound.get(name);
     if (!after) {
       if (section === undefined) continue;
@@ -116,6 +116,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     if (section === undefined && after.policy?.retry) return { reload: `backend ${name}: a retry policy needs a section of its own` };
     // So are a balance policy's (balance leastconn, balance hash and its key).
     if (section === undefined && after.policy?.balance) return { reload: `backend ${name}: a balance policy needs a section of its own` };
+    // And a FastCGI backend's `use-fcgi-app` with the fcgi-app section it names (index and params are its lines).
+    if (section === undefined && after.policy?.fastcgi) return { reload: `backend ${name}: a FastCGI backend needs a section of its own` };
     if (section === undefined) {
       // A sticky backend needs a sticky spare (its balance line is configuration text), a passthrough one a TCP spare
       // (its mode is), any other a plain one.
@@ -203,6 +205,12 @@ function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<st
   }
   shared?.before.forEach(put(before));
   shared?.after.forEach(put(after));
+  // Lines made from a backend's servers (cookie affinity's pods) follow the servers: a pod added or removed is a map
+  // update, like the server itself.
+  for (const [a, b] of changedPairs<Backend>(state.model.backends, next.backends, (x) => x.name)) {
+    if (a) backendEntries(a, oldSection).forEach(put(before));
+    if (b) backendEntries(b, newSection).forEach(put(after));
+  }
   const upserts: Op[] = [];
   const deletes: Op[] = [];
   let full: Map<string, string> | undefined;

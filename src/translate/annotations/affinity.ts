@@ -121,9 +121,13 @@ export const AFFINITY_ANNOTATIONS = [
     doc: {
       default: 'balanced',
       what:
-        '`balanced`: the cookie holds a random key (`<seconds.millis>.<n>.<n>`) that a consistent hash maps onto the Service\'s ready pods, so scaling up moves about 1/n of the clients to the new pods and a client whose pod left is mapped to another one and keeps its cookie (ingress-nginx\'s sticky_balanced). `persistent`: read and shown in `portico check`; see differences.',
+        '`balanced`: the cookie holds a random key (`<seconds.millis>.<n>.<n>`) that a consistent hash maps onto the Service\'s ready pods, so scaling up moves about 1/n of the clients to the new pods and a client whose pod left is mapped to another one and keeps its cookie (ingress-nginx\'s sticky_balanced). ' +
+        '`persistent`: the cookie names the pod itself, with ingress-nginx\'s key (`md5(<namespace>-<service>-<port><pod address>:<port>)`, so a cookie ingress-nginx wrote keeps its pod), and a client stays on that pod whatever pods are added; only when its pod is gone (removed from the endpoints, or in maintenance) is it balanced to another and given that pod\'s cookie (ingress-nginx\'s sticky_persistent). ' +
+        'A key is resolved among the pods of the Service port the route sends to only (`affinity-servers.map`, updated at runtime with the pods): a forged or stale key is balanced like a request without a cookie and gets a new cookie. ' +
+        'Live: switching modes, and pods coming and going in either mode, are map and server updates without a reload.',
       differences:
-        '`persistent` behaves as `balanced` for now: ingress-nginx\'s persistent cookie names the pod itself (an md5 of its address), which HAProxy 2.6 can only honour for servers written in the configuration (`cookie` is refused for servers added at runtime), so scaling would need reloads. The consistent hash is HAProxy\'s, not lua-resty-balancer\'s: a key picks some pod of the Service, not the pod ingress-nginx would pick.',
+        'The consistent hash of `balanced` is HAProxy\'s, not lua-resty-balancer\'s: a key picks some pod of the Service, not the pod ingress-nginx would pick. ' +
+        'A `persistent` request its cookie does not pin is balanced round robin over the pods (ingress-nginx picks one at random); with a single pod, the cookie it gets may name it under HAProxy\'s second server for that pod (same key, same pod).',
     },
   }),
   annotation({
@@ -218,8 +222,10 @@ export const AFFINITY_ANNOTATIONS = [
     set: (v, x) => (v.sessionCookieChangeOnFailure = x),
     doc: {
       default: 'false',
-      what: 'Read and checked. A request whose pod refuses the connection is retried on another pod (HAProxy\'s redispatch) and the cookie is kept, so the next request tries its pod again.',
-      differences: 'Without effect: ingress-nginx with `true` sends a new cookie for the pod that answered after a failure, and with `false` retries the same pod until it answers 502; HAProxy 2.6 cannot tell a redispatched request in its response rules (no `txn.redispatched` fetch), so Portico always retries elsewhere and never re-cookies.',
+      what:
+        'What a client\'s cookie becomes when its pod fails. A request whose pod refuses the connection is retried on another pod (HAProxy\'s redispatch). In `persistent` mode, with `true` the response carries a new cookie naming the pod that answered, so the client stays there; with `false` the cookie is left as it was and the next request tries its pod again. A pod removed from the endpoints is not a failure: its clients get a new cookie in either case. A runtime change is a map update.',
+      differences:
+        'With `false`, ingress-nginx retries the same pod until it gives up (502); Portico serves the request from another pod and keeps the cookie. In `balanced` mode the annotation has no effect (reported; the cookie is kept, ingress-nginx with `true` would write a new key avoiding the failed pod): HAProxy 2.6 tells neither the pod a key hashes to nor whether a request was redispatched (no `txn.redispatched` fetch), so the failure cannot be seen there.',
     },
   }),
 ];
@@ -230,5 +236,6 @@ export function checkAffinity(v: AnnotationValues, f: Findings): void {
   const field = 'metadata.annotations';
   if ((v.useRegex === true || v.rewriteTarget !== undefined) && v.sessionCookiePath === undefined)
     f.warn(field, 'A1', 'affinity with regular-expression paths: session-cookie-path should be set, or the cookie\'s Path is the expression itself (as in ingress-nginx)');
-  if (v.affinityMode === 'persistent') f.warn(field, 'A1', 'affinity-mode "persistent" is served as "balanced" for now (docs/annotations.md)');
+  if (v.affinityMode !== 'persistent' && v.sessionCookieChangeOnFailure === true)
+    f.warn(field, 'A1', 'session-cookie-change-on-failure has no effect with affinity-mode "balanced" in Portico: the cookie is kept when a pod fails (docs/annotations.md)');
 }

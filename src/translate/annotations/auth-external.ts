@@ -27,7 +27,7 @@ const HEADER_OR_COOKIE = /^(http|cookie)_[a-z0-9_]{1,64}$/;
 const VARIABLE = /\$(?:\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]*))/g;
 
 /** Every variable of `raw` (lowercased names), or the first reason it has one that is not allowed. */
-function variablesOf(raw: string, allowed: (name: string) => boolean, what: string): Parsed<string[]> {
+export function variablesOf(raw: string, allowed: (name: string) => boolean, what: string): Parsed<string[]> {
   const names: string[] = [];
   for (const m of raw.matchAll(VARIABLE)) {
     const name = m[1] ?? m[2] ?? '';

@@ -2,7 +2,7 @@
 // Service has no usable endpoint, and (ingress-nginx) the error pages of the statuses custom-http-errors lists.
 import { annotation } from './registry.js';
 import { isDns1035Label } from '../grammar.js';
-import { quote, trimSpaces } from './values.js';
+import { bool, quote, trimSpaces } from './values.js';
 import type { ValueGrammar } from './values.js';
 
 /** A Service name (a DNS-1035 label, as the API server requires), spaces around it ignored. The Service is the
@@ -53,6 +53,17 @@ export const DEFAULT_BACKEND_ANNOTATIONS = [
         "With the `default-backend` annotation: a response of this Ingress's backend whose status is listed is replaced by the default backend's answer to `GET /` (HAProxy's Lua HTTP client, dialling one of its usable servers in turn), sent with ingress-nginx's X-Code (the status), X-Format (the client's Accept), X-Original-URI (as the client sent it), X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port (as written in the Ingress), X-Request-ID, X-Forwarded-For and the client's Host; the client gets that answer's status, Content-Type and body, as nginx's `error_page <code> = @custom_...`. Live: changed codes are a map update; the first route with it takes a reload.",
       differences:
         "Portico has no controller-wide default backend yet: without the `default-backend` annotation on the Ingress, responses are left unchanged (ingress-nginx sends them to its global default backend). HAProxy's own 503 (no usable server) is not replaced by this annotation: `default-backend` already serves those requests. The error page is always a GET (nginx keeps the request's method), fetched in plain HTTP/1 from the default backend's servers: with a `backend-protocol` other than HTTP the annotation has no effect; the default backend's other response headers are not passed on; when the error backend gives no answer within 5 s (or has no usable server), the client gets the backend's original response instead of nginx's 502/504. Answers HAProxy makes itself (access lists, auth, redirects, body limits) are never replaced, as nginx's proxy_intercept_errors only sees upstream responses.",
+    },
+  }),
+  annotation({
+    name: 'disable-proxy-intercept-errors',
+    scope: 'route',
+    grammar: bool,
+    set: (v, x) => (v.disableProxyInterceptErrors = x),
+    doc: {
+      default: 'false',
+      what:
+        "`true`: this Ingress's responses are never replaced by custom-http-errors: the client gets the backend's own answer, whatever its status, as nginx's `proxy_intercept_errors off`. The default backend of `default-backend` still serves requests whose Service has no usable server. Live: a change is a map update.",
     },
   }),
 ];

@@ -5,7 +5,8 @@ import type { BackendProtocol } from '../../model/types.js';
 import type { SnippetPolicy } from './snippets.js';
 import type { NextUpstreamWord } from './retries.js';
 import type { LoadBalanceWord } from './balance.js';
-import type { HashKeyPart } from '../../model/types.js';
+import type { HashKeyPart, HeaderRewrite } from '../../model/types.js';
+import type { RedirectFrom } from './proxy-redirect.js';
 import type { SecretName } from './auth-basic.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
@@ -59,6 +60,8 @@ export interface AnnotationValues {
   forwardedPrefix?: string;
   /** `backend-protocol`, `http` included: a valid `portico.dev/` value wins over an `nginx.ingress.kubernetes.io/` one. */
   backendProtocol?: 'http' | BackendProtocol;
+  /** `fastcgi-index` (fastcgi.ts), used only with `backendProtocol: 'fcgi'`. */
+  fastcgiIndex?: string;
   /** `proxy-ssl-*` (proxy-ssl.ts); `proxySslSecret: 'invalid'`: the annotation was set but unreadable. */
   proxySslSecret?: { namespace?: string; name: string } | 'invalid';
   proxySslVerify?: boolean;
@@ -150,6 +153,26 @@ export interface AnnotationValues {
   customHttpErrors?: number[];
   /** `ssl-passthrough`: the Ingress's hosts' TLS goes to their `/` Service unterminated (routes.ts). */
   sslPassthrough?: boolean;
+  /** `disable-proxy-intercept-errors`: custom-http-errors does not replace this Ingress's responses. */
+  disableProxyInterceptErrors?: boolean;
+  /** `connection-proxy-header`. */
+  connectionProxyHeader?: 'close' | 'keep-alive';
+  /** `ssl-ciphers`: an OpenSSL cipher list OpenSSL accepts. */
+  sslCiphers?: string;
+  /** `ssl-prefer-server-ciphers`. */
+  sslPreferServerCiphers?: boolean;
+  /** `mirror-target`: scheme and host lowercased (mirror.ts). */
+  mirrorTarget?: string;
+  mirrorRequestBody?: boolean;
+  mirrorHost?: string;
+  /** proxy-redirect.ts: proxy_redirect's parameters, proxy_cookie_domain's and _path's, and how a relative Location
+   * the rewrite made is completed. */
+  proxyRedirectFrom?: RedirectFrom;
+  proxyRedirectTo?: string;
+  proxyCookieDomain?: 'off' | HeaderRewrite;
+  proxyCookiePath?: 'off' | HeaderRewrite;
+  usePortInRedirects?: boolean;
+  relativeRedirects?: boolean;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
@@ -178,8 +201,10 @@ export interface AnnotationSpec<T> {
   invalid?: InvalidValue;
   /** The rule of the finding for a value that fails the grammar, when it is not A1 (the snippets' A4). */
   refusal?: string;
-  /** What a valid value does not do, reported with the `refusal` rule (a directive without effect). */
+  /** What a valid value does not do, reported with the `refusal` rule (a directive without effect), or `notesRule`. */
   notes?: (value: T) => string[];
+  /** The rule of the `notes` findings when it is not the `refusal` one (A6: a valid value HAProxy 2.6 cannot honour). */
+  notesRule?: string;
   doc: AnnotationDoc;
 }
 
@@ -199,6 +224,8 @@ export interface Annotation {
   apply(values: AnnotationValues, raw: string): { reason: string } | { notes: string[] };
   /** The rule of its findings (A1 unless said). */
   rule: string;
+  /** The rule of what a valid value does not do (`rule` unless said). */
+  notesRule: string;
   /** What an invalid value means, when that is not the default (AnnotationSpec.invalid). */
   invalid?: InvalidValue;
 }
@@ -216,6 +243,7 @@ export function annotation<T>(spec: AnnotationSpec<T>): Annotation {
       return { notes: spec.notes?.(parsed.value) ?? [] };
     },
     rule: spec.refusal ?? 'A1',
+    notesRule: spec.notesRule ?? spec.refusal ?? 'A1',
     ...(spec.invalid ? { invalid: spec.invalid } : {}),
   };
 }
@@ -243,7 +271,7 @@ export function parseAnnotations(annotations: Record<string, string>, registry: 
       if (raw === undefined || raw === '') continue;
       const result = a.apply(values, raw);
       if ('notes' in result) {
-        for (const note of result.notes) f.warn(field(key), a.rule, note);
+        for (const note of result.notes) f.warn(field(key), a.notesRule, note);
         invalid = false;
         break;
       }

@@ -2,6 +2,7 @@
 export * from './certs.js';
 export * from './client.js';
 export * from './echo.js';
+export * from './fastcgi.js';
 export * from './manifests.js';
 export * from './portico.js';
 export * from './ports.js';

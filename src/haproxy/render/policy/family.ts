@@ -3,7 +3,7 @@
 // frontend's phases. A family whose maps hold no line has no rules in the configuration at all, so a plain route
 // pays nothing for it; a changed value is a map update, and a route that needs a map the running configuration has
 // no rule for takes a reload (runtime/plan.ts).
-import type { RoutePolicy } from '../../../model/types.js';
+import type { Backend, RoutePolicy } from '../../../model/types.js';
 
 /**
  * Where a family's rules go, in the order a request meets them (docs/architecture.md, "Annotations and route
@@ -73,6 +73,12 @@ export interface PolicyFamily<M extends string> {
    * of its maps in use (test/unit/policy-families.test.ts) only tries the sets these allow.
    */
   implies?: Partial<Record<M, readonly M[]>>;
+  /**
+   * Lines made from backends rather than routes (cookie affinity's pods), in a map of the family that exists, even
+   * empty, whenever the route map `with` has lines: pods come and go at runtime, so the rules reading the map must not
+   * depend on whether some pod is there. `section`: the section serving the backend (its own, or a bound spare).
+   */
+  backendData?: { map: M; with: M; data(b: Backend, section: string): [key: string, value: string][] };
   /** A Lua script the family's rules call, loaded (`lua-load`) while the family is in use. */
   lua?: { file: string; text: string };
   /** Sections of their own (stick tables), given which of the family's maps are in use: each an array of lines, the
