@@ -58,8 +58,8 @@ async function tlsPod(pod: string, ip: string): Promise<void> {
 const secure = (ips: string[], name = 'secure'): string =>
   docs(service({ name, ports: [{ name: 'https', port: 8443, targetPort: 8443 }] }), endpointSlice({ name: `${name}-1`, service: name, ports: [{ name: 'https', port: 8443 }], endpoints: ips.map((ip) => ({ ip })) }));
 
-const passIngress = (name: string, host: string, svc: string, value = 'true'): string =>
-  ingress({ name, annotations: { [PASS]: value }, rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', service: svc, port: 8443 }] }] });
+const passIngress = (name: string, host: string, svc: string, value = 'true', tls = false): string =>
+  ingress({ name, annotations: { [PASS]: value }, rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', service: svc, port: 8443 }] }], ...(tls ? { tls: [{ hosts: [host], secretName: 'site' }] } : {}) });
 
 const siteIngress = ingress({ name: 'site', rules: [{ host: 'site.test', paths: [{ path: '/', pathType: 'Prefix', service: 'web', port: 80 }] }], tls: [{ hosts: ['site.test'], secretName: 'site' }] });
 
@@ -163,12 +163,13 @@ describe('ssl-passthrough', () => {
     await waitFor(async () => (await reloadCount(portico.adminPort)) > reloads, { timeoutMs: 5000 });
     assert.equal(await reloadCount(portico.adminPort), reloads + 1, 'the SNI frontend comes with one reload');
 
-    const r = await httpsGet(portico.httpsPort, { servername: 'pass.test', host: 'pass.test' });
+    const r = await httpsGet(portico.httpsPort, { servername: 'pass.test', host: 'pass.test', localAddress: '127.0.238.9' });
     assert.equal(r.status, 200);
     assert.equal(cn(r.cert.subject), 'pod-own');
     const said = podSays(r.body);
     assert.equal(said.pod, 'secure-1');
     assert.equal(said.sni, 'pass.test', 'the pod terminates the TLS itself and sees the SNI the client sent');
+    assert.notEqual(said.peer, '127.0.238.9', 'the pod sees HAProxy, not the client (no PROXY protocol to backends, as in ingress-nginx)');
     assert.equal(r.headers['server'], undefined, 'Portico added nothing: it never saw the HTTP inside');
 
     // The same port, another host: terminated by Portico, routed, and the client's own address reaches the backend.
@@ -220,10 +221,14 @@ describe('ssl-passthrough', () => {
       assert.equal(first.pod, 'secure-1');
       const reloads = await reloadCount(portico.adminPort);
 
-      await writeManifest(dir, 'pass2.yaml', passIngress('pass2', 'pass2.test', 'other'));
+      await writeManifest(dir, 'pass2.yaml', passIngress('pass2', 'pass2.test', 'other', 'true', true));
       await waitFor(async () => (await certFor('pass2.test')) === 'pod-own', { timeoutMs: 10_000 });
       const r2 = await httpsGet(portico.httpsPort, { servername: 'pass2.test', host: 'pass2.test' });
       assert.equal(podSays(r2.body).pod, 'other-1');
+      // A passthrough host in a tls block: the HTTP port redirects to HTTPS (rule T9), as ingress-nginx's server does.
+      const plain = await httpGet(portico.httpPort, { host: 'pass2.test', path: '/a?b' });
+      assert.equal(plain.status, 308);
+      assert.equal(plain.headers['location'], 'https://pass2.test/a?b');
 
       await writeManifest(dir, 'secure.yaml', secure(['127.0.236.1', '127.0.236.2']));
       await waitFor(
