@@ -142,6 +142,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     masterSocket: join(stateDir, 'master.sock'),
     probePorts: [f.httpPort, f.httpsPort],
     probeHost: f.bindAddress === '' ? '127.0.0.1' : f.bindAddress,
+    probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
     onRestart: () => metrics.restarts.inc(),

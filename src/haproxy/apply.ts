@@ -7,7 +7,8 @@ import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { RoutingModel } from '../model/types.js';
-import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares } from './render/render.js';
+import { HOP_SOCKET } from './render/passthrough.js';
+import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares, tcpSpares } from './render/render.js';
 import type { Artefacts, RenderOptions } from './render/render.js';
 import { RuntimeCli } from './process/runtime-cli.js';
 import { HaproxyError } from './process/supervisor.js';
@@ -84,6 +85,11 @@ export class Applier {
 
   get configPath(): string {
     return join(this.o.stateDir, 'haproxy.cfg');
+  }
+
+  /** The unix sockets of the live configuration's internal listeners, for the supervisor's health check. */
+  get listenerSockets(): string[] {
+    return this.state?.layout.features.has('passthrough') ? [join(this.o.stateDir, HOP_SOCKET)] : [];
   }
 
   get isLive(): boolean {
@@ -414,7 +420,7 @@ function freshState(model: RoutingModel, gen: Generation, generatedDefaultCertPe
     layout: { filesDir: gen.dir, named: new Map(model.backends.map((b) => [b.name, externalKey(b)])), features: featuresInUse(model) },
     model,
     bound: new Map(),
-    free: [...Array.from({ length: gen.spares }, (_, i) => spareName(i)), ...stickySpares(model)],
+    free: [...Array.from({ length: gen.spares }, (_, i) => spareName(i)), ...stickySpares(model), ...tcpSpares(model)],
     defaultCertPem: defaultCertificatePem(model, generatedDefaultCertPem),
   };
 }

@@ -381,6 +381,9 @@ export interface HostGroup {
   /** `auth-tls-secret` of the oldest Ingress on the host that has one, with a usable CA and a verify mode other than
    * `off`: the host's SNI line (and its aliases') asks clients for a certificate of this CA. */
   clientAuth?: { ca: CaFile; depth: number };
+  /** `ssl-passthrough`: the TCP backend (BackendPolicy.passthrough) that TLS connections whose SNI is this host go to,
+   * unterminated; `''`: none could be chosen (no `/` path, no default backend), and those connections are refused. */
+  passthrough?: string;
   /** `ssl-ciphers` of the oldest Ingress on the host that has one: the OpenSSL cipher list (TLS 1.2 and below) of the
    * host's SNI line and its aliases'. */
   sslCiphers?: string;
@@ -429,6 +432,8 @@ export interface BackendPolicy {
   /** `load-balance: ewma` and `upstream-hash-by`: the section's balance lines (no spare has them). Never with affinity,
    * whose cookie key decides the server (ingress-nginx's balancer does the same). */
   balance?: BalancePolicy;
+  /** `ssl-passthrough`: a TCP section whose servers get the client's TLS connection as it is (nothing else set). */
+  passthrough?: true;
   /** `backend-protocol: FCGI`: the `fcgi-app` the section uses (no spare has `use-fcgi-app`). Present exactly when
    * `protocol` is `fcgi`. */
   fastcgi?: FastCgiPolicy;

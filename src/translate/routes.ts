@@ -39,7 +39,7 @@ function authResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: Ingr
  * grammar and none contains `_`, so a protocol suffix can never be read as a port. Plain HTTP has no suffix.
  */
 export function backendName(ref: ServiceRef, policy?: BackendPolicy): string {
-  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.fastcgi ? `_app${policy.fastcgi.id}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}`;
+  return `be_${ref.namespace}_${ref.service}_${ref.port}${policy?.protocol ? `_${policy.protocol}` : ''}${policy?.fastcgi ? `_app${policy.fastcgi.id}` : ''}${policy?.affinity ? '_sticky' : ''}${policy?.serviceUpstream ? '_svc' : ''}${policy?.tls ? `_tls${policy.tls.id}` : ''}${policy?.retry ? `_retry${policy.retry.id}` : ''}${policy?.balance ? `_lb${policy.balance.id}` : ''}${policy?.passthrough ? '_passthrough' : ''}`;
 }
 
 /** A backend as the routes of one host group (or the catch-all) use it: the Service port, how it is spoken to, by whom. */
@@ -280,6 +280,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   }
   attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
+  const passthrough = passthroughOf(key, ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), all, dflt, refs, diagnostics);
 
   const pick = (list: Candidate[]): Candidate => {
     const sorted = [...list].sort(rank);
@@ -323,12 +324,56 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   if (appRoot !== undefined) group.appRoot = appRoot;
   if (tlsHost) group.tlsHost = true;
   if (hostAuth?.tls && key !== ANY_HOST_KEY) group.clientAuth = hostAuth.tls;
+  if (passthrough) group.passthrough = passthrough.backend;
   // Oldest first: the first Ingress on the host with ssl-ciphers decides (ingress-nginx keeps the server's first).
   // The any-host group has no SNI name of its own to carry them.
   const sslCiphers = ingresses.find((ing) => !isCanary(ing.annotations) && ing.annotations.sslCiphers !== undefined && onHost(ing))?.annotations.sslCiphers;
   if (sslCiphers !== undefined && key !== ANY_HOST_KEY) group.sslCiphers = sslCiphers;
   const targets: RouteTarget[] = [...group.exact, ...group.prefix, ...(group.regex ?? []), ...(dflt ? [dflt] : [])];
-  return { group, uses: useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i]))), diagnostics };
+  const uses = useOf(refs, targets, new Map(ingresses.map((i) => [i.key, i])));
+  if (passthrough?.backend) uses.set(passthrough.backend, { ...refs.get(passthrough.backend)!, users: new Set([passthrough.from.ref]) });
+  return { group, uses, diagnostics };
+}
+
+/**
+ * ssl-passthrough for one host (ingress-nginx's `getConfiguration`): when any Ingress with a rule on the host asks for
+ * it, the host's TLS goes to the Service of its `/` location, whichever Ingress routes `/` (else the host's default
+ * backend, which is what ingress-nginx's root location falls to). `backend` is '' when there is neither: the SNI's
+ * connections are refused, as ingress-nginx's proxy fails to dial. The routes of the host to that Service port are
+ * switched to HTTPS in place (`all` and `dflt` are changed), because the port speaks TLS: nginx proxies a passthrough
+ * upstream with `https://` on its HTTP port.
+ */
+function passthroughOf(key: string, onHost: IngressInfo[], all: Candidate[], dflt: RouteTarget | undefined, refs: BackendRefs, diagnostics: Diagnostic[]): { backend: string; from: IngressInfo } | undefined {
+  const asking = onHost.filter((ing) => ing.annotations.sslPassthrough === true);
+  const first = asking[0];
+  if (!first) return undefined;
+  if (key === ANY_HOST_KEY || key.startsWith('*.')) {
+    // ingress-nginx compares the SNI with the host as a string: a rule without host or a wildcard never matches one.
+    for (const ing of asking) diagnostics.push({ level: 'warning', object: ing.ref, field: 'metadata.annotations', rule: 'A1', message: `ssl-passthrough: ${key === ANY_HOST_KEY ? 'a rule without host' : `the wildcard host ${key}`} matches no SNI exactly; its TLS stays terminated by Portico` });
+    return undefined;
+  }
+  // A Prefix (or ImplementationSpecific) `/` serves the whole host; an Exact one only its root.
+  const root = all.filter((c) => c.path === '/').sort((a, b) => Number(a.pathType === 'Exact') - Number(b.pathType === 'Exact') || rank(a, b))[0];
+  const rootBackend = root?.backend ?? dflt?.backend;
+  const from = root?.ing ?? onHost.find((ing) => ing.key === dflt?.source.ingress) ?? first;
+  if (rootBackend === undefined) {
+    diagnostics.push({ level: 'warning', object: first.ref, field: 'metadata.annotations', rule: 'A1', message: `ssl-passthrough: host ${key} has no path / and no default backend to pass its TLS connections to; they are refused` });
+    return { backend: '', from };
+  }
+  const used = refs.get(rootBackend)!;
+  // service-upstream keeps its meaning (the cluster IP, which is what ingress-nginx's proxy always dials); nothing
+  // else of the route's backend policy concerns raw TLS.
+  const tcp: BackendPolicy = used.policy?.serviceUpstream ? { passthrough: true, serviceUpstream: true } : { passthrough: true };
+  const backend = backendName(used.ref, tcp);
+  refs.set(backend, { ref: used.ref, policy: tcp });
+  if (used.policy?.protocol === undefined) {
+    const policy: BackendPolicy = { ...used.policy, protocol: 'https' };
+    const https = backendName(used.ref, policy);
+    refs.set(https, { ref: used.ref, policy });
+    for (const c of all) if (c.backend === rootBackend) c.backend = https;
+    if (dflt?.backend === rootBackend) dflt.backend = https;
+  }
+  return { backend, from };
 }
 
 /** A canary Ingress's paths on `key`; its default backend is reported once, in the group of its first rule. */

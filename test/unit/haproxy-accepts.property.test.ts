@@ -235,6 +235,8 @@ function kinds(hostile: boolean) {
     'portico.dev/fastcgi-index': ['app.php', 'x;y'],
     'nginx.ingress.kubernetes.io/fastcgi-params-configmap': ['fcgi-params', 'a\nb'],
     'nginx.ingress.kubernetes.io/default-backend': ['web', 'ns/web', 'A b'],
+    'nginx.ingress.kubernetes.io/ssl-passthrough': ['true', 'true', 'false', 'True', 'yes', 'true\n  bind :443', '#true', '{true}'],
+    'portico.dev/ssl-passthrough': ['true', 'mode tcp'],
     'nginx.ingress.kubernetes.io/disable-proxy-intercept-errors': ['true', 'false', 'yes'],
     'nginx.ingress.kubernetes.io/connection-proxy-header': ['close', 'keep-alive', 'upgrade', 'close\n  option httpclose'],
     'nginx.ingress.kubernetes.io/ssl-ciphers': ['ECDHE-RSA-AES256-GCM-SHA384', 'HIGH:!aNULL:!MD5', 'ECDHE+AESGCM:@STRENGTH', 'DEFAULT:@SECLEVEL=1', 'NOPE', 'DES-CBC3-SHA', 'TLS_AES_128_GCM_SHA256', 'HIGH] a.test\n/etc/passwd', 'HIGH verify none', 'HIGH:!aNULL,ECDHE'],

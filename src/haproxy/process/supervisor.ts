@@ -18,6 +18,10 @@ export interface SupervisorOptions {
   /** Ports that must accept connections before the data plane counts as ready, and the address to probe them on. */
   probePorts: number[];
   probeHost: string;
+  /** Unix sockets of listeners the running configuration has besides the ports (ssl-passthrough's hop to the
+   * terminating frontend), asked again at each check: a client reaches them only through a port, whose probe alone
+   * would not notice one gone. */
+  probeSockets?: () => string[];
   /** HAProxy writes its master's pid here, so that a master orphaned by a crashed Portico can be stopped. */
   pidFile: string;
   log: Logger;
@@ -299,6 +303,7 @@ export class HaproxySupervisor {
     if (!info) return 'the HAProxy master does not answer on its CLI';
     if (!info.workers.some((w) => w.reloads === 0)) return 'HAProxy has no current worker';
     for (const port of this.o.probePorts) if (!(await canConnect(this.o.probeHost, port))) return `HAProxy does not accept connections on ${this.o.probeHost}:${port}`;
+    for (const path of this.o.probeSockets?.() ?? []) if (!(await canConnect(path))) return `HAProxy does not accept connections on ${path}`;
     return undefined;
   }
 
@@ -397,9 +402,10 @@ export class HaproxySupervisor {
   }
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** A TCP connection to host:port, or to a unix socket when only a path is given. */
+function canConnect(host: string, port?: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ port, host });
+    const s = port === undefined ? connect({ path: host }) : connect({ port, host });
     const timer = setTimeout(() => {
       s.destroy();
       resolve(false);

@@ -29,6 +29,7 @@ import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets
 import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
+import { PASSTHROUGH_MAP, REFUSED, hopBind, passthroughSections, tcpSpareCount } from './passthrough.js';
 import { MIRROR_FAMILY } from './policy/mirror.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
@@ -103,6 +104,8 @@ export const MAPS = {
   appRoots: 'maps/app-roots.map',
   /** A host's other name (from-to-www-redirect) -> the host it redirects to. */
   hostRedirects: 'maps/host-redirects.map',
+  /** A passthrough host (ssl-passthrough) -> the TCP section its TLS connections go to (passthrough.ts). */
+  passthrough: PASSTHROUGH_MAP,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -347,6 +350,7 @@ export function groupFeatures(g: HostGroup): Feature[] {
     ...((g.regex?.length ?? 0) > 0 ? ['regexPaths' as const] : []),
     ...(g.appRoot !== undefined ? ['appRoots' as const] : []),
     ...(g.wwwRedirectFrom !== undefined ? ['hostRedirects' as const] : []),
+    ...(g.passthrough !== undefined ? ['passthrough' as const] : []),
   ];
 }
 
@@ -400,6 +404,8 @@ export function groupEntries(g: HostGroup, sectionOf: SectionOf = OWN_SECTION): 
   for (const [key, value] of paths) out.push(['paths', assertMapWord(key, 'map key'), value]);
   if (g.appRoot !== undefined) out.push(['appRoots', g.key, assertAppRoot(g.appRoot)]);
   if (g.wwwRedirectFrom !== undefined) out.push(['hostRedirects', assertMapWord(g.wwwRedirectFrom, 'map key'), g.key]);
+  // Keyed by the host alone: the SNI frontend looks up the ClientHello's name, lowercased, as it is.
+  if (g.passthrough !== undefined) out.push(['passthrough', assertMapWord(g.key, 'map key'), g.passthrough === '' ? REFUSED : assertToken(sectionOf(g.passthrough), 'backend name')]);
   for (const r of g.regex ?? []) {
     const e = routeEntries(r, ID_KEY.regex(g, r), sectionOf, tls);
     out.push(['regexPaths', regexPathKey(g.key, r.pattern), e.value]);
@@ -645,6 +651,30 @@ export function isStickySection(name: string): boolean {
   return name.startsWith('spare_sticky_');
 }
 
+/** A spare of the TCP flavour (ssl-passthrough), which only a passthrough backend may be bound to. */
+export function tcpSpareName(i: number): string {
+  return `spare_tcp_${i}`;
+}
+
+export function isTcpSection(name: string): boolean {
+  return name.startsWith('spare_tcp_');
+}
+
+/** The flavour of spare a backend needs: its section's balance lines or mode are configuration text. */
+export function spareFlavour(b: Pick<Backend, 'policy'>): 'sticky' | 'tcp' | 'plain' {
+  return b.policy?.passthrough ? 'tcp' : b.policy?.affinity ? 'sticky' : 'plain';
+}
+
+export function sectionFlavour(section: string): 'sticky' | 'tcp' | 'plain' {
+  return isTcpSection(section) ? 'tcp' : isStickySection(section) ? 'sticky' : 'plain';
+}
+
+/** TCP spares a configuration carries (passthrough.ts `tcpSpareCount`). */
+export function tcpSpares(model: RoutingModel): string[] {
+  const n = model.backends.filter((b) => b.policy?.passthrough && !b.externalName).length;
+  return Array.from({ length: tcpSpareCount(n) }, (_, i) => tcpSpareName(i));
+}
+
 /** Sticky spares a configuration carries: none until some backend is sticky (the first one takes a reload, as a
  * feature the configuration lacks), then two, or one per ten sticky backends. */
 export function stickySpares(model: RoutingModel): string[] {
@@ -828,9 +858,9 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, d
   const pin = sticky ? ['  use-server %[var(txn.affinity_server)] if { var(txn.affinity_server) -m found }'] : [];
   const lines = [`backend ${assertToken(name, 'backend name')}`, ...balance, ...pin, ...retryLines(b?.policy?.retry), '  option redispatch 1', ...useFastCgiLines(b?.policy)];
   if (b?.externalName) {
-    // Rule B15: an ExternalName that does not resolve leaves its server without an address, never picked, so the
+    // Rule B15 (a TCP section has no HTTP status to change: a failed connection is closed): an ExternalName that does not resolve leaves its server without an address, never picked, so the
     // frontend's B17 rule does not apply; a bad gateway all the same. Backend rules run before the frontend's.
-    lines.push(`  http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found }`);
+    if (!b.policy?.passthrough) lines.push(`  http-after-response set-status 502 if { status 503 } { res.hdr(${INTERNAL_MARK}) -m found }`);
     const host = b.externalName.host;
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(host)) throw new Error(`render: refusing externalName ${JSON.stringify(host)}`);
     const dns = resolvers ? ` resolvers ${RESOLVERS} resolve-prefer ipv4` : '';
@@ -921,12 +951,28 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
    * only on HTTP, HSTS and the HTTP/2 body tests only on HTTPS (bench/README.md: about 1,100 instructions fewer per
    * plain HTTP request than one frontend for both). Both use the same maps, so a map change reaches both.
    */
+  // ssl-passthrough: the SNI frontend holds the HTTPS port, and the per-client limits, which must see the client's
+  // own address at accept (a unix socket's connection has none; the PROXY header counts from the session on).
+  const tcpBackends = model.backends.filter((b) => b.policy?.passthrough);
+  const passthrough = features.has('passthrough') || tcpBackends.length > 0;
+  const httpsOptions = ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`;
+  const httpsBinds = passthrough ? [hopBind(safeDir(o.stateDir), httpsOptions)] : bindLines(o, o.httpsPort, httpsOptions);
+  const tcpSections = passthrough
+    ? [
+        ...passthroughSections({ binds: bindLines(o, o.httpsPort, ''), connectionRules: connectionRules(o.edge), stateDir: safeDir(o.stateDir), mapFile: map(MAPS.passthrough), timeouts: t }),
+        ...tcpBackends.map((b) => sectionText(b.name, b, withDns, o.filesDir)),
+        ...tcpSpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir)),
+      ]
+    : [];
+  // Behind the hop each terminated connection holds two of maxconn (the client's and the hop's), so the terminating
+  // frontend starts closing idle connections at half its usual count, before the process runs out.
+  const hopEdge = { ...o.edge, closeIdleAbove: Math.max(1, Math.floor(assertInt(o.edge.closeIdleAbove, 'idle-close threshold', 1) / 2)) };
   const frontendText = (f: { name: string; tls: boolean; port: number; binds: string[] }): string => `frontend ${f.name}
 ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
   # offered through TLS's ALPN only, as ingress-nginx offers it, so the HTTP/2 tests below see every HTTP/2 request.
   option disable-h2-upgrade
-${indent([...connectionRules(o.edge), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
+${indent([...(f.tls && passthrough ? [] : connectionRules(o.edge)), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
   # The client's address as text (lower casts it to a string), made once per connection: formatted for every request
   # (option forwardfor, %[src]) it cost about 2,200 instructions a request. A rule that changes the client address
   # per request (set-src from a trusted proxy's header) must set this variable again.
@@ -983,7 +1029,7 @@ ${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location htt
   # instead of one per backend section: 10,000 sections parse a third of a second faster and take 32 MB less.
 ${indent(backendVerdict)}
   http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
-${indent(responseEdgeRules(o.edge, f.tls))}
+${indent(responseEdgeRules(f.tls && passthrough ? hopEdge : o.edge, f.tls))}
 ${phase('response', f.tls)}  use_backend %[var(txn.route),field(2,|)]`;
   return `# Generated by Portico. Do not edit: every change is overwritten.
 global
@@ -1033,9 +1079,9 @@ defaults ${LISTENER_DEFAULTS} from ${BASE_DEFAULTS}
 
 ${frontendText({ name: HTTP_FRONTEND, tls: false, port: o.httpPort, binds: bindLines(o, o.httpPort, '') })}
 
-${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: bindLines(o, o.httpsPort, ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`) })}
+${frontendText({ name: HTTPS_FRONTEND, tls: true, port: o.httpsPort, binds: httpsBinds })}
 
-${[...tables, ...fastCgiAppSections(model), ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true))].join('\n\n')}
+${[...tables, ...fastCgiAppSections(model), ...(gateFrontend ? [gateFrontend] : []), ...routeDefaults, ...(gateBackend ? [gateBackend] : []), ...model.backends.filter((b) => !b.policy?.passthrough).map((b) => sectionText(b.name, b, withDns, o.filesDir)), ...Array.from({ length: spares }, (_, i) => sectionText(spareName(i), undefined, withDns, o.filesDir)), ...stickySpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir, true)), ...tcpSections].join('\n\n')}
 `;
 }
 

@@ -6,7 +6,7 @@
 // routes are map entries, certificates and SNI names live in HAProxy's certificate store and crt-list.
 import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarget, RoutingModel, Server, SniBinding } from '../../model/types.js';
 import { cmp } from '../../translate/diagnostics.js';
-import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, isStickySection, renderMaps, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
+import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
@@ -119,11 +119,12 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     // And a FastCGI backend's `use-fcgi-app` with the fcgi-app section it names (index and params are its lines).
     if (section === undefined && after.policy?.fastcgi) return { reload: `backend ${name}: a FastCGI backend needs a section of its own` };
     if (section === undefined) {
-      // A sticky backend needs a sticky spare (its balance line is configuration text), any other a plain one.
-      const sticky = after.policy?.affinity === true;
-      const at = free.findIndex((f) => isStickySection(f) === sticky);
+      // A sticky backend needs a sticky spare (its balance line is configuration text), a passthrough one a TCP spare
+      // (its mode is), any other a plain one.
+      const flavour = spareFlavour(after);
+      const at = free.findIndex((f) => sectionFlavour(f) === flavour);
       section = at < 0 ? undefined : free.splice(at, 1)[0];
-      if (section === undefined) return { reload: `no ${sticky ? 'sticky ' : ''}spare backend section left for ${name}` };
+      if (section === undefined) return { reload: `no ${flavour === 'plain' ? '' : `${flavour} `}spare backend section left for ${name}` };
       bound.set(name, section);
       old = [];
     }
@@ -139,6 +140,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   if (!shared) inheritSharedEntries(state.model, next);
   const missing = missingFeature(state, next, shared?.after ?? []);
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
+  // Unlike a rule left behind, the SNI frontend costs every HTTPS connection a hop: it goes with the last host using it.
+  if (state.layout.features.has('passthrough') && state.model.hostGroups !== next.hostGroups && !next.hostGroups.some((g) => g.passthrough !== undefined)) return { reload: 'no host passes TLS through any more' };
   const mapOps = planMaps(state, next, bound, shared);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
   const tlsOps = planBackendTls(state, next);

@@ -26,6 +26,7 @@ import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
 import { DEFAULT_BACKEND_ANNOTATIONS } from './default-backend.js';
 import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
+import { PASSTHROUGH_ANNOTATIONS } from './passthrough.js';
 import { CONNECTION_ANNOTATIONS } from './connection.js';
 import { TLS_CIPHER_ANNOTATIONS } from './tls-ciphers.js';
 import { NOT_IN_HAPROXY_ANNOTATIONS } from './not-in-haproxy.js';
@@ -38,6 +39,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...AUTH_BASIC_ANNOTATIONS,
   ...AUTH_EXTERNAL_ANNOTATIONS,
   ...AUTH_TLS_ANNOTATIONS,
+  ...PASSTHROUGH_ANNOTATIONS,
   ...SATISFY_ANNOTATIONS,
   ...REDIRECT_ANNOTATIONS,
   ...TIMEOUT_ANNOTATIONS,

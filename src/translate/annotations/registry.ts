@@ -151,6 +151,8 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** `ssl-passthrough`: the Ingress's hosts' TLS goes to their `/` Service unterminated (routes.ts). */
+  sslPassthrough?: boolean;
   /** `disable-proxy-intercept-errors`: custom-http-errors does not replace this Ingress's responses. */
   disableProxyInterceptErrors?: boolean;
   /** `connection-proxy-header`. */
