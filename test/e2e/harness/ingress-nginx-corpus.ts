@@ -53,6 +53,7 @@ const FAMILIES: Family[] = [
   ['mirror', [['mirror-target', 'https://mirror.example.com$request_uri'], ['mirror-request-body', 'off']]],
   ['proxy-redirect', [['proxy-redirect-from', 'http://internal.svc/'], ['proxy-redirect-to', 'https://shop.example.com/'], ['proxy-cookie-domain', 'internal.svc shop.example.com'], ['proxy-cookie-path', '/app /']]],
   ['fastcgi', [['backend-protocol', 'FCGI'], ['fastcgi-index', 'index.php']]],
+  ['passthrough', [['ssl-passthrough', 'true']]],
   ['tls', [['ssl-ciphers', 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256'], ['ssl-prefer-server-ciphers', 'true']]],
 ];
 
