@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { authTypeGrammar, hashProblem, parseHtpasswd, realmGrammar, secretNameGrammar, secretUsers } from '../../src/translate/annotations/auth-basic.js';
+import { createHash } from 'node:crypto';
+import { SHA_CRYPT_MAX_ROUNDS, authTypeGrammar, hashProblem, parseHtpasswd, realmGrammar, secretNameGrammar, secretUsers, storedHash } from '../../src/translate/annotations/auth-basic.js';
 import { authData, authLua, challengeValue, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
@@ -54,18 +55,31 @@ describe('basic authentication grammars', () => {
 });
 
 describe('htpasswd content', () => {
-  test("every scheme htpasswd writes: apr1, bcrypt and SHA-1 accepted; DES, SHA-256/512-crypt refused with a reason", () => {
-    for (const flag of ['-m', '-B', '-s']) assert.equal(hashProblem(hashOf(htpasswd(flag, 'u', 'p'))), undefined, flag);
-    assert.match(hashProblem(hashOf(htpasswd('-d', 'u', 'p'))) ?? '', /DES crypt/);
-    assert.match(hashProblem(hashOf(htpasswd('-2', 'u', 'p'))) ?? '', /SHA-256\/512/);
-    assert.match(hashProblem(hashOf(htpasswd('-5', 'u', 'p'))) ?? '', /SHA-256\/512/);
+  test('every scheme htpasswd writes is accepted except its plain text (nginx hands that to crypt()); malformed and costly hashes are reported', () => {
+    for (const flag of ['-m', '-B', '-s', '-d', '-2', '-5']) assert.equal(hashProblem(hashOf(htpasswd(flag, 'u', 'p'))), undefined, flag);
+    for (const flag of ['-2', '-5']) assert.equal(hashProblem(hashOf(execFileSync('htpasswd', ['-nb', flag, '-r', String(SHA_CRYPT_MAX_ROUNDS), 'u', 'p'], { encoding: 'utf8' }).trim())), undefined);
+    assert.match(hashProblem(hashOf(execFileSync('htpasswd', ['-nb', '-5', '-r', String(SHA_CRYPT_MAX_ROUNDS + 1), 'u', 'p'], { encoding: 'utf8' }).trim())) ?? '', /rounds=200001 is above 200000/);
+    assert.match(hashProblem(hashOf(htpasswd('-p', 'u', 'plaintext'))) ?? '', /without \{PLAIN\} matches nothing/);
     assert.match(hashProblem(hashOf(htpasswd('-B', 'u', 'p').replace('$05$', '$10$'))) ?? '', /cost 10/);
-    for (const bad of ['secret', '{PLAIN}secret', '$apr1$salt$short', '$2y$05$tooshort', '$apr1$a$bbbbbbbbbbbbbbbbbbbbbb\n']) assert.notEqual(hashProblem(bad), undefined, bad);
+    for (const ok of ['{PLAIN}', '{PLAIN}a b#c', `{SSHA}${Buffer.alloc(20, 7).toString('base64')}`, `{SSHA}${Buffer.alloc(25, 7).toString('base64')}`]) assert.equal(hashProblem(ok), undefined, ok);
+    const bad = [
+      'secret', '$apr1$salt$short', '$2y$05$tooshort', '$apr1$a$bbbbbbbbbbbbbbbbbbbbbb\n', 'abcdefghijk1', 'abcdefghijk1$',
+      '$5$rounds=999$salt$' + 'a'.repeat(43), '$5$rounds=01000$salt$' + 'a'.repeat(43), '$5$salt$' + 'a'.repeat(86), '$6$salt$' + 'a'.repeat(43),
+      '$5$saltsaltsaltsalts$' + 'a'.repeat(43), '$5$sa%t$' + 'a'.repeat(43), '$y$j9T$salt$hash', `{SSHA}${Buffer.alloc(19, 7).toString('base64')}`, '{SSHA}not base64!',
+    ];
+    for (const b of bad) assert.notEqual(hashProblem(b), undefined, b);
+  });
+
+  test('{PLAIN} reaches render as the SHA-256 of the password, never the password', () => {
+    const r = parseHtpasswd('pat:{PLAIN}p w#1\n');
+    assert.deepEqual(r.users, [['pat', `{PLAIN-SHA256}${createHash('sha256').update('p w#1').digest('hex').toUpperCase()}`]]);
+    assert.equal(storedHash('$apr1$x$y'), '$apr1$x$y');
+    assert.equal(hashValue(r.users[0]![1]), r.users[0]![1], 'render takes it');
   });
 
   test('lines: comments and empty lines skipped, CRLF read, the first line of a user wins; problems never quote the hash', () => {
     const ann = htpasswd('-m', 'ann', 'x');
-    const text = `# comment\r\n${ann}\r\n\nno-colon\n${htpasswd('-m', 'ann', 'y')}\n:${hashOf(ann)}\nbad\u0007user:${hashOf(ann)}\ndee:${hashOf(htpasswd('-d', 'dee', 'p'))}\n`;
+    const text = `# comment\r\n${ann}\r\n\nno-colon\n${htpasswd('-m', 'ann', 'y')}\n:${hashOf(ann)}\nbad\u0007user:${hashOf(ann)}\ndee:${hashOf(htpasswd('-d', 'dee', 'p'))}x\n`;
     const r = parseHtpasswd(text);
     assert.deepEqual(r.users, [['ann', hashOf(ann)]]);
     assert.deepEqual(
@@ -98,7 +112,7 @@ describe('render: the maps and the script', () => {
   test('render refuses what translate should have refused: hostile realms, users and hashes throw', () => {
     for (const realm of ['a"b', 'a\\', 'a\nb', 'a%b']) assert.throws(() => challengeValue(realm), /refusing auth realm/);
     for (const user of ['', 'a:b', 'a\nb', 'x'.repeat(256)]) assert.throws(() => userKey(user), /refusing auth user/);
-    for (const hash of ['plain', '$apr1$a$b c', `${hashOf(htpasswd('-m', 'u', 'p'))}\n  lua-load /x`, '{SHA}x y']) assert.throws(() => hashValue(hash), /refusing an auth hash/);
+    for (const hash of ['plain', '{PLAIN}pw', '$5$rounds=1000000$s$' + 'a'.repeat(43), '$apr1$a$b c', `${hashOf(htpasswd('-m', 'u', 'p'))}\n  lua-load /x`, '{SHA}x y']) assert.throws(() => hashValue(hash), /refusing an auth hash/);
   });
 
   test("Blowfish's constants are pi's hexadecimal digits (checked at both ends of the table)", () => {

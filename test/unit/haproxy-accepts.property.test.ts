@@ -328,7 +328,8 @@ function kinds(hostile: boolean) {
     {
       auth: b64(
         'ann:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\nbob:$2y$05$J73dRADuZsj1T/2iRmfZ2OzZ1GSKD8mP2fCDG5iz7V690bSah/xi6\n# c\n' +
-          'a b#c:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nx\n  http-request deny:$apr1$a$b\n\u00fc\u00df:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nev:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\n  lua-load /x\n',
+          'a b#c:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nx\n  http-request deny:$apr1$a$b\n\u00fc\u00df:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nev:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\n  lua-load /x\n' +
+          'pl:{PLAIN}a "b" %[src] #c {d}\nsx:{SSHA}' + Buffer.alloc(24, 1).toString('base64') + '\nde:h/KmlxnbZaNF.\nsix:$6$rounds=5000$salt$' + 'a'.repeat(86) + '\nbig:$5$rounds=99999999$s$' + 'a'.repeat(43) + '\nss:{SSHA}AAAA\n  lua-load /x\n',
       ),
       mia: b64('$apr1$jbFu3afF$wJyU3ET6AXlqyWUmjPY7k0'),
       'x.y': b64('{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY= %[src]'),

@@ -3,6 +3,7 @@
 // Every way the route could end up unprotected fails closed instead, as ingress-nginx's LocationDeniedError does
 // (503): a bad auth-type, auth-secret or auth-secret-type, a Secret that is missing, in another namespace, or without
 // the `auth` key. A bad line in a Secret only costs its own user the login (nginx would not match it either).
+import { createHash } from 'node:crypto';
 import type { BasicAuth, Diagnostic } from '../../model/types.js';
 import { isObject } from '../../k8s/objects.js';
 import type { Obj } from '../../k8s/objects.js';
@@ -19,6 +20,10 @@ const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 /** Slowest bcrypt cost the Lua verifier takes: each step doubles the work (cost 5, htpasswd's default, takes about
  * 0.1 s of Lua; cost 10 about 3 s, near HAProxy's Lua timeout of 4 s). */
 export const BCRYPT_MAX_COST = 9;
+
+/** Most rounds of SHA-256/512-crypt the Lua verifier takes (htpasswd -2/-5 default to 5,000): 200,000 rounds of
+ * SHA-512 over a 511-byte password take about 0.3 s of Lua, less than bcrypt at cost 9. */
+export const SHA_CRYPT_MAX_ROUNDS = 200_000;
 
 /** `auth-type`: `basic`; `digest` is refused (the route then fails closed rather than serving without a password). */
 export const authTypeGrammar: ValueGrammar<'basic'> = {
@@ -62,9 +67,11 @@ export const realmGrammar: ValueGrammar<string> = {
 const FAIL_CLOSED = "every request to this Ingress's paths gets 503 until the value is fixed (authentication fails closed, as ingress-nginx denies the location)";
 
 const SHARED_DIFFERENCES =
-  'the 401 and 503 bodies are one line of plain text, not nginx\'s HTML page. Hashes Portico checks: apr1 (`$apr1$`, htpasswd\'s default), MD5-crypt (`$1$`), SHA-1 (`{SHA}`) and bcrypt (`$2y$`, `$2b$`, `$2a$`) up to cost ' +
+  "the 401 and 503 bodies are one line of plain text, not nginx's HTML page. Hashes: every scheme Debian's htpasswd writes is checked, as nginx on Linux checks it: apr1 (`$apr1$`, htpasswd's default), `{SHA}` (`-s`), bcrypt (`-B`, `$2y$`, `$2b$`, `$2a$`) up to cost " +
   `${BCRYPT_MAX_COST}` +
-  '; a line with another hash (DES crypt from `htpasswd -d`, SHA-256/512-crypt from `-2`/`-5`, `{SSHA}`, `{PLAIN}`) or a higher bcrypt cost is reported (rule auth-secret) and its user cannot log in, where nginx would check it with the C library\'s crypt(). bcrypt runs in HAProxy\'s Lua, about 30 times slower than C: a successful check is remembered for 60 s, a failed one costs every time.';
+  ', SHA-256/512-crypt (`-2`, `-5`, `$5$`, `$6$`, `rounds=` from 1000 up to ' +
+  `${SHA_CRYPT_MAX_ROUNDS}` +
+  "), DES crypt (`-d`; only a password's first 8 characters count, as in crypt()) and MD5-crypt (`$1$`); and nginx's own `{SSHA}` and `{PLAIN}<password>`. htpasswd's `-p` plain text (no `{PLAIN}`) is reported and matches nothing, as in nginx, which hands it to crypt(). A line with a higher bcrypt cost or more rounds, or another crypt() scheme of glibc's libxcrypt (yescrypt `$y$`, scrypt `$7$`, NT `$3$`, BSDi `_`), is reported (rule auth-secret) and its user cannot log in, where nginx would check it. As with libxcrypt, a password of 512 bytes or more never matches a crypt() scheme (DES, `$1$`, bcrypt, `$5$`, `$6$`); apr1, `{SHA}`, `{SSHA}` and `{PLAIN}` take any length (nginx's own code). The hashes are checked by HAProxy's Lua, which is slower than C (bcrypt about 30 times): a successful check is remembered for 60 s, a failed one costs every time.";
 
 export const AUTH_BASIC_ANNOTATIONS = [
   annotation({
@@ -138,23 +145,50 @@ export function checkAuth(v: AnnotationValues, raw: Record<string, string>, f: F
 const B64 = '[./0-9A-Za-z]';
 const MD5CRYPT = new RegExp(`^\\$(apr1|1)\\$${B64}{1,8}\\$${B64}{22}$`);
 const SHA1 = /^\{SHA\}[A-Za-z0-9+/]{27}=$/;
+const SSHA = /^\{SSHA\}([A-Za-z0-9+/]{4}){6,128}([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BCRYPT = new RegExp(`^\\$2[aby]\\$(\\d\\d)\\$${B64}{53}$`);
+const SHACRYPT = new RegExp(`^\\$([56])\\$(?:rounds=(\\d+)\\$)?(${B64}{0,16})\\$(${B64}+)$`);
+const DES = new RegExp(`^${B64}{13}$`);
 // eslint-disable-next-line no-control-regex -- the control characters are what the class refuses
 const USER = /^[^\x00-\x1f\x7f:]{1,255}$/u;
 
+/** `{PLAIN}<password>` as it reaches render: the password's SHA-256 (uppercase hex), so no map file, runtime command or
+ * debug dump carries a password; the Lua compares the SHA-256 of what the client sent. */
+export const PLAIN_SHA256 = '{PLAIN-SHA256}';
+
 /** Why a hash cannot be checked, or undefined when it can. Never quotes the hash. */
 export function hashProblem(hash: string): string | undefined {
-  if (MD5CRYPT.test(hash) || SHA1.test(hash)) return undefined;
+  if (MD5CRYPT.test(hash) || SHA1.test(hash) || DES.test(hash)) return undefined;
+  if (hash.startsWith('{PLAIN}')) return undefined;
+  if (hash.startsWith('{SSHA}')) {
+    if (!SSHA.test(hash) || Buffer.from(hash.slice(6), 'base64').length < 20) return 'the {SSHA} value is not base64 of a 20-byte SHA-1 and a salt (at most 512 characters)';
+    return undefined;
+  }
   const bcrypt = BCRYPT.exec(hash);
   if (bcrypt) {
     const cost = Number(bcrypt[1]);
     if (cost < 4 || cost > 31) return 'the bcrypt hash has an impossible cost';
     return cost <= BCRYPT_MAX_COST ? undefined : `bcrypt cost ${cost} is above ${BCRYPT_MAX_COST}, the most Portico checks in time (htpasswd -B uses 5)`;
   }
-  if (/^\$[56]\$/.test(hash)) return 'SHA-256/512-crypt hashes (htpasswd -2, -5) are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  if (/^[./0-9A-Za-z]{13}$/.test(hash)) return 'DES crypt hashes (htpasswd -d) are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  if (/^\{(SSHA|PLAIN)\}/.test(hash)) return '{SSHA} and {PLAIN} are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  return 'the hash is not one htpasswd writes (apr1, bcrypt, SHA-1); a plain-text password is never accepted';
+  const sha = SHACRYPT.exec(hash);
+  if (sha) {
+    if (sha[4]!.length !== (sha[1] === '5' ? 43 : 86)) return `the SHA-${sha[1] === '5' ? '256' : '512'}-crypt hash has the wrong length`;
+    if (sha[2] === undefined) return undefined;
+    const rounds = Number(sha[2]);
+    // The C library refuses rounds below 1,000 and a leading zero: no password matches such a line in nginx either.
+    if (sha[2].startsWith('0') || rounds < 1000) return 'rounds below 1000 (the C library matches no password against it)';
+    return rounds <= SHA_CRYPT_MAX_ROUNDS ? undefined : `rounds=${rounds} is above ${SHA_CRYPT_MAX_ROUNDS}, the most Portico checks in time (htpasswd -2/-5 use 5000)`;
+  }
+  if (/^\$[56]\$/.test(hash)) return 'the SHA-256/512-crypt hash is malformed (a salt of at most 16 characters of ./0-9A-Za-z, rounds= a number)';
+  if (/^\$(apr1|1|2[aby])\$/.test(hash)) return 'the hash is malformed';
+  if (/^\$[a-z0-9]+\$/.test(hash)) return 'this crypt() scheme is not one htpasswd writes (yescrypt, scrypt, NT hashes are not checked)';
+  return 'the hash is not one htpasswd writes (apr1, MD5-crypt, bcrypt, SHA-256/512-crypt, DES crypt, {SHA}, {SSHA}, {PLAIN}); a plain-text password without {PLAIN} matches nothing, as nginx on Linux hands it to crypt()';
+}
+
+/** The hash as render gets it: `{PLAIN}` passwords as their SHA-256 (see PLAIN_SHA256), everything else as written. */
+export function storedHash(hash: string): string {
+  if (!hash.startsWith('{PLAIN}')) return hash;
+  return PLAIN_SHA256 + createHash('sha256').update(hash.slice('{PLAIN}'.length), 'utf8').digest('hex').toUpperCase();
 }
 
 export interface AuthUsers {
@@ -193,7 +227,7 @@ function addUser(out: AuthUsers, seen: Set<string>, field: string, where: string
     return;
   }
   seen.add(user);
-  out.users.push([user, hash]);
+  out.users.push([user, storedHash(hash)]);
 }
 
 /** The users of an htpasswd file (auth-file): `user:hash` lines, as nginx's auth_basic_user_file reads them. */

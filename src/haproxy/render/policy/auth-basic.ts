@@ -20,8 +20,23 @@ export const AUTH_BASIC_LUA = 'lua/auth-basic.lua';
 
 /** ingress-nginx's realm grammar (its CharsWithSpace): nothing that could end the quoted string or the header. */
 const REALM = /^[-._~a-zA-Z0-9/: ]{0,256}$/;
-/** The hashes the Lua action checks (translate's grammar is the same). */
-export const HASH = /^(\$apr1\$[./0-9A-Za-z]{1,8}\$[./0-9A-Za-z]{22}|\$1\$[./0-9A-Za-z]{1,8}\$[./0-9A-Za-z]{22}|\{SHA\}[A-Za-z0-9+/]{27}=|\$2[aby]\$(0[4-9]|1[0-2])\$[./A-Za-z0-9]{53})$/;
+/** The hashes the Lua action checks (translate's grammar is the same, with tighter cost limits). */
+export const HASH = new RegExp(
+  [
+    '\\$(apr1|1)\\$[./0-9A-Za-z]{1,8}\\$[./0-9A-Za-z]{22}',
+    '\\{SHA\\}[A-Za-z0-9+/]{27}=',
+    '\\{SSHA\\}([A-Za-z0-9+/]{4}){6,128}([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?',
+    '\\{PLAIN-SHA256\\}[0-9A-F]{64}',
+    '\\$2[aby]\\$(0[4-9]|1[0-2])\\$[./A-Za-z0-9]{53}',
+    '\\$5\\$(rounds=[1-9][0-9]{3,5}\\$)?[./0-9A-Za-z]{0,16}\\$[./0-9A-Za-z]{43}',
+    '\\$6\\$(rounds=[1-9][0-9]{3,5}\\$)?[./0-9A-Za-z]{0,16}\\$[./0-9A-Za-z]{86}',
+    '[./0-9A-Za-z]{13}',
+  ]
+    .map((h) => `(${h})`)
+    .join('|')
+    .replace(/^/, '^(')
+    .replace(/$/, ')$'),
+);
 /** User names as translate admits them: no control character, no `:` (RFC 7617), at most 255 bytes. */
 // eslint-disable-next-line no-control-regex -- the control characters are what the class refuses
 const USER = /^[^\x00-\x1f\x7f:]{1,255}$/u;
@@ -93,6 +108,12 @@ export function authLua(): string {
 // - {SHA} is one SHA-1 through the `sha1` and `base64` converters.
 // - bcrypt ($2y$, $2b$, $2a$) is Blowfish in Lua; translate admits cost 9 at most, render and the script 12 (cost
 //   12 takes seconds of Lua), and Lua yields while it runs, so other requests go on.
+// - SHA-256/512-crypt ($5$, $6$, htpasswd -2/-5) is Drepper's algorithm over the `sha2` converter, about 1.5 µs a
+//   round; translate admits 200,000 rounds at most, render and the script 999,999.
+// - DES crypt (htpasswd -d) is 25 DES encryptions of zero in Lua, one bit per table slot: about 5 ms.
+// - {SSHA} and {PLAIN} are nginx's own schemes (ngx_crypt.c); translate turns {PLAIN} into the password's SHA-256.
+// - Passwords of 512 bytes or more never match what nginx hands to crypt(): libxcrypt refuses them, and the bound
+//   keeps SHA-crypt's password repeated to its own length (and every scheme's work) small.
 const LUA = `local digest_md5 = function(txn, s) return txn.c:digest(s, 'MD5') end
 local cache, cached = {}, 0
 local CACHE_MAX, TTL = 10000, 60
@@ -252,16 +273,174 @@ local function bcrypt(pw, cost, salt64)
   return bf_encode(out)
 end
 
+-- SHA-256/512-crypt: the bytes of the final digest in the order crypt() encodes them, three at a time.
+local SHA256_ORDER = { 0, 10, 20, 21, 1, 11, 12, 22, 2, 3, 13, 23, 24, 4, 14, 15, 25, 5, 6, 16, 26, 27, 7, 17, 18, 28, 8, 9, 19, 29 }
+local SHA512_ORDER = { 0, 21, 42, 22, 43, 1, 44, 2, 23, 3, 24, 45, 25, 46, 4, 47, 5, 26, 6, 27, 48, 28, 49, 7, 50, 8, 29, 9, 30, 51, 31, 52, 10,
+  53, 11, 32, 12, 33, 54, 34, 55, 13, 56, 14, 35, 15, 36, 57, 37, 58, 16, 59, 17, 38, 18, 39, 60, 40, 61, 19, 62, 20, 41 }
+
+local function repeat_to(block, n)
+  local out = string.rep(block, n // #block)
+  return out .. string.sub(block, 1, n % #block)
+end
+
+local function shacrypt(txn, pw, bits, rounds, salt)
+  local H = function(s) return txn.c:sha2(s, bits) end
+  local size = bits // 8
+  local b = H(pw .. salt .. pw)
+  local a = { pw, salt, repeat_to(b, #pw) }
+  local n = #pw
+  while n > 0 do
+    a[#a + 1] = (n & 1 == 1) and b or pw
+    n = n >> 1
+  end
+  local c = H(table.concat(a))
+  local p = repeat_to(H(string.rep(pw, #pw)), #pw)
+  local s = repeat_to(H(string.rep(salt, 16 + string.byte(c, 1))), #salt)
+  for i = 0, rounds - 1 do
+    local ctx = {}
+    ctx[1] = (i & 1 == 1) and p or c
+    if i % 3 ~= 0 then ctx[#ctx + 1] = s end
+    if i % 7 ~= 0 then ctx[#ctx + 1] = p end
+    ctx[#ctx + 1] = (i & 1 == 1) and c or p
+    c = H(table.concat(ctx))
+  end
+  local order = bits == 256 and SHA256_ORDER or SHA512_ORDER
+  local out = {}
+  for i = 1, #order - 2, 3 do
+    out[#out + 1] = to64((string.byte(c, order[i] + 1) << 16) | (string.byte(c, order[i + 1] + 1) << 8) | string.byte(c, order[i + 2] + 1), 4)
+  end
+  if bits == 256 then
+    out[#out + 1] = to64((string.byte(c, 32) << 8) | string.byte(c, 31), 3)
+  else
+    out[#out + 1] = to64(string.byte(c, 64), 2)
+  end
+  return table.concat(out)
+end
+
+-- DES crypt (traditional crypt(3)): FIPS 46's tables; the salt swaps bits of the expansion.
+local IP = { 58, 50, 42, 34, 26, 18, 10, 2, 60, 52, 44, 36, 28, 20, 12, 4, 62, 54, 46, 38, 30, 22, 14, 6, 64, 56, 48, 40, 32, 24, 16, 8,
+  57, 49, 41, 33, 25, 17, 9, 1, 59, 51, 43, 35, 27, 19, 11, 3, 61, 53, 45, 37, 29, 21, 13, 5, 63, 55, 47, 39, 31, 23, 15, 7 }
+local E = { 32, 1, 2, 3, 4, 5, 4, 5, 6, 7, 8, 9, 8, 9, 10, 11, 12, 13, 12, 13, 14, 15, 16, 17,
+  16, 17, 18, 19, 20, 21, 20, 21, 22, 23, 24, 25, 24, 25, 26, 27, 28, 29, 28, 29, 30, 31, 32, 1 }
+local P = { 16, 7, 20, 21, 29, 12, 28, 17, 1, 15, 23, 26, 5, 18, 31, 10, 2, 8, 24, 14, 32, 27, 3, 9, 19, 13, 30, 6, 22, 11, 4, 25 }
+local PC1 = { 57, 49, 41, 33, 25, 17, 9, 1, 58, 50, 42, 34, 26, 18, 10, 2, 59, 51, 43, 35, 27, 19, 11, 3, 60, 52, 44, 36,
+  63, 55, 47, 39, 31, 23, 15, 7, 62, 54, 46, 38, 30, 22, 14, 6, 61, 53, 45, 37, 29, 21, 13, 5, 28, 20, 12, 4 }
+local PC2 = { 14, 17, 11, 24, 1, 5, 3, 28, 15, 6, 21, 10, 23, 19, 12, 4, 26, 8, 16, 7, 27, 20, 13, 2,
+  41, 52, 31, 37, 47, 55, 30, 40, 51, 45, 33, 48, 44, 49, 39, 56, 34, 53, 46, 42, 50, 36, 29, 32 }
+local SHIFTS = { 1, 1, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 1 }
+local SBOX = {
+  { 14, 4, 13, 1, 2, 15, 11, 8, 3, 10, 6, 12, 5, 9, 0, 7, 0, 15, 7, 4, 14, 2, 13, 1, 10, 6, 12, 11, 9, 5, 3, 8,
+    4, 1, 14, 8, 13, 6, 2, 11, 15, 12, 9, 7, 3, 10, 5, 0, 15, 12, 8, 2, 4, 9, 1, 7, 5, 11, 3, 14, 10, 0, 6, 13 },
+  { 15, 1, 8, 14, 6, 11, 3, 4, 9, 7, 2, 13, 12, 0, 5, 10, 3, 13, 4, 7, 15, 2, 8, 14, 12, 0, 1, 10, 6, 9, 11, 5,
+    0, 14, 7, 11, 10, 4, 13, 1, 5, 8, 12, 6, 9, 3, 2, 15, 13, 8, 10, 1, 3, 15, 4, 2, 11, 6, 7, 12, 0, 5, 14, 9 },
+  { 10, 0, 9, 14, 6, 3, 15, 5, 1, 13, 12, 7, 11, 4, 2, 8, 13, 7, 0, 9, 3, 4, 6, 10, 2, 8, 5, 14, 12, 11, 15, 1,
+    13, 6, 4, 9, 8, 15, 3, 0, 11, 1, 2, 12, 5, 10, 14, 7, 1, 10, 13, 0, 6, 9, 8, 7, 4, 15, 14, 3, 11, 5, 2, 12 },
+  { 7, 13, 14, 3, 0, 6, 9, 10, 1, 2, 8, 5, 11, 12, 4, 15, 13, 8, 11, 5, 6, 15, 0, 3, 4, 7, 2, 12, 1, 10, 14, 9,
+    10, 6, 9, 0, 12, 11, 7, 13, 15, 1, 3, 14, 5, 2, 8, 4, 3, 15, 0, 6, 10, 1, 13, 8, 9, 4, 5, 11, 12, 7, 2, 14 },
+  { 2, 12, 4, 1, 7, 10, 11, 6, 8, 5, 3, 15, 13, 0, 14, 9, 14, 11, 2, 12, 4, 7, 13, 1, 5, 0, 15, 10, 3, 9, 8, 6,
+    4, 2, 1, 11, 10, 13, 7, 8, 15, 9, 12, 5, 6, 3, 0, 14, 11, 8, 12, 7, 1, 14, 2, 13, 6, 15, 0, 9, 10, 4, 5, 3 },
+  { 12, 1, 10, 15, 9, 2, 6, 8, 0, 13, 3, 4, 14, 7, 5, 11, 10, 15, 4, 2, 7, 12, 9, 5, 6, 1, 13, 14, 0, 11, 3, 8,
+    9, 14, 15, 5, 2, 8, 12, 3, 7, 0, 4, 10, 1, 13, 11, 6, 4, 3, 2, 12, 9, 5, 15, 10, 11, 14, 1, 7, 6, 0, 8, 13 },
+  { 4, 11, 2, 14, 15, 0, 8, 13, 3, 12, 9, 7, 5, 10, 6, 1, 13, 0, 11, 7, 4, 9, 1, 10, 14, 3, 5, 12, 2, 15, 8, 6,
+    1, 4, 11, 13, 12, 3, 7, 14, 10, 15, 6, 8, 0, 5, 9, 2, 6, 11, 13, 8, 1, 4, 10, 7, 9, 5, 0, 15, 14, 2, 3, 12 },
+  { 13, 2, 8, 4, 6, 15, 11, 1, 10, 9, 3, 14, 5, 0, 12, 7, 1, 15, 13, 8, 10, 3, 7, 4, 12, 5, 6, 11, 0, 14, 9, 2,
+    7, 11, 4, 1, 9, 12, 14, 2, 0, 6, 10, 13, 15, 3, 5, 8, 2, 1, 14, 7, 4, 10, 8, 13, 15, 12, 9, 0, 3, 5, 6, 11 },
+}
+local A64 = {}
+for i = 1, 64 do A64[string.byte(ITOA64, i)] = i - 1 end
+
+local function descrypt(pw, salt)
+  local key = {}
+  for i = 1, 8 do
+    local ch = string.byte(pw, i) or 0
+    for j = 1, 7 do key[(i - 1) * 8 + j] = (ch >> (7 - j)) & 1 end
+    key[i * 8] = 0
+  end
+  local cd = {}
+  for i = 1, 56 do cd[i] = key[PC1[i]] end
+  local subkeys = {}
+  for r = 1, 16 do
+    for _ = 1, SHIFTS[r] do
+      table.insert(cd, 28, table.remove(cd, 1))
+      table.insert(cd, 56, table.remove(cd, 29))
+    end
+    local k = {}
+    for i = 1, 48 do k[i] = cd[PC2[i]] end
+    subkeys[r] = k
+  end
+  local saltbits = A64[string.byte(salt, 1)] | (A64[string.byte(salt, 2)] << 6)
+  local e = {}
+  for i = 1, 48 do e[i] = E[i] end
+  for i = 0, 11 do
+    if (saltbits >> i) & 1 == 1 then e[i + 1], e[i + 25] = e[i + 25], e[i + 1] end
+  end
+  local block = {}
+  for i = 1, 64 do block[i] = 0 end
+  for _ = 1, 25 do
+    local lr = {}
+    for i = 1, 64 do lr[i] = block[IP[i]] end
+    local l, r = {}, {}
+    for i = 1, 32 do l[i] = lr[i]; r[i] = lr[i + 32] end
+    for round = 1, 16 do
+      local k = subkeys[round]
+      local f = {}
+      for s = 0, 7 do
+        local b = {}
+        for j = 1, 6 do b[j] = r[e[s * 6 + j]] ~ k[s * 6 + j] end
+        local v = SBOX[s + 1][((b[1] << 5) | (b[6] << 4) | (b[2] << 3) | (b[3] << 2) | (b[4] << 1) | b[5]) + 1]
+        for j = 1, 4 do f[s * 4 + j] = (v >> (4 - j)) & 1 end
+      end
+      local nr = {}
+      for i = 1, 32 do nr[i] = l[i] ~ f[P[i]] end
+      l, r = r, nr
+    end
+    local pre = {}
+    for i = 1, 32 do pre[i] = r[i]; pre[i + 32] = l[i] end
+    for i = 1, 64 do block[IP[i]] = pre[i] end
+  end
+  local out = { string.sub(salt, 1, 2) }
+  for c = 0, 10 do
+    local v = 0
+    for j = 1, 6 do v = (v << 1) | (block[c * 6 + j] or 0) end
+    out[#out + 1] = string.sub(ITOA64, v + 1, v + 1)
+  end
+  return table.concat(out)
+end
+
 local BCRYPT = '^%$2[aby]%$(%d%d)%$(' .. string.rep('[./A-Za-z0-9]', 22) .. ')([./A-Za-z0-9]+)$'
 
 local function verify(txn, hash, pw)
   local magic, salt = string.match(hash, '^(%$apr1%$)([^$]+)%$')
-  if magic == nil then magic, salt = string.match(hash, '^(%$1%$)([^$]+)%$') end
   if magic ~= nil then return same(md5crypt(txn, pw, magic, salt), hash) end
   local sha = string.match(hash, '^{SHA}(.+)$')
   if sha ~= nil then return same(txn.c:base64(txn.c:sha1(pw)), sha) end
+  local ssha = string.match(hash, '^{SSHA}(.+)$')
+  if ssha ~= nil then
+    local raw = txn.c:b64dec(ssha)
+    if raw == nil or #raw < 20 then return false end
+    return same(txn.c:sha1(pw .. string.sub(raw, 21)), string.sub(raw, 1, 20))
+  end
+  local plain = string.match(hash, '^{PLAIN%-SHA256}(.+)$')
+  if plain ~= nil then return same(txn.c:hex(txn.c:sha2(pw, 256)), plain) end
+  -- What follows is what nginx hands to the C library's crypt(), and libxcrypt refuses passphrases of 512 bytes
+  -- or more: no such password matches there either. That bound also keeps SHA-crypt's repeated password small.
+  if #pw >= 512 then return false end
+  magic, salt = string.match(hash, '^(%$1%$)([^$]+)%$')
+  if magic ~= nil then return same(md5crypt(txn, pw, magic, salt), hash) end
   local cost, salt64, sum = string.match(hash, BCRYPT)
   if cost ~= nil and tonumber(cost) <= 12 then return same(bcrypt(pw, tonumber(cost), salt64), sum) end
+  local kind, rest = string.match(hash, '^%$([56])%$(.+)$')
+  if kind ~= nil then
+    local rounds, shasalt, shasum = string.match(rest, '^rounds=(%d+)%$([^$]*)%$(.+)$')
+    if rounds == nil then
+      rounds = '5000'
+      shasalt, shasum = string.match(rest, '^([^$]*)%$(.+)$')
+    end
+    rounds = tonumber(rounds)
+    if shasum == nil or rounds < 1000 or rounds > 999999 then return false end
+    return same(shacrypt(txn, pw, kind == '5' and 256 or 512, rounds, shasalt), shasum)
+  end
+  if string.match(hash, '^[./0-9A-Za-z]+$') ~= nil and #hash == 13 then return same(descrypt(pw, string.sub(hash, 1, 2)), hash) end
   return false
 end
 
