@@ -186,6 +186,8 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+  /** auth-snippet's proxy_set_header: lowercase name -> value (nginx variables as `${name}`; empty: not sent). */
+  requestHeaders?: [name: string, value: string][];
 }
 
 /**
