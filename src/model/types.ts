@@ -196,11 +196,13 @@ export interface ExternalAuthPolicy {
  * `refuseAll` (it fails closed, as ingress-nginx denies the location).
  */
 export interface BasicAuth {
+  /** `auth-type: digest`: HTTP digest authentication (RFC 7616, MD5, qop=auth), `users` holding htdigest's HA1. */
+  scheme?: 'digest';
   /** `auth-realm`: ingress-nginx's grammar (letters, digits, space, `-._~/:`), empty by default. */
   realm: string;
   /** The Secret, namespace/name. */
   secret: string;
-  /** [user, htpasswd hash] by user name; users whose line was refused are left out. */
+  /** [user, htpasswd hash (digest: HA1, lowercase hex)] by user name; users whose line was refused are left out. */
   users: [user: string, hash: string][];
 }
 

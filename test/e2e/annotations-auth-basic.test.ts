@@ -58,6 +58,8 @@ function objects(fileUsers: string[], mapUsers: Record<string, string>): string 
     route('file', 'auth.test', { 'auth-type': 'basic', 'auth-secret': 'htpasswd', 'auth-realm': 'Staff only' }),
     route('map', 'map.auth.test', { 'auth-type': 'basic', 'auth-secret': 'default/usermap', 'auth-secret-type': 'auth-map' }),
     route('missing', 'missing.auth.test', { 'auth-type': 'basic', 'auth-secret': 'nothere' }),
+    route('bogus', 'bogus.auth.test', { 'auth-type': 'bearer', 'auth-secret': 'htpasswd' }),
+    // htpasswd lines are no htdigest lines: every user is refused, and the route asks for digest credentials.
     route('digest', 'digest.auth.test', { 'auth-type': 'digest', 'auth-secret': 'htpasswd' }),
     route('open', 'open.auth.test'),
     route('tls', 'tls.auth.test', { 'auth-type': 'basic', 'auth-secret': 'htpasswd' }, true),
@@ -144,8 +146,11 @@ describe('basic authentication', () => {
     assert.equal(ok.status, 200);
   });
 
-  test('a missing Secret and auth-type digest fail closed with 503; other Ingresses are served', async () => {
-    for (const host of ['missing.auth.test', 'digest.auth.test']) {
+  test('a missing Secret and an unknown auth-type fail closed with 503; digest over an htpasswd Secret is 401; other Ingresses are served', async () => {
+    const digest = await get('digest.auth.test', basic('ann', 'apr-secret'));
+    assert.equal(digest.status, 401);
+    assert.match(String(digest.headers['www-authenticate']), /^Digest algorithm="MD5", qop="auth", realm="", nonce="/);
+    for (const host of ['missing.auth.test', 'bogus.auth.test']) {
       const r = await get(host, basic('ann', 'apr-secret'));
       assert.equal(r.status, 503, host);
       assert.equal(r.headers['www-authenticate'], undefined);

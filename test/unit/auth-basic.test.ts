@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { SHA_CRYPT_MAX_ROUNDS, authTypeGrammar, hashProblem, parseHtpasswd, realmGrammar, secretNameGrammar, secretUsers, storedHash } from '../../src/translate/annotations/auth-basic.js';
-import { authData, authLua, challengeValue, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
+import { SHA_CRYPT_MAX_ROUNDS, authTypeGrammar, hashProblem, parseHtdigest, parseHtpasswd, realmGrammar, secretDigestUsers, secretNameGrammar, secretUsers, storedHash } from '../../src/translate/annotations/auth-basic.js';
+import { authData, authLua, challengeValue, digestChallengeValue, ha1Value, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
 import { Translator, translate } from '../../src/translate/translate.js';
@@ -22,11 +22,10 @@ const hashOf = (line: string): string => line.slice(line.indexOf(':') + 1);
 const N = 'nginx.ingress.kubernetes.io/';
 
 describe('basic authentication grammars', () => {
-  test('auth-type: basic only; digest is refused with a reason that says so', () => {
+  test('auth-type: basic or digest, the word itself', () => {
     assert.deepEqual(authTypeGrammar.parse(' basic '), { ok: true, value: 'basic' });
-    const digest = authTypeGrammar.parse('digest');
-    assert.ok(!digest.ok && /digest.*not supported/.test(digest.reason));
-    for (const bad of ['Basic', 'basicx', 'basic\n  lua-load /x', '']) assert.equal(authTypeGrammar.parse(bad).ok, false, JSON.stringify(bad));
+    assert.deepEqual(authTypeGrammar.parse('digest'), { ok: true, value: 'digest' });
+    for (const bad of ['Basic', 'Digest', 'basicx', 'xdigest', 'basic\n  lua-load /x', '']) assert.equal(authTypeGrammar.parse(bad).ok, false, JSON.stringify(bad));
   });
 
   test('auth-secret: name or namespace/name, each a Kubernetes name', () => {
@@ -41,7 +40,7 @@ describe('basic authentication grammars', () => {
   });
 
   test('invalid auth annotations fail closed; auth-secret without auth-type is reported and does nothing', () => {
-    const cases: Record<string, string>[] = [{ [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 's' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'a/b/c' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 's', [`${N}auth-secret-type`]: 'auth-maps' }];
+    const cases: Record<string, string>[] = [{ [`${N}auth-type`]: 'bearer', [`${N}auth-secret`]: 's' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'a/b/c' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 's', [`${N}auth-secret-type`]: 'auth-maps' }];
     for (const annotations of cases) {
       const f = new Findings('Ingress default/x');
       const v = parseIngressAnnotations(annotations, f);
@@ -96,6 +95,56 @@ describe('htpasswd content', () => {
     assert.deepEqual(m.users.map(([u]) => u), ['mia']);
     assert.deepEqual(m.problems.map((p) => p.field), ['data[bob]']);
     assert.ok('missing' in secretUsers(secret, 'auth-file'));
+  });
+});
+
+describe('digest users (auth-type: digest)', () => {
+  const htdigest = (realm: string, user: string, password: string): string =>
+    `${user}:${realm}:${createHash('md5').update(`${user}:${realm}:${password}`).digest('hex')}`;
+
+  test("htdigest lines of auth-realm's realm; other realms, bad hashes, repeats and bad names reported, never quoting the hash", () => {
+    const ann = htdigest('R', 'ann', 'x');
+    const text = `# c\r\n${ann}\r\n${htdigest('Other', 'eve', 'x')}\nbob:R:${'A'.repeat(32)}\n${htdigest('R', 'ann', 'y')}\nno-colon\n:R:${'a'.repeat(32)}\nsam:R\n`;
+    const r = parseHtdigest(text, 'R');
+    assert.deepEqual(r.users, [['ann', ann.slice(-32)]]);
+    assert.deepEqual(r.problems.map((p) => p.reason.replace(/:.*/, '')), ['line 3', 'line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+    assert.match(r.problems[0]!.reason, /realm "Other" is not auth-realm "R"/);
+    for (const p of r.problems) assert.ok(!p.reason.includes('a'.repeat(32)) && !p.reason.includes(ann.slice(-32)), p.reason);
+  });
+
+  test('auth-map: each key a user, its value realm:HA1; a realm may hold ":"', () => {
+    const value = htdigest('a:b', 'mia', 'p').slice('mia:'.length);
+    const secret: Obj = { kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { mia: Buffer.from(`${value}\n`).toString('base64') } };
+    const m = secretDigestUsers(secret, 'auth-map', 'a:b');
+    assert.ok(!('missing' in m));
+    assert.deepEqual(m.users, [['mia', value.slice(-32)]]);
+  });
+
+  test('render: HA1 in its own map, the challenge before its nonce; hostile values throw', () => {
+    const ha1 = 'f'.repeat(32);
+    assert.deepEqual(authData({ scheme: 'digest', realm: 'Staff only', secret: 'default/s', users: [['bob', ha1]] }), [['authDigestUsers', ha1, '|626F62'], ['authDigestChallenges', 'Digest%20realm=%22Staff%20only%22']]);
+    for (const bad of ['F'.repeat(32), 'f'.repeat(31), `${ha1}\n  lua-load /x`]) assert.throws(() => ha1Value(bad), /refusing a digest HA1/);
+    assert.throws(() => digestChallengeValue('a"b'), /refusing auth realm/);
+  });
+
+  test('the first digest route needs its rules (a reload); a changed HA1 is a map update', () => {
+    const manifests = (auth: string, type = 'digest'): string => `${svc('web', ['10.0.0.1'])}
+apiVersion: v1
+kind: Secret
+metadata: {name: users}
+data: {auth: ${Buffer.from(auth).toString('base64')}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: a, annotations: {${N}auth-type: ${type}, ${N}auth-secret: users, ${N}auth-realm: R}}
+spec: {rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+`;
+    const basic = reloadedWith(model(manifests(htpasswd('-m', 'ann', 'x'), 'basic')));
+    const toDigest = plan(basic, model(manifests(htdigest('R', 'ann', 'x'))), DEFAULT_PEM);
+    assert.ok('reload' in toDigest);
+    const digest = reloadedWith(model(manifests(htdigest('R', 'ann', 'x'))));
+    const id = routeId('a.test/');
+    assert.deepEqual(opSummary(ops(digest, model(manifests(htdigest('R', 'ann', 'y')))).ops), [`map-set maps/auth-digest-users.map ${id}|616E6E ${htdigest('R', 'ann', 'y').slice(-32)}`]);
   });
 });
 

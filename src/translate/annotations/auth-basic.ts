@@ -25,14 +25,14 @@ export const BCRYPT_MAX_COST = 9;
  * SHA-512 over a 511-byte password take about 0.3 s of Lua, less than bcrypt at cost 9. */
 export const SHA_CRYPT_MAX_ROUNDS = 200_000;
 
-/** `auth-type`: `basic`; `digest` is refused (the route then fails closed rather than serving without a password). */
-export const authTypeGrammar: ValueGrammar<'basic'> = {
-  describe: '"basic"',
+/** `auth-type`: `basic` or `digest`, as ingress-nginx's authTypeRegex (whose unanchored match would also take
+ * `xbasicx`: here the word itself, spaces trimmed). */
+export const authTypeGrammar: ValueGrammar<'basic' | 'digest'> = {
+  describe: '"basic" or "digest"',
   parse: (raw) => {
     const v = raw.trim();
-    if (v === 'basic') return ok('basic');
-    if (v === 'digest') return fail('auth-type "digest" is not supported by Portico (HAProxy has no digest authentication); use "basic" with htpasswd hashes');
-    return fail(`${quote(raw)} is not "basic"`);
+    if (v === 'basic' || v === 'digest') return ok(v);
+    return fail(`${quote(raw)} is not "basic" or "digest"`);
   },
 };
 
@@ -83,9 +83,9 @@ export const AUTH_BASIC_ANNOTATIONS = [
     doc: {
       default: 'none: no authentication',
       what:
-        "With `basic`, every request to this Ingress's paths needs a user name and password of `auth-secret` (HTTP basic authentication); without them, or with wrong ones, the answer is 401 with `WWW-Authenticate: Basic realm=\"<auth-realm>\"`. The backend does not receive the Authorization header (nginx sends it an empty one). Checked after the access lists and before anything else answers for the route. Live: a user added or removed, or a password changed, in the Secret is a map update.",
+        "With `basic`, every request to this Ingress's paths needs a user name and password of `auth-secret` (HTTP basic authentication); without them, or with wrong ones, the answer is 401 with `WWW-Authenticate: Basic realm=\"<auth-realm>\"`. With `digest`, HTTP digest authentication as nginx's auth_digest module (which ingress-nginx loads) does it: RFC 7616 with MD5 and `qop=auth`, the Secret holding htdigest lines (`user:realm:HA1`, auth-file; auth-map: each key a user, its value `realm:HA1`) of which only those of `auth-realm`'s realm count; the 401 carries `WWW-Authenticate: Digest algorithm=\"MD5\", qop=\"auth\", realm=\"<auth-realm>\", nonce=\"...\"`, with `stale=\"true\"` when the password was right but the nonce is no longer accepted. A nonce is accepted for 60 s from its issue and for 20 requests, each with a higher `nc` (the module's auth_digest_timeout and auth_digest_replays defaults), and the answer must be for the request's own method and URI. The backend does not receive the Authorization header (nginx sends it an empty one). Checked after the access lists and before anything else answers for the route. Live: a user added or removed, or a password changed, in the Secret is a map update; the first route of either type takes a reload (its rules).",
       differences:
-        '`digest` is refused (rule A1) and the paths answer 503, where ingress-nginx runs nginx\'s digest module; an unknown value also answers 503, where ingress-nginx refuses the whole Ingress. ' + SHARED_DIFFERENCES,
+        "an unknown value answers 503, where ingress-nginx refuses the whole Ingress (and, matching its pattern unanchored, takes values such as `xbasic`). Digest: nonces are HMACs of their issue time under a key each HAProxy process draws at start, so a reload makes clients repeat their last request once (stale=\"true\"); a nonce's uses are remembered in that process only (at most 100,000 nonces at once; past that, new ones get stale=\"true\" until old ones expire); no Authentication-Info header (rspauth) is sent; the module's auth_digest_expires, auth_digest_maxtries and auth_digest_evasion_time (locking out a client after 5 failures) are not reproduced: every failure gets 401 with a new nonce. " + SHARED_DIFFERENCES,
     },
   }),
   annotation({
@@ -110,7 +110,7 @@ export const AUTH_BASIC_ANNOTATIONS = [
     doc: {
       default: '`auth-file`',
       what:
-        '`auth-file`: the Secret\'s `auth` key holds an htpasswd file (`user:hash` lines; empty lines and `#` comments skipped; the first line of a user wins). `auth-map`: each key of the Secret is a user and its value the hash.',
+        '`auth-file`: the Secret\'s `auth` key holds an htpasswd file (`user:hash` lines; empty lines and `#` comments skipped; the first line of a user wins), or with auth-type `digest` an htdigest file (`user:realm:HA1`). `auth-map`: each key of the Secret is a user and its value the hash (digest: `realm:HA1`).',
     },
   }),
   annotation({
@@ -120,8 +120,8 @@ export const AUTH_BASIC_ANNOTATIONS = [
     set: (v, x) => (v.authRealm = x),
     doc: {
       default: 'empty: `Basic realm=""`',
-      what: 'The realm in the 401\'s `WWW-Authenticate: Basic realm="<realm>"`, which browsers show when they ask for the password.',
-      differences: 'nginx turns authentication off for the realm `off` (a rule of its auth_basic directive); Portico still asks for a password and warns (rule auth-ignored). A realm that fails the grammar is ignored and the realm is empty, where ingress-nginx refuses the whole Ingress.',
+      what: 'The realm in the 401\'s `WWW-Authenticate: Basic realm="<realm>"` (or `Digest ... realm="<realm>"`), which browsers show when they ask for the password. With auth-type `digest`, only the Secret\'s lines of this realm can log in (the realm is part of HA1); the others are reported (rule auth-secret).',
+      differences: 'nginx turns basic authentication off for the realm `off` (a rule of its auth_basic directive); Portico still asks for a password and warns (rule auth-ignored). A realm that fails the grammar is ignored and the realm is empty, where ingress-nginx refuses the whole Ingress.',
     },
   }),
 ];
@@ -131,13 +131,13 @@ export function checkAuth(v: AnnotationValues, raw: Record<string, string>, f: F
   const key = (name: string): string => (raw[PORTICO_PREFIX + name] ? PORTICO_PREFIX + name : NGINX_PREFIX + name);
   if (v.authType === undefined && (v.authSecret !== undefined || v.authSecretType !== undefined || v.authRealm !== undefined)) {
     const name = v.authSecret !== undefined ? 'auth-secret' : v.authRealm !== undefined ? 'auth-realm' : 'auth-secret-type';
-    f.warn(`metadata.annotations[${key(name)}]`, 'auth-ignored', 'auth-secret, auth-secret-type and auth-realm have no effect without auth-type: "basic"; the paths need no password, as in ingress-nginx');
+    f.warn(`metadata.annotations[${key(name)}]`, 'auth-ignored', 'auth-secret, auth-secret-type and auth-realm have no effect without auth-type ("basic" or "digest"); the paths need no password, as in ingress-nginx');
   }
-  if (v.authType === 'basic' && v.authRealm === 'off')
-    f.warn(`metadata.annotations[${key('auth-realm')}]`, 'auth-ignored', 'ingress-nginx turns authentication off for the realm "off"; Portico still asks for a password');
+  if (v.authType !== undefined && v.authType !== 'invalid' && v.authRealm === 'off')
+    f.warn(`metadata.annotations[${key('auth-realm')}]`, 'auth-ignored', 'nginx turns basic authentication off for the realm "off"; Portico still asks for a password');
   if (v.authSecret !== undefined) v.authSecretField = `metadata.annotations[${key('auth-secret')}]`;
-  if (v.authType === 'basic' && v.authSecret === undefined)
-    f.warn(`metadata.annotations[${key('auth-type')}]`, 'auth-secret', `auth-type "basic" without auth-secret: ${FAIL_CLOSED.replace('the value is fixed', 'auth-secret is set')}`);
+  if ((v.authType === 'basic' || v.authType === 'digest') && v.authSecret === undefined)
+    f.warn(`metadata.annotations[${key('auth-type')}]`, 'auth-secret', `auth-type "${v.authType}" without auth-secret: ${FAIL_CLOSED.replace('the value is fixed', 'auth-secret is set')}`);
 }
 
 // --- The Secret ---------------------------------------------------------------------------------------------------
@@ -249,6 +249,67 @@ export function parseHtpasswd(text: string, field = 'data[auth]'): AuthUsers {
   return out;
 }
 
+const HA1 = /^[0-9a-f]{32}$/;
+
+function addDigestUser(out: AuthUsers, seen: Set<string>, field: string, where: string, user: string, realmAndHash: string, realm: string): void {
+  const colon = realmAndHash.lastIndexOf(':');
+  const lineRealm = colon < 0 ? undefined : realmAndHash.slice(0, colon);
+  const ha1 = realmAndHash.slice(colon + 1);
+  if (!USER.test(user) || Buffer.byteLength(user) > 255) {
+    out.problems.push({ field, reason: `${where}: the user name is empty, longer than 255 bytes, or holds a control character or ':'; the line is skipped` });
+    return;
+  }
+  if (lineRealm === undefined || !HA1.test(ha1)) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)}: not htdigest's realm:hash (32 lowercase hexadecimal digits of MD5(user:realm:password)); this user cannot log in` });
+    return;
+  }
+  // nginx's digest module looks a user up by name and realm: a line of another realm never matches.
+  if (lineRealm !== realm) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)}: the line's realm ${quote(lineRealm)} is not auth-realm ${quote(realm)}; this user cannot log in` });
+    return;
+  }
+  if (seen.has(user)) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)} was already given; the first one is used` });
+    return;
+  }
+  seen.add(user);
+  out.users.push([user, ha1]);
+}
+
+/** The users of an htdigest file (auth-file with auth-type digest): `user:realm:HA1` lines of auth-realm's realm. */
+export function parseHtdigest(text: string, realm: string, field = 'data[auth]'): AuthUsers {
+  const out: AuthUsers = { users: [], problems: [] };
+  const seen = new Set<string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    if (colon < 0) {
+      out.problems.push({ field, reason: `line ${i + 1}: no ':' between user, realm and hash; the line is skipped` });
+      return;
+    }
+    addDigestUser(out, seen, field, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1), realm);
+  });
+  return out;
+}
+
+/** A Secret's digest users: auth-file an htdigest file, auth-map each key a user and its value `realm:HA1`. */
+export function secretDigestUsers(secret: Obj, type: 'auth-file' | 'auth-map', realm: string): AuthUsers | { missing: string } {
+  if (type === 'auth-file') {
+    const text = secretValue(secret, 'auth');
+    return text === undefined ? { missing: 'has no key "auth" (or it is not base64)' } : parseHtdigest(text, realm);
+  }
+  const out: AuthUsers = { users: [], problems: [] };
+  const seen = new Set<string>();
+  for (const key of secretKeys(secret)) {
+    const value = secretValue(secret, key);
+    const field = `data[${key}]`;
+    if (value === undefined) out.problems.push({ field, reason: 'not base64; the user is skipped' });
+    else addDigestUser(out, seen, field, `key ${quote(key)}`, key, value.replace(/\r?\n$/, ''), realm);
+  }
+  return out;
+}
+
 const parsed = new WeakMap<Obj, Map<string, AuthUsers | { missing: string }>>();
 
 /** A Secret's users for a secret type, or why the route must fail closed. Cached per Secret object. */
@@ -294,10 +355,11 @@ export function authOf(
   const secret = lookup(key);
   if (!secret) return refuse('was not found');
   const type = v.authSecretType ?? 'auth-file';
-  const users = secretUsers(secret, type);
+  const realm = v.authRealm ?? '';
+  const users = v.authType === 'digest' ? secretDigestUsers(secret, type, realm) : secretUsers(secret, type);
   if ('missing' in users) return refuse(users.missing);
   const object = objectRef('Secret', { namespace, name: v.authSecret.name });
   const diagnostics: Diagnostic[] = users.problems.map((p) => ({ level: 'warning', object, field: p.field, rule: 'auth-secret', message: p.reason }));
   if (users.users.length === 0) diagnostics.push({ level: 'warning', object: ing.ref, field, rule: 'auth-secret', message: `Secret ${key} holds no usable user: every request to this Ingress's paths gets 401` });
-  return { auth: { realm: v.authRealm ?? '', secret: key, users: users.users }, diagnostics };
+  return { auth: { realm, secret: key, users: users.users, ...(v.authType === 'digest' ? { scheme: 'digest' as const } : {}) }, diagnostics };
 }

@@ -107,7 +107,7 @@ export interface AnnotationValues {
   sessionCookieConditionalSameSiteNone?: boolean;
   sessionCookieChangeOnFailure?: boolean;
   /** `invalid`: the annotation had a bad value (authentication fails closed). */
-  authType?: 'basic' | 'invalid';
+  authType?: 'basic' | 'digest' | 'invalid';
   authSecret?: SecretName | 'invalid';
   /** The annotation key auth-secret was read from, for findings about its Secret. */
   authSecretField?: string;

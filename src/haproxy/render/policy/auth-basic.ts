@@ -13,7 +13,11 @@ export const AUTH_BASIC_MAPS = {
   // Users before the challenge: plan adds lines in this order and removes them in the opposite one, so a route that
   // gains authentication has its users before it asks for them.
   authUsers: 'maps/auth-users.map',
+  // auth-type: digest: `<route id>|<user as uppercase hex>` -> HA1, and the route's `Digest realm="..."`. A map of
+  // its own, so that the digest rules exist only while some route uses digest authentication.
+  authDigestUsers: 'maps/auth-digest-users.map',
   authChallenges: 'maps/auth-challenges.map',
+  authDigestChallenges: 'maps/auth-digest-challenges.map',
 } as const;
 type AuthMap = keyof typeof AUTH_BASIC_MAPS;
 export const AUTH_BASIC_LUA = 'lua/auth-basic.lua';
@@ -58,8 +62,20 @@ export function hashValue(hash: string): string {
   return hash;
 }
 
+/** The digest route's challenge before its nonce (the Lua adds algorithm, qop, nonce and stale), percent-encoded. */
+export function digestChallengeValue(realm: string): string {
+  if (!REALM.test(realm)) throw new Error(`render: refusing auth realm ${JSON.stringify(realm)}`);
+  return `Digest%20realm=%22${realm.replace(/ /g, '%20')}%22`;
+}
+
+export function ha1Value(ha1: string): string {
+  if (!/^[0-9a-f]{32}$/.test(ha1)) throw new Error('render: refusing a digest HA1 that is not 32 lowercase hexadecimal digits');
+  return ha1;
+}
+
 export function authData(a: BasicAuth | undefined): PolicyDatum<AuthMap>[] {
   if (!a) return [];
+  if (a.scheme === 'digest') return [...a.users.map(([user, ha1]): PolicyDatum<AuthMap> => ['authDigestUsers', ha1Value(ha1), userKey(user)]), ['authDigestChallenges', digestChallengeValue(a.realm)]];
   return [...a.users.map(([user, hash]): PolicyDatum<AuthMap> => ['authUsers', hashValue(hash), userKey(user)]), ['authChallenges', challengeValue(a.realm)]];
 }
 
@@ -444,6 +460,140 @@ local function verify(txn, hash, pw)
   return false
 end
 
+-- Digest authentication (auth-type: digest; RFC 7616 with MD5 and qop=auth, as nginx's auth_digest module).
+-- Nonces are <issue time, 8 hex digits><32 random bits, 8 hex digits><HMAC-SHA256 of both under a random key of
+-- this process, 32 hex digits>: nothing is stored until one is used, none can be forged, and a reload (a new key)
+-- only makes clients retry (stale=true). A used nonce is remembered until it expires so that each request must carry a higher nc.
+local DIGEST_KEY
+do
+  local f = io.open('/dev/urandom', 'rb')
+  if f ~= nil then
+    DIGEST_KEY = f:read(64)
+    f:close()
+  end
+end
+local NONCE_TTL, NONCE_USES, NONCES_MAX = 60, 20, 100000
+local nonces, nonces_count = {}, 0
+
+local function lower_hex(txn, s) return string.lower(txn.c:hex(s)) end
+
+local function nonce_mac(txn, stamp)
+  local ipad, opad = {}, {}
+  for i = 1, 64 do
+    local b = string.byte(DIGEST_KEY, i)
+    ipad[i] = string.char(b ~ 0x36)
+    opad[i] = string.char(b ~ 0x5c)
+  end
+  local inner = txn.c:sha2(table.concat(ipad) .. stamp, 256)
+  return string.sub(lower_hex(txn, txn.c:sha2(table.concat(opad) .. inner, 256)), 1, 32)
+end
+
+-- The parameters of a Digest Authorization header (quoted strings unescaped), nil when it is not one or malformed.
+local function digest_params(h)
+  local scheme, rest = string.match(h, '^%s*(%a+)%s+(.-)%s*$')
+  if scheme == nil or string.lower(scheme) ~= 'digest' then return nil end
+  local p, pos = {}, 1
+  while pos <= #rest do
+    local key, after = string.match(rest, '^([%w_-]+)%s*=%s*()', pos)
+    if key == nil then return nil end
+    pos = after
+    local value
+    if string.sub(rest, pos, pos) == '"' then
+      local out = {}
+      pos = pos + 1
+      while true do
+        local c = string.sub(rest, pos, pos)
+        if c == '' then return nil end
+        pos = pos + 1
+        if c == '"' then break end
+        if c == '\\\\' then
+          c = string.sub(rest, pos, pos)
+          if c == '' then return nil end
+          pos = pos + 1
+        end
+        out[#out + 1] = c
+      end
+      value = table.concat(out)
+    else
+      value, pos = string.match(rest, '^([^%s,"]*)()', pos)
+    end
+    key = string.lower(key)
+    if p[key] ~= nil then return nil end
+    p[key] = value
+    local sep = string.match(rest, '^%s*,%s*()', pos)
+    if sep == nil then
+      if pos <= #rest then return nil end
+    else
+      pos = sep
+    end
+  end
+  return p
+end
+
+core.register_action('portico_digest_parse', { 'http-req' }, function(txn)
+  if txn.f:req_fhdr_cnt('authorization') ~= 1 then return end
+  local p = digest_params(txn.f:req_fhdr('authorization') or '')
+  if p == nil or p.username == nil or #p.username == 0 or #p.username > 255 or string.find(p.username, '[%c:]') then return end
+  txn:set_priv(p)
+  txn:set_var('txn.digest_user', (string.gsub(p.username, '.', function(c) return string.format('%02X', string.byte(c)) end)))
+end)
+
+-- true when the request's response is right and its nonce fresh; else false, and whether the nonce alone was wrong.
+local function digest_check(txn, p, ha1, realm)
+  if p.realm ~= realm or p.qop ~= 'auth' or (p.algorithm ~= nil and string.upper(p.algorithm) ~= 'MD5') then return false end
+  if p.nonce == nil or p.uri == nil or p.cnonce == nil or p.nc == nil or p.response == nil then return false end
+  if not string.match(p.nc, '^%x%x%x%x%x%x%x%x$') or not string.match(p.response, '^' .. string.rep('%x', 32) .. '$') then return false end
+  -- The digest covers the uri parameter: it must be this request's, or a captured answer would open any path.
+  if p.uri ~= txn.f:pathq() then return false end
+  local ha2 = lower_hex(txn, txn.c:digest(txn.f:method() .. ':' .. p.uri, 'MD5'))
+  local expected = lower_hex(txn, txn.c:digest(ha1 .. ':' .. p.nonce .. ':' .. p.nc .. ':' .. p.cnonce .. ':auth:' .. ha2, 'MD5'))
+  if not same(expected, string.lower(p.response)) then return false end
+  -- The password is right; from here only the nonce can be wrong, and stale=true lets the client retry at once.
+  local stamp, mac = string.match(p.nonce, '^(%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x)(%x+)$')
+  if stamp == nil or #mac ~= 32 or not same(nonce_mac(txn, stamp), mac) then return false, true end
+  stamp = string.sub(stamp, 1, 8)
+  local now, issued = core.now().sec, tonumber(stamp, 16)
+  if issued > now + 1 or now - issued >= NONCE_TTL then return false, true end
+  local entry = nonces[p.nonce]
+  if entry == nil then
+    if nonces_count >= NONCES_MAX then
+      for k, e in pairs(nonces) do
+        if e.expires <= now then
+          nonces[k] = nil
+          nonces_count = nonces_count - 1
+        end
+      end
+      if nonces_count >= NONCES_MAX then return false, true end
+    end
+    entry = { nc = 0, uses = 0, expires = issued + NONCE_TTL }
+    nonces[p.nonce] = entry
+    nonces_count = nonces_count + 1
+  end
+  local nc = tonumber(p.nc, 16)
+  if nc <= entry.nc or entry.uses >= NONCE_USES then return false, true end
+  entry.nc, entry.uses = nc, entry.uses + 1
+  return true
+end
+
+core.register_action('portico_digest_verify', { 'http-req' }, function(txn)
+  local challenge = string.gsub(txn:get_var('txn.basic_auth') or '', '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end)
+  local realm = string.match(challenge, '^Digest realm="([^"]*)"$')
+  if realm == nil or DIGEST_KEY == nil or #DIGEST_KEY ~= 64 then return end
+  local p, ha1, stale = txn:get_priv(), txn:get_var('txn.digest_ha1'), false
+  if type(p) == 'table' and ha1 ~= nil then
+    local ok
+    ok, stale = digest_check(txn, p, ha1, realm)
+    if ok then
+      txn:set_var('txn.basic_auth_ok', true)
+      return
+    end
+  end
+  -- The time, then 32 random bits, so that two clients never share a nonce (and its nc sequence).
+  local stamp = string.format('%08x%08x', core.now().sec, txn.f:rand() & 0xffffffff)
+  local value = 'Digest algorithm="MD5", qop="auth", realm="' .. realm .. '", nonce="' .. stamp .. nonce_mac(txn, stamp) .. '"' .. (stale and ', stale="true"' or '')
+  txn:set_var('txn.basic_auth', (string.gsub(value, '[ "%%]', function(c) return string.format('%%%02X', string.byte(c)) end)))
+end)
+
 core.register_action('portico_basic_auth', { 'http-req' }, function(txn)
   local hash = txn:get_var('txn.basic_auth_hash')
   local pw = txn.f:http_auth_pass()
@@ -480,18 +630,35 @@ export const AUTH_BASIC_FAMILY = policyFamily({
       // satisfy: any (policy/satisfy.ts): a request the access lists allowed is not asked for a password; the
       // Authorization header still goes (ingress-nginx clears it on every request of the location).
       const skip = c.satisfyAny === undefined ? '' : ' !{ var(txn.satisfy) -m str any }';
-      return c.inUse.has('authChallenges')
+      const basic = c.inUse.has('authChallenges');
+      const digest = c.inUse.has('authDigestChallenges');
+      const isDigest = '{ var(txn.basic_auth) -m beg Digest }';
+      return basic || digest
         ? [
             '# Basic authentication (auth-type: basic): the user\'s hash from the route id and the user name, checked by Lua;',
             '# 401 with the route\'s challenge when it is missing or wrong. The backend never receives the credentials (nginx',
             '# sends it an empty Authorization).',
-            `http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`,
-            `http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }${skip}`,
-            // No user at all (every line of every Secret refused): no lookup, so every request gets the 401.
-            ...(c.inUse.has('authUsers')
+            ...(basic ? [`http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authChallenges')}) if ${c.hasId}`] : []),
+            ...(digest ? [`http-request set-var(txn.basic_auth) ${c.routeId},map_str(${c.file('authDigestChallenges')}) if ${c.hasId} !{ var(txn.basic_auth) -m found }`] : []),
+            ...(basic
               ? [
-                  `http-request set-var(txn.basic_auth_hash) ${c.routeId},concat(|,txn.basic_auth_user),map_str(${c.file('authUsers')}) if { var(txn.basic_auth_user) -m found }`,
-                  'http-request lua.portico_basic_auth if { var(txn.basic_auth_hash) -m found }',
+                  `http-request set-var(txn.basic_auth_user) http_auth_user,hex if { var(txn.basic_auth) -m found }${skip}`,
+                  // No user at all (every line of every Secret refused): no lookup, so every request gets the 401.
+                  ...(c.inUse.has('authUsers')
+                    ? [
+                        `http-request set-var(txn.basic_auth_hash) ${c.routeId},concat(|,txn.basic_auth_user),map_str(${c.file('authUsers')}) if { var(txn.basic_auth_user) -m found }`,
+                        'http-request lua.portico_basic_auth if { var(txn.basic_auth_hash) -m found }',
+                      ]
+                    : []),
+                ]
+              : []),
+            ...(digest
+              ? [
+                  '# Digest authentication (auth-type: digest): Lua reads the Authorization header\'s user, the map gives its HA1,',
+                  '# Lua checks the response and the nonce, or puts a new nonce into the 401\'s challenge.',
+                  `http-request lua.portico_digest_parse if ${isDigest}${skip}`,
+                  ...(c.inUse.has('authDigestUsers') ? [`http-request set-var(txn.digest_ha1) ${c.routeId},concat(|,txn.digest_user),map_str(${c.file('authDigestUsers')}) if { var(txn.digest_user) -m found }`] : []),
+                  `http-request lua.portico_digest_verify if ${isDigest}${skip}`,
                 ]
               : []),
             `http-request return status 401 content-type "text/plain; charset=utf-8" hdr WWW-Authenticate "%[var(txn.basic_auth),url_dec]" string "401 Unauthorized: this route needs a user name and password\\n" if { var(txn.basic_auth) -m found } !{ var(txn.basic_auth_ok) -m bool }${skip}`,
