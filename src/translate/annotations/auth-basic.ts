@@ -133,7 +133,7 @@ export function checkAuth(v: AnnotationValues, raw: Record<string, string>, f: F
     const name = v.authSecret !== undefined ? 'auth-secret' : v.authRealm !== undefined ? 'auth-realm' : 'auth-secret-type';
     f.warn(`metadata.annotations[${key(name)}]`, 'auth-ignored', 'auth-secret, auth-secret-type and auth-realm have no effect without auth-type ("basic" or "digest"); the paths need no password, as in ingress-nginx');
   }
-  if (v.authType !== undefined && v.authType !== 'invalid' && v.authRealm === 'off')
+  if (v.authType === 'basic' && v.authRealm === 'off')
     f.warn(`metadata.annotations[${key('auth-realm')}]`, 'auth-ignored', 'nginx turns basic authentication off for the realm "off"; Portico still asks for a password');
   if (v.authSecret !== undefined) v.authSecretField = `metadata.annotations[${key('auth-secret')}]`;
   if ((v.authType === 'basic' || v.authType === 'digest') && v.authSecret === undefined)
