@@ -91,6 +91,12 @@ const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; s
   { family: 'snippet return with nginx variables (return 301 https://$host$request_uri)', annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 301 https://$host$request_uri;' }, status: 301 },
   // A request without the cookie: balanced by the sticky backend, and the Lua action writes the Set-Cookie.
   { family: 'affinity (affinity: cookie)', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie' }, status: 200 },
+  // Persistent mode: the cookie's pod is looked up by name, then the response rules name the pod that answered.
+  { family: 'affinity, persistent (affinity-mode: persistent)', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie', 'nginx.ingress.kubernetes.io/affinity-mode': 'persistent' }, status: 200 },
+  { family: 'connection-proxy-header: close', annotations: { 'nginx.ingress.kubernetes.io/connection-proxy-header': 'close' }, status: 200 },
+  // The bench's origin sends neither Location nor Set-Cookie: the common case, in which the Lua action never starts
+  // (its cost when a cookie is rewritten is in bench/README.md).
+  { family: 'response rewrites (proxy-redirect-from/-to, proxy-cookie-path), no header to rewrite', annotations: { 'nginx.ingress.kubernetes.io/proxy-redirect-from': 'http://internal/', 'nginx.ingress.kubernetes.io/proxy-redirect-to': 'https://example.com/', 'nginx.ingress.kubernetes.io/proxy-cookie-path': '/app /' }, status: 200 },
   // Every rate-limit rule at once (both buckets, the connection count, an allowlist the counting client is outside of),
   // with limits the count never reaches: the costliest case short of a refusal.
   {

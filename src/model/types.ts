@@ -221,6 +221,8 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+  /** auth-snippet's proxy_set_header: lowercase name -> value (nginx variables as `${name}`; empty: not sent). */
+  requestHeaders?: [name: string, value: string][];
 }
 
 /** Request mirroring of a route. `url` is a template: an http(s) URL whose written host (a DNS name or an IPv4 address,
@@ -240,11 +242,13 @@ export interface MirrorPolicy {
  * `refuseAll` (it fails closed, as ingress-nginx denies the location).
  */
 export interface BasicAuth {
+  /** `auth-type: digest`: HTTP digest authentication (RFC 7616, MD5, qop=auth), `users` holding htdigest's HA1. */
+  scheme?: 'digest';
   /** `auth-realm`: ingress-nginx's grammar (letters, digits, space, `-._~/:`), empty by default. */
   realm: string;
   /** The Secret, namespace/name. */
   secret: string;
-  /** [user, htpasswd hash] by user name; users whose line was refused are left out. */
+  /** [user, htpasswd hash (digest: HA1, lowercase hex)] by user name; users whose line was refused are left out. */
   users: [user: string, hash: string][];
 }
 

@@ -4,8 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { authTypeGrammar, hashProblem, parseHtpasswd, realmGrammar, secretNameGrammar, secretUsers } from '../../src/translate/annotations/auth-basic.js';
-import { authData, authLua, challengeValue, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
+import { createHash } from 'node:crypto';
+import { SHA_CRYPT_MAX_ROUNDS, authTypeGrammar, hashProblem, parseHtdigest, parseHtpasswd, realmGrammar, secretDigestUsers, secretNameGrammar, secretUsers, storedHash } from '../../src/translate/annotations/auth-basic.js';
+import { authData, authLua, challengeValue, digestChallengeValue, ha1Value, hashValue, userKey } from '../../src/haproxy/render/policy/auth-basic.js';
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
 import { Translator, translate } from '../../src/translate/translate.js';
@@ -21,11 +22,10 @@ const hashOf = (line: string): string => line.slice(line.indexOf(':') + 1);
 const N = 'nginx.ingress.kubernetes.io/';
 
 describe('basic authentication grammars', () => {
-  test('auth-type: basic only; digest is refused with a reason that says so', () => {
+  test('auth-type: basic or digest, the word itself', () => {
     assert.deepEqual(authTypeGrammar.parse(' basic '), { ok: true, value: 'basic' });
-    const digest = authTypeGrammar.parse('digest');
-    assert.ok(!digest.ok && /digest.*not supported/.test(digest.reason));
-    for (const bad of ['Basic', 'basicx', 'basic\n  lua-load /x', '']) assert.equal(authTypeGrammar.parse(bad).ok, false, JSON.stringify(bad));
+    assert.deepEqual(authTypeGrammar.parse('digest'), { ok: true, value: 'digest' });
+    for (const bad of ['Basic', 'Digest', 'basicx', 'xdigest', 'basic\n  lua-load /x', '']) assert.equal(authTypeGrammar.parse(bad).ok, false, JSON.stringify(bad));
   });
 
   test('auth-secret: name or namespace/name, each a Kubernetes name', () => {
@@ -40,7 +40,7 @@ describe('basic authentication grammars', () => {
   });
 
   test('invalid auth annotations fail closed; auth-secret without auth-type is reported and does nothing', () => {
-    const cases: Record<string, string>[] = [{ [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 's' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'a/b/c' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 's', [`${N}auth-secret-type`]: 'auth-maps' }];
+    const cases: Record<string, string>[] = [{ [`${N}auth-type`]: 'bearer', [`${N}auth-secret`]: 's' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'a/b/c' }, { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 's', [`${N}auth-secret-type`]: 'auth-maps' }];
     for (const annotations of cases) {
       const f = new Findings('Ingress default/x');
       const v = parseIngressAnnotations(annotations, f);
@@ -54,18 +54,31 @@ describe('basic authentication grammars', () => {
 });
 
 describe('htpasswd content', () => {
-  test("every scheme htpasswd writes: apr1, bcrypt and SHA-1 accepted; DES, SHA-256/512-crypt refused with a reason", () => {
-    for (const flag of ['-m', '-B', '-s']) assert.equal(hashProblem(hashOf(htpasswd(flag, 'u', 'p'))), undefined, flag);
-    assert.match(hashProblem(hashOf(htpasswd('-d', 'u', 'p'))) ?? '', /DES crypt/);
-    assert.match(hashProblem(hashOf(htpasswd('-2', 'u', 'p'))) ?? '', /SHA-256\/512/);
-    assert.match(hashProblem(hashOf(htpasswd('-5', 'u', 'p'))) ?? '', /SHA-256\/512/);
+  test('every scheme htpasswd writes is accepted except its plain text (nginx hands that to crypt()); malformed and costly hashes are reported', () => {
+    for (const flag of ['-m', '-B', '-s', '-d', '-2', '-5']) assert.equal(hashProblem(hashOf(htpasswd(flag, 'u', 'p'))), undefined, flag);
+    for (const flag of ['-2', '-5']) assert.equal(hashProblem(hashOf(execFileSync('htpasswd', ['-nb', flag, '-r', String(SHA_CRYPT_MAX_ROUNDS), 'u', 'p'], { encoding: 'utf8' }).trim())), undefined);
+    assert.match(hashProblem(hashOf(execFileSync('htpasswd', ['-nb', '-5', '-r', String(SHA_CRYPT_MAX_ROUNDS + 1), 'u', 'p'], { encoding: 'utf8' }).trim())) ?? '', /rounds=200001 is above 200000/);
+    assert.match(hashProblem(hashOf(htpasswd('-p', 'u', 'plaintext'))) ?? '', /without \{PLAIN\} matches nothing/);
     assert.match(hashProblem(hashOf(htpasswd('-B', 'u', 'p').replace('$05$', '$10$'))) ?? '', /cost 10/);
-    for (const bad of ['secret', '{PLAIN}secret', '$apr1$salt$short', '$2y$05$tooshort', '$apr1$a$bbbbbbbbbbbbbbbbbbbbbb\n']) assert.notEqual(hashProblem(bad), undefined, bad);
+    for (const ok of ['{PLAIN}', '{PLAIN}a b#c', `{SSHA}${Buffer.alloc(20, 7).toString('base64')}`, `{SSHA}${Buffer.alloc(25, 7).toString('base64')}`]) assert.equal(hashProblem(ok), undefined, ok);
+    const bad = [
+      'secret', '$apr1$salt$short', '$2y$05$tooshort', '$apr1$a$bbbbbbbbbbbbbbbbbbbbbb\n', 'abcdefghijk1', 'abcdefghijk1$',
+      '$5$rounds=999$salt$' + 'a'.repeat(43), '$5$rounds=01000$salt$' + 'a'.repeat(43), '$5$salt$' + 'a'.repeat(86), '$6$salt$' + 'a'.repeat(43),
+      '$5$saltsaltsaltsalts$' + 'a'.repeat(43), '$5$sa%t$' + 'a'.repeat(43), '$y$j9T$salt$hash', `{SSHA}${Buffer.alloc(19, 7).toString('base64')}`, '{SSHA}not base64!',
+    ];
+    for (const b of bad) assert.notEqual(hashProblem(b), undefined, b);
+  });
+
+  test('{PLAIN} reaches render as the SHA-256 of the password, never the password', () => {
+    const r = parseHtpasswd('pat:{PLAIN}p w#1\n');
+    assert.deepEqual(r.users, [['pat', `{PLAIN-SHA256}${createHash('sha256').update('p w#1').digest('hex').toUpperCase()}`]]);
+    assert.equal(storedHash('$apr1$x$y'), '$apr1$x$y');
+    assert.equal(hashValue(r.users[0]![1]), r.users[0]![1], 'render takes it');
   });
 
   test('lines: comments and empty lines skipped, CRLF read, the first line of a user wins; problems never quote the hash', () => {
     const ann = htpasswd('-m', 'ann', 'x');
-    const text = `# comment\r\n${ann}\r\n\nno-colon\n${htpasswd('-m', 'ann', 'y')}\n:${hashOf(ann)}\nbad\u0007user:${hashOf(ann)}\ndee:${hashOf(htpasswd('-d', 'dee', 'p'))}\n`;
+    const text = `# comment\r\n${ann}\r\n\nno-colon\n${htpasswd('-m', 'ann', 'y')}\n:${hashOf(ann)}\nbad\u0007user:${hashOf(ann)}\ndee:${hashOf(htpasswd('-d', 'dee', 'p'))}x\n`;
     const r = parseHtpasswd(text);
     assert.deepEqual(r.users, [['ann', hashOf(ann)]]);
     assert.deepEqual(
@@ -85,6 +98,56 @@ describe('htpasswd content', () => {
   });
 });
 
+describe('digest users (auth-type: digest)', () => {
+  const htdigest = (realm: string, user: string, password: string): string =>
+    `${user}:${realm}:${createHash('md5').update(`${user}:${realm}:${password}`).digest('hex')}`;
+
+  test("htdigest lines of auth-realm's realm; other realms, bad hashes, repeats and bad names reported, never quoting the hash", () => {
+    const ann = htdigest('R', 'ann', 'x');
+    const text = `# c\r\n${ann}\r\n${htdigest('Other', 'eve', 'x')}\nbob:R:${'A'.repeat(32)}\n${htdigest('R', 'ann', 'y')}\nno-colon\n:R:${'a'.repeat(32)}\nsam:R\n`;
+    const r = parseHtdigest(text, 'R');
+    assert.deepEqual(r.users, [['ann', ann.slice(-32)]]);
+    assert.deepEqual(r.problems.map((p) => p.reason.replace(/:.*/, '')), ['line 3', 'line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+    assert.match(r.problems[0]!.reason, /realm "Other" is not auth-realm "R"/);
+    for (const p of r.problems) assert.ok(!p.reason.includes('a'.repeat(32)) && !p.reason.includes(ann.slice(-32)), p.reason);
+  });
+
+  test('auth-map: each key a user, its value realm:HA1; a realm may hold ":"', () => {
+    const value = htdigest('a:b', 'mia', 'p').slice('mia:'.length);
+    const secret: Obj = { kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { mia: Buffer.from(`${value}\n`).toString('base64') } };
+    const m = secretDigestUsers(secret, 'auth-map', 'a:b');
+    assert.ok(!('missing' in m));
+    assert.deepEqual(m.users, [['mia', value.slice(-32)]]);
+  });
+
+  test('render: HA1 in its own map, the challenge before its nonce; hostile values throw', () => {
+    const ha1 = 'f'.repeat(32);
+    assert.deepEqual(authData({ scheme: 'digest', realm: 'Staff only', secret: 'default/s', users: [['bob', ha1]] }), [['authDigestUsers', ha1, '|626F62'], ['authDigestChallenges', 'Digest%20realm=%22Staff%20only%22']]);
+    for (const bad of ['F'.repeat(32), 'f'.repeat(31), `${ha1}\n  lua-load /x`]) assert.throws(() => ha1Value(bad), /refusing a digest HA1/);
+    assert.throws(() => digestChallengeValue('a"b'), /refusing auth realm/);
+  });
+
+  test('the first digest route needs its rules (a reload); a changed HA1 is a map update', () => {
+    const manifests = (auth: string, type = 'digest'): string => `${svc('web', ['10.0.0.1'])}
+apiVersion: v1
+kind: Secret
+metadata: {name: users}
+data: {auth: ${Buffer.from(auth).toString('base64')}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: a, annotations: {${N}auth-type: ${type}, ${N}auth-secret: users, ${N}auth-realm: R}}
+spec: {rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+`;
+    const basic = reloadedWith(model(manifests(htpasswd('-m', 'ann', 'x'), 'basic')));
+    const toDigest = plan(basic, model(manifests(htdigest('R', 'ann', 'x'))), DEFAULT_PEM);
+    assert.ok('reload' in toDigest);
+    const digest = reloadedWith(model(manifests(htdigest('R', 'ann', 'x'))));
+    const id = routeId('a.test/');
+    assert.deepEqual(opSummary(ops(digest, model(manifests(htdigest('R', 'ann', 'y')))).ops), [`map-set maps/auth-digest-users.map ${id}|616E6E ${htdigest('R', 'ann', 'y').slice(-32)}`]);
+  });
+});
+
 describe('render: the maps and the script', () => {
   test('users are keyed by the hex of their UTF-8 bytes, as http_auth_user,hex gives them; the challenge is percent-encoded', () => {
     assert.equal(userKey('ann'), '|616E6E');
@@ -98,7 +161,7 @@ describe('render: the maps and the script', () => {
   test('render refuses what translate should have refused: hostile realms, users and hashes throw', () => {
     for (const realm of ['a"b', 'a\\', 'a\nb', 'a%b']) assert.throws(() => challengeValue(realm), /refusing auth realm/);
     for (const user of ['', 'a:b', 'a\nb', 'x'.repeat(256)]) assert.throws(() => userKey(user), /refusing auth user/);
-    for (const hash of ['plain', '$apr1$a$b c', `${hashOf(htpasswd('-m', 'u', 'p'))}\n  lua-load /x`, '{SHA}x y']) assert.throws(() => hashValue(hash), /refusing an auth hash/);
+    for (const hash of ['plain', '{PLAIN}pw', '$5$rounds=1000000$s$' + 'a'.repeat(43), '$apr1$a$b c', `${hashOf(htpasswd('-m', 'u', 'p'))}\n  lua-load /x`, '{SHA}x y']) assert.throws(() => hashValue(hash), /refusing an auth hash/);
   });
 
   test("Blowfish's constants are pi's hexadecimal digits (checked at both ends of the table)", () => {

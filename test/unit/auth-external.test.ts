@@ -110,8 +110,73 @@ describe('the route policy', () => {
   });
 });
 
+describe('auth-snippet and the auth-keepalive annotations', () => {
+  const parse = (a: Record<string, string>) => {
+    const f = new Findings('Ingress default/x');
+    const values = parseIngressAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])), f);
+    return { policy: routePolicy(values, false, true), findings: f.list.map((d) => `${d.rule} ${d.field.replace(/.*\//, '').replace(']', '')}: ${d.message}`) };
+  };
+  const url = { 'auth-url': 'http://a.test/auth' };
+
+  test("auth-snippet: proxy_set_header becomes a header of the auth request (last wins, names lowercased); the other directives are reported", () => {
+    const r = parse({ ...url, 'auth-snippet': "proxy_set_header X-Api-Key k1;\nproxy_set_header X-Path $request_uri;\nmore_set_headers 'X-Seen: 1';\nproxy_set_header x-api-key k2;\nreturn 403;" });
+    assert.deepEqual(r.policy.externalAuth?.requestHeaders, [['x-path', '${request_uri}'], ['x-api-key', 'k2']]);
+    assert.deepEqual(r.findings.map((m) => m.replace(/:.*/, '')), ['A4 auth-snippet', 'A4 auth-snippet']);
+    assert.match(r.findings[0]!, /line 3: more_set_headers: has no effect on the request to auth-url/);
+    assert.match(r.findings[1]!, /line 5: return: has no effect/);
+  });
+
+  test('auth-snippet: hostile or untranslatable directives refuse it whole (A4); Host is refused; auth still applies', () => {
+    for (const [snippet, why] of [
+      ['proxy_set_header Host evil.test;', /Host is the host of auth-url/],
+      ['proxy_set_header Content-Length 0;', /framing/],
+      ['proxy_set_header X-A "a\r\nX-B: b";', /line break|control/],
+      ['proxy_set_header X-A $upstream_addr;', /known only once the backend answered/],
+      ['proxy_pass http://evil;', /not a directive Portico translates/],
+      ['proxy_set_header X-A {a};', /./],
+      [`proxy_set_header X-A "${'v'.repeat(2000)}";`, /longer than 1024/],
+    ] as const) {
+      const r = parse({ ...url, 'auth-snippet': snippet });
+      assert.equal(r.policy.externalAuth?.url, 'http://a.test/auth', snippet);
+      assert.equal(r.policy.externalAuth?.requestHeaders, undefined, snippet);
+      assert.equal(r.findings.length, 1, snippet);
+      assert.match(r.findings[0]!, /^A4 auth-snippet/, snippet);
+      assert.match(r.findings[0]!, why, snippet);
+    }
+  });
+
+  test("auth-keepalive, -requests, -timeout: strconv.Atoi's integers (negative and zero too), -share-vars a bool; no effect on the policy", () => {
+    const plain = parse(url).policy.externalAuth;
+    for (const [k, v] of <[string, string][]>[['auth-keepalive', '10'], ['auth-keepalive', '-1'], ['auth-keepalive-requests', '+100'], ['auth-keepalive-timeout', '0'], ['auth-keepalive-share-vars', 'True']]) {
+      const r = parse({ ...url, [k]: v });
+      assert.deepEqual(r.findings, [], `${k}: ${v}`);
+      assert.deepEqual(r.policy.externalAuth, plain, `${k}: ${v}`);
+    }
+    for (const [k, v] of <[string, string][]>[['auth-keepalive', '10s'], ['auth-keepalive', '1.5'], ['auth-keepalive-requests', ' 5'], ['auth-keepalive-timeout', '99999999999'], ['auth-keepalive-share-vars', 'yes'], ['auth-keepalive', '1\n  lua-load /x']]) {
+      const r = parse({ ...url, [k]: v });
+      assert.equal(r.findings.length, 1, `${k}: ${JSON.stringify(v)}`);
+      assert.match(r.findings[0]!, new RegExp(`^A1 ${k}: .*the annotation is ignored$`));
+      assert.deepEqual(r.policy.externalAuth, plain);
+    }
+  });
+
+  test('without auth-url, auth-snippet and the keep-alive annotations are reported as doing nothing', () => {
+    const r = parse({ 'auth-snippet': 'proxy_set_header X-A 1;', 'auth-keepalive-timeout': '30' });
+    assert.deepEqual(r.findings.map((m) => m.replace(/:.*/, '')), ['auth-ignored auth-snippet', 'auth-ignored auth-keepalive-timeout']);
+    assert.equal(r.policy.externalAuth, undefined);
+  });
+});
+
 describe('render', () => {
   const base = { url: 'https://$host/oauth2/auth', responseHeaders: ['x-auth-request-user'], alwaysSetCookie: false };
+
+  test("auth-snippet's headers: a tenth field, name LF value pairs, percent-encoded; render refuses what translate refuses", () => {
+    const line = authValue({ ...base, requestHeaders: [['x-api-key', 'a;b %'], ['x-path', '${request_uri}'], ['x-empty', '']] });
+    assert.equal(line.split(';').length, 10);
+    assert.equal(line.split(';')[9], 'x-api-key%0Aa%3Bb%20%25%0Ax-path%0A%24%7Brequest_uri%7D%0Ax-empty%0A');
+    assert.equal(authValue(base).split(';').length, 9, 'no tenth field without headers');
+    for (const h of [['host', 'x'], ['content-length', '1'], ['x-a', 'a\nb'], ['X-A', 'x'], ['x a', 'b']] as [string, string][]) assert.throws(() => authValue({ ...base, requestHeaders: [h] }), /refusing auth snippet header/, h[0]);
+  });
 
   test('the map line: nine fields, each percent-encoded, no byte a map line or the runtime API could split on', () => {
     const line = authValue({ ...base, signin: 'https://$host/s?rd=$escaped_request_uri', cacheKey: '$http_authorization', cacheDurations: [{ statuses: [200, 202], seconds: 300 }, { statuses: [], seconds: 0.5 }] });

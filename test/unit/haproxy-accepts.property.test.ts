@@ -184,7 +184,17 @@ function kinds(hostile: boolean) {
       'add_header X-D "unterminated;',
     ],
     'nginx.ingress.kubernetes.io/server-snippet': ["more_set_headers 'X-Served-By: p';\nadd_header X-Host 1;\nreturn 302 /login;", 'proxy_set_header X-I 1;', 'if ($host = a) { return 403; }'],
-    'nginx.ingress.kubernetes.io/auth-snippet': ['proxy_set_header X-Api-Key k;'],
+    'nginx.ingress.kubernetes.io/auth-snippet': [
+      'proxy_set_header X-Api-Key k;',
+      'proxy_set_header X-P "$request_uri;#{}%[src] \\" http-request deny";\nproxy_set_header Cookie "";\nmore_set_headers "X-A: 1";',
+      'proxy_set_header Host evil;',
+      'proxy_set_header X-A "a\n  lua-load /x";',
+      `proxy_set_header X-A "${'%[src]'.repeat(200)}";`,
+    ],
+    'nginx.ingress.kubernetes.io/auth-keepalive': ['10', '-1', 'ten', '1\n  lua-load /x'],
+    'nginx.ingress.kubernetes.io/auth-keepalive-requests': ['100', '0', '1e3'],
+    'nginx.ingress.kubernetes.io/auth-keepalive-timeout': ['60', '"60"'],
+    'nginx.ingress.kubernetes.io/auth-keepalive-share-vars': ['true', 'T', 'maybe'],
     'nginx.ingress.kubernetes.io/stream-snippet': ['server { listen 9000; }'],
     'nginx.ingress.kubernetes.io/affinity': ['cookie', 'Cookie', 'ip'],
     'nginx.ingress.kubernetes.io/session-cookie-name': ['route', 'a b', 'x;y', 'x\n  cookie y'],
@@ -195,10 +205,10 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/affinity-mode': ['persistent', 'balanced', 'Persistent', 'persistent\n  use-server x', 'persistent #'],
     'nginx.ingress.kubernetes.io/session-cookie-change-on-failure': ['true', 'false', 'True', 'yes', 'true\n  option persist'],
     'nginx.ingress.kubernetes.io/satisfy': ['any', 'all', 'Any', 'any\n  lua-load /x'],
-    'nginx.ingress.kubernetes.io/auth-type': ['basic', 'digest', 'Basic', 'basic\n  lua-load /x'],
+    'nginx.ingress.kubernetes.io/auth-type': ['basic', 'digest', 'digest', 'Basic', 'basic\n  lua-load /x'],
     'nginx.ingress.kubernetes.io/auth-secret': ['a', 'web', 'default/tls-a', 'other/a', 'a/b/c', 'A', '../x', 'a\n  x'],
     'nginx.ingress.kubernetes.io/auth-secret-type': ['auth-file', 'auth-map', 'auth-maps'],
-    'nginx.ingress.kubernetes.io/auth-realm': ['Staff only', 'a"b', 'x\\', 'r%[src]', 'a\r\nSet-Cookie: x', '\u00fc', 'off'],
+    'nginx.ingress.kubernetes.io/auth-realm': ['Staff only', '', 'a"b', 'x\\', 'r%[src]', 'a\r\nSet-Cookie: x', '\u00fc', 'off'],
     'nginx.ingress.kubernetes.io/auth-url': ['https://$host/oauth2/auth', 'http://10.0.0.9:4180/oauth2/auth?x=$request_uri', 'http://a.test/$remote_port', 'http://a.test/x;y', 'http://a.test/\n  lua-load /tmp/x', "http://a.test/%[src]'", 'http://$host$request_uri'],
     'nginx.ingress.kubernetes.io/auth-signin': ['https://$host/oauth2/start?rd=$escaped_request_uri', 'https://login.test/', 'https://${host}/s?a=1&b=${scheme}', 'https://x/"y'],
     'nginx.ingress.kubernetes.io/auth-method': ['POST', 'get', 'PATCH', 'GET\n'],
@@ -352,7 +362,9 @@ function kinds(hostile: boolean) {
     {
       auth: b64(
         'ann:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\nbob:$2y$05$J73dRADuZsj1T/2iRmfZ2OzZ1GSKD8mP2fCDG5iz7V690bSah/xi6\n# c\n' +
-          'a b#c:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nx\n  http-request deny:$apr1$a$b\n\u00fc\u00df:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nev:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\n  lua-load /x\n',
+          'a b#c:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nx\n  http-request deny:$apr1$a$b\n\u00fc\u00df:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\nev:$apr1$YiVlypKa$v4rRDIol5x3Lphv42N5s4.\n  lua-load /x\n' +
+          'pl:{PLAIN}a "b" %[src] #c {d}\nsx:{SSHA}' + Buffer.alloc(24, 1).toString('base64') + '\nde:h/KmlxnbZaNF.\nsix:$6$rounds=5000$salt$' + 'a'.repeat(86) + '\nbig:$5$rounds=99999999$s$' + 'a'.repeat(43) + '\nss:{SSHA}AAAA\n  lua-load /x\n' +
+          'dg:Staff only:0123456789abcdef0123456789abcdef\ndq:a"b:0123456789abcdef0123456789abcdef\ndr::0123456789abcdef0123456789abcdef %[src]\n',
       ),
       mia: b64('$apr1$jbFu3afF$wJyU3ET6AXlqyWUmjPY7k0'),
       'x.y': b64('{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY= %[src]'),

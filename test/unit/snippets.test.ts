@@ -184,11 +184,11 @@ void describe('translated directives', () => {
     assert.deepEqual(v.serverSnippet?.headers.responseSet, { 'x-b': '2' });
     assert.deepEqual(
       f.list.map((d) => [d.field.replace('metadata.annotations[nginx.ingress.kubernetes.io/', '').replace(']', ''), d.rule]),
-      [['configuration-snippet', 'A4'], ['server-snippet', 'A4'], ['auth-snippet', 'A4'], ['stream-snippet', 'A4']],
+      [['configuration-snippet', 'A4'], ['server-snippet', 'A4'], ['stream-snippet', 'A4'], ['auth-snippet', 'auth-ignored']],
     );
     assert.match(f.list[0]!.message, /rewrite: not a directive Portico translates.*the snippet is left out/);
     assert.match(f.list[1]!.message, /proxy_set_header x-a: has no effect in a server-snippet/);
-    assert.match(f.list[2]!.message, /auth-url/);
+    assert.match(f.list[3]!.message, /this Ingress has no auth-url: it has no effect/);
   });
 
   test("server and location combine as nginx's blocks do", () => {

@@ -3,6 +3,7 @@
 // Every way the route could end up unprotected fails closed instead, as ingress-nginx's LocationDeniedError does
 // (503): a bad auth-type, auth-secret or auth-secret-type, a Secret that is missing, in another namespace, or without
 // the `auth` key. A bad line in a Secret only costs its own user the login (nginx would not match it either).
+import { createHash } from 'node:crypto';
 import type { BasicAuth, Diagnostic } from '../../model/types.js';
 import { isObject } from '../../k8s/objects.js';
 import type { Obj } from '../../k8s/objects.js';
@@ -20,14 +21,18 @@ const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
  * 0.1 s of Lua; cost 10 about 3 s, near HAProxy's Lua timeout of 4 s). */
 export const BCRYPT_MAX_COST = 9;
 
-/** `auth-type`: `basic`; `digest` is refused (the route then fails closed rather than serving without a password). */
-export const authTypeGrammar: ValueGrammar<'basic'> = {
-  describe: '"basic"',
+/** Most rounds of SHA-256/512-crypt the Lua verifier takes (htpasswd -2/-5 default to 5,000): 200,000 rounds of
+ * SHA-512 over a 511-byte password take about 0.3 s of Lua, less than bcrypt at cost 9. */
+export const SHA_CRYPT_MAX_ROUNDS = 200_000;
+
+/** `auth-type`: `basic` or `digest`, as ingress-nginx's authTypeRegex (whose unanchored match would also take
+ * `xbasicx`: here the word itself, spaces trimmed). */
+export const authTypeGrammar: ValueGrammar<'basic' | 'digest'> = {
+  describe: '"basic" or "digest"',
   parse: (raw) => {
     const v = raw.trim();
-    if (v === 'basic') return ok('basic');
-    if (v === 'digest') return fail('auth-type "digest" is not supported by Portico (HAProxy has no digest authentication); use "basic" with htpasswd hashes');
-    return fail(`${quote(raw)} is not "basic"`);
+    if (v === 'basic' || v === 'digest') return ok(v);
+    return fail(`${quote(raw)} is not "basic" or "digest"`);
   },
 };
 
@@ -62,9 +67,11 @@ export const realmGrammar: ValueGrammar<string> = {
 const FAIL_CLOSED = "every request to this Ingress's paths gets 503 until the value is fixed (authentication fails closed, as ingress-nginx denies the location)";
 
 const SHARED_DIFFERENCES =
-  'the 401 and 503 bodies are one line of plain text, not nginx\'s HTML page. Hashes Portico checks: apr1 (`$apr1$`, htpasswd\'s default), MD5-crypt (`$1$`), SHA-1 (`{SHA}`) and bcrypt (`$2y$`, `$2b$`, `$2a$`) up to cost ' +
+  "the 401 and 503 bodies are one line of plain text, not nginx's HTML page. Hashes: every scheme Debian's htpasswd writes is checked, as nginx on Linux checks it: apr1 (`$apr1$`, htpasswd's default), `{SHA}` (`-s`), bcrypt (`-B`, `$2y$`, `$2b$`, `$2a$`) up to cost " +
   `${BCRYPT_MAX_COST}` +
-  '; a line with another hash (DES crypt from `htpasswd -d`, SHA-256/512-crypt from `-2`/`-5`, `{SSHA}`, `{PLAIN}`) or a higher bcrypt cost is reported (rule auth-secret) and its user cannot log in, where nginx would check it with the C library\'s crypt(). bcrypt runs in HAProxy\'s Lua, about 30 times slower than C: a successful check is remembered for 60 s, a failed one costs every time.';
+  ', SHA-256/512-crypt (`-2`, `-5`, `$5$`, `$6$`, `rounds=` from 1000 up to ' +
+  `${SHA_CRYPT_MAX_ROUNDS}` +
+  "), DES crypt (`-d`; only a password's first 8 characters count, as in crypt()) and MD5-crypt (`$1$`); and nginx's own `{SSHA}` and `{PLAIN}<password>`. htpasswd's `-p` plain text (no `{PLAIN}`) is reported and matches nothing, as in nginx, which hands it to crypt(). A line with a higher bcrypt cost or more rounds, or another crypt() scheme of glibc's libxcrypt (yescrypt `$y$`, scrypt `$7$`, NT `$3$`, BSDi `_`), is reported (rule auth-secret) and its user cannot log in, where nginx would check it. As with libxcrypt, a password of 512 bytes or more never matches a crypt() scheme (DES, `$1$`, bcrypt, `$5$`, `$6$`); apr1, `{SHA}`, `{SSHA}` and `{PLAIN}` take any length (nginx's own code). The hashes are checked by HAProxy's Lua, which is slower than C (bcrypt about 30 times): a successful check is remembered for 60 s, a failed one costs every time.";
 
 export const AUTH_BASIC_ANNOTATIONS = [
   annotation({
@@ -76,9 +83,9 @@ export const AUTH_BASIC_ANNOTATIONS = [
     doc: {
       default: 'none: no authentication',
       what:
-        "With `basic`, every request to this Ingress's paths needs a user name and password of `auth-secret` (HTTP basic authentication); without them, or with wrong ones, the answer is 401 with `WWW-Authenticate: Basic realm=\"<auth-realm>\"`. The backend does not receive the Authorization header (nginx sends it an empty one). Checked after the access lists and before anything else answers for the route. Live: a user added or removed, or a password changed, in the Secret is a map update.",
+        "With `basic`, every request to this Ingress's paths needs a user name and password of `auth-secret` (HTTP basic authentication); without them, or with wrong ones, the answer is 401 with `WWW-Authenticate: Basic realm=\"<auth-realm>\"`. With `digest`, HTTP digest authentication as nginx's auth_digest module (which ingress-nginx loads) does it: RFC 7616 with MD5 and `qop=auth`, the Secret holding htdigest lines (`user:realm:HA1`, auth-file; auth-map: each key a user, its value `realm:HA1`) of which only those of `auth-realm`'s realm count; the 401 carries `WWW-Authenticate: Digest algorithm=\"MD5\", qop=\"auth\", realm=\"<auth-realm>\", nonce=\"...\"`, with `stale=\"true\"` when the password was right but the nonce is no longer accepted. A nonce is accepted for 60 s from its issue and for 20 requests, each with a higher `nc` (the module's auth_digest_timeout and auth_digest_replays defaults), and the answer must be for the request's own method and URI. The backend does not receive the Authorization header (nginx sends it an empty one). Checked after the access lists and before anything else answers for the route. Live: a user added or removed, or a password changed, in the Secret is a map update; the first route of either type takes a reload (its rules).",
       differences:
-        '`digest` is refused (rule A1) and the paths answer 503, where ingress-nginx runs nginx\'s digest module; an unknown value also answers 503, where ingress-nginx refuses the whole Ingress. ' + SHARED_DIFFERENCES,
+        "an unknown value answers 503, where ingress-nginx refuses the whole Ingress (and, matching its pattern unanchored, takes values such as `xbasic`). Digest: nonces are HMACs of their issue time under a key each HAProxy process draws at start, so a reload makes clients repeat their last request once (stale=\"true\"); a nonce's uses are remembered in that process only (at most 100,000 nonces at once; past that, new ones get stale=\"true\" until old ones expire); no Authentication-Info header (rspauth) is sent; the module's auth_digest_expires, auth_digest_maxtries and auth_digest_evasion_time (locking out a client after 5 failures) are not reproduced: every failure gets 401 with a new nonce. " + SHARED_DIFFERENCES,
     },
   }),
   annotation({
@@ -103,7 +110,7 @@ export const AUTH_BASIC_ANNOTATIONS = [
     doc: {
       default: '`auth-file`',
       what:
-        '`auth-file`: the Secret\'s `auth` key holds an htpasswd file (`user:hash` lines; empty lines and `#` comments skipped; the first line of a user wins). `auth-map`: each key of the Secret is a user and its value the hash.',
+        '`auth-file`: the Secret\'s `auth` key holds an htpasswd file (`user:hash` lines; empty lines and `#` comments skipped; the first line of a user wins), or with auth-type `digest` an htdigest file (`user:realm:HA1`). `auth-map`: each key of the Secret is a user and its value the hash (digest: `realm:HA1`).',
     },
   }),
   annotation({
@@ -113,8 +120,8 @@ export const AUTH_BASIC_ANNOTATIONS = [
     set: (v, x) => (v.authRealm = x),
     doc: {
       default: 'empty: `Basic realm=""`',
-      what: 'The realm in the 401\'s `WWW-Authenticate: Basic realm="<realm>"`, which browsers show when they ask for the password.',
-      differences: 'nginx turns authentication off for the realm `off` (a rule of its auth_basic directive); Portico still asks for a password and warns (rule auth-ignored). A realm that fails the grammar is ignored and the realm is empty, where ingress-nginx refuses the whole Ingress.',
+      what: 'The realm in the 401\'s `WWW-Authenticate: Basic realm="<realm>"` (or `Digest ... realm="<realm>"`), which browsers show when they ask for the password. With auth-type `digest`, only the Secret\'s lines of this realm can log in (the realm is part of HA1); the others are reported (rule auth-secret).',
+      differences: 'nginx turns basic authentication off for the realm `off` (a rule of its auth_basic directive); Portico still asks for a password and warns (rule auth-ignored). A realm that fails the grammar is ignored and the realm is empty, where ingress-nginx refuses the whole Ingress.',
     },
   }),
 ];
@@ -124,13 +131,13 @@ export function checkAuth(v: AnnotationValues, raw: Record<string, string>, f: F
   const key = (name: string): string => (raw[PORTICO_PREFIX + name] ? PORTICO_PREFIX + name : NGINX_PREFIX + name);
   if (v.authType === undefined && (v.authSecret !== undefined || v.authSecretType !== undefined || v.authRealm !== undefined)) {
     const name = v.authSecret !== undefined ? 'auth-secret' : v.authRealm !== undefined ? 'auth-realm' : 'auth-secret-type';
-    f.warn(`metadata.annotations[${key(name)}]`, 'auth-ignored', 'auth-secret, auth-secret-type and auth-realm have no effect without auth-type: "basic"; the paths need no password, as in ingress-nginx');
+    f.warn(`metadata.annotations[${key(name)}]`, 'auth-ignored', 'auth-secret, auth-secret-type and auth-realm have no effect without auth-type ("basic" or "digest"); the paths need no password, as in ingress-nginx');
   }
   if (v.authType === 'basic' && v.authRealm === 'off')
-    f.warn(`metadata.annotations[${key('auth-realm')}]`, 'auth-ignored', 'ingress-nginx turns authentication off for the realm "off"; Portico still asks for a password');
+    f.warn(`metadata.annotations[${key('auth-realm')}]`, 'auth-ignored', 'nginx turns basic authentication off for the realm "off"; Portico still asks for a password');
   if (v.authSecret !== undefined) v.authSecretField = `metadata.annotations[${key('auth-secret')}]`;
-  if (v.authType === 'basic' && v.authSecret === undefined)
-    f.warn(`metadata.annotations[${key('auth-type')}]`, 'auth-secret', `auth-type "basic" without auth-secret: ${FAIL_CLOSED.replace('the value is fixed', 'auth-secret is set')}`);
+  if ((v.authType === 'basic' || v.authType === 'digest') && v.authSecret === undefined)
+    f.warn(`metadata.annotations[${key('auth-type')}]`, 'auth-secret', `auth-type "${v.authType}" without auth-secret: ${FAIL_CLOSED.replace('the value is fixed', 'auth-secret is set')}`);
 }
 
 // --- The Secret ---------------------------------------------------------------------------------------------------
@@ -138,23 +145,50 @@ export function checkAuth(v: AnnotationValues, raw: Record<string, string>, f: F
 const B64 = '[./0-9A-Za-z]';
 const MD5CRYPT = new RegExp(`^\\$(apr1|1)\\$${B64}{1,8}\\$${B64}{22}$`);
 const SHA1 = /^\{SHA\}[A-Za-z0-9+/]{27}=$/;
+const SSHA = /^\{SSHA\}([A-Za-z0-9+/]{4}){6,128}([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BCRYPT = new RegExp(`^\\$2[aby]\\$(\\d\\d)\\$${B64}{53}$`);
+const SHACRYPT = new RegExp(`^\\$([56])\\$(?:rounds=(\\d+)\\$)?(${B64}{0,16})\\$(${B64}+)$`);
+const DES = new RegExp(`^${B64}{13}$`);
 // eslint-disable-next-line no-control-regex -- the control characters are what the class refuses
 const USER = /^[^\x00-\x1f\x7f:]{1,255}$/u;
 
+/** `{PLAIN}<password>` as it reaches render: the password's SHA-256 (uppercase hex), so no map file, runtime command or
+ * debug dump carries a password; the Lua compares the SHA-256 of what the client sent. */
+export const PLAIN_SHA256 = '{PLAIN-SHA256}';
+
 /** Why a hash cannot be checked, or undefined when it can. Never quotes the hash. */
 export function hashProblem(hash: string): string | undefined {
-  if (MD5CRYPT.test(hash) || SHA1.test(hash)) return undefined;
+  if (MD5CRYPT.test(hash) || SHA1.test(hash) || DES.test(hash)) return undefined;
+  if (hash.startsWith('{PLAIN}')) return undefined;
+  if (hash.startsWith('{SSHA}')) {
+    if (!SSHA.test(hash) || Buffer.from(hash.slice(6), 'base64').length < 20) return 'the {SSHA} value is not base64 of a 20-byte SHA-1 and a salt (at most 512 characters)';
+    return undefined;
+  }
   const bcrypt = BCRYPT.exec(hash);
   if (bcrypt) {
     const cost = Number(bcrypt[1]);
     if (cost < 4 || cost > 31) return 'the bcrypt hash has an impossible cost';
     return cost <= BCRYPT_MAX_COST ? undefined : `bcrypt cost ${cost} is above ${BCRYPT_MAX_COST}, the most Portico checks in time (htpasswd -B uses 5)`;
   }
-  if (/^\$[56]\$/.test(hash)) return 'SHA-256/512-crypt hashes (htpasswd -2, -5) are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  if (/^[./0-9A-Za-z]{13}$/.test(hash)) return 'DES crypt hashes (htpasswd -d) are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  if (/^\{(SSHA|PLAIN)\}/.test(hash)) return '{SSHA} and {PLAIN} are not supported; use htpasswd -B (bcrypt) or -m (apr1)';
-  return 'the hash is not one htpasswd writes (apr1, bcrypt, SHA-1); a plain-text password is never accepted';
+  const sha = SHACRYPT.exec(hash);
+  if (sha) {
+    if (sha[4]!.length !== (sha[1] === '5' ? 43 : 86)) return `the SHA-${sha[1] === '5' ? '256' : '512'}-crypt hash has the wrong length`;
+    if (sha[2] === undefined) return undefined;
+    const rounds = Number(sha[2]);
+    // The C library refuses rounds below 1,000 and a leading zero: no password matches such a line in nginx either.
+    if (sha[2].startsWith('0') || rounds < 1000) return 'rounds below 1000 (the C library matches no password against it)';
+    return rounds <= SHA_CRYPT_MAX_ROUNDS ? undefined : `rounds=${rounds} is above ${SHA_CRYPT_MAX_ROUNDS}, the most Portico checks in time (htpasswd -2/-5 use 5000)`;
+  }
+  if (/^\$[56]\$/.test(hash)) return 'the SHA-256/512-crypt hash is malformed (a salt of at most 16 characters of ./0-9A-Za-z, rounds= a number)';
+  if (/^\$(apr1|1|2[aby])\$/.test(hash)) return 'the hash is malformed';
+  if (/^\$[a-z0-9]+\$/.test(hash)) return 'this crypt() scheme is not one htpasswd writes (yescrypt, scrypt, NT hashes are not checked)';
+  return 'the hash is not one htpasswd writes (apr1, MD5-crypt, bcrypt, SHA-256/512-crypt, DES crypt, {SHA}, {SSHA}, {PLAIN}); a plain-text password without {PLAIN} matches nothing, as nginx on Linux hands it to crypt()';
+}
+
+/** The hash as render gets it: `{PLAIN}` passwords as their SHA-256 (see PLAIN_SHA256), everything else as written. */
+export function storedHash(hash: string): string {
+  if (!hash.startsWith('{PLAIN}')) return hash;
+  return PLAIN_SHA256 + createHash('sha256').update(hash.slice('{PLAIN}'.length), 'utf8').digest('hex').toUpperCase();
 }
 
 export interface AuthUsers {
@@ -193,7 +227,7 @@ function addUser(out: AuthUsers, seen: Set<string>, field: string, where: string
     return;
   }
   seen.add(user);
-  out.users.push([user, hash]);
+  out.users.push([user, storedHash(hash)]);
 }
 
 /** The users of an htpasswd file (auth-file): `user:hash` lines, as nginx's auth_basic_user_file reads them. */
@@ -212,6 +246,67 @@ export function parseHtpasswd(text: string, field = 'data[auth]'): AuthUsers {
     // third field makes the line one no password matches. The same here: the whole rest is the hash.
     addUser(out, seen, field, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1));
   });
+  return out;
+}
+
+const HA1 = /^[0-9a-f]{32}$/;
+
+function addDigestUser(out: AuthUsers, seen: Set<string>, field: string, where: string, user: string, realmAndHash: string, realm: string): void {
+  const colon = realmAndHash.lastIndexOf(':');
+  const lineRealm = colon < 0 ? undefined : realmAndHash.slice(0, colon);
+  const ha1 = realmAndHash.slice(colon + 1);
+  if (!USER.test(user) || Buffer.byteLength(user) > 255) {
+    out.problems.push({ field, reason: `${where}: the user name is empty, longer than 255 bytes, or holds a control character or ':'; the line is skipped` });
+    return;
+  }
+  if (lineRealm === undefined || !HA1.test(ha1)) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)}: not htdigest's realm:hash (32 lowercase hexadecimal digits of MD5(user:realm:password)); this user cannot log in` });
+    return;
+  }
+  // nginx's digest module looks a user up by name and realm: a line of another realm never matches.
+  if (lineRealm !== realm) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)}: the line's realm ${quote(lineRealm)} is not auth-realm ${quote(realm)}; this user cannot log in` });
+    return;
+  }
+  if (seen.has(user)) {
+    out.problems.push({ field, reason: `${where}: user ${quote(user)} was already given; the first one is used` });
+    return;
+  }
+  seen.add(user);
+  out.users.push([user, ha1]);
+}
+
+/** The users of an htdigest file (auth-file with auth-type digest): `user:realm:HA1` lines of auth-realm's realm. */
+export function parseHtdigest(text: string, realm: string, field = 'data[auth]'): AuthUsers {
+  const out: AuthUsers = { users: [], problems: [] };
+  const seen = new Set<string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    if (colon < 0) {
+      out.problems.push({ field, reason: `line ${i + 1}: no ':' between user, realm and hash; the line is skipped` });
+      return;
+    }
+    addDigestUser(out, seen, field, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1), realm);
+  });
+  return out;
+}
+
+/** A Secret's digest users: auth-file an htdigest file, auth-map each key a user and its value `realm:HA1`. */
+export function secretDigestUsers(secret: Obj, type: 'auth-file' | 'auth-map', realm: string): AuthUsers | { missing: string } {
+  if (type === 'auth-file') {
+    const text = secretValue(secret, 'auth');
+    return text === undefined ? { missing: 'has no key "auth" (or it is not base64)' } : parseHtdigest(text, realm);
+  }
+  const out: AuthUsers = { users: [], problems: [] };
+  const seen = new Set<string>();
+  for (const key of secretKeys(secret)) {
+    const value = secretValue(secret, key);
+    const field = `data[${key}]`;
+    if (value === undefined) out.problems.push({ field, reason: 'not base64; the user is skipped' });
+    else addDigestUser(out, seen, field, `key ${quote(key)}`, key, value.replace(/\r?\n$/, ''), realm);
+  }
   return out;
 }
 
@@ -260,10 +355,11 @@ export function authOf(
   const secret = lookup(key);
   if (!secret) return refuse('was not found');
   const type = v.authSecretType ?? 'auth-file';
-  const users = secretUsers(secret, type);
+  const realm = v.authRealm ?? '';
+  const users = v.authType === 'digest' ? secretDigestUsers(secret, type, realm) : secretUsers(secret, type);
   if ('missing' in users) return refuse(users.missing);
   const object = objectRef('Secret', { namespace, name: v.authSecret.name });
   const diagnostics: Diagnostic[] = users.problems.map((p) => ({ level: 'warning', object, field: p.field, rule: 'auth-secret', message: p.reason }));
   if (users.users.length === 0) diagnostics.push({ level: 'warning', object: ing.ref, field, rule: 'auth-secret', message: `Secret ${key} holds no usable user: every request to this Ingress's paths gets 401` });
-  return { auth: { realm: v.authRealm ?? '', secret: key, users: users.users }, diagnostics };
+  return { auth: { realm, secret: key, users: users.users, ...(v.authType === 'digest' ? { scheme: 'digest' as const } : {}) }, diagnostics };
 }

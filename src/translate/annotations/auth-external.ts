@@ -9,9 +9,10 @@
 // use are read, each with a fixed meaning the Lua action computes (render/policy/auth-external.ts); any other `$` is
 // refused (A1) rather than sent as text, since nginx would have substituted something.
 import type { ExternalAuthPolicy } from '../../model/types.js';
-import { annotation } from './registry.js';
 import type { AnnotationValues } from './registry.js';
-import { bool, commaList, quote, trimSpaces } from './values.js';
+import { bool, commaList, integer, quote, trimSpaces } from './values.js';
+import type { Findings } from '../diagnostics.js';
+import { annotation, NGINX_PREFIX, PORTICO_PREFIX } from './registry.js';
 import type { Parsed, ValueGrammar } from './values.js';
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -151,6 +152,13 @@ export const cacheDurations: ValueGrammar<CacheDuration[]> = {
 /** ingress-nginx's DefaultCacheDuration. */
 export const DEFAULT_CACHE_DURATIONS: CacheDuration[] = [{ statuses: [200, 202, 401], seconds: 300 }];
 
+/** ingress-nginx reads the keep-alive annotations with strconv.Atoi: an optional sign and decimal digits. Negative or
+ * zero values are accepted there too (they turn keep-alive off), so they are here. */
+const GO_INT = integer(-2_147_483_648, 2_147_483_647);
+
+const KEEPALIVE_NO_EFFECT =
+  "the auth request goes through HAProxy 2.6's Lua HTTP client (core.httpclient), which has no per-call connection settings: it reuses idle connections of HAProxy's own server connection pool (per worker thread, shared by every route and auth service), whatever these annotations say. Measured with HAProxy 2.6.12: one connection carried auth requests spread over 22 s and was closed by HAProxy about 13 s after its last use (or sooner by the auth service). So connections are kept alive with or without auth-keepalive, and their number, requests per connection and idle time are HAProxy's, not the annotation's; ingress-nginx keeps none unless auth-keepalive is above 0 (and auth-url's host holds no variable).";
+
 /** A bad value of these leaves a route that asked for authentication refusing every request, never open. */
 const FAIL_CLOSED = {
   set: (v: AnnotationValues) => (v.authBroken = true),
@@ -260,6 +268,43 @@ export const AUTH_EXTERNAL_ANNOTATIONS = [
     },
   }),
   annotation({
+    name: 'auth-keepalive',
+    scope: 'route',
+    grammar: GO_INT,
+    set: (v) => (v.authKeepalive = true),
+    doc: {
+      default: '`0`: no connection kept',
+      what: "Accepted and checked (a whole number, as ingress-nginx's strconv.Atoi reads it; anything else is reported, A1, and ignored).",
+      noEffect: KEEPALIVE_NO_EFFECT,
+    },
+  }),
+  annotation({
+    name: 'auth-keepalive-requests',
+    scope: 'route',
+    grammar: GO_INT,
+    set: (v) => (v.authKeepalive = true),
+    doc: { default: '`1000`', what: 'Accepted and checked (a whole number; anything else is reported, A1, and ignored).', noEffect: KEEPALIVE_NO_EFFECT },
+  }),
+  annotation({
+    name: 'auth-keepalive-timeout',
+    scope: 'route',
+    grammar: GO_INT,
+    set: (v) => (v.authKeepalive = true),
+    doc: { default: '`60` (seconds)', what: 'Accepted and checked (a whole number; anything else is reported, A1, and ignored).', noEffect: KEEPALIVE_NO_EFFECT },
+  }),
+  annotation({
+    name: 'auth-keepalive-share-vars',
+    scope: 'route',
+    grammar: bool,
+    set: (v) => (v.authKeepalive = true),
+    doc: {
+      default: '`false`',
+      what: 'Accepted and checked (`true` or `false`, as Go\'s strconv.ParseBool reads them; anything else is reported, A1, and ignored).',
+      noEffect:
+        "ingress-nginx uses it only on its keep-alive path, where a Lua subrequest may share nginx's variables with the client's request; Portico has no keep-alive path and builds the auth request from the client's request every time, so there is nothing to share.",
+    },
+  }),
+  annotation({
     name: 'enable-global-auth',
     scope: 'route',
     grammar: bool,
@@ -279,6 +324,7 @@ export function externalAuthOf(v: AnnotationValues): { auth?: ExternalAuthPolicy
   const auth: ExternalAuthPolicy = { url: v.authUrl, ...(v.authMethod !== undefined ? { method: v.authMethod } : {}), responseHeaders: v.authResponseHeaders ?? [], alwaysSetCookie: v.authAlwaysSetCookie ?? false };
   if (v.authSignin !== undefined) auth.signin = signinUrl(v.authSignin, v.authSigninRedirectParam ?? 'rd');
   if (v.authRequestRedirect !== undefined) auth.requestRedirect = v.authRequestRedirect;
+  if (v.authSnippet !== undefined && v.authSnippet.headers.length > 0) auth.requestHeaders = v.authSnippet.headers;
   if (v.authCacheKey !== undefined) {
     auth.cacheKey = v.authCacheKey;
     auth.cacheDurations = v.authCacheDurations ?? DEFAULT_CACHE_DURATIONS;
@@ -292,4 +338,15 @@ export function signinUrl(signin: string, param: string): string {
   const query = q < 0 ? '' : signin.slice(q + 1);
   if (query.split('&').some((kv) => kv.split('=')[0] === param && (kv.split('=')[1] ?? '') !== '')) return signin;
   return `${signin}${q < 0 ? '?' : query === '' ? '' : '&'}${param}=$scheme://$http_host$escaped_request_uri`;
+}
+
+/** The companions of auth-url that do nothing without it, as in ingress-nginx, reported so the user is not surprised. */
+export function checkExternalAuth(v: AnnotationValues, raw: Record<string, string>, f: Findings): void {
+  if (v.authUrl !== undefined || v.authUrlBroken) return;
+  const key = (name: string): string => `metadata.annotations[${raw[PORTICO_PREFIX + name] ? PORTICO_PREFIX + name : NGINX_PREFIX + name}]`;
+  if (v.authSnippet !== undefined) f.warn(key('auth-snippet'), 'auth-ignored', 'auth-snippet applies to the request to auth-url, and this Ingress has no auth-url: it has no effect, as in ingress-nginx');
+  if (v.authKeepalive) {
+    const name = ['auth-keepalive', 'auth-keepalive-requests', 'auth-keepalive-timeout', 'auth-keepalive-share-vars'].find((n) => raw[PORTICO_PREFIX + n] || raw[NGINX_PREFIX + n])!;
+    f.warn(key(name), 'auth-ignored', 'the auth-keepalive annotations configure the connections to auth-url, and this Ingress has no auth-url: they have no effect, as in ingress-nginx');
+  }
 }

@@ -19,7 +19,7 @@ import { AFFINITY_ANNOTATIONS, checkAffinity, wantsAffinity } from './affinity.j
 import type { SnippetPolicy } from './snippets.js';
 import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
 import type { BasicAuth, HeaderEdits } from '../../model/types.js';
-import { AUTH_EXTERNAL_ANNOTATIONS, externalAuthOf } from './auth-external.js';
+import { AUTH_EXTERNAL_ANNOTATIONS, checkExternalAuth, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
 import { PROXY_SSL_ANNOTATIONS } from './proxy-ssl.js';
@@ -146,6 +146,7 @@ export function parseIngressAnnotations(annotations: Record<string, string>, f: 
   checkAffinity(values, f);
   checkBalance(values, wantsAffinity(values), f);
   checkAuth(values, annotations, f);
+  checkExternalAuth(values, annotations, f);
   if (rateLimitOf(values, ingress)) values.rateLimitZone = ingress;
   return values;
 }

@@ -2,7 +2,7 @@
 // (one module beside this one) declares its annotations here with `annotation()`: the name, where the value
 // applies, the grammar it must pass and where the value goes. Nothing else in translate knows an annotation's name.
 import type { BackendProtocol } from '../../model/types.js';
-import type { SnippetPolicy } from './snippets.js';
+import type { AuthSnippet, SnippetPolicy } from './snippets.js';
 import type { NextUpstreamWord } from './retries.js';
 import type { LoadBalanceWord } from './balance.js';
 import type { HashKeyPart, HeaderRewrite } from '../../model/types.js';
@@ -94,8 +94,8 @@ export interface AnnotationValues {
   canaryWeightTotal?: number;
   configurationSnippet?: SnippetPolicy;
   serverSnippet?: SnippetPolicy;
-  /** Read and checked, without effect (it would apply to the auth request, which takes no snippet yet). */
-  authSnippet?: SnippetPolicy;
+  /** Its proxy_set_header directives become headers of the request to auth-url (the rest is reported). */
+  authSnippet?: AuthSnippet;
   affinity?: 'cookie';
   affinityMode?: 'balanced' | 'persistent';
   affinityCanaryBehavior?: 'sticky' | 'legacy';
@@ -110,7 +110,7 @@ export interface AnnotationValues {
   sessionCookieConditionalSameSiteNone?: boolean;
   sessionCookieChangeOnFailure?: boolean;
   /** `invalid`: the annotation had a bad value (authentication fails closed). */
-  authType?: 'basic' | 'invalid';
+  authType?: 'basic' | 'digest' | 'invalid';
   authSecret?: SecretName | 'invalid';
   /** The annotation key auth-secret was read from, for findings about its Secret. */
   authSecretField?: string;
@@ -131,6 +131,8 @@ export interface AnnotationValues {
   authCacheKey?: string;
   authCacheDurations?: { statuses: number[]; seconds: number }[];
   authAlwaysSetCookie?: boolean;
+  /** One of the auth-keepalive annotations was set (they have no effect; only their absence of auth-url is reported). */
+  authKeepalive?: true;
   limitRps?: number;
   limitRpm?: number;
   limitConnections?: number;

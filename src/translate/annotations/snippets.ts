@@ -260,6 +260,48 @@ export const snippet: ValueGrammar<SnippetPolicy> = {
   },
 };
 
+/** What auth-snippet does in Portico: its proxy_set_header directives, as headers of the request to auth-url. */
+export interface AuthSnippet {
+  /** Lowercase name -> value (nginx variables written `${name}`); an empty value removes the header. Last one wins. */
+  headers: [name: string, value: string][];
+  /** The other directives, each `line N: name`, checked but without effect on the auth request. */
+  ignored: string[];
+}
+
+/**
+ * auth-snippet: ingress-nginx pastes it into the location of the auth subrequest, so of Portico's directives only
+ * proxy_set_header means something there (a header sent to the auth service). The whole snippet is checked as
+ * configuration-snippet is (a directive Portico would not translate refuses it whole), then the others are reported.
+ */
+export const authSnippet: ValueGrammar<AuthSnippet> = {
+  describe: snippet.describe,
+  parse: (raw): Parsed<AuthSnippet> => {
+    const checked = snippet.parse(raw);
+    if (!checked.ok) return checked;
+    const t = tokenize(raw);
+    if (!t.ok) return { ok: false, reason: t.reason };
+    const headers = new Map<string, string>();
+    const ignored: string[] = [];
+    try {
+      for (const d of t.directives) {
+        if (d.name !== 'proxy_set_header') {
+          ignored.push(`line ${d.line}: ${d.name}`);
+          continue;
+        }
+        const name = headerName(d, d.args[0]!, false);
+        // The auth request's Host is auth-url's host: with a `$host` URL it picks the Ingress Portico sends it to.
+        if (name === 'host') refuse(d, 'the auth request\'s Host is the host of auth-url; it is not set from a snippet');
+        headers.delete(name);
+        headers.set(name, value(d, d.args[1]!, 'value'));
+      }
+    } catch (e) {
+      if (e instanceof Refusal) return { ok: false, reason: `${e.message}; the snippet is left out` };
+      throw e;
+    }
+    return { ok: true, value: { headers: [...headers], ignored } };
+  },
+};
+
 const isEmpty = (h: HeaderEdits): boolean => Object.keys(h).length === 0;
 
 /**
@@ -330,15 +372,16 @@ export const SNIPPET_ANNOTATIONS = [
   annotation({
     name: 'auth-snippet',
     scope: 'route',
-    grammar: snippet,
+    grammar: authSnippet,
     set: (v, x) => (v.authSnippet = x),
     refusal: 'A4',
-    notes: () => ['auth-snippet applies to the request ingress-nginx sends to auth-url\'s service, and Portico does not apply snippets to that request yet: it has no effect (the snippet was read, and would be translated)'],
+    notes: (x) => x.ignored.map((d) => `${d}: has no effect on the request to auth-url's service, the only request auth-snippet applies to; Portico applies only proxy_set_header there`),
     doc: {
       default: 'none',
-      what: 'Read and checked as configuration-snippet is (warning A4 for anything Portico would not translate), so that it is ready, but it has no effect: ingress-nginx applies it to the external authentication request of `auth-url`, to which Portico applies no snippet yet, and never to the request the backend receives.',
-      differences: 'no effect yet, with warning A4 (the auth request takes no snippet).',
-      status: 'read and checked; no effect yet (A4)',
+      what:
+        "Directives for the request to `auth-url`'s service, where ingress-nginx pastes them (its auth location): each `proxy_set_header Name value` sends that header to the auth service, replacing what Portico would send under that name (the client's header, or X-Original-URL and the others ingress-nginx's auth location sets); an empty value sends none. Values may hold the nginx variables configuration-snippet takes. Checked as configuration-snippet is: a directive Portico would not translate refuses the whole snippet (A4); the others it translates (more_set_headers, add_header, return, ...) are reported (A4) and do nothing, since they would act on the auth request's answer or its location. Without `auth-url` it does nothing, as in ingress-nginx. Live: a changed header is a map update.",
+      differences:
+        "a name nginx's auth location already sets (X-Original-URL, X-Original-Method, X-Sent-From, X-Real-IP, X-Forwarded-For, X-Auth-Request-Redirect, and X-Original-URI/X-Scheme with auth-method) is replaced, where nginx sends both values; `Host` is refused (A4): the auth request's Host is auth-url's host. A control character an expanded variable brings is sent as `%XX`; a value that expands past 8 KiB fails the request closed (500).",
     },
   }),
   annotation({

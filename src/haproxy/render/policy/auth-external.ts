@@ -76,6 +76,14 @@ local function ask(ctx, f, url, self_addr)
     headers['x-original-uri'] = { ctx.request_uri }
     headers['x-scheme'] = { ctx.scheme }
   end
+  -- auth-snippet's proxy_set_header, last, as nginx's auth location has it after its own. A variable can bring a
+  -- control character (from a decoded $uri): it goes as %XX, never as a line break in the request.
+  for name, template in string.gmatch(f.snippet, '([^\\n]+)\\n([^\\n]*)\\n') do
+    local v = expand(ctx, template)
+    if v == nil or #v > 8192 then return nil end
+    v = string.gsub(v, '[%c]', function(c) return string.format('%%%02X', string.byte(c)) end)
+    headers[name] = v ~= '' and { v } or nil
+  end
   local request = { url = url, headers = headers, timeout = TRY_TIMEOUT }
   if f.self == '1' then request.dst = self_addr[string.match(url, '^(https?)')] end
   local hc = core.httpclient()
@@ -121,9 +129,9 @@ core.register_action('portico_auth', { 'http-req' }, function(txn, scheme, self_
   if line == nil then return end
   local fields = {}
   for field in string.gmatch(line .. ';', '([^;]*);') do fields[#fields + 1] = unescape(field) end
-  if #fields ~= 9 then return end
+  if #fields ~= 9 and #fields ~= 10 then return end
   local f = { url = fields[1], method = fields[2], signin = fields[3], headers = fields[4], redirect = fields[5],
-    always = fields[6], self = fields[7], key = fields[8], durations = fields[9] }
+    always = fields[6], self = fields[7], key = fields[8], durations = fields[9], snippet = (fields[10] or '') .. '\\n' }
   local request_headers = txn.http:req_get_headers()
   local ctx = context(txn, scheme, request_headers)
   if host_of(ctx) == nil then txn:set_var('txn.auth_verdict', '400'); return end
@@ -183,6 +191,9 @@ const METHOD = /^(GET|HEAD|POST|PUT|DELETE)$/;
 const HEADER = /^[a-z0-9_-]{1,128}$/;
 const REQUEST_REDIRECT = /^[-._~A-Za-z0-9/:?&=]{1,2048}$/;
 const KEY = /^[-_A-Za-z0-9${}]{1,512}$/;
+/** auth-snippet's headers as translate admits them: no framing header, no Host, printable ASCII values. */
+const SNIPPET_HEADER = /^(?!(content-length|transfer-encoding|connection|keep-alive|proxy-connection|upgrade|te|trailer|host|x-portico-.*)$)[a-z0-9][a-z0-9_-]{0,127}$/;
+const SNIPPET_VALUE = /^[\x20-\x7e]{0,1024}$/;
 
 function checked(value: string, re: RegExp, what: string): string {
   if (!re.test(value)) throw new Error(`render: refusing auth ${what} ${JSON.stringify(value.slice(0, 80))}`);
@@ -222,6 +233,7 @@ export function authValue(a: ExternalAuthPolicy): string {
     a.cacheKey === undefined ? '' : checked(a.cacheKey, KEY, 'cache key'),
     a.cacheKey === undefined ? '' : durationsField(a),
   ];
+  if (a.requestHeaders !== undefined && a.requestHeaders.length > 0) fields.push(a.requestHeaders.map(([n, v]) => `${checked(n, SNIPPET_HEADER, 'snippet header')}\n${checked(v, SNIPPET_VALUE, 'snippet header value')}`).join('\n'));
   return fields.map(encode).join(';');
 }
 
