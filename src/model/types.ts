@@ -74,6 +74,9 @@ export interface RoutePolicy {
   customHttpErrors?: CustomHttpErrors;
   /** Header edits of the snippet annotations (`configuration-snippet`, and the host's `server-snippet`). */
   headers?: HeaderEdits;
+  /** `custom-headers` (read from its ConfigMap): lowercase name -> literal value, set on every response after the
+   * snippets' headers. */
+  customHeaders?: Record<string, string>;
   /** `return` in a snippet annotation: the route answers every request itself. */
   respond?: SnippetReturn;
   /** `affinity: cookie` and the `session-cookie-*` annotations: the route's requests stick to a pod by a cookie. */
@@ -186,6 +189,9 @@ export interface ExternalAuthPolicy {
   /** With cacheKey: how long answers are kept per status (statuses empty: any status). */
   cacheDurations?: { statuses: number[]; seconds: number }[];
   alwaysSetCookie: boolean;
+  /** auth-proxy-set-headers (read from its ConfigMap): lowercase name -> value, nginx variables written `${name}`;
+   * an empty value removes the header from the auth request. */
+  proxySetHeaders?: Record<string, string>;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { NextUpstreamWord } from './retries.js';
 import type { LoadBalanceWord } from './balance.js';
 import type { HashKeyPart } from '../../model/types.js';
 import type { SecretName } from './auth-basic.js';
+import type { ConfigMapName } from '../configmaps.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
 import { quote } from './values.js';
@@ -148,6 +149,13 @@ export interface AnnotationValues {
   defaultBackend?: string;
   /** `custom-http-errors`: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** `custom-headers`: the ConfigMap of response headers. */
+  customHeaders?: ConfigMapName;
+  /** `auth-proxy-set-headers`: the ConfigMap of headers sent to the auth service. */
+  authProxySetHeaders?: ConfigMapName;
+  /** The annotation keys those were read from, for findings about their ConfigMaps. */
+  customHeadersField?: string;
+  authProxySetHeadersField?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */
