@@ -43,6 +43,7 @@ function configMaps(s: State = {}): string {
     }),
     s.late ? configMap({ name: 'late', data: { 'X-Late': 'here' } }) : '',
     configMap({ name: 'auth-headers', data: s.auth ?? AUTH }),
+    configMap({ name: 'auth-hostile', data: { 'X-Ok': 'fine', 'X-Evil': HOSTILE_VALUE, 'X-Braces': '" } lua-load /x #' } }),
     // Read by nobody: every namespace has one.
     configMap({ name: 'kube-root-ca.crt', data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' } }),
   );
@@ -57,6 +58,7 @@ const routes = (): string =>
     site('late', 'late.test', { [`${P}custom-headers`]: 'late' }),
     site('other-ns', 'other.test', { [`${P}custom-headers`]: 'kube-system/security' }),
     site('authed', 'auth.test', { [`${P}auth-url`]: `http://${OAUTH_IP}:4180/oauth2/auth`, [`${P}auth-proxy-set-headers`]: 'auth-headers' }),
+    site('auth-hostile', 'authhostile.test', { [`${P}auth-url`]: `http://${OAUTH_IP}:4180/oauth2/auth`, [`${P}auth-proxy-set-headers`]: 'auth-hostile' }),
     site('auth-missing', 'authmissing.test', { [`${P}auth-url`]: `http://${OAUTH_IP}:4180/oauth2/auth`, [`${P}auth-proxy-set-headers`]: 'nowhere' }),
   );
 
@@ -170,6 +172,14 @@ describe('auth-proxy-set-headers', () => {
     const before = oauth.requests.length;
     assert.equal((await get('authmissing.test', { headers: asAlice })).status, 503);
     assert.equal(oauth.requests.length, before, 'the auth service is not asked');
+  });
+
+  test('a hostile entry (a line break with an HAProxy keyword) refuses its route (503) and no other', async () => {
+    const before = oauth.requests.length;
+    assert.equal((await get('authhostile.test', { headers: asAlice })).status, 503);
+    assert.equal(oauth.requests.length, before, 'the auth service is not asked');
+    assert.equal((await get('auth.test', { headers: asAlice })).status, 200);
+    assert.equal((await get('ch.test')).status, 200);
   });
 
   test('live: a changed value reaches the auth service without a reload', async () => {
