@@ -34,6 +34,9 @@ export class Controller {
   private running: Promise<void> | undefined;
   private translator: Translator;
   private reported = new Set<string>();
+  /** Diagnostics that appeared while no configuration went live (a deferred reload, a failed apply): handed to onLive
+   * with the next one that does, so an Event is not lost because its sync waited for the reload window. */
+  private unsent: Diagnostic[] = [];
   private lastSnapshot: Snapshot | undefined;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -113,7 +116,9 @@ export class Controller {
     const result = this.exclusions.size === 0 ? translatedResult : { model: translatedResult.model, diagnostics: sortDiagnostics([...translatedResult.diagnostics, ...this.exclusions.diagnostics]) };
     if (result.model.ingresses !== this.last?.model.ingresses) this.countIngresses(result.model.ingresses);
     this.last = result;
-    const fresh = this.report([...result.diagnostics, ...validityDiagnostics(result.model.certificates, Date.now())]);
+    const appeared = this.report([...result.diagnostics, ...validityDiagnostics(result.model.certificates, Date.now())]);
+    const fresh = [...this.unsent.filter((d) => this.reported.has(JSON.stringify(d))), ...appeared];
+    this.unsent = fresh;
     if (outcome.deferredMs !== undefined) {
       // Reloads are rate-limited: whatever is newest when the window ends goes live in one reload.
       this.deferredSince ??= observedAt;
@@ -136,6 +141,7 @@ export class Controller {
       return;
     }
     this.failures = 0;
+    this.unsent = [];
     this.lastGood = input;
     if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
     this.o.onLive?.(result, fresh);

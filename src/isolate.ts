@@ -5,7 +5,7 @@
 // object left out stays out until it changes (a new object, resourceVersion or content).
 import type { Diagnostic } from './model/types.js';
 import { KINDS, KIND_FIELDS, emptySnapshot, keyOf } from './k8s/kinds.js';
-import type { KindField, Snapshot } from './k8s/kinds.js';
+import type { KindField, KindSpec, Snapshot } from './k8s/kinds.js';
 import { asString, isObject, metadataOf as meta, stringMap } from './k8s/objects.js';
 import type { Obj } from './k8s/objects.js';
 import { objectRef } from './translate/diagnostics.js';
@@ -270,9 +270,10 @@ export function haproxyReason(output: string): string {
 
 export function isolationDiagnostic(c: Culprit): Diagnostic {
   const m = meta(c.member.obj);
-  const { kind, namespaced } = KINDS[c.member.kind];
+  const spec: KindSpec = KINDS[c.member.kind];
+  const { kind, namespaced } = spec;
   const object = objectRef(kind, namespaced ? { namespace: asString(m.namespace) || 'default', name: asString(m.name) } : { name: asString(m.name) });
-  const field = c.member.kind === 'secrets' ? 'data' : 'metadata';
+  const field = spec.dataKind ? 'data' : 'metadata';
   const reason = haproxyReason(c.output);
   const until = 'so it is left out until it changes';
   if (c.output.startsWith(TRANSLATE_FAILED))

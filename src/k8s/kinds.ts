@@ -13,6 +13,28 @@ export interface KindSpec {
   /** The API's plural resource name (the URL path segment and the RBAC resource). */
   resource: string;
   namespaced: boolean;
+  /** The objects' content is `data` (Secrets, ConfigMaps): what an isolation diagnostic names as the field at fault
+   * (`metadata` otherwise). */
+  dataKind?: true;
+  /** What of an object is kept once read (sources call it on every object): for kinds that are many and large, of
+   * which Portico reads a little. Absent: the whole object. */
+  retain?: (o: Obj) => Obj;
+}
+
+/**
+ * A ConfigMap as translate reads it: its name, resourceVersion and creation time (isolation and events), and `data`.
+ * Every namespace has one (kube-root-ca.crt, about 1.2 KB of certificate); kubectl's last-applied annotation doubles a
+ * ConfigMap, managedFields add as much again, and binaryData no annotation reads: those are dropped.
+ */
+export function retainConfigMap(o: Obj): Obj {
+  const m = isObject(o.metadata) ? o.metadata : {};
+  const metadata: Obj = {};
+  for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp'] as const) if (m[k] !== undefined) metadata[k] = m[k];
+  const out: Obj = { metadata };
+  if (typeof o.apiVersion === 'string') out.apiVersion = o.apiVersion;
+  if (typeof o.kind === 'string') out.kind = o.kind;
+  if (o.data !== undefined) out.data = o.data;
+  return out;
 }
 
 /**
@@ -24,7 +46,8 @@ export const KINDS = {
   ingresses: { kind: 'Ingress', group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespaced: true },
   services: { kind: 'Service', group: '', version: 'v1', resource: 'services', namespaced: true },
   endpointSlices: { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
-  secrets: { kind: 'Secret', group: '', version: 'v1', resource: 'secrets', namespaced: true },
+  secrets: { kind: 'Secret', group: '', version: 'v1', resource: 'secrets', namespaced: true, dataKind: true },
+  configMaps: { kind: 'ConfigMap', group: '', version: 'v1', resource: 'configmaps', namespaced: true, dataKind: true, retain: retainConfigMap },
 } as const satisfies Record<string, KindSpec>;
 
 export type KindField = keyof typeof KINDS;

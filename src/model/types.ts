@@ -76,6 +76,9 @@ export interface RoutePolicy {
   customHttpErrors?: CustomHttpErrors;
   /** Header edits of the snippet annotations (`configuration-snippet`, and the host's `server-snippet`). */
   headers?: HeaderEdits;
+  /** `custom-headers` (read from its ConfigMap): lowercase name -> literal value, set on every response after the
+   * snippets' headers. */
+  customHeaders?: Record<string, string>;
   /** `return` in a snippet annotation: the route answers every request itself. */
   respond?: SnippetReturn;
   /** `affinity: cookie` and the `session-cookie-*` annotations: the route's requests stick to a pod by a cookie. */
@@ -223,6 +226,9 @@ export interface ExternalAuthPolicy {
   alwaysSetCookie: boolean;
   /** auth-snippet's proxy_set_header: lowercase name -> value (nginx variables as `${name}`; empty: not sent). */
   requestHeaders?: [name: string, value: string][];
+  /** auth-proxy-set-headers (read from its ConfigMap): lowercase name -> value, nginx variables written `${name}`;
+   * an empty value removes the header from the auth request. */
+  proxySetHeaders?: Record<string, string>;
 }
 
 /** Request mirroring of a route. `url` is a template: an http(s) URL whose written host (a DNS name or an IPv4 address,

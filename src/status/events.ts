@@ -3,16 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Diagnostic } from '../model/types.js';
+import { KINDS, KIND_FIELDS } from '../k8s/kinds.js';
+import type { KindField } from '../k8s/kinds.js';
 import { isObject } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import type { KubeClient } from '../sources/kubernetes/client.js';
 
-const KINDS: Record<string, { apiVersion: string; store: 'ingresses' | 'services' | 'secrets' | 'ingressClasses' }> = {
-  Ingress: { apiVersion: 'networking.k8s.io/v1', store: 'ingresses' },
-  Service: { apiVersion: 'v1', store: 'services' },
-  Secret: { apiVersion: 'v1', store: 'secrets' },
-  IngressClass: { apiVersion: 'networking.k8s.io/v1', store: 'ingressClasses' },
-};
+// Every kind Portico reads can be the object of a diagnostic: taken from the one registry of kinds.
+const BY_KIND = new Map<string, { apiVersion: string; store: KindField }>(KIND_FIELDS.map((f) => [KINDS[f].kind, { apiVersion: KINDS[f].group === '' ? KINDS[f].version : `${KINDS[f].group}/${KINDS[f].version}`, store: f }] as const));
 
 /** A reason is a short CamelCase word (kubectl prints it in a column): one per rule family. */
 export function reasonFor(rule: string): string {
@@ -32,7 +30,7 @@ function parseRef(ref: string): { kind: string; namespace: string; name: string 
   return m ? { kind: m[1]!, namespace: m[2] ?? '', name: m[3]! } : undefined;
 }
 
-export type ObjectLookup = (store: 'ingresses' | 'services' | 'secrets' | 'ingressClasses', key: string) => Obj | undefined;
+export type ObjectLookup = (store: KindField, key: string) => Obj | undefined;
 
 export class EventRecorder {
   private readonly sent = new Map<string, { name: string; namespace: string; count: number; first: string }>();
@@ -51,7 +49,7 @@ export class EventRecorder {
     for (const d of diagnostics) {
       if (budget <= 0) break;
       const ref = parseRef(d.object);
-      const kind = ref ? KINDS[ref.kind] : undefined;
+      const kind = ref ? BY_KIND.get(ref.kind) : undefined;
       if (!ref || !kind) continue;
       const obj = this.lookup(kind.store, `${ref.namespace}/${ref.name}`);
       const meta = isObject(obj?.metadata) ? obj.metadata : undefined;

@@ -1,6 +1,6 @@
 // The object store: the latest object of each kind by namespace/name, whichever source filled it.
 import { KINDS, KIND_FIELDS, emptySnapshot, keyOf, kindFieldOf, perKind } from '../k8s/kinds.js';
-import type { KindField, Snapshot } from '../k8s/kinds.js';
+import type { KindField, KindSpec, Snapshot } from '../k8s/kinds.js';
 import { metadataOf } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 
@@ -46,7 +46,9 @@ function fileEntries(objects: Obj[]): FileEntries {
     keys.add(key);
     const meta = metadataOf(o);
     // Manifests may leave the namespace out, as `kubectl apply` does: they land in "default".
-    const obj = KINDS[field].namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
+    const spec: KindSpec = KINDS[field];
+    const namespaced = spec.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '') ? { ...o, metadata: { ...meta, namespace: 'default' } } : o;
+    const obj = spec.retain ? spec.retain(namespaced) : namespaced;
     known.entries.push({ key, field, obj });
   }
   entriesOf.set(objects, known);

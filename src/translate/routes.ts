@@ -2,6 +2,9 @@
 import { ANY_HOST_KEY } from '../model/types.js';
 import type { BasicAuth, BackendPolicy, BackendTls, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
+import type { ConfigMapValues } from './annotations/index.js';
+import { customHeadersOf } from './annotations/custom-headers.js';
+import { authProxyHeadersOf } from './annotations/auth-external.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf, speaksTls } from './annotations/upstream.js';
 import { proxySslOf } from './proxy-ssl-secret.js';
@@ -19,6 +22,28 @@ export interface RouteOptions {
   /** A Secret by namespace/name (basic authentication's users); the translator records which ones a group read, so
    * that a changed Secret rebuilds the groups that use it. Absent: no Secret exists. */
   secret?: (key: string) => Obj | undefined;
+  /** A ConfigMap by namespace/name (custom-headers, auth-proxy-set-headers), recorded per group as Secrets are. */
+  configMap?: (key: string) => Obj | undefined;
+}
+
+/** What an Ingress's routes read from ConfigMaps, its findings pushed once per Ingress and group. */
+function configMapResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing: IngressInfo) => ConfigMapValues {
+  const memo = new Map<IngressInfo, ConfigMapValues>();
+  const lookup = opts.configMap ?? (() => undefined);
+  return (ing) => {
+    const known = memo.get(ing);
+    if (known) return known;
+    const out: ConfigMapValues = {};
+    const custom = customHeadersOf(ing.annotations, ing, lookup);
+    const proxy = authProxyHeadersOf(ing.annotations, ing, lookup);
+    diagnostics.push(...custom.diagnostics, ...proxy.diagnostics);
+    if (custom.refuse) out.customHeaders = 'refuse';
+    else if (custom.headers) out.customHeaders = custom.headers;
+    if (proxy.refuse) out.authProxySetHeaders = 'refuse';
+    else if (proxy.headers) out.authProxySetHeaders = proxy.headers;
+    memo.set(ing, out);
+    return out;
+  };
 }
 
 /** The basic authentication of an Ingress's routes, its findings pushed once per Ingress and group. */
@@ -221,13 +246,14 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   }
   const serverSnippet = serverFrom?.annotations.serverSnippet;
   const authFor = authResolver(opts, diagnostics);
+  const configMapsFor = configMapResolver(opts, diagnostics);
   const policyFor = backendPolicyResolver(opts, diagnostics);
   // Client authentication is the host's (nginx's server): the oldest Ingress on it with auth-tls-secret decides for
   // every route of the host, whichever Ingress the route came from.
   const hostAuth = hostClientAuth(ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), opts.secret ?? (() => undefined));
   if (hostAuth) diagnostics.push(...hostAuth.diagnostics);
   const policyOf = (ing: IngressInfo): RoutePolicy => {
-    const base = routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing));
+    const base = routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing), configMapsFor(ing));
     return hostAuth ? { ...base, clientCert: hostAuth.policy } : base;
   };
 
@@ -533,6 +559,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
   const refs: BackendRefs = new Map();
   let winner: { target: RouteTarget; ing: IngressInfo } | undefined;
   const authFor = authResolver(opts, diagnostics);
+  const configMapsFor = configMapResolver(opts, diagnostics);
   const policyFor = backendPolicyResolver(opts, diagnostics);
   for (const ing of [...candidates].sort(byAge)) {
     if (!ing.defaultBackend) continue;
@@ -552,7 +579,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing), configMapsFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

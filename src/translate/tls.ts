@@ -120,7 +120,7 @@ export interface TlsResult {
   diagnostics: Diagnostic[];
 }
 
-export function buildTls(owned: IngressInfo[], secrets: Map<string, Obj>, defaultSecret: string | undefined): TlsResult {
+export function buildTls(owned: IngressInfo[], secrets: ReadonlyMap<string, Obj>, defaultSecret: string | undefined): TlsResult {
   const diagnostics: Diagnostic[] = [];
   const certificates = new Map<string, Certificate>();
   const load = (secretKey: string, who: string, fieldName: string): Certificate | undefined => {

@@ -14,6 +14,7 @@ import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './ro
 import type { BackendUse, CatchAllResult, GroupResult } from './routes.js';
 import { SortedKeys } from './sorted-keys.js';
 import { IdentityTracker } from './identity-diff.js';
+import { ReadObjects } from './read-objects.js';
 import { buildTls } from './tls.js';
 import { validateIngress } from './validate-ingress.js';
 import type { IngressInfo } from './validate-ingress.js';
@@ -90,12 +91,10 @@ export class Translator {
   /** A backend was added or removed since the last model (the list is then rebuilt, not patched). */
   private backendSetChanged = false;
   private readonly endpoints = new LiveEndpointIndex();
-  private secrets = new Map<string, Obj>();
-  private readonly secretObjects = new IdentityTracker<Obj>();
-  /** Secret key (namespace/name) -> the groups whose routes read it (basic authentication), and the reverse: a changed
-   * Secret rebuilds those groups only, as an endpoint change rebuilds only its Service's backends. */
-  private readonly secretUsers = new Map<string, Set<string>>();
-  private readonly groupSecrets = new Map<string, Set<string>>();
+  /** Secrets and ConfigMaps with the groups that read each: a changed one rebuilds those groups only, as an endpoint
+   * change rebuilds only its Service's backends. */
+  private readonly secrets = new ReadObjects();
+  private readonly configMaps = new ReadObjects();
   private tls: ReturnType<typeof buildTls> | undefined;
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
@@ -124,8 +123,9 @@ export class Translator {
       if (before) this.unindex(before);
       if (after) this.index(after);
     }
-    const changedSecrets = this.updateSecrets(snapshot.secrets);
-    for (const secret of changedSecrets) for (const group of this.secretUsers.get(secret) ?? []) affectedGroups.add(group);
+    const changedSecrets = this.secrets.update(snapshot.secrets);
+    for (const group of this.secrets.readersOf(changedSecrets)) affectedGroups.add(group);
+    for (const group of this.configMaps.readersOf(this.configMaps.update(snapshot.configMaps))) affectedGroups.add(group);
     const affectedBackends = new Set<string>();
     for (const key of affectedGroups) this.rebuildGroup(key, affectedBackends);
     for (const name of this.updateEndpoints(snapshot.services, snapshot.endpointSlices)) affectedBackends.add(name);
@@ -133,7 +133,7 @@ export class Translator {
 
     if (!this.tls || classesChanged || tlsTouched || changedSecrets.size > 0) {
       const owned = this.ingressKeys.list.map((k) => this.entries.get(k)!).filter((e) => e.owned).map((e) => e.v.info!);
-      this.tls = this.keepEqual(this.tls, buildTls(owned, this.secrets, this.opts.defaultCertificateSecret));
+      this.tls = this.keepEqual(this.tls, buildTls(owned, this.secrets.all, this.opts.defaultCertificateSecret));
     }
 
     const prev = this.last?.model;
@@ -295,14 +295,12 @@ export class Translator {
     const members = key === CATCH_ALL_KEY ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
     const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
     const before = this.groups.get(key);
-    const read = new Set<string>();
-    const secret = (k: string): Obj | undefined => {
-      read.add(k);
-      return this.secrets.get(k);
-    };
-    const routeOpts = { sslRedirect: this.opts.sslRedirect, secret };
+    const secrets = this.secrets.recorder();
+    const configMaps = this.configMaps.recorder();
+    const routeOpts = { sslRedirect: this.opts.sslRedirect, secret: secrets.lookup, configMap: configMaps.lookup };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
-    this.indexSecrets(key, infos.length === 0 ? new Set() : read);
+    this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
+    this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);
     for (const [name, use] of before?.uses ?? []) {
       affectedBackends.add(name);
       const byGroup = this.uses.get(name);
@@ -364,30 +362,6 @@ export class Translator {
     this.backends.set(name, { backend: before && same(before.backend, r.backend) ? before.backend : r.backend, diagnostics: r.diagnostics });
     this.setFindings(`b:${name}`, r.diagnostics);
     if (this.backendKeys.add(name)) this.backendSetChanged = true;
-  }
-
-  /** Returns the keys of the Secrets added, changed or removed. */
-  private updateSecrets(list: Obj[]): Set<string> {
-    const d = this.secretObjects.diff(list);
-    const changed = new Set<string>();
-    if (d.added.length === 0 && d.removed.length === 0) return changed;
-    for (const s of [...d.added, ...d.removed]) changed.add(keyOf(s));
-    this.secrets = new Map(list.map((s) => [keyOf(s), s] as const));
-    return changed;
-  }
-
-  private indexSecrets(group: string, read: Set<string>): void {
-    for (const k of this.groupSecrets.get(group) ?? []) {
-      const users = this.secretUsers.get(k);
-      users?.delete(group);
-      if (users?.size === 0) this.secretUsers.delete(k);
-    }
-    if (read.size === 0) {
-      this.groupSecrets.delete(group);
-      return;
-    }
-    this.groupSecrets.set(group, read);
-    for (const k of read) this.secretUsers.set(k, (this.secretUsers.get(k) ?? new Set<string>()).add(group));
   }
 
   /** Certificates and SNI bindings equal to the previous ones keep their identity. */

@@ -6,9 +6,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { KINDS, KIND_FIELDS } from '../../src/k8s/kinds.js';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
-import { httpGet, httpsGet, makeCert, rbacFiles, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
+import { httpGet, httpsGet, makeCert, rbacFiles, reloadCount, startEcho, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 type Obj = Record<string, unknown>;
@@ -137,6 +138,31 @@ describe('objects from the API drive routing', () => {
     await eventually(leader, 'site.test', 'HTTP 404');
     api.create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress-controller' } });
     await eventually(leader, 'site.test', 'HTTP 308');
+  });
+});
+
+describe('ConfigMaps from the API (custom-headers, auth-proxy-set-headers)', () => {
+  const headers = (h: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'headers', namespace: 'default' }, data: h });
+  const frame = async (): Promise<string> => {
+    const r = await httpGet(leader.httpPort, { host: 'headers.test', path: '/' });
+    return r.status === 200 ? String(r.headers['x-frame-options']) : `HTTP ${r.status}`;
+  };
+  test("a ConfigMap's headers reach the client; a changed value follows within a second without a reload; deleting it refuses the paths (503)", async () => {
+    api.create(headers({ 'X-Frame-Options': 'DENY' }));
+    api.create({ ...ingress('headers', 'headers.test', 'green'), metadata: { name: 'headers', namespace: 'default', annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'headers' } } });
+    await waitFor(async () => (await frame()) === 'DENY', { timeoutMs: 5000, message: 'the header never arrived' });
+    // A new header name takes a reload, counted once the new worker took over: let it settle first.
+    await new Promise((r) => setTimeout(r, 1000));
+    const reloads = await reloadCount(leader.adminPort);
+    api.update(headers({ 'X-Frame-Options': 'SAMEORIGIN' }));
+    await waitFor(async () => (await frame()) === 'SAMEORIGIN', { timeoutMs: 1000, message: 'the changed value never arrived' });
+    api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'default' }, data: { 'ca.crt': 'x' } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await reloadCount(leader.adminPort), reloads, 'a value, and a ConfigMap nobody reads: no reload');
+    api.remove('v1', 'ConfigMap', 'default', 'headers');
+    await waitFor(async () => (await frame()) === 'HTTP 503', { timeoutMs: 3000, message: 'a deleted ConfigMap did not refuse the paths' });
+    api.remove('networking.k8s.io/v1', 'Ingress', 'default', 'headers');
+    await waitFor(async () => (await frame()) === 'HTTP 404', { timeoutMs: 1000, message: 'the Ingress stayed' });
   });
 });
 
@@ -301,7 +327,7 @@ describe('RBAC', () => {
 
 describe('SIGHUP', () => {
   test('relists every kind; while the relists fail, every object stays and routing does not change', async () => {
-    const kinds = ['ingresses', 'ingressclasses', 'services', 'endpointslices', 'secrets'];
+    const kinds = KIND_FIELDS.map((f) => KINDS[f].resource);
     const lists = (status: number, resource?: string): number => api.requests.filter((r) => r.verb === 'list' && r.status === status && (resource === undefined || r.resource === resource)).length;
     const before = Object.fromEntries(kinds.map((k) => [k, lists(200, k)]));
     const failedBefore = lists(500);

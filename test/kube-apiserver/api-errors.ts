@@ -91,7 +91,7 @@ export function badRequest(message: string): ApiError {
 
 export interface FieldError {
   field: string;
-  type: 'Required' | 'Invalid' | 'Forbidden' | 'Unsupported';
+  type: 'Required' | 'Invalid' | 'Forbidden' | 'Unsupported' | 'TooLong';
   detail: string;
   value?: unknown;
 }
@@ -101,6 +101,7 @@ const CAUSE: Record<FieldError['type'], [string, string]> = {
   Invalid: ['FieldValueInvalid', 'Invalid value'],
   Forbidden: ['FieldValueForbidden', 'Forbidden'],
   Unsupported: ['FieldValueNotSupported', 'Unsupported value'],
+  TooLong: ['FieldValueTooLong', 'Too long'],
 };
 
 /** field.Error.ErrorBody(): `Invalid value: "x": detail`, `Required value: detail`. */

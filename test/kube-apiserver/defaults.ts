@@ -81,8 +81,34 @@ function validateEvent(o: KubeObject): FieldError[] {
   return errs;
 }
 
+// pkg/apis/core/validation ValidateConfigMap: keys are IsConfigMapKey, values strings, the whole at most 1 MiB.
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const CONFIG_MAP_MAX_BYTES = 1024 * 1024;
+
+function validateConfigMap(o: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  let bytes = 0;
+  for (const field of ['data', 'binaryData'] as const) {
+    const m = o[field];
+    if (m === undefined || m === null) continue;
+    if (!isMap(m)) {
+      errs.push({ field, type: 'Invalid', value: '', detail: 'must be a map of strings' });
+      continue;
+    }
+    for (const [k, v] of Object.entries(m)) {
+      if (k.length > 253 || !CONFIG_MAP_KEY.test(k) || k === '.' || k === '..' || k.startsWith('..'))
+        errs.push({ field: `${field}[${k}]`, type: 'Invalid', value: k, detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')" });
+      if (typeof v !== 'string') errs.push({ field: `${field}[${k}]`, type: 'Invalid', value: '', detail: 'must be a string' });
+      else bytes += k.length + (field === 'data' ? Buffer.byteLength(v) : Math.floor((v.length * 3) / 4));
+    }
+  }
+  if (bytes > CONFIG_MAP_MAX_BYTES) errs.push({ field: '', type: 'TooLong', value: '', detail: `must have at most ${CONFIG_MAP_MAX_BYTES} bytes` });
+  return errs;
+}
+
 export function validate(t: ResourceType, o: KubeObject): FieldError[] {
   if (t.resource === 'ingresses') return validateIngress(o);
+  if (t.resource === 'configmaps') return validateConfigMap(o);
   if (t.resource === 'events') return validateEvent(o);
   return [];
 }

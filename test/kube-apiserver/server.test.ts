@@ -414,6 +414,32 @@ describe('list, watch and writes', { timeout: 60_000 }, () => {
     ok.close();
   });
 
+  test('configmaps: list with resourceVersion, a data change through the watch, bookmarks, 410 from a compacted version, validation of keys', async () => {
+    const CM = '/api/v1/namespaces/default/configmaps';
+    api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'headers', namespace: 'default' }, data: { 'X-Frame-Options': 'DENY' } });
+    const list = obj(await call(api, 'GET', CM));
+    assert.equal(list.kind, 'ConfigMapList');
+    assert.deepEqual(names(items(await call(api, 'GET', CM))), ['headers']);
+    const rv = String(meta(list).resourceVersion);
+    assert.match(rv, /^\d+$/);
+    const w = await WatchReader.open(api, `${CM}?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true`);
+    const cur = api.get('v1', 'ConfigMap', 'default', 'headers')!;
+    api.update({ ...cur, data: { 'X-Frame-Options': 'SAMEORIGIN' } });
+    await w.until(() => w.changes().length >= 1 && w.events.some((e) => e.type === 'BOOKMARK'), 5000, 'the change and a bookmark');
+    const e = w.changes()[0]!;
+    assert.equal(e.type, 'MODIFIED');
+    assert.equal(e.object.kind, 'ConfigMap');
+    assert.deepEqual((e.object as Json).data, { 'X-Frame-Options': 'SAMEORIGIN' });
+    w.close();
+    api.faults.compact();
+    const old = await WatchReader.open(api, `${CM}?watch=1&resourceVersion=${rv}`);
+    await old.until(() => old.ended !== undefined);
+    assert.equal(old.events[0]?.object.code, 410);
+    const bad = await call(api, 'POST', CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad' }, data: { 'a b': 'x' } } });
+    assert.equal(bad.status, 422, bad.text);
+    assert.match(bad.text, /a valid config key must consist of alphanumeric characters/);
+  });
+
   test('the bounded history: old resourceVersions expire once events are evicted', async () => {
     const old = api.resourceVersion;
     for (let i = 0; i < 60; i++) api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'default' }, spec: {} });
@@ -718,5 +744,18 @@ describe('kubectl against the stand-in', { skip: !existsSync(KUBECTL) && 'kubect
       api.requests.filter((r) => r.status >= 400 && r.status !== 404).map((r) => `${r.method} ${r.path} ${r.status}`),
       [],
     );
+  });
+
+  test('configmaps: create -f, get -o json, a refused key, delete', async () => {
+    // kubectl's typed generators (`create configmap --from-literal`) send protobuf, which the stand-in does not speak.
+    const file = join(dir, 'configmap.yaml');
+    await writeFile(file, ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: headers}', 'data: {X-Frame-Options: DENY, X-Served-By: portico}', ''].join('\n'));
+    assert.match(await kubectl('create', '-f', file), /configmap\/headers created/);
+    const cm = JSON.parse(await kubectl('get', 'configmap', 'headers', '-o', 'json')) as Json;
+    assert.deepEqual(cm.data, { 'X-Frame-Options': 'DENY', 'X-Served-By': 'portico' });
+    assert.equal(cm.kind, 'ConfigMap');
+    await writeFile(file, ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: bad}', 'data: {"a b": x}', ''].join('\n'));
+    await assert.rejects(kubectl('create', '-f', file), /a valid config key must consist of alphanumeric characters/);
+    assert.match(await kubectl('delete', 'cm', 'headers'), /configmap "headers" deleted/);
   });
 });

@@ -8,6 +8,7 @@ import { Controller } from '../../src/controller.js';
 import type { Applier, ApplyOutcome } from '../../src/haproxy/apply.js';
 import type { RoutingModel } from '../../src/model/types.js';
 import { translate } from '../../src/translate/translate.js';
+import { emptySnapshot } from '../../src/k8s/kinds.js';
 import type { Snapshot } from '../../src/k8s/kinds.js';
 import type { TranslateOptions } from '../../src/translate/translate.js';
 
@@ -20,7 +21,7 @@ const ingress = (name: string, service = name): Obj => ({
   metadata: { name, namespace: 'default' },
   spec: { rules: [{ host: `${name}.test`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
 });
-const snap = (ingresses: Obj[], services: Obj[] = []): Snapshot => ({ ingresses, ingressClasses: [], services, endpointSlices: [], secrets: [] });
+const snap = (ingresses: Obj[], services: Obj[] = []): Snapshot => ({ ...emptySnapshot(), ingresses, services });
 const hosts = (m: RoutingModel | undefined): string[] => (m?.hostGroups ?? []).map((g) => g.key);
 
 /** A stand-in for the Applier: "HAProxy" rejects every model with a backend whose name contains `poison`. */

@@ -39,7 +39,7 @@ test('deploy/ and its overlays build, with the objects the install promises', { 
   const role = base.find((o) => o.kind === 'ClusterRole')!;
   const grants = (role.rules ?? []).flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${r.apiGroups.join(',')}/${res}:${v}`))).sort();
   assert.deepEqual(grants, [
-    '/events:create', '/events:patch', '/secrets:list', '/secrets:watch', '/services:list', '/services:watch',
+    '/configmaps:list', '/configmaps:watch', '/events:create', '/events:patch', '/secrets:list', '/secrets:watch', '/services:list', '/services:watch',
     'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch',
     'networking.k8s.io/ingressclasses:list', 'networking.k8s.io/ingressclasses:watch', 'networking.k8s.io/ingresses/status:patch',
     'networking.k8s.io/ingresses:list', 'networking.k8s.io/ingresses:watch',

@@ -264,6 +264,8 @@ function kinds(hostile: boolean) {
     'nginx.ingress.kubernetes.io/proxy-cookie-path': ['/ /app/', '~/a.? /b', 'off', '/a', '/a /b /c', '/a| /b', '/a "/b"', '/a /b\n  http-response del-header x'],
     'nginx.ingress.kubernetes.io/use-port-in-redirects': ['true', 'yes'],
     'portico.dev/relative-redirects': ['true', 'false', '1\n'],
+    'nginx.ingress.kubernetes.io/custom-headers': ['h', 'default/h', 'hx', 'other/h', 'missing', 'a/b/c', 'h\n  lua-load /x', 'h #x'],
+    'nginx.ingress.kubernetes.io/auth-proxy-set-headers': ['hx', 'default/h', 'other/hx', 'nowhere', 'x;y'],
     'example.com/note': ['anything'],
   };
   /** `valid`; in a hostile object sometimes `bad` or anything. */
@@ -384,6 +386,20 @@ function kinds(hostile: boolean) {
     { requiredKeys: ['apiVersion', 'kind', 'metadata', 'data'] },
   );
 
+  // The ConfigMaps of custom-headers and auth-proxy-set-headers: header names and values from the plausible to the
+  // hostile (framing headers, Host, dots, line breaks, `%[`, braces, unknown nginx variables, 5,000 characters).
+  const headerKey = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('X-A', 'x-a', 'X-Frame-Options', 'Content-Security-Policy', 'Transfer-Encoding', 'Host', 'x.y', 'X-Portico-Route', 'a b', 'X_Under') }, { weight: 1, arbitrary: hostileString });
+  const headerValue = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('DENY', "default-src 'self'; #x", '$host', '${http_x_tenant}@$request_uri', '$msec', '$', 'a\nb', '%[src]', '" }\n  lua-load /x', '', 'x'.repeat(5000), '{ } ;') },
+    { weight: 1, arbitrary: hostileString },
+  );
+  const configMap = fc.record({
+    apiVersion: fc.constant('v1'),
+    kind: fc.constant('ConfigMap'),
+    metadata: fc.record({ name: v(fc.constantFrom('h', 'hx', 'kube-root-ca.crt')), namespace }, { requiredKeys: ['name'] }),
+    data: v(fc.dictionary(headerKey, headerValue, { maxKeys: 40 })),
+  });
+
   // Ours ("portico", by our controller), or another controller's ("other"); either may be the default.
   const ingressClass = fc.tuple(fc.constantFrom(['portico', CONTROLLER], ['other', 'k8s.io/ingress-nginx']), fc.boolean()).chain(([[className, controller], isDefault]) =>
     fc.record({
@@ -409,6 +425,8 @@ function kinds(hostile: boolean) {
       tls: fc.option(fc.tuple(pem, fc.option(pem, { nil: undefined })), { nil: undefined, freq: 3 }),
       mode: fc.constantFrom('rules', 'rules', 'defaultBackend'),
       coverHost: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      // A ConfigMap of headers the Ingress names: custom-headers, or auth-proxy-set-headers with an auth-url.
+      headers: fc.option(fc.tuple(fc.constantFrom('custom-headers', 'auth-proxy-set-headers'), fc.dictionary(headerKey, headerValue, { minKeys: 1, maxKeys: 40 })), { nil: undefined, freq: 2 }),
     })
     .map((a): Obj[] => {
       const metadata = { name: a.name, namespace: a.namespace };
@@ -421,7 +439,13 @@ function kinds(hostile: boolean) {
       // Usually a host the certificate covers, so that it is bound and written out.
       if (a.tls && a.mode === 'rules' && a.coverHost) (spec.rules as Obj[]).unshift({ host: CERT_HOST[a.tls[0]], http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } });
       if (a.tls) spec.tls = [{ hosts: [...(a.coverHost ? [CERT_HOST[a.tls[0]]] : []), ...a.hosts], secretName: `${a.name}-tls` }];
-      const out: Obj[] = [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata, spec }];
+      const annotations: Record<string, string> = {};
+      if (a.headers) {
+        annotations[`nginx.ingress.kubernetes.io/${a.headers[0]}`] = `${a.name}-h`;
+        if (a.headers[0] === 'auth-proxy-set-headers') annotations['nginx.ingress.kubernetes.io/auth-url'] = 'http://auth.test/check?u=$request_uri';
+      }
+      const out: Obj[] = [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { ...metadata, annotations }, spec }];
+      if (a.headers) out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${a.name}-h`, namespace: a.namespace }, data: a.headers[1] });
       out.push(
         a.externalName !== undefined
           ? { apiVersion: 'v1', kind: 'Service', metadata, spec: { type: 'ExternalName', externalName: a.externalName, ports: [{ name: 'http', port: 80 }] } }
@@ -442,7 +466,7 @@ function kinds(hostile: boolean) {
       return out;
     });
 
-  const single = fc.oneof({ weight: 8, arbitrary: ingress }, { weight: 4, arbitrary: service }, { weight: 4, arbitrary: endpointSlice }, { weight: 4, arbitrary: secret }, { weight: 1, arbitrary: ingressClass });
+  const single = fc.oneof({ weight: 8, arbitrary: ingress }, { weight: 4, arbitrary: service }, { weight: 4, arbitrary: endpointSlice }, { weight: 4, arbitrary: secret }, { weight: 2, arbitrary: configMap }, { weight: 1, arbitrary: ingressClass });
   return fc.oneof({ weight: 2, arbitrary: single.map((o) => [o as Obj]) }, { weight: 1, arbitrary: app });
 }
 
@@ -480,7 +504,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
@@ -502,6 +526,8 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.certificates.length > 0) reached.certificates++;
       if (m.backends.some((b) => b.externalName)) reached.externalName++;
       if (m.catchAll) reached.catchAll++;
+      const routes = m.hostGroups.flatMap((g) => [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])]);
+      if (routes.some((r) => r.policy.customHeaders || r.policy.externalAuth?.proxySetHeaders)) reached.configMapHeaders++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { snapshotFromFiles } from '../../src/store/store.js';
 import { Translator, translate } from '../../src/translate/translate.js';
+import { KIND_FIELDS } from '../../src/k8s/kinds.js';
 import type { Snapshot } from '../../src/k8s/kinds.js';
 import type { TranslateOptions } from '../../src/translate/translate.js';
 import { serializeResult } from '../../src/model/serialize.js';
@@ -37,12 +38,11 @@ function rng(seed: number): () => number {
   };
 }
 
-const KINDS = ['ingresses', 'ingressClasses', 'services', 'endpointSlices', 'secrets'] as const;
 
 /** Mixes two snapshots: some objects kept by reference, some dropped, some edited copies (new identity). */
 function mix(a: Snapshot, b: Snapshot, r: () => number): Snapshot {
   const out = {} as Snapshot;
-  for (const kind of KINDS) {
+  for (const kind of KIND_FIELDS) {
     // A kind nothing touched comes as the very list the last snapshot had, as both sources hand it over.
     if (r() < 0.2) {
       out[kind] = a[kind];

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Exclusions, changedMembers, haproxyReason, isolate, membersOf } from '../../src/isolate.js';
 import type { CheckFn } from '../../src/isolate.js';
+import { emptySnapshot } from '../../src/k8s/kinds.js';
 import type { Snapshot } from '../../src/k8s/kinds.js';
 
 type Obj = Record<string, unknown>;
@@ -13,7 +14,7 @@ type Obj = Record<string, unknown>;
 const ing = (name: string, extra: Obj = {}): Obj => ({ kind: 'Ingress', metadata: { name, namespace: 'default' }, spec: { rules: [{ host: `${name}.test` }] }, ...extra });
 const tlsIng = (name: string, secretName: string): Obj => ({ kind: 'Ingress', metadata: { name, namespace: 'default' }, spec: { tls: [{ secretName }] } });
 const secret = (name: string, data = 'ok', rv?: string): Obj => ({ kind: 'Secret', metadata: { name, namespace: 'default', ...(rv ? { resourceVersion: rv } : {}) }, data: { 'tls.crt': data } });
-const snap = (o: Partial<Snapshot>): Snapshot => ({ ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [], ...o });
+const snap = (o: Partial<Snapshot>): Snapshot => ({ ...emptySnapshot(), ...o });
 const names = (s: Snapshot): string[] => Object.values(s).flatMap((list: Obj[]) => list.map((o) => (o.metadata as Obj).name as string));
 
 /** Rejects a snapshot holding any object named in `bad`; counts calls. */

@@ -16,7 +16,7 @@ void describe('kindFieldOf: the objects Portico reads', () => {
       KIND_FIELDS.map((f) => [f, kindFieldOf({ kind: KINDS[f].kind, apiVersion: apiVersion(f) })]),
       KIND_FIELDS.map((f) => [f, f]),
     );
-    assert.deepEqual(KIND_FIELDS, ['ingressClasses', 'ingresses', 'services', 'endpointSlices', 'secrets'], 'in the order isolation bisects in');
+    assert.deepEqual(KIND_FIELDS, ['ingressClasses', 'ingresses', 'services', 'endpointSlices', 'secrets', 'configMaps'], 'in the order isolation bisects in');
   });
 
   test('the same kind in another API group is not read', () => {
@@ -24,7 +24,7 @@ void describe('kindFieldOf: the objects Portico reads', () => {
     assert.equal(kindFieldOf({ kind: 'Ingress', apiVersion: 'v1' }), undefined);
     assert.equal(kindFieldOf({ kind: 'Service', apiVersion: 'serving.knative.dev/v1' }), undefined);
     assert.equal(kindFieldOf({ kind: 'EndpointSlice', apiVersion: 'networking.k8s.io/v1' }), undefined);
-    assert.equal(kindFieldOf({ kind: 'ConfigMap', apiVersion: 'v1' }), undefined);
+    assert.equal(kindFieldOf({ kind: 'ConfigMap', apiVersion: 'apps/v1' }), undefined);
   });
 
   test('a kind or apiVersion that is not a string reads as unset (no exception)', () => {
@@ -71,6 +71,7 @@ void describe('groupVersionPath: the API paths the Kubernetes source lists and w
         services: '/api/v1',
         endpointSlices: '/apis/discovery.k8s.io/v1',
         secrets: '/api/v1',
+        configMaps: '/api/v1',
       },
     );
     assert.equal(groupVersionPath({ kind: 'X', group: 'example.com', version: 'v2', resource: 'xs', namespaced: true }), '/apis/example.com/v2');
@@ -84,7 +85,7 @@ void describe('snapshots and per-kind values', () => {
     for (const f of KIND_FIELDS) assert.deepEqual(a[f], []);
     a.ingresses.push({});
     assert.deepEqual(emptySnapshot().ingresses, []);
-    assert.deepEqual(perKind((f) => KINDS[f].resource), { ingressClasses: 'ingressclasses', ingresses: 'ingresses', services: 'services', endpointSlices: 'endpointslices', secrets: 'secrets' });
+    assert.deepEqual(perKind((f) => KINDS[f].resource), { ingressClasses: 'ingressclasses', ingresses: 'ingresses', services: 'services', endpointSlices: 'endpointslices', secrets: 'secrets', configMaps: 'configmaps' });
   });
 
   test('stringMap keeps the string entries of an object only; metadataOf reads a metadata object only', () => {

@@ -25,7 +25,7 @@ const tlsSecret = (meta: Obj, cert: string, key: string): Obj => ({ apiVersion: 
 
 void describe('translate, called directly', () => {
   test('an empty snapshot: an empty model, nothing to report', () => {
-    assert.deepEqual(emptySnapshot(), { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] });
+    assert.deepEqual(emptySnapshot(), { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [], configMaps: [] });
     assert.deepEqual(translate(emptySnapshot(), OPTIONS), { model: { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] }, diagnostics: [] });
   });
 
@@ -33,6 +33,7 @@ void describe('translate, called directly', () => {
     test(`objects ${label} are in "default", as the store puts them`, () => {
       const r = translate(
         {
+          ...emptySnapshot(),
           ingresses: [ingress({ name: 'site', ...ns }, { tls: [{ hosts: ['mixed.example.com'], secretName: 'cert' }], rules: [rule('mixed.example.com', 'web')] })],
           ingressClasses: [],
           services: [service({ name: 'web', ...ns })],
@@ -84,6 +85,7 @@ void describe('the incremental Translator', () => {
   const site = (name: string, host: string, secretName?: string): Obj =>
     ingress({ name, namespace: 'default' }, { ...(secretName ? { tls: [{ hosts: [host], secretName }] } : {}), rules: [rule(host, name)] });
   const base = (): Snapshot => ({
+    ...emptySnapshot(),
     ingresses: [site('a', 'mixed.example.com', 'cert'), site('b', 'b.example.com'), ingress({ name: 'catch', namespace: 'default' }, { defaultBackend: { service: { name: 'a', port: { number: 80 } } } })],
     ingressClasses: [],
     services: [service({ name: 'a', namespace: 'default' }), service({ name: 'b', namespace: 'default' })],

@@ -26,6 +26,7 @@ import { AFFINITY_FAMILY } from './policy/affinity.js';
 import { AUTH_FAMILY } from './policy/auth-external.js';
 import { SATISFY_FAMILY } from './policy/satisfy.js';
 import { SNIPPET_HEADERS_FAMILY, SNIPPET_RETURN_FAMILY } from './policy/snippets.js';
+import { CUSTOM_HEADERS_FAMILY } from './policy/custom-headers.js';
 import { SNIPPET_VARS_FAMILY } from './policy/snippet-variables.js';
 import { RATE_LIMIT_FAMILY } from './policy/rate-limit.js';
 import { AUTH_TLS_FAMILY } from './policy/auth-tls.js';
@@ -98,6 +99,7 @@ export const MAPS = {
   ...SNIPPET_VARS_FAMILY.maps,
   ...SNIPPET_RETURN_FAMILY.maps,
   ...SNIPPET_HEADERS_FAMILY.maps,
+  ...CUSTOM_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
   /** Host group key -> the path its `/` redirects to (app-root). */
@@ -194,7 +196,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // forwarding headers), before any family edits what the backend receives. The mirror follows authentication (nginx
 // mirrors in its precontent phase, after access) and precedes every edit of the backend's request, so the mirror gets
 // the request as the client sent it (and Portico's forwarding headers), its $request_uri before any rewrite.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CUSTOM_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules

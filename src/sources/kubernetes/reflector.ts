@@ -152,7 +152,7 @@ export class Reflector {
         }
         throw e;
       }
-      for (const it of page.items ?? []) if (isObject(it)) items.set(keyOf(it), it);
+      for (const it of page.items ?? []) if (isObject(it)) items.set(keyOf(it), this.kept(it));
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue ?? '';
       if (!cont) break;
@@ -164,6 +164,11 @@ export class Reflector {
     this.failures = 0;
     this.version++;
     this.onChange();
+  }
+
+  /** What of an object this kind keeps (KindSpec.retain): a ConfigMap's data, not its annotations or binaryData. */
+  private kept(o: Obj): Obj {
+    return this.spec.retain ? this.spec.retain(o) : o;
   }
 
   private async watch(): Promise<void> {
@@ -193,7 +198,7 @@ export class Reflector {
         this.rv = rvOf(obj) || this.rv;
         if (prev && rvOf(prev) === rvOf(obj)) return; // a replay: already applied
         const { kind: _k, apiVersion: _a, ...rest } = obj; // list items carry neither: keep both forms alike
-        this.items.set(key, rest);
+        this.items.set(key, this.kept(rest));
         break;
       }
       case 'DELETED':

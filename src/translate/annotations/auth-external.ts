@@ -8,7 +8,11 @@
 // (`https://$host/oauth2/auth`, `?rd=$escaped_request_uri`). Only the variables that setup and ingress-nginx's docs
 // use are read, each with a fixed meaning the Lua action computes (render/policy/auth-external.ts); any other `$` is
 // refused (A1) rather than sent as text, since nginx would have substituted something.
-import type { ExternalAuthPolicy } from '../../model/types.js';
+import type { Diagnostic, ExternalAuthPolicy } from '../../model/types.js';
+import type { Obj } from '../../k8s/objects.js';
+import { configMapNameGrammar, readConfigMap } from '../configmaps.js';
+import { configMapHeaders, MAX_CONFIGMAP_HEADERS, proxyHeaderValueOf } from './custom-headers.js';
+import { headerNameOf } from './snippets.js';
 import type { AnnotationValues } from './registry.js';
 import { bool, commaList, integer, quote, trimSpaces } from './values.js';
 import type { Findings } from '../diagnostics.js';
@@ -168,6 +172,11 @@ const FAIL_CLOSED = {
 const VARIABLES_DOC =
   'nginx variables: `$host` (the request\'s host, lowercase, without port), `$http_host` (its Host header as sent), `$scheme`, `$request_uri` (path and query as sent) and `$escaped_request_uri` (the same, every byte but letters, digits and `- . _ ~` percent-encoded); any other is refused (A1).';
 
+const PROXY_HEADER_VARIABLES = 'the nginx variables the snippet annotations expand (`$host`, `$http_host`, `$scheme`, `$request_uri`, `$uri`, `$args`, `$query_string`, `$remote_addr`, `$request_id`, `$request_method`, `$server_port`, `$proxy_add_x_forwarded_for`, `$http_<name>`, `$cookie_<name>`, `$arg_<name>`)';
+/** The headers' names and values together: their map line (percent-encoded, up to three characters a byte) stays a
+ * map word HAProxy takes (4,096 characters). */
+export const MAX_PROXY_HEADER_CHARS = 1200;
+
 export const AUTH_EXTERNAL_ANNOTATIONS = [
   annotation({
     name: 'auth-url',
@@ -305,6 +314,19 @@ export const AUTH_EXTERNAL_ANNOTATIONS = [
     },
   }),
   annotation({
+    name: 'auth-proxy-set-headers',
+    scope: 'route',
+    grammar: configMapNameGrammar,
+    set: (v, x) => (v.authProxySetHeaders = x),
+    invalid: FAIL_CLOSED,
+    doc: {
+      default: 'none',
+      what: `A ConfigMap (\`name\` in the Ingress's namespace, or \`namespace/name\`) whose \`data\` are headers of the request to the auth service (auth-url): each key a header name, its value the header's text, which may hold ${PROXY_HEADER_VARIABLES}; an empty value removes the header (nginx's proxy_set_header with an empty value). They replace the client's header of that name and the ones Portico sets itself (X-Original-URL and the others), but never Host or a framing header. A ConfigMap that does not exist or lies in another namespace, or a key or value Portico refuses, makes every request to the paths get 503 until it is fixed (external authentication fails closed, as ingress-nginx denies the location). Only with auth-url. Live: a change of the ConfigMap's data, a new header name included, is a map update (the first route with the annotation takes one reload, which loads its rule).`,
+      differences:
+        `a \`name\` without namespace is the Ingress's own namespace, as in ingress-nginx. Names: letters, digits, \`-\` and \`_\`, never Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Upgrade, TE, Trailer or \`x-portico-*\`; values printable ASCII of at most 1,024 characters; at most ${MAX_CONFIGMAP_HEADERS} headers and ${MAX_PROXY_HEADER_CHARS} characters of names and values together. Variables: ${PROXY_HEADER_VARIABLES}; any other (\`$msec\`, \`$request_time\`...) is refused, where nginx would substitute it. A value that fails the grammar of the annotation itself refuses the paths (503), where ingress-nginx ignores the annotation. A control character a variable brings in (\`$uri\` decodes the path) is sent as \`%XX\`.`,
+    },
+  }),
+  annotation({
     name: 'enable-global-auth',
     scope: 'route',
     grammar: bool,
@@ -317,14 +339,41 @@ export const AUTH_EXTERNAL_ANNOTATIONS = [
   }),
 ];
 
-/** The route's external authentication, or undefined. `refuse`: a bad value must leave the route refusing requests. */
-export function externalAuthOf(v: AnnotationValues): { auth?: ExternalAuthPolicy; refuse: boolean } {
+const AUTH_FAIL_CLOSED = "every request to this Ingress's paths gets 503 until it is fixed (external authentication fails closed, as ingress-nginx denies the location)";
+
+/** A header name the auth request may carry from auth-proxy-set-headers: the snippet's names, never Host. */
+function proxyHeaderNameOf(raw: string): Parsed<string> {
+  const name = headerNameOf(raw);
+  if (name.ok && name.value === 'host') return fail(`${quote(raw)} is the auth request's Host, which the URL decides`);
+  return name;
+}
+
+/**
+ * auth-proxy-set-headers, read from its ConfigMap: the headers, or the refusal (503) of a route with auth-url whose
+ * ConfigMap is missing, in another namespace or holds an entry Portico refuses (a header the auth service expects
+ * and does not get could let a request through).
+ */
+export function authProxyHeadersOf(v: AnnotationValues, ing: { namespace: string; ref: string }, lookup: (key: string) => Obj | undefined): { headers?: Record<string, string>; refuse?: true; diagnostics: Diagnostic[] } {
+  if (v.authProxySetHeaders === undefined || v.authUrl === undefined) return { diagnostics: [] };
+  const field = v.authProxySetHeadersField ?? `metadata.annotations[${NGINX_PREFIX}auth-proxy-set-headers]`;
+  const read = readConfigMap(v.authProxySetHeaders, ing, field, 'auth-proxy-set-headers', lookup, AUTH_FAIL_CLOSED);
+  if ('refused' in read) return { refuse: true, diagnostics: [read.refused] };
+  const consequence = `every request to the paths of ${ing.ref} gets 503 until it is fixed (external authentication fails closed, as ingress-nginx denies the location)`;
+  const { headers, diagnostics } = configMapHeaders(read.data, 'auth-proxy-set-headers', proxyHeaderNameOf, proxyHeaderValueOf, MAX_PROXY_HEADER_CHARS, consequence);
+  if (diagnostics.length > 0) return { refuse: true, diagnostics };
+  return Object.keys(headers).length > 0 ? { headers, diagnostics } : { diagnostics };
+}
+
+/** The route's external authentication, or undefined. `refuse`: a bad value must leave the route refusing requests.
+ * `proxySetHeaders`: auth-proxy-set-headers as read from its ConfigMap. */
+export function externalAuthOf(v: AnnotationValues, proxySetHeaders?: Record<string, string> | 'refuse'): { auth?: ExternalAuthPolicy; refuse: boolean } {
   if (v.authUrl === undefined) return { refuse: v.authUrlBroken === true };
-  if (v.authBroken) return { refuse: true };
+  if (v.authBroken || proxySetHeaders === 'refuse') return { refuse: true };
   const auth: ExternalAuthPolicy = { url: v.authUrl, ...(v.authMethod !== undefined ? { method: v.authMethod } : {}), responseHeaders: v.authResponseHeaders ?? [], alwaysSetCookie: v.authAlwaysSetCookie ?? false };
   if (v.authSignin !== undefined) auth.signin = signinUrl(v.authSignin, v.authSigninRedirectParam ?? 'rd');
   if (v.authRequestRedirect !== undefined) auth.requestRedirect = v.authRequestRedirect;
   if (v.authSnippet !== undefined && v.authSnippet.headers.length > 0) auth.requestHeaders = v.authSnippet.headers;
+  if (proxySetHeaders !== undefined) auth.proxySetHeaders = proxySetHeaders;
   if (v.authCacheKey !== undefined) {
     auth.cacheKey = v.authCacheKey;
     auth.cacheDurations = v.authCacheDurations ?? DEFAULT_CACHE_DURATIONS;

@@ -2,7 +2,7 @@
 // through it.
 import type { RoutePolicy } from '../../model/types.js';
 import type { Findings } from '../diagnostics.js';
-import { parseAnnotations } from './registry.js';
+import { NGINX_PREFIX, PORTICO_PREFIX, parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
 import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
 import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
@@ -33,6 +33,7 @@ import { NOT_IN_HAPROXY_ANNOTATIONS } from './not-in-haproxy.js';
 import { MIRROR_ANNOTATIONS, mirrorOf } from './mirror.js';
 import { FASTCGI_ANNOTATIONS } from './fastcgi.js';
 import { PROXY_REDIRECT_ANNOTATIONS, proxyRewriteOf } from './proxy-redirect.js';
+import { CUSTOM_HEADER_ANNOTATIONS } from './custom-headers.js';
 
 export const ANNOTATIONS: readonly Annotation[] = [
   ...ACCESS_ANNOTATIONS,
@@ -59,6 +60,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...CANARY_ANNOTATIONS,
   ...AFFINITY_ANNOTATIONS,
   ...SNIPPET_ANNOTATIONS,
+  ...CUSTOM_HEADER_ANNOTATIONS,
   ...BUFFER_ANNOTATIONS,
   ...NOT_IN_HAPROXY_ANNOTATIONS,
   ...MIRROR_ANNOTATIONS,
@@ -72,9 +74,16 @@ export function regexPaths(v: AnnotationValues): boolean {
 
 const PLAIN_POLICIES = [Object.freeze({ redirectToHttps: false }), Object.freeze({ redirectToHttps: true })] as const;
 
+/** What an Ingress's annotations read from ConfigMaps (routes.ts reads them through translate's lookup); `refuse`: the
+ * ConfigMap is missing or refused, and the route fails closed. */
+export interface ConfigMapValues {
+  customHeaders?: Record<string, string> | 'refuse';
+  authProxySetHeaders?: Record<string, string> | 'refuse';
+}
+
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
  * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
-export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse'): RoutePolicy {
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
   const policy: RoutePolicy = { redirectToHttps };
   if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
@@ -86,8 +95,8 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.connectionProxyHeader === 'close') policy.closeUpstreamConnection = true;
   if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
-  const external = externalAuthOf(v);
-  if (v.refuseAll || basicAuth === 'refuse' || external.refuse) policy.refuseAll = true;
+  const external = externalAuthOf(v, configMaps.authProxySetHeaders);
+  if (v.refuseAll || basicAuth === 'refuse' || external.refuse || configMaps.customHeaders === 'refuse') policy.refuseAll = true;
   else {
     if (basicAuth) policy.basicAuth = basicAuth;
     if (external.auth) policy.externalAuth = external.auth;
@@ -99,6 +108,7 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedi
   const { headers: snippetHeaders, respond } = routeSnippets(v, serverSnippet);
   const headers = snippetHeaders && policy.externalAuth ? withoutAuthHeaders(snippetHeaders, policy.externalAuth.responseHeaders) : snippetHeaders;
   if (headers) policy.headers = headers;
+  if (configMaps.customHeaders !== undefined && configMaps.customHeaders !== 'refuse') policy.customHeaders = configMaps.customHeaders;
   if (respond) policy.respond = respond;
   const rateLimit = v.rateLimitZone === undefined ? undefined : rateLimitOf(v, v.rateLimitZone);
   if (rateLimit) policy.rateLimit = rateLimit;
@@ -147,8 +157,20 @@ export function parseIngressAnnotations(annotations: Record<string, string>, f: 
   checkBalance(values, wantsAffinity(values), f);
   checkAuth(values, annotations, f);
   checkExternalAuth(values, annotations, f);
+  checkConfigMapRefs(values, annotations, f);
   if (rateLimitOf(values, ingress)) values.rateLimitZone = ingress;
   return values;
+}
+
+/** Where the ConfigMap references were read from (their findings name the key), and auth-proxy-set-headers without
+ * auth-url, which has no effect (as in ingress-nginx). */
+function checkConfigMapRefs(v: AnnotationValues, raw: Record<string, string>, f: Findings): void {
+  const key = (name: string): string => `metadata.annotations[${raw[PORTICO_PREFIX + name] ? PORTICO_PREFIX + name : NGINX_PREFIX + name}]`;
+  if (v.customHeaders !== undefined) v.customHeadersField = key('custom-headers');
+  if (v.authProxySetHeaders !== undefined) {
+    v.authProxySetHeadersField = key('auth-proxy-set-headers');
+    if (v.authUrl === undefined && v.authUrlBroken === undefined) f.warn(key('auth-proxy-set-headers'), 'auth-ignored', 'auth-proxy-set-headers has no effect without auth-url, as in ingress-nginx');
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { LoadBalanceWord } from './balance.js';
 import type { HashKeyPart, HeaderRewrite } from '../../model/types.js';
 import type { RedirectFrom } from './proxy-redirect.js';
 import type { SecretName } from './auth-basic.js';
+import type { ConfigMapName } from '../configmaps.js';
 import type { Findings } from '../diagnostics.js';
 import { INGRESS_NGINX_ANNOTATIONS, MISNOMERS } from './ingress-nginx-names.js';
 import { quote } from './values.js';
@@ -175,6 +176,13 @@ export interface AnnotationValues {
   proxyCookiePath?: 'off' | HeaderRewrite;
   usePortInRedirects?: boolean;
   relativeRedirects?: boolean;
+  /** `custom-headers`: the ConfigMap of response headers. */
+  customHeaders?: ConfigMapName;
+  /** `auth-proxy-set-headers`: the ConfigMap of headers sent to the auth service. */
+  authProxySetHeaders?: ConfigMapName;
+  /** The annotation keys those were read from, for findings about their ConfigMaps. */
+  customHeadersField?: string;
+  authProxySetHeadersField?: string;
 }
 
 /** What docs/annotations.md says of an annotation (generated from the registry, so the two cannot disagree). */

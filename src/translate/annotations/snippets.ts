@@ -46,14 +46,23 @@ const refuse = (d: Directive, why: string): never => {
   throw new Refusal(`line ${d.line}: ${d.name}: ${why}`);
 };
 
-function headerName(d: Directive, raw: string, wildcard: boolean): string {
+/**
+ * A header name as Portico writes it into configuration text (lowercase; `*` at the end, for a clear, for every name
+ * with that start), or why not. Shared by every annotation that sets a header by name (custom-headers too).
+ */
+export function headerNameOf(raw: string, wildcard = false): Parsed<string> {
   const star = wildcard && raw.endsWith('*') && raw.length > 1;
   const base = star ? raw.slice(0, -1) : raw;
-  if (!NAME.test(base)) refuse(d, `${quote(raw)} is not a header name Portico writes (letters, digits, - and _${wildcard ? ', with an optional * at the end' : ''})`);
+  if (!NAME.test(base)) return { ok: false, reason: `${quote(raw)} is not a header name Portico writes (letters, digits, - and _${wildcard ? ', with an optional * at the end' : ''})` };
   const name = base.toLowerCase();
   const hit = PROTECTED.find((p) => (p.endsWith('-') ? name.startsWith(p) : name === p) || (star && p.startsWith(name)));
-  if (hit !== undefined) refuse(d, `${quote(raw)} ${star ? 'would touch' : 'is'} ${hit.endsWith('-') ? `a ${hit}* header` : quote(hit)}, which framing or Portico itself depends on`);
-  return star ? `${name}*` : name;
+  if (hit !== undefined) return { ok: false, reason: `${quote(raw)} ${star ? 'would touch' : 'is'} ${hit.endsWith('-') ? `a ${hit}* header` : quote(hit)}, which framing or Portico itself depends on` };
+  return { ok: true, value: star ? `${name}*` : name };
+}
+
+function headerName(d: Directive, raw: string, wildcard: boolean): string {
+  const r = headerNameOf(raw, wildcard);
+  return r.ok ? r.value : refuse(d, r.reason);
 }
 
 /**
@@ -76,23 +85,39 @@ const MAX_TEMPLATED = 600;
  * `${name}` (lowercase, as nginx's names are case-insensitive), so that render finds each without reading nginx's
  * greedy rule again. A value without `$` is plain text, as before.
  */
-function value(d: Directive, raw: string, what: string, body = false): string {
+/** A header value (or a return's body) as Portico sends it: printable ASCII without surrounding blanks, or why not. */
+export function headerValueOf(raw: string, what: string, body = false): Parsed<string> {
   const v = raw.replace(/^[ \t]+|[ \t]+$/g, '');
-  if (v.length > MAX_VALUE) refuse(d, `the ${what} is longer than ${MAX_VALUE} characters`);
+  if (v.length > MAX_VALUE) return { ok: false, reason: `the ${what} is longer than ${MAX_VALUE} characters` };
   const bad = body ? /[^\x20-\x7e\t\n]/ : /[^\x20-\x7e]/;
   const m = bad.exec(v);
-  if (m) refuse(d, `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}`);
-  if (!v.includes('$')) return v;
-  return v.replace(VARIABLE, (all: string, braced: string | undefined, bare: string | undefined) => {
-    if (braced !== undefined && !all.endsWith('}')) refuse(d, `${quote(all)} in the ${what} has no closing "}"`);
+  if (m) return { ok: false, reason: `the ${what} ${quote(v)} holds ${m[0] === '\n' || m[0] === '\r' ? 'a line break' : m[0] < ' ' || m[0] === '\x7f' ? 'a control character' : 'a character outside printable ASCII'}` };
+  return { ok: true, value: v };
+}
+
+/** A value whose `$` starts an nginx variable: each variable checked against SNIPPET_VARIABLES and written `${name}`. */
+export function templateOf(v: string, what: string): Parsed<string> {
+  if (!v.includes('$')) return { ok: true, value: v };
+  let reason: string | undefined;
+  const out = v.replace(VARIABLE, (all: string, braced: string | undefined, bare: string | undefined) => {
+    if (reason !== undefined) return all;
+    if (braced !== undefined && !all.endsWith('}')) reason = `${quote(all)} in the ${what} has no closing "}"`;
     const name = (braced ?? bare ?? '').toLowerCase();
-    if (name === '') refuse(d, `a "$" in the ${what} starts no variable name (nginx refuses it too)`);
-    if (!KNOWN.has(name) && !OPEN.test(name)) {
+    if (reason === undefined && name === '') reason = `a "$" in the ${what} starts no variable name (nginx refuses it too)`;
+    if (reason === undefined && !KNOWN.has(name) && !OPEN.test(name)) {
       const later = /^(upstream_|sent_http_|status$|body_bytes_sent$|request_time$|bytes_sent$)/.test(name);
-      refuse(d, `the nginx variable $${name} ${later ? 'is known only once the backend answered, after HAProxy wrote this header' : 'is not one Portico expands'} (it expands ${SNIPPET_VARIABLES.map((n) => `$${n}`).join(', ')}, $http_<name>, $cookie_<name> and $arg_<name>)`);
+      reason = `the nginx variable $${name} ${later ? 'is known only once the backend answered, after HAProxy wrote this header' : 'is not one Portico expands'} (it expands ${SNIPPET_VARIABLES.map((n) => `$${n}`).join(', ')}, $http_<name>, $cookie_<name> and $arg_<name>)`;
     }
     return `\${${name}}`;
   });
+  return reason === undefined ? { ok: true, value: out } : { ok: false, reason };
+}
+
+function value(d: Directive, raw: string, what: string, body = false): string {
+  const plain = headerValueOf(raw, what, body);
+  if (!plain.ok) return refuse(d, plain.reason);
+  const t = templateOf(plain.value, what);
+  return t.ok ? t.value : refuse(d, t.reason);
 }
 
 /** The characters of a snippet's values with variables and their names, refused past MAX_TEMPLATED. */

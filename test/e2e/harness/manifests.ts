@@ -37,6 +37,10 @@ export function service(o: { ns?: string; name: string; ports?: ServicePort[]; t
   return yaml({ apiVersion: 'v1', kind: 'Service', metadata: { name: o.name, namespace: o.ns ?? 'default' }, spec });
 }
 
+export function configMap(o: { ns?: string; name: string; data: Record<string, string> }): string {
+  return yaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: o.name, namespace: o.ns ?? 'default' }, data: o.data });
+}
+
 export interface SliceEndpoint {
   ip: string;
   /** Default true. */

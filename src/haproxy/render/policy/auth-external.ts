@@ -10,9 +10,11 @@
 // error, an abort or a verdict this file does not know never lets a request through.
 import type { ExternalAuthPolicy } from '../../../model/types.js';
 import { policyFamily } from './family.js';
+import type { PolicyDatum } from './family.js';
 import { NGINX_VARIABLES_LUA } from './nginx-variables.js';
 
-export const AUTH_MAPS = { auth: 'maps/auth.map' } as const;
+// The headers map first: plan adds a route's headers before its auth line, and removes them after it.
+export const AUTH_MAPS = { authProxyHeaders: 'maps/auth-proxy-headers.map', auth: 'maps/auth.map' } as const;
 export const AUTH_LUA = 'lua/auth.lua';
 
 /** At most this many of the auth service's Set-Cookie headers reach the client (one variable and rule each). */
@@ -75,6 +77,16 @@ local function ask(ctx, f, url, self_addr)
   if f.method ~= '' then
     headers['x-original-uri'] = { ctx.request_uri }
     headers['x-scheme'] = { ctx.scheme }
+  end
+  -- auth-proxy-set-headers: they replace the client's and Portico's own (never Host: translate refuses it).
+  local extra = ctx.txn:get_var('txn.auth_headers')
+  if extra ~= nil then
+    for name, template in string.gmatch(extra, '([%w_-]+)=([^;]*)') do
+      local v = expand(ctx, unescape(template))
+      if v == nil then return nil end
+      v = string.gsub(v, '[%c\\127]', function(c) return string.format('%%%02X', string.byte(c)) end)
+      if v == '' then headers[name] = nil else headers[name] = { v } end
+    end
   end
   -- auth-snippet's proxy_set_header, last, as nginx's auth location has it after its own. A variable can bring a
   -- control character (from a decoded $uri): it goes as %XX, never as a line break in the request.
@@ -237,6 +249,21 @@ export function authValue(a: ExternalAuthPolicy): string {
   return fields.map(encode).join(';');
 }
 
+const PROXY_HEADER = /^[a-z0-9][a-z0-9_-]{0,127}$/;
+const PROXY_PROTECTED = /^(host|content-length|transfer-encoding|connection|keep-alive|proxy-connection|upgrade|te|trailer|x-portico-.*)$/;
+
+/** A route's line in auth-proxy-headers.map: `<name>=<percent-encoded template>;...`, in name order. */
+export function authProxyHeadersValue(headers: Record<string, string>): string {
+  return Object.keys(headers)
+    .sort()
+    .map((name) => {
+      const value = headers[name]!;
+      if (!PROXY_HEADER.test(name) || PROXY_PROTECTED.test(name) || value.length > 1024 || /[^\x20-\x7e]/.test(value)) throw new Error(`render: refusing auth proxy header ${JSON.stringify(name.slice(0, 80))}`);
+      return `${name}=${encode(value)}`;
+    })
+    .join(';');
+}
+
 /** An address Lua may dial as Portico's own listener: `ip:port`, checked. */
 export interface SelfAddresses {
   http: string;
@@ -247,7 +274,7 @@ const SELF = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]{2,45}\]):\d{1,5}$/;
 const COOKIE_STATUSES = '200 201 204 206 301 302 303 304 307 308';
 const PLAIN = 'content-type "text/plain; charset=utf-8"';
 
-export function authRequestRules(file: string, hasId: string, routeId: string, tls: boolean, self: SelfAddresses, satisfyAny = false): string[] {
+export function authRequestRules(file: string, hasId: string, routeId: string, tls: boolean, self: SelfAddresses, satisfyAny = false, headersFile?: string): string[] {
   const verdict = (v: string): string => `{ var(txn.auth_verdict) -m str ${v} }`;
   return [
     '# External authentication (auth-url): the auth service decides, after the access lists, the CORS preflight, the',
@@ -255,6 +282,7 @@ export function authRequestRules(file: string, hasId: string, routeId: string, t
     "# edited. Only the action's `pass` lets a request on; any other outcome (an error in the action too) is refused.",
     // satisfy: any (policy/satisfy.ts): a request the access lists allowed does not ask the auth service.
     `http-request set-var(txn.auth) ${routeId},map_str(${file}) if ${hasId}${satisfyAny ? ' !{ var(txn.satisfy) -m str any }' : ''}`,
+    ...(headersFile === undefined ? [] : [`http-request set-var(txn.auth_headers) ${routeId},map_str(${headersFile}) if { var(txn.auth) -m found }`]),
     `http-request lua.portico_auth ${tls ? 'https' : 'http'} ${checked(self.http, SELF, 'listener')} ${checked(self.https, SELF, 'listener')} if { var(txn.auth) -m found }`,
     `http-request return status 302 hdr Location "%[var(txn.auth_location)]" if ${verdict('signin')}`,
     `http-request return status 401 ${PLAIN} hdr WWW-Authenticate "%[var(txn.auth_www)]" string "401 Unauthorized\\n" if ${verdict('401')} { var(txn.auth_www) -m found }`,
@@ -272,15 +300,23 @@ export function authResponseRules(): string[] {
   });
 }
 
-export const AUTH_FAMILY = policyFamily({
+export const AUTH_FAMILY = policyFamily<keyof typeof AUTH_MAPS>({
   maps: AUTH_MAPS,
   lua: { file: AUTH_LUA, text: LUA },
-  data: (p) => (p.externalAuth ? [['auth', authValue(p.externalAuth)]] : []),
+  data: (p) => {
+    const a = p.externalAuth;
+    if (!a) return [];
+    const out: PolicyDatum<keyof typeof AUTH_MAPS>[] = [];
+    if (a.proxySetHeaders && Object.keys(a.proxySetHeaders).length > 0) out.push(['authProxyHeaders', authProxyHeadersValue(a.proxySetHeaders)]);
+    out.push(['auth', authValue(a)]);
+    return out;
+  },
+  implies: { authProxyHeaders: ['auth'] },
   rules: {
-    upstream: (c) => authRequestRules(c.file('auth'), c.hasId, c.routeId, c.tls, c.self, c.satisfyAny !== undefined),
-    response: () => [
+    upstream: (c) => (c.inUse.has('auth') ? authRequestRules(c.file('auth'), c.hasId, c.routeId, c.tls, c.self, c.satisfyAny !== undefined, c.inUse.has('authProxyHeaders') ? c.file('authProxyHeaders') : undefined) : []),
+    response: (c) => (!c.inUse.has('auth') ? [] : [
       "# External authentication: the auth service's Set-Cookie, on nginx's add_header statuses unless auth-always-set-cookie.",
       ...authResponseRules(),
-    ],
+    ]),
   },
 });
