@@ -7,6 +7,7 @@ import { customHeadersOf } from './annotations/custom-headers.js';
 import { authProxyHeadersOf } from './annotations/auth-external.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
 import { backendPolicyOf, speaksTls } from './annotations/upstream.js';
+import { fastcgiParamsOf } from './annotations/fastcgi.js';
 import { proxySslOf } from './proxy-ssl-secret.js';
 import { affinityOf, backendKey } from './annotations/affinity.js';
 import { authOf } from './annotations/auth-basic.js';
@@ -167,7 +168,9 @@ function backendPolicyResolver(opts: RouteOptions, diagnostics: Diagnostic[]): P
       diagnostics.push(...r.diagnostics);
       tls = r.tls;
     }
-    const policy = backendPolicyOf(v, tls);
+    const fastcgi = fastcgiParamsOf(v, ing, opts.configMap ?? (() => undefined));
+    diagnostics.push(...fastcgi.diagnostics);
+    const policy = backendPolicyOf(v, tls, fastcgi.params);
     memo.set(ing, policy);
     return policy;
   };

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as http2Connect } from 'node:http2';
-import { docs, endpointSlice, http2Upload, httpGet, httpsGet, ingress, manifestDir, reloadCount, service, startEcho, startFastCgi, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { configMap, docs, endpointSlice, http2Upload, httpGet, httpsGet, ingress, manifestDir, reloadCount, service, startEcho, startFastCgi, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, FastCgiPod, FastCgiReply, HttpResponse, Portico } from './harness/index.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
@@ -34,6 +34,7 @@ const apps = (phpIps: string[]): string =>
 
 const routes = (o: { index?: string; hostile?: string } = {}): string =>
   docs(
+    site('params', { 'backend-protocol': 'FCGI', 'fastcgi-params-configmap': 'php-params' }),
     site('php', { 'backend-protocol': 'FCGI', 'fastcgi-index': o.index ?? 'index.php' }),
     site('noindex', { 'portico.dev/backend-protocol': 'fcgi' }),
     site('hostile', { 'backend-protocol': 'FCGI', 'fastcgi-index': o.hostile ?? 'x.php\n  server evil 10.9.9.9:80', 'fastcgi-params-configmap': 'fcgi-params' }),
@@ -144,11 +145,12 @@ describe('backend-protocol FCGI', () => {
     assert.deepEqual([r.json<EchoReply>().pod, r.json<EchoReply>().path], ['web-1', '/x']);
   });
 
-  test('a hostile fastcgi-index is A1 (and fastcgi-params-configmap A2): ignored, the configuration valid, the path served without index', async () => {
+  test('a hostile fastcgi-index is A1 (and a missing params ConfigMap a warning): ignored, the configuration valid, the path served without index', async () => {
     const a1 = await portico.waitForLog((l) => l.object === 'Ingress default/hostile' && l.rule === 'A1', 5000);
     assert.equal(a1.field, `metadata.annotations[${P}fastcgi-index]`);
     assert.match(String(a1.msg), /is not a file name/);
-    await portico.waitForLog((l) => l.object === 'Ingress default/hostile' && l.rule === 'A2' && l.field === `metadata.annotations[${P}fastcgi-params-configmap]`, 5000);
+    const missing = await portico.waitForLog((l) => l.object === 'Ingress default/hostile' && l.rule === 'fastcgi-params' && l.field === `metadata.annotations[${P}fastcgi-params-configmap]`, 5000);
+    assert.match(String(missing.msg), /ConfigMap default\/fcgi-params was not found: no params of it are sent/);
     assert.equal((await get('hostile.test', '/d/')).params.SCRIPT_NAME, '/d/');
     // Every hostile value leaves the Ingress as it was (FCGI without index): nothing to apply, no reload, others served.
     const before = await reloadCount(portico.adminPort);
@@ -196,5 +198,31 @@ describe('backend-protocol FCGI', () => {
     await waitFor(async () => (await reloadCount(portico.adminPort)) === before + 1, { timeoutMs: 5000, message: 'the reload was not counted' });
     assert.equal((await get('noindex.test', '/dir/')).params.SCRIPT_NAME, '/dir/');
     assert.equal((await httpGet(portico.httpPort, { host: 'plain.test', path: '/' })).status, 200);
+  });
+});
+
+describe('fastcgi-params-configmap', () => {
+  const params = (data: Record<string, string>): Promise<string> => writeManifest(dir, 'params.yaml', configMap({ name: 'php-params', data }));
+
+  test("the ConfigMap's params reach the application, replacing Portico's of the same name; a bad entry is left out, the rest sent", async () => {
+    await params({ SCRIPT_FILENAME: '/srv/app/front.php', APP_ENV: 'prod', DOCUMENT_ROOT: '/srv/app', VARIABLE: '$document_root$fastcgi_script_name', 'BAD KEY': 'x' });
+    await waitFor(async () => (await get('params.test', '/x.php')).params.APP_ENV === 'prod', { timeoutMs: 8000, message: 'the params never arrived' });
+    const p = (await get('params.test', '/x.php')).params;
+    assert.deepEqual([p.SCRIPT_FILENAME, p.DOCUMENT_ROOT, p.VARIABLE, p['BAD KEY']], ['/srv/app/front.php', '/srv/app', undefined, undefined]);
+    const bad = await portico.waitForLog((l) => l.object === 'ConfigMap default/php-params' && l.rule === 'fastcgi-params' && l.field === 'data[VARIABLE]', 5000);
+    assert.match(String(bad.msg), /nginx variable/);
+    // Another Ingress of the same Service without the ConfigMap keeps Portico's params.
+    assert.equal((await get('php.test', '/x.php')).params.SCRIPT_FILENAME, `${DOCROOT}/x.php`);
+  });
+
+  test('a changed value takes one reload and is sent; a ConfigMap no Ingress names changes nothing', async () => {
+    const before = await reloadCount(portico.adminPort);
+    await params({ SCRIPT_FILENAME: '/srv/app/front.php', APP_ENV: 'staging', DOCUMENT_ROOT: '/srv/app' });
+    await waitFor(async () => (await get('params.test', '/x.php')).params.APP_ENV === 'staging', { timeoutMs: 8000, message: 'the new value never arrived' });
+    await waitFor(async () => (await reloadCount(portico.adminPort)) === before + 1, { timeoutMs: 5000, message: 'the reload was not counted' });
+    await writeManifest(dir, 'other.yaml', configMap({ name: 'unrelated', data: { A: 'b' } }));
+    await writeManifest(dir, 'other.yaml', configMap({ name: 'unrelated', data: { A: 'c' } }));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await reloadCount(portico.adminPort), before + 1);
   });
 });

@@ -167,6 +167,7 @@ export function parseIngressAnnotations(annotations: Record<string, string>, f: 
 function checkConfigMapRefs(v: AnnotationValues, raw: Record<string, string>, f: Findings): void {
   const key = (name: string): string => `metadata.annotations[${raw[PORTICO_PREFIX + name] ? PORTICO_PREFIX + name : NGINX_PREFIX + name}]`;
   if (v.customHeaders !== undefined) v.customHeadersField = key('custom-headers');
+  if (v.fastcgiParamsConfigMap !== undefined) v.fastcgiParamsField = key('fastcgi-params-configmap');
   if (v.authProxySetHeaders !== undefined) {
     v.authProxySetHeadersField = key('auth-proxy-set-headers');
     if (v.authUrl === undefined && v.authUrlBroken === undefined) f.warn(key('auth-proxy-set-headers'), 'auth-ignored', 'auth-proxy-set-headers has no effect without auth-url, as in ingress-nginx');

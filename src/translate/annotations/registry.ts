@@ -182,6 +182,9 @@ export interface AnnotationValues {
   authProxySetHeaders?: ConfigMapName;
   /** The annotation keys those were read from, for findings about their ConfigMaps. */
   customHeadersField?: string;
+  /** `fastcgi-params-configmap`: the ConfigMap of FastCGI params, and the key it was read from. */
+  fastcgiParamsConfigMap?: ConfigMapName;
+  fastcgiParamsField?: string;
   authProxySetHeadersField?: string;
 }
 

@@ -1,6 +1,6 @@
 // How a request is sent upstream: upstream-vhost, the Host header the backend receives, and backend-protocol, what
 // HAProxy speaks to the backend. (The proxy-ssl annotations, proxy-ssl.ts, set how its TLS is checked.)
-import type { BackendPolicy, BackendProtocol, BackendTls } from '../../model/types.js';
+import type { BackendPolicy, BackendProtocol, BackendTls, FastCgiParam } from '../../model/types.js';
 import { annotation } from './registry.js';
 import { wantsAffinity } from './affinity.js';
 import { retryPolicyOf } from './retries.js';
@@ -38,15 +38,16 @@ export function speaksTls(v: AnnotationValues): boolean {
 }
 
 /** The backend policy an Ingress's paths ask for; undefined for plain HTTP without affinity or retry settings, the default. `tls`: what
- * its proxy-ssl annotations made of their Secret (proxy-ssl.ts `proxySslOf`), taken only for a TLS protocol. */
-export function backendPolicyOf(v: AnnotationValues, tls?: BackendTls): BackendPolicy | undefined {
+ * its proxy-ssl annotations made of their Secret (proxy-ssl.ts `proxySslOf`), taken only for a TLS protocol;
+ * `fastcgiParams`: what fastcgi-params-configmap's ConfigMap gave (fastcgi.ts `fastcgiParamsOf`). */
+export function backendPolicyOf(v: AnnotationValues, tls?: BackendTls, fastcgiParams: readonly FastCgiParam[] = []): BackendPolicy | undefined {
   const protocol = v.backendProtocol === undefined || v.backendProtocol === 'http' ? undefined : v.backendProtocol;
   const affinity = wantsAffinity(v);
   const serviceUpstream = v.serviceUpstream === true;
   const withTls = tls !== undefined && speaksTls(v);
   const retry = retryPolicyOf(v);
   const balance = balancePolicyOf(v, affinity);
-  const fastcgi = fastcgiPolicyOf(v);
+  const fastcgi = fastcgiPolicyOf(v, fastcgiParams);
   if (protocol === undefined && !affinity && !serviceUpstream && retry === undefined && balance === undefined) return undefined;
   return { ...(protocol ? { protocol } : {}), ...(fastcgi ? { fastcgi } : {}), ...(affinity ? { affinity: true as const } : {}), ...(serviceUpstream ? { serviceUpstream: true as const } : {}), ...(withTls ? { tls } : {}), ...(retry ? { retry } : {}), ...(balance ? { balance } : {}) };
 }
@@ -89,7 +90,7 @@ export const UPSTREAM_ANNOTATIONS = [
         'FCGI: the application gets the params of nginx\'s `fastcgi_params` as HAProxy 2.6 makes them: QUERY_STRING, REQUEST_METHOD, CONTENT_TYPE, CONTENT_LENGTH, SCRIPT_NAME (the path, with `fastcgi-index` appended to a path ending in `/`), REQUEST_URI, DOCUMENT_URI, DOCUMENT_ROOT (`/usr/local/nginx/html`, nginx\'s $document_root in ingress-nginx\'s image), SERVER_PROTOCOL, REQUEST_SCHEME and HTTPS (from the listener the client came to), GATEWAY_INTERFACE, SERVER_SOFTWARE, REMOTE_ADDR (the client), REMOTE_PORT, SERVER_NAME, SERVER_PORT, REDIRECT_STATUS (200), and every request header as HTTP_<NAME>, Authorization included (HTTP_AUTHORIZATION). The request body is the FastCGI stdin; the application\'s Status header is the response status.',
       differences:
         'AUTO_HTTP is refused (A1) and the paths are served over plain HTTP: ingress-nginx speaks HTTPS to the backend for clients that came over HTTPS. ' +
-        'FCGI, what the application sees: HAProxy always sends SCRIPT_FILENAME (DOCUMENT_ROOT followed by SCRIPT_NAME), which nginx\'s fastcgi_params leaves out; SERVER_NAME and SERVER_PORT are the Host header\'s name and the listener\'s port, not nginx\'s server_name; CONTENT_LENGTH is 0 for a request without body (nginx sends it empty) and QUERY_STRING is left out when there is no query; SERVER_ADDR is not sent; REMOTE_PORT is 0 for a request whose body has no length of its own (it reaches the backend through Portico\'s body gate, a unix socket); SERVER_SOFTWARE is HAProxy\'s; the application also sees the headers Portico adds for every backend (HTTP_X_FORWARDED_FOR, HTTP_X_REAL_IP, HTTP_X_FORWARDED_PROTO, HTTP_X_FORWARDED_HOST, HTTP_X_FORWARDED_PORT, HTTP_X_REQUEST_ID), which nginx\'s fastcgi_pass does not add; Proxy-Authorization and a Proxy header are not passed (HAProxy leaves them out; nginx passes them). PATH_INFO is not sent, as in ingress-nginx (no fastcgi_split_path_info). A request body of unknown length (chunked, or HTTP/2 without content-length) larger than HAProxy\'s buffer (16 kB) is answered 400: HAProxy must send CONTENT_LENGTH before the body, so it holds such a body back to count it, and only up to one buffer; nginx buffers the whole body first (fastcgi_request_buffering). A body of known length passes whatever its size. `fastcgi-params-configmap` is not read yet (warning A2): the params it would add or replace are not sent. H2C is Portico\'s own value (ingress-nginx has no cleartext HTTP/2 to backends other than gRPC). A tab or line break around the word is refused (A1) and the paths are served over HTTP; ingress-nginx trims a tab and uses the value, and with a line break falls back to HTTP as Portico does.',
+        'FCGI, what the application sees: HAProxy always sends SCRIPT_FILENAME (DOCUMENT_ROOT followed by SCRIPT_NAME), which nginx\'s fastcgi_params leaves out; SERVER_NAME and SERVER_PORT are the Host header\'s name and the listener\'s port, not nginx\'s server_name; CONTENT_LENGTH is 0 for a request without body (nginx sends it empty) and QUERY_STRING is left out when there is no query; SERVER_ADDR is not sent; REMOTE_PORT is 0 for a request whose body has no length of its own (it reaches the backend through Portico\'s body gate, a unix socket); SERVER_SOFTWARE is HAProxy\'s; the application also sees the headers Portico adds for every backend (HTTP_X_FORWARDED_FOR, HTTP_X_REAL_IP, HTTP_X_FORWARDED_PROTO, HTTP_X_FORWARDED_HOST, HTTP_X_FORWARDED_PORT, HTTP_X_REQUEST_ID), which nginx\'s fastcgi_pass does not add; Proxy-Authorization and a Proxy header are not passed (HAProxy leaves them out; nginx passes them). PATH_INFO is not sent, as in ingress-nginx (no fastcgi_split_path_info). A request body of unknown length (chunked, or HTTP/2 without content-length) larger than HAProxy\'s buffer (16 kB) is answered 400: HAProxy must send CONTENT_LENGTH before the body, so it holds such a body back to count it, and only up to one buffer; nginx buffers the whole body first (fastcgi_request_buffering). A body of known length passes whatever its size. H2C is Portico\'s own value (ingress-nginx has no cleartext HTTP/2 to backends other than gRPC). A tab or line break around the word is refused (A1) and the paths are served over HTTP; ingress-nginx trims a tab and uses the value, and with a line break falls back to HTTP as Portico does.',
     },
   }),
 ];
