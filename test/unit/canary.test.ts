@@ -11,12 +11,9 @@ import { Findings } from '../../src/translate/diagnostics.js';
 import { canaryValue } from '../../src/haproxy/render/policy/canary.js';
 import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
-import type { CanaryPolicy, Diagnostic, RoutingModel } from '../../src/model/types.js';
-import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
-import { translate } from '../../src/translate/translate.js';
+import type { CanaryPolicy } from '../../src/model/types.js';
 import { OPTIONS } from './render-model.js';
-import { DEFAULT_PEM, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import { DEFAULT_PEM, ops, opSummary, reloadedWith, svc, translateYaml } from './plan-fixtures.js';
 
 const parsed = <T>(g: ValueGrammar<T>, raw: string): T | undefined => {
   const p = g.parse(raw);
@@ -79,12 +76,7 @@ spec:
       paths: [${paths.map(([path, type, service]) => `{path: "${path}", pathType: ${type}, backend: {service: {name: ${service}, port: {number: 80}}}}`).join(', ')}]
 ---`;
 
-function run(yaml: string): { model: RoutingModel; diagnostics: Diagnostic[] } {
-  const p = parseManifestText(yaml);
-  assert.ok(p.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', p.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
-}
+const run = translateYaml;
 
 const MAIN = ing('main', '2020-01-01T00:00:00Z', {}, [['/', 'Prefix', 'web'], ['/a', 'Exact', 'web']]);
 const CANARY = (weight: string, service = 'web-v2'): string => ing('canary', '2019-01-01T00:00:00Z', { canary: 'true', 'canary-weight': weight }, [['/', 'Prefix', service]]);

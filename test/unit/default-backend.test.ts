@@ -10,12 +10,8 @@ import { defaultBackendValue } from '../../src/haproxy/render/policy/default-bac
 import { customErrorsValue } from '../../src/haproxy/render/policy/custom-http-errors.js';
 import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
-import type { Diagnostic, RoutingModel } from '../../src/model/types.js';
-import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
-import { translate } from '../../src/translate/translate.js';
 import { OPTIONS } from './render-model.js';
-import { DEFAULT_PEM, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import { DEFAULT_PEM, ops, opSummary, reloadedWith, svc, translateYaml } from './plan-fixtures.js';
 
 const N = 'nginx.ingress.kubernetes.io/';
 
@@ -58,12 +54,7 @@ spec:
       paths: [${paths.map(([path, service]) => `{path: "${path}", pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}`).join(', ')}]
 ---`;
 
-function run(yaml: string): { model: RoutingModel; diagnostics: Diagnostic[] } {
-  const p = parseManifestText(yaml);
-  assert.ok(p.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', p.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
-}
+const run = translateYaml;
 
 const base = `${svc('web', ['10.0.0.1'])}${svc('errors', ['10.0.0.9'])}${svc('errors2', ['10.0.0.8'])}`;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
 import { snapshotFromFiles } from '../../src/store/store.js';
 import { translate } from '../../src/translate/translate.js';
-import type { RoutingModel } from '../../src/model/types.js';
+import type { RoutingModel, TranslateResult } from '../../src/model/types.js';
 import { externalKey, plan } from '../../src/haproxy/runtime/plan.js';
 import { featuresInUse } from '../../src/haproxy/render/render.js';
 import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
@@ -12,11 +12,16 @@ import type { Op, RuntimeState } from '../../src/haproxy/runtime/plan.js';
 export const DIR = '/state/gen/1';
 export const DEFAULT_PEM = 'GENERATED\n';
 
-export function model(yaml: string): RoutingModel {
+/** Manifest text translated as `serve --manifests` with the default flags would translate it. */
+export function translateYaml(yaml: string): TranslateResult {
   const parsed = parseManifestText(yaml);
   assert.ok(parsed.ok);
   const { snapshot } = snapshotFromFiles(new Map([['f', parsed.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
+  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
+}
+
+export function model(yaml: string): RoutingModel {
+  return translateYaml(yaml).model;
 }
 
 /** The state right after a reload that rendered `m` with `spares` spare sections. */

@@ -8,12 +8,9 @@ import { parseIngressAnnotations } from '../../src/translate/annotations/index.j
 import { Findings } from '../../src/translate/diagnostics.js';
 import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
-import type { Diagnostic, RoutingModel } from '../../src/model/types.js';
-import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
-import { translate } from '../../src/translate/translate.js';
+import type { RoutingModel } from '../../src/model/types.js';
 import { OPTIONS } from './render-model.js';
-import { DEFAULT_PEM, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import { DEFAULT_PEM, ops, opSummary, reloadedWith, svc, translateYaml } from './plan-fixtures.js';
 
 const N = 'nginx.ingress.kubernetes.io/';
 
@@ -32,12 +29,7 @@ ${extra}  rules:
       paths: [${paths.map(([path, service, type]) => `{path: "${path}", pathType: ${type ?? 'Prefix'}, backend: {service: {name: ${service}, port: {number: 80}}}}`).join(', ')}]
 ---`;
 
-function run(yaml: string): { model: RoutingModel; diagnostics: Diagnostic[] } {
-  const p = parseManifestText(yaml);
-  assert.ok(p.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', p.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
-}
+const run = translateYaml;
 
 const base = `${svc('web', ['10.0.0.1'])}${svc('tls', ['10.0.0.2'])}${svc('tls2', ['10.0.0.3'])}`;
 const PT = { 'ssl-passthrough': 'true' };

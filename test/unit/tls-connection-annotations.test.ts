@@ -6,11 +6,7 @@ import assert from 'node:assert/strict';
 import { parseIngressAnnotations } from '../../src/translate/annotations/index.js';
 import { Findings } from '../../src/translate/diagnostics.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
-import type { Diagnostic, RoutingModel } from '../../src/model/types.js';
-import { parseManifestText } from '../../src/sources/manifests/parse.js';
-import { snapshotFromFiles } from '../../src/store/store.js';
-import { translate } from '../../src/translate/translate.js';
-import { DEFAULT_PEM, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import { DEFAULT_PEM, ops, opSummary, reloadedWith, svc, translateYaml } from './plan-fixtures.js';
 
 const N = 'nginx.ingress.kubernetes.io/';
 
@@ -35,12 +31,7 @@ spec:
       paths: [{path: "/${name}", pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
 ---`;
 
-function run(yaml: string): { model: RoutingModel; diagnostics: Diagnostic[] } {
-  const p = parseManifestText(yaml);
-  assert.ok(p.ok);
-  const { snapshot } = snapshotFromFiles(new Map([['f', p.objects]]));
-  return translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true });
-}
+const run = translateYaml;
 const base = svc('web', ['10.0.0.1']);
 
 void describe('findings', () => {
