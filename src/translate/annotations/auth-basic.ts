@@ -230,8 +230,11 @@ function addUser(out: AuthUsers, seen: Set<string>, field: string, where: string
   out.users.push([user, storedHash(hash)]);
 }
 
-/** The users of an htpasswd file (auth-file): `user:hash` lines, as nginx's auth_basic_user_file reads them. */
-export function parseHtpasswd(text: string, field = 'data[auth]'): AuthUsers {
+/**
+ * Each `user:rest` line of an auth file, as nginx reads one: `\r\n` endings, empty lines and `#` comments skipped, and a
+ * line without `:` reported (`fields` names what it lacks) and skipped.
+ */
+function authFileLines(text: string, field: string, fields: string, add: (out: AuthUsers, seen: Set<string>, where: string, user: string, rest: string) => void): AuthUsers {
   const out: AuthUsers = { users: [], problems: [] };
   const seen = new Set<string>();
   text.split('\n').forEach((raw, i) => {
@@ -239,14 +242,19 @@ export function parseHtpasswd(text: string, field = 'data[auth]'): AuthUsers {
     if (line === '' || line.startsWith('#')) return;
     const colon = line.indexOf(':');
     if (colon < 0) {
-      out.problems.push({ field, reason: `line ${i + 1}: no ':' between user and hash; the line is skipped` });
+      out.problems.push({ field, reason: `line ${i + 1}: no ':' between ${fields}; the line is skipped` });
       return;
     }
-    // htpasswd may add fields after the hash (`user:hash:comment`); nginx reads the hash up to the line's end, so a
-    // third field makes the line one no password matches. The same here: the whole rest is the hash.
-    addUser(out, seen, field, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1));
+    add(out, seen, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1));
   });
   return out;
+}
+
+/** The users of an htpasswd file (auth-file): `user:hash` lines, as nginx's auth_basic_user_file reads them. htpasswd
+ * may add fields after the hash (`user:hash:comment`); nginx reads the hash up to the line's end, so a third field
+ * makes the line one no password matches. The same here: the whole rest is the hash. */
+export function parseHtpasswd(text: string, field = 'data[auth]'): AuthUsers {
+  return authFileLines(text, field, 'user and hash', (out, seen, where, user, hash) => addUser(out, seen, field, where, user, hash));
 }
 
 const HA1 = /^[0-9a-f]{32}$/;
@@ -278,19 +286,7 @@ function addDigestUser(out: AuthUsers, seen: Set<string>, field: string, where: 
 
 /** The users of an htdigest file (auth-file with auth-type digest): `user:realm:HA1` lines of auth-realm's realm. */
 export function parseHtdigest(text: string, realm: string, field = 'data[auth]'): AuthUsers {
-  const out: AuthUsers = { users: [], problems: [] };
-  const seen = new Set<string>();
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line === '' || line.startsWith('#')) return;
-    const colon = line.indexOf(':');
-    if (colon < 0) {
-      out.problems.push({ field, reason: `line ${i + 1}: no ':' between user, realm and hash; the line is skipped` });
-      return;
-    }
-    addDigestUser(out, seen, field, `line ${i + 1}`, line.slice(0, colon), line.slice(colon + 1), realm);
-  });
-  return out;
+  return authFileLines(text, field, 'user, realm and hash', (out, seen, where, user, rest) => addDigestUser(out, seen, field, where, user, rest, realm));
 }
 
 /** A Secret's digest users: auth-file an htdigest file, auth-map each key a user and its value `realm:HA1`. */
