@@ -29,6 +29,12 @@ const FAMILIES: Record<string, { annotations: Record<string, string>; path?: str
   snippet: { annotations: { 'configuration-snippet': 'more_set_input_headers "X-From: snippet";\nmore_set_headers "X-Snippet: yes";' } },
   affinity: { annotations: { affinity: 'cookie' } },
   'buffers (accepted)': { annotations: { 'proxy-buffering': 'on', 'proxy-request-buffering': 'on' } },
+  'affinity persistent': { annotations: { affinity: 'cookie', 'affinity-mode': 'persistent', 'session-cookie-change-on-failure': 'true' } },
+  'connection-proxy-header close': { annotations: { 'connection-proxy-header': 'close' } },
+  'custom-headers': { annotations: { 'custom-headers': 'ws-headers' } },
+  'response rewrites': { annotations: { 'proxy-redirect-from': 'http://internal/', 'proxy-redirect-to': 'https://ws.example/', 'proxy-cookie-path': '/ /ws' } },
+  mirror: { annotations: { 'mirror-target': 'http://127.0.242.1:3000/mirror$request_uri' } },
+  'ssl-ciphers': { annotations: { 'ssl-ciphers': 'HIGH:!aNULL' } },
 };
 
 const hostOf = (family: string): string => `${family.replace(/[^a-z]+/g, '-').replace(/-$/, '')}.ws.test`;
@@ -39,7 +45,7 @@ before(async () => {
   await writeManifest(
     dir,
     'secret.yaml',
-    `apiVersion: v1\nkind: Secret\nmetadata: {name: ws-users, namespace: default}\nstringData: {auth: "${USER}\\n"}\n`,
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: ws-users, namespace: default}\nstringData: {auth: "${USER}\\n"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ws-headers, namespace: default}\ndata: {X-Custom: "yes"}\n`,
   );
   await writeManifest(
     dir,
