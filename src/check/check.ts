@@ -12,6 +12,9 @@ import { Findings } from '../translate/diagnostics.js';
 import { translate } from '../translate/translate.js';
 import type { TranslateOptions } from '../translate/translate.js';
 import type { Diagnostic } from '../model/types.js';
+import { configMapEntries } from '../translate/configmaps.js';
+import { readGlobalSettings } from '../translate/settings/index.js';
+import type { SettingReport } from '../translate/settings/registry.js';
 
 export const STATUSES = ['supported', 'partial', 'ignored', 'unsupported', 'unknown', 'invalid'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -40,6 +43,8 @@ export interface IngressReport {
 export interface CheckReport {
   ingresses: IngressReport[];
   configmap: AnnotationReport[];
+  /** The --configmap ConfigMap was not among the objects read (`namespace/name`). Not in the JSON shape. */
+  missingConfigMap?: string;
   summary: { ingresses: number; annotations: number; byStatus: Record<Status, number> };
 }
 
@@ -62,12 +67,23 @@ export function check(snapshot: Snapshot, opts: TranslateOptions): CheckReport {
       byStatus[a.status]++;
       annotations++;
     }
-  return { ingresses, configmap: [], summary: { ingresses: ingresses.length, annotations, byStatus } };
+  return { ingresses, configmap: configMapReports(snapshot, opts.configMap), ...(opts.configMap !== undefined && !findConfigMap(snapshot, opts.configMap) ? { missingConfigMap: opts.configMap } : {}), summary: { ingresses: ingresses.length, annotations, byStatus } };
+}
+
+function findConfigMap(snapshot: Snapshot, key: string): Obj | undefined {
+  return snapshot.configMaps.find((cm) => objectName(cm, true) === key);
+}
+
+/** Each key of the --configmap ConfigMap, classified by the registry the controller reads it with. */
+function configMapReports(snapshot: Snapshot, key: string | undefined): SettingReport[] {
+  const cm = key === undefined ? undefined : findConfigMap(snapshot, key);
+  if (!cm || key === undefined) return [];
+  return readGlobalSettings(configMapEntries(cm), `ConfigMap ${key}`).reports;
 }
 
 /** Whether the report holds something a user would lose by switching (exit status 1). */
 export function losesSomething(r: CheckReport): boolean {
-  return r.summary.byStatus.unsupported + r.summary.byStatus.unknown + r.summary.byStatus.invalid > 0 || r.ingresses.some((i) => i.errors > 0) || r.configmap.some((c) => LOSSES.has(c.status));
+  return r.summary.byStatus.unsupported + r.summary.byStatus.unknown + r.summary.byStatus.invalid > 0 || r.ingresses.some((i) => i.errors > 0) || r.configmap.some((c) => LOSSES.has(c.status)) || r.missingConfigMap !== undefined;
 }
 
 function ingressReport(raw: Obj, summaries: ReadonlyMap<string, { owned: boolean; valid: boolean; classReason: string }>, byObject: ReadonlyMap<string, Diagnostic[]>): IngressReport {

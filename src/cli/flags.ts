@@ -1,6 +1,7 @@
 // Command-line flags: declared once, validated once, then frozen. The help text is generated from the same table.
 import { parseArgs } from 'node:util';
 import { createSecureContext } from 'node:tls';
+import type { HstsSettings } from '../haproxy/render/edge.js';
 import { isDns1123Label, isDns1123Subdomain, isDomainPrefixedPath, isIpAddress } from '../translate/grammar.js';
 
 /** ingress-nginx's default `ssl-ciphers` (Mozilla's "intermediate" list): forward secrecy and AEAD only. */
@@ -44,6 +45,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check'] },
   'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate', 'check'] },
   'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate', 'check'] },
+  configmap: { type: 'string', arg: 'NS/NAME', help: "ConfigMap of controller-wide settings, with ingress-nginx's keys (docs/configmap.md); a key it sets wins over the flag of the same name", commands: ['serve', 'translate', 'check'] },
   'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate', 'check'] },
   'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
   'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
@@ -117,8 +119,7 @@ export interface EdgeFlags {
   allowEncodedSlashes: boolean;
   tlsVersions: { min: TlsVersion; max: TlsVersion };
   sslCiphers: string;
-  /** The Strict-Transport-Security value, or undefined when HSTS is off. */
-  hsts: string | undefined;
+  hsts: HstsSettings;
   ipv6: 'auto' | 'true' | 'false';
   /** HAProxy threads; 0: from the CPU limit. */
   threads: number;
@@ -138,6 +139,8 @@ export interface ServeFlags {
   ingressClass: string;
   controllerName: string;
   defaultSslCertificate: string | undefined;
+  /** `namespace/name` of the --configmap ConfigMap. */
+  configMap: string | undefined;
   sslRedirect: boolean;
   httpsRedirectPort: number;
   haproxyBin: string;
@@ -235,6 +238,11 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     if (extra !== undefined || !ns || !name || !isDns1123Label(ns) || !isDns1123Subdomain(name))
       throw new FlagError(`--default-ssl-certificate: ${JSON.stringify(dflt)} must be NAMESPACE/NAME of a Secret`);
   }
+  const configMap = values.configmap;
+  if (typeof configMap === 'string') {
+    const [ns, name, extra] = configMap.split('/');
+    if (extra !== undefined || !ns || !name || !isDns1123Label(ns) || !isDns1123Subdomain(name)) throw new FlagError(`--configmap: ${JSON.stringify(configMap)} must be NAMESPACE/NAME of a ConfigMap`);
+  }
   const logFormat = str('log-format');
   if (logFormat !== 'json' && logFormat !== 'text') throw new FlagError(`--log-format: ${JSON.stringify(logFormat)} must be json or text`);
   const logLevel = str('log-level');
@@ -276,6 +284,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     ingressClass,
     controllerName,
     defaultSslCertificate: typeof dflt === 'string' ? dflt : undefined,
+    configMap: typeof configMap === 'string' ? configMap : undefined,
     sslRedirect: bool('ssl-redirect'),
     httpsRedirectPort: serve ? port('https-redirect-port') : 443,
     haproxyBin: str('haproxy-bin'),
@@ -337,7 +346,7 @@ function edgeFlags(str: Reader<string>, int: (name: string, min: number, max: nu
     allowEncodedSlashes: bool('allow-encoded-slashes'),
     tlsVersions: { min: ordered[0]!, max: ordered[ordered.length - 1]! },
     sslCiphers: cipherList(str('ssl-ciphers')),
-    hsts: bool('hsts') ? `max-age=${hstsMaxAge}${bool('hsts-include-subdomains') ? '; includeSubDomains' : ''}${bool('hsts-preload') ? '; preload' : ''}` : undefined,
+    hsts: { enabled: bool('hsts'), maxAge: hstsMaxAge, includeSubdomains: bool('hsts-include-subdomains'), preload: bool('hsts-preload') },
     ipv6: oneOf('ipv6', str('ipv6'), ['auto', 'true', 'false'] as const),
     threads: int('threads', 0, 64),
     resolvers: dnsServers(str('resolvers')),

@@ -42,6 +42,7 @@ function translateOptions(f: ServeFlags): TranslateOptions {
     checkCreateOnlyRules: manifests,
     sslRedirect: f.sslRedirect,
     defaultCertificateSecret: f.defaultSslCertificate,
+    configMap: f.configMap,
   };
 }
 
@@ -106,6 +107,7 @@ async function runCheck(f: ServeFlags): Promise<number> {
     return 1;
   }
   const report = check(snapshot, translateOptions(f));
+  if (report.missingConfigMap !== undefined) log.error({ component: 'check', configmap: report.missingConfigMap, rule: 'G5' }, `ConfigMap ${report.missingConfigMap} (--configmap) is not among the objects read: its keys are not checked`);
   process.stdout.write(f.output === 'json' ? checkJson(report) : checkTable(report));
   return losesSomething(report) || unreadable > 0 ? 1 : 0;
 }

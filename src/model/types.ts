@@ -597,6 +597,48 @@ export interface RoutingModel {
   /** Certificate id from `--default-ssl-certificate`; absent means Portico's generated self-signed one (T4 step 4). */
   defaultCertificate?: string;
   ingresses: IngressSummary[];
+  /** The `--configmap` ConfigMap's settings (src/translate/settings/): absent when it sets none. */
+  global?: GlobalSettings;
+}
+
+/**
+ * Controller-wide settings read from ingress-nginx's keys in the `--configmap` ConfigMap: only the keys it sets with a
+ * valid value. A key left unset keeps the value of Portico's flag of the same name (or Portico's default), so render
+ * merges the two (render.ts `withGlobalSettings`). Every field passed its key's grammar.
+ */
+export interface GlobalSettings {
+  /** `hsts`, `hsts-max-age`, `hsts-include-subdomains`, `hsts-preload`. */
+  hsts?: boolean;
+  hstsMaxAge?: number;
+  hstsIncludeSubdomains?: boolean;
+  hstsPreload?: boolean;
+  /** `ssl-protocols`: the lowest and highest TLS version the HTTPS listener accepts. */
+  tlsVersions?: { min: 'TLSv1.2' | 'TLSv1.3'; max: 'TLSv1.2' | 'TLSv1.3' };
+  /** `ssl-ciphers`, in OpenSSL's syntax (checked by OpenSSL when read). */
+  sslCiphers?: string;
+  /** `proxy-body-size` in bytes (0: no limit); a route's annotation overrides it. */
+  maxBodyBytes?: number;
+  /** Seconds: `client-header-timeout`, `client-body-timeout`, `keep-alive`, `proxy-connect-timeout`, and HAProxy's one
+   * server-side inactivity timeout from `proxy-read-timeout` and `proxy-send-timeout` (the larger). */
+  clientHeaderTimeout?: number;
+  clientBodyTimeout?: number;
+  keepAlive?: number;
+  connectTimeout?: number;
+  serverTimeout?: number;
+  /** `worker-shutdown-timeout`: seconds the workers of a replaced configuration may keep serving. */
+  workerShutdownTimeout?: number;
+  /** `limit-req-status-code`, `limit-conn-status-code`: the status of a request over a rate or connection limit. */
+  limitReqStatus?: number;
+  limitConnStatus?: number;
+  /** `server-tokens`: true, responses without a Server header get `Server: portico`; false, they get none. */
+  serverTokens?: boolean;
+  /** `allow-backend-server-header`: with `server-tokens: false`, a backend's own Server header is kept. */
+  allowBackendServerHeader?: boolean;
+  /** `ssl-redirect`, `force-ssl-redirect`: the defaults of the annotations of the same names (rule T9). */
+  sslRedirect?: boolean;
+  forceSslRedirect?: boolean;
+  /** `http-redirect-code`: the status of rule T9's redirect to HTTPS. */
+  httpRedirectCode?: 301 | 302 | 307 | 308;
 }
 
 export interface TranslateResult {

@@ -62,12 +62,13 @@ export function readConfigMap(
   if (key.slice(0, key.indexOf('/')) !== ing.namespace) return refuse('is in another namespace, which an Ingress may not use');
   const cm = lookup(key);
   if (!cm) return refuse('was not found');
-  return { data: { key, object: objectRef('ConfigMap', { namespace: key.slice(0, key.indexOf('/')), name: ref.name }), entries: dataOf(cm) } };
+  return { data: { key, object: objectRef('ConfigMap', { namespace: key.slice(0, key.indexOf('/')), name: ref.name }), entries: configMapEntries(cm) } };
 }
 
 const entriesOf = new WeakMap<Obj, [string, string][]>();
 
-function dataOf(cm: Obj): [string, string][] {
+/** A ConfigMap's string data, sorted by key (computed once per object). */
+export function configMapEntries(cm: Obj): [string, string][] {
   let known = entriesOf.get(cm);
   if (known) return known;
   const data = isObject(cm.data) ? cm.data : {};

@@ -3,6 +3,7 @@ import { ANY_HOST_KEY } from '../model/types.js';
 import type { BasicAuth, BackendPolicy, BackendTls, Diagnostic, HostGroup, PathRoute, PathType, RegexRoute, RoutePolicy, RouteTarget, ServiceRef } from '../model/types.js';
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import type { ConfigMapValues } from './annotations/index.js';
+import type { HttpsRedirectDefaults } from './annotations/redirects.js';
 import { customHeadersOf } from './annotations/custom-headers.js';
 import { authProxyHeadersOf } from './annotations/auth-external.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
@@ -18,8 +19,8 @@ import { cmp } from './diagnostics.js';
 import type { BackendSpec, IngressInfo } from './validate-ingress.js';
 
 export interface RouteOptions {
-  /** Global switch for the HTTP to HTTPS redirect of TLS hosts (rule T9). */
-  sslRedirect: boolean;
+  /** The controller-wide defaults of the HTTP to HTTPS redirect (rule T9): flags, then the ConfigMap's keys. */
+  https: HttpsRedirectDefaults;
   /** A Secret by namespace/name (basic authentication's users); the translator records which ones a group read, so
    * that a changed Secret rebuilds the groups that use it. Absent: no Secret exists. */
   secret?: (key: string) => Obj | undefined;
@@ -256,7 +257,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const hostAuth = hostClientAuth(ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), opts.secret ?? (() => undefined));
   if (hostAuth) diagnostics.push(...hostAuth.diagnostics);
   const policyOf = (ing: IngressInfo): RoutePolicy => {
-    const base = routePolicy(ing.annotations, tlsHost, opts.sslRedirect, serverSnippet, authFor(ing), configMapsFor(ing));
+    const base = routePolicy(ing.annotations, tlsHost, opts.https, serverSnippet, authFor(ing), configMapsFor(ing));
     return hostAuth ? { ...base, clientCert: hostAuth.policy } : base;
   };
 
@@ -582,7 +583,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.sslRedirect, undefined, authFor(ing), configMapsFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.https, undefined, authFor(ing), configMapsFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

@@ -5,10 +5,13 @@ import type { Snapshot } from '../k8s/kinds.js';
 import { isObject, objectName, stringMap } from '../k8s/objects.js';
 import type { Obj } from '../k8s/objects.js';
 import { CATCH_ALL_KEY, DEFAULT_CERTIFICATE_ID } from '../model/types.js';
-import type { Backend, Diagnostic, HostGroup, IngressSummary, TranslateResult, SniBinding, Certificate } from '../model/types.js';
+import type { Backend, Diagnostic, GlobalSettings, HostGroup, IngressSummary, TranslateResult, SniBinding, Certificate } from '../model/types.js';
+import type { HttpsRedirectDefaults } from './annotations/redirects.js';
+import { configMapEntries } from './configmaps.js';
+import { readGlobalSettings } from './settings/index.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
-import { cmp, sortDiagnostics } from './diagnostics.js';
+import { cmp, objectRef, sortDiagnostics } from './diagnostics.js';
 import { LiveEndpointIndex, refServiceKey, resolveBackend } from './endpoints.js';
 import { buildCatchAll, buildGroup, hostKeysOf, isCatchAllCandidate } from './routes.js';
 import type { BackendUse, CatchAllResult, GroupResult } from './routes.js';
@@ -29,6 +32,8 @@ export interface TranslateOptions {
   sslRedirect: boolean;
   /** `namespace/name` of the Secret given by --default-ssl-certificate. */
   defaultCertificateSecret?: string | undefined;
+  /** `namespace/name` of the ConfigMap of controller-wide settings given by --configmap. */
+  configMap?: string | undefined;
 }
 
 /** `namespace/name` (IngressClasses, cluster-scoped, are only sorted by it). */
@@ -96,6 +101,10 @@ export class Translator {
   private readonly secrets = new ReadObjects();
   private readonly configMaps = new ReadObjects();
   private tls: ReturnType<typeof buildTls> | undefined;
+  /** The --configmap ConfigMap last read (null: not read yet), what it set, and the redirect defaults routes see. */
+  private globalRaw: Obj | undefined | null = null;
+  private global: GlobalSettings | undefined;
+  private https: HttpsRedirectDefaults;
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
    * proportional to the number of findings, not to the number of objects. */
@@ -106,7 +115,34 @@ export class Translator {
     else this.findings.delete(source);
   }
 
-  constructor(private readonly opts: TranslateOptions) {}
+  constructor(private readonly opts: TranslateOptions) {
+    this.https = { sslRedirect: opts.sslRedirect, forceSslRedirect: false };
+  }
+
+  /**
+   * Reads the --configmap ConfigMap again when it changed (rules G1-G5). Its settings keep their identity while their
+   * content is the same, so the planner sees no change; returns whether the redirect defaults routes are built with
+   * changed.
+   */
+  private updateGlobal(): boolean {
+    const key = this.opts.configMap;
+    if (key === undefined) return false;
+    const raw = this.configMaps.all.get(key);
+    if (raw === this.globalRaw) return false;
+    this.globalRaw = raw;
+    const slash = key.indexOf('/');
+    const object = objectRef('ConfigMap', { namespace: key.slice(0, slash), name: key.slice(slash + 1) });
+    const read = raw
+      ? readGlobalSettings(configMapEntries(raw), object)
+      : { settings: {}, diagnostics: [{ level: 'warning' as const, object, field: 'metadata.name', rule: 'G5', message: `the ConfigMap named by --configmap does not exist: every setting keeps its flag's value until it does` }] };
+    this.setFindings('c:global', read.diagnostics);
+    const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
+    if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
+    const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };
+    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return false;
+    this.https = https;
+    return true;
+  }
 
   update(snapshot: Snapshot): TranslateResult {
     const classes = this.updateClasses(snapshot.ingressClasses);
@@ -125,7 +161,10 @@ export class Translator {
     }
     const changedSecrets = this.secrets.update(snapshot.secrets);
     for (const group of this.secrets.readersOf(changedSecrets)) affectedGroups.add(group);
-    for (const group of this.configMaps.readersOf(this.configMaps.update(snapshot.configMaps))) affectedGroups.add(group);
+    const changedConfigMaps = this.configMaps.update(snapshot.configMaps);
+    for (const group of this.configMaps.readersOf(changedConfigMaps)) affectedGroups.add(group);
+    // New defaults for the redirect to HTTPS change routes anywhere: every group is rebuilt (a rare, deliberate edit).
+    if (this.updateGlobal()) for (const key of this.groups.keys()) affectedGroups.add(key);
     const affectedBackends = new Set<string>();
     for (const key of affectedGroups) this.rebuildGroup(key, affectedBackends);
     for (const name of this.updateEndpoints(snapshot.services, snapshot.endpointSlices)) affectedBackends.add(name);
@@ -150,6 +189,7 @@ export class Translator {
     model.sni = withHostTlsOptions(withAliasSni(tls.sni, model.hostGroups, tls.certificates), model.hostGroups);
     if (catchAll && 'target' in catchAll && catchAll.target) model.catchAll = catchAll.target;
     if (tls.defaultCertificate) model.defaultCertificate = tls.defaultCertificate;
+    if (this.global) model.global = this.global;
 
     const diagnostics: Diagnostic[] = [...this.classDiagnostics, ...tls.diagnostics];
     for (const list of this.findings.values()) diagnostics.push(...list);
@@ -297,7 +337,7 @@ export class Translator {
     const before = this.groups.get(key);
     const secrets = this.secrets.recorder();
     const configMaps = this.configMaps.recorder();
-    const routeOpts = { sslRedirect: this.opts.sslRedirect, secret: secrets.lookup, configMap: configMaps.lookup };
+    const routeOpts = { https: this.https, secret: secrets.lookup, configMap: configMaps.lookup };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
     this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
     this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);

@@ -16,7 +16,7 @@ import { routeId } from '../../src/haproxy/render/render.js';
 const N = 'nginx.ingress.kubernetes.io/';
 const policyOf = (annotations: Record<string, string>): { policy: RoutePolicy; warnings: string[] } => {
   const f = new Findings('Ingress default/x');
-  const policy = routePolicy(parseIngressAnnotations(annotations, f), false, false);
+  const policy = routePolicy(parseIngressAnnotations(annotations, f), false, { sslRedirect: false, forceSslRedirect: false });
   return { policy, warnings: f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`) };
 };
 

@@ -316,7 +316,7 @@ void describe('closestName at its limits', () => {
 
 void describe('redirect annotations: the code and the route policy, as ingress-nginx reads them', () => {
   const policyOf = (annotations: Record<string, string>, tlsHost = false, global = true): ReturnType<typeof routePolicy> =>
-    routePolicy(parseIngressAnnotations(annotations, new Findings('Ingress default/site')), tlsHost, global);
+    routePolicy(parseIngressAnnotations(annotations, new Findings('Ingress default/site')), tlsHost, { sslRedirect: global, forceSslRedirect: false });
   const N = 'nginx.ingress.kubernetes.io/';
 
   test('permanent-redirect-code: 300 to 308, else 301; temporal-redirect-code: 300 to 307, else 302', () => {
@@ -385,7 +385,7 @@ void describe('annotations accepted with nothing to do (buffers)', () => {
     };
     assert.deepEqual(findingsOf(annotations), []);
     const f = new Findings('Ingress default/site');
-    assert.deepEqual(routePolicy(parseIngressAnnotations(annotations, f), false, true), { redirectToHttps: false });
+    assert.deepEqual(routePolicy(parseIngressAnnotations(annotations, f), false, { sslRedirect: true, forceSslRedirect: false }), { redirectToHttps: false });
   });
 
   test('a bad value is still reported (A1), and nothing else happens', () => {

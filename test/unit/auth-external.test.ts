@@ -82,7 +82,7 @@ describe('the route policy', () => {
   const policyOf = (a: Record<string, string>) => {
     const f = new Findings('Ingress default/x');
     const values = parseIngressAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])), f);
-    return { policy: routePolicy(values, false, true), findings: f };
+    return { policy: routePolicy(values, false, { sslRedirect: true, forceSslRedirect: false }), findings: f };
   };
 
   test("the signin URL gets rd (or the named parameter) unless it has it, as buildAuthSignURL", () => {
@@ -114,7 +114,7 @@ describe('auth-snippet and the auth-keepalive annotations', () => {
   const parse = (a: Record<string, string>) => {
     const f = new Findings('Ingress default/x');
     const values = parseIngressAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])), f);
-    return { policy: routePolicy(values, false, true), findings: f.list.map((d) => `${d.rule} ${d.field.replace(/.*\//, '').replace(']', '')}: ${d.message}`) };
+    return { policy: routePolicy(values, false, { sslRedirect: true, forceSslRedirect: false }), findings: f.list.map((d) => `${d.rule} ${d.field.replace(/.*\//, '').replace(']', '')}: ${d.message}`) };
   };
   const url = { 'auth-url': 'http://a.test/auth' };
 

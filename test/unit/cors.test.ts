@@ -91,7 +91,7 @@ void describe('CORS annotations and the route policy', () => {
   const parse = (a: Record<string, string>): { policy: CorsPolicy | undefined; findings: string[] } => {
     const f = new Findings('Ingress default/site');
     const v = parseIngressAnnotations(a, f);
-    return { policy: routePolicy(v, false, true).cors, findings: f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`) };
+    return { policy: routePolicy(v, false, { sslRedirect: true, forceSslRedirect: false }).cors, findings: f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`) };
   };
 
   test("enable-cors alone: ingress-nginx's defaults; the cors-* values without it do nothing, with no finding", () => {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlagError, byteSize, parseFlags } from '../../src/cli/flags.js';
 import { cgroupCpuLimit } from '../../src/cli/platform.js';
+import { hstsValue } from '../../src/haproxy/render/edge.js';
 
 const serve = (...args: string[]) => parseFlags('serve', ['--manifests', 'm', ...args]);
 
@@ -17,7 +18,7 @@ describe('edge flags', () => {
     assert.equal(e.proxyBodySize, 1 << 20);
     assert.equal(e.maxConnectionsPerClient, 1024);
     assert.deepEqual(e.tlsVersions, { min: 'TLSv1.2', max: 'TLSv1.3' });
-    assert.equal(e.hsts, 'max-age=31536000; includeSubDomains');
+    assert.equal(hstsValue(e.hsts), 'max-age=31536000; includeSubDomains');
     assert.equal(serve('--max-connections', '100').edge.maxConnectionsPerClient, 25);
     assert.equal(serve('--max-connections-per-client', '0').edge.maxConnectionsPerClient, 0);
   });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { HTTPS_FRONTEND, HTTP_FRONTEND, render, renderConfig } from '../../src/haproxy/render/render.js';
 import type { RenderOptions } from '../../src/haproxy/render/render.js';
 import { PER_CLIENT_TABLE, perClientTable } from '../../src/haproxy/render/edge.js';
+import type { HstsSettings } from '../../src/haproxy/render/edge.js';
 import { BODY_LIMIT_LUA, bodyGateSections } from '../../src/haproxy/render/body-limit.js';
 import { BACKEND, OPTIONS, backend, edgeSettings, group, hasSection, model, prefix, sectionLines, target, withEdge } from './render-model.js';
 
@@ -89,15 +90,21 @@ describe('edge rules: what each setting writes, and where', () => {
     }
   });
 
-  test('HSTS: on the HTTPS listener only, for routes of TLS hosts; nowhere when unset', () => {
+  test('HSTS: on the HTTPS listener only, for routes of TLS hosts; nowhere when off', () => {
     const hsts = (value: string): string => `http-after-response set-header Strict-Transport-Security "${value}" if { var(txn.route) -m sub s| }`;
-    for (const value of ['max-age=31536000; includeSubDomains', 'max-age=0', 'max-age=1; preload', 'max-age=9999999999; includeSubDomains; preload']) {
-      const text = config(withEdge({ hsts: value }));
+    const cases: [HstsSettings, string][] = [
+      [{ enabled: true, maxAge: 31536000, includeSubdomains: true, preload: false }, 'max-age=31536000; includeSubDomains'],
+      [{ enabled: true, maxAge: 0, includeSubdomains: false, preload: false }, 'max-age=0'],
+      [{ enabled: true, maxAge: 1, includeSubdomains: false, preload: true }, 'max-age=1; preload'],
+      [{ enabled: true, maxAge: 9999999999, includeSubdomains: true, preload: true }, 'max-age=9999999999; includeSubDomains; preload'],
+    ];
+    for (const [parts, value] of cases) {
+      const text = config(withEdge({ hsts: parts }));
       assert.deepEqual(sectionLines(text, HTTPS).filter((l) => l.includes('Strict-Transport-Security')), [hsts(value)], value);
       assert.deepEqual(sectionLines(text, HTTP).filter((l) => l.includes('Strict-Transport-Security')), [], `not on HTTP: ${value}`);
     }
-    const none = config(withEdge({ hsts: undefined }));
-    assert.ok(!none.includes('Strict-Transport-Security'), 'no HSTS when unset');
+    const none = config(withEdge({ hsts: { enabled: false, maxAge: 31536000, includeSubdomains: true, preload: false } }));
+    assert.ok(!none.includes('Strict-Transport-Security'), 'no HSTS when off');
   });
 
   test('Connection: close above the idle-close threshold, judged on each listener', () => {
@@ -280,24 +287,8 @@ describe('render refuses edge settings and options outside their grammars, namin
     for (const ciphers of bad) refuses(withEdge({ tls: { ciphers } }), 'cipher list', JSON.stringify(ciphers).slice(0, 40));
   });
 
-  test('HSTS: max-age with the two optional attributes, in that order, nothing else', () => {
-    const bad = [
-      '',
-      'max-age=',
-      'max-age=-1',
-      'max-age=12345678901',
-      'max-age=1 ',
-      ' max-age=1',
-      'max-age=1\n',
-      'x; max-age=1',
-      'max-age=1; includesubdomains',
-      'max-age=1;includeSubDomains',
-      'max-age=1; preload; includeSubDomains',
-      'max-age=1; includeSubDomains; preload; preload',
-      'max-age=1"; X-Injected: "1',
-      'max-age=1\nhttp-request deny',
-    ];
-    for (const hsts of bad) refuses(withEdge({ hsts }), 'HSTS value', JSON.stringify(hsts));
+  test('HSTS: a max-age that is not a whole number of at most ten digits is refused', () => {
+    for (const maxAge of [-1, 1.5, NaN, Infinity, 12345678901]) refuses(withEdge({ hsts: { enabled: true, maxAge, includeSubdomains: true, preload: false } }), 'HSTS', String(maxAge));
   });
 
   test('the per-client table and the body gate check what they write themselves', () => {

@@ -56,7 +56,7 @@ describe("a route's mirror", () => {
   const policyOf = (annotations: Record<string, string>) => {
     const f = new Findings('Ingress default/app');
     const values = parseIngressAnnotations(Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])), f);
-    return { policy: routePolicy(values, false, true), findings: f.list };
+    return { policy: routePolicy(values, false, { sslRedirect: true, forceSslRedirect: false }), findings: f.list };
   };
 
   test("mirror-host defaults to the target's host without its port; the body goes unless mirror-request-body is off", () => {

@@ -2,6 +2,7 @@
 // since render writes a feature's map file only then and HAProxy refuses a configuration that names a file it cannot
 // open (an access list whose deny list covers its allow list has no flip; a Secret whose every line was refused has
 // no user). And no two families register one Lua name.
+import { statusCodes } from '../../src/haproxy/render/global-settings.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { POLICY_FAMILIES } from '../../src/haproxy/render/render.js';
@@ -30,7 +31,7 @@ test("a family's rules read only the maps it has lines in, whichever of them tho
         // With and without some route's satisfy: any (its map is another family's, handed over as a file).
         for (const tls of [false, true]) {
           for (const satisfy of [{}, { satisfyAny: '/maps/satisfyAny' }]) {
-            rules({ file: (m) => (read.add(m), `/maps/${m}`), inUse: inUse as unknown as ReadonlySet<never>, hasId: 'HASID', routeId: 'ID', tls, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' }, ...satisfy });
+            rules({ file: (m) => (read.add(m), `/maps/${m}`), inUse: inUse as unknown as ReadonlySet<never>, hasId: 'HASID', routeId: 'ID', tls, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' }, statuses: statusCodes(undefined), ...satisfy });
           }
         }
         const unwritten = [...read].filter((m) => !inUse.has(m));

@@ -15,7 +15,7 @@ const N = 'nginx.ingress.kubernetes.io/';
 function rewriteOf(annotations: Record<string, string>): { rewrite: ProxyRewrite | undefined; findings: string[] } {
   const f = new Findings('Ingress default/x');
   const values = parseIngressAnnotations(Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])), f);
-  return { rewrite: routePolicy(values, false, false).proxyRewrite, findings: f.list.map((d) => `${d.rule} ${d.message}`) };
+  return { rewrite: routePolicy(values, false, { sslRedirect: false, forceSslRedirect: false }).proxyRewrite, findings: f.list.map((d) => `${d.rule} ${d.message}`) };
 }
 
 void describe('proxy-redirect-from / proxy-redirect-to', () => {
@@ -111,7 +111,7 @@ void describe('proxy-cookie-path', () => {
   test('a valid portico.dev/ value wins; a bad one falls back to the nginx.ingress.kubernetes.io/ value', () => {
     const f = new Findings('Ingress default/x');
     const values = parseIngressAnnotations({ 'portico.dev/proxy-cookie-path': '/a /b /c', [`${N}proxy-cookie-path`]: '/a /b' }, f);
-    assert.deepEqual(routePolicy(values, false, false).proxyRewrite, { cookiePath: { kind: 'prefix', from: '/a', to: '/b' } });
+    assert.deepEqual(routePolicy(values, false, { sslRedirect: false, forceSslRedirect: false }).proxyRewrite, { cookiePath: { kind: 'prefix', from: '/a', to: '/b' } });
     assert.equal(f.list.length, 1);
     assert.equal(f.list[0]!.field, 'metadata.annotations[portico.dev/proxy-cookie-path]');
   });

@@ -2,6 +2,7 @@
 // their hostile values, the route policy (one zone per Ingress, defaults, the alias), the numbers each bucket's map
 // line holds, a model of the rules' arithmetic held to nginx's leaky bucket, the exact rules, and the runtime
 // operations a change takes. The e2e test shows what a client gets; these pin what decides it.
+import { statusCodes } from '../../src/haproxy/render/global-settings.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -17,7 +18,7 @@ import { testRenderOptions } from '../render-options.js';
 const N = 'nginx.ingress.kubernetes.io/';
 const policyOf = (annotations: Record<string, string>, ingress = 'shop/web'): { policy: RoutePolicy; warnings: string[] } => {
   const f = new Findings('Ingress shop/web');
-  const policy = routePolicy(parseIngressAnnotations(annotations, f, ingress), false, false);
+  const policy = routePolicy(parseIngressAnnotations(annotations, f, ingress), false, { sslRedirect: false, forceSslRedirect: false });
   return { policy, warnings: f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`) };
 };
 
@@ -204,7 +205,7 @@ void describe('exempt cells', () => {
 
 void describe('rules', () => {
   const rules = (inUse: string[]): string[] =>
-    RATE_LIMIT_FAMILY.rules!.limit!({ file: (m) => `/m/${m}`, inUse: new Set(inUse) as never, hasId: 'HASID', routeId: 'ID', tls: false, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' } }).filter((l) => !l.startsWith('#'));
+    RATE_LIMIT_FAMILY.rules!.limit!({ file: (m) => `/m/${m}`, inUse: new Set(inUse) as never, hasId: 'HASID', routeId: 'ID', tls: false, keys: [], self: { http: '127.0.0.1:80', https: '127.0.0.1:443' }, statuses: statusCodes(undefined) }).filter((l) => !l.startsWith('#'));
 
   test('a connection limit alone: the zone, then the count of requests in progress', () => {
     assert.deepEqual(rules(['limitZones', 'limitConnections']), [

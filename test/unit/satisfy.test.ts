@@ -16,7 +16,7 @@ const BASIC: BasicAuth = { realm: 'r', secret: 'default/s', users: [['ann', '{SH
 
 function policyOf(annotations: Record<string, string>, basic?: BasicAuth | 'refuse'): { policy: RoutePolicy; warnings: string[] } {
   const f = new Findings('Ingress default/x');
-  const policy = routePolicy(parseIngressAnnotations(annotations, f), false, false, undefined, basic);
+  const policy = routePolicy(parseIngressAnnotations(annotations, f), false, { sslRedirect: false, forceSslRedirect: false }, undefined, basic);
   return { policy, warnings: f.list.map((d) => `${d.rule} ${d.field}: ${d.message}`) };
 }
 

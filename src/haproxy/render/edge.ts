@@ -17,9 +17,23 @@ export interface EdgeSettings extends BodyLimitSettings {
   /** With this many client connections open, every response says `Connection: close`, so that no connection idles
    * on a slot another client needs. */
   closeIdleAbove: number;
-  /** The Strict-Transport-Security value sent on HTTPS responses for TLS hosts; undefined: none. */
-  hsts: string | undefined;
+  /** The Strict-Transport-Security header sent on HTTPS responses for TLS hosts. */
+  hsts: HstsSettings;
   tls: { minVersion: string; maxVersion: string; ciphers: string };
+}
+
+export interface HstsSettings {
+  enabled: boolean;
+  /** Seconds. */
+  maxAge: number;
+  includeSubdomains: boolean;
+  preload: boolean;
+}
+
+/** The Strict-Transport-Security value, or undefined when it is off. */
+export function hstsValue(h: HstsSettings): string | undefined {
+  if (!h.enabled) return undefined;
+  return `max-age=${assertInt(h.maxAge, 'HSTS max-age')}${h.includeSubdomains ? '; includeSubDomains' : ''}${h.preload ? '; preload' : ''}`;
 }
 
 /** Name of the table that counts each client address's connections. */
@@ -150,9 +164,10 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
  * connections of one listener alone pass the threshold. */
 export function responseEdgeRules(e: EdgeSettings, tls: boolean): string[] {
   const lines: string[] = [];
-  if (e.hsts !== undefined && tls) {
-    if (!HSTS.test(e.hsts)) throw new Error(`render: refusing HSTS value ${JSON.stringify(e.hsts)}`);
-    lines.push(`http-after-response set-header Strict-Transport-Security "${e.hsts}" if { var(txn.route) -m sub s| }`);
+  const hsts = hstsValue(e.hsts);
+  if (hsts !== undefined && tls) {
+    if (!HSTS.test(hsts)) throw new Error(`render: refusing HSTS value ${JSON.stringify(hsts)}`);
+    lines.push(`http-after-response set-header Strict-Transport-Security "${hsts}" if { var(txn.route) -m sub s| }`);
   }
   lines.push(`http-after-response set-header Connection close if { fe_conn gt ${assertInt(e.closeIdleAbove, 'idle-close threshold', 1)} }`);
   return lines;

@@ -34,6 +34,8 @@ import { PASSTHROUGH_MAP, REFUSED, hopBind, passthroughSections, tcpSpareCount }
 import { MIRROR_FAMILY } from './policy/mirror.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
+import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
+import type { StatusCodes } from './global-settings.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -251,7 +253,7 @@ function familySections(features: ReadonlySet<string>): string[][] {
 /** The rules of one phase: those of every family with a map in use, in FAMILIES order. */
 const NO_LISTENERS = { http: '127.0.0.1:80', https: '127.0.0.1:443' };
 
-function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false, self = NO_LISTENERS): string[] {
+function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: string) => string, tls = false, self = NO_LISTENERS, statuses: StatusCodes = statusCodes(undefined)): string[] {
   return FAMILIES.flatMap((f) => {
     const rules = f.rules?.[phase];
     const inUse = new Set((Object.keys(f.maps) as MapName[]).filter((m) => features.has(m)));
@@ -261,7 +263,7 @@ function phaseRules(phase: Phase, features: ReadonlySet<string>, map: (file: str
     // only values are templates: its rules read the variables of snippet-variables.ts, not a map of the family).
     if (!rules || (inUse.size === 0 && keys.length === 0)) return [];
     const satisfyAny = features.has('satisfyAny') ? { satisfyAny: map(MAPS.satisfyAny) } : {};
-    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self, ...satisfyAny });
+    return rules({ file: (m) => map(MAPS[m]), inUse, hasId: HAS_ROUTE_ID, routeId: ROUTE_ID, tls, keys, self, statuses, ...satisfyAny });
   });
 }
 
@@ -907,14 +909,17 @@ function checkedTimeouts(t: RenderOptions['timeouts']): RenderOptions['timeouts'
  * (HAProxy would otherwise close it), so the request rules can answer as nginx does. Only lines with `verify` verify. */
 const CLIENT_CERT_BIND = ' ca-ignore-err all crt-ignore-err all';
 
-export function renderConfig(model: RoutingModel, o: RenderOptions, features: ReadonlySet<string> = featuresInUse(model)): string {
+export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, features: ReadonlySet<string> = featuresInUse(model)): string {
+  const o = withGlobalSettings(flagOptions, model.global);
+  const codes = statusCodes(model.global);
+  const redirectCode = assertIntAtMost(assertInt(codes.httpsRedirect, 'redirect code', 301), 308, 'redirect code');
   const dir = safeDir(o.filesDir);
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
   const t = checkedTimeouts(o.timeouts);
   const maxConnections = assertInt(o.maxConnections, 'maxconn', 1);
   const hardStopAfter = assertInt(o.hardStopAfterSeconds, 'hard-stop-after', 1);
-  const serverHeader = assertToken(o.serverHeader, 'server header');
+  const serverHeader = serverHeaderRule(o, model.global);
   const redirectPort = assertPort(o.httpsRedirectPort) === 443 ? '' : `:${o.httpsRedirectPort}`;
   const map = (m: string): string => `${dir}/${m}`;
   const found = (v: string): string => `{ var(${v}) -m found }`;
@@ -944,7 +949,7 @@ export function renderConfig(model: RoutingModel, o: RenderOptions, features: Re
   /** A phase's rules as lines of a frontend, or nothing. */
   const self = selfListeners(o);
   const phase = (p: Phase, tls: boolean): string => {
-    const rules = phaseRules(p, features, map, tls, self);
+    const rules = phaseRules(p, features, map, tls, self, codes);
     return rules.length > 0 ? `${indent(rules)}\n` : '';
   };
   /**
@@ -1018,19 +1023,19 @@ ${features.has('appRoots') ? `  # app-root: a request for the root of a host tha
   http-request redirect location ${f.tls ? 'https' : 'http'}://%[req.fhdr(host)]%[var(txn.app_root)] code 302 if ${found('txn.app_root')} { req.fhdr(host) -m reg ^[A-Za-z0-9.-]+(:[0-9]{1,5})?$ }
 ` : ''}${features.has('hostRedirects') ? `  # from-to-www-redirect: a host's other name, which no group has, redirects to the host (ingress-nginx's redirect server).
   http-request set-var(txn.www_to) var(txn.host),map_str(${map(MAPS.hostRedirects)}) if ${slow} !${found('txn.group')}
-  http-request redirect location ${f.tls ? 'https' : 'http'}://%[var(txn.www_to)]%[capture.req.uri,regsub(/$,)] code 308 if ${found('txn.www_to')}
+  http-request redirect location ${f.tls ? 'https' : 'http'}://%[var(txn.www_to)]%[capture.req.uri,regsub(/$,)] code ${redirectCode} if ${found('txn.www_to')}
 ` : ''}  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 Not Found: no Ingress rule matches this host and path\\n" if ${slow} ${noRoute}
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
   # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).
-${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code 308 if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }`))}
+${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code ${redirectCode} if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }`))}
 `}${phase('limit', f.tls)}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here
   # instead of one per backend section: 10,000 sections parse a third of a second faster and take 32 MB less.
 ${indent(backendVerdict)}
-  http-after-response set-header Server ${serverHeader} if !{ res.hdr(server) -m found }
+  ${serverHeader === 'strip' ? 'http-after-response del-header Server' : serverHeader === 'pass' ? '# server-tokens: false; a backend\'s own Server header passes (allow-backend-server-header)' : `http-after-response set-header Server ${assertToken(serverHeader.add, 'server header')} if !{ res.hdr(server) -m found }`}
 ${indent(responseEdgeRules(f.tls && passthrough ? hopEdge : o.edge, f.tls))}
 ${phase('response', f.tls)}  use_backend %[var(txn.route),field(2,|)]`;
   return `# Generated by Portico. Do not edit: every change is overwritten.
@@ -1092,8 +1097,9 @@ function familyLua(features: ReadonlySet<string>): [file: string, text: string][
   return FAMILIES.filter((f) => f.lua && (Object.keys(f.maps) as MapName[]).some((m) => features.has(m))).map((f) => [f.lua!.file, f.lua!.text]);
 }
 
-export function render(model: RoutingModel, o: RenderOptions, defaultCertPem: string): Artefacts {
+export function render(model: RoutingModel, flagOptions: RenderOptions, defaultCertPem: string): Artefacts {
   const features = featuresInUse(model);
+  const o = withGlobalSettings(flagOptions, model.global);
   const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features)]);
   return { config: renderConfig(model, o, features), files };
 }

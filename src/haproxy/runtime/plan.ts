@@ -8,6 +8,7 @@ import type { Backend, BackendPolicy, CaFile, Certificate, HostGroup, RouteTarge
 import { cmp } from '../../translate/diagnostics.js';
 import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
+import { sameConfigurationText } from '../render/global-settings.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
 export interface Layout {
@@ -93,6 +94,7 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   const freed: string[] = [];
   const serverAdds: Op[] = [];
   const serverDels: Op[] = [];
+  if (!sameConfigurationText(prev.global, next.global)) return { reload: 'the settings of the --configmap ConfigMap changed' };
 
   for (const [before, after] of changedPairs(prev.backends, next.backends, (b) => b.name)) {
     const name = (after ?? before)!.name;

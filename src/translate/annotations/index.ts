@@ -5,6 +5,7 @@ import type { Findings } from '../diagnostics.js';
 import { NGINX_PREFIX, PORTICO_PREFIX, parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
 import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
+import type { HttpsRedirectDefaults } from './redirects.js';
 import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
 import { BODY_ANNOTATIONS } from './body.js';
 import { UPSTREAM_ANNOTATIONS } from './upstream.js';
@@ -83,8 +84,8 @@ export interface ConfigMapValues {
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
  * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
-export function routePolicy(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}): RoutePolicy {
-  const redirectToHttps = redirectsToHttps(v, tlsHost, globalSslRedirect);
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsRedirectDefaults, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}): RoutePolicy {
+  const redirectToHttps = redirectsToHttps(v, tlsHost, https);
   const policy: RoutePolicy = { redirectToHttps };
   if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
   const redirect = redirectOf(v);

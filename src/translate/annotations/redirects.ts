@@ -125,9 +125,16 @@ export function redirectOf(v: AnnotationValues): RoutePolicy['redirect'] {
 
 /**
  * Rule T9 for the routes of one Ingress on one host: `force-ssl-redirect` redirects even a host without TLS, as in
- * ingress-nginx; otherwise a TLS host redirects unless `ssl-redirect` (else the global setting) turns it off.
+ * ingress-nginx; otherwise a TLS host redirects unless `ssl-redirect` turns it off. Each annotation's default is the
+ * controller-wide setting of the same name (`--ssl-redirect`, the ConfigMap's keys), as in ingress-nginx.
  */
-export function redirectsToHttps(v: AnnotationValues, tlsHost: boolean, globalSslRedirect: boolean): boolean {
-  if (v.forceSslRedirect === true) return true;
-  return tlsHost && (v.sslRedirect ?? globalSslRedirect);
+export function redirectsToHttps(v: AnnotationValues, tlsHost: boolean, defaults: HttpsRedirectDefaults): boolean {
+  if (v.forceSslRedirect ?? defaults.forceSslRedirect) return true;
+  return tlsHost && (v.sslRedirect ?? defaults.sslRedirect);
+}
+
+/** The controller-wide defaults of `ssl-redirect` and `force-ssl-redirect`. */
+export interface HttpsRedirectDefaults {
+  sslRedirect: boolean;
+  forceSslRedirect: boolean;
 }

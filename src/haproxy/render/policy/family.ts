@@ -4,6 +4,7 @@
 // pays nothing for it; a changed value is a map update, and a route that needs a map the running configuration has
 // no rule for takes a reload (runtime/plan.ts).
 import type { Backend, RoutePolicy } from '../../../model/types.js';
+import type { StatusCodes } from '../global-settings.js';
 
 /**
  * Where a family's rules go, in the order a request meets them (docs/architecture.md, "Annotations and route
@@ -32,6 +33,8 @@ export interface RuleContext<M extends string> {
   tls: boolean;
   /** The family's rule keys in use (PolicyFamily.ruleKeys), sorted: the rules it writes per key. */
   keys: readonly string[];
+  /** The statuses of answers set controller-wide (the ConfigMap's `limit-req-status-code`, ...). */
+  statuses: StatusCodes;
   /** Portico's own listeners as `ip:port` HAProxy can dial from inside (external authentication's `$host` URLs). */
   self: { http: string; https: string };
   /** While some route has `satisfy: any`: the absolute path of `satisfy-any.map` (policy/satisfy.ts), which the access

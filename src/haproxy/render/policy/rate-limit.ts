@@ -22,6 +22,7 @@ import { EMBEDDED_IPV4 } from './source-ranges.js';
 import { policyFamily } from './family.js';
 import type { IdentifiedRoute } from './family.js';
 import type { RateLimitPolicy, RoutePolicy } from '../../../model/types.js';
+import { STATUS_TEXT } from '../status-text.js';
 
 // In this order: plan adds map by map in this order and deletes in the reverse one, so an allowlisted client's
 // exemption is in place before the route's zone (which switches the limits on) and leaves after it.
@@ -105,8 +106,14 @@ export function exemptLines(routes: readonly IdentifiedRoute[]): [LimitMap, stri
   return [...cells.map((c): [LimitMap, string, string] => ['limitCells', c.text, c.text]), ...[...exempt].map(([k, v]): [LimitMap, string, string] => ['limitExempt', k, v])];
 }
 
-const refusal = (what: string): string =>
-  `http-request deny deny_status 503 content-type "text/plain; charset=utf-8" string "503 Service Unavailable: ${what}\\n"`;
+/** The refusal of a request over a limit, with the status the ConfigMap chose (`limit-req-status-code`,
+ * `limit-conn-status-code`: 400-599, 503 by default) and its reason phrase. */
+const refusal = (status: number, what: string): string => {
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`render: refusing limit status ${status}`);
+  const code = status;
+  const phrase = STATUS_TEXT[code];
+  return `http-request deny deny_status ${code} content-type "text/plain; charset=utf-8" string "${code}${phrase ? ` ${phrase}` : ''}: ${what}\\n"`;
+};
 
 export const RATE_LIMIT_FAMILY = policyFamily({
   // Every limited route names its zone; allowlist cells always come with the zones they exempt.
@@ -159,7 +166,7 @@ export const RATE_LIMIT_FAMILY = policyFamily({
           ? [
               `http-request track-sc1 ${key} table ${REQUEST_TABLE} if ${limited}`,
               ...kinds.flatMap(bucket),
-              `${refusal('too many requests from this address; try again later')} if ${kinds.map(over).join(' or ')}`,
+              `${refusal(c.statuses.limitReq, 'too many requests from this address; try again later')} if ${kinds.map(over).join(' or ')}`,
               ...kinds.map(commit),
             ]
           : []),
@@ -168,7 +175,7 @@ export const RATE_LIMIT_FAMILY = policyFamily({
           ? [
               `http-request set-var(txn.rl_conn) ${c.routeId},map_str_int(${c.file('limitConnections')}) if ${limited}`,
               `http-request track-sc2 ${key} table ${CONNECTION_TABLE} if { var(txn.rl_conn) -m found }`,
-              `${refusal('too many requests in progress from this address')} if { var(txn.rl_conn) -m found } { sc2_conn_cur,sub(txn.rl_conn) -m int gt 0 }`,
+              `${refusal(c.statuses.limitConn, 'too many requests in progress from this address')} if { var(txn.rl_conn) -m found } { sc2_conn_cur,sub(txn.rl_conn) -m int gt 0 }`,
             ]
           : []),
       ];

@@ -1,0 +1,23 @@
+// The keys of the `--configmap` ConfigMap Portico reads, one list of every family's entries, and the read of the
+// ConfigMap into the model's GlobalSettings.
+import type { GlobalSettings } from '../../model/types.js';
+import { readSettings } from './registry.js';
+import type { ReadSettings, Setting } from './registry.js';
+import { TLS_SETTINGS } from './tls.js';
+import { LIMIT_SETTINGS } from './limits.js';
+import { BEHAVIOUR_SETTINGS } from './behaviour.js';
+
+export const SETTINGS: readonly Setting[] = [...TLS_SETTINGS, ...LIMIT_SETTINGS, ...BEHAVIOUR_SETTINGS];
+
+/** The ConfigMap's data entries read through every key's grammar (rules G1-G4). */
+export function readGlobalSettings(entries: readonly (readonly [string, string])[], object: string): ReadSettings {
+  return readSettings(entries, SETTINGS, object);
+}
+
+/** The part of the settings that route policies are built from: when it changes, every host group is rebuilt. */
+export function routeDefaults(s: GlobalSettings | undefined): { sslRedirect?: boolean; forceSslRedirect?: boolean } {
+  const out: { sslRedirect?: boolean; forceSslRedirect?: boolean } = {};
+  if (s?.sslRedirect !== undefined) out.sslRedirect = s.sslRedirect;
+  if (s?.forceSslRedirect !== undefined) out.forceSslRedirect = s.forceSslRedirect;
+  return out;
+}
