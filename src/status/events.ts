@@ -20,6 +20,7 @@ export function reasonFor(rule: string): string {
   if (/^T\d/.test(rule) || rule.startsWith('tls-')) return 'TLSCertificate';
   if (rule.startsWith('service-')) return 'InvalidService';
   if (/^C\d/.test(rule)) return 'IngressClass';
+  if (/^G\d/.test(rule)) return 'InvalidSetting';
   if (rule === 'haproxy-rejected' || rule === 'render-refused' || rule === 'translate-failed') return 'ConfigurationRejected';
   return 'Warning';
 }

@@ -141,6 +141,33 @@ describe('portico check --manifests', () => {
     assert.match(run.stdout, /^\d+ Ingresses?, \d+ annotations?: .*$/m);
   });
 
+  test('--configmap: each key of the settings ConfigMap classified; a clean one exits 0, a lossy or missing one 1', async () => {
+    const settings = join(dir, 'settings');
+    await mkdir(settings, { recursive: true });
+    const cm = (data: Record<string, string>): string => stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, data });
+    await writeFile(join(settings, 'cm.yaml'), cm({ 'hsts-max-age': '600', 'ssl-protocols': 'TLSv1.1 TLSv1.3', 'allow-snippet-annotations': 'true', 'use-gzip': 'true', 'proxy-body-sise': '8m', 'limit-req-status-code': 'many' }));
+    const run = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/ingress-nginx-controller', '--output', 'json']);
+    assert.equal(run.code, 1, run.stderr);
+    const r = JSON.parse(run.stdout) as { configmap: { key: string; value: string; status: string; note: string }[] };
+    for (const c of r.configmap) assert.deepEqual(Object.keys(c), ['key', 'value', 'status', 'note']);
+    assert.deepEqual(
+      r.configmap.map((c) => `${c.key}=${c.value} ${c.status}`),
+      ['allow-snippet-annotations=true ignored', 'hsts-max-age=600 partial', 'limit-req-status-code=many invalid', 'proxy-body-sise=8m unknown', 'ssl-protocols=TLSv1.1 TLSv1.3 partial', 'use-gzip=true unsupported'],
+    );
+    assert.match(r.configmap.find((c) => c.key === 'proxy-body-sise')!.note, /did you mean "proxy-body-size"/);
+    const table = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/ingress-nginx-controller']);
+    assert.match(table.stdout, /^ {2}unknown +proxy-body-sise /m);
+
+    await writeFile(join(settings, 'cm.yaml'), cm({ 'hsts-include-subdomains': 'false', 'server-tokens': 'true', 'allow-snippet-annotations': 'false' }));
+    const clean = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/ingress-nginx-controller', '--output', 'json']);
+    assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
+
+    const missing = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/other', '--output', 'json']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /ConfigMap ingress-nginx\/other \(--configmap\) is not among the objects read/);
+    assert.deepEqual((JSON.parse(missing.stdout) as { configmap: unknown[] }).configmap, []);
+  });
+
   test('the table: a line per Ingress with served or not, a row per annotation, the summary last', async () => {
     const run = await portico(['check', '--manifests', join(dir, 'corpus')]);
     assert.equal(run.code, 1);

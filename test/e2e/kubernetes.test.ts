@@ -60,7 +60,7 @@ function statusOf(name: string): unknown[] {
 function portico(identity: string): Promise<Portico> {
   return startPortico({
     manifests: [],
-    args: ['--kubeconfig', kubeconfig, '--publish-status-address', '203.0.113.10', '--election-lease-duration', '3', '--election-renew-deadline', '2', '--election-retry-period', '1', '--api-watch-stall-timeout', '3', '--api-list-page-size', '2'],
+    args: ['--kubeconfig', kubeconfig, '--configmap', 'portico/portico-settings', '--publish-status-address', '203.0.113.10', '--election-lease-duration', '3', '--election-renew-deadline', '2', '--election-retry-period', '1', '--api-watch-stall-timeout', '3', '--api-list-page-size', '2'],
     env: { ...process.env, POD_NAMESPACE: 'portico', POD_NAME: identity },
   });
 }
@@ -163,6 +163,24 @@ describe('ConfigMaps from the API (custom-headers, auth-proxy-set-headers)', () 
     await waitFor(async () => (await frame()) === 'HTTP 503', { timeoutMs: 3000, message: 'a deleted ConfigMap did not refuse the paths' });
     api.remove('networking.k8s.io/v1', 'Ingress', 'default', 'headers');
     await waitFor(async () => (await frame()) === 'HTTP 404', { timeoutMs: 1000, message: 'the Ingress stayed' });
+  });
+});
+
+describe('the settings ConfigMap from the API (--configmap)', () => {
+  const settings = (data: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'portico-settings', namespace: 'portico' }, data });
+  test('created, it applies (server-tokens "false": no Server header); a bad key is an Event on it; deleted, the flags apply again', async () => {
+    assert.equal((await httpGet(leader.httpPort, { host: 'site.test' })).headers.server, 'portico');
+    api.create(settings({ 'server-tokens': 'false', 'limit-req-status-code': 'lots' }));
+    await waitFor(async () => (await httpGet(leader.httpPort, { host: 'site.test' })).headers.server === undefined, { timeoutMs: 5000, message: 'server-tokens did not apply' });
+    const event = (): { message?: string; reason?: string } | undefined =>
+      api.list('v1', 'Event').find((e) => (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject?.name === 'portico-settings' && (e as { involvedObject?: { kind?: string } }).involvedObject?.kind === 'ConfigMap') as
+        | { message?: string; reason?: string }
+        | undefined;
+    await waitFor(() => Promise.resolve(event() !== undefined), { timeoutMs: 3000, message: 'no Event on the ConfigMap' });
+    assert.equal(event()?.reason, 'InvalidSetting');
+    assert.match(String(event()?.message), /G1.*data\[limit-req-status-code\]|data\[limit-req-status-code\].*G1|"lots"/);
+    api.remove('v1', 'ConfigMap', 'portico', 'portico-settings');
+    await waitFor(async () => (await httpGet(leader.httpPort, { host: 'site.test' })).headers.server === 'portico', { timeoutMs: 5000, message: 'the flag did not apply again' });
   });
 });
 

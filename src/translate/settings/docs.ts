@@ -35,7 +35,8 @@ annotation of the same name on an Ingress wins over both for that Ingress's path
 Each value passes a strict grammar first. A value that does not is reported (rule G1 in [rules.md](rules.md)) and
 that key keeps its default; a key of ingress-nginx's that Portico does not read yet is reported with G2, a key
 ingress-nginx never had with G3 (naming the key that was probably meant), a valid value Portico honours only in part
-with G4, and a ConfigMap that does not exist with G5 (every flag keeps its value). Findings are log lines and
+with G4, a value asking for what Portico cannot do at all with G6, and a ConfigMap that does not exist with G5
+(every flag keeps its value). Findings are log lines and
 Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's configuration text unchecked.
 
 "Goes live with" says how a change reaches HAProxy: a hitless reload (the new workers take new connections, the old

@@ -1,4 +1,4 @@
-// Rules G1-G4 (docs/rules.md): the `--configmap` ConfigMap read key by key through one registry, as annotations are
+// Rules G1-G6 (docs/rules.md): the `--configmap` ConfigMap read key by key through one registry, as annotations are
 // (../annotations/registry.ts). Each entry declares ingress-nginx's key name, the grammar its value must pass, where
 // the value goes in the model's GlobalSettings, and its row of docs/configmap.md; `portico check` classifies keys
 // from the same entries, so the report and the running controller cannot disagree.
@@ -30,6 +30,9 @@ export interface SettingSpec<T> {
   set(settings: GlobalSettings, value: T): void;
   /** What a valid value does not do (reported with rule G4, and `partial` in `portico check`). */
   notes?: (value: T) => string[];
+  /** Why a valid value asks for what Portico cannot do at all (`enable-modsecurity: "true"`): reported with rule G6,
+   * `unsupported` in `portico check`; undefined when this value is fine. */
+  unsupported?: (value: T) => string | undefined;
   doc: SettingDoc;
 }
 
@@ -38,7 +41,7 @@ export interface Setting {
   key: string;
   describe: string;
   doc: SettingDoc;
-  apply(settings: GlobalSettings, raw: string): { reason: string } | { notes: string[] };
+  apply(settings: GlobalSettings, raw: string): { reason: string } | { unsupported: string } | { notes: string[] };
 }
 
 export function setting<T>(spec: SettingSpec<T>): Setting {
@@ -49,6 +52,8 @@ export function setting<T>(spec: SettingSpec<T>): Setting {
     apply: (settings, raw) => {
       const parsed = spec.grammar.parse(raw);
       if (!parsed.ok) return { reason: parsed.reason };
+      const unsupported = spec.unsupported?.(parsed.value);
+      if (unsupported !== undefined) return { unsupported };
       spec.set(settings, parsed.value);
       return { notes: spec.notes?.(parsed.value) ?? [] };
     },
@@ -77,7 +82,8 @@ const field = (key: string): string => `data[${key}]`;
  * Reads `entries` (the ConfigMap's data, sorted by key) through `registry`. A value that fails its key's grammar is
  * reported (G1) and that key is skipped: the flag's value stays. A key of ingress-nginx's that Portico does not read
  * (G2) and a key ingress-nginx never had (G3, with the closest real name) are reported and have no effect; a valid
- * value Portico honours only in part is reported with what it does not do (G4). The rest applies.
+ * value Portico honours only in part is reported with what it does not do (G4), and one asking for what Portico cannot
+ * do at all with what is lost (G6). The rest applies.
  */
 export function readSettings(entries: readonly (readonly [string, string])[], registry: readonly Setting[], object: string): ReadSettings {
   const byKey = new Map(registry.map((s) => [s.key, s]));
@@ -107,6 +113,11 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
       const note = `${result.reason}; ${s.doc.default === '' ? 'the key is ignored' : `the default (${s.doc.default}) applies`}`;
       warn(key, 'G1', note);
       reports.push({ key, value, status: 'invalid', note });
+      continue;
+    }
+    if ('unsupported' in result) {
+      warn(key, 'G6', result.unsupported);
+      reports.push({ key, value, status: 'unsupported', note: result.unsupported });
       continue;
     }
     for (const n of result.notes) warn(key, 'G4', n);
