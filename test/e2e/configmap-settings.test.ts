@@ -24,6 +24,7 @@ import {
   writeManifest,
 } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
+import { openSocket, readResponse } from './harness/raw.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
 const pods: Echo[] = [];
@@ -41,6 +42,8 @@ const FIRST = {
   'proxy-body-size': '1k',
   'limit-req-status-code': '429',
   'http-redirect-code': '301',
+  'proxy-read-timeout': '1',
+  'client-header-timeout': '1',
   // Left out with G1, G3: the rest applies.
   'keep-alive': 'forever',
   'proxy-body-sise': '8m',
@@ -76,6 +79,7 @@ before(async () => {
       route('plain', 'plain.test'),
       route('uploads', 'uploads.test', { [`${P}proxy-body-size`]: '8k' }),
       route('limited', 'limited.test', { [`${P}limit-rps`]: '1', [`${P}limit-burst-multiplier`]: '1' }),
+      route('patient', 'patient.test', { [`${P}proxy-read-timeout`]: '5' }),
     ),
   );
   await writeManifest(dir, 'settings.yaml', settings(FIRST));
@@ -132,6 +136,21 @@ describe('the settings a client sees', () => {
     const r = await httpGet(portico.httpPort, { host: 'secure.test', path: '/a?b=1' });
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, 'https://secure.test/a?b=1');
+  });
+
+  test('proxy-read-timeout "1": a backend silent for 2.5 s gets 504, unless the Ingress waits longer', async () => {
+    assert.equal((await httpGet(portico.httpPort, { host: 'plain.test', path: '/slow?ms=2500' })).status, 504);
+    assert.equal((await httpGet(portico.httpPort, { host: 'patient.test', path: '/slow?ms=2500' })).status, 200);
+  });
+
+  test('client-header-timeout "1": headers not finished within a second get 408 (the flag says 10 s)', async () => {
+    const socket = await openSocket(portico.httpPort);
+    const started = Date.now();
+    socket.write('GET / HTTP/1.1\r\nHost: plain.test\r\n');
+    const r = await readResponse(socket, 8000);
+    socket.destroy();
+    assert.equal(r.status, 408);
+    assert.ok(Date.now() - started < 5000, `408 after ${Date.now() - started} ms`);
   });
 
   test('a bad value and an unknown key are reported on the ConfigMap, naming the key; the rest applies', () => {
