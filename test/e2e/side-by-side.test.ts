@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startApiServer } from '../kube-apiserver/server.js';
 import type { ApiServer } from '../kube-apiserver/server.js';
@@ -25,6 +26,8 @@ const NGINX_ADDRESS = [{ ip: '198.51.100.1' }];
 const PORTICO_ADDRESS = [{ ip: '203.0.113.10' }];
 const TAKEOVER_ADDRESS = [{ ip: '203.0.113.30' }];
 const run = promisify(execFile);
+// dist/test/e2e/side-by-side.test.js -> the repository root.
+const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'bin', 'portico');
 
 const pods: Echo[] = [];
 let api: ApiServer;
@@ -76,6 +79,17 @@ const statusIs = (name: string, want: unknown[], timeoutMs = 3000): Promise<void
 async function kubectl(...args: string[]): Promise<string> {
   const { stdout } = await run(KUBECTL, ['--kubeconfig', adminConfig, ...args], { env: { ...process.env, KUBECACHEDIR: join(dir, 'kube-cache') }, timeout: 30_000 });
   return stdout;
+}
+
+/** `portico check --kubeconfig` as an operator runs it during the migration: which Ingresses would be served. */
+async function served(...flags: string[]): Promise<Record<string, boolean>> {
+  // Exit status 1 only says something would be lost; the report is on standard output either way.
+  const out = await run(BIN, ['check', '--kubeconfig', porticoConfig, '--output', 'json', ...flags], { timeout: 30_000 }).catch((e: { code?: number; stdout?: string }) => {
+    if (e.code !== 1 || e.stdout === undefined) throw e;
+    return { stdout: e.stdout };
+  });
+  const report = JSON.parse(out.stdout) as { ingresses: { name: string; served: boolean }[] };
+  return Object.fromEntries(report.ingresses.map((i) => [i.name, i.served]));
 }
 
 const switchClass = (name: string, className: string): Promise<string> => kubectl('patch', 'ingress', name, '--namespace', 'default', '--type=merge', '-p', JSON.stringify({ spec: { ingressClassName: className } }));
@@ -176,6 +190,13 @@ describe('two controllers, two classes', { skip: !existsSync(KUBECTL) && 'kubect
     assert.equal(await answer(watching, 'legacy'), 'HTTP 404', "a class naming ingress-nginx's IngressClass is never taken by the flag");
     assert.equal(await answer(portico, 'classless'), 'HTTP 404', 'the instance without the flag still leaves it');
     await watching.stop();
+  });
+
+  test('portico check --kubeconfig decides served as serve does, with the same flags', async () => {
+    assert.deepEqual(await served(), { classless: false, legacy: false, mover: false, native: true });
+    assert.deepEqual(await served('--watch-ingress-without-class'), { classless: true, legacy: false, mover: false, native: true });
+    // What a take-over would serve: nginx is the default class, so the class-less Ingress too (rule C5).
+    assert.deepEqual(await served('--ingress-class', 'nginx', '--controller-name', 'k8s.io/ingress-nginx'), { classless: true, legacy: true, mover: true, native: false });
   });
 });
 
