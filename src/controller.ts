@@ -14,8 +14,10 @@ import { sortDiagnostics } from './translate/diagnostics.js';
 export interface ControllerOptions {
   translate: TranslateOptions;
   metrics?: Metrics;
-  /** Called after every sync that left a configuration live: status and events are reported from here. */
-  onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[]) => void;
+  /** Called after every sync that left a configuration live: status and events are reported from here. `snapshot`
+   * is what `result` was translated from (objects HAProxy rejected included), so that status is written on exactly
+   * the objects whose ownership was decided. */
+  onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[], snapshot: Snapshot) => void;
 }
 
 const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
@@ -144,7 +146,7 @@ export class Controller {
     this.unsent = [];
     this.lastGood = input;
     if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
-    this.o.onLive?.(result, fresh);
+    this.o.onLive?.(result, fresh, snapshot);
     if (!outcome.via) return;
     this.log[outcome.via === 'runtime' ? 'debug' : 'info'](
       { component: 'controller', via: outcome.via, ms: Math.round(performance.now() - started), translateMs: Math.round(translated - started), waitedMs: Math.round(started - observedAt), ingresses: this.owned, hostGroups: result.model.hostGroups.length, backends: result.model.backends.length },

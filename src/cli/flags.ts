@@ -17,6 +17,9 @@ interface FlagSpec {
   multiple?: boolean;
   default?: string;
   arg?: string;
+  /** Taken when the flag is given bare, as Go's boolean flags allow (`--watch-ingress-without-class`): a flag
+   * copied from an ingress-nginx Deployment means the same here. */
+  bare?: string;
   help: string;
   commands: Command[];
 }
@@ -44,6 +47,14 @@ export const FLAGS: Record<string, FlagSpec> = {
   'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
   'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check'] },
   'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate', 'check'] },
+  'watch-ingress-without-class': {
+    type: 'string',
+    default: 'false',
+    arg: 'BOOL',
+    bare: 'true',
+    help: "also serve Ingresses with neither spec.ingressClassName nor the kubernetes.io/ingress.class annotation, as ingress-nginx's flag of that name does (without it, only while one of Portico's IngressClasses is the default); given bare, it means true",
+    commands: ['serve', 'translate', 'check'],
+  },
   'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate', 'check'] },
   configmap: { type: 'string', arg: 'NS/NAME', help: "ConfigMap of controller-wide settings, with ingress-nginx's keys (docs/configmap.md); a key it sets wins over the flag of the same name", commands: ['serve', 'translate', 'check'] },
   'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate', 'check'] },
@@ -138,6 +149,7 @@ export interface ServeFlags {
   adminBindAddress: string;
   ingressClass: string;
   controllerName: string;
+  watchIngressWithoutClass: boolean;
   defaultSslCertificate: string | undefined;
   /** `namespace/name` of the --configmap ConfigMap. */
   configMap: string | undefined;
@@ -175,7 +187,8 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
   );
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    values = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as typeof values;
+    const args = argv.map((a) => (a.startsWith('--') && FLAGS[a.slice(2)]?.bare !== undefined ? `${a}=${FLAGS[a.slice(2)]!.bare}` : a));
+    values = parseArgs({ args, options, allowPositionals: false, strict: true }).values as typeof values;
   } catch (e) {
     throw new FlagError((e as Error).message);
   }
@@ -283,6 +296,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     adminBindAddress: !serve ? '' : typeof values['admin-bind-address'] === 'string' ? ip('admin-bind-address') : useApi ? '' : '127.0.0.1',
     ingressClass,
     controllerName,
+    watchIngressWithoutClass: bool('watch-ingress-without-class'),
     defaultSslCertificate: typeof dflt === 'string' ? dflt : undefined,
     configMap: typeof configMap === 'string' ? configMap : undefined,
     sslRedirect: bool('ssl-redirect'),

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Controller } from '../controller.js';
 import type { Diagnostic, TranslateResult } from '../model/types.js';
+import type { Snapshot } from '../k8s/kinds.js';
 import type { KubernetesFlags, ServeFlags } from './flags.js';
 import { FlagError } from './flags.js';
 import { ConfigError, inClusterConfig, kubeconfigFile } from '../sources/kubernetes/config.js';
@@ -15,7 +16,7 @@ import { StatusWriter } from '../status/status-writer.js';
 import { EventRecorder } from '../status/events.js';
 import { NodeAddresses } from '../status/node-addresses.js';
 
-export type LiveHook = (result: TranslateResult, fresh: Diagnostic[]) => void;
+export type LiveHook = (result: TranslateResult, fresh: Diagnostic[], snapshot: Snapshot) => void;
 
 /** The pods of this installation (deploy/base labels them so): their nodes' addresses are published when nothing else is. */
 const PORTICO_POD_SELECTOR = 'app.kubernetes.io/name=portico';
@@ -58,7 +59,7 @@ export async function startKubernetesSource(
     log.warn({ component: 'status', err: (e as Error).message }, 'cannot read the addresses of the nodes running Portico');
     return [];
   };
-  let last: TranslateResult | undefined;
+  let last: { result: TranslateResult; snapshot: Snapshot } | undefined;
   let statusRunning = false;
   let statusAgain = false;
   const syncStatus = async (): Promise<void> => {
@@ -71,10 +72,12 @@ export async function startKubernetesSource(
     try {
       do {
         statusAgain = false;
-        const owned = new Set(last.model.ingresses.filter((i) => i.owned).map((i) => i.ingress));
+        const owned = new Set(last.result.model.ingresses.filter((i) => i.owned).map((i) => i.ingress));
         const publish = k.publishService ? source.get('services', k.publishService) : undefined;
         const nodes = k.publishService === undefined && k.publishStatusAddress.length === 0 ? await nodeAddresses.get().catch(logNodeError) : [];
-        await status.sync(source.snapshot().ingresses, owned, publish, nodes);
+        // The Ingresses as translated, not as the source holds them now: ownership was decided on those objects, and
+        // each write is conditional on the object being unchanged since (rule S2).
+        await status.sync(last.snapshot.ingresses, owned, publish, nodes);
       } while (statusAgain && elector.isLeader);
     } finally {
       statusRunning = false;
@@ -90,8 +93,8 @@ export async function startKubernetesSource(
     },
   );
 
-  setLiveHook((result, fresh) => {
-    last = result;
+  setLiveHook((result, fresh, snapshot) => {
+    last = { result, snapshot };
     void syncStatus();
     if (elector.isLeader && fresh.length > 0) void events.record(fresh);
   });

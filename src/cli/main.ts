@@ -37,6 +37,7 @@ function translateOptions(f: ServeFlags): TranslateOptions {
   return {
     controllerName: f.controllerName,
     ingressClass: f.ingressClass,
+    watchIngressWithoutClass: f.watchIngressWithoutClass,
     // Manifest mode stands in for the API server: no admission ran, and no IngressClass need exist.
     implicitIngressClass: manifests,
     checkCreateOnlyRules: manifests,
@@ -231,7 +232,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
   let onLive: LiveHook | undefined;
-  const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh) => onLive?.(result, fresh) }, applier, log);
+  const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh, snapshot) => onLive?.(result, fresh, snapshot) }, applier, log);
 
   let stopSource = (): void => undefined;
   let stopReporting = (): Promise<void> => Promise.resolve();

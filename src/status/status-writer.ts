@@ -75,8 +75,11 @@ export class StatusWriter {
   ) {}
 
   /**
-   * One pass over all Ingresses. `owned` holds namespace/name of the owned ones. Writes run one at a time: a status
-   * burst at 10,000 Ingresses must not open 10,000 connections.
+   * One pass over the Ingresses ownership was decided on (`owned` holds namespace/name of the owned ones). Every
+   * write is conditional on the object's resourceVersion: an Ingress changed since it was judged (moved to another
+   * class, or given an address by another controller) is left for the pass that judges its new version, so an
+   * address Portico does not own is never written over. Writes run one at a time: a status burst at 10,000
+   * Ingresses must not open 10,000 connections.
    */
   async sync(ingresses: Obj[], owned: Set<string>, publishService: Obj | undefined, nodeAddresses: string[] = []): Promise<number> {
     const want = publishedAddresses(this.o, publishService, nodeAddresses);
@@ -85,18 +88,17 @@ export class StatusWriter {
       const key = keyOf(ing);
       const current = currentEntries(ing);
       if (owned.has(key)) {
-        if (!same(current, want)) {
-          if (await this.patch(key, want)) writes++;
-        }
-        this.published.set(key, want);
+        const outcome = same(current, want) ? 'unchanged' : await this.patch(ing, want);
+        if (outcome === 'written') writes++;
+        if (outcome !== 'stale') this.published.set(key, want);
       } else {
         // Rule S5: clear only what this process wrote; an address another controller wrote since then is theirs,
         // and an Ingress never seen owned is never touched (S2).
         const ours = this.published.get(key);
-        if (ours && current.length > 0 && same(current, ours)) {
-          if (await this.patch(key, [])) writes++;
-        }
-        this.published.delete(key);
+        const outcome = ours && current.length > 0 && same(current, ours) ? await this.patch(ing, []) : 'unchanged';
+        if (outcome === 'written') writes++;
+        // A stale object may still carry our address in its newer version: remember it until that one is judged.
+        if (outcome !== 'stale') this.published.delete(key);
       }
     }
     const present = new Set(ingresses.map(keyOf));
@@ -104,17 +106,24 @@ export class StatusWriter {
     return writes;
   }
 
-  private async patch(key: string, entries: LbEntry[]): Promise<boolean> {
+  private async patch(ing: Obj, entries: LbEntry[]): Promise<'written' | 'stale' | 'failed'> {
+    const key = keyOf(ing);
     const [ns, name] = key.split('/') as [string, string];
+    const meta = isObject(ing.metadata) ? ing.metadata : {};
+    // A merge patch carrying metadata.resourceVersion is refused with 409 unless the object is still that version.
+    const precondition = typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '' ? { metadata: { resourceVersion: meta.resourceVersion } } : {};
     const path = `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/ingresses/${encodeURIComponent(name)}/status`;
     try {
-      await this.client.request('PATCH', path, { body: { status: { loadBalancer: { ingress: entries } } }, contentType: 'application/merge-patch+json' });
+      await this.client.request('PATCH', path, { body: { ...precondition, status: { loadBalancer: { ingress: entries } } }, contentType: 'application/merge-patch+json' });
       this.log.info({ component: 'status', ingress: key, addresses: entries.map((e) => e.ip ?? e.hostname) }, entries.length ? 'status address written' : 'status address cleared');
-      return true;
+      return 'written';
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return false; // deleted meanwhile
+      if (e instanceof ApiError && (e.status === 404 || e.status === 409)) {
+        this.log.debug({ component: 'status', ingress: key, status: e.status }, 'Ingress changed since it was judged; status is decided again on its new version');
+        return 'stale';
+      }
       this.log.warn({ component: 'status', ingress: key, err: (e as Error).message }, 'status update failed; will retry on the next sync');
-      return false;
+      return 'failed';
     }
   }
 }

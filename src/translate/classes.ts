@@ -16,6 +16,8 @@ export interface ClassOptions {
   controllerName: string;
   /** Legacy `kubernetes.io/ingress.class` annotation value Portico answers to (rule C4). */
   ingressClass: string;
+  /** --watch-ingress-without-class: an Ingress naming no class at all is ours even with no default class (rule C5). */
+  watchIngressWithoutClass?: boolean | undefined;
 }
 
 export function validateIngressClass(raw: Record<string, unknown>): { info: IngressClassInfo | undefined; findings: Findings } {
@@ -62,7 +64,10 @@ export function resolveOwnership(
     return { owned: false, reason: `annotation kubernetes.io/ingress.class ${ing.classAnnotation} is not ours (C4)` };
   }
   const defaults = [...classes.values()].filter((c) => c.isDefault && ours(c));
-  return defaults.length > 0
-    ? { owned: true, reason: `no class set; default IngressClass ${defaults.map((c) => c.name).sort().join(',')} is ours (C5)` }
-    : { owned: false, reason: 'no class set and none of our IngressClasses is the default (C5)' };
+  if (defaults.length > 0) return { owned: true, reason: `no class set; default IngressClass ${defaults.map((c) => c.name).sort().join(',')} is ours (C5)` };
+  // ingress-nginx's flag of the same name: during a migration, class-less Ingresses can follow the controller that
+  // was serving them without anyone marking a class default (which would also change what the API server does).
+  return opts.watchIngressWithoutClass === true
+    ? { owned: true, reason: 'no class set; --watch-ingress-without-class is on (C5)' }
+    : { owned: false, reason: 'no class set, none of our IngressClasses is the default, and --watch-ingress-without-class is off (C5)' };
 }

@@ -25,6 +25,8 @@ import type { IngressInfo } from './validate-ingress.js';
 export interface TranslateOptions {
   controllerName: string;
   ingressClass: string;
+  /** --watch-ingress-without-class (rule C5). */
+  watchIngressWithoutClass?: boolean | undefined;
   /** Manifest mode: behave as if our IngressClass existed (marked default) when the input defines none by that name. */
   implicitIngressClass: boolean;
   /** Rule V4 is checked on create only: true for manifests, false for objects an API server already admitted. */

@@ -63,7 +63,7 @@ function loadOptions(dir: string): TranslateOptions {
   if (!existsSync(file)) return { ...DEFAULT_OPTIONS };
   const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
   assert.ok(typeof raw === 'object' && raw !== null && !Array.isArray(raw), 'options.json must hold an object');
-  const known = new Set([...Object.keys(DEFAULT_OPTIONS), 'defaultCertificateSecret', 'configMap']);
+  const known = new Set([...Object.keys(DEFAULT_OPTIONS), 'defaultCertificateSecret', 'configMap', 'watchIngressWithoutClass']);
   for (const k of Object.keys(raw)) assert.ok(known.has(k), `options.json: unknown option ${k}`);
   return { ...DEFAULT_OPTIONS, ...(raw as Partial<TranslateOptions>) };
 }

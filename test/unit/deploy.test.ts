@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
-type Obj = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown>; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+type Obj = { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown>; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
 
 function kubectlAvailable(): boolean {
   try {
@@ -50,6 +50,19 @@ test('deploy/ and its overlays build, with the objects the install promises', { 
   assert.ok(kinds(hostnet).includes('DaemonSet') && !kinds(hostnet).includes('Deployment'));
   assert.ok(hostnet.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'portico-node-status'));
   assert.ok(build('deploy/rbac-namespaced').length > 0);
+  // Beside ingress-nginx: Portico's class must not be a second default, or class-less Ingresses created during the
+  // migration would be given to Portico by the API server (and two defaults make the choice ambiguous).
+  const beside = build('deploy/overlays/beside-ingress-nginx');
+  const besideClass = beside.find((o) => o.kind === 'IngressClass');
+  assert.equal(besideClass?.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'], 'false');
+  assert.equal(besideClass?.spec?.controller, 'portico.dev/ingress-controller');
+  assert.equal(base.find((o) => o.kind === 'IngressClass')?.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'], 'true');
+  // Taking over: ingress-nginx's class and controller name, and no class of Portico's own left as a second default.
+  const takeover = build('deploy/overlays/take-over-ingress-nginx');
+  assert.ok(!kinds(takeover).includes('IngressClass'));
+  const args = (objs: Obj[]): string[] => (objs.find((o) => o.kind === 'Deployment')!.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+  assert.deepEqual(args(takeover).filter((a) => /^--(ingress-class|controller-name)=/.test(a)), ['--ingress-class=nginx', '--controller-name=k8s.io/ingress-nginx']);
+  assert.deepEqual(args(beside), args(base));
   // The emptyDir's root belongs to root with mode 3777, which Portico refuses as a state directory: the state
   // directory must be a path below it, which Portico creates itself.
   for (const o of [deployment, hostnet.find((x) => x.kind === 'DaemonSet')!]) {
@@ -76,5 +89,6 @@ test('deploy/ and its overlays build, with the objects the install promises', { 
   const fromHost = shutdown(hostnet.find((x) => x.kind === 'DaemonSet')!);
   assert.deepEqual(fromHost, { grace: 60, preStop: undefined, drain: 20, inFlight: 30 });
   assert.deepEqual(shutdown(nodeport.find((x) => x.kind === 'Deployment')!), fromBase);
+  assert.deepEqual(shutdown(takeover.find((x) => x.kind === 'Deployment')!), fromBase);
   for (const s of [fromBase, fromHost]) assert.ok(s.grace >= (s.preStop ?? 0) + (s.drain ?? NaN) + (s.inFlight ?? NaN) + 5, `terminationGracePeriodSeconds ${s.grace} covers the stop: ${JSON.stringify(s)}`);
 });
