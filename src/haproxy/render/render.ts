@@ -1047,9 +1047,10 @@ global
   # HAProxy (one left behind by a killed Portico, say) would answer part of the requests. Reloads pass the listening
   # sockets to the new worker (expose-fd listeners), so they need no SO_REUSEPORT.
   noreuseport
-  # HAProxy's HTTP client serves external authentication only (auth-url), which verifies no certificate of the auth
-  # service, as ingress-nginx's proxy_ssl_verify is off; left at its default, every HAProxy start (each reload and
-  # each haproxy -c of a candidate) loads the system CA store for it: about 200 million instructions, 8 times the rest.
+  # HAProxy's HTTP client serves external authentication (auth-url) and mirrors (mirror-target) only, neither of which
+  # verifies the certificate of the service it calls, as ingress-nginx's proxy_ssl_verify is off; left at its default,
+  # every HAProxy start (each reload and each haproxy -c of a candidate) loads the system CA store for it: about 200
+  # million instructions, 8 times the rest.
   httpclient.ssl.verify none${withDns && (features.has('auth') || features.has('mirror')) ? `
   # ${[features.has('auth') ? 'auth-url' : '', features.has('mirror') ? 'mirror-target' : ''].filter((n) => n !== '').join(' and ')} host names resolve through the same DNS servers as ExternalName targets.
   httpclient.resolvers.id ${RESOLVERS}
