@@ -97,7 +97,7 @@ before(async () => {
   await writeManifest(dir, 'app.yaml', await singlePodApp(pods, 'ca', '127.0.220.1'));
   await writeManifest(dir, 'routes.yaml', routes());
   await writeManifest(dir, 'settings.yaml', settings(BASE));
-  portico = await startPortico({ manifests: dir, args: ['--configmap', 'portico/settings', '--reload-interval', '0'] });
+  portico = await startPortico({ manifests: dir, args: ['--configmap', 'portico/settings', '--reload-interval', '0', '--max-connections-per-client', '2'] });
   await portico.waitReady();
 });
 
@@ -190,6 +190,24 @@ describe('the PROXY protocol (use-proxy-protocol)', () => {
     const h = await seen({ from: UNTRUSTED, host: 'echo.test', preface: v1('203.0.113.5') });
     assert.equal(h['x-real-ip'], UNTRUSTED);
     assert.equal((await send({ from: UNTRUSTED, host: 'office.test', preface: v1('203.0.113.5') })).status, 403, 'spoofed');
+  });
+
+  test("the edge's per-client connection limit counts PROXY sources, not the load balancer they all come through", async () => {
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await openSocket(portico.httpPort, { localAddress: TRUSTED });
+        s.on('error', () => undefined);
+        s.write(v1('192.0.2.50'));
+        held.push(s);
+      }
+      // The limit is checked once HAProxy has read each header: give it that long.
+      await new Promise((r) => setTimeout(r, 300));
+      await assert.rejects(send({ from: TRUSTED, host: 'echo.test', preface: v1('192.0.2.50') }), /closed|reset/i, 'a third connection of the same client');
+      assert.equal((await send({ from: TRUSTED, host: 'echo.test', preface: v1('192.0.2.51') })).status, 200, 'another client behind the same load balancer');
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 
   test('with ssl-passthrough the SNI listener takes the PROXY header, and the client survives the hop to the terminating frontend', async () => {
