@@ -639,6 +639,20 @@ export interface GlobalSettings {
   forceSslRedirect?: boolean;
   /** `http-redirect-code`: the status of rule T9's redirect to HTTPS. */
   httpRedirectCode?: 301 | 302 | 307 | 308;
+  // Client addresses (settings/client-address.ts, render/client-address.ts).
+  /** `use-forwarded-headers`: the client from a trusted proxy's forwarded-for header, and X-Forwarded-Proto, -Port and
+   * -Host passed from it. */
+  useForwardedHeaders?: boolean;
+  /** `enable-real-ip`: the client from a trusted proxy's forwarded-for header, the other forwarded headers replaced. */
+  enableRealIp?: boolean;
+  /** `forwarded-for-header`, lowercase: where a trusted proxy names the client. */
+  forwardedForHeader?: string;
+  /** `proxy-real-ip-cidr`, canonical CIDR blocks: the peers trusted to name the client. */
+  proxyRealIpCidr?: string[];
+  /** `compute-full-forwarded-for`: a trusted peer's X-Forwarded-For is appended to, not replaced. */
+  computeFullForwardedFor?: boolean;
+  /** `use-proxy-protocol`: the listeners take only connections that start with a PROXY header. */
+  useProxyProtocol?: boolean;
 }
 
 export interface TranslateResult {

@@ -481,7 +481,21 @@ const objects = fc
     return list.length === 0 ? list : [...list, ...again.map((i) => list[i % list.length]!)];
   });
 
+// The settings ConfigMap's client-address keys (--configmap portico/settings): plausible values and hostile ones,
+// which must be refused (G1) while the rest renders.
+const clientAddressValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('true', 'false', 'True', '1', 'X-Forwarded-For', 'CF-Connecting-IP', '10.0.0.0/8, 2001:db8::/32', '0.0.0.0/0', '127.0.0.1', '5s') },
+  { weight: 1, arbitrary: fc.constantFrom('10.0.0.0/8 }', '10.0.0.0/8\n', 'x-ff if TRUE', 'Host', 'X_FF', '{ src 0.0.0.0/0 }', '#', '"', 'a'.repeat(1 << 20), Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`).join(',')) },
+  { weight: 1, arbitrary: hostileString },
+);
+const clientAddressSettings = fc.dictionary(
+  fc.constantFrom('use-forwarded-headers', 'enable-real-ip', 'use-proxy-protocol', 'compute-full-forwarded-for', 'forwarded-for-header', 'proxy-real-ip-cidr', 'proxy-protocol-header-timeout', 'forwarded-for-proxy-protocol-header'),
+  clientAddressValue,
+  { maxKeys: 8 },
+);
+
 const options = fc.record({
+  settings: fc.option(clientAddressSettings, { nil: undefined, freq: 2 }),
   sslRedirect: fc.boolean(),
   /** Manifest mode (an implicit IngressClass), or API mode, where our IngressClass is usually defined. */
   manifests: fc.boolean(),
@@ -504,12 +518,13 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
       const files = new Map([['generated.yaml', objs]]);
       if (!o.manifests && o.ourClass) files.set('class.yaml', [ours]);
+      if (o.settings) files.set('settings.yaml', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: o.settings }]);
       const { snapshot } = snapshotFromFiles(files);
       const opts: TranslateOptions = {
         controllerName: CONTROLLER,
@@ -518,6 +533,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
         checkCreateOnlyRules: o.manifests,
         sslRedirect: o.sslRedirect,
         defaultCertificateSecret: o.defaultCertificateSecret,
+        ...(o.settings ? { configMap: 'portico/settings' } : {}),
       };
       const result = translate(snapshot, opts);
       const m = result.model;
@@ -528,6 +544,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.catchAll) reached.catchAll++;
       const routes = m.hostGroups.flatMap((g) => [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])]);
       if (routes.some((r) => r.policy.customHeaders || r.policy.externalAuth?.proxySetHeaders)) reached.configMapHeaders++;
+      if (m.global?.useForwardedHeaders || m.global?.useProxyProtocol || m.global?.enableRealIp) reached.clientAddress++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);

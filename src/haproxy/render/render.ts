@@ -36,6 +36,7 @@ import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygi
 import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import type { StatusCodes } from './global-settings.js';
+import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -891,6 +892,12 @@ function selfListeners(o: RenderOptions): { http: string; https: string } {
   return { http: `${assertAddress(a)}:${assertPort(o.httpPort)}`, https: `${assertAddress(a)}:${assertPort(o.httpsPort)}` };
 }
 
+/** The addresses HAProxy's own connections to its listeners (selfListeners) come from. */
+function selfSources(o: RenderOptions): string[] {
+  const wildcard = o.bindAddress === '' || o.bindAddress === '0.0.0.0' || o.bindAddress === '::';
+  return [...new Set(['127.0.0.1', '::1', ...(wildcard ? [] : [o.bindAddress])])];
+}
+
 /** The defaults sections: the settings, what the listeners follow, and what backends follow while they have rules. */
 const BASE_DEFAULTS = 'portico';
 const LISTENER_DEFAULTS = 'portico_listeners';
@@ -914,6 +921,8 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   const codes = statusCodes(model.global);
   const redirectCode = assertIntAtMost(assertInt(codes.httpsRedirect, 'redirect code', 301), 308, 'redirect code');
   const dir = safeDir(o.filesDir);
+  const clientAddress = clientAddressOf(model.global);
+  const listenerStart = (): string[] => listenerRules(clientAddress, connectionRules(o.edge), dir, selfSources(o));
   // Every number written below passes the same check as the rest of the text: a NaN or a negative value from a
   // caller that skipped the flag parser is refused, never written as text HAProxy would read some other way.
   const t = checkedTimeouts(o.timeouts);
@@ -966,7 +975,7 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   const httpsBinds = passthrough ? [hopBind(safeDir(o.stateDir), httpsOptions)] : bindLines(o, o.httpsPort, httpsOptions);
   const tcpSections = passthrough
     ? [
-        ...passthroughSections({ binds: bindLines(o, o.httpsPort, ''), connectionRules: connectionRules(o.edge), stateDir: safeDir(o.stateDir), mapFile: map(MAPS.passthrough), timeouts: t }),
+        ...passthroughSections({ binds: bindLines(o, o.httpsPort, ''), connectionRules: listenerStart(), stateDir: safeDir(o.stateDir), mapFile: map(MAPS.passthrough), timeouts: t }),
         ...tcpBackends.map((b) => sectionText(b.name, b, withDns, o.filesDir)),
         ...tcpSpares(model).map((n) => sectionText(n, undefined, withDns, o.filesDir)),
       ]
@@ -979,19 +988,21 @@ ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
   # offered through TLS's ALPN only, as ingress-nginx offers it, so the HTTP/2 tests below see every HTTP/2 request.
   option disable-h2-upgrade
-${indent([...(f.tls && passthrough ? [] : connectionRules(o.edge)), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
+${indent([...(f.tls && passthrough ? [] : listenerStart()), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
   # The client's address as text (lower casts it to a string), made once per connection: formatted for every request
   # (option forwardfor, %[src]) it cost about 2,200 instructions a request. A rule that changes the client address
   # per request (set-src from a trusted proxy's header) must set this variable again.
   tcp-request session set-var(sess.client) src,lower
 ${indent(requestHygieneRules(o.edge))}
-  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
+${clientAddress ? `  # The client and the forwarded headers as the settings ConfigMap says a proxy in front names them (client-address.ts).
+${indent(clientAddressRules(clientAddress, dir, f.tls, f.port))}
+` : `  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
   http-request add-header X-Forwarded-For %[var(sess.client)]
   http-request set-header X-Forwarded-Proto ${f.tls ? 'https' : 'http'}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port ${assertPort(f.port)}
   http-request set-header X-Real-IP %[var(sess.client)]
-  # 128 random bits as 32 lowercase hex digits, the form of ingress-nginx's $req_id. Four 32-bit rand draws cost about
+`}  # 128 random bits as 32 lowercase hex digits, the form of ingress-nginx's $req_id. Four 32-bit rand draws cost about
   # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
   # the client, unlike a unique-id built from connection fields.
   http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
@@ -1028,7 +1039,7 @@ ${features.has('appRoots') ? `  # app-root: a request for the root of a host tha
 ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: TLS hosts redirect plain HTTP with 308, except ACME HTTP-01 challenges.
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
   # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).
-${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code ${redirectCode} if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }`))}
+${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code ${redirectCode} if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }${notOffloaded(clientAddress)}`))}
 `}${phase('limit', f.tls)}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
@@ -1101,6 +1112,6 @@ function familyLua(features: ReadonlySet<string>): [file: string, text: string][
 export function render(model: RoutingModel, flagOptions: RenderOptions, defaultCertPem: string): Artefacts {
   const features = featuresInUse(model);
   const o = withGlobalSettings(flagOptions, model.global);
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features)]);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features), ...clientAddressFiles(clientAddressOf(model.global))]);
   return { config: renderConfig(model, o, features), files };
 }

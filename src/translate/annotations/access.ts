@@ -15,7 +15,7 @@ const FAIL_CLOSED = {
 };
 
 const SHARED_DIFFERENCES =
-  "the lists are checked before the redirect annotations, so a refused client gets 403 where ingress-nginx would answer with the Ingress's redirect (nginx runs `return` before `allow`/`deny`). The address is the connection's: the global `use-forwarded-headers` and `proxy-real-ip-cidr` settings are not read yet. A list with a bad entry refuses every request with 503, as ingress-nginx does, except that ingress-nginx serves with the good entries when some of them are plain addresses; Portico never guesses which part was meant. The 403 and 503 bodies are one line of plain text, not nginx's HTML page.";
+  "the lists are checked before the redirect annotations, so a refused client gets 403 where ingress-nginx would answer with the Ingress's redirect (nginx runs `return` before `allow`/`deny`). The address is the client's as the settings ConfigMap's client-address keys resolve it (`use-forwarded-headers`, `proxy-real-ip-cidr`, `use-proxy-protocol`: docs/configmap.md), as nginx's $remote_addr after its realip module; without them, the connection's. A list with a bad entry refuses every request with 503, as ingress-nginx does, except that ingress-nginx serves with the good entries when some of them are plain addresses; Portico never guesses which part was meant. The 403 and 503 bodies are one line of plain text, not nginx's HTML page.";
 
 const allowDoc = (alias: string) => ({
   default: 'none: every client',

@@ -6,8 +6,9 @@ import type { ReadSettings, Setting } from './registry.js';
 import { TLS_SETTINGS } from './tls.js';
 import { LIMIT_SETTINGS } from './limits.js';
 import { BEHAVIOUR_SETTINGS } from './behaviour.js';
+import { CLIENT_ADDRESS_SETTINGS } from './client-address.js';
 
-export const SETTINGS: readonly Setting[] = [...TLS_SETTINGS, ...LIMIT_SETTINGS, ...BEHAVIOUR_SETTINGS];
+export const SETTINGS: readonly Setting[] = [...TLS_SETTINGS, ...LIMIT_SETTINGS, ...BEHAVIOUR_SETTINGS, ...CLIENT_ADDRESS_SETTINGS];
 
 /** The ConfigMap's data entries read through every key's grammar (rules G1-G4). */
 export function readGlobalSettings(entries: readonly (readonly [string, string])[], object: string): ReadSettings {
