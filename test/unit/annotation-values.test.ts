@@ -146,6 +146,11 @@ void describe('cidrList: net.ParseCIDR and net.ParseIP, comma-separated', () => 
       assert.equal(refusal(cidrList, `10.0.0.0/${bits}`), `${JSON.stringify(`10.0.0.0/${bits}`)} in ${JSON.stringify(`10.0.0.0/${bits}`)} is not an IP address or CIDR block`);
   });
 
+  test('spaces around an item are allowed, a tab or a line break is not', () => {
+    assert.deepEqual(value(cidrList.parse(' 10.0.0.0/8 ,  10.1.0.0/16 ')), ['10.0.0.0/8', '10.1.0.0/16']);
+    for (const raw of ['10.0.0.0/8\n', '\t10.0.0.0/8', '10.0.0.0/8,\r\n10.1.0.0/16']) assert.equal(cidrList.parse(raw).ok, false, JSON.stringify(raw));
+  });
+
   test('the reason names the bad item and the whole value', () => {
     assert.equal(refusal(cidrList, '10.0.0.1, 10.0.0.0/33'), '"10.0.0.0/33" in "10.0.0.1, 10.0.0.0/33" is not an IP address or CIDR block');
     assert.equal(cidrList.describe, 'a comma-separated list of IP addresses or CIDR blocks');

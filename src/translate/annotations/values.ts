@@ -94,7 +94,8 @@ export const cidrList: ValueGrammar<string[]> = {
   parse: (raw) => {
     const out: string[] = [];
     for (const part of raw.split(',')) {
-      const item = part.trim();
+      // Spaces only: a tab or a line break around an item is refused, as everywhere else.
+      const item = trimSpaces(part);
       const [address = '', bits, extra] = item.split('/');
       // A zone (`fe80::1%eth0`) is no part of a CIDR block; Go's parser refuses it too.
       const family = address.includes('%') ? 0 : isIP(address);
