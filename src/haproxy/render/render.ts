@@ -36,6 +36,7 @@ import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygi
 import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import type { StatusCodes } from './global-settings.js';
+import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -110,6 +111,8 @@ export const MAPS = {
   hostRedirects: 'maps/host-redirects.map',
   /** A passthrough host (ssl-passthrough) -> the TCP section its TLS connections go to (passthrough.ts). */
   passthrough: PASSTHROUGH_MAP,
+  /** The settings ConfigMap's block lists (global-access.ts), keyed by block or pattern. */
+  ...BLOCK_MAPS,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -365,6 +368,7 @@ export function featuresInUse(model: RoutingModel): Set<string> {
   for (const [map] of sharedEntries(model)) out.add(map);
   for (const g of model.hostGroups) for (const f of groupFeatures(g)) out.add(f);
   for (const f of FAMILIES) if (f.backendData && out.has(f.backendData.with)) out.add(f.backendData.map);
+  for (const f of blockFeatures(model.global)) out.add(f);
   return out;
 }
 
@@ -437,6 +441,7 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
   sharedEntries(model).forEach(add);
   for (const b of model.backends) backendEntries(b, sectionOf).forEach(add);
+  blockEntries(model.global).forEach(add);
   // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do), and a
   // backend map whenever its route map has lines, even without a line of its own.
   const companions = new Set(FAMILIES.flatMap((f) => (f.backendData && lines[f.backendData.with].length > 0 ? [f.backendData.map] : [])));
@@ -948,6 +953,7 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   const routeDefaults = routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n${indent(routeRules)}`] : [];
   /** A phase's rules as lines of a frontend, or nothing. */
   const self = selfListeners(o);
+  const blocks = blockRules(model.global, features, (m) => map(MAPS[m]));
   const phase = (p: Phase, tls: boolean): string => {
     const rules = phaseRules(p, features, map, tls, self, codes);
     return rules.length > 0 ? `${indent(rules)}\n` : '';
@@ -985,7 +991,7 @@ ${indent([...(f.tls && passthrough ? [] : connectionRules(o.edge)), ...(f.tls ? 
   # per request (set-src from a trusted proxy's header) must set this variable again.
   tcp-request session set-var(sess.client) src,lower
 ${indent(requestHygieneRules(o.edge))}
-  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
+${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
   http-request add-header X-Forwarded-For %[var(sess.client)]
   http-request set-header X-Forwarded-Proto ${f.tls ? 'https' : 'http'}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]

@@ -8,6 +8,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const LIVE: Record<Setting['doc']['live'], string> = {
   reload: 'a hitless reload',
   routes: 'route updates (runtime API)',
+  maps: 'map updates (runtime API); a reload when the list becomes non-empty or empty',
   none: 'nothing to apply',
 };
 
@@ -33,7 +34,8 @@ Portico's flag of the same meaning (the "default" column names it); a key it lea
 annotation of the same name on an Ingress wins over both for that Ingress's paths, where ingress-nginx lets it.
 
 Each value passes a strict grammar first. A value that does not is reported (rule G1 in [rules.md](rules.md)) and
-that key keeps its default; a key of ingress-nginx's that Portico does not read yet is reported with G2, a key
+that key keeps its default, except where its absence would grant access (the access lists, the block lists, global
+authentication: their rows say what a refused value does instead); a key of ingress-nginx's that Portico does not read yet is reported with G2, a key
 ingress-nginx never had with G3 (naming the key that was probably meant), a valid value Portico honours only in part
 with G4, and a ConfigMap that does not exist with G5 (every flag keeps its value). Findings are log lines and
 Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's configuration text unchecked.

@@ -19,8 +19,9 @@ export interface SettingDoc {
   /** For a key that is read (its value must pass the grammar) but needs nothing done in HAProxy: why. */
   noEffect?: string;
   /** How a change goes live: `reload` (the configuration text holds it: a hitless reload) or `routes` (route policies
-   * are rebuilt: map updates, or a reload where a rule is missing). */
-  live: 'reload' | 'routes' | 'none';
+   * are rebuilt: map updates, or a reload where a rule is missing) or `maps` (map lines of their own: a runtime update,
+   * and a reload when the first line arrives or the last one leaves). */
+  live: 'reload' | 'routes' | 'maps' | 'none';
 }
 
 export interface SettingSpec<T> {
@@ -30,6 +31,9 @@ export interface SettingSpec<T> {
   set(settings: GlobalSettings, value: T): void;
   /** What a valid value does not do (reported with rule G4, and `partial` in `portico check`). */
   notes?: (value: T) => string[];
+  /** For a key whose absence would grant access (an access list, authentication): what a refused value leaves in the
+   * settings instead of the default, and what that means (the G1 message says it). */
+  refused?: { set(settings: GlobalSettings): void; means: string };
   doc: SettingDoc;
 }
 
@@ -38,6 +42,7 @@ export interface Setting {
   key: string;
   describe: string;
   doc: SettingDoc;
+  refused?: SettingSpec<unknown>['refused'];
   apply(settings: GlobalSettings, raw: string): { reason: string } | { notes: string[] };
 }
 
@@ -46,6 +51,7 @@ export function setting<T>(spec: SettingSpec<T>): Setting {
     key: spec.key,
     describe: spec.grammar.describe,
     doc: spec.doc,
+    ...(spec.refused ? { refused: spec.refused } : {}),
     apply: (settings, raw) => {
       const parsed = spec.grammar.parse(raw);
       if (!parsed.ok) return { reason: parsed.reason };
@@ -104,7 +110,8 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
     }
     const result = s.apply(settings, value);
     if ('reason' in result) {
-      const note = `${result.reason}; ${s.doc.default === '' ? 'the key is ignored' : `the default (${s.doc.default}) applies`}`;
+      s.refused?.set(settings);
+      const note = `${result.reason}; ${s.refused ? s.refused.means : s.doc.default === '' ? 'the key is ignored' : `the default (${s.doc.default}) applies`}`;
       warn(key, 'G1', note);
       reports.push({ key, value, status: 'invalid', note });
       continue;
