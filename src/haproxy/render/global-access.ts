@@ -1,7 +1,9 @@
 // Render side of the settings ConfigMap's block lists (block-cidrs, block-user-agents, block-referers;
 // src/translate/settings/access.ts): one map each, so a changed list is a runtime map update, and a rule each, written
-// only while its map has lines, so a configuration without block lists pays nothing. The rules come before routing:
-// a blocked client gets 403 before anything answers on any host, as ingress-nginx returns 403 in every server.
+// only while its map has lines, so a configuration without block lists pays nothing. The rules come before routing,
+// after the client address is settled (a trusted proxy's header may name it, as nginx's realip module does for its
+// `deny`): a blocked client gets 403 before anything answers on any host, as ingress-nginx returns 403 in every
+// server.
 import type { GlobalSettings } from '../../model/types.js';
 import { uniqueBlocks } from './policy/ip-blocks.js';
 

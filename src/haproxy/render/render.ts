@@ -991,7 +991,7 @@ ${indent([...(f.tls && passthrough ? [] : connectionRules(o.edge)), ...(f.tls ? 
   # per request (set-src from a trusted proxy's header) must set this variable again.
   tcp-request session set-var(sess.client) src,lower
 ${indent(requestHygieneRules(o.edge))}
-${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
+  # X9: the client address appended (a header of its own after any the client sent, as option forwardfor adds it).
   http-request add-header X-Forwarded-For %[var(sess.client)]
   http-request set-header X-Forwarded-Proto ${f.tls ? 'https' : 'http'}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
@@ -1001,7 +1001,7 @@ ${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # X9: the client address appe
   # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
   # the client, unlike a unique-id built from connection fields.
   http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
-  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
+${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
   http-request set-var(txn.route) base,concat(${PATH_END}),map_beg(${map(MAPS.paths)}) if { req.fhdr(host),map_str(${map(MAPS.hosts)}) -m found }
