@@ -149,11 +149,15 @@ describe('global external authentication', () => {
 });
 
 describe('live edits of the ConfigMap', () => {
-  test('a changed block-cidrs is a map update: no reload', async () => {
+  test('changed block-cidrs and block-user-agents are map updates (regex keys through the runtime API): no reload', async () => {
     const reloads = await reloadCount(portico.adminPort);
-    await writeManifest(dir, 'settings.yaml', settings({ 'block-cidrs': '127.0.0.4' }));
+    await writeManifest(dir, 'settings.yaml', settings({ 'block-cidrs': '127.0.0.4', 'block-user-agents': '"Bad Bot/2.0", ~*crawler' }));
     await waitFor(async () => (await get('exempt.test', { localAddress: BLOCKED })).status === 200, { timeoutMs: 5000, message: 'the old block still applied' });
     assert.equal((await get('exempt.test', { localAddress: '127.0.0.4' })).status, 403);
+    await waitFor(async () => (await get('exempt.test', { headers: { 'user-agent': 'BadBot/1.0' } })).status === 200, { timeoutMs: 5000, message: 'the old user agent still blocked' });
+    assert.equal((await get('exempt.test', { headers: { 'user-agent': 'bad bot/2.0' } })).status, 403);
+    assert.equal((await get('exempt.test', { headers: { 'user-agent': 'SuperCrawler 3' } })).status, 403);
+    assert.equal((await get('exempt.test', { headers: { 'user-agent': 'Mozilla Scrapy/2.11' } })).status, 200);
     assert.equal(await reloadCount(portico.adminPort), reloads);
   });
 
