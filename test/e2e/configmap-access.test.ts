@@ -2,7 +2,7 @@
 // clients on their own loopback addresses: block-cidrs, block-user-agents and block-referers answer 403 before
 // anything else on every host; whitelist-source-range is the default allowlist an Ingress's own annotation replaces;
 // global-auth-* sends every route without its own auth-url to the oauth2-proxy stand-in (401 -> signin redirect, 2xx
-// with the response headers passed), except an Ingress with enable-global-auth "false" and paths under
+// with the response headers passed; the method and the snippet's header reach the auth service), except an Ingress with enable-global-auth "false" and paths under
 // no-auth-locations. Live: a changed block list or global-auth-url is a runtime update (the reload counter stays);
 // emptying a block list takes one reload (its rule goes); refused values fail closed (503) and are fixed live.
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +33,8 @@ const SETTINGS: Record<string, string> = {
   'global-auth-url': AUTH_URL,
   'global-auth-signin': 'https://login.test/oauth2/start',
   'global-auth-response-headers': 'X-Auth-Request-User',
+  'global-auth-method': 'POST',
+  'global-auth-snippet': 'proxy_set_header X-Auth-From global-$host;',
 };
 
 const settings = (changes: Record<string, string | undefined> = {}): string => {
@@ -130,7 +132,11 @@ describe('global external authentication', () => {
     assert.equal(echo.headers['x-auth-request-user'], 'alice');
     assert.equal(echo.headers['x-auth-request-email'], undefined);
     assert.equal(oauth.requests.length, asked + 1);
-    assert.equal(oauth.requests.at(-1)!.url, '/oauth2/auth');
+    const a = oauth.requests.at(-1)!;
+    assert.equal(a.url, '/oauth2/auth');
+    assert.equal(a.method, 'POST', 'global-auth-method');
+    assert.equal(a.headers['x-auth-from'], 'global-app.test', "global-auth-snippet's proxy_set_header, its variable expanded");
+    assert.equal(a.headers['x-original-uri'], '/data', 'sent with a method, as ingress-nginx does');
   });
 
   test('enable-global-auth "false" exempts an Ingress: served without asking', async () => {
