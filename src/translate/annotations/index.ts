@@ -84,9 +84,9 @@ export interface ConfigMapValues {
 }
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
- * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
-/** `access`: the settings ConfigMap's defaults (access lists, global authentication); `authExempt`: the path is under
- * no-auth-locations, so it gets no external authentication (a refused auth-url of its own still refuses it). */
+ * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one; `access`: the settings
+ * ConfigMap's defaults, access lists and global authentication; `authExempt`: the path is under no-auth-locations, so
+ * it gets no external authentication, though a refused auth-url of its own still refuses it). */
 export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsRedirectDefaults, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}, access?: AccessDefaults, authExempt = false): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, https);
   const policy: RoutePolicy = { redirectToHttps };
