@@ -653,6 +653,41 @@ export interface GlobalSettings {
   computeFullForwardedFor?: boolean;
   /** `use-proxy-protocol`: the listeners take only connections that start with a PROXY header. */
   useProxyProtocol?: boolean;
+
+  // Access, controller-wide (src/translate/settings/access.ts).
+  /** `block-cidrs`: CIDR blocks (canonical, `address/bits`) whose clients get 403 on every request. */
+  blockCidrs?: string[];
+  /** `block-user-agents`, `block-referers`: PCRE2 patterns matched against the request's first User-Agent or Referer
+   * header (a plain string entry became an anchored, case-insensitive pattern of its escaped text); a match gets 403. */
+  blockUserAgents?: string[];
+  blockReferers?: string[];
+  /** `whitelist-source-range`, `denylist-source-range`: the defaults of the annotations of the same names, each
+   * replaced by an Ingress's own; `refuse`: the value was refused, and routes without their own list answer 503. */
+  allowSourceRange?: string[] | 'refuse';
+  denySourceRange?: string[] | 'refuse';
+  /** `global-auth-*`: external authentication of every route without its own auth-url (unless `enable-global-auth`
+   * is false). Only the keys set; `refused`: a key that fails closed had a bad value. */
+  globalAuth?: GlobalAuthSettings;
+  /** `no-auth-locations`: Ingress paths starting with one of these get no external authentication. Unset:
+   * `/.well-known/acme-challenge`. */
+  noAuthLocations?: string[];
+}
+
+/** The `global-auth-*` keys, as read (src/translate/settings/access.ts). */
+export interface GlobalAuthSettings {
+  url?: string;
+  method?: ExternalAuthPolicy['method'];
+  signin?: string;
+  signinRedirectParam?: string;
+  responseHeaders?: string[];
+  requestRedirect?: string;
+  cacheKey?: string;
+  cacheDurations?: { statuses: number[]; seconds: number }[];
+  alwaysSetCookie?: boolean;
+  /** global-auth-snippet's proxy_set_header: lowercase name -> value, as auth-snippet's. */
+  requestHeaders?: [name: string, value: string][];
+  /** The keys that fail closed and had a bad value: every route global authentication covers answers 503. */
+  refused?: string[];
 }
 
 export interface TranslateResult {

@@ -4,6 +4,8 @@ import type { BasicAuth, BackendPolicy, BackendTls, Diagnostic, HostGroup, PathR
 import { regexPaths, regexRoutePolicy, routePolicy } from './annotations/index.js';
 import type { ConfigMapValues } from './annotations/index.js';
 import type { HttpsRedirectDefaults } from './annotations/redirects.js';
+import { DEFAULT_NO_AUTH_LOCATIONS } from './settings/access.js';
+import type { AccessDefaults } from './settings/access.js';
 import { customHeadersOf } from './annotations/custom-headers.js';
 import { authProxyHeadersOf } from './annotations/auth-external.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
@@ -21,6 +23,9 @@ import type { BackendSpec, IngressInfo } from './validate-ingress.js';
 export interface RouteOptions {
   /** The controller-wide defaults of the HTTP to HTTPS redirect (rule T9): flags, then the ConfigMap's keys. */
   https: HttpsRedirectDefaults;
+  /** The ConfigMap's access-list defaults, global authentication and no-auth-locations; absent: none of them, and
+   * ingress-nginx's default no-auth-locations. */
+  access?: AccessDefaults;
   /** A Secret by namespace/name (basic authentication's users); the translator records which ones a group read, so
    * that a changed Secret rebuilds the groups that use it. Absent: no Secret exists. */
   secret?: (key: string) => Obj | undefined;
@@ -46,6 +51,11 @@ function configMapResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing:
     memo.set(ing, out);
     return out;
   };
+}
+
+/** Whether a path is under no-auth-locations (ingress-nginx compares the Ingress path as written, by prefix). */
+function authExempt(path: string, opts: RouteOptions): boolean {
+  return (opts.access?.noAuthLocations ?? DEFAULT_NO_AUTH_LOCATIONS).some((l) => path.startsWith(l));
 }
 
 /** The basic authentication of an Ingress's routes, its findings pushed once per Ingress and group. */
@@ -257,8 +267,20 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const hostAuth = hostClientAuth(ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), opts.secret ?? (() => undefined));
   if (hostAuth) diagnostics.push(...hostAuth.diagnostics);
   const policyOf = (ing: IngressInfo): RoutePolicy => {
-    const base = routePolicy(ing.annotations, tlsHost, opts.https, serverSnippet, authFor(ing), configMapsFor(ing));
+    const base = routePolicy(ing.annotations, tlsHost, opts.https, serverSnippet, authFor(ing), configMapsFor(ing), opts.access);
     return hostAuth ? { ...base, clientCert: hostAuth.policy } : base;
+  };
+  // Paths under no-auth-locations take the Ingress's policy made without external authentication, once per Ingress.
+  const exemptPolicies = new Map<IngressInfo, RoutePolicy>();
+  const policyAt = (ing: IngressInfo, path: string, policy: RoutePolicy): RoutePolicy => {
+    if (!authExempt(path, opts)) return policy;
+    let p = exemptPolicies.get(ing);
+    if (!p) {
+      const base = routePolicy(ing.annotations, tlsHost, opts.https, serverSnippet, authFor(ing), configMapsFor(ing), opts.access, true);
+      p = hostAuth ? { ...base, clientCert: hostAuth.policy } : base;
+      exemptPolicies.set(ing, p);
+    }
+    return p;
   };
 
   const exact = new Map<string, Candidate[]>();
@@ -283,7 +305,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics, { policy: policyFor(ing) });
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policy, ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policyAt(ing, path, policy), ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];
@@ -305,7 +327,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
       });
       continue;
     }
-    dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyOf(ing), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } };
+    dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyAt(ing, '/', policyOf(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
   attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
@@ -583,7 +605,7 @@ export function buildCatchAll(candidates: IngressInfo[], opts: RouteOptions): Ca
       });
       continue;
     }
-    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.https, undefined, authFor(ing), configMapsFor(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
+    winner = { ing, target: { backend: be, policy: withDefaultBackend(withAffinity(routePolicy(ing.annotations, false, opts.https, undefined, authFor(ing), configMapsFor(ing), opts.access, authExempt('/', opts)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } } };
   }
   const uses: BackendUses = winner ? useOf(refs, [winner.target], new Map([[winner.ing.key, winner.ing]])) : new Map<string, BackendUse>();
   return { target: winner?.target, uses, diagnostics };

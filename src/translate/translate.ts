@@ -9,6 +9,8 @@ import type { Backend, Diagnostic, GlobalSettings, HostGroup, IngressSummary, Tr
 import type { HttpsRedirectDefaults } from './annotations/redirects.js';
 import { configMapEntries } from './configmaps.js';
 import { readGlobalSettings } from './settings/index.js';
+import { accessDefaults } from './settings/access.js';
+import type { AccessDefaults } from './settings/access.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, objectRef, sortDiagnostics } from './diagnostics.js';
@@ -107,6 +109,8 @@ export class Translator {
   private globalRaw: Obj | undefined | null = null;
   private global: GlobalSettings | undefined;
   private https: HttpsRedirectDefaults;
+  /** The access lists' defaults, global authentication and no-auth-locations, as routes see them. */
+  private access: AccessDefaults = accessDefaults(undefined);
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
    * proportional to the number of findings, not to the number of objects. */
@@ -123,8 +127,8 @@ export class Translator {
 
   /**
    * Reads the --configmap ConfigMap again when it changed (rules G1-G5). Its settings keep their identity while their
-   * content is the same, so the planner sees no change; returns whether the redirect defaults routes are built with
-   * changed.
+   * content is the same, so the planner sees no change; returns whether the defaults routes are built with (the
+   * redirect to HTTPS, the access lists, global authentication) changed.
    */
   private updateGlobal(): boolean {
     const key = this.opts.configMap;
@@ -140,8 +144,11 @@ export class Translator {
     this.setFindings('c:global', read.diagnostics);
     const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
     if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
+    const access = accessDefaults(settings);
+    const accessChanged = JSON.stringify(access) !== JSON.stringify(this.access);
+    if (accessChanged) this.access = access;
     const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };
-    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return false;
+    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return accessChanged;
     this.https = https;
     return true;
   }
@@ -165,7 +172,8 @@ export class Translator {
     for (const group of this.secrets.readersOf(changedSecrets)) affectedGroups.add(group);
     const changedConfigMaps = this.configMaps.update(snapshot.configMaps);
     for (const group of this.configMaps.readersOf(changedConfigMaps)) affectedGroups.add(group);
-    // New defaults for the redirect to HTTPS change routes anywhere: every group is rebuilt (a rare, deliberate edit).
+    // New defaults for the redirect to HTTPS, the access lists or global authentication change routes anywhere: every
+    // group is rebuilt (a rare, deliberate edit).
     if (this.updateGlobal()) for (const key of this.groups.keys()) affectedGroups.add(key);
     const affectedBackends = new Set<string>();
     for (const key of affectedGroups) this.rebuildGroup(key, affectedBackends);
@@ -339,7 +347,7 @@ export class Translator {
     const before = this.groups.get(key);
     const secrets = this.secrets.recorder();
     const configMaps = this.configMaps.recorder();
-    const routeOpts = { https: this.https, secret: secrets.lookup, configMap: configMaps.lookup };
+    const routeOpts = { https: this.https, access: this.access, secret: secrets.lookup, configMap: configMaps.lookup };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
     this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
     this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);

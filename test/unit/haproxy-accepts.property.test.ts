@@ -494,8 +494,32 @@ const clientAddressSettings = fc.dictionary(
   { maxKeys: 8 },
 );
 
+
+// The settings ConfigMap (--configmap portico/settings): its access keys (block lists, access-list defaults, global
+// authentication) with values from the plausible to the hostile (line breaks, quotes, `#`, braces, HAProxy keywords,
+// exponential and non-compiling regexes, a megabyte), each alone or together.
+const ACCESS_KEYS = ['block-cidrs', 'block-user-agents', 'block-referers', 'whitelist-source-range', 'denylist-source-range', 'global-auth-url', 'global-auth-method', 'global-auth-signin', 'global-auth-response-headers', 'global-auth-request-redirect', 'global-auth-snippet', 'global-auth-cache-key', 'global-auth-cache-duration', 'no-auth-locations'];
+const accessValue = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '10.0.0.0/8, 192.0.2.7', '2001:db8::/32', '', '127.0.0.0/8,,', 'curl/7.1, "Bad Bot 1.0", ~*(wget|python), ~^Evil', '~*casino, spam.test', '~(a+)+$', '~[z-a]', '~(?=x)', '~*a\\sb',
+      'http://auth.test/check?u=$escaped_request_uri', 'https://$host/oauth2/start', 'X-Auth-Request-User, X-Auth-Request-Email', 'proxy_set_header X-A $host;', 'proxy_set_header X-A "a\nb";',
+      '$cookie__oauth2_proxy', '200 1m, 401 10s', 'PATCH', '/.well-known/acme-challenge,/public', 'default', '#x', 'a}\n  http-request allow', '" if TRUE #', 'x'.repeat(1 << 20), '10.0.0.0/8\n  http-request allow',
+    ),
+  },
+  { weight: 1, arbitrary: hostileString },
+);
+const accessSettings = fc.dictionary(fc.constantFrom(...ACCESS_KEYS), accessValue, { maxKeys: 6 });
+
+
+// Either family alone, or both in one ConfigMap.
+const settingsData = fc
+  .tuple(fc.option(clientAddressSettings, { nil: undefined }), fc.option(accessSettings, { nil: undefined }))
+  .map(([a, b]) => ({ ...a, ...b }));
+
 const options = fc.record({
-  settings: fc.option(clientAddressSettings, { nil: undefined, freq: 2 }),
+  settings: fc.option(settingsData, { nil: undefined, freq: 2 }),
   sslRedirect: fc.boolean(),
   /** Manifest mode (an implicit IngressClass), or API mode, where our IngressClass is usually defined. */
   manifests: fc.boolean(),
@@ -518,7 +542,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0, settingsBlockLists: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
@@ -545,6 +569,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       const routes = m.hostGroups.flatMap((g) => [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])]);
       if (routes.some((r) => r.policy.customHeaders || r.policy.externalAuth?.proxySetHeaders)) reached.configMapHeaders++;
       if (m.global?.useForwardedHeaders || m.global?.useProxyProtocol || m.global?.enableRealIp) reached.clientAddress++;
+      if (m.global?.blockCidrs?.length || m.global?.blockUserAgents?.length || m.global?.blockReferers?.length) reached.settingsBlockLists++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
@@ -648,5 +673,30 @@ stringData: {auth: "x\n"}
     const check = await renderAndCheck(model(objs), dir, defaultCertPem);
     assert.ok(check.ok, `${label}: haproxy -c rejected it:\n${check.output}`);
     assert.doesNotMatch(check.output, /more than once|WARNING/i, label);
+  }
+});
+
+test("the settings ConfigMap's access keys (each configmap-access* golden case, and a megabyte of hostile values): haproxy -c accepts", async () => {
+  const goldens = join(process.cwd(), 'test', 'golden');
+  const defaultCertPem = await generateDefaultCertificate();
+  const settings = { 'block-user-agents': `${'~*a'.repeat(1 << 18)}`, 'block-cidrs': '10.0.0.0/8\n  http-request allow', 'whitelist-source-range': '" #', 'global-auth-url': 'http://a.test/x}\n  lua-load /x' };
+  const cases: [string, Record<string, unknown>[]][] = readdirSync(goldens)
+    .filter((n) => n.startsWith('configmap-access'))
+    .sort()
+    .map((name) => {
+      const parsed = parseManifestText(readFileSync(join(goldens, name, 'in.yaml'), 'utf8'));
+      assert.ok(parsed.ok, name);
+      return [name, parsed.objects];
+    });
+  assert.ok(cases.length >= 2);
+  const app = parseManifestText('apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a, namespace: d}\nspec: {ingressClassName: portico, rules: [{host: a.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n');
+  assert.ok(app.ok);
+  cases.push(['hostile', [...app.objects, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: settings }]]);
+  for (const [name, objs] of cases) {
+    const result = translate(snapshotFromFiles(new Map([['all.yaml', objs]])).snapshot, { controllerName: CONTROLLER, ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true, configMap: 'portico/settings' });
+    assert.ok(result.model.global, `${name}: the ConfigMap was read`);
+    const check = await renderAndCheck(result.model, join(work, `settings-${name}`), defaultCertPem);
+    assert.ok(check.ok, `${name}: haproxy -c rejected it:\n${check.output}`);
+    assert.doesNotMatch(check.output, /WARNING/i, name);
   }
 });

@@ -60,7 +60,15 @@ export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSe
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
     const { sslRedirect: _s, forceSslRedirect: _f, ...rest } = g ?? {};
-    return JSON.stringify(rest);
+    return JSON.stringify(withoutAccessData(rest));
   };
   return textual(a) === textual(b);
+}
+
+/** The access settings as far as the text holds them: the access lists, global authentication and no-auth-locations
+ * reach HAProxy through the routes; a block list through its map, the text holding only whether it has lines. */
+function withoutAccessData(g: GlobalSettings): GlobalSettings & { blockListsInUse?: string } {
+  const { allowSourceRange: _a, denySourceRange: _d, globalAuth: _g, noAuthLocations: _n, blockCidrs, blockUserAgents, blockReferers, ...rest } = g;
+  const inUse = [blockCidrs, blockUserAgents, blockReferers].map((l) => ((l?.length ?? 0) > 0 ? '1' : '0')).join('');
+  return inUse === '000' ? rest : { ...rest, blockListsInUse: inUse };
 }

@@ -37,6 +37,7 @@ import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
+import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -111,6 +112,8 @@ export const MAPS = {
   hostRedirects: 'maps/host-redirects.map',
   /** A passthrough host (ssl-passthrough) -> the TCP section its TLS connections go to (passthrough.ts). */
   passthrough: PASSTHROUGH_MAP,
+  /** The settings ConfigMap's block lists (global-access.ts), keyed by block or pattern. */
+  ...BLOCK_MAPS,
 } as const;
 /** Ends every lookup in the paths map. HAProxy's `path` stops before the query, so it never holds a `?`: a key that
  * ends in one matches the whole request path only, while a key that ends in `/` matches every path below it. */
@@ -366,6 +369,7 @@ export function featuresInUse(model: RoutingModel): Set<string> {
   for (const [map] of sharedEntries(model)) out.add(map);
   for (const g of model.hostGroups) for (const f of groupFeatures(g)) out.add(f);
   for (const f of FAMILIES) if (f.backendData && out.has(f.backendData.with)) out.add(f.backendData.map);
+  for (const f of blockFeatures(model.global)) out.add(f);
   return out;
 }
 
@@ -438,6 +442,7 @@ export function renderMaps(model: RoutingModel, sectionOf: SectionOf = OWN_SECTI
   catchAllEntries(model.catchAll, sectionOf).forEach(add);
   sharedEntries(model).forEach(add);
   for (const b of model.backends) backendEntries(b, sectionOf).forEach(add);
+  blockEntries(model.global).forEach(add);
   // The routing maps always exist; a feature's map only while some route uses the feature (as its rules do), and a
   // backend map whenever its route map has lines, even without a line of its own.
   const companions = new Set(FAMILIES.flatMap((f) => (f.backendData && lines[f.backendData.with].length > 0 ? [f.backendData.map] : [])));
@@ -957,6 +962,7 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   const routeDefaults = routeRules.length > 0 ? [`defaults ${ROUTE_DEFAULTS} from ${BASE_DEFAULTS}\n${indent(routeRules)}`] : [];
   /** A phase's rules as lines of a frontend, or nothing. */
   const self = selfListeners(o);
+  const blocks = blockRules(features, (m) => map(MAPS[m]));
   const phase = (p: Phase, tls: boolean): string => {
     const rules = phaseRules(p, features, map, tls, self, codes);
     return rules.length > 0 ? `${indent(rules)}\n` : '';
@@ -1006,7 +1012,7 @@ ${indent(clientAddressRules(clientAddress, dir, f.tls, f.port))}
   # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
   # the client, unlike a unique-id built from connection fields.
   http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
-  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
+${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
   http-request set-var(txn.route) base,concat(${PATH_END}),map_beg(${map(MAPS.paths)}) if { req.fhdr(host),map_str(${map(MAPS.hosts)}) -m found }

@@ -9,6 +9,7 @@ import { cmp } from '../../translate/diagnostics.js';
 import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS, MAPS, caFilesOf, caPath, crlPath, crtListEntry, catchAllEntries, certificatePath, defaultCertificatePem, dialledServers, groupEntries, groupFeatures, groupRoutes, inheritSharedEntries, renderMaps, sectionFlavour, spareFlavour, routeFeatures, sharedEntries, sniName, usesSharedLines } from '../render/render.js';
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 import { sameConfigurationText } from '../render/global-settings.js';
+import { blockEntries } from '../render/global-access.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
 export interface Layout {
@@ -140,11 +141,13 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
   // Lines that depend on several routes together, compared whole whenever some route may have changed.
   const shared = sharedLinesMayDiffer(state.model, next) ? { before: sharedEntries(state.model), after: sharedEntries(next) } : undefined;
   if (!shared) inheritSharedEntries(state.model, next);
-  const missing = missingFeature(state, next, shared?.after ?? []);
+  // The block lists' lines, compared whole when the settings changed (sameConfigurationText let only their lines differ).
+  const blocks = state.model.global === next.global ? undefined : { before: blockEntries(state.model.global), after: blockEntries(next.global) };
+  const missing = missingFeature(state, next, [...(shared?.after ?? []), ...(blocks?.after ?? [])]);
   if (missing !== undefined) return { reload: `the frontend has no rule for ${missing} yet` };
   // Unlike a rule left behind, the SNI frontend costs every HTTPS connection a hop: it goes with the last host using it.
   if (state.layout.features.has('passthrough') && state.model.hostGroups !== next.hostGroups && !next.hostGroups.some((g) => g.passthrough !== undefined)) return { reload: 'no host passes TLS through any more' };
-  const mapOps = planMaps(state, next, bound, shared);
+  const mapOps = planMaps(state, next, bound, shared, blocks);
   const certOps = planCertificates(state, next, generatedDefaultCertPem);
   const tlsOps = planBackendTls(state, next);
   const ops = [...certOps.create, ...tlsOps.create, ...serverAdds, ...mapOps.upserts, ...mapOps.deletes, ...certOps.remove, ...serverDels, ...tlsOps.remove];
@@ -187,7 +190,7 @@ function sharedLinesMayDiffer(a: RoutingModel, b: RoutingModel): boolean {
 
 const ORDERED_MAPS: ReadonlySet<MapName> = new Set(['regexPaths']);
 
-function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>, shared: { before: MapEntry[]; after: MapEntry[] } | undefined): { upserts: Op[]; deletes: Op[] } {
+function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<string, string>, shared: { before: MapEntry[]; after: MapEntry[] } | undefined, blocks?: { before: MapEntry[]; after: MapEntry[] }): { upserts: Op[]; deletes: Op[] } {
   const oldSection = sectionResolver(state.layout, state.bound);
   const newSection = sectionResolver(state.layout, bound);
   const before = new Map<MapName, Map<string, string>>();
@@ -207,6 +210,8 @@ function planMaps(state: RuntimeState, next: RoutingModel, bound: ReadonlyMap<st
   }
   shared?.before.forEach(put(before));
   shared?.after.forEach(put(after));
+  blocks?.before.forEach(put(before));
+  blocks?.after.forEach(put(after));
   // Lines made from a backend's servers (cookie affinity's pods) follow the servers: a pod added or removed is a map
   // update, like the server itself.
   for (const [a, b] of changedPairs<Backend>(state.model.backends, next.backends, (x) => x.name)) {

@@ -186,7 +186,7 @@ export const AUTH_EXTERNAL_ANNOTATIONS = [
     invalid: { set: (v) => (v.authUrlBroken = true), means: "every request to this Ingress's paths gets 503 until the value is fixed (external authentication fails closed, as in ingress-nginx)" },
     doc: {
       default: 'none: no external authentication',
-      what: `Before a request reaches this Ingress's backend, Portico asks this URL (HAProxy's Lua HTTP client, from the request's own thread) with the client's headers and without its body, plus X-Original-URL, X-Original-Method, X-Sent-From, X-Real-IP, X-Forwarded-For, X-Auth-Request-Redirect, X-Request-ID and Host as ingress-nginx's auth location sets them. 2xx: the request goes on; 401: a 302 to \`auth-signin\` (401 without it, with the service's WWW-Authenticate); 403: 403; any other answer, or no answer: 500. ${VARIABLES_DOC} A host written \`$host\` or \`$http_host\` is dialled on Portico's own listener (the port of the URL's scheme) with that Host and SNI, which is where the client's DNS name leads; any other host name is resolved through \`--resolvers\` (HAProxy's resolvers read neither /etc/hosts nor search domains: write \`oauth2-proxy.auth.svc.cluster.local\`). Live: a changed URL or setting is a map update.`,
+      what: `Before a request reaches this Ingress's backend, Portico asks this URL (HAProxy's Lua HTTP client, from the request's own thread) with the client's headers and without its body, plus X-Original-URL, X-Original-Method, X-Sent-From, X-Real-IP, X-Forwarded-For, X-Auth-Request-Redirect, X-Request-ID and Host as ingress-nginx's auth location sets them. 2xx: the request goes on; 401: a 302 to \`auth-signin\` (401 without it, with the service's WWW-Authenticate); 403: 403; any other answer, or no answer: 500. ${VARIABLES_DOC} A host written \`$host\` or \`$http_host\` is dialled on Portico's own listener (the port of the URL's scheme) with that Host and SNI, which is where the client's DNS name leads; any other host name is resolved through \`--resolvers\` (HAProxy's resolvers read neither /etc/hosts nor search domains: write \`oauth2-proxy.auth.svc.cluster.local\`). Paths under the settings ConfigMap's \`no-auth-locations\` (by default \`/.well-known/acme-challenge\`, as in ingress-nginx) are not authenticated. Live: a changed URL or setting is a map update.`,
       differences:
         "the request to the auth service carries Portico's X-Forwarded-Host and -Port, and `User-Agent`/`Accept` as the client sent them (HAProxy's client adds `Accept: */*` and `User-Agent: HAProxy` only when the client sent none). An auth service that cannot be reached is retried by HAProxy's client (3 more times, about 1 s apart), so the 500 comes after about 3 s, where nginx answers at once; one that does not answer gets 500 after 4 tries of 2.5 s (10 s; nginx waits 60 s once). HTTPS certificates of the auth service are not verified (neither are they by ingress-nginx). The 401, 403 and 500 bodies are one line of plain text, not nginx's HTML page. A bad value refuses every request to the paths with 503 (as ingress-nginx's LocationDenied).",
     },
@@ -330,11 +330,10 @@ export const AUTH_EXTERNAL_ANNOTATIONS = [
     name: 'enable-global-auth',
     scope: 'route',
     grammar: bool,
-    set: () => undefined,
+    set: (v, x) => (v.enableGlobalAuth = x),
     doc: {
       default: '`true`',
-      what: 'Accepted and checked.',
-      noEffect: 'global external authentication (the ConfigMap\'s `global-auth-url`) is not supported yet, so there is nothing to opt out of.',
+      what: "`false` exempts this Ingress's paths from the settings ConfigMap's `global-auth-url` (docs/configmap.md). An Ingress with its own `auth-url` uses its own whatever this says. A bad value is reported (A1) and global authentication applies, as in ingress-nginx. Live: a route update.",
     },
   }),
 ];

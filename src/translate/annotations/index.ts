@@ -6,6 +6,7 @@ import { NGINX_PREFIX, PORTICO_PREFIX, parseAnnotations } from './registry.js';
 import type { Annotation, AnnotationValues } from './registry.js';
 import { REDIRECT_ANNOTATIONS, redirectOf, redirectsToHttps } from './redirects.js';
 import type { HttpsRedirectDefaults } from './redirects.js';
+import type { AccessDefaults } from '../settings/access.js';
 import { TIMEOUT_ANNOTATIONS, serverTimeoutOf } from './timeouts.js';
 import { BODY_ANNOTATIONS } from './body.js';
 import { UPSTREAM_ANNOTATIONS } from './upstream.js';
@@ -19,7 +20,7 @@ import { SNIPPET_ANNOTATIONS, routeSnippets } from './snippets.js';
 import { AFFINITY_ANNOTATIONS, checkAffinity, wantsAffinity } from './affinity.js';
 import type { SnippetPolicy } from './snippets.js';
 import { AUTH_BASIC_ANNOTATIONS, checkAuth } from './auth-basic.js';
-import type { BasicAuth, HeaderEdits } from '../../model/types.js';
+import type { BasicAuth, ExternalAuthPolicy, HeaderEdits } from '../../model/types.js';
 import { AUTH_EXTERNAL_ANNOTATIONS, checkExternalAuth, externalAuthOf } from './auth-external.js';
 import { RATE_LIMIT_ANNOTATIONS, rateLimitOf } from './ratelimit.js';
 import { AUTH_TLS_ANNOTATIONS } from './auth-tls.js';
@@ -83,8 +84,10 @@ export interface ConfigMapValues {
 }
 
 /** The policy of the routes one Ingress contributes to a host group (`tlsHost`: the group's host has TLS;
- * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one). */
-export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsRedirectDefaults, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}): RoutePolicy {
+ * `serverSnippet`: the host's server-snippet, from the oldest Ingress on it that has one; `access`: the settings
+ * ConfigMap's defaults, access lists and global authentication; `authExempt`: the path is under no-auth-locations, so
+ * it gets no external authentication, though a refused auth-url of its own still refuses it). */
+export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsRedirectDefaults, serverSnippet?: SnippetPolicy, basicAuth?: BasicAuth | 'refuse', configMaps: ConfigMapValues = {}, access?: AccessDefaults, authExempt = false): RoutePolicy {
   const redirectToHttps = redirectsToHttps(v, tlsHost, https);
   const policy: RoutePolicy = { redirectToHttps };
   if (redirectToHttps && v.preserveTrailingSlash === true) policy.preserveTrailingSlash = true;
@@ -95,9 +98,18 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsR
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.connectionProxyHeader === 'close') policy.closeUpstreamConnection = true;
-  if (v.allowSourceRange !== undefined || v.denySourceRange !== undefined) policy.sourceRanges = { allow: v.allowSourceRange ?? [], deny: v.denySourceRange ?? [] };
-  const external = externalAuthOf(v, configMaps.authProxySetHeaders);
-  if (v.refuseAll || basicAuth === 'refuse' || external.refuse || configMaps.customHeaders === 'refuse') policy.refuseAll = true;
+  // An Ingress's own list replaces the ConfigMap's, each list on its own (ingress-nginx's annotation parsers take the
+  // ConfigMap's value as their default).
+  const allow = v.allowSourceRange ?? (access?.allow === 'refuse' ? undefined : access?.allow);
+  const deny = v.denySourceRange ?? (access?.deny === 'refuse' ? undefined : access?.deny);
+  if (allow !== undefined || deny !== undefined) policy.sourceRanges = { allow: allow ?? [], deny: deny ?? [] };
+  const listRefused = (v.allowSourceRange === undefined && access?.allow === 'refuse') || (v.denySourceRange === undefined && access?.deny === 'refuse');
+  const own = externalAuthOf(v, configMaps.authProxySetHeaders);
+  const external: { auth?: ExternalAuthPolicy; refuse: boolean } = authExempt ? { refuse: own.refuse } : { ...own };
+  const global = !authExempt && v.authUrl === undefined && v.authUrlBroken !== true && v.enableGlobalAuth !== false ? access?.externalAuth : undefined;
+  if (global === 'refuse') external.refuse = true;
+  else if (global) external.auth = global;
+  if (v.refuseAll || listRefused || basicAuth === 'refuse' || external.refuse || configMaps.customHeaders === 'refuse') policy.refuseAll = true;
   else {
     if (basicAuth) policy.basicAuth = basicAuth;
     if (external.auth) policy.externalAuth = external.auth;

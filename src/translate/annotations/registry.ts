@@ -121,6 +121,8 @@ export interface AnnotationValues {
   authUrl?: string;
   /** auth-url had a bad value: the paths refuse every request. */
   authUrlBroken?: true;
+  /** `enable-global-auth`: false exempts the Ingress from the ConfigMap's global-auth-url. */
+  enableGlobalAuth?: boolean;
   /** A companion of auth-url that fails closed had a bad value: with auth-url set, the paths refuse every request. */
   authBroken?: true;
   authMethod?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';

@@ -8,6 +8,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const LIVE: Record<Setting['doc']['live'], string> = {
   reload: 'a hitless reload',
   routes: 'route updates (runtime API)',
+  maps: 'map updates (runtime API); a reload when the list becomes non-empty or empty',
   none: 'nothing to apply',
 };
 
@@ -33,15 +34,17 @@ Portico's flag of the same meaning (the "default" column names it); a key it lea
 annotation of the same name on an Ingress wins over both for that Ingress's paths, where ingress-nginx lets it.
 
 Each value passes a strict grammar first. A value that does not is reported (rule G1 in [rules.md](rules.md)) and
-that key keeps its default; a key of ingress-nginx's that Portico does not read yet is reported with G2, a key
-ingress-nginx never had with G3 (naming the key that was probably meant), a valid value Portico honours only in part
-with G4, a value asking for what Portico cannot do at all with G6, and a ConfigMap that does not exist with G5
-(every flag keeps its value). Findings are log lines and
+that key keeps its default, except where its absence would grant access (the access lists, the block lists, global
+authentication: their rows say what a refused value does instead); a key of ingress-nginx's that Portico does not
+read yet is reported with G2, a key ingress-nginx never had with G3 (naming the key that was probably meant), a valid
+value Portico honours only in part with G4, a value asking for what Portico cannot do at all with G6, and a ConfigMap
+that does not exist with G5 (every flag keeps its value). Findings are log lines and
 Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's configuration text unchecked.
 
 "Goes live with" says how a change reaches HAProxy: a hitless reload (the new workers take new connections, the old
 ones finish theirs; no connection is dropped) for settings the configuration text holds, route updates through the
-runtime API for the defaults of route annotations. ${registry.length} of ${keys.length} keys are read so far
+runtime API for the defaults of route annotations, map updates through the runtime API for the block lists (a list
+that becomes empty or non-empty adds or removes its rule: a reload). ${registry.length} of ${keys.length} keys are read so far
 (${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why).
 
 | key | honoured | default | goes live with | what it does in Portico |

@@ -7,8 +7,18 @@ import { TLS_SETTINGS } from './tls.js';
 import { LIMIT_SETTINGS } from './limits.js';
 import { BEHAVIOUR_SETTINGS } from './behaviour.js';
 import { CLIENT_ADDRESS_SETTINGS } from './client-address.js';
+// Access: block lists, access-list defaults, global authentication.
+import { ACCESS_SETTINGS, accessDefaults } from './access.js';
+import type { AccessDefaults } from './access.js';
 
-export const SETTINGS: readonly Setting[] = [...TLS_SETTINGS, ...LIMIT_SETTINGS, ...BEHAVIOUR_SETTINGS, ...CLIENT_ADDRESS_SETTINGS];
+export const SETTINGS: readonly Setting[] = [
+  ...TLS_SETTINGS,
+  ...LIMIT_SETTINGS,
+  ...BEHAVIOUR_SETTINGS,
+  ...CLIENT_ADDRESS_SETTINGS,
+  // Access.
+  ...ACCESS_SETTINGS,
+];
 
 /** The ConfigMap's data entries read through every key's grammar (rules G1-G4). */
 export function readGlobalSettings(entries: readonly (readonly [string, string])[], object: string): ReadSettings {
@@ -16,8 +26,8 @@ export function readGlobalSettings(entries: readonly (readonly [string, string])
 }
 
 /** The part of the settings that route policies are built from: when it changes, every host group is rebuilt. */
-export function routeDefaults(s: GlobalSettings | undefined): { sslRedirect?: boolean; forceSslRedirect?: boolean } {
-  const out: { sslRedirect?: boolean; forceSslRedirect?: boolean } = {};
+export function routeDefaults(s: GlobalSettings | undefined): { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults } {
+  const out: { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults } = { access: accessDefaults(s) };
   if (s?.sslRedirect !== undefined) out.sslRedirect = s.sslRedirect;
   if (s?.forceSslRedirect !== undefined) out.forceSslRedirect = s.forceSslRedirect;
   return out;

@@ -19,8 +19,9 @@ export interface SettingDoc {
   /** For a key that is read (its value must pass the grammar) but needs nothing done in HAProxy: why. */
   noEffect?: string;
   /** How a change goes live: `reload` (the configuration text holds it: a hitless reload) or `routes` (route policies
-   * are rebuilt: map updates, or a reload where a rule is missing). */
-  live: 'reload' | 'routes' | 'none';
+   * are rebuilt: map updates, or a reload where a rule is missing) or `maps` (map lines of their own: a runtime update,
+   * and a reload when the first line arrives or the last one leaves). */
+  live: 'reload' | 'routes' | 'maps' | 'none';
 }
 
 export interface SettingSpec<T> {
@@ -30,9 +31,15 @@ export interface SettingSpec<T> {
   set(settings: GlobalSettings, value: T): void;
   /** What a valid value does not do (reported with rule G4, and `partial` in `portico check`). */
   notes?: (value: T) => string[];
+  /** The parts of a list the grammar left out (bad entries of a block list): each reported with rule G1, the key
+   * `invalid` in `portico check`, while the good parts apply. */
+  invalidParts?: (value: T) => string[];
   /** Why a valid value asks for what Portico cannot do at all (`enable-modsecurity: "true"`): reported with rule G6,
    * `unsupported` in `portico check`; undefined when this value is fine. */
   unsupported?: (value: T) => string | undefined;
+  /** For a key whose absence would grant access (an access list, authentication): what a refused value leaves in the
+   * settings instead of the default, and what that means (the G1 message says it). */
+  refused?: { set(settings: GlobalSettings): void; means: string };
   doc: SettingDoc;
 }
 
@@ -41,7 +48,8 @@ export interface Setting {
   key: string;
   describe: string;
   doc: SettingDoc;
-  apply(settings: GlobalSettings, raw: string): { reason: string } | { unsupported: string } | { notes: string[] };
+  refused?: SettingSpec<unknown>['refused'];
+  apply(settings: GlobalSettings, raw: string): { reason: string } | { unsupported: string } | { notes: string[]; invalid: string[] };
 }
 
 export function setting<T>(spec: SettingSpec<T>): Setting {
@@ -49,13 +57,14 @@ export function setting<T>(spec: SettingSpec<T>): Setting {
     key: spec.key,
     describe: spec.grammar.describe,
     doc: spec.doc,
+    ...(spec.refused ? { refused: spec.refused } : {}),
     apply: (settings, raw) => {
       const parsed = spec.grammar.parse(raw);
       if (!parsed.ok) return { reason: parsed.reason };
       const unsupported = spec.unsupported?.(parsed.value);
       if (unsupported !== undefined) return { unsupported };
       spec.set(settings, parsed.value);
-      return { notes: spec.notes?.(parsed.value) ?? [] };
+      return { notes: spec.notes?.(parsed.value) ?? [], invalid: spec.invalidParts?.(parsed.value) ?? [] };
     },
   };
 }
@@ -110,7 +119,8 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
     }
     const result = s.apply(settings, value);
     if ('reason' in result) {
-      const note = `${result.reason}; ${s.doc.default === '' ? 'the key is ignored' : `the default (${s.doc.default}) applies`}`;
+      s.refused?.set(settings);
+      const note = `${result.reason}; ${s.refused ? s.refused.means : s.doc.default === '' ? 'the key is ignored' : `the default (${s.doc.default}) applies`}`;
       warn(key, 'G1', note);
       reports.push({ key, value, status: 'invalid', note });
       continue;
@@ -120,8 +130,10 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
       reports.push({ key, value, status: 'unsupported', note: result.unsupported });
       continue;
     }
+    for (const n of result.invalid) warn(key, 'G1', n);
     for (const n of result.notes) warn(key, 'G4', n);
-    if (result.notes.length > 0) reports.push({ key, value, status: 'partial', note: result.notes.join('; ') });
+    if (result.invalid.length > 0) reports.push({ key, value, status: 'invalid', note: [...result.invalid, ...result.notes].join('; ') });
+    else if (result.notes.length > 0) reports.push({ key, value, status: 'partial', note: result.notes.join('; ') });
     else if (s.doc.noEffect !== undefined) reports.push({ key, value, status: 'ignored', note: s.doc.noEffect });
     else if (s.doc.differences !== undefined) reports.push({ key, value, status: 'partial', note: s.doc.differences });
     else reports.push({ key, value, status: 'supported', note: '' });
