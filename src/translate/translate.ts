@@ -9,6 +9,8 @@ import type { Backend, Diagnostic, GlobalSettings, HostGroup, IngressSummary, Tr
 import type { HttpsRedirectDefaults } from './annotations/redirects.js';
 import { configMapEntries } from './configmaps.js';
 import { readGlobalSettings } from './settings/index.js';
+import { readHeaderConfigMaps } from './settings/header-configmaps.js';
+import type { LoadBalanceWord } from './annotations/balance.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, objectRef, sortDiagnostics } from './diagnostics.js';
@@ -105,6 +107,10 @@ export class Translator {
   private globalRaw: Obj | undefined | null = null;
   private global: GlobalSettings | undefined;
   private https: HttpsRedirectDefaults;
+  /** The ConfigMaps the settings' keys named when last read, each as it was then (undefined: not found). */
+  private readonly globalReads = new Map<string, Obj | undefined>();
+  /** The settings' `load-balance`: the default of the annotation for backend policies. */
+  private loadBalance: LoadBalanceWord | undefined;
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
    * proportional to the number of findings, not to the number of objects. */
@@ -128,19 +134,29 @@ export class Translator {
     const key = this.opts.configMap;
     if (key === undefined) return false;
     const raw = this.configMaps.all.get(key);
-    if (raw === this.globalRaw) return false;
+    // The ConfigMaps its keys name (add-headers, proxy-set-headers) are read with it: a change to one reads it again.
+    const referencedSame = [...this.globalReads].every(([k, o]) => this.configMaps.all.get(k) === o);
+    if (raw === this.globalRaw && referencedSame) return false;
     this.globalRaw = raw;
     const slash = key.indexOf('/');
     const object = objectRef('ConfigMap', { namespace: key.slice(0, slash), name: key.slice(slash + 1) });
     const read = raw
       ? readGlobalSettings(configMapEntries(raw), object)
       : { settings: {}, diagnostics: [{ level: 'warning' as const, object, field: 'metadata.name', rule: 'G5', message: `the ConfigMap named by --configmap does not exist: every setting keeps its flag's value until it does` }] };
-    this.setFindings('c:global', read.diagnostics);
+    this.globalReads.clear();
+    const referenced = readHeaderConfigMaps(read.settings, (k) => {
+      const o = this.configMaps.all.get(k);
+      this.globalReads.set(k, o);
+      return o;
+    }, object);
+    this.setFindings('c:global', [...read.diagnostics, ...referenced]);
     const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
     if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
     const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };
-    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return false;
+    const loadBalance = settings?.loadBalance;
+    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect && loadBalance === this.loadBalance) return false;
     this.https = https;
+    this.loadBalance = loadBalance;
     return true;
   }
 
@@ -337,7 +353,7 @@ export class Translator {
     const before = this.groups.get(key);
     const secrets = this.secrets.recorder();
     const configMaps = this.configMaps.recorder();
-    const routeOpts = { https: this.https, secret: secrets.lookup, configMap: configMaps.lookup };
+    const routeOpts = { https: this.https, secret: secrets.lookup, configMap: configMaps.lookup, ...(this.loadBalance ? { loadBalance: this.loadBalance } : {}) };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
     this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
     this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);
