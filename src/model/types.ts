@@ -673,6 +673,9 @@ export interface GlobalSettings {
   sslCurves?: string;
   /** `ssl-prefer-server-ciphers`. */
   sslPreferServerCiphers?: boolean;
+  /** `ssl-dh-param`: the Secret (`namespace/name`) it names, and its parameters as PEM, once they passed the checks. */
+  sslDhParamSecret?: string;
+  sslDhParam?: string;
 }
 
 export interface TranslateResult {

@@ -10,6 +10,7 @@ import type { HttpsRedirectDefaults } from './annotations/redirects.js';
 import { configMapEntries } from './configmaps.js';
 import { readGlobalSettings } from './settings/index.js';
 import { readHeaderConfigMaps } from './settings/header-configmaps.js';
+import { readDhParam } from './settings/dh-param.js';
 import type { LoadBalanceWord } from './annotations/balance.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
@@ -109,6 +110,7 @@ export class Translator {
   private https: HttpsRedirectDefaults;
   /** The ConfigMaps the settings' keys named when last read, each as it was then (undefined: not found). */
   private readonly globalReads = new Map<string, Obj | undefined>();
+  private readonly globalSecretReads = new Map<string, Obj | undefined>();
   /** The settings' `load-balance`: the default of the annotation for backend policies. */
   private loadBalance: LoadBalanceWord | undefined;
   private last: TranslateResult | undefined;
@@ -135,7 +137,7 @@ export class Translator {
     if (key === undefined) return false;
     const raw = this.configMaps.all.get(key);
     // The ConfigMaps its keys name (add-headers, proxy-set-headers) are read with it: a change to one reads it again.
-    const referencedSame = [...this.globalReads].every(([k, o]) => this.configMaps.all.get(k) === o);
+    const referencedSame = [...this.globalReads].every(([k, o]) => this.configMaps.all.get(k) === o) && [...this.globalSecretReads].every(([k, o]) => this.secrets.all.get(k) === o);
     if (raw === this.globalRaw && referencedSame) return false;
     this.globalRaw = raw;
     const slash = key.indexOf('/');
@@ -149,7 +151,13 @@ export class Translator {
       this.globalReads.set(k, o);
       return o;
     }, object);
-    this.setFindings('c:global', [...read.diagnostics, ...referenced]);
+    this.globalSecretReads.clear();
+    const dhParam = readDhParam(read.settings, (k) => {
+      const o = this.secrets.all.get(k);
+      this.globalSecretReads.set(k, o);
+      return o;
+    }, object);
+    this.setFindings('c:global', [...read.diagnostics, ...referenced, ...dhParam]);
     const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
     if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
     const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };

@@ -4,13 +4,16 @@
 // use-http2 false (ALPN says http/1.1); ssl-ecdh-curve refusing a client without the curve; TLS sessions resumed from
 // the cache, and not once ssl-session-cache is false; large-client-header-buffers raising the header limit (and 400
 // past it); names with `_` dropped until enable-underscores-in-headers; hostile values of the settings' keys refused
-// while everything else applies. Live: each edit of the settings ConfigMap or of add-headers' ConfigMap is one
+// while everything else applies; ssl-dh-param's Secret setting the DHE group. Live: each edit of the settings ConfigMap or of add-headers' ConfigMap is one
 // hitless reload (docs/configmap.md: `reload`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import type { SecureVersion } from 'node:tls';
-import { configMap, docs, httpGet, httpsGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsHandshake, waitFor, writeManifest } from './harness/index.js';
+import { execFileSync } from 'node:child_process';
+import { connect as http2Connect } from 'node:http2';
+import type { Settings as Http2Settings } from 'node:http2';
+import { configMap, docs, httpGet, httpsGet, ingress, makeCert, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsHandshake, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, HttpOptions, HttpResponse, Portico } from './harness/index.js';
 import { rawRequest } from './harness/raw.js';
 
@@ -42,9 +45,10 @@ function settings(s: Settings = {}): string {
       'ssl-ecdh-curve': 'X25519',
       'ssl-session-cache': String(s.sessionCache ?? true),
       'enable-underscores-in-headers': String(s.underscores ?? false),
+      'ssl-dh-param': 'portico/dhparam',
       // Hostile: a line break with an HAProxy keyword, a comment, braces, a megabyte.
       'ssl-session-timeout': `10m\n  http-request return status 200`,
-      'http2-max-concurrent-streams': '50 # more',
+      'http2-max-concurrent-streams': s.http2 === true ? '50' : '50 # more',
       'ssl-session-cache-size': '{ 1m }',
       'keep-alive-requests': 'a'.repeat(1024 * 1024),
     },
@@ -65,6 +69,7 @@ function headerMaps(response: Record<string, string> = RESPONSE): string {
 const routes = (): string =>
   docs(
     ingress({ name: 'gh', rules: [{ host: 'gh.test', paths: [{ path: '/', pathType: 'Prefix', service: 'gh-app', port: 80 }] }] }),
+    ingress({ name: 'dh', tls: [{ hosts: ['dh.test'], secretName: 'dh-tls' }], rules: [{ host: 'dh.test', paths: [{ path: '/', pathType: 'Prefix', service: 'gh-app', port: 80 }] }] }),
     ingress({ name: 'own', annotations: { [`${P}custom-headers`]: 'own-headers' }, rules: [{ host: 'own.test', paths: [{ path: '/', pathType: 'Prefix', service: 'gh-app', port: 80 }] }] }),
   );
 
@@ -95,6 +100,9 @@ before(async () => {
   await writeManifest(dir, 'settings.yaml', settings());
   await writeManifest(dir, 'headers.yaml', headerMaps());
   await writeManifest(dir, 'routes.yaml', routes());
+  // An RSA certificate, for the DHE-RSA ciphers, and RFC 7919's 3072-bit group as ssl-dh-param's Secret.
+  const dhParams = execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe3072'], { encoding: 'utf8' });
+  await writeManifest(dir, 'secrets.yaml', docs(tlsSecretYaml('default', 'dh-tls', makeCert({ dnsNames: ['dh.test'], keyFormat: 'pkcs8', keyType: 'rsa' })), `apiVersion: v1\nkind: Secret\nmetadata: {name: dhparam, namespace: portico}\ndata:\n  dhparam.pem: ${Buffer.from(dhParams).toString('base64')}\n`));
   portico = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--configmap', 'portico/settings'] });
   await portico.waitReady();
 });
@@ -168,6 +176,17 @@ describe('TLS and HTTP tuning', () => {
     assert.equal((await tlsRequest({ curve: 'X25519' })).reused, false);
   });
 
+  test("ssl-dh-param: a DHE cipher's key exchange uses the Secret's 3072-bit group (HAProxy's own is 2048)", async () => {
+    const info = await new Promise<object | null>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: portico.httpsPort, servername: 'dh.test', rejectUnauthorized: false, maxVersion: 'TLSv1.2', ciphers: 'DHE-RSA-AES128-GCM-SHA256' }, () => {
+        resolve(s.getEphemeralKeyInfo());
+        s.end();
+      });
+      s.once('error', reject);
+    });
+    assert.deepEqual(info, { type: 'DH', size: 3072 });
+  });
+
   test('TLS sessions resume from the cache (TLS 1.2 and 1.3), with tickets off', async () => {
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const first = await tlsRequest({ maxVersion });
@@ -218,5 +237,15 @@ describe('live', () => {
     assert.equal((await tlsRequest({ maxVersion: 'TLSv1.2', session: first.session })).reused, false, 'no cache: a full handshake');
     const r = await rawRequest(portico.httpPort, ['GET / HTTP/1.1', 'Host: gh.test', 'X_Under: 1', 'Connection: close']);
     assert.equal((JSON.parse(r.body) as EchoReply).headers.x_under, '1');
+    const session = http2Connect(`https://127.0.0.1:${portico.httpsPort}`, { servername: 'gh.test', rejectUnauthorized: false });
+    try {
+      const streams = await new Promise<number | undefined>((resolve, reject) => {
+        session.once('remoteSettings', (settings: Http2Settings) => resolve(settings.maxConcurrentStreams));
+        session.once('error', reject);
+      });
+      assert.equal(streams, 50, 'http2-max-concurrent-streams, valid now');
+    } finally {
+      session.close();
+    }
   });
 });

@@ -16,6 +16,8 @@ import { render, renderConfig } from '../../src/haproxy/render/render.js';
 import { globalHeaderFiles, globalRequestHeaderRules, globalResponseHeaderRules, globalTuningLines, httpsBindOptions } from '../../src/haproxy/render/global-http.js';
 import { sameConfigurationText } from '../../src/haproxy/render/global-settings.js';
 import { model, OPTIONS } from './render-model.js';
+import { parseDhParams, readDhParam } from '../../src/translate/settings/dh-param.js';
+import { execFileSync } from 'node:child_process';
 
 const OBJECT = 'ConfigMap portico/settings';
 const read = (data: Record<string, string>) => readGlobalSettings(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1)), OBJECT);
@@ -80,9 +82,9 @@ describe('grammars', () => {
       'ssl-ecdh-curve': 'auto',
       'max-worker-connections': '0',
     });
-    assert.deepEqual(rules(r, 'G4').sort(), ['data[http2-max-requests]', 'data[ignore-invalid-headers]', 'data[keep-alive-requests]', 'data[large-client-header-buffers]', 'data[ssl-dh-param]', 'data[ssl-early-data]', 'data[ssl-session-tickets]']);
+    assert.deepEqual(rules(r, 'G4').sort(), ['data[http2-max-requests]', 'data[ignore-invalid-headers]', 'data[keep-alive-requests]', 'data[large-client-header-buffers]', 'data[ssl-early-data]', 'data[ssl-session-tickets]']);
     assert.deepEqual(rules(r, 'G1'), []);
-    assert.deepEqual(r.settings, { headerBytes: 8192, ignoreInvalidHeaders: false }, 'auto curves and 0 connections keep the defaults');
+    assert.deepEqual(r.settings, { headerBytes: 8192, ignoreInvalidHeaders: false, sslDhParamSecret: 'ingress-nginx/dhparam' }, 'auto curves and 0 connections keep the defaults');
     const status = new Map(r.reports.map((x) => [x.key, x.status]));
     assert.equal(status.get('ssl-session-tickets'), 'partial');
     assert.equal(status.get('http2-max-field-size'), 'ignored');
@@ -248,5 +250,80 @@ describe('render', () => {
     refuses({ http2MaxConcurrentStreams: 0 });
     refuses({ sslSessionTimeout: Number.NaN });
     assert.throws(() => render(model({ global: { addHeaders: { 'x-a': 'a\nb' } } }), OPTIONS, 'PEM\n'), /render: refusing/);
+  });
+});
+
+describe('ssl-dh-param', () => {
+  const ffdhe = (bits: number): string => execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', `group:ffdhe${bits}`], { encoding: 'utf8' });
+  const pemOf = (der: Buffer): string => `-----BEGIN DH PARAMETERS-----\n${der.toString('base64')}\n-----END DH PARAMETERS-----\n`;
+  /** DER: a SEQUENCE of INTEGERs, each given as its bytes. */
+  const der = (...ints: Buffer[]): Buffer => {
+    const len = (n: number): Buffer => (n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]));
+    const body = Buffer.concat(ints.map((i) => Buffer.concat([Buffer.from([0x02]), len(i.length), i])));
+    return Buffer.concat([Buffer.from([0x30]), len(body.length), body]);
+  };
+
+  test('RFC 7919 groups pass, re-encoded as Portico writes PEM', () => {
+    for (const bits of [2048, 3072, 8192]) {
+      const r = parseDhParams(ffdhe(bits));
+      assert.ok('pem' in r, String(bits));
+      assert.equal(r.bits, bits);
+      assert.match(r.pem, /^-----BEGIN DH PARAMETERS-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END DH PARAMETERS-----\n$/);
+    }
+  });
+
+  test('anything else is refused: small or unsafe primes, garbage, other PEM, trailing text', () => {
+    const good = ffdhe(2048);
+    const refused = (text: string, why: RegExp) => {
+      const r = parseDhParams(text);
+      assert.ok('reason' in r, text.slice(0, 60));
+      assert.match(r.reason, why);
+    };
+    refused(pemOf(der(Buffer.from([23]), Buffer.from([2]))), /5-bit prime/);
+    const notPrime = Buffer.alloc(256, 0xff);
+    refused(pemOf(der(Buffer.concat([Buffer.from([0]), notPrime]), Buffer.from([2]))), /refused by OpenSSL/);
+    refused(pemOf(Buffer.from('garbage that is not DER at all')), /not DH parameters/);
+    refused(good.replace(/DH PARAMETERS/g, 'CERTIFICATE'), /not one PEM block/);
+    refused(`${good}\nlua-load /x\n`, /not one PEM block/);
+    refused(good.replace('\n', '\n  http-request return status 200\n'), /not one PEM block|not DH parameters/);
+    refused(`-----BEGIN DH PARAMETERS-----\n${'A'.repeat(20_000)}\n-----END DH PARAMETERS-----\n`, /not one PEM block/);
+  });
+
+  test('the Secret is read through the lookup; missing, without the key, or bad: the built-in group, with a finding', () => {
+    const secret = (data: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dh', namespace: 'portico' }, data });
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const run = (o: Obj | undefined) => {
+      const g: GlobalSettings = { sslDhParamSecret: 'portico/dh' };
+      return { g, d: readDhParam(g, () => o, OBJECT) };
+    };
+    const ok = run(secret({ 'dhparam.pem': b64(ffdhe(3072)) }));
+    assert.deepEqual(ok.d, []);
+    assert.ok(ok.g.sslDhParam?.startsWith('-----BEGIN DH PARAMETERS-----\n'));
+    for (const [o, field] of [[undefined, 'data[ssl-dh-param]'], [secret({}), 'data[dhparam.pem]'], [secret({ 'dhparam.pem': b64('x\n') }), 'data[dhparam.pem]']] as const) {
+      const r = run(o);
+      assert.equal(r.g.sslDhParam, undefined);
+      assert.deepEqual(r.d.map((x) => [x.field, x.rule]), [[field, 'ssl-dh-param']]);
+    }
+  });
+
+  test('render writes the file and ssl-dh-param-file; refuses anything but its own PEM', () => {
+    const pem = (parseDhParams(ffdhe(2048)) as { pem: string }).pem;
+    const a = render(model({ global: { sslDhParam: pem } }), OPTIONS, 'PEM\n');
+    assert.equal(a.files.get('certs/dhparam.pem'), pem);
+    assert.match(a.config, new RegExp(`^  ssl-dh-param-file ${OPTIONS.filesDir}/certs/dhparam.pem$`, 'm'));
+    assert.throws(() => render(model({ global: { sslDhParam: `${pem}  lua-load /x\n` } }), OPTIONS, 'PEM\n'), /render: refusing DH parameters/);
+  });
+
+  test('the Translator watches the Secret: its appearance and a change read the settings again', () => {
+    const t = new Translator({ controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true, configMap: 'portico/settings' });
+    const settings: Obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: { 'ssl-dh-param': 'portico/dh' } };
+    const secret = (bits: number): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dh', namespace: 'portico' }, stringData: { 'dhparam.pem': ffdhe(bits) } });
+    const before = t.update({ ...emptySnapshot(), configMaps: [settings] });
+    assert.equal(before.model.global?.sslDhParam, undefined);
+    const s2048 = secret(2048);
+    const appeared = t.update({ ...emptySnapshot(), configMaps: [settings], secrets: [s2048] });
+    assert.equal((parseDhParams(appeared.model.global!.sslDhParam!) as { bits: number }).bits, 2048);
+    const changed = t.update({ ...emptySnapshot(), configMaps: [settings], secrets: [secret(3072)] });
+    assert.equal((parseDhParams(changed.model.global!.sslDhParam!) as { bits: number }).bits, 3072);
   });
 });

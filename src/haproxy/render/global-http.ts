@@ -12,6 +12,9 @@ import { assertInt } from './edge.js';
 import { encodeValue, headerNameWord } from './policy/snippets.js';
 
 export const GLOBAL_HEADERS_MAP = 'maps/global-headers.map';
+export const DH_PARAM_FILE = 'certs/dhparam.pem';
+/** translate's canonical form of ssl-dh-param's parameters (settings/dh-param.ts), checked again. */
+const DH_PEM = /^-----BEGIN DH PARAMETERS-----\n([A-Za-z0-9+/=]{1,64}\n){1,32}-----END DH PARAMETERS-----\n$/;
 
 /** A literal piece of a value, or an nginx variable (by name, as translate wrote it: `${name}`). */
 type Piece = { text: string } | { variable: string };
@@ -74,12 +77,19 @@ function headersOf(g: GlobalSettings | undefined, kind: Kind): [name: string, te
 
 const mapKey = (kind: Kind, name: string, i: number): string => `${kind}.${name}.${i}`;
 
-/** The map of the headers' literal pieces, or nothing while no header has one. */
+/** The map of the headers' literal pieces, or nothing while no header has one; ssl-dh-param's parameters. */
 export function globalHeaderFiles(g: GlobalSettings | undefined): Map<string, string> {
   const lines: string[] = [];
   for (const kind of ['a', 'q'] as const)
     for (const [name, template] of headersOf(g, kind)) pieces(template).forEach((p, i) => 'text' in p && lines.push(`${mapKey(kind, name, i)} ${encodeValue(p.text)}\n`));
-  return new Map<string, string>(lines.length > 0 ? [[GLOBAL_HEADERS_MAP, lines.join('')]] : []);
+  const files = new Map<string, string>(lines.length > 0 ? [[GLOBAL_HEADERS_MAP, lines.join('')]] : []);
+  if (g?.sslDhParam !== undefined) files.set(DH_PARAM_FILE, checkedDhParam(g.sslDhParam));
+  return files;
+}
+
+function checkedDhParam(pem: string): string {
+  if (!DH_PEM.test(pem)) throw new Error('render: refusing DH parameters: not PEM as Portico writes it');
+  return pem;
 }
 
 /** A header's value as a log-format string: map lookups for the literal pieces, samples for the variables. */
@@ -121,8 +131,9 @@ export function globalResponseHeaderRules(g: GlobalSettings | undefined, mapFile
   return out;
 }
 
-/** Lines of the global section: header buffer size, HTTP/2 streams, the TLS session cache, key exchange groups. */
-export function globalTuningLines(g: GlobalSettings | undefined): string[] {
+/** Lines of the global section: header buffer size, HTTP/2 streams, the TLS session cache, key exchange groups, DH
+ * parameters (`filesDir`: where the configuration's files are). */
+export function globalTuningLines(g: GlobalSettings | undefined, filesDir = ''): string[] {
   const out: string[] = [];
   if (g?.headerBytes !== undefined) {
     // HAProxy keeps tune.maxrewrite (1 KiB) of every buffer for its own header rewrites: the buffer holds the
@@ -138,6 +149,10 @@ export function globalTuningLines(g: GlobalSettings | undefined): string[] {
   if (g?.sslCurves !== undefined) {
     if (!/^[A-Za-z0-9_-]{1,32}(:[A-Za-z0-9_-]{1,32}){0,15}$/.test(g.sslCurves)) throw new Error(`render: refusing curves ${JSON.stringify(g.sslCurves)}`);
     out.push(`ssl-default-bind-curves ${g.sslCurves}`);
+  }
+  if (g?.sslDhParam !== undefined) {
+    checkedDhParam(g.sslDhParam);
+    out.push(`ssl-dh-param-file ${filesDir}/${DH_PARAM_FILE}`);
   }
   return out;
 }

@@ -1062,7 +1062,7 @@ global
   maxconn ${maxConnections}
   hard-stop-after ${hardStopAfter}s
   tune.ssl.default-dh-param 2048
-${indent([...globalTlsLines(o.edge), ...globalTuningLines(model.global)])}
+${indent([...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
 
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every

@@ -201,7 +201,6 @@ export const HTTP_SETTINGS = [
     key: 'upstream-keepalive-connections',
     grammar: integer(0, 1_000_000),
     set: (s, n) => (s.upstreamKeepalive = n > 0),
-    notes: (n) => (n > 0 ? [`the idle backend connections are not counted: ${UPSTREAM_POOL}`] : []),
     doc: { default: '320', what: '`0`: no backend connection is reused (`http-reuse never`): every request opens one. Above 0, connections are reused as HAProxy\'s pool allows.', differences: UPSTREAM_POOL, live: 'reload' },
   }),
   setting({

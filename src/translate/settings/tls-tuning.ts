@@ -97,13 +97,13 @@ export const TLS_TUNING_SETTINGS = [
   setting({
     key: 'ssl-dh-param',
     grammar: namespacedName,
-    set: () => undefined,
-    notes: () => ["the Secret is not read: HAProxy's DHE ciphers use its built-in 2048-bit group (`tune.ssl.default-dh-param 2048`), RFC 7919's ffdhe2048"],
+    set: (s, key) => (s.sslDhParamSecret = key),
     doc: {
-      default: '',
-      what: 'Read and checked.',
-      differences: "not supported (G4): the DHE ciphers of TLS 1.2 use HAProxy's built-in 2048-bit group, a published safe prime (RFC 7919), which is what generated parameters are for; ECDHE ciphers, which clients prefer, do not use it.",
-      live: 'none',
+      default: "HAProxy's built-in 2048-bit group (RFC 7919's ffdhe2048)",
+      what: "A Secret (`namespace/name`) whose `dhparam.pem` holds the Diffie-Hellman parameters of the TLS 1.2 DHE ciphers (`ssl-dh-param-file`), as `openssl dhparam` writes them. The Secret is watched: a change to it applies as a change of this key does.",
+      differences:
+        'The parameters must be a safe prime of 2048 to 8192 bits with a suitable generator (OpenSSL checks them when they are read); a Secret that is missing, has no `dhparam.pem` or fails the checks leaves the built-in group in use, with a warning (rule ssl-dh-param), where a bad file fails ingress-nginx\'s reload.',
+      live: 'reload',
     },
   }),
   setting({
