@@ -55,7 +55,7 @@ function settings(s: Settings = {}): string {
   });
 }
 
-const RESPONSE = { 'X-Frame-Options': 'DENY', 'Content-Security-Policy': CSP, 'X-Seen': '$scheme $host $request_method [$http_x_tenant]' };
+const RESPONSE = { 'X-Frame-Options': 'DENY', 'Content-Security-Policy': CSP, 'X-Seen': '$scheme $host $request_method [$http_x_tenant]', 'X-Tenant-Echo': '$http_x_tenant' };
 const HOSTILE_RESPONSE = { 'X-Newline': HOSTILE, 'Transfer-Encoding': 'chunked', 'X-Huge': 'a'.repeat(1024 * 1024), 'x.dotted': 'a', 'X-Later': '$upstream_addr' };
 
 function headerMaps(response: Record<string, string> = RESPONSE): string {
@@ -121,6 +121,8 @@ describe('add-headers, proxy-set-headers, hide-headers', () => {
     assert.equal(r.headers['x-seen'], 'http gh.test GET [blue]');
     const s = await httpsGet(portico.httpsPort, { servername: 'gh.test', host: 'gh.test', method: 'HEAD' });
     assert.equal(s.headers['x-seen'], 'https gh.test HEAD []');
+    assert.equal(s.headers['x-tenant-echo'], undefined, 'a value that came out empty is not sent, as nginx does');
+    assert.equal(r.headers['x-tenant-echo'], 'blue');
   });
 
   test("on HAProxy's own answers too: a 404 for a host no Ingress has", async () => {
@@ -154,6 +156,8 @@ describe('add-headers, proxy-set-headers, hide-headers', () => {
     assert.equal(seen['x-tenant-copy'], 'green');
     assert.equal(seen['x-drop'], undefined);
     assert.equal(seen['x-tenant'], 'green', "the client's own headers pass");
+    const without = (await get('gh.test', { headers: { 'x-tenant-copy': 'from client' } })).json<EchoReply>().headers;
+    assert.equal(without['x-tenant-copy'], undefined, "a value that came out empty is not sent (nor the client's)");
   });
 
   test("hide-headers removes a backend's header; the backend's others pass", async () => {

@@ -76,6 +76,8 @@ function headersOf(g: GlobalSettings | undefined, kind: Kind): [name: string, te
 }
 
 const mapKey = (kind: Kind, name: string, i: number): string => `${kind}.${name}.${i}`;
+/** A value with literal text is never empty; one of variables alone may be. */
+const hasText = (template: string): boolean => pieces(template).some((p) => 'text' in p);
 
 /** The map of the headers' literal pieces, or nothing while no header has one; ssl-dh-param's parameters. */
 export function globalHeaderFiles(g: GlobalSettings | undefined): Map<string, string> {
@@ -114,7 +116,15 @@ export function globalRequestHeaderRules(g: GlobalSettings | undefined, mapFile:
   const out: string[] = [];
   const set = headersOf(g, 'q');
   if (set.length > 0) out.push("# proxy-set-headers: the settings ConfigMap's request headers, sent to every backend.");
-  for (const [name, template] of set) out.push(template === '' ? `http-request del-header ${name}` : `http-request set-header ${name} "${format('q', name, template, mapFile, (v) => requestSample(v, l))}"`);
+  for (const [name, template] of set) {
+    if (template === '') {
+      out.push(`http-request del-header ${name}`);
+      continue;
+    }
+    out.push(`http-request set-header ${name} "${format('q', name, template, mapFile, (v) => requestSample(v, l))}"`);
+    // nginx sends no header whose value came out empty (a variable of a header the client did not send).
+    if (!hasText(template)) out.push(`http-request del-header ${name} if !{ req.fhdr(${name}) -m len gt 0 }`);
+  }
   return out;
 }
 
@@ -127,7 +137,14 @@ export function globalResponseHeaderRules(g: GlobalSettings | undefined, mapFile
   const add = headersOf(g, 'a');
   if (add.length > 0) out.push("# add-headers: the settings ConfigMap's response headers, on every response (HAProxy's own answers too).");
   const sample = (v: string): string => (v === 'scheme' || v === 'server_port' || v === 'remote_addr' ? requestSample(v, l) : (RESPONSE_SAMPLES[v] ?? `var(${savedVar(v)})`));
-  for (const [name, template] of add) out.push(template === '' ? `http-after-response del-header ${name}` : `http-after-response set-header ${name} "${format('a', name, template, mapFile, sample)}"`);
+  for (const [name, template] of add) {
+    if (template === '') {
+      out.push(`http-after-response del-header ${name}`);
+      continue;
+    }
+    out.push(`http-after-response set-header ${name} "${format('a', name, template, mapFile, sample)}"`);
+    if (!hasText(template)) out.push(`http-after-response del-header ${name} if !{ res.fhdr(${name}) -m len gt 0 }`);
+  }
   return out;
 }
 

@@ -82,7 +82,7 @@ export const HTTP_SETTINGS = [
     doc: {
       default: '',
       what:
-        'A ConfigMap (`namespace/name`) whose `data` are response headers: each key a header name, its value the text (nginx variables among `$scheme`, `$server_port`, `$remote_addr`, `$host`, `$http_host`, `$request_uri`, `$uri`, `$args`, `$query_string`, `$request_method`, `$request_id`, `$http_<name>`, `$cookie_<name>`, `$arg_<name>` expanded from the request), set on every response, HAProxy\'s own answers included, before the routes\' custom-headers and snippet headers (which replace it for one name). An empty value removes the header. The ConfigMap is watched: a change to it applies as a change of this key does.',
+        'A ConfigMap (`namespace/name`) whose `data` are response headers: each key a header name, its value the text (nginx variables among `$scheme`, `$server_port`, `$remote_addr`, `$host`, `$http_host`, `$request_uri`, `$uri`, `$args`, `$query_string`, `$request_method`, `$request_id`, `$http_<name>`, `$cookie_<name>`, `$arg_<name>` expanded from the request), set on every response, HAProxy\'s own answers included, before the routes\' custom-headers and snippet headers (which replace it for one name). An empty value removes the header, and a header whose variables all came out empty is not sent, as nginx does. The ConfigMap is watched: a change to it applies as a change of this key does.',
       differences:
         "A key that is not a header name Portico writes (letters, digits, `-` and `_`; never Content-Length, Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Upgrade, TE, Trailer or `x-portico-*`), a value longer than 1,024 characters or not printable ASCII, a variable outside that list, and entries past 32 are left out with a warning on the ConfigMap (rule add-headers), where ingress-nginx writes them into nginx's configuration (and a bad one fails its reload for everyone). A bare name is refused (G1): ingress-nginx finds no ConfigMap by one either. Names are sent lowercase.",
       live: 'reload',
@@ -95,7 +95,7 @@ export const HTTP_SETTINGS = [
     doc: {
       default: '',
       what:
-        "A ConfigMap (`namespace/name`) whose `data` are request headers sent to every backend: each key a header name, its value the text, with the nginx variables `add-headers` expands; it replaces what the client sent under that name, and runs before the routes' own request headers (snippet `proxy_set_header`, `upstream-vhost`), which replace it for one name. An empty value removes the header. The ConfigMap is watched.",
+        "A ConfigMap (`namespace/name`) whose `data` are request headers sent to every backend: each key a header name, its value the text, with the nginx variables `add-headers` expands; it replaces what the client sent under that name, and runs before the routes' own request headers (snippet `proxy_set_header`, `upstream-vhost`), which replace it for one name. An empty value removes the header (the client's too), and so does a value whose variables all came out empty, as nginx sends no empty header. The ConfigMap is watched.",
       differences: 'The same limits as `add-headers` (rule proxy-set-headers); Portico sets one header per name where nginx sends a second line for a name it also sets itself (X-Forwarded-For, say), so a ConfigMap entry for one of Portico\'s forwarding headers replaces it.',
       live: 'reload',
     },
