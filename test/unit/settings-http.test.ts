@@ -13,7 +13,7 @@ import type { Snapshot } from '../../src/k8s/kinds.js';
 import type { Obj } from '../../src/k8s/objects.js';
 import type { GlobalSettings } from '../../src/model/types.js';
 import { render, renderConfig } from '../../src/haproxy/render/render.js';
-import { globalHeaderFiles, globalRequestHeaderRules, globalResponseHeaderRules, globalTuningLines, httpsBindOptions } from '../../src/haproxy/render/global-http.js';
+import { globalSettingsFiles, globalRequestHeaderRules, globalResponseHeaderRules, globalTuningLines, httpsBindOptions } from '../../src/haproxy/render/global-http.js';
 import { sameConfigurationText } from '../../src/haproxy/render/global-settings.js';
 import { model, OPTIONS } from './render-model.js';
 import { parseDhParams, readDhParam } from '../../src/translate/settings/dh-param.js';
@@ -223,7 +223,7 @@ describe('render', () => {
       `http-after-response set-header x-a "%[str(a.x-a.0),map_str(${file}),url_dec]%[var(txn.gh_host)]%[str(a.x-a.2),map_str(${file}),url_dec]%[str(http)]"`,
       'http-after-response del-header x-gone',
     ]);
-    assert.equal(globalHeaderFiles(g).get('maps/global-headers.map'), 'a.x-a.0 lit%20\na.x-a.2 %20\nq.x-q.1 :\nq.x-q.3 %20\n');
+    assert.equal(globalSettingsFiles(g).get('maps/global-headers.map'), 'a.x-a.0 lit%20\na.x-a.2 %20\nq.x-q.1 :\nq.x-q.3 %20\n');
     const text = renderConfig(model({ global: g }), OPTIONS);
     assert.match(text, /^ {2}maxconn 2000$/m);
     assert.match(text, /^ {2}http-reuse never$/m);
@@ -234,7 +234,7 @@ describe('render', () => {
 
   test('unset, nothing is written: the configuration is the flags\' alone', () => {
     assert.equal(renderConfig(model({ global: { hsts: true } }), OPTIONS), renderConfig(model({ global: { hsts: true, sslSessionCache: true, http2: true, upstreamKeepalive: true, sslPreferServerCiphers: true } }), OPTIONS));
-    assert.deepEqual(globalHeaderFiles(undefined), new Map());
+    assert.deepEqual(globalSettingsFiles(undefined), new Map());
   });
 
   test('render refuses what translate never gives it', () => {

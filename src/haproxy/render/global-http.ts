@@ -79,8 +79,8 @@ const mapKey = (kind: Kind, name: string, i: number): string => `${kind}.${name}
 /** A value with literal text is never empty; one of variables alone may be. */
 const hasText = (template: string): boolean => pieces(template).some((p) => 'text' in p);
 
-/** The map of the headers' literal pieces, or nothing while no header has one; ssl-dh-param's parameters. */
-export function globalHeaderFiles(g: GlobalSettings | undefined): Map<string, string> {
+/** The files the settings add: the map of the headers' literal pieces (while a header has one), ssl-dh-param's parameters. */
+export function globalSettingsFiles(g: GlobalSettings | undefined): Map<string, string> {
   const lines: string[] = [];
   for (const kind of ['a', 'q'] as const)
     for (const [name, template] of headersOf(g, kind)) pieces(template).forEach((p, i) => 'text' in p && lines.push(`${mapKey(kind, name, i)} ${encodeValue(p.text)}\n`));

@@ -36,7 +36,7 @@ import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygi
 import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import type { StatusCodes } from './global-settings.js';
-import { globalDefaultsLines, globalHeaderFiles, globalRequestHeaderRules, globalRequestSaveRules, globalResponseHeaderRules, globalTuningLines, GLOBAL_HEADERS_MAP, httpsBindOptions } from './global-http.js';
+import { globalDefaultsLines, globalSettingsFiles, globalRequestHeaderRules, globalRequestSaveRules, globalResponseHeaderRules, globalTuningLines, GLOBAL_HEADERS_MAP, httpsBindOptions } from './global-http.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -1104,6 +1104,6 @@ function familyLua(features: ReadonlySet<string>): [file: string, text: string][
 export function render(model: RoutingModel, flagOptions: RenderOptions, defaultCertPem: string): Artefacts {
   const features = featuresInUse(model);
   const o = withGlobalSettings(flagOptions, model.global);
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features), ...globalHeaderFiles(model.global)]);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features), ...globalSettingsFiles(model.global)]);
   return { config: renderConfig(model, o, features), files };
 }
