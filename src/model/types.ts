@@ -671,6 +671,41 @@ export interface GlobalSettings {
   /** `no-auth-locations`: Ingress paths starting with one of these get no external authentication. Unset:
    * `/.well-known/acme-challenge`. */
   noAuthLocations?: string[];
+
+  // HTTP and TLS tuning (translate/settings/http.ts, tls-tuning.ts; render/global-http.ts).
+  /** `add-headers`, `proxy-set-headers`: the ConfigMap (`namespace/name`) each names, and the headers read from it
+   * (lowercase name -> value; `${name}` is an nginx variable, expanded per request; empty removes the header). */
+  addHeadersConfigMap?: string;
+  addHeaders?: Record<string, string>;
+  proxySetHeadersConfigMap?: string;
+  proxySetHeaders?: Record<string, string>;
+  /** `hide-headers`: lowercase names removed from backends' responses. */
+  hideHeaders?: string[];
+  /** `use-http2`: false, ALPN offers http/1.1 only. */
+  http2?: boolean;
+  /** `enable-underscores-in-headers`, `ignore-invalid-headers`: request headers named with `_` are removed unless the
+   * first is true or the second false. */
+  underscoresInHeaders?: boolean;
+  ignoreInvalidHeaders?: boolean;
+  /** `large-client-header-buffers`: bytes of request line and headers (number times size). */
+  headerBytes?: number;
+  /** `http2-max-concurrent-streams`. */
+  http2MaxConcurrentStreams?: number;
+  /** `load-balance`: the default of the annotation of the same name (travels through the routes, not the text). */
+  loadBalance?: 'round_robin' | 'ewma';
+  /** `upstream-keepalive-connections`: false (`0`), backend connections are never reused. */
+  upstreamKeepalive?: boolean;
+  /** `max-worker-connections` (above 0): HAProxy's maxconn. */
+  maxConnections?: number;
+  /** `ssl-session-cache`, `ssl-session-cache-size` (in sessions), `ssl-session-timeout` (seconds). */
+  sslSessionCache?: boolean;
+  sslSessionCacheSessions?: number;
+  sslSessionTimeout?: number;
+  /** `ssl-ecdh-curve` other than `auto`: OpenSSL group names joined by `:`. */
+  sslCurves?: string;
+  /** `ssl-dh-param`: the Secret (`namespace/name`) it names, and its parameters as PEM, once they passed the checks. */
+  sslDhParamSecret?: string;
+  sslDhParam?: string;
 }
 
 /** The `global-auth-*` keys, as read (src/translate/settings/access.ts). */

@@ -6,6 +6,7 @@ import type { ConfigMapValues } from './annotations/index.js';
 import type { HttpsRedirectDefaults } from './annotations/redirects.js';
 import { DEFAULT_NO_AUTH_LOCATIONS } from './settings/access.js';
 import type { AccessDefaults } from './settings/access.js';
+import type { LoadBalanceWord } from './annotations/balance.js';
 import { customHeadersOf } from './annotations/custom-headers.js';
 import { authProxyHeadersOf } from './annotations/auth-external.js';
 import { canaryPolicyOf, isCanary } from './annotations/canary.js';
@@ -31,6 +32,8 @@ export interface RouteOptions {
   secret?: (key: string) => Obj | undefined;
   /** A ConfigMap by namespace/name (custom-headers, auth-proxy-set-headers), recorded per group as Secrets are. */
   configMap?: (key: string) => Obj | undefined;
+  /** The settings ConfigMap's `load-balance`: the annotation's value for an Ingress without one. */
+  loadBalance?: LoadBalanceWord;
 }
 
 /** What an Ingress's routes read from ConfigMaps, its findings pushed once per Ingress and group. */
@@ -181,7 +184,7 @@ function backendPolicyResolver(opts: RouteOptions, diagnostics: Diagnostic[]): P
     }
     const fastcgi = fastcgiParamsOf(v, ing, opts.configMap ?? (() => undefined));
     diagnostics.push(...fastcgi.diagnostics);
-    const policy = backendPolicyOf(v, tls, fastcgi.params);
+    const policy = backendPolicyOf(v.loadBalance === undefined && opts.loadBalance !== undefined ? { ...v, loadBalance: opts.loadBalance } : v, tls, fastcgi.params);
     memo.set(ing, policy);
     return policy;
   };

@@ -11,6 +11,9 @@ import { configMapEntries } from './configmaps.js';
 import { readGlobalSettings } from './settings/index.js';
 import { accessDefaults } from './settings/access.js';
 import type { AccessDefaults } from './settings/access.js';
+import { readHeaderConfigMaps } from './settings/header-configmaps.js';
+import { readDhParam } from './settings/dh-param.js';
+import type { LoadBalanceWord } from './annotations/balance.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, objectRef, sortDiagnostics } from './diagnostics.js';
@@ -111,6 +114,11 @@ export class Translator {
   private https: HttpsRedirectDefaults;
   /** The access lists' defaults, global authentication and no-auth-locations, as routes see them. */
   private access: AccessDefaults = accessDefaults(undefined);
+  /** The ConfigMaps the settings' keys named when last read, each as it was then (undefined: not found). */
+  private readonly globalReads = new Map<string, Obj | undefined>();
+  private readonly globalSecretReads = new Map<string, Obj | undefined>();
+  /** The settings' `load-balance`: the default of the annotation for backend policies. */
+  private loadBalance: LoadBalanceWord | undefined;
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
    * proportional to the number of findings, not to the number of objects. */
@@ -134,22 +142,38 @@ export class Translator {
     const key = this.opts.configMap;
     if (key === undefined) return false;
     const raw = this.configMaps.all.get(key);
-    if (raw === this.globalRaw) return false;
+    // The ConfigMaps its keys name (add-headers, proxy-set-headers) are read with it: a change to one reads it again.
+    const referencedSame = [...this.globalReads].every(([k, o]) => this.configMaps.all.get(k) === o) && [...this.globalSecretReads].every(([k, o]) => this.secrets.all.get(k) === o);
+    if (raw === this.globalRaw && referencedSame) return false;
     this.globalRaw = raw;
     const slash = key.indexOf('/');
     const object = objectRef('ConfigMap', { namespace: key.slice(0, slash), name: key.slice(slash + 1) });
     const read = raw
       ? readGlobalSettings(configMapEntries(raw), object)
       : { settings: {}, diagnostics: [{ level: 'warning' as const, object, field: 'metadata.name', rule: 'G5', message: `the ConfigMap named by --configmap does not exist: every setting keeps its flag's value until it does` }] };
-    this.setFindings('c:global', read.diagnostics);
+    this.globalReads.clear();
+    const referenced = readHeaderConfigMaps(read.settings, (k) => {
+      const o = this.configMaps.all.get(k);
+      this.globalReads.set(k, o);
+      return o;
+    }, object);
+    this.globalSecretReads.clear();
+    const dhParam = readDhParam(read.settings, (k) => {
+      const o = this.secrets.all.get(k);
+      this.globalSecretReads.set(k, o);
+      return o;
+    }, object);
+    this.setFindings('c:global', [...read.diagnostics, ...referenced, ...dhParam]);
     const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
     if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
     const access = accessDefaults(settings);
     const accessChanged = JSON.stringify(access) !== JSON.stringify(this.access);
     if (accessChanged) this.access = access;
     const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };
-    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return accessChanged;
+    const loadBalance = settings?.loadBalance;
+    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect && loadBalance === this.loadBalance) return accessChanged;
     this.https = https;
+    this.loadBalance = loadBalance;
     return true;
   }
 
@@ -347,7 +371,7 @@ export class Translator {
     const before = this.groups.get(key);
     const secrets = this.secrets.recorder();
     const configMaps = this.configMaps.recorder();
-    const routeOpts = { https: this.https, access: this.access, secret: secrets.lookup, configMap: configMaps.lookup };
+    const routeOpts = { https: this.https, access: this.access, secret: secrets.lookup, configMap: configMaps.lookup, ...(this.loadBalance ? { loadBalance: this.loadBalance } : {}) };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
     this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
     this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);

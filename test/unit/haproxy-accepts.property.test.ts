@@ -518,8 +518,34 @@ const settingsData = fc
   .tuple(fc.option(clientAddressSettings, { nil: undefined }), fc.option(accessSettings, { nil: undefined }))
   .map(([a, b]) => ({ ...a, ...b }));
 
+// The settings ConfigMap (--configmap portico/settings) with the HTTP and TLS tuning keys, values from the plausible to
+// the hostile, and the ConfigMap of headers add-headers and proxy-set-headers may name (portico/h).
+const SETTINGS_HTTP_KEYS = ['add-headers', 'proxy-set-headers', 'hide-headers', 'use-http2', 'enable-underscores-in-headers', 'ignore-invalid-headers', 'large-client-header-buffers', 'http2-max-concurrent-streams', 'load-balance', 'upstream-keepalive-connections', 'max-worker-connections', 'ssl-session-cache', 'ssl-session-cache-size', 'ssl-session-timeout', 'ssl-ecdh-curve'];
+const settingValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('true', 'false', '0', '50', '4 8k', '32 8k', '2 1k', 'X25519:prime256v1', 'secp384r1', 'auto', '10m', '7d', 'ewma', 'portico/h', 'portico/missing', 'X-Powered-By, Server', '9000') },
+  { weight: 1, arbitrary: hostileString },
+);
+/** Mostly the ConfigMap of headers that exists, so that runs reach its rules. */
+const headerRef = fc.oneof({ weight: 4, arbitrary: fc.constant('portico/h') }, { weight: 1, arbitrary: settingValue });
+const headerName = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('X-A', 'X-Frame-Options', 'Transfer-Encoding', 'Host', 'x.y', 'X_Under', 'X-Forwarded-For') }, { weight: 1, arbitrary: hostileString });
+const globalHeaderValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('DENY', "default-src 'self'; #x", '$host', '$scheme://$host$request_uri', '${http_x_tenant}@$remote_addr:$server_port', '$cookie_a $arg_b $args', '$msec', '$', '', '" }\n  lua-load /x', '%[src]', 'x'.repeat(5000)) },
+  { weight: 1, arbitrary: hostileString },
+);
+// The settings ConfigMap with keys of every family (client addresses, access, HTTP and TLS tuning), and the
+// ConfigMap of headers add-headers and proxy-set-headers may name.
+const settingsObjects = fc.option(
+  fc
+    .tuple(settingsData, fc.record(Object.fromEntries(SETTINGS_HTTP_KEYS.map((k) => [k, k.endsWith('-headers') && k !== 'hide-headers' ? headerRef : settingValue])), { requiredKeys: [] }), fc.dictionary(headerName, globalHeaderValue, { maxKeys: 40 }))
+    .map(([families, http, headers]): Obj[] => [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: { ...families, ...http } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'h', namespace: 'portico' }, data: headers },
+    ]),
+  { nil: undefined, freq: 2 },
+);
+
 const options = fc.record({
-  settings: fc.option(settingsData, { nil: undefined, freq: 2 }),
+  settings: settingsObjects,
   sslRedirect: fc.boolean(),
   /** Manifest mode (an implicit IngressClass), or API mode, where our IngressClass is usually defined. */
   manifests: fc.boolean(),
@@ -542,13 +568,13 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0, settingsBlockLists: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0, settingsBlockLists: 0, globalHeaders: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
       const files = new Map([['generated.yaml', objs]]);
       if (!o.manifests && o.ourClass) files.set('class.yaml', [ours]);
-      if (o.settings) files.set('settings.yaml', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: o.settings }]);
+      if (o.settings) files.set('settings.yaml', o.settings);
       const { snapshot } = snapshotFromFiles(files);
       const opts: TranslateOptions = {
         controllerName: CONTROLLER,
@@ -570,6 +596,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (routes.some((r) => r.policy.customHeaders || r.policy.externalAuth?.proxySetHeaders)) reached.configMapHeaders++;
       if (m.global?.useForwardedHeaders || m.global?.useProxyProtocol || m.global?.enableRealIp) reached.clientAddress++;
       if (m.global?.blockCidrs?.length || m.global?.blockUserAgents?.length || m.global?.blockReferers?.length) reached.settingsBlockLists++;
+      if (m.global?.addHeaders || m.global?.proxySetHeaders) reached.globalHeaders++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
@@ -698,5 +725,20 @@ test("the settings ConfigMap's access keys (each configmap-access* golden case, 
     const check = await renderAndCheck(result.model, join(work, `settings-${name}`), defaultCertPem);
     assert.ok(check.ok, `${name}: haproxy -c rejected it:\n${check.output}`);
     assert.doesNotMatch(check.output, /WARNING/i, name);
+  }
+});
+
+test('each settings ConfigMap golden case (configmap-*, with its options): haproxy -c accepts it without a warning', async () => {
+  const goldens = join(process.cwd(), 'test', 'golden');
+  const defaultCertPem = await generateDefaultCertificate();
+  for (const name of readdirSync(goldens).filter((n) => n.startsWith('configmap-')).sort()) {
+    const parsed = parseManifestText(readFileSync(join(goldens, name, 'in.yaml'), 'utf8'));
+    assert.ok(parsed.ok, name);
+    const extra = JSON.parse(readFileSync(join(goldens, name, 'options.json'), 'utf8')) as Partial<TranslateOptions>;
+    const m = translate(snapshotFromFiles(new Map([['all.yaml', parsed.objects]])).snapshot, { controllerName: CONTROLLER, ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true, ...extra }).model;
+    assert.ok(m.global, `${name}: the settings were read`);
+    const check = await renderAndCheck(m, join(work, `golden-${name}`), defaultCertPem);
+    assert.ok(check.ok, `${name}: haproxy -c rejected it:\n${check.output}`);
+    assert.doesNotMatch(check.output, /more than once|WARNING/i, name);
   }
 });

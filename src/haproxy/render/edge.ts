@@ -20,6 +20,9 @@ export interface EdgeSettings extends BodyLimitSettings {
   /** The Strict-Transport-Security header sent on HTTPS responses for TLS hosts. */
   hsts: HstsSettings;
   tls: { minVersion: string; maxVersion: string; ciphers: string };
+  /** Request headers named with `_` reach backends (the settings' enable-underscores-in-headers, or
+   * ignore-invalid-headers false); absent or false, they are removed, as nginx ignores them by default. */
+  keepUnderscoreHeaders?: boolean;
 }
 
 export interface HstsSettings {
@@ -98,7 +101,8 @@ const CONTROL_CHARS = String.raw`[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]`;
 /** Header blocks that need a closer look: no Host at all; hop-by-hop and smuggling-prone headers; header names with
  * an underscore; control characters; and a body announced or chunked, which the body limit's rules (body-limit.ts)
  * look at behind this same gate. The lazy scan for `host:` stops at the first header, where clients put it. */
-const UNUSUAL_HEADERS = String.raw`'(?im)\A(?![\s\S]*?^host:)|^(content-length|transfer-encoding|connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive|[^:]*_[^:]*):|${CONTROL_CHARS}'`;
+const UNUSUAL_HEADERS = (underscores: boolean): string =>
+  String.raw`'(?im)\A(?![\s\S]*?^host:)|^(content-length|transfer-encoding|connection|upgrade|http2-settings|forwarded|proxy-connection|keep-alive${underscores ? String.raw`|[^:]*_[^:]*` : ''}):|${CONTROL_CHARS}'`;
 /** True when the header gate found something to look at (set by requestHygieneRules' second rule). */
 export const HEADER_GATE = '{ var(txn.odd_headers) -m bool }';
 /** Characters HAProxy lets through raw but RFC 3986 keeps out of paths: routed (and forwarded) percent-encoded, as
@@ -137,7 +141,7 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
   return [
     `http-request set-var(txn.odd_path) bool(true) if { path -m reg ${UNUSUAL_PATH} }`,
     // One scan of the header block decides whether any header rule below has work to do.
-    `http-request set-var(txn.odd_headers) bool(true) if { req.hdrs -m reg ${UNUSUAL_HEADERS} }`,
+    `http-request set-var(txn.odd_headers) bool(true) if { req.hdrs -m reg ${UNUSUAL_HEADERS(e.keepUnderscoreHeaders !== true)} }`,
     // HTTP/1.1 (and HTTP/2) requests must name a Host; only HTTP/1.0 may leave it out.
     `http-request deny deny_status 400 if ${odd} { path -m reg -i '${ambiguous}' } or ${hx} { req.hdrs -m reg '${CONTROL_CHARS}' } or ${hx} !{ req.hdr(host) -m found } !{ req.ver 1.0 }`,
     `http-request normalize-uri percent-decode-unreserved strict if ${odd}`,
@@ -151,7 +155,7 @@ export function requestHygieneRules(e: EdgeSettings): string[] {
     // (`X_Forwarded_For` reads as X-Forwarded-For in CGI-style backends).
     // Connection goes too: headers a client names in it could be dropped by a proxy behind Portico, X-Forwarded-For
     // among them (HAProxy has read what it says about keep-alive already). One rule for all: each costs a request.
-    `http-request del-header ^(connection|forwarded|http2-settings|proxy-connection|keep-alive|[^_]*_.*)$ -m reg if ${hx}`,
+    `http-request del-header ^(connection|forwarded|http2-settings|proxy-connection|keep-alive${e.keepUnderscoreHeaders === true ? '' : '|[^_]*_.*'})$ -m reg if ${hx}`,
     // Only a WebSocket upgrade passes: an h2c (or any other) upgrade would turn the connection into a tunnel that
     // carries requests no rule ever sees.
     `http-request del-header upgrade if ${hx} !{ req.fhdr(upgrade) -i websocket } or ${hx} { req.fhdr_cnt(upgrade) gt 1 }`,

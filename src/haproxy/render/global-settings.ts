@@ -32,6 +32,8 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   return {
     ...o,
     hardStopAfterSeconds: g.workerShutdownTimeout ?? o.hardStopAfterSeconds,
+    // max-worker-connections (global-http.ts has the other HTTP and TLS tuning keys).
+    maxConnections: g.maxConnections ?? o.maxConnections,
     timeouts: {
       ...timeouts,
       connect: g.connectTimeout ?? timeouts.connect,
@@ -50,16 +52,21 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
         preload: g.hstsPreload ?? edge.hsts.preload,
       },
       tls: { minVersion: g.tlsVersions?.min ?? edge.tls.minVersion, maxVersion: g.tlsVersions?.max ?? edge.tls.maxVersion, ciphers: g.sslCiphers ?? edge.tls.ciphers },
+      // max-worker-connections: the idle-close threshold is 90% of maxconn, as the flags make it.
+      ...(g.maxConnections !== undefined ? { closeIdleAbove: Math.max(1, Math.floor(g.maxConnections * 0.9)) } : {}),
+      // enable-underscores-in-headers, ignore-invalid-headers: nginx drops such names only with both at their defaults.
+      ...(g.underscoresInHeaders === true || g.ignoreInvalidHeaders === false ? { keepUnderscoreHeaders: true } : {}),
     },
   };
 }
 
 /** Whether two sets of settings render the same configuration text: the redirect defaults reach HAProxy through the
- * routes (map values), every other setting through the text, which only a reload changes. */
+ * routes (map values), and load-balance through the backends' policies; every other setting through the text, which
+ * only a reload changes. */
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
-    const { sslRedirect: _s, forceSslRedirect: _f, ...rest } = g ?? {};
+    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, ...rest } = g ?? {};
     return JSON.stringify(withoutAccessData(rest));
   };
   return textual(a) === textual(b);

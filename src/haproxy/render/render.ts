@@ -38,6 +38,7 @@ import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-sett
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
+import { globalDefaultsLines, globalSettingsFiles, globalRequestHeaderRules, globalRequestSaveRules, globalResponseHeaderRules, globalTuningLines, GLOBAL_HEADERS_MAP, httpsBindOptions } from './global-http.js';
 
 export interface RenderOptions {
   /** Absolute directory for HAProxy's sockets: stable across configurations. */
@@ -977,7 +978,7 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   // own address at accept (a unix socket's connection has none; the PROXY header counts from the session on).
   const tcpBackends = model.backends.filter((b) => b.policy?.passthrough);
   const passthrough = features.has('passthrough') || tcpBackends.length > 0;
-  const httpsOptions = ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST} alpn h2,http/1.1${features.has('authTls') ? CLIENT_CERT_BIND : ''}`;
+  const httpsOptions = ` ssl crt ${dir}/${DEFAULT_CERT} crt-list ${dir}/${CRT_LIST}${httpsBindOptions(model.global)}${features.has('authTls') ? CLIENT_CERT_BIND : ''}`;
   const httpsBinds = passthrough ? [hopBind(safeDir(o.stateDir), httpsOptions)] : bindLines(o, o.httpsPort, httpsOptions);
   const tcpSections = passthrough
     ? [
@@ -989,6 +990,9 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   // Behind the hop each terminated connection holds two of maxconn (the client's and the hop's), so the terminating
   // frontend starts closing idle connections at half its usual count, before the process runs out.
   const hopEdge = { ...o.edge, closeIdleAbove: Math.max(1, Math.floor(assertInt(o.edge.closeIdleAbove, 'idle-close threshold', 1) / 2)) };
+  // The settings ConfigMap's controller-wide headers (global-http.ts): nothing while its keys are unset.
+  const globalRules = (rules: string[]): string => (rules.length > 0 ? `${indent(rules)}\n` : '');
+  const headerMap = map(GLOBAL_HEADERS_MAP);
   const frontendText = (f: { name: string; tls: boolean; port: number; binds: string[] }): string => `frontend ${f.name}
 ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
@@ -1012,7 +1016,7 @@ ${indent(clientAddressRules(clientAddress, dir, f.tls, f.port))}
   # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
   # the client, unlike a unique-id built from connection fields.
   http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
-${blocks.length > 0 ? `${indent(blocks)}\n` : ''}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
+${blocks.length > 0 ? `${indent(blocks)}\n` : ''}${globalRules(globalRequestSaveRules(model.global, f))}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
   http-request set-var(txn.route) base,concat(${PATH_END}),map_beg(${map(MAPS.paths)}) if { req.fhdr(host),map_str(${map(MAPS.hosts)}) -m found }
@@ -1046,7 +1050,7 @@ ${phase('access', f.tls)}${phase('answer', f.tls)}${f.tls ? '' : `  # Rule T9: T
   # The Location is built from the Host header, so only a plain host name qualifies (no open redirect via Host). As
   # ingress-nginx's, it drops one "/" ending the path and query, unless the route keeps it (preserve-trailing-slash).
 ${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location https://%[${normalHost}]${redirectPort}%[${uri}] code ${redirectCode} if { var(txn.route) -m beg ${flag} } !{ path_beg /.well-known/acme-challenge/ } { ${normalHost} -m reg ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ }${notOffloaded(clientAddress)}`))}
-`}${phase('limit', f.tls)}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
+`}${phase('limit', f.tls)}${globalRules(globalRequestHeaderRules(model.global, headerMap, f))}${phase('upstream', f.tls)}${indent(bodyRules(o.edge, f.tls, bodyLimits))}
   # Rule B17: HAProxy answers 503 when it cannot connect; when it had picked an endpoint (srv_id) that is the backend
   # failing, which users know as 502, while a backend with no endpoint to pick stays 503. HAProxy's own 503 carries a
   # marker header (see defaults), so a 503 from the backend itself passes through untouched (X10). One rule here
@@ -1054,7 +1058,7 @@ ${indent(httpsRedirects.map(([flag, uri]) => `http-request redirect location htt
 ${indent(backendVerdict)}
   ${serverHeader === 'strip' ? 'http-after-response del-header Server' : serverHeader === 'pass' ? '# server-tokens: false; a backend\'s own Server header passes (allow-backend-server-header)' : `http-after-response set-header Server ${assertToken(serverHeader.add, 'server header')} if !{ res.hdr(server) -m found }`}
 ${indent(responseEdgeRules(f.tls && passthrough ? hopEdge : o.edge, f.tls))}
-${phase('response', f.tls)}  use_backend %[var(txn.route),field(2,|)]`;
+${globalRules(globalResponseHeaderRules(model.global, headerMap, f))}${phase('response', f.tls)}  use_backend %[var(txn.route),field(2,|)]`;
   return `# Generated by Portico. Do not edit: every change is overwritten.
 global
   master-worker${threads}
@@ -1076,7 +1080,7 @@ global
   maxconn ${maxConnections}
   hard-stop-after ${hardStopAfter}s
   tune.ssl.default-dh-param 2048
-${indent(globalTlsLines(o.edge))}
+${indent([...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
 
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
@@ -1095,7 +1099,7 @@ defaults ${BASE_DEFAULTS}
   timeout http-request ${t.httpRequest}s
   timeout http-keep-alive ${t.keepAlive}s
   timeout queue ${t.connect}s
-  http-error status 502 content-type "text/plain; charset=utf-8" string "502 Bad Gateway: the backend failed to answer\\n"
+${globalDefaultsLines(model.global).map((l) => `  ${l}\n`).join('')}  http-error status 502 content-type "text/plain; charset=utf-8" string "502 Bad Gateway: the backend failed to answer\\n"
   http-error status 503 content-type "text/plain; charset=utf-8" hdr ${INTERNAL_MARK} 1 string "Service unavailable: no endpoint of this route could take the request\\n"
   http-error status 504 content-type "text/plain; charset=utf-8" string "504 Gateway Timeout: the backend did not answer in time\\n"
 
@@ -1118,6 +1122,6 @@ function familyLua(features: ReadonlySet<string>): [file: string, text: string][
 export function render(model: RoutingModel, flagOptions: RenderOptions, defaultCertPem: string): Artefacts {
   const features = featuresInUse(model);
   const o = withGlobalSettings(flagOptions, model.global);
-  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features), ...clientAddressFiles(clientAddressOf(model.global))]);
+  const files = new Map([...renderMaps(model), ...renderCertificates(model, o.filesDir, defaultCertPem), ...bodyLimitFiles(o.edge, features.has('bodySize')), ...familyLua(features), ...clientAddressFiles(clientAddressOf(model.global)), ...globalSettingsFiles(model.global)]);
   return { config: renderConfig(model, o, features), files };
 }

@@ -10,6 +10,8 @@ import { CLIENT_ADDRESS_SETTINGS } from './client-address.js';
 // Access: block lists, access-list defaults, global authentication.
 import { ACCESS_SETTINGS, accessDefaults } from './access.js';
 import type { AccessDefaults } from './access.js';
+import { HTTP_SETTINGS } from './http.js';
+import { TLS_TUNING_SETTINGS } from './tls-tuning.js';
 
 export const SETTINGS: readonly Setting[] = [
   ...TLS_SETTINGS,
@@ -18,6 +20,9 @@ export const SETTINGS: readonly Setting[] = [
   ...CLIENT_ADDRESS_SETTINGS,
   // Access.
   ...ACCESS_SETTINGS,
+  // HTTP and TLS tuning.
+  ...HTTP_SETTINGS,
+  ...TLS_TUNING_SETTINGS,
 ];
 
 /** The ConfigMap's data entries read through every key's grammar (rules G1-G4). */
@@ -26,9 +31,11 @@ export function readGlobalSettings(entries: readonly (readonly [string, string])
 }
 
 /** The part of the settings that route policies are built from: when it changes, every host group is rebuilt. */
-export function routeDefaults(s: GlobalSettings | undefined): { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults } {
-  const out: { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults } = { access: accessDefaults(s) };
+export function routeDefaults(s: GlobalSettings | undefined): { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults; loadBalance?: 'round_robin' | 'ewma' } {
+  const out: { sslRedirect?: boolean; forceSslRedirect?: boolean; access: AccessDefaults; loadBalance?: 'round_robin' | 'ewma' } = { access: accessDefaults(s) };
   if (s?.sslRedirect !== undefined) out.sslRedirect = s.sslRedirect;
   if (s?.forceSslRedirect !== undefined) out.forceSslRedirect = s.forceSslRedirect;
+  // load-balance: the default of the annotation, read where backend policies are built.
+  if (s?.loadBalance !== undefined) out.loadBalance = s.loadBalance;
   return out;
 }

@@ -70,7 +70,8 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
   };
 
   let inFlight = 0;
-  const server = createServer((req, res) => {
+  // Headers up to 64 kB (Node's default is 16 kB): a test of a larger header limit in front needs a pod that takes them.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     requests++;
     inFlight++;
     res.on('close', () => inFlight--);
