@@ -31,6 +31,9 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   const { edge, timeouts } = o;
   return {
     ...o,
+    // worker-processes, disable-ipv6 (settings/listeners.ts).
+    threads: g.threads ?? o.threads,
+    ipv6: o.ipv6 && g.disableIpv6 !== true,
     hardStopAfterSeconds: g.workerShutdownTimeout ?? o.hardStopAfterSeconds,
     timeouts: {
       ...timeouts,
@@ -54,12 +57,13 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   };
 }
 
-/** Whether two sets of settings render the same configuration text: the redirect defaults reach HAProxy through the
- * routes (map values), every other setting through the text, which only a reload changes. */
+/** Whether two sets of settings render the same configuration text: the redirect defaults and the other route-level
+ * keys (annotation defaults, allowed response headers, no-redirect paths, retry-non-idempotent) reach HAProxy through the routes (map
+ * values), every other setting through the text, which only a reload changes. */
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
-    const { sslRedirect: _s, forceSslRedirect: _f, ...rest } = g ?? {};
+    const { sslRedirect: _s, forceSslRedirect: _f, annotationDefaults: _a, allowedResponseHeaders: _h, noTlsRedirectLocations: _n, retryNonIdempotent: _r, ...rest } = g ?? {};
     return JSON.stringify(rest);
   };
   return textual(a) === textual(b);
