@@ -481,7 +481,38 @@ const objects = fc
     return list.length === 0 ? list : [...list, ...again.map((i) => list[i % list.length]!)];
   });
 
+// The settings ConfigMap (--configmap portico/settings): keys of the registry with values their grammars accept,
+// values they refuse, and hostile strings under any key. Render must write a valid configuration whatever it holds.
+const SETTING_VALUES: Record<string, readonly string[]> = {
+  'use-gzip': ['true', 'false', 'yes'],
+  'gzip-types': ['text/css application/json', '*', 'text/css # x', 'a\nb', 'TEXT/Plain', '$x/y'],
+  'gzip-level': ['1', '9', '10'],
+  'worker-processes': ['auto', '2', '64', '65', '-1'],
+  'disable-ipv6': ['true', 'false'],
+  'generate-request-id': ['false', 'true'],
+  'proxy-add-original-uri-header': ['true', 'false'],
+  'proxy-next-upstream': ['error timeout http_502', 'off', 'non_idempotent', 'http_429'],
+  'proxy-next-upstream-tries': ['0', '2', '1001'],
+  'service-upstream': ['true', 'false'],
+  'preserve-trailing-slash': ['true'],
+  'proxy-cookie-path': ['/app/ /', '~^/x /y', 'off'],
+  'proxy-redirect-from': ['http://a.test/', 'off'],
+  'proxy-redirect-to': ['https://b.test/', 'off'],
+  'retry-non-idempotent': ['true', 'false'],
+  'global-allowed-response-headers': ['X-A,X-Frame-Options', '', 'a b', 'x-a'],
+  'no-tls-redirect-locations': ['/health', '/.well-known/acme-challenge,/', 'x'],
+  'main-snippet': ['load_module x;\n}', ''],
+  'enable-modsecurity': ['true'],
+  'custom-http-errors': ['404,503', 'x'],
+};
+const settingKey = fc.constantFrom(...Object.keys(SETTING_VALUES));
+const settingsConfigMap = fc.option(
+  fc.array(fc.oneof({ weight: 4, arbitrary: settingKey.chain((k) => fc.tuple(fc.constant(k), fc.constantFrom(...SETTING_VALUES[k]!))) }, { weight: 1, arbitrary: fc.tuple(settingKey, hostileString) }), { maxLength: 12 }),
+  { nil: undefined, freq: 2 },
+);
+
 const options = fc.record({
+  settings: settingsConfigMap,
   sslRedirect: fc.boolean(),
   /** Manifest mode (an implicit IngressClass), or API mode, where our IngressClass is usually defined. */
   manifests: fc.boolean(),
@@ -504,12 +535,13 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, settings: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
       const files = new Map([['generated.yaml', objs]]);
       if (!o.manifests && o.ourClass) files.set('class.yaml', [ours]);
+      if (o.settings) files.set('settings.yaml', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: Object.fromEntries(o.settings) }]);
       const { snapshot } = snapshotFromFiles(files);
       const opts: TranslateOptions = {
         controllerName: CONTROLLER,
@@ -518,6 +550,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
         checkCreateOnlyRules: o.manifests,
         sslRedirect: o.sslRedirect,
         defaultCertificateSecret: o.defaultCertificateSecret,
+        ...(o.settings ? { configMap: 'portico/settings' } : {}),
       };
       const result = translate(snapshot, opts);
       const m = result.model;
@@ -528,6 +561,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.catchAll) reached.catchAll++;
       const routes = m.hostGroups.flatMap((g) => [...g.exact, ...g.prefix, ...(g.regex ?? []), ...(g.defaultBackend ? [g.defaultBackend] : [])]);
       if (routes.some((r) => r.policy.customHeaders || r.policy.externalAuth?.proxySetHeaders)) reached.configMapHeaders++;
+      if (m.global !== undefined) reached.settings++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
