@@ -52,9 +52,9 @@ export const COMPRESSION_SETTINGS = [
     doc: {
       default: 'false',
       what:
-        "`true`: a response is gzip-compressed when the client's Accept-Encoding allows gzip, its Content-Type is one of `gzip-types` (text/html always) and its status is 200 to 203, and the backend did not compress it already (HAProxy's `compression algo gzip` in both listeners' frontends); Content-Length then gives way to chunked transfer and `Vary: Accept-Encoding` is added, as nginx's `gzip_vary on`. A strong ETag becomes weak. Off, the configuration holds no compression line.",
+        "`true`: a response is gzip-compressed when the client's Accept-Encoding allows gzip, its Content-Type is one of `gzip-types` (text/html always), its status 200 to 203, and the backend did not compress it already (HAProxy's `compression algo gzip` in both listeners' frontends); Content-Length then gives way to chunked transfer and `Vary: Accept-Encoding` is added, as nginx's `gzip_vary on`. A strong ETag becomes weak. Off, the configuration holds no compression line.",
       differences:
-        "no minimum length: a body shorter than `gzip-min-length` (256 bytes by default) is compressed too; a response with `Cache-Control: no-transform`, an HTTP/1.0 response, a multipart Content-Type, or one to an old Mozilla/4 browser other than MSIE 6 SP2 and later is not compressed (HAProxy's rules, which nginx does not apply). A type matches when the Content-Type begins with it.",
+        "no minimum length: a body shorter than `gzip-min-length` (256 bytes by default) is compressed too. Statuses 200 to 203 are compressed, where nginx compresses 200, 403 and 404. A response with `Cache-Control: no-transform`, a backend's HTTP/1.0 response, a multipart Content-Type, or one to an old Mozilla/4 browser other than MSIE 6 SP2 and later is not compressed (HAProxy's rules, which nginx does not apply). A type matches when the Content-Type begins with it.",
       live: 'reload',
     },
   }),

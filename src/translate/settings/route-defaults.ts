@@ -37,6 +37,9 @@ function annotationTwin(name: string, o: { store: boolean; doc: (a: Annotation) 
   };
 }
 
+/** An annotation's docs text as the ConfigMap's: its findings there are G1 (a bad value) and G4 (not honoured). */
+const asSetting = (text: string): string => text.replace(/warning A6/g, 'G4').replace(/\bA6\b/g, 'G4').replace(/\bA1\b/g, 'G1');
+
 /** The default of an annotation Portico honours: an Ingress without it gets the ConfigMap's value. */
 const routeDefault = (name: string, extra?: string): Setting =>
   annotationTwin(name, {
@@ -44,7 +47,7 @@ const routeDefault = (name: string, extra?: string): Setting =>
     doc: (a) => ({
       default: a.doc.default,
       what: `The default of the \`${name}\` annotation for every Ingress that does not set it (its own value wins, as in ingress-nginx): ${a.doc.what}`,
-      ...(a.doc.differences !== undefined || extra !== undefined ? { differences: [a.doc.differences, extra].filter((d) => d !== undefined).join(' ') } : {}),
+      ...(a.doc.differences !== undefined || extra !== undefined ? { differences: asSetting([a.doc.differences, extra].filter((d) => d !== undefined).join(' ')) } : {}),
       live: 'routes',
     }),
   });
@@ -60,7 +63,7 @@ const noEffectDefault = (name: string): Setting =>
 const unsupportedDefault = (name: string): Setting =>
   annotationTwin(name, {
     store: false,
-    doc: (a) => ({ default: a.doc.default, what: `The default of the \`${name}\` annotation: ${a.doc.what}`, differences: a.doc.differences ?? '', live: 'none' }),
+    doc: (a) => ({ default: a.doc.default, what: `The default of the \`${name}\` annotation: ${a.doc.what}`, differences: asSetting(a.doc.differences ?? ''), live: 'none' }),
   });
 
 const UNUSED_BY_INGRESS_NGINX = (name: string): string =>
