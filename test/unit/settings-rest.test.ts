@@ -17,6 +17,8 @@ import { Translator, translate } from '../../src/translate/translate.js';
 import type { GlobalSettings, RouteTarget, TranslateResult } from '../../src/model/types.js';
 import type { Snapshot } from '../../src/k8s/kinds.js';
 import { OPTIONS, model, sectionLines } from './render-model.js';
+import { plan } from '../../src/haproxy/runtime/plan.js';
+import { DEFAULT_PEM, reloadedWith } from './plan-fixtures.js';
 
 const read = (data: Record<string, string>) => readGlobalSettings(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1)), 'ConfigMap portico/settings');
 const rules = (data: Record<string, string>): string[] => read(data).diagnostics.map((d) => `${d.field} ${d.rule}`);
@@ -282,5 +284,20 @@ describe('route-level keys reach the routes', () => {
     assert.equal(third.model.hostGroups, second.model.hostGroups, 'a textual setting rebuilds no route');
     const fourth = t.update(snapshot({}));
     assert.deepEqual(fourth, translate(snapshot({}), OPTS));
+  });
+});
+
+describe('plan: what a ConfigMap edit costs', () => {
+  const modelWith = (s: Record<string, string>) => translate(snapshot(s), OPTS).model;
+
+  test('a route-level key is map updates; a textual key and a new backend section are reloads', () => {
+    const base = modelWith({ 'no-tls-redirect-locations': '/status' });
+    const moved = plan(reloadedWith(base), modelWith({ 'no-tls-redirect-locations': '/' }), DEFAULT_PEM);
+    assert.ok(!('reload' in moved), `unexpected reload: ${'reload' in moved ? moved.reload : ''}`);
+    assert.ok(moved.ops.some((o) => o.op === 'map-set'), 'the routes change by map updates');
+    const gzip = plan(reloadedWith(base), modelWith({ 'no-tls-redirect-locations': '/status', 'use-gzip': 'true' }), DEFAULT_PEM);
+    assert.ok('reload' in gzip && /--configmap/.test(gzip.reload), 'use-gzip is configuration text');
+    const retries = plan(reloadedWith(base), modelWith({ 'no-tls-redirect-locations': '/status', 'proxy-next-upstream': 'error http_503' }), DEFAULT_PEM);
+    assert.ok('reload' in retries, 'a retry section no spare carries');
   });
 });
