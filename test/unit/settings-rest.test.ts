@@ -82,8 +82,9 @@ describe('compression', () => {
     assert.deepEqual(rules({ 'gzip-level': '6', 'gzip-min-length': '256', 'gzip-disable': 'Firefox', 'enable-brotli': 'true' }), ['data[enable-brotli] G4', 'data[gzip-disable] G4', 'data[gzip-level] G4', 'data[gzip-min-length] G4']);
     assert.deepEqual(rules({ 'gzip-level': '10' }), ['data[gzip-level] G1']);
     const r = read({ 'enable-brotli': 'true' });
-    assert.equal(r.reports[0]!.status, 'partial');
+    assert.equal(r.reports[0]!.status, 'unsupported', 'brotli is lost: portico check exits 1');
     assert.match(r.reports[0]!.note, /no brotli encoder/);
+    assert.equal(read({ 'gzip-level': '6' }).reports[0]!.status, 'partial', 'compression works, at another level');
     assert.equal(read({ 'brotli-level': '5' }).reports[0]!.status, 'ignored');
   });
 
@@ -133,7 +134,7 @@ describe('listeners and request headers', () => {
     assert.ok(!requestIdLines(undefined).some((l) => l.includes('X-Original-URI')));
   });
 
-  test('keys with nothing to do are ignored, with their reason; a value asking for more is G4', () => {
+  test('keys with nothing to do are ignored, with their reason; a value asking for what HAProxy lacks is G4 and unsupported', () => {
     for (const [key, value] of [['reuse-port', 'false'], ['enable-serial-reloads', 'true'], ['error-log-level', 'debug'], ['default-type', 'application/octet-stream'], ['strict-validate-path-type', 'false'], ['map-hash-bucket-size', '128'], ['disable-access-log', 'true'], ['annotation-value-word-blocklist', 'load_module,lua_package'], ['nginx-status-ipv4-whitelist', '10.0.0.0/8'], ['app-root', '/app'], ['upstream-hash-by', '$request_uri'], ['proxy-buffering', 'on'], ['disable-proxy-intercept-errors', 'true']] as const) {
       const r = read({ [key]: value });
       assert.deepEqual(r.diagnostics, [], key);
@@ -156,7 +157,7 @@ describe('listeners and request headers', () => {
       const r = read({ [key]: value });
       assert.deepEqual(r.diagnostics.map((d) => d.rule), ['G4'], key);
       assert.match(r.diagnostics[0]!.message, note, key);
-      assert.equal(r.reports[0]!.status, 'partial', key);
+      assert.equal(r.reports[0]!.status, 'unsupported', key);
     }
     assert.deepEqual(rules({ 'enable-modsecurity': 'false', 'main-snippet': '', 'custom-http-errors': '', 'forwarded-host-header': 'X-Forwarded-Host', 'limit-rate': '0' }), []);
   });

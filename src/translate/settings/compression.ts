@@ -4,6 +4,7 @@
 import { bool, integer, quote } from '../annotations/values.js';
 import type { ValueGrammar } from '../annotations/values.js';
 import { setting } from './registry.js';
+import { UNSUPPORTED } from './not-in-haproxy.js';
 
 /** The most types one list may name: each is a word of a `compression type` line. */
 const MAX_TYPES = 64;
@@ -100,7 +101,7 @@ export const COMPRESSION_SETTINGS = [
     grammar: bool,
     set: () => undefined,
     notes: (b) => (b ? [`responses are not brotli-compressed: ${NO_BROTLI} With use-gzip they are gzip-compressed for clients that accept gzip.`] : []),
-    doc: { default: 'false', what: 'Brotli compression of responses.', differences: `${NO_BROTLI} \`true\` is reported (G4); use \`use-gzip\`.`, live: 'none' },
+    doc: { default: 'false', what: 'Brotli compression of responses.', differences: `${NO_BROTLI} \`true\` is reported (G4); use \`use-gzip\`.`, live: 'none', status: UNSUPPORTED },
   }),
   setting({
     key: 'brotli-level',

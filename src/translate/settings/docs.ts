@@ -17,7 +17,7 @@ export function configMapDoc(registry: readonly Setting[]): string {
   const rows = keys.map((key) => {
     const s = byKey.get(key);
     if (!s) return `| \`${key}\` | not yet: ignored, with warning G2 | | | |`;
-    const status = s.doc.noEffect !== undefined ? 'accepted: nothing to do' : s.doc.differences ? 'yes, with a difference' : 'yes';
+    const status = s.doc.status ?? (s.doc.noEffect !== undefined ? 'accepted: nothing to do' : s.doc.differences ? 'yes, with a difference' : 'yes');
     const notes = [s.doc.what, s.doc.noEffect !== undefined ? `**Why nothing is done:** ${s.doc.noEffect}` : '', s.doc.differences ? `**Difference:** ${s.doc.differences}` : '', `Value: ${s.describe}.`].filter((n) => n !== '');
     return `| \`${key}\` | ${status} | ${cell(s.doc.default)} | ${LIVE[s.doc.live]} | ${cell(notes.join(' '))} |`;
   });
@@ -41,7 +41,8 @@ Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's c
 "Goes live with" says how a change reaches HAProxy: a hitless reload (the new workers take new connections, the old
 ones finish theirs; no connection is dropped) for settings the configuration text holds, route updates through the
 runtime API for the defaults of route annotations. ${registry.length} of ${keys.length} keys are read so far
-(${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why).
+(${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why; ${registry.filter((s) => s.doc.status !== undefined).length} read but not
+supported: a value asking for them is reported with G4, and the row says what is lost).
 
 | key | honoured | default | goes live with | what it does in Portico |
 |---|---|---|---|---|

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { bool, headerName, quote, trimSpaces } from '../annotations/values.js';
 import type { ValueGrammar } from '../annotations/values.js';
 import { setting } from './registry.js';
+import { UNSUPPORTED } from './not-in-haproxy.js';
 
 /** HAProxy 2.6 runs at most 64 threads (MAX_THREADS on Debian's build). */
 const MAX_THREADS = 64;
@@ -70,21 +71,21 @@ export const LISTENER_SETTINGS = [
     grammar: addressList(4),
     set: () => undefined,
     notes: (a) => (a.length > 0 ? [BIND_FLAG('bind-address')] : []),
-    doc: { default: 'none', what: 'Addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none' },
+    doc: { default: 'none', what: 'Addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none', status: UNSUPPORTED },
   }),
   setting({
     key: 'bind-address-ipv4',
     grammar: addressList(4),
     set: () => undefined,
     notes: (a) => (a.length > 0 ? [BIND_FLAG('bind-address-ipv4')] : []),
-    doc: { default: 'none (every address)', what: 'IPv4 addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none' },
+    doc: { default: 'none (every address)', what: 'IPv4 addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none', status: UNSUPPORTED },
   }),
   setting({
     key: 'bind-address-ipv6',
     grammar: addressList(6),
     set: () => undefined,
     notes: (a) => (a.length > 0 ? [BIND_FLAG('bind-address-ipv6')] : []),
-    doc: { default: 'none (every address)', what: 'IPv6 addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none' },
+    doc: { default: 'none (every address)', what: 'IPv6 addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none', status: UNSUPPORTED },
   }),
   setting({
     key: 'reuse-port',
@@ -152,6 +153,7 @@ export const LISTENER_SETTINGS = [
       what: "The header ingress-nginx passes the request's original host in, and (with use-forwarded-headers) trusts for it.",
       differences: 'another name is reported (G4): backends get X-Forwarded-Host, set from the Host header the client sent.',
       live: 'none',
+      status: UNSUPPORTED,
     },
   }),
   setting({
@@ -176,6 +178,7 @@ export const LISTENER_SETTINGS = [
       what: 'Whether annotations may name Secrets and ConfigMaps of other namespaces.',
       differences: '`true` is reported (G4): Portico never follows a reference into another namespace.',
       live: 'none',
+      status: UNSUPPORTED,
     },
   }),
 ];

@@ -4,7 +4,7 @@
 import { bool, cidrList, integer, oneOf } from '../annotations/values.js';
 import { setting } from './registry.js';
 import type { Setting } from './registry.js';
-import { printable } from './not-in-haproxy.js';
+import { printable, UNSUPPORTED } from './not-in-haproxy.js';
 import type { ValueGrammar } from '../annotations/values.js';
 
 const NO_ACCESS_LOG = 'Portico writes no access log yet (issue 13 builds it)';
@@ -16,7 +16,7 @@ function accessLog<T>(key: string, grammar: ValueGrammar<T>, dflt: string, what:
     grammar,
     set: () => undefined,
     notes: (v) => (asks(v) ? [`${key} has no effect: ${NO_ACCESS_LOG}`] : []),
-    doc: { default: dflt, what, differences: `${NO_ACCESS_LOG}: reported (G4) when the value asks for a log.`, live: 'none' },
+    doc: { default: dflt, what, differences: `${NO_ACCESS_LOG}: reported (G4) when the value asks for a log.`, live: 'none', status: UNSUPPORTED },
   });
 }
 

@@ -24,6 +24,8 @@ const snippet: ValueGrammar<string> = {
 };
 
 const PORT = integer(1, 65_535);
+/** The docs' "honoured" column of a key whose values are reported with what is lost. */
+export const UNSUPPORTED = 'unsupported: warning G4';
 const COUNT = integer(0, 2 ** 31 - 1);
 
 /** A key whose value needs nothing done in HAProxy. */
@@ -38,7 +40,7 @@ function unsupported<T>(key: string, grammar: ValueGrammar<T>, dflt: string, wha
     grammar,
     set: () => undefined,
     notes: (v) => (asks(v) ? [`${key} is not supported by Portico: ${lost}`] : []),
-    doc: { default: dflt, what, differences: `not supported (G4 when the value asks for it): ${lost}`, live: 'none' },
+    doc: { default: dflt, what, differences: `not supported (G4 when the value asks for it): ${lost}`, live: 'none', status: UNSUPPORTED },
   });
 }
 
@@ -62,7 +64,7 @@ const snippetKey = (key: string, where: string): Setting =>
     grammar: snippet,
     set: () => undefined,
     notes: (v) => (v === '' ? [] : [`${key} is refused: ${NOT_COPIED} Use the snippet annotations on Ingresses, which Portico parses (docs/annotations.md)`]),
-    doc: { default: 'none', what: `nginx configuration pasted into ${where}.`, differences: `refused (G4 for any value): ${NOT_COPIED}`, live: 'none' },
+    doc: { default: 'none', what: `nginx configuration pasted into ${where}.`, differences: `refused (G4 for any value): ${NOT_COPIED}`, live: 'none', status: 'refused, with warning G4' },
   });
 
 const tracing = (key: string, grammar: ValueGrammar<unknown>, dflt: string, what: string): Setting => internal(key, grammar, dflt, what, NO_TRACING_KEY);

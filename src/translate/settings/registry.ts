@@ -21,6 +21,9 @@ export interface SettingDoc {
   /** How a change goes live: `reload` (the configuration text holds it: a hitless reload) or `routes` (route policies
    * are rebuilt: map updates, or a reload where a rule is missing). */
   live: 'reload' | 'routes' | 'none';
+  /** For a key whose G4 notes say what is lost (a module HAProxy lacks, a snippet): `portico check` reports such a
+   * value `unsupported` instead of `partial`, and this is the docs' "honoured" column. */
+  status?: string;
 }
 
 export interface SettingSpec<T> {
@@ -110,7 +113,7 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
       continue;
     }
     for (const n of result.notes) warn(key, 'G4', n);
-    if (result.notes.length > 0) reports.push({ key, value, status: 'partial', note: result.notes.join('; ') });
+    if (result.notes.length > 0) reports.push({ key, value, status: s.doc.status !== undefined ? 'unsupported' : 'partial', note: result.notes.join('; ') });
     else if (s.doc.noEffect !== undefined) reports.push({ key, value, status: 'ignored', note: s.doc.noEffect });
     else if (s.doc.differences !== undefined) reports.push({ key, value, status: 'partial', note: s.doc.differences });
     else reports.push({ key, value, status: 'supported', note: '' });

@@ -11,6 +11,7 @@ import type { Annotation, AnnotationValues } from '../annotations/registry.js';
 import { bool, quote, trimSpaces } from '../annotations/values.js';
 import type { ValueGrammar } from '../annotations/values.js';
 import { setting } from './registry.js';
+import { UNSUPPORTED } from './not-in-haproxy.js';
 import type { Setting, SettingDoc } from './registry.js';
 
 function annotationNamed(name: string): Annotation {
@@ -63,7 +64,7 @@ const noEffectDefault = (name: string): Setting =>
 const unsupportedDefault = (name: string): Setting =>
   annotationTwin(name, {
     store: false,
-    doc: (a) => ({ default: a.doc.default, what: `The default of the \`${name}\` annotation: ${a.doc.what}`, differences: asSetting(a.doc.differences ?? ''), live: 'none' }),
+    doc: (a) => ({ default: a.doc.default, what: `The default of the \`${name}\` annotation: ${a.doc.what}`, differences: asSetting(a.doc.differences ?? ''), live: 'none', status: UNSUPPORTED }),
   });
 
 const UNUSED_BY_INGRESS_NGINX = (name: string): string =>
@@ -138,6 +139,7 @@ export const ROUTE_DEFAULT_SETTINGS: readonly Setting[] = [
       what: "ingress-nginx sends responses with these statuses, of every backend, to its controller-wide default backend (--default-backend-service, or its built-in 404 page).",
       differences: 'not served (G4 for a non-empty list): Portico has no controller-wide default backend, so the statuses reach the client unchanged; the custom-http-errors annotation with the default-backend annotation replaces them per Ingress.',
       live: 'none',
+      status: UNSUPPORTED,
     }),
   }),
   annotationTwin('disable-proxy-intercept-errors', {
