@@ -4,8 +4,9 @@
 // as the ConfigMap's default retries a pod's 502 on the other pod, while an Ingress with its own `off` passes the 502
 // on; global-allowed-response-headers fails a custom-headers route closed (503) and leaves the others alone;
 // no-tls-redirect-locations serves an Ingress path over plain HTTP on a TLS host. Hostile values are refused (G1) or
-// reported (G4) and everything keeps serving. Live edits of the ConfigMap: route-level keys go live without a reload,
-// a new header name takes one, and turning gzip off (configuration text) takes one.
+// reported (G4) and everything keeps serving. Live edits of the ConfigMap: a route-level key goes live without a
+// reload; a new header name, retry-non-idempotent (POSTs then retried past a 502: a new backend section),
+// disable-ipv6 (the IPv6 listener goes away) and turning gzip off (configuration text) each take one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -195,9 +196,30 @@ describe('live edits of the settings ConfigMap', () => {
     await waitFor(async () => (await reloadCount(portico.adminPort)) === reloads + 1, { timeoutMs: 5000, message: 'a new header name was not one reload' });
   });
 
+  test('retry-non-idempotent: a POST that met a 502 is tried on the other pod (a new retry section: one reload)', async () => {
+    const post = async (): Promise<number> => (await httpGet(portico.httpPort, { host: 'flaky.test', method: 'POST', body: 'x' })).status;
+    const before: number[] = [];
+    for (let i = 0; i < 6; i++) before.push(await post());
+    assert.ok(before.includes(502), `without it a POST is not retried on a 502: ${before.join(',')}`);
+    const reloads = await reloadCount(portico.adminPort);
+    await writeManifest(dir, 'settings.yaml', settings({ 'no-tls-redirect-locations': '/status', 'global-allowed-response-headers': 'X-Frame-Options,X-Served-By', 'retry-non-idempotent': 'true' }));
+    await waitFor(async () => (await reloadCount(portico.adminPort)) === reloads + 1, { timeoutMs: 15_000, message: 'retry-non-idempotent was not one reload' });
+    for (let i = 0; i < 6; i++) assert.equal(await post(), 200, `POST ${i}`);
+  });
+
+  test('disable-ipv6 (configuration text): the IPv6 listener goes away with one reload; IPv4 keeps serving', async () => {
+    const v6 = (): Promise<number> => httpGet(portico.httpPort, { address: '[::1]', host: 'gz.test', timeoutMs: 3000 }).then((r) => r.status, () => 0);
+    assert.equal(await v6(), 200, 'listening on IPv6 first (--ipv6 auto, the host has IPv6)');
+    const reloads = await reloadCount(portico.adminPort);
+    await writeManifest(dir, 'settings.yaml', settings({ 'no-tls-redirect-locations': '/status', 'global-allowed-response-headers': 'X-Frame-Options,X-Served-By', 'retry-non-idempotent': 'true', 'disable-ipv6': 'true' }));
+    await waitFor(async () => (await v6()) === 0, { timeoutMs: 15_000, message: 'still served over IPv6' });
+    assert.equal((await httpGet(portico.httpPort, { host: 'gz.test' })).status, 200);
+    await waitFor(async () => (await reloadCount(portico.adminPort)) === reloads + 1, { timeoutMs: 5000, message: 'disable-ipv6 was not one reload' });
+  });
+
   test('use-gzip off (configuration text): one hitless reload, then responses are plain', async () => {
     const reloads = await reloadCount(portico.adminPort);
-    await writeManifest(dir, 'settings.yaml', settings({ 'no-tls-redirect-locations': '/status', 'global-allowed-response-headers': 'X-Frame-Options,X-Served-By', 'use-gzip': 'false' }));
+    await writeManifest(dir, 'settings.yaml', settings({ 'no-tls-redirect-locations': '/status', 'global-allowed-response-headers': 'X-Frame-Options,X-Served-By', 'retry-non-idempotent': 'true', 'disable-ipv6': 'true', 'use-gzip': 'false' }));
     await waitFor(async () => (await rawGet('gz.test', '/gz', { 'accept-encoding': 'gzip' })).headers['content-encoding'] === undefined, { timeoutMs: 15_000, message: 'responses stayed compressed' });
     await waitFor(async () => (await reloadCount(portico.adminPort)) === reloads + 1, { timeoutMs: 5000, message: 'turning gzip off was not one reload' });
     assert.equal((await httpGet(portico.httpPort, { host: 'flaky.test' })).status, 200, 'the route defaults stay');
