@@ -58,8 +58,8 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
 }
 
 /** Whether two sets of settings render the same configuration text: the redirect defaults and the other route-level
- * keys (annotation defaults, allowed response headers, no-redirect paths, retry-non-idempotent) reach HAProxy through the routes (map
- * values), every other setting through the text, which only a reload changes. */
+ * keys (annotation defaults, allowed response headers, no-redirect paths, retry-non-idempotent) reach HAProxy through
+ * the routes (map values), every other setting through the text, which only a reload changes. */
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
