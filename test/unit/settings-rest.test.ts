@@ -123,6 +123,8 @@ describe('listeners and request headers', () => {
   test('bind addresses are reported (G4), not applied; bad addresses are G1', () => {
     assert.deepEqual(rules({ 'bind-address-ipv4': '10.0.0.1, 10.0.0.2', 'bind-address-ipv6': '' }), ['data[bind-address-ipv4] G4']);
     assert.deepEqual(rules({ 'bind-address-ipv6': '10.0.0.1' }), ['data[bind-address-ipv6] G1']);
+    assert.deepEqual(rules({ 'bind-address': '10.0.0.1, fd00::1' }), ['data[bind-address] G4'], 'either family');
+    assert.deepEqual(rules({ 'bind-address': '10.0.0.1, example.com' }), ['data[bind-address] G1']);
     assert.deepEqual(read({ 'bind-address-ipv4': '10.0.0.1' }).settings, {});
   });
 

@@ -20,21 +20,22 @@ const workerProcesses: ValueGrammar<number | 'auto'> = {
   },
 };
 
-/** bind-address-ipv4 / -ipv6: addresses of one family separated by commas. */
-function addressList(family: 4 | 6): ValueGrammar<string[]> {
+/** bind-address (either family), bind-address-ipv4 / -ipv6 (one family): addresses separated by commas. */
+function addressList(family?: 4 | 6): ValueGrammar<string[]> {
+  const what = family === undefined ? 'IP address' : `IPv${family} address`;
   return {
-    describe: `IPv${family} addresses separated by commas`,
+    describe: `${what}es separated by commas`,
     parse: (raw) => {
       const items = raw.split(',').map(trimSpaces).filter((a) => a !== '');
       if (items.length > 64) return { ok: false, reason: `${quote(raw)} lists more than 64 addresses` };
-      const bad = items.find((a) => isIP(a) !== family);
-      return bad === undefined ? { ok: true, value: items } : { ok: false, reason: `${quote(raw)}: ${quote(bad)} is not an IPv${family} address` };
+      const bad = items.find((a) => (family === undefined ? isIP(a) === 0 : isIP(a) !== family));
+      return bad === undefined ? { ok: true, value: items } : { ok: false, reason: `${quote(raw)}: ${quote(bad)} is not an ${what}` };
     },
   };
 }
 
 const BIND_FLAG = (key: string): string =>
-  `${key} is not applied: Portico's listeners bind to --bind-address (one address, or every address when it is empty); set that flag instead`;
+  `${key} is not applied: Portico's listeners bind to --bind-address (one address, or every address when it is empty), the address its readiness probe and start-up port check use too; set that flag instead`;
 
 export const LISTENER_SETTINGS = [
   setting({
@@ -68,10 +69,10 @@ export const LISTENER_SETTINGS = [
   }),
   setting({
     key: 'bind-address',
-    grammar: addressList(4),
+    grammar: addressList(),
     set: () => undefined,
     notes: (a) => (a.length > 0 ? [BIND_FLAG('bind-address')] : []),
-    doc: { default: 'none', what: 'Addresses nginx listens on.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none', status: UNSUPPORTED },
+    doc: { default: 'none (every address)', what: 'Addresses nginx listens on, IPv4 and IPv6.', differences: 'not applied (G4 for a non-empty list): use `--bind-address`.', live: 'none', status: UNSUPPORTED },
   }),
   setting({
     key: 'bind-address-ipv4',
