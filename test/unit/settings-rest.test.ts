@@ -40,6 +40,14 @@ describe('the registry', () => {
     assert.deepEqual(keys.filter((k, i) => keys.indexOf(k) !== i), []);
   });
 
+  test('every row says why nothing is done, or what is lost, when it says so at all', () => {
+    for (const s of SETTINGS) {
+      if (s.doc.noEffect !== undefined) assert.ok(s.doc.noEffect.length > 20, s.key);
+      if (s.doc.status !== undefined) assert.ok((s.doc.differences ?? '').length > 20, s.key);
+      assert.ok(s.doc.what.length > 5, s.key);
+    }
+  });
+
   test('every key it reads is one of ingress-nginx', () => {
     assert.deepEqual(SETTINGS.map((s) => s.key).filter((k) => !INGRESS_NGINX_SETTINGS.has(k)), []);
   });
