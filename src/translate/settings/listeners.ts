@@ -165,7 +165,7 @@ export const LISTENER_SETTINGS = [
       default: 'true',
       what: 'ingress-nginx refuses an Ingress whose Exact or Prefix paths hold characters other than letters, digits and `. _ - /`.',
       noEffect:
-        'Portico matches Exact and Prefix paths as literal text whatever characters they hold (a path such as `/api/(v1)` is that text, never a regular expression), so the check ingress-nginx makes to keep such paths from reaching nginx as expressions is not needed; Ingresses it would refuse are served by Portico.',
+        "Portico matches an Exact or Prefix path as literal text whatever characters it holds (`/api/(v1)` is that text), unless its Ingress asks for regular expressions (use-regex, rewrite-target) as in ingress-nginx, and every path passes Portico's own path rules (docs/rules.md): the check ingress-nginx makes to keep such paths from reaching nginx's configuration is not needed, and an Ingress it would refuse for them is served.",
       live: 'none',
     },
   }),

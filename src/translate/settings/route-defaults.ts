@@ -169,7 +169,7 @@ export const ROUTE_DEFAULT_SETTINGS: readonly Setting[] = [
     grammar: pathPrefixes,
     set: (s, p) => (s.noTlsRedirectLocations = p),
     doc: {
-      default: '/.well-known/acme-challenge',
+      default: "none: requests for `/.well-known/acme-challenge/...` are never redirected (ingress-nginx: the Ingress paths `/.well-known/acme-challenge...`)",
       what: "Ingress paths that begin with one of these prefixes are never redirected to HTTPS (rule T9, ssl-redirect, force-ssl-redirect), as ingress-nginx's `force_no_ssl_redirect`: the prefix is compared with the path as the Ingress writes it, not with the request's path. An empty list redirects every path.",
       differences: 'Portico also never redirects a request whose own path begins with `/.well-known/acme-challenge/`, whatever this key says, so that ACME HTTP-01 challenges pass on hosts with a tls block.',
       live: 'routes',
