@@ -706,6 +706,33 @@ export interface GlobalSettings {
   /** `ssl-dh-param`: the Secret (`namespace/name`) it names, and its parameters as PEM, once they passed the checks. */
   sslDhParamSecret?: string;
   sslDhParam?: string;
+
+  // Compression, listeners and the defaults of route annotations (settings/compression.ts, listeners.ts,
+  // route-defaults.ts).
+  /** `use-gzip`: responses of the listed types are gzip-compressed for clients that accept it. */
+  gzip?: boolean;
+  /** `gzip-types`: the MIME types compressed (lowercase, text/html always among them); `any`: nginx's `*`. */
+  gzipTypes?: string[] | 'any';
+  /** `disable-ipv6`: true, the listeners bind no IPv6 address, whatever --ipv6 found. */
+  disableIpv6?: boolean;
+  /** `worker-processes` as a number: HAProxy's threads (`auto` leaves the --threads value). */
+  threads?: number;
+  /** `generate-request-id`: false, a request without X-Request-ID gets none. */
+  generateRequestId?: boolean;
+  /** `proxy-add-original-uri-header`: requests reach backends with X-Original-URI (the URI as the client sent it). */
+  addOriginalUri?: boolean;
+  /**
+   * ConfigMap keys that are the defaults of the route annotations of the same names, by name: the value as written,
+   * which passed the annotation's own grammar. An Ingress's own annotation wins. Routes carry them (map updates),
+   * never the configuration text.
+   */
+  annotationDefaults?: Record<string, string>;
+  /** `global-allowed-response-headers`, lowercase: the only names a custom-headers ConfigMap may set; unset: any. */
+  allowedResponseHeaders?: string[];
+  /** `no-tls-redirect-locations`: Ingress paths starting with one of these are never redirected to HTTPS. */
+  noTlsRedirectLocations?: string[];
+  /** `retry-non-idempotent`: every route's proxy-next-upstream gets `non_idempotent` (routes, not text). */
+  retryNonIdempotent?: boolean;
 }
 
 /** The `global-auth-*` keys, as read (src/translate/settings/access.ts). */

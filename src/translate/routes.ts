@@ -34,6 +34,10 @@ export interface RouteOptions {
   configMap?: (key: string) => Obj | undefined;
   /** The settings ConfigMap's `load-balance`: the annotation's value for an Ingress without one. */
   loadBalance?: LoadBalanceWord;
+  /** The settings ConfigMap's global-allowed-response-headers (lowercase): the only names custom-headers may set. */
+  allowedResponseHeaders?: readonly string[] | undefined;
+  /** The settings ConfigMap's no-tls-redirect-locations: Ingress paths with one of these prefixes never redirect. */
+  noTlsRedirectLocations?: readonly string[] | undefined;
 }
 
 /** What an Ingress's routes read from ConfigMaps, its findings pushed once per Ingress and group. */
@@ -44,7 +48,7 @@ function configMapResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing:
     const known = memo.get(ing);
     if (known) return known;
     const out: ConfigMapValues = {};
-    const custom = customHeadersOf(ing.annotations, ing, lookup);
+    const custom = customHeadersOf(ing.annotations, ing, lookup, opts.allowedResponseHeaders);
     const proxy = authProxyHeadersOf(ing.annotations, ing, lookup);
     diagnostics.push(...custom.diagnostics, ...proxy.diagnostics);
     if (custom.refuse) out.customHeaders = 'refuse';
@@ -59,6 +63,14 @@ function configMapResolver(opts: RouteOptions, diagnostics: Diagnostic[]): (ing:
 /** Whether a path is under no-auth-locations (ingress-nginx compares the Ingress path as written, by prefix). */
 function authExempt(path: string, opts: RouteOptions): boolean {
   return (opts.access?.noAuthLocations ?? DEFAULT_NO_AUTH_LOCATIONS).some((l) => path.startsWith(l));
+}
+
+/** A path's policy without the redirect to HTTPS when the Ingress's path begins with one of `prefixes`
+ * (ingress-nginx's force_no_ssl_redirect: it compares the location's path, not the request's). */
+function withNoTlsRedirect(policy: RoutePolicy, path: string, prefixes: readonly string[] | undefined): RoutePolicy {
+  if (!policy.redirectToHttps || prefixes === undefined || !prefixes.some((p) => path.startsWith(p))) return policy;
+  const { preserveTrailingSlash: _kept, ...rest } = policy;
+  return { ...rest, redirectToHttps: false };
 }
 
 /** The basic authentication of an Ingress's routes, its findings pushed once per Ingress and group. */
@@ -308,7 +320,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const be = resolveTarget(ing, p.backend, `spec.rules[${ri}].http.paths[${pi}].backend`, refs, diagnostics, { policy: policyFor(ing) });
         if (be === undefined) return;
         const path = p.path === '' ? '/' : p.path;
-        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(policyAt(ing, path, policy), ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
+        const pathPolicy = withNoTlsRedirect(policyAt(ing, path, policy), path, opts.noTlsRedirectLocations);
+        const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(pathPolicy, ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
         const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
         const list = table.get(k) ?? [];

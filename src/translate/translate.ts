@@ -7,13 +7,13 @@ import type { Obj } from '../k8s/objects.js';
 import { CATCH_ALL_KEY, DEFAULT_CERTIFICATE_ID } from '../model/types.js';
 import type { Backend, Diagnostic, GlobalSettings, HostGroup, IngressSummary, TranslateResult, SniBinding, Certificate } from '../model/types.js';
 import type { HttpsRedirectDefaults } from './annotations/redirects.js';
+import type { AnnotationValues } from './annotations/registry.js';
 import { configMapEntries } from './configmaps.js';
-import { readGlobalSettings } from './settings/index.js';
+import { readGlobalSettings, routeDefaults } from './settings/index.js';
+import type { RouteDefaults } from './settings/index.js';
 import { accessDefaults } from './settings/access.js';
-import type { AccessDefaults } from './settings/access.js';
 import { readHeaderConfigMaps } from './settings/header-configmaps.js';
 import { readDhParam } from './settings/dh-param.js';
-import type { LoadBalanceWord } from './annotations/balance.js';
 import { resolveOwnership, validateIngressClass } from './classes.js';
 import type { IngressClassInfo } from './classes.js';
 import { cmp, objectRef, sortDiagnostics } from './diagnostics.js';
@@ -112,13 +112,15 @@ export class Translator {
   private globalRaw: Obj | undefined | null = null;
   private global: GlobalSettings | undefined;
   private https: HttpsRedirectDefaults;
-  /** The access lists' defaults, global authentication and no-auth-locations, as routes see them. */
-  private access: AccessDefaults = accessDefaults(undefined);
   /** The ConfigMaps the settings' keys named when last read, each as it was then (undefined: not found). */
   private readonly globalReads = new Map<string, Obj | undefined>();
   private readonly globalSecretReads = new Map<string, Obj | undefined>();
-  /** The settings' `load-balance`: the default of the annotation for backend policies. */
-  private loadBalance: LoadBalanceWord | undefined;
+  /** The ConfigMap's other route-level settings (access-list defaults, global authentication, load-balance,
+   * annotation defaults, allowed headers, no-redirect paths), and the Ingresses with the annotation defaults merged
+   * under their own values, made once per Ingress and defaults. */
+  private routeSettings: Omit<RouteDefaults, 'sslRedirect' | 'forceSslRedirect'> = { access: accessDefaults(undefined) };
+  private routeSettingsSig = JSON.stringify(this.routeSettings);
+  private withDefaults = new WeakMap<IngressInfo, IngressInfo>();
   private last: TranslateResult | undefined;
   /** Diagnostics by source (`i:` Ingress, `g:` group, `b:` backend), non-empty lists only: collecting them stays
    * proportional to the number of findings, not to the number of objects. */
@@ -135,8 +137,8 @@ export class Translator {
 
   /**
    * Reads the --configmap ConfigMap again when it changed (rules G1-G5). Its settings keep their identity while their
-   * content is the same, so the planner sees no change; returns whether the defaults routes are built with (the
-   * redirect to HTTPS, the access lists, global authentication) changed.
+   * content is the same, so the planner sees no change; returns whether the settings routes are built with (the
+   * redirect defaults and the other route-level keys) changed.
    */
   private updateGlobal(): boolean {
     const key = this.opts.configMap;
@@ -166,15 +168,30 @@ export class Translator {
     this.setFindings('c:global', [...read.diagnostics, ...referenced, ...dhParam]);
     const settings: GlobalSettings | undefined = Object.keys(read.settings).length > 0 ? read.settings : undefined;
     if (JSON.stringify(settings) !== JSON.stringify(this.global)) this.global = settings;
-    const access = accessDefaults(settings);
-    const accessChanged = JSON.stringify(access) !== JSON.stringify(this.access);
-    if (accessChanged) this.access = access;
+    const { sslRedirect: _s, forceSslRedirect: _f, ...rest } = routeDefaults(settings);
+    const sig = JSON.stringify(rest);
+    const restChanged = sig !== this.routeSettingsSig;
+    if (restChanged) {
+      this.routeSettings = rest;
+      this.routeSettingsSig = sig;
+      this.withDefaults = new WeakMap();
+    }
     const https = { sslRedirect: settings?.sslRedirect ?? this.opts.sslRedirect, forceSslRedirect: settings?.forceSslRedirect ?? false };
-    const loadBalance = settings?.loadBalance;
-    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect && loadBalance === this.loadBalance) return accessChanged;
+    if (https.sslRedirect === this.https.sslRedirect && https.forceSslRedirect === this.https.forceSslRedirect) return restChanged;
     this.https = https;
-    this.loadBalance = loadBalance;
     return true;
+  }
+
+  /** An Ingress as routes see it: the ConfigMap's annotation defaults under its own annotations (its own win). */
+  private effective(info: IngressInfo): IngressInfo {
+    const { annotations: defaults, retryNonIdempotent } = this.routeSettings;
+    if (!defaults && !retryNonIdempotent) return info;
+    let merged = this.withDefaults.get(info);
+    if (!merged) {
+      merged = { ...info, annotations: withRetryNonIdempotent({ ...defaults, ...info.annotations }, retryNonIdempotent === true) };
+      this.withDefaults.set(info, merged);
+    }
+    return merged;
   }
 
   update(snapshot: Snapshot): TranslateResult {
@@ -367,11 +384,11 @@ export class Translator {
 
   private rebuildGroup(key: string, affectedBackends: Set<string>): void {
     const members = key === CATCH_ALL_KEY ? this.catchAllCandidates : (this.hostIndex.get(key) ?? new Set<string>());
-    const infos = [...members].map((k) => this.entries.get(k)!.v.info!);
+    const infos = [...members].map((k) => this.effective(this.entries.get(k)!.v.info!));
     const before = this.groups.get(key);
     const secrets = this.secrets.recorder();
     const configMaps = this.configMaps.recorder();
-    const routeOpts = { https: this.https, access: this.access, secret: secrets.lookup, configMap: configMaps.lookup, ...(this.loadBalance ? { loadBalance: this.loadBalance } : {}) };
+    const routeOpts = { https: this.https, access: this.routeSettings.access, secret: secrets.lookup, configMap: configMaps.lookup, allowedResponseHeaders: this.routeSettings.allowedResponseHeaders, noTlsRedirectLocations: this.routeSettings.noTlsRedirectLocations, ...(this.routeSettings.loadBalance ? { loadBalance: this.routeSettings.loadBalance } : {}) };
     const built = key === CATCH_ALL_KEY ? buildCatchAll(infos, routeOpts) : buildGroup(key, infos, routeOpts);
     this.secrets.record(key, infos.length === 0 ? new Set() : secrets.read);
     this.configMaps.record(key, infos.length === 0 ? new Set() : configMaps.read);
@@ -554,4 +571,11 @@ function withAliasSni(sni: SniBinding[], groups: HostGroup[], certificates: Cert
     if (from !== undefined && !bound.has(from) && covers(from)) added.push({ host: from, certificate });
   }
   return added.length === 0 ? sni : [...sni, ...added].sort((a, b) => cmp(a.host, b.host));
+}
+
+/** retry-non-idempotent: `non_idempotent` added to the route's proxy-next-upstream words (ingress-nginx's
+ * buildNextUpstream), its default `error timeout` when it sets none. */
+function withRetryNonIdempotent(v: AnnotationValues, on: boolean): AnnotationValues {
+  if (!on || v.proxyNextUpstream?.includes('non_idempotent')) return v;
+  return { ...v, proxyNextUpstream: [...(v.proxyNextUpstream ?? ['error', 'timeout']), 'non_idempotent'] };
 }

@@ -145,14 +145,14 @@ describe('portico check --manifests', () => {
     const settings = join(dir, 'settings');
     await mkdir(settings, { recursive: true });
     const cm = (data: Record<string, string>): string => stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, data });
-    await writeFile(join(settings, 'cm.yaml'), cm({ 'hsts-max-age': '600', 'ssl-protocols': 'TLSv1.1 TLSv1.3', 'allow-snippet-annotations': 'true', 'use-gzip': 'true', 'proxy-body-sise': '8m', 'limit-req-status-code': 'many' }));
+    await writeFile(join(settings, 'cm.yaml'), cm({ 'hsts-max-age': '600', 'ssl-protocols': 'TLSv1.1 TLSv1.3', 'allow-snippet-annotations': 'true', 'enable-modsecurity': 'true', 'proxy-body-sise': '8m', 'limit-req-status-code': 'many' }));
     const run = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/ingress-nginx-controller', '--output', 'json']);
     assert.equal(run.code, 1, run.stderr);
     const r = JSON.parse(run.stdout) as { configmap: { key: string; value: string; status: string; note: string }[] };
     for (const c of r.configmap) assert.deepEqual(Object.keys(c), ['key', 'value', 'status', 'note']);
     assert.deepEqual(
       r.configmap.map((c) => `${c.key}=${c.value} ${c.status}`),
-      ['allow-snippet-annotations=true ignored', 'hsts-max-age=600 partial', 'limit-req-status-code=many invalid', 'proxy-body-sise=8m unknown', 'ssl-protocols=TLSv1.1 TLSv1.3 partial', 'use-gzip=true unsupported'],
+      ['allow-snippet-annotations=true ignored', 'enable-modsecurity=true unsupported', 'hsts-max-age=600 partial', 'limit-req-status-code=many invalid', 'proxy-body-sise=8m unknown', 'ssl-protocols=TLSv1.1 TLSv1.3 partial'],
     );
     assert.match(r.configmap.find((c) => c.key === 'proxy-body-sise')!.note, /did you mean "proxy-body-size"/);
     const table = await portico(['check', '--manifests', settings, '--configmap', 'ingress-nginx/ingress-nginx-controller']);

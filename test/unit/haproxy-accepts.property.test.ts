@@ -512,7 +512,6 @@ const accessValue = fc.oneof(
 );
 const accessSettings = fc.dictionary(fc.constantFrom(...ACCESS_KEYS), accessValue, { maxKeys: 6 });
 
-
 // Either family alone, or both in one ConfigMap.
 const settingsData = fc
   .tuple(fc.option(clientAddressSettings, { nil: undefined }), fc.option(accessSettings, { nil: undefined }))
@@ -532,13 +531,43 @@ const globalHeaderValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('DENY', "default-src 'self'; #x", '$host', '$scheme://$host$request_uri', '${http_x_tenant}@$remote_addr:$server_port', '$cookie_a $arg_b $args', '$msec', '$', '', '" }\n  lua-load /x', '%[src]', 'x'.repeat(5000)) },
   { weight: 1, arbitrary: hostileString },
 );
-// The settings ConfigMap with keys of every family (client addresses, access, HTTP and TLS tuning), and the
+// The settings ConfigMap (--configmap portico/settings): keys of the registry with values their grammars accept,
+// values they refuse, and hostile strings under any key. Render must write a valid configuration whatever it holds.
+const SETTING_VALUES: Record<string, readonly string[]> = {
+  'use-gzip': ['true', 'false', 'yes'],
+  'gzip-types': ['text/css application/json', '*', 'text/css # x', 'a\nb', 'TEXT/Plain', '$x/y'],
+  'gzip-level': ['1', '9', '10'],
+  'worker-processes': ['auto', '2', '64', '65', '-1'],
+  'disable-ipv6': ['true', 'false'],
+  'generate-request-id': ['false', 'true'],
+  'proxy-add-original-uri-header': ['true', 'false'],
+  'proxy-next-upstream': ['error timeout http_502', 'off', 'non_idempotent', 'http_429'],
+  'proxy-next-upstream-tries': ['0', '2', '1001'],
+  'service-upstream': ['true', 'false'],
+  'preserve-trailing-slash': ['true'],
+  'proxy-cookie-path': ['/app/ /', '~^/x /y', 'off'],
+  'proxy-redirect-from': ['http://a.test/', 'off'],
+  'proxy-redirect-to': ['https://b.test/', 'off'],
+  'retry-non-idempotent': ['true', 'false'],
+  'global-allowed-response-headers': ['X-A,X-Frame-Options', '', 'a b', 'x-a'],
+  'no-tls-redirect-locations': ['/health', '/.well-known/acme-challenge,/', 'x'],
+  'main-snippet': ['load_module x;\n}', ''],
+  'enable-modsecurity': ['true'],
+  'custom-http-errors': ['404,503', 'x'],
+};
+const settingKey = fc.constantFrom(...Object.keys(SETTING_VALUES));
+/** The remaining keys (compression, listeners, annotation defaults, what HAProxy lacks), as data entries. */
+const restSettings = fc
+  .array(fc.oneof({ weight: 4, arbitrary: settingKey.chain((k) => fc.tuple(fc.constant(k), fc.constantFrom(...SETTING_VALUES[k]!))) }, { weight: 1, arbitrary: fc.tuple(settingKey, hostileString) }), { maxLength: 12 })
+  .map((entries) => Object.fromEntries(entries));
+
+// The settings ConfigMap with keys of every family (client addresses, access, HTTP and TLS tuning, the rest), and the
 // ConfigMap of headers add-headers and proxy-set-headers may name.
 const settingsObjects = fc.option(
   fc
-    .tuple(settingsData, fc.record(Object.fromEntries(SETTINGS_HTTP_KEYS.map((k) => [k, k.endsWith('-headers') && k !== 'hide-headers' ? headerRef : settingValue])), { requiredKeys: [] }), fc.dictionary(headerName, globalHeaderValue, { maxKeys: 40 }))
-    .map(([families, http, headers]): Obj[] => [
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: { ...families, ...http } },
+    .tuple(settingsData, fc.record(Object.fromEntries(SETTINGS_HTTP_KEYS.map((k) => [k, k.endsWith('-headers') && k !== 'hide-headers' ? headerRef : settingValue])), { requiredKeys: [] }), restSettings, fc.dictionary(headerName, globalHeaderValue, { maxKeys: 40 }))
+    .map(([families, http, rest, headers]): Obj[] => [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'portico' }, data: { ...families, ...http, ...rest } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'h', namespace: 'portico' }, data: headers },
     ]),
   { nil: undefined, freq: 2 },
@@ -568,7 +597,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
   let run = 0;
   // How often the generated input reached each part of the configuration: a property that only ever sees input
   // translate throws away proves nothing about render.
-  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0, settingsBlockLists: 0, globalHeaders: 0 };
+  const reached = { hostGroups: 0, servers: 0, certificates: 0, externalName: 0, catchAll: 0, configMapHeaders: 0, clientAddress: 0, settingsBlockLists: 0, globalHeaders: 0, settings: 0 };
   await fc.assert(
     fc.asyncProperty(objects, options, async (objs, o) => {
       const ours = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: CONTROLLER } };
@@ -597,6 +626,7 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.global?.useForwardedHeaders || m.global?.useProxyProtocol || m.global?.enableRealIp) reached.clientAddress++;
       if (m.global?.blockCidrs?.length || m.global?.blockUserAgents?.length || m.global?.blockReferers?.length) reached.settingsBlockLists++;
       if (m.global?.addHeaders || m.global?.proxySetHeaders) reached.globalHeaders++;
+      if (m.global !== undefined) reached.settings++;
       const dir = join(work, `run-${++run}`);
       const check = await renderAndCheck(result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);

@@ -31,6 +31,9 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   const { edge, timeouts } = o;
   return {
     ...o,
+    // worker-processes, disable-ipv6 (settings/listeners.ts).
+    threads: g.threads ?? o.threads,
+    ipv6: o.ipv6 && g.disableIpv6 !== true,
     hardStopAfterSeconds: g.workerShutdownTimeout ?? o.hardStopAfterSeconds,
     // max-worker-connections (global-http.ts has the other HTTP and TLS tuning keys).
     maxConnections: g.maxConnections ?? o.maxConnections,
@@ -60,13 +63,14 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   };
 }
 
-/** Whether two sets of settings render the same configuration text: the redirect defaults reach HAProxy through the
- * routes (map values), and load-balance through the backends' policies; every other setting through the text, which
- * only a reload changes. */
+/** Whether two sets of settings render the same configuration text: the redirect defaults and the other route-level
+ * keys (annotation defaults, load-balance, allowed response headers, no-redirect paths, retry-non-idempotent, the
+ * access-list defaults, global authentication) reach HAProxy through the routes (map values), the block lists through
+ * maps of their own; every other setting through the text, which only a reload changes. */
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
-    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, ...rest } = g ?? {};
+    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, annotationDefaults: _a, allowedResponseHeaders: _h, noTlsRedirectLocations: _n, retryNonIdempotent: _r, ...rest } = g ?? {};
     return JSON.stringify(withoutAccessData(rest));
   };
   return textual(a) === textual(b);

@@ -35,6 +35,8 @@ import { MIRROR_FAMILY } from './policy/mirror.js';
 import { assertInt, connectionRules, globalTlsLines, perClientTable, requestHygieneRules, responseEdgeRules } from './edge.js';
 import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
+import { compressionLines } from './compression.js';
+import { requestIdLines } from './request-headers.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
@@ -998,7 +1000,7 @@ ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
   # offered through TLS's ALPN only, as ingress-nginx offers it, so the HTTP/2 tests below see every HTTP/2 request.
   option disable-h2-upgrade
-${indent([...(f.tls && passthrough ? [] : listenerStart()), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
+${indent([...compressionLines(model.global), ...(f.tls && passthrough ? [] : listenerStart()), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
   # The client's address as text (lower casts it to a string), made once per connection: formatted for every request
   # (option forwardfor, %[src]) it cost about 2,200 instructions a request. A rule that changes the client address
   # per request (set-src from a trusted proxy's header) must set this variable again.
@@ -1012,10 +1014,7 @@ ${indent(clientAddressRules(clientAddress, dir, f.tls, f.port))}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port ${assertPort(f.port)}
   http-request set-header X-Real-IP %[var(sess.client)]
-`}  # 128 random bits as 32 lowercase hex digits, the form of ingress-nginx's $req_id. Four 32-bit rand draws cost about
-  # 450 instructions less than %[uuid] (which formats through snprintf), and like it they tell backends nothing about
-  # the client, unlike a unique-id built from connection fields.
-  http-request set-header X-Request-ID %[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower]%[rand,hex,bytes(8,8),lower] unless { req.hdr(x-request-id) -m found }
+`}${indent(requestIdLines(model.global))}
 ${blocks.length > 0 ? `${indent(blocks)}\n` : ''}${globalRules(globalRequestSaveRules(model.global, f))}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.

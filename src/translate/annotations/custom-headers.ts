@@ -29,22 +29,32 @@ export const CUSTOM_HEADER_ANNOTATIONS = [
       what:
         "A ConfigMap (`name` in the Ingress's namespace, or `namespace/name`) whose `data` are response headers: each key a header name, its value the header's text, set on every response of this Ingress's paths (replacing the backend's, as nginx's more_set_headers; HAProxy's own answers too), after a configuration-snippet's headers. A ConfigMap that does not exist or lies in another namespace makes every request to the paths get 503 until it is fixed, as ingress-nginx denies the location. Live: a changed value, or a header removed, is a map update; a header name no route used before takes one reload.",
       differences:
-        "Allowed names: ingress-nginx (1.12 and later) sets only the names listed in its global ConfigMap's `global-allowed-response-headers` (empty by default: every custom-headers Ingress is denied). Portico has no global ConfigMap yet, so it allows every name the snippet annotations may set (letters, digits, `-` and `_`; never Content-Length, Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Upgrade, TE, Trailer or `x-portico-*`): configuration-snippet's more_set_headers already gives the same authors those names, so the ConfigMap grants nothing more; an allow-list will narrow it once Portico reads a global ConfigMap. A key that is not such a name, or a value that is empty, longer than 1,024 characters or not printable ASCII, is left out with a warning on the ConfigMap (rule custom-headers) and the other headers apply, where ingress-nginx denies the location; at most 32 headers (the rest left out the same way). Names are sent lowercase (HAProxy's HTTP/1 writes every header name so). A `name` without namespace is the Ingress's namespace (ingress-nginx looks up the bare name as a key and denies the location), and another namespace is refused (ingress-nginx's docs say so; its code reads it).",
+        "Allowed names: ingress-nginx (1.12 and later) sets only the names listed in its global ConfigMap's `global-allowed-response-headers` (empty by default: every custom-headers Ingress is denied). Portico honours that key of the settings ConfigMap (`--configmap`, docs/configmap.md: a name outside the list answers 503), but with the key unset it allows every name the snippet annotations may set (letters, digits, `-` and `_`; never Content-Length, Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Upgrade, TE, Trailer or `x-portico-*`): configuration-snippet's more_set_headers already gives the same authors those names, so the ConfigMap grants nothing more. A key that is not such a name, or a value that is empty, longer than 1,024 characters or not printable ASCII, is left out with a warning on the ConfigMap (rule custom-headers) and the other headers apply, where ingress-nginx denies the location; at most 32 headers (the rest left out the same way). Names are sent lowercase (HAProxy's HTTP/1 writes every header name so). A `name` without namespace is the Ingress's namespace (ingress-nginx looks up the bare name as a key and denies the location), and another namespace is refused (ingress-nginx's docs say so; its code reads it).",
     },
   }),
 ];
 
-/** What a route of an Ingress gets from custom-headers: headers, nothing, or refusal (503), with the findings. */
+/**
+ * What a route of an Ingress gets from custom-headers: headers, nothing, or refusal (503), with the findings.
+ * `allowed` (the settings ConfigMap's global-allowed-response-headers, lowercase): a header outside it refuses the
+ * route, as ingress-nginx denies the location.
+ */
 export function customHeadersOf(
   v: AnnotationValues,
   ing: { namespace: string; ref: string },
   lookup: (key: string) => Obj | undefined,
+  allowed?: readonly string[],
 ): { headers?: Record<string, string>; refuse?: true; diagnostics: Diagnostic[] } {
   if (v.customHeaders === undefined) return { diagnostics: [] };
   const field = v.customHeadersField ?? `metadata.annotations[${NGINX_PREFIX}custom-headers]`;
   const read = readConfigMap(v.customHeaders, ing, field, 'custom-headers', lookup, FAIL_CLOSED);
   if ('refused' in read) return { refuse: true, diagnostics: [read.refused] };
   const { headers, diagnostics } = configMapHeaders(read.data, 'custom-headers', (raw) => headerNameOf(raw), literalValueOf);
+  const denied = allowed === undefined ? [] : Object.keys(headers).filter((h) => !allowed.includes(h.toLowerCase()));
+  if (denied.length > 0) {
+    const message = `ConfigMap ${read.data.key} sets ${denied.join(', ')}, which the settings ConfigMap's global-allowed-response-headers does not list: ${FAIL_CLOSED}`;
+    return { refuse: true, diagnostics: [...diagnostics, { level: 'warning', object: ing.ref, field, rule: 'custom-headers', message }] };
+  }
   return Object.keys(headers).length > 0 ? { headers, diagnostics } : { diagnostics };
 }
 

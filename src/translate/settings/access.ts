@@ -18,6 +18,8 @@ const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 /** A list key's whole value: long enough for thousands of blocks, short of the megabyte a typo or an attack brings. */
 const MAX_LIST_CHARS = 256 * 1024;
 const MAX_BLOCKS = 10_000;
+/** The longest block-list entry: four times that, plus the anchors, is below render's map-word limit (4,096). */
+const MAX_ENTRY_CHARS = 1000;
 /** map_reg tries every pattern in turn on each request: bounded, as the rule's cost is every client's. */
 const MAX_PATTERNS = 500;
 
@@ -81,6 +83,9 @@ export function exactPattern(text: string): string {
 /** One entry of block-user-agents or block-referers, as nginx's map reads it: `~regex` (case-sensitive), `~*regex`
  * (ignoring case), or a string (the whole value, ignoring case), optionally in quotes. */
 function blockPattern(entry: string): Parsed<string> {
+  // Escaped (`\xHH` for every character but letters and digits), an entry of this length still fits HAProxy's map
+  // line; nginx's map, which hashes its values, has no use for longer ones either.
+  if (entry.length > MAX_ENTRY_CHARS) return fail(`an entry of ${entry.length} characters (the limit is ${MAX_ENTRY_CHARS})`);
   const quoted = /^(["'])(.*)\1$/.exec(entry);
   const text = quoted ? quoted[2]! : entry;
   if (quoted ? !/^[\x20-\x7e]+$/.test(text) || text.includes(quoted[1]!) || text.includes('\\') : !BARE.test(text) || NGINX_SYNTAX.test(text) || text.startsWith('#'))

@@ -18,7 +18,7 @@ export function configMapDoc(registry: readonly Setting[]): string {
   const rows = keys.map((key) => {
     const s = byKey.get(key);
     if (!s) return `| \`${key}\` | not yet: ignored, with warning G2 | | | |`;
-    const status = s.doc.noEffect !== undefined ? 'accepted: nothing to do' : s.doc.differences ? 'yes, with a difference' : 'yes';
+    const status = s.doc.status ?? (s.doc.noEffect !== undefined ? 'accepted: nothing to do' : s.doc.differences ? 'yes, with a difference' : 'yes');
     const notes = [s.doc.what, s.doc.noEffect !== undefined ? `**Why nothing is done:** ${s.doc.noEffect}` : '', s.doc.differences ? `**Difference:** ${s.doc.differences}` : '', `Value: ${s.describe}.`].filter((n) => n !== '');
     return `| \`${key}\` | ${status} | ${cell(s.doc.default)} | ${LIVE[s.doc.live]} | ${cell(notes.join(' '))} |`;
   });
@@ -37,15 +37,16 @@ Each value passes a strict grammar first. A value that does not is reported (rul
 that key keeps its default, except where its absence would grant access (the access lists, the block lists, global
 authentication: their rows say what a refused value does instead); a key of ingress-nginx's that Portico does not
 read yet is reported with G2, a key ingress-nginx never had with G3 (naming the key that was probably meant), a valid
-value Portico honours only in part with G4, a value asking for what Portico cannot do at all with G6, and a ConfigMap
-that does not exist with G5 (every flag keeps its value). Findings are log lines and
+value Portico honours only in part, or not at all, with G4 (saying what is lost), and a ConfigMap that does not exist
+with G5 (every flag keeps its value). Findings are log lines and
 Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's configuration text unchecked.
 
 "Goes live with" says how a change reaches HAProxy: a hitless reload (the new workers take new connections, the old
 ones finish theirs; no connection is dropped) for settings the configuration text holds, route updates through the
 runtime API for the defaults of route annotations, map updates through the runtime API for the block lists (a list
 that becomes empty or non-empty adds or removes its rule: a reload). ${registry.length} of ${keys.length} keys are read so far
-(${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why).
+(${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why; ${registry.filter((s) => s.doc.status !== undefined).length} read but not
+supported: a value asking for them is reported with G4, and the row says what is lost).
 
 | key | honoured | default | goes live with | what it does in Portico |
 |---|---|---|---|---|

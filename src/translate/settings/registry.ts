@@ -1,4 +1,4 @@
-// Rules G1-G6 (docs/rules.md): the `--configmap` ConfigMap read key by key through one registry, as annotations are
+// Rules G1-G5 (docs/rules.md): the `--configmap` ConfigMap read key by key through one registry, as annotations are
 // (../annotations/registry.ts). Each entry declares ingress-nginx's key name, the grammar its value must pass, where
 // the value goes in the model's GlobalSettings, and its row of docs/configmap.md; `portico check` classifies keys
 // from the same entries, so the report and the running controller cannot disagree.
@@ -22,6 +22,9 @@ export interface SettingDoc {
    * are rebuilt: map updates, or a reload where a rule is missing) or `maps` (map lines of their own: a runtime update,
    * and a reload when the first line arrives or the last one leaves). */
   live: 'reload' | 'routes' | 'maps' | 'none';
+  /** For a key whose G4 notes say what is lost (a module HAProxy lacks, a snippet): `portico check` reports such a
+   * value `unsupported` instead of `partial`, and this is the docs' "honoured" column. */
+  status?: string;
 }
 
 export interface SettingSpec<T> {
@@ -34,9 +37,6 @@ export interface SettingSpec<T> {
   /** The parts of a list the grammar left out (bad entries of a block list): each reported with rule G1, the key
    * `invalid` in `portico check`, while the good parts apply. */
   invalidParts?: (value: T) => string[];
-  /** Why a valid value asks for what Portico cannot do at all (`enable-modsecurity: "true"`): reported with rule G6,
-   * `unsupported` in `portico check`; undefined when this value is fine. */
-  unsupported?: (value: T) => string | undefined;
   /** For a key whose absence would grant access (an access list, authentication): what a refused value leaves in the
    * settings instead of the default, and what that means (the G1 message says it). */
   refused?: { set(settings: GlobalSettings): void; means: string };
@@ -49,7 +49,7 @@ export interface Setting {
   describe: string;
   doc: SettingDoc;
   refused?: SettingSpec<unknown>['refused'];
-  apply(settings: GlobalSettings, raw: string): { reason: string } | { unsupported: string } | { notes: string[]; invalid: string[] };
+  apply(settings: GlobalSettings, raw: string): { reason: string } | { notes: string[]; invalid: string[] };
 }
 
 export function setting<T>(spec: SettingSpec<T>): Setting {
@@ -61,8 +61,6 @@ export function setting<T>(spec: SettingSpec<T>): Setting {
     apply: (settings, raw) => {
       const parsed = spec.grammar.parse(raw);
       if (!parsed.ok) return { reason: parsed.reason };
-      const unsupported = spec.unsupported?.(parsed.value);
-      if (unsupported !== undefined) return { unsupported };
       spec.set(settings, parsed.value);
       return { notes: spec.notes?.(parsed.value) ?? [], invalid: spec.invalidParts?.(parsed.value) ?? [] };
     },
@@ -91,8 +89,8 @@ const field = (key: string): string => `data[${key}]`;
  * Reads `entries` (the ConfigMap's data, sorted by key) through `registry`. A value that fails its key's grammar is
  * reported (G1) and that key is skipped: the flag's value stays. A key of ingress-nginx's that Portico does not read
  * (G2) and a key ingress-nginx never had (G3, with the closest real name) are reported and have no effect; a valid
- * value Portico honours only in part is reported with what it does not do (G4), and one asking for what Portico cannot
- * do at all with what is lost (G6). The rest applies.
+ * value Portico honours only in part, or not at all, is reported with what it does not do (G4: `partial` in `portico
+ * check`, or `unsupported` for a key whose docs row says so). The rest applies.
  */
 export function readSettings(entries: readonly (readonly [string, string])[], registry: readonly Setting[], object: string): ReadSettings {
   const byKey = new Map(registry.map((s) => [s.key, s]));
@@ -125,15 +123,10 @@ export function readSettings(entries: readonly (readonly [string, string])[], re
       reports.push({ key, value, status: 'invalid', note });
       continue;
     }
-    if ('unsupported' in result) {
-      warn(key, 'G6', result.unsupported);
-      reports.push({ key, value, status: 'unsupported', note: result.unsupported });
-      continue;
-    }
     for (const n of result.invalid) warn(key, 'G1', n);
     for (const n of result.notes) warn(key, 'G4', n);
     if (result.invalid.length > 0) reports.push({ key, value, status: 'invalid', note: [...result.invalid, ...result.notes].join('; ') });
-    else if (result.notes.length > 0) reports.push({ key, value, status: 'partial', note: result.notes.join('; ') });
+    else if (result.notes.length > 0) reports.push({ key, value, status: s.doc.status !== undefined ? 'unsupported' : 'partial', note: result.notes.join('; ') });
     else if (s.doc.noEffect !== undefined) reports.push({ key, value, status: 'ignored', note: s.doc.noEffect });
     else if (s.doc.differences !== undefined) reports.push({ key, value, status: 'partial', note: s.doc.differences });
     else reports.push({ key, value, status: 'supported', note: '' });

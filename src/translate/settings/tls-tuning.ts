@@ -44,6 +44,15 @@ const TICKETS_OFF =
 const NO_EARLY_DATA =
   'Portico keeps TLS 1.3 early data (0-RTT) off: a request in early data can be replayed by anyone who recorded it, and Portico cannot know which backends are safe against a replayed POST; nginx passes `Early-Data: 1` and leaves that to every backend.';
 
+/** nginx's ssl_session_ticket_key as ingress-nginx writes it: base64 of 48 or 80 bytes (read, never used). */
+const ticketKey: ValueGrammar<string> = {
+  describe: 'base64 of 48 or 80 bytes',
+  parse: (raw) => {
+    const ok = /^[A-Za-z0-9+/]{1,200}={0,2}$/.test(raw) && [48, 80].includes(Buffer.from(raw, 'base64').length);
+    return ok ? { ok: true, value: raw } : { ok: false, reason: `${quote(raw.length > 60 ? `${raw.slice(0, 60)}...` : raw)} is not base64 of 48 or 80 bytes` };
+  },
+};
+
 export const TLS_TUNING_SETTINGS = [
   setting({
     key: 'ssl-session-cache',
@@ -74,6 +83,13 @@ export const TLS_TUNING_SETTINGS = [
     set: () => undefined,
     notes: (b) => (b ? [TICKETS_OFF] : []),
     doc: { default: 'false', what: 'Read and checked; `false` is what Portico does.', differences: `\`true\` is not honoured (G4). ${TICKETS_OFF}`, live: 'none' },
+  }),
+  setting({
+    key: 'ssl-session-ticket-key',
+    grammar: ticketKey,
+    set: () => undefined,
+    notes: () => [TICKETS_OFF],
+    doc: { default: 'none (a random key in ingress-nginx)', what: 'The key of TLS session tickets (base64 of 48 or 80 bytes).', differences: `not used: session tickets stay off, so a set key is reported (G4). ${TICKETS_OFF}`, live: 'none', status: 'unsupported: warning G4' },
   }),
   setting({
     key: 'ssl-ecdh-curve',
