@@ -9,9 +9,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, httpsGet, ingress, makeCert, manifestDir, service, startEcho, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
+import { startApiServer } from '../kube-apiserver/server.js';
+import { docs, endpointSlice, httpGet, httpsGet, ingress, makeCert, manifestDir, rbacFiles, service, startEcho, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -180,5 +182,45 @@ describe('certificate expiry', () => {
     assert.equal(one(text, 'portico_ssl_certificate_expiry_timestamp_seconds', { namespace: NS, secret: 'web-tls', host: 'web.metrics.test' }), notAfter);
     const r = await httpsGet(portico.httpsPort, { servername: 'web.metrics.test', host: 'web.metrics.test' });
     assert.equal(r.cert.fingerprint256, x.fingerprint256, 'the certificate HAProxy serves is that one');
+  });
+});
+
+describe('the Kubernetes source and leader election', () => {
+  test('leader status under both names; watches ended, cut and expired are counted by reason, and the relist after a 410', async () => {
+    const token = 'metrics-token';
+    const api = await startApiServer({ token, rbac: { files: await rbacFiles(), serviceAccount: { namespace: 'portico', name: 'portico' } } });
+    try {
+      const kubeconfig = api.kubeconfig(join(await mkdtemp(join(tmpdir(), 'portico-kube-')), 'kubeconfig'), { token });
+      api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'portico' } });
+      api.create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress-controller' } });
+      const p = await startPortico({
+        manifests: [],
+        args: ['--kubeconfig', kubeconfig, '--election-lease-duration', '3', '--election-renew-deadline', '2', '--election-retry-period', '1'],
+        env: { ...process.env, POD_NAMESPACE: 'portico', POD_NAME: 'replica-a' },
+      });
+      try {
+        await p.waitReady();
+        const labels = { controller_namespace: 'portico', controller_class: 'portico.dev/ingress-controller', controller_pod: 'replica-a', name: 'portico-leader' };
+        let text = '';
+        await waitFor(async () => values((text = await scrape(p)), 'nginx_ingress_controller_leader_election_status', labels)[0] === 1, { timeoutMs: 10_000, message: 'never reported as leader' });
+        assert.equal(one(text, 'portico_leader'), 1);
+        const restarts = (reason: string): number => values(text, 'portico_kubernetes_watch_restarts_total', { resource: 'ingresses', reason })[0] ?? 0;
+        const relists = (): number => values(text, 'portico_kubernetes_relists_total', { resource: 'ingresses' })[0] ?? 0;
+        const [ended, failed, expired, listed] = [restarts('ended'), restarts('error'), restarts('expired'), relists()];
+        assert.ok(api.faults.closeWatches({ resource: 'ingresses' }) > 0);
+        await waitFor(async () => ((text = await scrape(p)), restarts('ended') === ended + 1), { timeoutMs: 5000, message: 'a watch ended by the server was not counted' });
+        await waitFor(() => Promise.resolve(api.faults.closeWatches({ resource: 'ingresses', abrupt: true }) > 0), { timeoutMs: 5000, message: 'no new watch' });
+        await waitFor(async () => ((text = await scrape(p)), restarts('error') === failed + 1), { timeoutMs: 5000, message: 'a watch cut mid-stream was not counted' });
+        // The history is compacted away: the next watch from the old resourceVersion gets 410, then a relist.
+        api.faults.compact();
+        await waitFor(() => Promise.resolve(api.faults.closeWatches({ resource: 'ingresses' }) > 0), { timeoutMs: 5000, message: 'no new watch' });
+        await waitFor(async () => ((text = await scrape(p)), restarts('expired') === expired + 1 && relists() === listed + 1), { timeoutMs: 10_000, message: () => `410 and relist: expired ${restarts('expired')}, relists ${relists()}` });
+        assert.equal(values(text, 'portico_kubernetes_relists_total', { resource: 'services' })[0] ?? 0, 0, 'only the resource that expired was listed again');
+      } finally {
+        await p.stop();
+      }
+    } finally {
+      await api.close().catch(() => undefined);
+    }
   });
 });
