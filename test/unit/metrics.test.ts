@@ -13,6 +13,7 @@ import { COUNTERS, parseShowStat } from '../../src/admin/haproxy-stats.js';
 import { SectionNames } from '../../src/admin/section-names.js';
 import { countByKind, RELOAD_REASONS, reloadReasonClass } from '../../src/admin/reasons.js';
 import type { Backend, RoutingModel } from '../../src/model/types.js';
+import { FlagError, parseFlags } from '../../src/cli/flags.js';
 import type { RuntimeState } from '../../src/haproxy/runtime/plan.js';
 import { DIR, DEFAULT_PEM, model, ops, reloadedWith, svc } from './plan-fixtures.js';
 
@@ -365,4 +366,22 @@ test('SectionNames resolves what an access-log line names (%b, %s) to Kubernetes
   assert.deepEqual(names.endpoint('be_default_web_80', 'ep_10_0_0_1_3000_twin'), { namespace: 'default', service: 'web', port: '80', endpoint: '10.0.0.1:3000' });
   assert.equal(names.service('spare_1'), undefined);
   assert.equal(names.endpoint('spare_0', 'ep_10_0_0_1_3000'), undefined);
+});
+
+test('--metrics-per-host: true by default and given bare, as ingress-nginx; false turns it off; anything else is refused', () => {
+  const serve = (...args: string[]): boolean => parseFlags('serve', ['--manifests', 'm', ...args]).metricsPerHost;
+  assert.equal(serve(), true);
+  assert.equal(serve('--metrics-per-host'), true);
+  assert.equal(serve('--metrics-per-host=false'), false);
+  assert.throws(() => serve('--metrics-per-host=maybe'), FlagError);
+  assert.equal(new Metrics({ perHost: false }).perHost, false);
+});
+
+test('a label value that is not a plain name (none reaches here today: translate validates names) still leaves the exposition parseable', async () => {
+  const m0 = model(WEB(['10.0.0.1']));
+  const odd = 'we"ird\\na\nme';
+  const state = reloadedWith({ ...m0, backends: m0.backends.map((b) => ({ ...b, ref: { ...b.ref, namespace: odd } })) });
+  const { m } = backendMetrics(() => state, () => showStat([{ section: 'be_default_web_80', server: 'BACKEND' }, { section: 'be_default_web_80', server: 'ep_10_0_0_1_3000' }]));
+  const text = await exposition(m);
+  assert.deepEqual(parseExposition(text).series.filter((x) => x.name === 'portico_endpoint_up').map((x) => x.labels.namespace), [odd]);
 });
