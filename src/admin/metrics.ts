@@ -65,7 +65,7 @@ export class Metrics {
   readonly diagnostics = new Gauge({ name: 'portico_diagnostics', help: 'Diagnostics of the last translation by level and rule id: errors mark invalid objects or parts left out, warnings things ignored.', labelNames: ['level', 'rule'], registers: [this.registry] });
   readonly watchRestarts = new Counter({ name: 'portico_kubernetes_watch_restarts_total', help: 'Kubernetes watches started again, by resource and why the previous one ended (ended, expired, error).', labelNames: ['resource', 'reason'], registers: [this.registry] });
   readonly relists = new Counter({ name: 'portico_kubernetes_relists_total', help: 'Full lists of a Kubernetes resource after the first one (410 Gone, errors, SIGHUP).', labelNames: ['resource'], registers: [this.registry] });
-  readonly leader = new Gauge({ name: 'portico_leader', help: '1 while this replica holds the leader Lease (it writes status and Events), else 0. Absent without the Kubernetes API.', registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'portico_leader', help: '1 while this replica holds the leader Lease (it writes status and Events), else 0. Absent without the Kubernetes API.', labelNames: ['lease'], registers: [this.registry] });
   readonly buildInfo = new Gauge({ name: 'portico_build_info', help: "A constant 1 labelled with Portico's version and the Node.js it runs on.", labelNames: ['version', 'node'], registers: [this.registry] });
   readonly certificateExpiry = new Gauge({ name: 'portico_ssl_certificate_expiry_timestamp_seconds', help: 'When the certificate of a TLS Secret expires (its notAfter, Unix seconds), per host it is served for ("" for a default certificate no host names).', labelNames: ['namespace', 'secret', 'host'], registers: [this.registry] });
 
@@ -146,7 +146,7 @@ export class Metrics {
   }
 
   leading(lease: string, isLeader: boolean): void {
-    this.leader.set(isLeader ? 1 : 0);
+    this.leader.set({ lease }, isLeader ? 1 : 0);
     this.nginxLeader.set({ ...this.controllerLabels(), name: lease }, isLeader ? 1 : 0);
   }
 

@@ -126,6 +126,7 @@ describe("ingress-nginx's reload series", () => {
     const newFeature = one(text, 'portico_haproxy_reload_reasons_total', { reason: 'new-feature' });
     assert.equal(one(text, 'nginx_ingress_controller_config_last_reload_successful', labels), 1);
     assert.ok(success >= 1, 'the first configuration counts');
+    assert.deepEqual([...values(text, 'portico_leader'), ...values(text, 'nginx_ingress_controller_leader_election_status')], [], 'no election from manifests, no leader series');
 
     // CORS is the first route to need the frontend's CORS rules: the configuration text changes, HAProxy reloads.
     await new Promise((r) => setTimeout(r, 1100)); // the timestamp has a resolution of a second
