@@ -97,6 +97,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check'] },
+  // Metrics (issue 13).
+  'metrics-per-host': {
+    type: 'string',
+    default: 'true',
+    arg: 'BOOL',
+    bare: 'true',
+    help: "label the per-request traffic series with the request's host, as ingress-nginx's flag of that name (false: one series for all hosts of an Ingress path)",
+    commands: ['serve'],
+  },
 };
 
 export class FlagError extends Error {}
@@ -172,6 +181,8 @@ export interface ServeFlags {
   maxManifestFileSize: number;
   logFormat: 'json' | 'text';
   logLevel: string;
+  /** --metrics-per-host: the traffic series carry a `host` label. */
+  metricsPerHost: boolean;
   help: boolean;
   /** check: the output format. */
   output: 'table' | 'json';
@@ -317,6 +328,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     maxManifestFileSize: bytes('max-manifest-file-size', 1, 32 << 20),
     logFormat,
     logLevel,
+    metricsPerHost: serve ? bool('metrics-per-host') : true,
     help,
     output: command === 'check' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
     namespace: command === 'check' ? label('namespace') : undefined,

@@ -20,6 +20,11 @@ import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
+import { BackendMetrics } from '../admin/backend-metrics.js';
+import { CertificateMetrics } from '../admin/certificate-metrics.js';
+import { readStats } from '../admin/haproxy-stats.js';
+import { ADMIN_SOCKET } from '../haproxy/render/render.js';
+import { porticoVersion } from '../admin/version.js';
 import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
 import { ipv6Available, systemNameservers, threadsForCpuLimit } from './platform.js';
@@ -136,7 +141,9 @@ async function runServe(f: ServeFlags): Promise<void> {
       (e: unknown) => log.error({ component: 'serve', signal: 'SIGHUP', err: String(e) }, 'SIGHUP: reading the sources again failed'),
     );
   });
-  const metrics = new Metrics();
+  // ingress-nginx's constant labels: its pod's namespace and name from the downward API, and the IngressClass
+  // controller it answers to.
+  const metrics = new Metrics({ identity: { namespace: process.env.POD_NAMESPACE || 'default', controllerClass: f.controllerName, pod: process.env.POD_NAME ?? '' }, perHost: f.metricsPerHost, version: porticoVersion() });
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({
@@ -225,14 +232,29 @@ async function runServe(f: ServeFlags): Promise<void> {
     if (applier.isBehind) return 'HAProxy restarted from an older configuration (a fresh one could not be written) and is being brought up to date';
     return undefined;
   };
+  // HAProxy's statistics are read when /metrics is scraped, at most once a second however many scrapers there are.
+  const backendMetrics = new BackendMetrics({ live: () => applier.live, read: () => readStats(join(stateDir, ADMIN_SOCKET), 10_000) }, 1000);
+  metrics.addText(() => backendMetrics.exposition());
+  const certificateMetrics = new CertificateMetrics(metrics);
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
     notReady,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.exposition() }),
   });
   log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
   let onLive: LiveHook | undefined;
-  const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh, snapshot) => onLive?.(result, fresh, snapshot) }, applier, log);
+  const controller = new Controller(
+    {
+      translate: translateOptions(f),
+      metrics,
+      onLive: (result, fresh, snapshot) => {
+        certificateMetrics.update(result.model);
+        onLive?.(result, fresh, snapshot);
+      },
+    },
+    applier,
+    log,
+  );
 
   let stopSource = (): void => undefined;
   let stopReporting = (): Promise<void> => Promise.resolve();
@@ -278,7 +300,7 @@ async function runServe(f: ServeFlags): Promise<void> {
 
   log.info({ component: 'serve', source: f.kubernetes ? 'kubernetes' : 'manifests', stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort, ipv6, haproxyThreads: threads }, 'starting');
   if (f.kubernetes) {
-    const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log);
+    const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log, metrics);
     stopSource = k.stop;
     stopReporting = k.stopReporting;
     reread = async () => `relisted ${await k.relist()} objects from the API`;
