@@ -100,7 +100,18 @@ export function explainRequest(input: ExplainInput | TranslateResult, req: Expla
   const ix = routeIndexOf(result.model);
   const host = normaliseHost(req.host ?? '');
   const ex: Explanation = { request: { method: req.method, scheme: req.scheme, host, path: req.path, ...(req.query !== undefined ? { query: req.query } : {}) }, outcome: 'not-found', steps: [], policies: [], candidates: [] };
-  if (req.scheme === 'https') ex.certificate = certificateFor(ix, req.sni ?? host);
+  if (req.scheme === 'https') {
+    ex.certificate = certificateFor(ix, req.sni ?? host);
+    // ssl-passthrough: the SNI listener hands the TLS connection to the host's TCP section before any HTTP is read.
+    const through = ex.certificate.passthrough === undefined ? undefined : ix.hosts.get(ex.certificate.sni)?.group.passthrough;
+    if (through !== undefined) {
+      ex.steps.push({ rule: 'ssl-passthrough', text: through === '' ? `TLS for ${ex.certificate.sni} is passed through, but no backend could be chosen: the connection is refused` : `TLS for ${ex.certificate.sni} is passed through unterminated to ${through}; no HTTP rule sees the request` });
+      if (through === '') return { ...ex, outcome: 'answered' };
+      ex.outcome = 'routed';
+      ex.backend = backendExplanation(ix, through);
+      return ex;
+    }
+  }
   const canonical = requestPath(req.path);
   if (!canonical.ok) {
     ex.outcome = 'bad-request';

@@ -17,6 +17,7 @@ import { render, routeValue } from '../../src/haproxy/render/render.js';
 import type { HostGroup, TranslateResult } from '../../src/model/types.js';
 import { testRenderOptions } from '../render-options.js';
 import { canonicalPath } from '../../src/translate/path-canonical.js';
+import { withDebugHeaders } from '../../src/explain/debug-headers.js';
 import { explainRequest, lookupRoute, matchRoute, requestFromUrl, routeIndexOf, normaliseHost, explainText } from '../../src/explain/index.js';
 import type { Explanation } from '../../src/explain/index.js';
 
@@ -289,5 +290,37 @@ spec:
     // Generous bounds on a shared 2-core machine: a linear scan of 10,000 groups would take milliseconds per call.
     assert.ok(lookupUs < 100, `lookupRoute ${lookupUs} µs`);
     assert.ok(explainUs < 500, `explainRequest ${explainUs} µs`);
+  });
+});
+
+describe('--debug-headers in what HAProxy is given', () => {
+  test("route names are map data of the routes only while the flag is on; translate's model and a plain configuration are untouched", () => {
+    const { result } = load(join(CASES_DIR, 'annotations-canary'));
+    const before = JSON.stringify(result.model);
+    const on = withDebugHeaders(result.model);
+    assert.equal(JSON.stringify(result.model), before, 'the translated model is not changed');
+    assert.equal(withDebugHeaders(result.model), on, 'one rewrite per model');
+    const plain = render(result.model, testRenderOptions(), 'X');
+    const debug = render(on, testRenderOptions(), 'X');
+    assert.doesNotMatch(plain.config, /X-Portico/);
+    assert.equal(plain.files.has('maps/debug-ingress.map'), false);
+    assert.match(debug.config, /http-after-response set-header X-Portico-Route /);
+    const ingressLines = debug.files.get('maps/debug-ingress.map')!.trim().split('\n');
+    const routes = result.model.hostGroups.reduce((n, g) => n + g.exact.length + g.prefix.length + (g.regex?.length ?? 0) + (g.defaultBackend ? 1 : 0), 0) + (result.model.catchAll ? 1 : 0);
+    assert.equal(ingressLines.length, routes);
+    // A canary's route names both Services, keyed by route id and the section serving each.
+    const services = debug.files.get('maps/debug-services.map')!;
+    assert.match(services, /\|be_[a-z0-9_-]+ [a-z0-9-]+\/[a-z0-9-]+:\d+\n/);
+    const canaryRoute = result.model.hostGroups.flatMap((g) => g.prefix).find((r) => r.policy.canary)!;
+    const canarySection = canaryRoute.policy.canary!.backend;
+    assert.ok(services.includes(`|${canarySection} `), services);
+  });
+
+  test('a group translate kept keeps its rewritten copy (the planner compares groups by identity)', () => {
+    const { result } = load(join(CASES_DIR, 'hosts-mixture'));
+    const a = withDebugHeaders(result.model);
+    const b = withDebugHeaders({ ...result.model, hostGroups: [...result.model.hostGroups] });
+    assert.notEqual(a, b);
+    a.hostGroups.forEach((g, i) => assert.equal(b.hostGroups[i], g));
   });
 });
