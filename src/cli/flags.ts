@@ -27,7 +27,7 @@ interface FlagSpec {
 export const FLAGS: Record<string, FlagSpec> = {
   manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable; - reads standard input (check). Without it, serve reads the Kubernetes API', commands: ['serve', 'translate', 'check', 'explain'] },
   kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve', 'check', 'explain'] },
-  namespace: { type: 'string', arg: 'NS', help: 'check: read only this namespace from the Kubernetes API (default: all)', commands: ['check', 'explain'] },
+  namespace: { type: 'string', arg: 'NS', help: 'check, explain: read only this namespace from the Kubernetes API (default: all)', commands: ['check', 'explain'] },
   output: { type: 'string', default: 'table', arg: 'table|json', help: 'check: a table for a terminal, or JSON for tools (docs/check.md has its shape); explain: text (table) or json', commands: ['check', 'explain'] },
   // explain (src/explain/): the request explained, besides its URL.
   method: { type: 'string', default: 'GET', arg: 'METHOD', help: 'explain: the request method', commands: ['explain'] },

@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { docs, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
 import type { Explanation } from '../../src/explain/index.js';
+import { readFile } from 'node:fs/promises';
+import { startApiServer } from '../kube-apiserver/server.js';
+import { rbacFiles } from './harness/index.js';
+import { parseManifestText } from '../../src/sources/manifests/parse.js';
 
 const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'bin', 'portico');
 const P = 'nginx.ingress.kubernetes.io/';
@@ -211,5 +215,33 @@ describe('switched off', () => {
     assert.equal(r.headers['x-portico-route'], undefined);
     assert.equal(r.headers['x-portico-service'], undefined);
     await quiet.stop();
+  });
+});
+
+describe('portico explain --kubeconfig', () => {
+  test('the same objects read from the API give the same answers as from the manifests', async () => {
+    const token = 'explain-token';
+    const api = await startApiServer({ token, rbac: { files: await rbacFiles(), serviceAccount: { namespace: 'portico', name: 'portico' } } });
+    try {
+      const kubeconfig = api.kubeconfig(join(await manifestDir(), 'kubeconfig'), { token });
+      // The manifest mode's implicit IngressClass has to exist for real in a cluster.
+      api.create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'portico.dev/ingress-controller' } });
+      for (const file of ['apps.yaml', 'routes.yaml']) {
+        const parsed = parseManifestText(await readFile(join(dir, file), 'utf8'));
+        assert.ok(parsed.ok);
+        for (const o of parsed.objects) api.create(o);
+      }
+      for (const c of [CASES[1]!, CASES[6]!, CASES[11]!, CASES[13]!]) {
+        const fromApi = await runCli(['explain', '--kubeconfig', kubeconfig, c.url, '--client', '127.0.0.1', '--output', 'json', ...headerArgs(c)]);
+        const fromFiles = await runCli(['explain', '--manifests', dir, c.url, '--client', '127.0.0.1', '--output', 'json', ...headerArgs(c)]);
+        assert.equal(fromApi.code, fromFiles.code, fromApi.stderr);
+        const a = JSON.parse(fromApi.stdout) as Explanation;
+        const f = JSON.parse(fromFiles.stdout) as Explanation;
+        assert.deepEqual(predicted(a), predicted(f), c.url);
+        assert.deepEqual(a.route, f.route);
+      }
+    } finally {
+      await api.close().catch(() => undefined);
+    }
   });
 });
