@@ -18,6 +18,10 @@ export interface GroupIndex {
   group: HostGroup;
   /** paths.map keys of the group, without the group key in front: `/a?` (exact, and a prefix's own path), `/a/`. */
   paths: Map<string, IndexedRoute>;
+  /** The lengths of the keys ending in `/`: only a prefix of one of these lengths can be a key, so a long request path
+   * costs one scan for `/`, not a hash of every prefix. */
+  prefixLengths: Set<number>;
+  longestPrefix: number;
 }
 
 /** How a host name found its group (rule H5's steps). */
@@ -64,7 +68,7 @@ function buildIndex(model: RoutingModel): RouteIndex {
     if ('rule' in s) ix.sources.set(sourceKey(s.ingress, s.rule, s.path), r);
   };
   for (const g of model.hostGroups) {
-    const gi: GroupIndex = { group: g, paths: new Map() };
+    const gi: GroupIndex = { group: g, paths: new Map(), prefixLengths: new Set(), longestPrefix: 0 };
     for (const host of [g.key, ...(g.aliases ?? [])]) (host.startsWith('*.') ? ix.wildcards : ix.hosts).set(host, gi);
     if (g.wwwRedirectFrom !== undefined) ix.wwwRedirects.set(g.wwwRedirectFrom, g.key);
     // The same keys, in the same order of overwriting, as groupEntries: a prefix writes `<p>/` and `<p>?` (`/` only
@@ -72,6 +76,8 @@ function buildIndex(model: RoutingModel): RouteIndex {
     for (const r of g.prefix) {
       const ir: IndexedRoute = { route: r, kind: 'prefix', group: g.key };
       gi.paths.set(r.matchPrefix, ir);
+      gi.prefixLengths.add(r.matchPrefix.length);
+      gi.longestPrefix = Math.max(gi.longestPrefix, r.matchPrefix.length);
       if (r.matchPrefix !== '/') gi.paths.set(`${r.matchPrefix.slice(0, -1)}?`, ir);
       note(ir);
     }
@@ -128,7 +134,8 @@ export function regexOf(r: RegexRoute): RegExp | null {
 export function pathRouteOf(gi: GroupIndex, path: string): IndexedRoute | undefined {
   const whole = gi.paths.get(`${path}?`);
   if (whole) return whole;
-  for (let i = path.lastIndexOf('/'); i >= 0; i = i === 0 ? -1 : path.lastIndexOf('/', i - 1)) {
+  for (let i = path.lastIndexOf('/', gi.longestPrefix - 1); i >= 0; i = i === 0 ? -1 : path.lastIndexOf('/', i - 1)) {
+    if (!gi.prefixLengths.has(i + 1)) continue;
     const r = gi.paths.get(path.slice(0, i + 1));
     if (r) return r;
   }

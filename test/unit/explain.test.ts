@@ -324,3 +324,21 @@ describe('--debug-headers in what HAProxy is given', () => {
     a.hostGroups.forEach((g, i) => assert.equal(b.hostGroups[i], g));
   });
 });
+
+describe('hostile requests', () => {
+  test('a megabyte path, a megabyte of slashes, odd hosts: answered quickly, nothing thrown', () => {
+    const { result } = load(join(CASES_DIR, 'paths-precedence'));
+    for (const path of [`/aaa/${'b'.repeat(1 << 20)}`, '/a'.repeat(1 << 19), `/aaa/bbb/${'x/'.repeat(1 << 18)}`]) {
+      const t = performance.now();
+      const r = lookupRoute(result.model, 'p.example.com', path);
+      assert.ok(performance.now() - t < 1000, 'linear in the path');
+      assert.ok(r !== undefined);
+    }
+    assert.equal(lookupRoute(result.model, 'p.example.com', '/aaa/bbb/ccc')?.ingressPath, '/aaa/bbb/');
+    for (const host of ['', '[::1]:80', 'p.example.com\n', '*', '*.example.com', 'a'.repeat(100_000), 'p.example.com,evil.com'])
+      assert.doesNotThrow(() => explainRequest(result, { method: 'GET', scheme: 'https', host, path: '/', headers: {}, sni: host }));
+    assert.throws(() => requestFromUrl('http://x/', 'GET', ['X: a\r\nInjected: 1']));
+    assert.throws(() => requestFromUrl(`http://x/${'a'.repeat(20_000)}`));
+    assert.throws(() => requestFromUrl('http://x/', 'GET\r\n'));
+  });
+});
