@@ -130,8 +130,13 @@ export function explainRequest(input: ExplainInput | TranslateResult, req: Expla
     if (wantCandidates) ex.candidates = candidatesOf(ix, result.diagnostics, snapshot, host, canonical.path, m.host?.group, m.route);
     return ex;
   };
+  if (m.route) {
+    ex.steps.push(pathStepText(m.route, canonical.path, m.rules));
+    ex.route = routeOf(m.route);
+  }
   // app-root answers a request for `/` of its host before the 404 rule, whichever route (or none) serves it.
-  if (group?.appRoot !== undefined && canonical.path === '/') {
+  // Its Location is the Host header as sent, so only a plain host[:port] qualifies (no open redirect through Host).
+  if (group?.appRoot !== undefined && canonical.path === '/' && /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(req.host ?? '')) {
     ex.steps.push({ rule: 'app-root', text: `the host's app-root: 302 to ${group.appRoot}` });
     return answered(ex, 302, `${req.scheme}://${req.host ?? ''}${group.appRoot}`, finish);
   }
@@ -147,8 +152,6 @@ export function explainRequest(input: ExplainInput | TranslateResult, req: Expla
     ex.status = 404;
     return finish();
   }
-  ex.steps.push(pathStepText(m.route, canonical.path, m.rules));
-  ex.route = routeOf(m.route);
   const done = policySteps(ex, m.route.route, req, canonical.path, ix, o);
   if (!done) ex.outcome = 'routed';
   return finish();
@@ -286,7 +289,8 @@ function policySteps(ex: Explanation, t: RouteTarget, req: ExplainRequest, path:
     else if (path.startsWith(ACME)) add({ phase: 'https-redirect', policy: 'ssl-redirect', text: 'ACME HTTP-01 challenge paths are never redirected (T9)' });
     else if (!REDIRECT_HOST.test(ex.request.host)) add({ phase: 'https-redirect', policy: 'ssl-redirect', text: 'the Host is not a plain host name, so no redirect is built from it (T9)' });
     else {
-      const u = uri({ ...req, path });
+      // capture.req.uri: the request's URI as the client sent it, before normalisation.
+      const u = uri(req);
       const location = `https://${ex.request.host}${port}${p.preserveTrailingSlash ? u : stripSlash(u)}`;
       if (add({ phase: 'https-redirect', policy: 'ssl-redirect', text: `rule T9: the host is in a tls block: ${code} to HTTPS`, answers: { status: code, location } })) return true;
     }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { docs, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, httpGet, httpsGet, ingress, makeCert, tlsSecretYaml, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
 import type { Explanation } from '../../src/explain/index.js';
 import { readFile } from 'node:fs/promises';
@@ -46,6 +46,8 @@ const routes = (apiService = 'ex-api'): string =>
     ingress({ name: 'redir', annotations: { [`${P}permanent-redirect`]: 'https://elsewhere.example/' }, rules: [{ host: 'redir.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ex-root', port: 80 }] }] }),
     ingress({ name: 'acl', annotations: { [`${P}allowlist-source-range`]: '10.0.0.0/8' }, rules: [{ host: 'acl.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ex-root', port: 80 }] }] }),
     ingress({ name: 'dflt', defaultBackend: { service: 'ex-default', port: 80 }, rules: [{ host: 'dflt.test', paths: [{ path: '/only', pathType: 'Exact', service: 'ex-root', port: 80 }] }] }),
+    ingress({ name: 'secure', tls: [{ hosts: ['secure.test'], secretName: 'secure-tls' }], rules: [{ host: 'secure.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ex-root', port: 80 }] }] }),
+    ingress({ name: 'approot', annotations: { [`${P}app-root`]: '/home' }, rules: [{ host: 'approot.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ex-root', port: 80 }] }] }),
     ingress({ name: 'other-class', className: 'nginx', rules: [{ host: 'app.test', paths: [{ path: '/api/other', pathType: 'Prefix', service: 'ex-any', port: 80 }] }] }),
   );
 
@@ -53,7 +55,7 @@ before(async () => {
   dir = await manifestDir();
   const apps = [];
   for (const [i, name] of ['ex-root', 'ex-api', 'ex-exact', 'ex-wild', 'ex-any', 'ex-canary', 'ex-rewrite', 'ex-default'].entries()) apps.push(await singlePodApp(pods, name, `127.0.193.${i + 1}`));
-  await writeManifest(dir, 'apps.yaml', docs(...apps));
+  await writeManifest(dir, 'apps.yaml', docs(...apps, tlsSecretYaml('default', 'secure-tls', makeCert({ dnsNames: ['secure.test'], keyFormat: 'pkcs8' }))));
   await writeManifest(dir, 'routes.yaml', routes());
   portico = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--debug-headers'] });
   await portico.waitReady();
@@ -87,6 +89,11 @@ const CASES: Case[] = [
   { url: 'http://dflt.test/other' },
   { url: 'http://dflt.test/only' },
   { url: 'http://app.test/a%2fb' },
+  { url: 'http://secure.test/x/?q=1' },
+  { url: 'http://secure.test/x/' },
+  { url: 'http://secure.test/.well-known/acme-challenge/token' },
+  { url: 'http://approot.test/' },
+  { url: 'http://approot.test/other' },
 ];
 
 /** What a client sees, in the terms explain predicts: the pod and the path it got, or Portico's own answer. */
@@ -157,11 +164,13 @@ describe('explain equals what serves the request', () => {
       assert.deepEqual(predicted(fromLive), actual.seen, `/debug/explain: ${live.body}`);
       assert.deepEqual(fromLive.route, fromCli.route);
       // --debug-headers: the route and Service that served, as explain names them; none where no route served.
-      if (fromLive.route && fromLive.outcome === 'routed') {
+      // Portico's own answers on a route (a redirect, a refusal) carry the route too: HAProxy's after-response rules
+      // see them.
+      if (fromLive.route) {
         const r = fromLive.route;
         assert.equal(actual.route, `${r.ingress} ${fromLive.hostGroup ?? '*catch-all*'}${r.ingressPath ?? ''}`);
-        assert.equal(actual.service, `${fromLive.backend!.service}:${fromLive.backend!.port}`);
       }
+      if (fromLive.outcome === 'routed') assert.equal(actual.service, `${fromLive.backend!.service}:${fromLive.backend!.port}`);
       if (!fromLive.route) assert.equal(actual.route, undefined);
     });
   }
@@ -190,6 +199,22 @@ describe('explain equals what serves the request', () => {
     assert.ok([400, 431].includes((await httpGet(portico.adminPort, { path: `/debug/explain?url=${encodeURIComponent(`http://app.test/${'a'.repeat(20_000)}`)}` })).status));
     assert.equal((await httpGet(portico.adminPort, { path: `/debug/explain?url=${encodeURIComponent('http://app.test/')}&method=${encodeURIComponent('GET\r\nX: y')}` })).status, 400);
     assert.deepEqual((await seen({ url: 'http://app.test/' })).seen, { pod: 'ex-root', path: '/' });
+  });
+});
+
+describe('certificates', () => {
+  test('the certificate explain names is the one the handshake presents (T4.1 exact, T4.4 default)', async () => {
+    const named = JSON.parse((await debugExplain({ url: 'https://secure.test/' })).body) as Explanation;
+    assert.equal(named.certificate?.secret, 'default/secure-tls');
+    assert.deepEqual(named.certificate?.dnsNames, ['secure.test']);
+    const r = await httpsGet(portico.httpsPort, { host: 'secure.test', servername: 'secure.test', path: '/' });
+    assert.equal(r.cert.subjectaltname, 'DNS:secure.test');
+    const other = JSON.parse((await debugExplain({ url: 'https://app.test/' })).body) as Explanation;
+    assert.equal(other.certificate?.certificate, 'default');
+    assert.equal(other.certificate?.rule, 'T4.4');
+    const d = await httpsGet(portico.httpsPort, { host: 'app.test', servername: 'app.test', path: '/' });
+    assert.notEqual(d.cert.subjectaltname, 'DNS:secure.test');
+    assert.equal(d.status, 200);
   });
 });
 
