@@ -98,13 +98,19 @@ export function candidatesOf(ix: RouteIndex, diagnostics: readonly Diagnostic[],
 /** The paths of Ingresses that did not become the routes above. */
 function fromObjects(ix: RouteIndex, diagnostics: readonly Diagnostic[], snapshot: Snapshot, host: string, path: string, push: (c: Candidate) => void): void {
   const summaries = new Map(ix.model.ingresses.map((s) => [s.ingress, s]));
+  const byObject = new Map<string, Diagnostic[]>();
+  for (const d of diagnostics) {
+    const list = byObject.get(d.object);
+    if (list) list.push(d);
+    else byObject.set(d.object, [d]);
+  }
   for (const o of snapshot.ingresses) {
     const meta = isObject(o.metadata) ? o.metadata : {};
     const name = `${typeof meta.namespace === 'string' ? meta.namespace : 'default'}/${typeof meta.name === 'string' ? meta.name : ''}`;
     const spec = isObject(o.spec) ? o.spec : {};
     const rules = Array.isArray(spec.rules) ? spec.rules : [];
     const summary = summaries.get(name);
-    const objectDiagnostics = diagnostics.filter((d) => d.object === `Ingress ${name}`);
+    const objectDiagnostics = byObject.get(`Ingress ${name}`) ?? [];
     const canary = stringMap(meta.annotations)['nginx.ingress.kubernetes.io/canary'] === 'true';
     rules.forEach((rule, i) => {
       if (!isObject(rule)) return;
