@@ -91,12 +91,12 @@ export function candidatesOf(ix: RouteIndex, diagnostics: readonly Diagnostic[],
     if (g.defaultBackend && chosenRoute !== g.defaultBackend && gi === chosenGroup) push({ ...describe(g.defaultBackend), host: g.key, ruleId: 'D3', reason: 'the group\'s default backend serves only paths no rule matches (D3)' });
   }
   if (ix.model.catchAll && chosenRoute !== ix.model.catchAll) push({ ...describe(ix.model.catchAll), host: '*', ruleId: 'D5', reason: `the catch-all serves only requests whose host matches no group (D5); ${chosenGroup ? `group ${chosenGroup.group.key} matched` : ''}` });
-  if (snapshot) fromObjects(ix, diagnostics, snapshot, host, path, push);
+  if (snapshot) fromObjects(ix, diagnostics, snapshot, host, path, push, chosenRoute?.policy.canary?.ingress);
   return out;
 }
 
 /** The paths of Ingresses that did not become the routes above. */
-function fromObjects(ix: RouteIndex, diagnostics: readonly Diagnostic[], snapshot: Snapshot, host: string, path: string, push: (c: Candidate) => void): void {
+function fromObjects(ix: RouteIndex, diagnostics: readonly Diagnostic[], snapshot: Snapshot, host: string, path: string, push: (c: Candidate) => void, attachedCanary: string | undefined): void {
   const summaries = new Map(ix.model.ingresses.map((s) => [s.ingress, s]));
   const byObject = new Map<string, Diagnostic[]>();
   for (const d of diagnostics) {
@@ -129,8 +129,11 @@ function fromObjects(ix: RouteIndex, diagnostics: readonly Diagnostic[], snapsho
         const field = `spec.rules[${i}].http.paths[${j}]`;
         const own = objectDiagnostics.filter((d) => d.field === field || d.field.startsWith(`${field}.`));
         if (!summary) push({ ...base, ruleId: 'isolated', reason: 'not in the model: left out (HAProxy rejected it, see its diagnostics) or not read', ...(objectDiagnostics.length > 0 ? { diagnostics: objectDiagnostics } : {}) });
+        // An invalid Ingress of Portico's has its errors as the reason; one of another class is not reported (C8), so
+        // its class is the reason.
+        else if (!summary.valid && (summary.owned || objectDiagnostics.some((d) => d.level === 'error'))) push({ ...base, ruleId: objectDiagnostics.find((d) => d.level === 'error')?.rule ?? 'invalid', reason: 'the Ingress is invalid and serves nothing', diagnostics: objectDiagnostics.filter((d) => d.level === 'error') });
         else if (!summary.owned) push({ ...base, ruleId: /\((C\d)\)/.exec(summary.classReason)?.[1] ?? 'C1', reason: `not Portico's: ${summary.classReason}` });
-        else if (!summary.valid) push({ ...base, ruleId: objectDiagnostics.find((d) => d.level === 'error')?.rule ?? 'invalid', reason: 'the Ingress is invalid and serves nothing', diagnostics: objectDiagnostics.filter((d) => d.level === 'error') });
+        else if (canary && attachedCanary === name) push({ ...base, ruleId: 'canary', reason: 'the canary of the route that serves: see the canary step for its decision', ...(own.length > 0 ? { diagnostics: own } : {}) });
         else if (own.length > 0) push({ ...base, ruleId: own[0]!.rule, reason: own.map((d) => d.message).join('; '), diagnostics: own });
         else if (canary) push({ ...base, ruleId: 'canary', reason: 'a canary Ingress: it never routes by itself; it is attached to the main route of the same host, path and type (see the canary step)' });
         else if (shadowedBy(ix, ruleHost, c.path, type, name, raw)) push({ ...base, ...shadowedBy(ix, ruleHost, c.path, type, name, raw)! });

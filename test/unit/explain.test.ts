@@ -349,3 +349,47 @@ describe('hostile requests', () => {
     assert.throws(() => requestFromUrl('http://x/', 'GET\r\n'));
   });
 });
+
+describe('candidates from the objects', () => {
+  test('an invalid Ingress with its error, a resource backend (D6), a canary, and the winner of an M3 tie', () => {
+    const parsed = parseManifestText(`
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: good, namespace: a, creationTimestamp: "2020-01-01T00:00:00Z"}
+spec: {rules: [{host: c.test, http: {paths: [{path: /x, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: broken, namespace: a}
+spec: {rules: [{host: c.test, http: {paths: [{path: /x/y, backend: {service: {name: web, port: {number: 80}}}}]}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: resource, namespace: a}
+spec: {rules: [{host: c.test, http: {paths: [{path: /x/y/z, pathType: Prefix, backend: {resource: {apiGroup: k8s.example.com, kind: Bucket, name: b}}}]}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: later, namespace: a, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec: {rules: [{host: c.test, http: {paths: [{path: /x, pathType: Prefix, backend: {service: {name: other, port: {number: 80}}}}]}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: canary, namespace: a, annotations: {nginx.ingress.kubernetes.io/canary: "true", nginx.ingress.kubernetes.io/canary-weight: "10"}}
+spec: {rules: [{host: c.test, http: {paths: [{path: /x, pathType: Prefix, backend: {service: {name: other, port: {number: 80}}}}]}}]}
+`);
+    assert.ok(parsed.ok);
+    const { snapshot } = snapshotFromFiles(new Map([['c.yaml', parsed.objects]]));
+    const result = translate(snapshot, OPTIONS);
+    const e = explainRequest({ result, snapshot }, requestFromUrl('http://c.test/x/y/z/w'));
+    assert.equal(e.route?.ingress, 'a/good');
+    const by = (name: string) => e.candidates.find((c) => c.ingress === name);
+    assert.equal(by('a/broken')?.ruleId, 'V11', JSON.stringify(by('a/broken')));
+    assert.ok((by('a/broken')?.diagnostics ?? []).length > 0);
+    assert.equal(by('a/resource')?.ruleId, 'D6', JSON.stringify(by('a/resource')));
+    assert.equal(by('a/later')?.ruleId, 'M3', JSON.stringify(by('a/later')));
+    assert.equal(by('a/canary')?.ruleId, 'canary');
+    assert.match(e.canary?.why ?? '', /drawn: the canary 10 times in 100/);
+    assert.equal(e.canary?.decision, 'weighted');
+  });
+});
