@@ -84,6 +84,7 @@ const CASES: Case[] = [
   { url: 'http://nohost.test/any' },
   { url: 'http://rw.test/svc/deep/path?q=1' },
   { url: 'http://rw.test/svc' },
+  { url: 'http://rw.test/SVC/Deep' },
   { url: 'http://redir.test/x' },
   { url: 'http://acl.test/' },
   { url: 'http://dflt.test/other' },
