@@ -18,6 +18,9 @@ export interface ControllerOptions {
    * is what `result` was translated from (objects HAProxy rejected included), so that status is written on exactly
    * the objects whose ownership was decided. */
   onLive?: (result: TranslateResult, newDiagnostics: Diagnostic[], snapshot: Snapshot) => void;
+  /** What HAProxy is given instead of the translated model (`--debug-headers` adds the routes' names to it); must keep
+   * the identity of the parts it does not change, which the planner compares. */
+  forHaproxy?: (model: RoutingModel) => RoutingModel;
 }
 
 const EMPTY_MODEL: RoutingModel = { hostGroups: [], backends: [], certificates: [], sni: [], ingresses: [] };
@@ -175,7 +178,11 @@ export class Controller {
     }
     const translateMs = performance.now() - began;
     this.o.metrics?.translateDuration.observe(translateMs / 1000);
-    return { result, outcome: await this.applier.apply(result.model), translateMs };
+    return { result, outcome: await this.applier.apply(this.haproxyModel(result.model)), translateMs };
+  }
+
+  private haproxyModel(model: RoutingModel): RoutingModel {
+    return this.o.forHaproxy ? this.o.forHaproxy(model) : model;
   }
 
   /** What isolation checks candidates with: translate, render and `haproxy -c`. A throw of translate fails a check.
@@ -191,7 +198,7 @@ export class Controller {
         translator = new Translator(this.o.translate);
         return { ok: false, output: `${TRANSLATE_FAILED}: ${(e as Error).message}` };
       }
-      return this.applier.check(model);
+      return this.applier.check(this.haproxyModel(model));
     };
   }
 

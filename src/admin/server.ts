@@ -7,6 +7,8 @@ export interface AdminState {
   notReady: () => string | undefined;
   /** Prometheus text exposition. */
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** `/debug/*` (src/explain/debug-endpoint.ts); absent with --debug-endpoints=false: those paths are 404. */
+  debug?: { explain: (query: URLSearchParams) => { status: number; contentType: string; body: string } };
 }
 
 export function startAdminServer(host: string, port: number, state: AdminState): Promise<Server> {
@@ -27,6 +29,12 @@ export function startAdminServer(host: string, port: number, state: AdminState):
         () => send(500, 'metrics unavailable\n'),
       );
       return;
+    }
+    // explain (issue 13 §3): the query is the request to explain; the answer comes from the live model.
+    if (path === '/debug/explain' && state.debug) {
+      const a = state.debug.explain(new URLSearchParams((req.url ?? '').slice((req.url ?? '').indexOf('?') + 1 || (req.url ?? '').length)));
+      res.writeHead(a.status, { 'content-type': a.contentType, 'cache-control': 'no-store' });
+      return void res.end(a.body);
     }
     if (path === '/readyz') {
       const reason = state.notReady();

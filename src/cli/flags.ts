@@ -10,7 +10,7 @@ export const DEFAULT_SSL_CIPHERS =
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
-export type Command = 'serve' | 'translate' | 'check';
+export type Command = 'serve' | 'translate' | 'check' | 'explain';
 
 interface FlagSpec {
   type: 'string' | 'boolean';
@@ -25,10 +25,15 @@ interface FlagSpec {
 }
 
 export const FLAGS: Record<string, FlagSpec> = {
-  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable; - reads standard input (check). Without it, serve reads the Kubernetes API', commands: ['serve', 'translate', 'check'] },
-  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve', 'check'] },
-  namespace: { type: 'string', arg: 'NS', help: 'check: read only this namespace from the Kubernetes API (default: all)', commands: ['check'] },
-  output: { type: 'string', default: 'table', arg: 'table|json', help: 'check: a table for a terminal, or JSON for tools (docs/check.md has its shape)', commands: ['check'] },
+  manifests: { type: 'string', multiple: true, arg: 'PATH', help: 'manifest file or directory (YAML or JSON, read recursively); repeatable; - reads standard input (check). Without it, serve reads the Kubernetes API', commands: ['serve', 'translate', 'check', 'explain'] },
+  kubeconfig: { type: 'string', arg: 'FILE', help: 'kubeconfig for the Kubernetes API (default: $KUBECONFIG, else the in-cluster service account)', commands: ['serve', 'check', 'explain'] },
+  namespace: { type: 'string', arg: 'NS', help: 'check, explain: read only this namespace from the Kubernetes API (default: all)', commands: ['check', 'explain'] },
+  output: { type: 'string', default: 'table', arg: 'table|json', help: 'check: a table for a terminal, or JSON for tools (docs/check.md has its shape); explain: text (table) or json', commands: ['check', 'explain'] },
+  // explain (src/explain/): the request explained, besides its URL.
+  method: { type: 'string', default: 'GET', arg: 'METHOD', help: 'explain: the request method', commands: ['explain'] },
+  header: { type: 'string', multiple: true, arg: 'NAME:VALUE', help: 'explain: a request header (repeatable); Host replaces the URL\'s host', commands: ['explain'] },
+  client: { type: 'string', arg: 'IP', help: 'explain: the client address the access lists judge (default: they are described, not decided)', commands: ['explain'] },
+  sni: { type: 'string', arg: 'NAME', help: 'explain: the TLS server name of an https URL (default: the host)', commands: ['explain'] },
   'watch-namespace': { type: 'string', arg: 'NS', help: 'watch namespaced objects in this namespace only (RBAC then needs only a Role there)', commands: ['serve'] },
   'publish-service': { type: 'string', arg: 'NS/NAME', help: "Service whose address is written to each owned Ingress's status", commands: ['serve'] },
   'publish-status-address': { type: 'string', arg: 'A,B,...', help: 'addresses written to Ingress status when no --publish-service (IPs or host names)', commands: ['serve'] },
@@ -44,21 +49,23 @@ export const FLAGS: Record<string, FlagSpec> = {
   'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
   'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
+  'debug-endpoints': { type: 'string', default: 'true', arg: 'BOOL', bare: 'true', help: 'serve /debug/explain on the admin listener (the request explained from the live model)', commands: ['serve'] },
+  'debug-headers': { type: 'string', default: 'false', arg: 'BOOL', bare: 'true', help: 'responses carry X-Portico-Route (namespace/ingress host+path) and X-Portico-Service (namespace/service:port) naming what served them', commands: ['serve'] },
   'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
-  'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check'] },
-  'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate', 'check'] },
+  'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check', 'explain'] },
+  'controller-name': { type: 'string', default: 'portico.dev/ingress-controller', arg: 'NAME', help: 'spec.controller of the IngressClasses Portico owns', commands: ['serve', 'translate', 'check', 'explain'] },
   'watch-ingress-without-class': {
     type: 'string',
     default: 'false',
     arg: 'BOOL',
     bare: 'true',
     help: "also serve Ingresses with neither spec.ingressClassName nor the kubernetes.io/ingress.class annotation, as ingress-nginx's flag of that name does (without it, only while one of Portico's IngressClasses is the default); given bare, it means true",
-    commands: ['serve', 'translate', 'check'],
+    commands: ['serve', 'translate', 'check', 'explain'],
   },
-  'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate', 'check'] },
-  configmap: { type: 'string', arg: 'NS/NAME', help: "ConfigMap of controller-wide settings, with ingress-nginx's keys (docs/configmap.md); a key it sets wins over the flag of the same name", commands: ['serve', 'translate', 'check'] },
-  'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate', 'check'] },
-  'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve'] },
+  'default-ssl-certificate': { type: 'string', arg: 'NS/NAME', help: 'Secret served when no Ingress certificate matches (default: a self-signed one generated at start)', commands: ['serve', 'translate', 'check', 'explain'] },
+  configmap: { type: 'string', arg: 'NS/NAME', help: "ConfigMap of controller-wide settings, with ingress-nginx's keys (docs/configmap.md); a key it sets wins over the flag of the same name", commands: ['serve', 'translate', 'check', 'explain'] },
+  'ssl-redirect': { type: 'string', default: 'true', arg: 'BOOL', help: 'redirect plain HTTP to HTTPS (308) for hosts listed in a tls block', commands: ['serve', 'translate', 'check', 'explain'] },
+  'https-redirect-port': { type: 'string', default: '443', arg: 'PORT', help: 'port written into HTTPS redirects (443 is left out of the URL)', commands: ['serve', 'explain'] },
   'haproxy-bin': { type: 'string', default: 'haproxy', arg: 'PATH', help: 'HAProxy executable', commands: ['serve'] },
   'state-dir': { type: 'string', arg: 'DIR', help: "where HAProxy's configuration, maps, certificates and sockets live: this user's, writable by nobody else, created with mode 0700 if missing (default: a fresh temporary directory)", commands: ['serve'] },
   'shutdown-drain-delay': {
@@ -93,10 +100,10 @@ export const FLAGS: Record<string, FlagSpec> = {
   ipv6: { type: 'string', default: 'auto', arg: 'auto|true|false', help: 'with no --bind-address, listen on IPv6 as well as IPv4 (auto: when the host has IPv6)', commands: ['serve'] },
   resolvers: { type: 'string', default: 'auto', arg: 'auto|none|IP[:PORT],...', help: 'DNS servers that re-resolve ExternalName targets while HAProxy runs (auto: the nameservers of /etc/resolv.conf in a cluster, none with --manifests; none: resolved when a configuration loads)', commands: ['serve'] },
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
-  'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate', 'check'] },
-  'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check'] },
-  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check'] },
-  help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check'] },
+  'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate', 'check', 'explain'] },
+  'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check', 'explain'] },
+  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check', 'explain'] },
+  help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check', 'explain'] },
   // Metrics (issue 13).
   'metrics-per-host': {
     type: 'string',
@@ -188,6 +195,12 @@ export interface ServeFlags {
   output: 'table' | 'json';
   /** check: the one namespace read from the Kubernetes API. */
   namespace: string | undefined;
+  /** serve: /debug/* on the admin listener. */
+  debugEndpoints: boolean;
+  /** serve: X-Portico-Route and X-Portico-Service on responses. */
+  debugHeaders: boolean;
+  /** explain: the request. */
+  explain?: { url: string; method: string; headers: string[]; client?: string; sni?: string };
 }
 
 export function parseFlags(command: Command, argv: string[]): ServeFlags {
@@ -197,9 +210,12 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
       .map(([name, s]) => [name, { type: s.type, ...(s.multiple ? { multiple: true } : {}), ...(s.default !== undefined ? { default: s.default } : {}) }]),
   );
   let values: Record<string, string | boolean | string[] | undefined>;
+  let positionals: string[] = [];
   try {
     const args = argv.map((a) => (a.startsWith('--') && FLAGS[a.slice(2)]?.bare !== undefined ? `${a}=${FLAGS[a.slice(2)]!.bare}` : a));
-    values = parseArgs({ args, options, allowPositionals: false, strict: true }).values as typeof values;
+    const parsed = parseArgs({ args, options, allowPositionals: command === 'explain', strict: true });
+    values = parsed.values as typeof values;
+    positionals = parsed.positionals;
   } catch (e) {
     throw new FlagError((e as Error).message);
   }
@@ -330,8 +346,11 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     logLevel,
     metricsPerHost: serve ? bool('metrics-per-host') : true,
     help,
-    output: command === 'check' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
-    namespace: command === 'check' ? label('namespace') : undefined,
+    output: command === 'check' || command === 'explain' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
+    namespace: command === 'check' || command === 'explain' ? label('namespace') : undefined,
+    debugEndpoints: command === 'serve' ? bool('debug-endpoints') : false,
+    debugHeaders: command === 'serve' ? bool('debug-headers') : false,
+    ...(command === 'explain' ? { explain: explainRequestFlags(help, positionals, values) } : {}),
   };
   if (serve && new Set([flags.httpPort, flags.httpsPort, flags.adminPort]).size !== 3) throw new FlagError('--http-port, --https-port and --admin-port must differ');
   return Object.freeze(flags);
@@ -413,6 +432,20 @@ function cipherList(raw: string): string {
   return raw;
 }
 
+/** explain's request: one URL (positional), the method, headers, client and SNI as given (request.ts checks them). */
+function explainRequestFlags(help: boolean, positionals: string[], values: Record<string, string | boolean | string[] | undefined>): NonNullable<ServeFlags['explain']> {
+  if (!help && positionals.length !== 1) throw new FlagError(positionals.length === 0 ? 'the URL to explain is required (http://host/path)' : `one URL only, got ${positionals.length}`);
+  const client = values.client;
+  if (typeof client === 'string' && !isIpAddress(client)) throw new FlagError(`--client: ${JSON.stringify(client)} must be an IP address`);
+  return {
+    url: positionals[0] ?? '',
+    method: typeof values.method === 'string' ? values.method : 'GET',
+    headers: (values.header as string[] | undefined) ?? [],
+    ...(typeof client === 'string' ? { client } : {}),
+    ...(typeof values.sni === 'string' ? { sni: values.sni } : {}),
+  };
+}
+
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be one of ${allowed.join(', ')}`);
   return raw as T;
@@ -422,6 +455,8 @@ export function helpText(command?: Command): string {
   const usage = {
     serve: 'portico serve --manifests PATH [--manifests PATH ...] [flags]\n\nServe HTTP and HTTPS traffic through HAProxy, routed by the Ingress manifests in PATH.\nFile changes take effect within a second, without dropping connections.',
     translate: 'portico translate --manifests PATH [flags]\n\nPrint the routing model and the diagnostics as JSON, without starting HAProxy.',
+    explain:
+      'portico explain --manifests PATH URL [--method M] [--header NAME:VALUE ...] [--output json] [flags]\nportico explain --kubeconfig FILE URL [flags]\n\nSay what Portico does with one request: the host group, path and Ingress that serve it (with the rule ids of\ndocs/ingress-v1.md), every policy on the way, the Service, port and endpoints, the certificate for its SNI, and why\nevery other candidate path did not serve it. Never starts HAProxy. Exit status: 0 when the request is routed (a\nbackend or a route\'s own answer), 1 when it gets 404 or 400, 2 on a usage error.',
     check:
       'portico check --manifests PATH|- [--manifests PATH ...] [flags]\nportico check --kubeconfig FILE [--namespace NS] [flags]\n\nSay, for every Ingress, whether Portico would serve it and what becomes of each ingress-nginx annotation\n(supported, partial, ignored, unsupported, unknown, invalid), with the translator\'s diagnostics. Never starts HAProxy\nand never writes to the cluster. Exit status: 0 when nothing would be lost, 1 when something is unsupported, unknown or\ninvalid (or a served Ingress has an error), 2 on a usage error.',
   };
@@ -432,6 +467,7 @@ Usage:
   portico serve --manifests PATH [flags]       serve traffic routed by Ingress manifests
   portico translate --manifests PATH [flags]   print the routing model and diagnostics as JSON
   portico check --manifests PATH|- [flags]     what carries over from ingress-nginx, before the switch
+  portico explain --manifests PATH URL [flags] which Ingress, path, policies and Service serve a request, and why
   portico --help | portico COMMAND --help
 
 Run "portico serve --help" for every flag.

@@ -36,6 +36,10 @@ import { parseManifestText } from '../sources/manifests/parse.js';
 import { ConfigError, inClusterConfig, kubeconfigFile } from '../sources/kubernetes/config.js';
 import { KubeClient } from '../sources/kubernetes/client.js';
 import type { Snapshot } from '../k8s/kinds.js';
+import { explainRequest, explainJson, explainText, requestFromUrl, RequestError } from '../explain/index.js';
+import type { ExplainInput } from '../explain/index.js';
+import { debugExplain } from '../explain/debug-endpoint.js';
+import { withDebugHeaders } from '../explain/debug-headers.js';
 
 function translateOptions(f: ServeFlags): TranslateOptions {
   const manifests = f.kubernetes === undefined;
@@ -116,6 +120,30 @@ async function runCheck(f: ServeFlags): Promise<number> {
   if (report.missingConfigMap !== undefined) log.error({ component: 'check', configmap: report.missingConfigMap, rule: 'G5' }, `ConfigMap ${report.missingConfigMap} (--configmap) is not among the objects read: its keys are not checked`);
   process.stdout.write(f.output === 'json' ? checkJson(report) : checkTable(report));
   return losesSomething(report) || unreadable > 0 ? 1 : 0;
+}
+
+/** `portico explain`: the objects read as check reads them, translated as serve would, one request explained. */
+async function runExplain(f: ServeFlags): Promise<number> {
+  const x = f.explain!;
+  let req;
+  try {
+    req = requestFromUrl(x.url, x.method, x.headers, { ...(x.sni !== undefined ? { sni: x.sni } : {}), ...(x.client !== undefined ? { clientAddress: x.client } : {}) });
+  } catch (e) {
+    if (e instanceof RequestError) throw new FlagError(e.message);
+    throw e;
+  }
+  const log = createLogger(f.logFormat, f.logLevel, { fd: 2 });
+  let snapshot: Snapshot;
+  try {
+    snapshot = await checkSnapshot(f, log);
+  } catch (e) {
+    if (e instanceof FlagError) throw e;
+    log.error({ component: 'explain', err: e instanceof Error ? e.message : String(e) }, 'cannot read the objects');
+    return 1;
+  }
+  const e = explainRequest({ result: translate(snapshot, translateOptions(f)), snapshot }, req, { httpsRedirectPort: f.httpsRedirectPort });
+  process.stdout.write(f.output === 'json' ? explainJson(e) : explainText(e));
+  return e.outcome === 'not-found' || e.outcome === 'bad-request' ? 1 : 0;
 }
 
 async function runServe(f: ServeFlags): Promise<void> {
@@ -236,9 +264,13 @@ async function runServe(f: ServeFlags): Promise<void> {
   const backendMetrics = new BackendMetrics({ live: () => applier.live, read: () => readStats(join(stateDir, ADMIN_SOCKET), 10_000) }, 1000);
   metrics.addText(() => backendMetrics.exposition());
   const certificateMetrics = new CertificateMetrics(metrics);
+  // explain (issue 13 §3): /debug/explain answers from the model live now and the objects it came from.
+  let live: ExplainInput | undefined;
+  const debug = f.debugEndpoints ? { explain: (query: URLSearchParams) => debugExplain(live, query, { httpsRedirectPort: f.httpsRedirectPort }) } : undefined;
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
     notReady,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.exposition() }),
+    ...(debug ? { debug } : {}),
   });
   log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
@@ -249,8 +281,10 @@ async function runServe(f: ServeFlags): Promise<void> {
       metrics,
       onLive: (result, fresh, snapshot) => {
         certificateMetrics.update(result.model);
+        live = { result, snapshot };
         onLive?.(result, fresh, snapshot);
       },
+      ...(f.debugHeaders ? { forHaproxy: withDebugHeaders } : {}),
     },
     applier,
     log,
@@ -323,7 +357,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'serve' && command !== 'translate' && command !== 'check') {
+  if (command !== 'serve' && command !== 'translate' && command !== 'check' && command !== 'explain') {
     process.stderr.write(`portico: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
     return 2;
   }
@@ -342,12 +376,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'translate') return runTranslate(flags);
-  if (command === 'check') {
+  if (command === 'check' || command === 'explain') {
     try {
-      return await runCheck(flags);
+      return await (command === 'check' ? runCheck(flags) : runExplain(flags));
     } catch (e) {
       if (!(e instanceof FlagError)) throw e;
-      process.stderr.write(`portico check: ${e.message}\n`);
+      process.stderr.write(`portico ${command}: ${e.message}\n`);
       return 2;
     }
   }

@@ -98,6 +98,11 @@ export interface RoutePolicy {
   /** `proxy-redirect-from`/`-to`, `proxy-cookie-domain`, `proxy-cookie-path`: edits of the backend's Location, Refresh
    * and Set-Cookie headers, as nginx's proxy_redirect and proxy_cookie_* make them. */
   proxyRewrite?: ProxyRewrite;
+  /** `--debug-headers` (not an annotation: src/explain/debug-headers.ts adds it to what HAProxy is given, never to
+   * translate's model): the route's Ingress (`namespace/name`) and `<host><path>`, named in X-Portico-Route, and the
+   * backends it may be served by (its own, its canary's, its default-backend's) with the `namespace/service:port` that
+   * X-Portico-Service names for each. */
+  debugHeaders?: { ingress: string; route: string; services: [backend: string, service: string][] };
 }
 
 /**

@@ -32,6 +32,7 @@ import type { RenderOptions } from '../../src/haproxy/render/render.js';
 import { generateDefaultCertificate } from '../../src/haproxy/default-cert.js';
 import { objectRef } from '../../src/translate/diagnostics.js';
 import { parseManifestText } from '../../src/sources/manifests/parse.js';
+import { withDebugHeaders } from '../../src/explain/debug-headers.js';
 
 type Obj = Record<string, unknown>;
 
@@ -628,7 +629,8 @@ test(`translate + render always give a configuration haproxy -c accepts (seed ${
       if (m.global?.addHeaders || m.global?.proxySetHeaders) reached.globalHeaders++;
       if (m.global !== undefined) reached.settings++;
       const dir = join(work, `run-${++run}`);
-      const check = await renderAndCheck(result.model, dir, defaultCertPem);
+      // Every third run as --debug-headers gives it to HAProxy (explain's route names as map data).
+      const check = await renderAndCheck(run % 3 === 0 ? withDebugHeaders(result.model) : result.model, dir, defaultCertPem);
       assert.ok(check.ok, `haproxy -c rejected the candidate:\n${check.output}`);
 
       // Every Ingress left out as invalid says why (rule C8 keeps Ingresses that declare another class quiet).
@@ -725,9 +727,9 @@ stringData: {auth: "x\n"}
   assert.ok(degenerate.ok);
   const model = (objs: unknown[]) => translate(snapshotFromFiles(new Map([['all.yaml', objs as Record<string, unknown>[]]])).snapshot, { controllerName: CONTROLLER, ingressClass: 'portico', implicitIngressClass: true, checkCreateOnlyRules: true, sslRedirect: true }).model;
   const defaultCertPem = await generateDefaultCertificate();
-  for (const [label, objs] of [['all families', objects], ['degenerate cases alone', degenerate.objects]] as const) {
+  for (const [label, objs, debug] of [['all families', objects, false], ['degenerate cases alone', degenerate.objects, false], ['all families with --debug-headers', objects, true]] as const) {
     const dir = join(work, `together-${label.replace(/ /g, '-')}`);
-    const check = await renderAndCheck(model(objs), dir, defaultCertPem);
+    const check = await renderAndCheck(debug ? withDebugHeaders(model(objs)) : model(objs), dir, defaultCertPem);
     assert.ok(check.ok, `${label}: haproxy -c rejected it:\n${check.output}`);
     assert.doesNotMatch(check.output, /more than once|WARNING/i, label);
   }

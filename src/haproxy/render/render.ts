@@ -19,6 +19,7 @@ import { SOURCE_RANGE_FAMILY } from './policy/source-ranges.js';
 import { AUTH_BASIC_FAMILY } from './policy/auth-basic.js';
 import { REWRITE_FAMILY } from './policy/rewrite.js';
 import { PROXY_REDIRECT_FAMILY } from './policy/proxy-redirect.js';
+import { DEBUG_HEADERS_FAMILY } from './policy/debug-headers.js';
 import { CANARY_FAMILY } from './policy/canary.js';
 import { DEFAULT_BACKEND_FAMILY } from './policy/default-backend.js';
 import { CUSTOM_ERRORS_FAMILY } from './policy/custom-http-errors.js';
@@ -107,6 +108,8 @@ export const MAPS = {
   ...SNIPPET_RETURN_FAMILY.maps,
   ...SNIPPET_HEADERS_FAMILY.maps,
   ...CUSTOM_HEADERS_FAMILY.maps,
+  // --debug-headers (explain, issue 13).
+  ...DEBUG_HEADERS_FAMILY.maps,
   /** The paths of hosts with regular-expression paths (use-regex, rewrite-target), in the order they are tried. */
   regexPaths: 'maps/paths-regex.map',
   /** Host group key -> the path its `/` redirects to (app-root). */
@@ -205,7 +208,7 @@ export type Feature = MapName | typeof KEEP_TRAILING_SLASH;
 // forwarding headers), before any family edits what the backend receives. The mirror follows authentication (nginx
 // mirrors in its precontent phase, after access) and precedes every edit of the backend's request, so the mirror gets
 // the request as the client sent it (and Portico's forwarding headers), its $request_uri before any rewrite.
-const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CUSTOM_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
+const FAMILIES = [AUTH_TLS_FAMILY, SOURCE_RANGE_FAMILY, AUTH_BASIC_FAMILY, SNIPPET_VARS_FAMILY, CORS_FAMILY, SNIPPET_RETURN_FAMILY, REDIRECT_FAMILY, AUTH_FAMILY, SATISFY_FAMILY, MIRROR_FAMILY, TIMEOUT_FAMILY, BODY_SIZE_FAMILY, UPSTREAM_VHOST_FAMILY, CONNECTION_CLOSE_FAMILY, REWRITE_FAMILY, SNIPPET_HEADERS_FAMILY, CUSTOM_HEADERS_FAMILY, CANARY_FAMILY, AFFINITY_FAMILY, DEFAULT_BACKEND_FAMILY, CUSTOM_ERRORS_FAMILY, RATE_LIMIT_FAMILY, PROXY_REDIRECT_FAMILY, DEBUG_HEADERS_FAMILY] as readonly PolicyFamily<string>[] as readonly PolicyFamily<MapName>[];
 const ROUTING_MAPS: ReadonlySet<MapName> = new Set(['hosts', 'wildcards', 'paths', 'defaults']);
 
 // Lua names are global to HAProxy: two families registering one would leave the first and refuse the other's rules
