@@ -16,6 +16,7 @@ import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
+import { AccessLog, BoundedLineWriter, registerAccessLogMetrics } from '../accesslog/index.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
@@ -137,6 +138,20 @@ async function runServe(f: ServeFlags): Promise<void> {
     );
   });
   const metrics = new Metrics();
+  // The access log (src/accesslog/): HAProxy's request lines, read from its standard output, become Portico's lines.
+  // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
+  const accessLogWriter = new BoundedLineWriter(1);
+  const accessLog = new AccessLog({
+    mode: f.accessLog,
+    sink: accessLogWriter,
+    serviceOf: (section) => {
+      const b = applier.backendOfSection(section);
+      return b ? `${b.ref.namespace}/${b.ref.service}:${b.ref.port}` : undefined;
+    },
+    settings: () => applier.liveModel?.global?.accessLog,
+    onOtherLine: (line) => supervisor.haproxyLine(line),
+  });
+  registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter);
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({
@@ -148,6 +163,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
+    ...(f.accessLog === 'off' ? {} : { onStdout: (chunk: string) => accessLog.feed(chunk) }),
     onRestart: () => metrics.restarts.inc(),
     onRestartFailure: () => metrics.restartFailures.inc(),
     onServingChange: (serving, reason) => {
@@ -207,6 +223,7 @@ async function runServe(f: ServeFlags): Promise<void> {
           keepAlive: f.edge.clientKeepaliveTimeout,
         },
         edge: edgeSettings(f),
+        accessLog: f.accessLog !== 'off',
       },
     },
     supervisor,

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
-import type { RoutingModel } from '../model/types.js';
+import type { Backend, RoutingModel } from '../model/types.js';
 import { HOP_SOCKET } from './render/passthrough.js';
 import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares, tcpSpares } from './render/render.js';
 import type { Artefacts, RenderOptions } from './render/render.js';
@@ -90,6 +90,31 @@ export class Applier {
   /** The unix sockets of the live configuration's internal listeners, for the supervisor's health check. */
   get listenerSockets(): string[] {
     return this.state?.layout.features.has('passthrough') ? [join(this.o.stateDir, HOP_SOCKET)] : [];
+  }
+
+  /**
+   * The model backend an HAProxy section serves right now: its own section, or a spare bound to it at runtime (the
+   * access log names Services by it). Rebuilt only when the live state changed.
+   */
+  backendOfSection(section: string): Backend | undefined {
+    const state = this.state;
+    if (!state) return undefined;
+    if (this.sectionsOf?.state !== state) {
+      const byName = new Map(state.model.backends.map((b) => [b.name, b]));
+      const sections = new Map(byName);
+      for (const [backend, spare] of state.bound) {
+        const b = byName.get(backend);
+        if (b) sections.set(spare, b);
+      }
+      this.sectionsOf = { state, sections };
+    }
+    return this.sectionsOf.sections.get(section);
+  }
+  private sectionsOf: { state: RuntimeState; sections: Map<string, Backend> } | undefined;
+
+  /** The model HAProxy serves now. */
+  get liveModel(): RoutingModel | undefined {
+    return this.state?.model;
   }
 
   get isLive(): boolean {
