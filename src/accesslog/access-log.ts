@@ -14,8 +14,9 @@ export type RecordListener = (record: RequestRecord) => void;
 export interface AccessLogOptions {
   mode: AccessLogMode;
   sink: LineSink;
-  /** The Service (`namespace/name:port`) a section serves right now, or undefined for a section of Portico's own. */
-  serviceOf: (section: string) => string | undefined;
+  /** The Service (`namespace/name:port`) a section serves right now, and the address and port of one of its servers
+   * by name; undefined for a section of Portico's own. */
+  sectionOf: (section: string, server: string) => { service: string; endpoint: string } | undefined;
   /** The settings ConfigMap's access-log keys, as live now. */
   settings: () => AccessLogSettings | undefined;
   /** A line of HAProxy's standard output that is not a request (its own messages). */
@@ -27,8 +28,6 @@ const PARTIAL_MAX = 64 << 10;
 
 export class AccessLog {
   private readonly listeners = new Set<RecordListener>();
-  private partial = '';
-  private discarding = false;
   private resolver: RouteResolver | undefined;
   readonly counts = { records: 0, logged: 0, skipped: 0, malformed: 0 };
 
@@ -45,28 +44,32 @@ export class AccessLog {
     this.resolver = resolver;
   }
 
-  /** A chunk of HAProxy's standard output: lines may span chunks. */
-  feed(chunk: string): void {
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      const piece = chunk.slice(start, nl);
-      start = nl + 1;
-      if (this.discarding) {
-        this.discarding = false;
-        this.partial = '';
-        continue;
+  /** A reader of one connection from HAProxy (each worker forwards over its own): lines may span its chunks. */
+  reader(): (chunk: string) => void {
+    let partial = '';
+    let discarding = false;
+    return (chunk) => {
+      let start = 0;
+      for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+        const piece = chunk.slice(start, nl);
+        start = nl + 1;
+        if (discarding) {
+          discarding = false;
+          partial = '';
+          continue;
+        }
+        const line = partial + piece;
+        partial = '';
+        this.line(line);
       }
-      const line = this.partial + piece;
-      this.partial = '';
-      this.line(line);
-    }
-    if (this.discarding) return;
-    this.partial += chunk.slice(start);
-    if (this.partial.length > PARTIAL_MAX) {
-      this.counts.malformed++;
-      this.partial = '';
-      this.discarding = true;
-    }
+      if (discarding) return;
+      partial += chunk.slice(start);
+      if (partial.length > PARTIAL_MAX) {
+        this.counts.malformed++;
+        partial = '';
+        discarding = true;
+      }
+    };
   }
 
   private line(line: string): void {
@@ -79,9 +82,11 @@ export class AccessLog {
     }
     this.counts.records++;
     const routed = this.resolver?.(parsed.host, parsed.path, parsed.route);
+    const served = parsed.section ? this.o.sectionOf(parsed.section, parsed.server) : undefined;
     const record: RequestRecord = {
       ...parsed,
-      service: this.o.serviceOf(parsed.section) ?? routed?.service ?? '',
+      endpoint: served?.endpoint ?? '',
+      service: served?.service ?? routed?.service ?? '',
       namespace: routed?.namespace ?? '',
       ingress: routed?.ingress ?? '',
       rule: routed?.path ?? '',

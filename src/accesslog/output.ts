@@ -25,8 +25,6 @@ function jsonLine(r: RequestRecord): string {
     status: r.status,
     bytesIn: r.bytesIn,
     bytesOut: r.bytesOut,
-    requestMs: r.requestMs,
-    queueMs: r.queueMs,
     connectMs: r.connectMs,
     responseMs: r.responseMs,
     totalMs: r.totalMs,

@@ -2,6 +2,7 @@
 // HAProxy logs on its own, a truncated line) is not a record, and every string a client sent is decoded from base64
 // here, so none of its bytes ever took part in framing the line.
 import { QUIET_ROUTE_FLAG, WIRE_KEYS } from './wire.js';
+import { GATE_BACKEND as BODY_GATE_SECTION } from '../haproxy/render/body-limit.js';
 
 /** The part of a record Portico knows about the route from its own model (the lead's RouteResolver, and sections). */
 export interface RouteInfo {
@@ -34,17 +35,15 @@ export interface RequestRecord {
   status: number;
   bytesIn: number;
   bytesOut: number;
-  /** Time to receive the request's headers (%TR), to get a connection slot (%Tw), to connect (%Tc), for the
-   * backend's response headers (%Tr) and in all (%Tt). */
-  requestMs: number;
-  queueMs: number;
+  /** Time to connect to the endpoint (%Tc), for its response headers (%Tr), and in all (%Tt). */
   connectMs: number;
   responseMs: number;
   totalMs: number;
   /** The route value the routing maps gave (`<flags>|<section>|<route id>`), '' when no route matched. */
   route: string;
   routeId: string;
-  /** The HAProxy section that served the request, and its server and endpoint ('' when none was picked). */
+  /** The HAProxy section that served the request (from the route value), its server and the server's address and
+   * port (from the model; '' when none was picked). */
   section: string;
   server: string;
   endpoint: string;
@@ -64,8 +63,8 @@ export interface RequestRecord {
   quiet: boolean;
 }
 
-/** What a record's parsing leaves to Portico's model: Service and Ingress names. */
-export type ParsedRecord = Omit<RequestRecord, 'service' | 'namespace' | 'ingress' | 'rule'>;
+/** What a record's parsing leaves to Portico's model: the endpoint's address, Service and Ingress names. */
+export type ParsedRecord = Omit<RequestRecord, 'endpoint' | 'service' | 'namespace' | 'ingress' | 'rule'>;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const TOKEN = /^[\x21-\x7e]*$/;
@@ -110,11 +109,12 @@ export function parseHaproxyLine(line: string): ParsedRecord | undefined {
   const q = uri.indexOf('?');
   const route = s('r');
   const fields = route.split('|');
-  const server = s('s') === '<NOSRV>' ? '' : s('s');
+  // The route's section is its second field, unless the body gate put its own in front (body-limit.ts): then third.
+  const section = fields.length >= 3 && fields[1] === BODY_GATE_SECTION ? fields[2]! : (fields[1] ?? '');
   return {
     time: new Date(n('t')).toISOString(),
     client: s('ci'),
-    scheme: s('fe').endsWith('https') ? 'https' : 'http',
+    scheme: s('tls') === '' ? 'http' : 'https',
     method: s('m'),
     host: s('h'),
     path: q < 0 ? uri : uri.slice(0, q),
@@ -123,16 +123,13 @@ export function parseHaproxyLine(line: string): ParsedRecord | undefined {
     status: n('st'),
     bytesIn: n('bi'),
     bytesOut: n('bo'),
-    requestMs: n('tq'),
-    queueMs: n('tw'),
     connectMs: n('tc'),
     responseMs: n('tr'),
     totalMs: n('tt'),
     route,
     routeId: fields.length >= 3 && fields[fields.length - 1]!.startsWith('p.') ? fields[fields.length - 1]! : '',
-    section: s('b'),
-    server,
-    endpoint: server && s('si') && s('sp') ? (s('si').includes(':') ? `[${s('si')}]:${s('sp')}` : `${s('si')}:${s('sp')}`) : '',
+    section,
+    server: s('s') === '<NOSRV>' ? '' : s('s'),
     tlsVersion: s('tls'),
     sni: s('sni'),
     requestId: s('id'),

@@ -4,7 +4,11 @@
 // addresses, the route's value, the TLS version, the termination state). Base64 rather than the `json` converter:
 // no client byte can end a string or the line, and the worst case grows by a third instead of sixfold (`\u00XX`), so
 // the longest line (a 1,024-byte request line, the HAProxy default that bounds the method and URI captures, and three
-// 256-byte headers) stays under PIPE_BUF: each line is one write HAProxy either makes whole or drops.
+// 256-byte headers) stays under HAPROXY_LINE_MAX, the ring's longest message: no line is ever truncated into
+// something that is not JSON.
+
+/** The unix socket, in Portico's state directory, that HAProxy's ring forwards the lines to. */
+export const ACCESS_LOG_SOCKET = 'access-log.sock';
 
 /** The route-value flag of a route whose requests stay out of the access log (enable-access-log: "false"). */
 export const QUIET_ROUTE_FLAG = 'q';
@@ -19,11 +23,16 @@ export const REQUEST_ID_SLOT = CAPTURED_HEADERS.length;
 export const REQUEST_ID_CAPTURE_LEN = 128;
 
 type Kind = 'number' | 'base64' | 'token';
-/** Key in HAProxy's line, log-format expression, and how the value is written. */
+/**
+ * Key in HAProxy's line, log-format expression, and how the value is written. Each field costs HAProxy a few hundred
+ * instructions per request, so what Portico can work out itself is left out: the scheme (a TLS version means HTTPS),
+ * the section (the route value's second field), the endpoint (the server's address in the model, by its name). The
+ * client is `sess.client`, the text the frontend made once per connection (and again after a trusted proxy's
+ * set-src), instead of %ci, which formats the address anew: 2,200 instructions fewer.
+ */
 const FIELDS: readonly (readonly [key: string, expr: string, kind: Kind])[] = [
   ['t', '%Ts%ms', 'number'],
-  ['fe', '%f', 'token'],
-  ['ci', '%ci', 'token'],
+  ['ci', '%[var(sess.client)]', 'token'],
   ['m', '%[capture.req.method,base64]', 'base64'],
   ['u', '%[capture.req.uri,base64]', 'base64'],
   ['v', '%[capture.req.ver,base64]', 'base64'],
@@ -33,16 +42,11 @@ const FIELDS: readonly (readonly [key: string, expr: string, kind: Kind])[] = [
   ['st', '%ST', 'number'],
   ['bi', '%U', 'number'],
   ['bo', '%B', 'number'],
-  ['tq', '%TR', 'number'],
-  ['tw', '%Tw', 'number'],
   ['tc', '%Tc', 'number'],
   ['tr', '%Tr', 'number'],
   ['tt', '%Tt', 'number'],
   ['r', '%[var(txn.route)]', 'token'],
-  ['b', '%b', 'token'],
   ['s', '%s', 'token'],
-  ['si', '%si', 'token'],
-  ['sp', '%sp', 'token'],
   ['tls', '%sslv', 'token'],
   ['sni', '%[ssl_fc_sni,base64]', 'base64'],
   ['ts', '%tsc', 'token'],

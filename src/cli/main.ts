@@ -16,7 +16,7 @@ import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
-import { AccessLog, BoundedLineWriter, registerAccessLogMetrics } from '../accesslog/index.js';
+import { AccessLog, BoundedLineWriter, listenForRequestLines, registerAccessLogMetrics } from '../accesslog/index.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
@@ -144,14 +144,19 @@ async function runServe(f: ServeFlags): Promise<void> {
   const accessLog = new AccessLog({
     mode: f.accessLog,
     sink: accessLogWriter,
-    serviceOf: (section) => {
+    sectionOf: (section, server) => {
       const b = applier.backendOfSection(section);
-      return b ? `${b.ref.namespace}/${b.ref.service}:${b.ref.port}` : undefined;
+      if (!b) return undefined;
+      const s = server ? b.servers.find((x) => x.name === server) : undefined;
+      const endpoint = s ? (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`) : '';
+      return { service: `${b.ref.namespace}/${b.ref.service}:${b.ref.port}`, endpoint };
     },
     settings: () => applier.liveModel?.global?.accessLog,
-    onOtherLine: (line) => supervisor.haproxyLine(line),
+    // HAProxy's own messages to the listeners' log (a proxy started or stopped): its standard error says the same.
+    onOtherLine: (line) => log.debug({ component: 'haproxy' }, line),
   });
   registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter);
+  const requestLines = f.accessLog === 'off' ? undefined : await listenForRequestLines(stateDir, accessLog);
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({
@@ -163,7 +168,6 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
-    ...(f.accessLog === 'off' ? {} : { onStdout: (chunk: string) => accessLog.feed(chunk) }),
     onRestart: () => metrics.restarts.inc(),
     onRestartFailure: () => metrics.restartFailures.inc(),
     onServingChange: (serving, reason) => {
@@ -284,6 +288,9 @@ async function runServe(f: ServeFlags): Promise<void> {
     applier.stop();
     await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
+    // The requests HAProxy served last are logged before Portico exits (the writer's queue is bounded).
+    requestLines?.close();
+    await Promise.race([accessLogWriter.flushed(), new Promise((r) => setTimeout(r, 2000))]);
     admin.close();
     admin.closeAllConnections();
     if (ownStateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);

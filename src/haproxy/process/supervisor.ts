@@ -33,9 +33,6 @@ export interface SupervisorOptions {
   onServingChange?: (serving: boolean, reason: string) => void;
   /** How often a running HAProxy is checked (master CLI and a TCP connect to each listener). */
   healthIntervalMs?: number;
-  /** HAProxy's standard output, where its workers write the access log's lines (src/accesslog/): each chunk as read.
-   * Absent: its lines are logged as its standard error's are. */
-  onStdout?: (chunk: string) => void;
 }
 
 export class HaproxyError extends Error {
@@ -82,12 +79,6 @@ export class HaproxySupervisor {
   serialize: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 
   constructor(private readonly o: SupervisorOptions) {}
-
-  /** Logs a line of HAProxy's own (one the access log found to be no request) as its standard error's lines are. */
-  haproxyLine(line: string): void {
-    this.logLine?.(line);
-  }
-  private logLine: ((line: string) => void) | undefined;
 
   get pid(): number | undefined {
     return this.proc?.pid;
@@ -148,8 +139,8 @@ export class HaproxySupervisor {
     const proc = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.recentOutput = [];
-    const onLine = (buf: Buffer | string): void => {
-      for (const line of buf.toString().split('\n')) {
+    const onLine = (buf: Buffer): void => {
+      for (const line of buf.toString('utf8').split('\n')) {
         if (!line.trim()) continue;
         this.recentOutput.push(line);
         if (this.recentOutput.length > 50) this.recentOutput.shift();
@@ -161,13 +152,8 @@ export class HaproxySupervisor {
         this.o.log[level]({ component: 'haproxy', pid: proc.pid }, line);
       }
     };
-    const onStdout = this.o.onStdout;
-    if (onStdout) {
-      proc.stdout?.setEncoding('utf8');
-      proc.stdout?.on('data', (chunk: string) => onStdout(chunk));
-    } else proc.stdout?.on('data', onLine);
+    proc.stdout?.on('data', onLine);
     proc.stderr?.on('data', onLine);
-    this.logLine = onLine;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     let served = false;
     proc.once('exit', (code, signal) => {

@@ -1,12 +1,32 @@
 // The access log's part of the configuration (src/accesslog/ reads what it writes): HAProxy writes one line per
-// request to its standard output, which Portico's supervisor holds (a socket pair: Node's stdio pipes), and Portico
-// turns each into its own log line. Nothing of it is written while the log is off.
-import { CAPTURED_HEADERS, HAPROXY_LINE_MAX, haproxyLogFormat, REQUEST_ID_CAPTURE_LEN } from '../../accesslog/wire.js';
+// request into a ring buffer of its own memory, and forwards the ring's lines over a unix socket Portico listens on
+// (docs/architecture.md, "The access log", says why not its standard output). Nothing of it is written while the log
+// is off.
+import { ACCESS_LOG_SOCKET, CAPTURED_HEADERS, HAPROXY_LINE_MAX, haproxyLogFormat, REQUEST_ID_CAPTURE_LEN } from '../../accesslog/wire.js';
 
-/** `global`: the target. HAProxy writes to it without blocking: a line that does not fit the socket's buffer (about
- * 200 kB, some 300 lines, while Portico does not read) is dropped and counted (`show info`: DroppedLogs). */
+const RING = 'portico_access';
+/** The ring's size: about 16,000 lines of 500 bytes, held while Portico does not read (a pause, a busy moment); once
+ * it is full, new lines are dropped and counted (`show info`: DroppedLogs). Per worker process. */
+const RING_BYTES = 8 << 20;
+
+/** `global`: the target. Writing into the ring never blocks HAProxy. */
 export function accessLogGlobalLines(on: boolean): string[] {
-  return on ? [`log stdout len ${HAPROXY_LINE_MAX} format raw daemon`] : [];
+  return on ? [`log ring@${RING} len ${HAPROXY_LINE_MAX} format raw daemon`] : [];
+}
+
+/** The ring and where it forwards to: a line per message (`format raw`), to Portico's socket in the state directory.
+ * The forwarder reconnects on its own when Portico restarts its listener. */
+export function accessLogRingSection(on: boolean, stateDir: string): string[] {
+  if (!on) return [];
+  return [
+    `ring ${RING}`,
+    '  format raw',
+    `  maxlen ${HAPROXY_LINE_MAX}`,
+    `  size ${RING_BYTES}`,
+    '  timeout connect 1s',
+    '  timeout server 1h',
+    `  server portico unix@${stateDir}/${ACCESS_LOG_SOCKET}`,
+  ];
 }
 
 /**

@@ -37,7 +37,7 @@ import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import { compressionLines } from './compression.js';
 import { requestIdLines } from './request-headers.js';
-import { accessLogFrontendLines, accessLogGlobalLines, accessLogRequestIdRules } from './access-log.js';
+import { accessLogFrontendLines, accessLogGlobalLines, accessLogRequestIdRules, accessLogRingSection } from './access-log.js';
 import { QUIET_ROUTE_FLAG } from '../../accesslog/wire.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
@@ -1088,7 +1088,7 @@ global
   tune.ssl.default-dh-param 2048
 ${indent([...accessLogGlobalLines(accessLog), ...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
-
+${accessLog ? `\n${accessLogRingSection(true, safeDir(o.stateDir)).join('\n')}\n` : ''}
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
 # proxy follows the last defaults section before it.
 defaults ${BASE_DEFAULTS}

@@ -15,7 +15,7 @@ export const ACCESS_LOG_ANNOTATIONS = [
       default: 'true',
       what: '`"false"`: requests to these paths write no access log line (Portico\'s `--access-log`). Live: a changed value is a map update of the route\'s value, never a reload.',
       differences:
-        "HAProxy still reports these requests to Portico, which leaves them out of the access log only: the request records other parts of Portico read (metrics) keep them, as ingress-nginx's metrics count requests of a location with `access_log off`. Requests of these paths that HAProxy answers before routing (a 400, a 404 of no route) have no route to read the flag from and are logged.",
+        "HAProxy still reports these requests to Portico, which leaves them out of the access log only: the request records other parts of Portico read (metrics) keep them, as ingress-nginx's metrics count requests of a location with `access_log off`.",
     },
   }),
 ];

@@ -27,6 +27,24 @@ function accessLogOf(g: GlobalSettings): AccessLogSettings {
   return (g.accessLog ??= {});
 }
 
+/** ingress-nginx's default log-format-upstream, variable by variable: the field of Portico's line that holds it. */
+const UPSTREAM_VARIABLES = [
+  '$remote_addr → `client`',
+  '$time_local → `time`',
+  '$request → `method`, `path`, `query`, `protocol`',
+  '$status → `status`',
+  '$body_bytes_sent → `bytesOut` (headers included)',
+  '$http_user_agent → `userAgent`',
+  '$request_length → `bytesIn`',
+  '$request_time → `totalMs`',
+  '$proxy_upstream_name → `service` (and `section`)',
+  '$upstream_addr → `endpoint`',
+  '$upstream_response_time → `responseMs`',
+  '$req_id → `requestId`',
+  '$host → `host`',
+  '$namespace, $ingress_name, $service_name → `namespace`, `ingress`, `service`',
+].join(', ');
+
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const;
 const FORMAT = printable(16_384);
 const PATH = printable(4096);
@@ -36,7 +54,19 @@ export const LOGGING_SETTINGS: readonly Setting[] = [
   accessLog('http-access-log-path', PATH, 'none (access-log-path)', 'Where the access log of HTTP requests is written.', (v) => v !== ''),
   accessLog('stream-access-log-path', PATH, 'none (access-log-path)', 'Where the access log of TCP and UDP services is written.', (v) => v !== ''),
   accessLog('access-log-params', printable(1024), 'none', "Parameters of nginx's access_log (buffer, flush, gzip).", (v) => v !== ''),
-  accessLog('log-format-upstream', FORMAT, "ingress-nginx's upstream format", 'The format of each access log line of an HTTP request.', (v) => v !== ''),
+  setting({
+    key: 'log-format-upstream',
+    grammar: FORMAT,
+    set: () => undefined,
+    notes: (v) => (v !== '' ? [`log-format-upstream has no effect: ${NO_ACCESS_LOG}`] : []),
+    doc: {
+      default: "ingress-nginx's upstream format",
+      what: 'The format of each access log line of an HTTP request.',
+      differences: `${NO_ACCESS_LOG}: a format is reported (G4). nginx's variables and the fields that hold the same: ${UPSTREAM_VARIABLES}; no field for $remote_user, $http_referer, $proxy_alternative_upstream_name, $upstream_response_length and $upstream_status.`,
+      live: 'none',
+      status: UNSUPPORTED,
+    },
+  }),
   accessLog('log-format-stream', FORMAT, "ingress-nginx's stream format", 'The format of each access log line of a TCP or UDP connection.', (v) => v !== ''),
   accessLog('log-format-escape-json', bool, 'false', 'Escapes the access log for JSON.', (b) => b),
   accessLog('log-format-escape-none', bool, 'false', 'Escapes nothing in the access log.', (b) => b),
@@ -46,7 +76,7 @@ export const LOGGING_SETTINGS: readonly Setting[] = [
     set: (g, b) => (accessLogOf(g).defaultBackend = b),
     doc: {
       default: 'false',
-      what: 'Logs the requests no Ingress rule matched (the 404 of the default backend).',
+      what: 'Logs the requests no Ingress rule matched (the 404 of the default backend). Live: Portico reads it per request, no reload.',
       differences: "Portico's default backend is its own 404 for a request no route matched; a request served by an Ingress's `defaultBackend` (the catch-all) is logged either way, where ingress-nginx's default server leaves it out too.",
       live: 'none',
     },
@@ -61,7 +91,7 @@ export const LOGGING_SETTINGS: readonly Setting[] = [
     },
     doc: {
       default: 'none',
-      what: "Request URIs left out of the access log: a request whose path and query, as sent, equal one of them exactly (nginx's `$request_uri` map).",
+      what: "Request URIs left out of the access log: a request whose path and query, as sent, equal one of them exactly (nginx's `$request_uri` map). Live: Portico reads it per request, no reload.",
       live: 'none',
     },
   }),
@@ -72,7 +102,7 @@ export const LOGGING_SETTINGS: readonly Setting[] = [
     key: 'disable-access-log',
     grammar: bool,
     set: (g, b) => (b ? (accessLogOf(g).disabled = true) : undefined),
-    doc: { default: 'false', what: 'Turns the access log off (`--access-log off` does too, and stops HAProxy writing the lines at all).', differences: 'HAProxy still reports each request to Portico, which writes nothing: the request records other parts of Portico read (metrics) keep coming, as ingress-nginx\'s metrics do.', live: 'none' },
+    doc: { default: 'false', what: 'Turns the access log off (`--access-log off` does too, and stops HAProxy writing the lines at all). Live: Portico reads it per request, no reload.', differences: 'HAProxy still reports each request to Portico, which writes nothing: the request records other parts of Portico read (metrics) keep coming, as ingress-nginx\'s metrics do.', live: 'none' },
   }),
   setting({
     key: 'disable-http-access-log',
