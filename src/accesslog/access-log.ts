@@ -23,6 +23,9 @@ export interface AccessLogOptions {
   onOtherLine: (line: string) => void;
 }
 
+/** How many request keys are remembered to drop the second copy of a line: far more lines than both buffers hold. */
+const SEEN_MAX = 1 << 17;
+
 /** A line longer than this without a newline is not HAProxy's (whose lines are at most 4 kB): it is discarded. */
 const PARTIAL_MAX = 64 << 10;
 
@@ -30,6 +33,9 @@ export class AccessLog {
   private readonly listeners = new Set<RecordListener>();
   private resolver: RouteResolver | undefined;
   readonly counts = { records: 0, logged: 0, skipped: 0, malformed: 0 };
+  private readonly seen = new Set<string>();
+  private readonly seenOrder: string[] = [];
+  private seenHead = 0;
 
   constructor(private readonly o: AccessLogOptions) {}
 
@@ -80,6 +86,8 @@ export class AccessLog {
       this.o.onOtherLine(line);
       return;
     }
+    if (this.seen.has(parsed.key)) return;
+    this.remember(parsed.key);
     this.counts.records++;
     const routed = this.resolver?.(parsed.host, parsed.path, parsed.route);
     const served = parsed.section ? this.o.sectionOf(parsed.section, parsed.server) : undefined;
@@ -105,6 +113,18 @@ export class AccessLog {
     }
     this.counts.logged++;
     this.o.sink.write(formatRecord(record, this.o.mode));
+  }
+
+  /** The keys of the last SEEN_MAX records, oldest forgotten first. */
+  private remember(key: string): void {
+    this.seen.add(key);
+    if (this.seenOrder.length < SEEN_MAX) {
+      this.seenOrder.push(key);
+      return;
+    }
+    this.seen.delete(this.seenOrder[this.seenHead]!);
+    this.seenOrder[this.seenHead] = key;
+    this.seenHead = (this.seenHead + 1) % SEEN_MAX;
   }
 
   /** ingress-nginx's choices of what reaches the access log. */

@@ -19,6 +19,8 @@ export type RouteResolver = (host: string, path: string, routeValue: string) => 
 
 /** One request, as HAProxy served it. Times in milliseconds; -1 where HAProxy never reached that step. */
 export interface RequestRecord {
+  /** The worker's pid and its request counter: unique per request (HAProxy sends each line twice, access-log.ts). */
+  key: string;
   /** When the request's connection was accepted (ISO 8601, milliseconds). */
   time: string;
   /** The client's address, after the settings ConfigMap's trusted-proxy handling (HAProxy's set-src). */
@@ -112,6 +114,7 @@ export function parseHaproxyLine(line: string): ParsedRecord | undefined {
   // The route's section is its second field, unless the body gate put its own in front (body-limit.ts): then third.
   const section = fields.length >= 3 && fields[1] === BODY_GATE_SECTION ? fields[2]! : (fields[1] ?? '');
   return {
+    key: s('k'),
     time: new Date(n('t')).toISOString(),
     client: s('ci'),
     scheme: s('tls') === '' ? 'http' : 'https',

@@ -31,6 +31,7 @@ type Kind = 'number' | 'base64' | 'token';
  * set-src), instead of %ci, which formats the address anew: 2,200 instructions fewer.
  */
 const FIELDS: readonly (readonly [key: string, expr: string, kind: Kind])[] = [
+  ['k', '%pid.%rt', 'token'],
   ['t', '%Ts%ms', 'number'],
   ['ci', '%[var(sess.client)]', 'token'],
   ['m', '%[capture.req.method,base64]', 'base64'],

@@ -141,7 +141,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   // The access log (src/accesslog/): HAProxy's request lines, read from its standard output, become Portico's lines.
   // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
   const accessLogWriter = new BoundedLineWriter(1);
-  const accessLog = new AccessLog({
+  const accessLog: AccessLog = new AccessLog({
     mode: f.accessLog,
     sink: accessLogWriter,
     sectionOf: (section, server) => {
@@ -168,6 +168,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
+    ...(f.accessLog === 'off' ? {} : { onStdout: (): ((chunk: string) => void) => accessLog.reader() }),
     onRestart: () => metrics.restarts.inc(),
     onRestartFailure: () => metrics.restartFailures.inc(),
     onServingChange: (serving, reason) => {

@@ -174,6 +174,35 @@ describe('access log', () => {
   });
 });
 
+describe('access log across a reload', () => {
+  test('every request served while HAProxy reloads has its line (the old worker forwards its ring before it exits)', async () => {
+    const prefix = `reload-${process.pid}-`;
+    const before = await reloadCount(portico.adminPort);
+    let sent = 0;
+    let stop = false;
+    const agent = new Agent({ connections: 4 });
+    const load = (async () => {
+      while (!stop) {
+        const res = await request(`http://127.0.0.1:${portico.httpPort}/r`, { headers: { host: 'loud.test', 'x-request-id': `${prefix}${sent}` }, dispatcher: agent });
+        await res.body.dump();
+        assert.equal(res.statusCode, 200);
+        sent++;
+      }
+    })();
+    // A redirect annotation no route had: its rules are not in the running configuration, so this is a reload.
+    await writeManifest(dir, 'redirect.yaml', ingress({ name: 'moved', annotations: { [`${P}permanent-redirect`]: 'https://example.com/' }, rules: [{ host: 'moved.test', paths: [{ path: '/', pathType: 'Prefix', service: 'loud', port: 80 }] }] }));
+    await waitFor(async () => (await reloadCount(portico.adminPort)) > before, { timeoutMs: 10_000, message: 'no reload' });
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await load;
+    await agent.close();
+    const count = (): number => accessLines(portico).filter((e) => String(e.requestId).startsWith(prefix)).length;
+    await waitFor(async () => count() >= sent, { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
+    assert.ok(sent > 50, `${sent} requests`);
+    assert.equal(count(), sent);
+  });
+});
+
 describe('--access-log off', () => {
   test('writes no line', async () => {
     const off = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--access-log', 'off'] });

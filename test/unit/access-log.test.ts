@@ -18,9 +18,11 @@ const emptyModel = (): RoutingModel => ({ hostGroups: [], backends: [], certific
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
 
+let serial = 0;
 /** A line as HAProxy writes it (wire.ts), with fields overridden. */
 function wire(over: Record<string, unknown> = {}): string {
   const o: Record<string, unknown> = {
+    k: `1234.${++serial}`,
     t: 1796610542074,
     ci: '10.1.2.3',
     m: b64('GET'),
@@ -47,8 +49,9 @@ function wire(over: Record<string, unknown> = {}): string {
 
 describe('parseHaproxyLine', () => {
   test('reads every field', () => {
-    const r = parseHaproxyLine(wire());
+    const r = parseHaproxyLine(wire({ k: '4321.7' }));
     assert.deepEqual(r, {
+      key: '4321.7',
       time: '2026-12-07T02:29:02.074Z',
       client: '10.1.2.3',
       scheme: 'http',
@@ -139,18 +142,18 @@ describe('the wire format', () => {
 
   test('the longest line HAProxy can write fits its len (the ring\'s maxlen): never truncated', () => {
     // The method and URI come from one 1,024-byte capture (tune.http.logurilen), headers from 256-byte captures.
-    const longest = wire({ m: b64('M'.repeat(24)), u: b64('/'.repeat(1000)), v: b64('HTTP/1.1'), h: b64('h'.repeat(256)), ua: b64('u'.repeat(256)), id: b64('i'.repeat(128)), sni: b64('s'.repeat(255)), ci: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255', r: `rqs|portico_body_gate|${'b'.repeat(300)}|p.0123456789abcdef`, s: 's'.repeat(300), tls: 'TLSv1.3' });
+    const longest = wire({ k: '4194304.18446744073709551615', m: b64('M'.repeat(24)), u: b64('/'.repeat(1000)), v: b64('HTTP/1.1'), h: b64('h'.repeat(256)), ua: b64('u'.repeat(256)), id: b64('i'.repeat(128)), sni: b64('s'.repeat(255)), ci: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255', r: `rqs|portico_body_gate|${'b'.repeat(300)}|p.0123456789abcdef`, s: 's'.repeat(300), tls: 'TLSv1.3' });
     assert.ok(longest.length + 1 <= HAPROXY_LINE_MAX, `${longest.length}`);
   });
 
   test('render writes the log lines only while the access log is on', () => {
     const on = render(emptyModel(), testRenderOptions(), 'PEM').config;
     const off = render(emptyModel(), testRenderOptions({ accessLog: false }), 'PEM').config;
-    assert.match(on, /^ {2}log ring@portico_access len 4096 format raw daemon$/m);
+    assert.match(on, /^ {2}log stdout len 4096 format raw daemon\n {2}log ring@portico_access len 4096 format raw daemon$/m);
     assert.match(on, /^ring portico_access\n {2}format raw\n {2}maxlen 4096\n {2}size 8388608\n.*\n.*\n {2}server portico unix@\/var\/run\/portico\/access-log.sock$/m);
     assert.equal((on.match(/^ {2}log-format /gm) ?? []).length, 2, 'the two listener frontends');
     assert.doesNotMatch(on, /^defaults portico\n {2}mode http\n {2}log global/m, 'no internal hop logs');
-    assert.doesNotMatch(off, /log ring|^ring |log-format|capture request|http-request capture/m);
+    assert.doesNotMatch(off, /log stdout|log ring|^ring |log-format|capture request|http-request capture/m);
     assert.match(off, /^defaults portico\n {2}mode http\n {2}log global$/m);
   });
 });
@@ -217,6 +220,16 @@ describe('AccessLog', () => {
     feed(`tail\n${wire()}\n`);
     assert.equal(sink.lines.length, 1);
     assert.equal(log.counts.malformed, 1);
+  });
+
+  test('the second copy of a line (standard output and the ring both carry it) is dropped, whichever comes first', () => {
+    const { log, sink } = pipeline();
+    const a = wire({ k: '99.1' });
+    const b = wire({ k: '99.2' });
+    log.reader()(`${a}\n${b}\n`);
+    log.reader()(`${b}\n${a}\n${wire({ k: '100.1' })}\n`);
+    assert.equal(sink.lines.length, 3);
+    assert.equal(log.counts.records, 3);
   });
 
   test('a route resolver names the Ingress and rule', () => {

@@ -9,9 +9,15 @@ const RING = 'portico_access';
  * it is full, new lines are dropped and counted (`show info`: DroppedLogs). Per worker process. */
 const RING_BYTES = 8 << 20;
 
-/** `global`: the target. Writing into the ring never blocks HAProxy. */
+/**
+ * `global`: the targets. Each line goes to both: HAProxy's standard output (written as the request ends, so a worker
+ * that stops after a reload has written all of its lines; about 200 kB of socket buffer while Portico does not read)
+ * and the ring (which holds far more, but whose forwarder a stopping worker closes at once, losing its last lines).
+ * Portico keeps the first copy of each (wire.ts's key). Neither write ever blocks HAProxy: a line that fits neither
+ * buffer is dropped and counted (`show info`: DroppedLogs).
+ */
 export function accessLogGlobalLines(on: boolean): string[] {
-  return on ? [`log ring@${RING} len ${HAPROXY_LINE_MAX} format raw daemon`] : [];
+  return on ? [`log stdout len ${HAPROXY_LINE_MAX} format raw daemon`, `log ring@${RING} len ${HAPROXY_LINE_MAX} format raw daemon`] : [];
 }
 
 /** The ring and where it forwards to: a line per message (`format raw`), to Portico's socket in the state directory.
@@ -37,7 +43,7 @@ export function accessLogRingSection(on: boolean, stateDir: string): string[] {
 export function accessLogFrontendLines(on: boolean): string[] {
   if (!on) return [];
   return [
-    '# The access log (src/accesslog/wire.ts): one line per request to HAProxy\'s standard output, which Portico reads.',
+    '# The access log (src/accesslog/wire.ts): one line per request into the ring above, which forwards it to Portico.',
     'log global',
     'option dontlognull',
     ...CAPTURED_HEADERS.map(([name, len]) => `capture request header ${name} len ${len}`),
