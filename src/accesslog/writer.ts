@@ -54,7 +54,7 @@ export class BoundedLineWriter implements LineSink {
 
   private writeAll(buf: Buffer, lines: number): void {
     write(this.fd, buf, 0, buf.length, null, (err, done) => {
-      if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
+      if (err && err.code === 'EAGAIN') {
         setTimeout(() => this.writeAll(buf, lines), 5);
         return;
       }

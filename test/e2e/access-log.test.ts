@@ -21,7 +21,7 @@ const accessLines = (p: Portico): LogLine[] => p.logs.entries.filter((e) => e.co
 /** Access lines whose request id is `id`. */
 const linesOf = (p: Portico, id: string): LogLine[] => accessLines(p).filter((e) => e.requestId === id);
 async function lineOf(p: Portico, id: string): Promise<LogLine> {
-  await waitFor(async () => linesOf(p, id).length > 0, { timeoutMs: 5000, message: `no access line for ${id}` });
+  await waitFor(() => Promise.resolve(linesOf(p, id).length > 0), { timeoutMs: 5000, message: `no access line for ${id}` });
   await new Promise((r) => setTimeout(r, 100));
   const lines = linesOf(p, id);
   assert.equal(lines.length, 1, `exactly one line for ${id}`);
@@ -168,7 +168,7 @@ describe('access log', () => {
       await agent.close();
     }
     const count = (): number => accessLines(portico).filter((e) => String(e.requestId).startsWith(prefix)).length;
-    await waitFor(async () => count() >= 2000, { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
+    await waitFor(() => Promise.resolve(count() >= 2000), { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
     assert.equal(count(), 2000);
     assert.equal(new Set(accessLines(portico).filter((e) => String(e.requestId).startsWith(prefix)).map((e) => e.requestId)).size, 2000);
   });
@@ -197,7 +197,7 @@ describe('access log across a reload', () => {
     await load;
     await agent.close();
     const count = (): number => accessLines(portico).filter((e) => String(e.requestId).startsWith(prefix)).length;
-    await waitFor(async () => count() >= sent, { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
+    await waitFor(() => Promise.resolve(count() >= sent), { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
     assert.ok(sent > 50, `${sent} requests`);
     assert.equal(count(), sent);
   });
