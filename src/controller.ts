@@ -89,6 +89,7 @@ export class Controller {
       try {
         await this.sync(snap, observedAt);
       } catch (e) {
+        this.o.metrics?.syncErrors.inc({ stage: 'internal' });
         this.log.error({ component: 'controller', err: (e as Error).stack ?? String(e) }, 'sync failed; the last good configuration stays live');
       }
     }
@@ -111,6 +112,7 @@ export class Controller {
     const { result: translatedResult, outcome } = attempt;
     this.o.metrics?.excluded.set(this.exclusions.size);
     if (!translatedResult) {
+      this.o.metrics?.syncErrors.inc({ stage: 'translate' });
       this.log.error({ component: 'controller', err: outcome.error }, 'cannot translate; the last good configuration stays live');
       this.retryLater();
       return;
@@ -118,6 +120,7 @@ export class Controller {
     const result = this.exclusions.size === 0 ? translatedResult : { model: translatedResult.model, diagnostics: sortDiagnostics([...translatedResult.diagnostics, ...this.exclusions.diagnostics]) };
     if (result.model.ingresses !== this.last?.model.ingresses) this.countIngresses(result.model.ingresses);
     this.last = result;
+    this.o.metrics?.setDiagnostics(result.diagnostics);
     const appeared = this.report([...result.diagnostics, ...validityDiagnostics(result.model.certificates, Date.now())]);
     const fresh = [...this.unsent.filter((d) => this.reported.has(JSON.stringify(d))), ...appeared];
     this.unsent = fresh;
@@ -130,6 +133,7 @@ export class Controller {
     if (outcome.via) observedAt = Math.min(observedAt, this.deferredSince ?? observedAt);
     this.deferredSince = undefined;
     if (!outcome.applied) {
+      this.o.metrics?.syncErrors.inc({ stage: 'apply' });
       this.retryLater();
       if (this.applier.isLive) {
         this.log.error({ component: 'controller', err: outcome.error }, 'configuration not applied; the last good configuration stays live');
@@ -145,7 +149,10 @@ export class Controller {
     this.failures = 0;
     this.unsent = [];
     this.lastGood = input;
-    if (outcome.via) this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
+    if (outcome.via) {
+      this.o.metrics?.applyDuration.observe((performance.now() - observedAt) / 1000);
+      this.o.metrics?.generations.inc();
+    }
     this.o.onLive?.(result, fresh, snapshot);
     if (!outcome.via) return;
     this.log[outcome.via === 'runtime' ? 'debug' : 'info'](
@@ -167,6 +174,7 @@ export class Controller {
       return { outcome: { applied: false, rejected: true, error: `${TRANSLATE_FAILED}: ${(e as Error).stack ?? String(e)}` }, translateMs: performance.now() - began };
     }
     const translateMs = performance.now() - began;
+    this.o.metrics?.translateDuration.observe(translateMs / 1000);
     return { result, outcome: await this.applier.apply(result.model), translateMs };
   }
 

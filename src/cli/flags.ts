@@ -98,6 +98,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check'] },
+  // Metrics (issue 13).
+  'metrics-per-host': {
+    type: 'string',
+    default: 'true',
+    arg: 'BOOL',
+    bare: 'true',
+    help: "label the per-request traffic series with the request's host, as ingress-nginx's flag of that name (false: one series for all hosts of an Ingress path)",
+    commands: ['serve'],
+  },
 };
 
 export class FlagError extends Error {}
@@ -175,6 +184,8 @@ export interface ServeFlags {
   /** serve: the access log's lines (src/accesslog/). */
   accessLog: 'json' | 'text' | 'off';
   logLevel: string;
+  /** --metrics-per-host: the traffic series carry a `host` label. */
+  metricsPerHost: boolean;
   help: boolean;
   /** check: the output format. */
   output: 'table' | 'json';
@@ -321,6 +332,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     logFormat,
     accessLog: serve ? oneOf('access-log', str('access-log'), ['json', 'text', 'off'] as const) : 'off',
     logLevel,
+    metricsPerHost: serve ? bool('metrics-per-host') : true,
     help,
     output: command === 'check' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
     namespace: command === 'check' ? label('namespace') : undefined,

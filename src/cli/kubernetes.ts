@@ -15,6 +15,7 @@ import { LeaderElector } from '../status/leader.js';
 import { StatusWriter } from '../status/status-writer.js';
 import { EventRecorder } from '../status/events.js';
 import { NodeAddresses } from '../status/node-addresses.js';
+import type { Metrics } from '../admin/metrics.js';
 
 export type LiveHook = (result: TranslateResult, fresh: Diagnostic[], snapshot: Snapshot) => void;
 
@@ -31,6 +32,7 @@ export async function startKubernetesSource(
   setLiveHook: (hook: LiveHook) => void,
   shuttingDown: () => boolean,
   log: Logger,
+  metrics?: Metrics,
 ): Promise<{ stop: () => void; stopReporting: () => Promise<void>; relist: () => Promise<number> }> {
   let cfg;
   try {
@@ -45,7 +47,7 @@ export async function startKubernetesSource(
 
   const source = new KubernetesSource(
     client,
-    { watchNamespace: k.watchNamespace, pageSize: k.listPageSize, stallMs: k.watchStallTimeout * 1000, backoff: { initialMs: 250, maxMs: 30_000 }, debounceMs: 10 },
+    { watchNamespace: k.watchNamespace, pageSize: k.listPageSize, stallMs: k.watchStallTimeout * 1000, backoff: { initialMs: 250, maxMs: 30_000 }, debounceMs: 10, events: metrics && { watchRestarted: (resource, reason) => metrics.watchRestarts.inc({ resource, reason }), relisted: (resource) => metrics.relists.inc({ resource }) } },
     (snapshot) => {
       if (!shuttingDown()) void controller.submit(snapshot);
     },
@@ -89,6 +91,7 @@ export async function startKubernetesSource(
     { namespace, name: k.electionId, identity, leaseDurationMs: k.leaseDuration * 1000, renewDeadlineMs: k.renewDeadline * 1000, retryPeriodMs: k.retryPeriod * 1000 },
     log,
     (leading) => {
+      metrics?.leading(k.electionId, leading);
       if (leading) void syncStatus();
     },
   );
@@ -100,6 +103,7 @@ export async function startKubernetesSource(
   });
 
   log.info({ component: 'kubernetes', server: cfg.server, watchNamespace: k.watchNamespace ?? '(all)', identity, lease: `${namespace}/${k.electionId}` }, 'connecting to the Kubernetes API');
+  metrics?.leading(k.electionId, false);
   elector.start();
   await source.start();
   await controller.submit(source.snapshot());

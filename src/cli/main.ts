@@ -17,10 +17,17 @@ import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
 import { AccessLog, BoundedLineWriter, listenForRequestLines, registerAccessLogMetrics } from '../accesslog/index.js';
+import { SectionNames } from '../admin/section-names.js';
+import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
+import { BackendMetrics } from '../admin/backend-metrics.js';
+import { CertificateMetrics } from '../admin/certificate-metrics.js';
+import { readStats } from '../admin/haproxy-stats.js';
+import { ADMIN_SOCKET } from '../haproxy/render/render.js';
+import { porticoVersion } from '../admin/version.js';
 import { startKubernetesSource } from './kubernetes.js';
 import type { LiveHook } from './kubernetes.js';
 import { ipv6Available, systemNameservers, threadsForCpuLimit } from './platform.js';
@@ -137,24 +144,33 @@ async function runServe(f: ServeFlags): Promise<void> {
       (e: unknown) => log.error({ component: 'serve', signal: 'SIGHUP', err: String(e) }, 'SIGHUP: reading the sources again failed'),
     );
   });
-  const metrics = new Metrics();
-  // The access log (src/accesslog/): HAProxy's request lines, read from its standard output, become Portico's lines.
+  // ingress-nginx's constant labels: its pod's namespace and name from the downward API, and the IngressClass
+  // controller it answers to.
+  const metrics = new Metrics({ identity: { namespace: process.env.POD_NAMESPACE || 'default', controllerClass: f.controllerName, pod: process.env.POD_NAME ?? '' }, perHost: f.metricsPerHost, version: porticoVersion() });
+  // The access log (src/accesslog/): HAProxy's request lines (its standard output and its ring) become Portico's lines.
   // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
   const accessLogWriter = new BoundedLineWriter(1);
   const accessLog: AccessLog = new AccessLog({
     mode: f.accessLog,
     sink: accessLogWriter,
     sectionOf: (section, server) => {
-      const b = applier.backendOfSection(section);
-      if (!b) return undefined;
-      const s = server ? b.servers.find((x) => x.name === server) : undefined;
-      const endpoint = s ? (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`) : '';
-      return { service: `${b.ref.namespace}/${b.ref.service}:${b.ref.port}`, endpoint };
+      const names = liveSectionNames();
+      const service = names?.service(section);
+      if (!service) return undefined;
+      return { service: `${service.namespace}/${service.service}:${service.port}`, endpoint: (server && names?.endpoint(section, server)?.endpoint) || '' };
     },
-    settings: () => applier.liveModel?.global?.accessLog,
+    settings: () => applier.live?.model.global?.accessLog,
     // HAProxy's own messages to the listeners' log (a proxy started or stopped): its standard error says the same.
     onOtherLine: (line) => log.debug({ component: 'haproxy' }, line),
   });
+  // Section and server names back to Kubernetes names, made once per live state (a reload or a runtime change).
+  let sectionNames: { state: RuntimeState; names: SectionNames } | undefined;
+  const liveSectionNames = (): SectionNames | undefined => {
+    const state = applier.live;
+    if (!state) return undefined;
+    if (sectionNames?.state !== state) sectionNames = { state, names: SectionNames.of(state) };
+    return sectionNames.names;
+  };
   registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter);
   const requestLines = f.accessLog === 'off' ? undefined : await listenForRequestLines(stateDir, accessLog);
   let haproxyDown = 'HAProxy is not running';
@@ -247,14 +263,29 @@ async function runServe(f: ServeFlags): Promise<void> {
     if (applier.isBehind) return 'HAProxy restarted from an older configuration (a fresh one could not be written) and is being brought up to date';
     return undefined;
   };
+  // HAProxy's statistics are read when /metrics is scraped, at most once a second however many scrapers there are.
+  const backendMetrics = new BackendMetrics({ live: () => applier.live, read: () => readStats(join(stateDir, ADMIN_SOCKET), 10_000) }, 1000);
+  metrics.addText(() => backendMetrics.exposition());
+  const certificateMetrics = new CertificateMetrics(metrics);
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
     notReady,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.exposition() }),
   });
   log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
 
   let onLive: LiveHook | undefined;
-  const controller = new Controller({ translate: translateOptions(f), metrics, onLive: (result, fresh, snapshot) => onLive?.(result, fresh, snapshot) }, applier, log);
+  const controller = new Controller(
+    {
+      translate: translateOptions(f),
+      metrics,
+      onLive: (result, fresh, snapshot) => {
+        certificateMetrics.update(result.model);
+        onLive?.(result, fresh, snapshot);
+      },
+    },
+    applier,
+    log,
+  );
 
   let stopSource = (): void => undefined;
   let stopReporting = (): Promise<void> => Promise.resolve();
@@ -303,7 +334,7 @@ async function runServe(f: ServeFlags): Promise<void> {
 
   log.info({ component: 'serve', source: f.kubernetes ? 'kubernetes' : 'manifests', stateDir, httpPort: f.httpPort, httpsPort: f.httpsPort, ipv6, haproxyThreads: threads }, 'starting');
   if (f.kubernetes) {
-    const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log);
+    const k = await startKubernetesSource(f, f.kubernetes, controller, (hook) => (onLive = hook), () => shuttingDown, log, metrics);
     stopSource = k.stop;
     stopReporting = k.stopReporting;
     reread = async () => `relisted ${await k.relist()} objects from the API`;

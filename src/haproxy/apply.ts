@@ -6,7 +6,7 @@
 import { copyFile, mkdir, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
-import type { Backend, RoutingModel } from '../model/types.js';
+import type { RoutingModel } from '../model/types.js';
 import { HOP_SOCKET } from './render/passthrough.js';
 import { ADMIN_SOCKET, defaultCertificatePem, featuresInUse, render, spareName, stickySpares, tcpSpares } from './render/render.js';
 import type { Artefacts, RenderOptions } from './render/render.js';
@@ -19,6 +19,8 @@ import type { RuntimeState } from './runtime/plan.js';
 import { deleteServer, execute } from './runtime/execute.js';
 import { RENDER_REFUSED } from '../isolate.js';
 import type { PendingDeletes } from './runtime/execute.js';
+import { createHash } from 'node:crypto';
+import { countByKind, reloadReasonClass } from '../admin/reasons.js';
 
 export interface ApplyOutcome {
   applied: boolean;
@@ -92,33 +94,13 @@ export class Applier {
     return this.state?.layout.features.has('passthrough') ? [join(this.o.stateDir, HOP_SOCKET)] : [];
   }
 
-  /**
-   * The model backend an HAProxy section serves right now: its own section, or a spare bound to it at runtime (the
-   * access log names Services by it). Rebuilt only when the live state changed.
-   */
-  backendOfSection(section: string): Backend | undefined {
-    const state = this.state;
-    if (!state) return undefined;
-    if (this.sectionsOf?.state !== state) {
-      const byName = new Map(state.model.backends.map((b) => [b.name, b]));
-      const sections = new Map(byName);
-      for (const [backend, spare] of state.bound) {
-        const b = byName.get(backend);
-        if (b) sections.set(spare, b);
-      }
-      this.sectionsOf = { state, sections };
-    }
-    return this.sectionsOf.sections.get(section);
-  }
-  private sectionsOf: { state: RuntimeState; sections: Map<string, Backend> } | undefined;
-
-  /** The model HAProxy serves now. */
-  get liveModel(): RoutingModel | undefined {
-    return this.state?.model;
-  }
-
   get isLive(): boolean {
     return this.state !== undefined;
+  }
+
+  /** What HAProxy serves now and which section serves which backend: the metrics name HAProxy's sections by it. */
+  get live(): RuntimeState | undefined {
+    return this.state;
   }
 
   /**
@@ -185,7 +167,7 @@ export class Applier {
       return this.reload(model, this.mustReload, true);
     }
     this.state = p.next;
-    this.metrics?.runtimeUpdates.inc();
+    this.metrics?.runtimeApplied(countByKind(p.ops));
     this.scheduleRetries();
     return { applied: true, via: 'runtime' };
   }
@@ -272,14 +254,16 @@ export class Applier {
     await this.prune();
     this.generation++;
     const dir = join(this.o.stateDir, 'gen', String(this.generation));
+    const began = performance.now();
     const { artefacts, spares } = this.render(model, dir);
+    this.metrics?.renderDuration.observe((performance.now() - began) / 1000);
     try {
       await writeArtefacts(dir, artefacts);
     } catch (e) {
       await rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ component: 'apply', dir, err: String(err) }, 'cannot remove a partly written generation'));
       throw new Error(`cannot write generation ${dir}: ${(e as Error).message}`);
     }
-    return { dir, spares };
+    return { dir, spares, hash: configHash(artefacts.config) };
   }
 
   /**
@@ -308,6 +292,7 @@ export class Applier {
     const starting = this.state === undefined;
     const wait = this.lastReloadAt + this.o.reloadIntervalMs - performance.now();
     if (!starting && !urgent && wait > 0) return { applied: false, deferredMs: Math.ceil(wait) };
+    const began = performance.now();
     let gen;
     try {
       gen = await this.writeGeneration(model);
@@ -320,7 +305,7 @@ export class Applier {
     // is nothing to disturb: starting is the check, and skipping `haproxy -c` saves parsing a large configuration twice.
     const check = starting ? { ok: true, output: '' } : await this.supervisor.check(candidate);
     if (!check.ok) {
-      this.metrics?.rejected.inc();
+      this.metrics?.reloadFailed();
       await rm(gen.dir, { recursive: true, force: true });
       return { applied: false, rejected: true, error: `haproxy -c rejected the candidate configuration: ${check.output}` };
     }
@@ -331,14 +316,15 @@ export class Applier {
       else {
         this.log.info({ component: 'apply', reason }, 'reloading HAProxy');
         await this.supervisor.reload();
-        this.metrics?.reloads.inc();
       }
     } catch (e) {
-      this.metrics?.rejected.inc();
+      this.metrics?.reloadFailed();
       const output = e instanceof HaproxyError && e.output ? `: ${e.output}` : '';
       return { applied: false, rejected: true, error: `${(e as Error).message}${output}` };
     }
     this.lastReloadAt = performance.now();
+    this.metrics?.reloaded(starting ? 'start' : reloadReasonClass(reason), gen.hash, (this.lastReloadAt - began) / 1000, starting);
+    this.metrics?.generation.set(this.generation);
     await this.adopt(model, gen, previous);
     return { applied: true, via: starting ? 'start' : 'reload' };
   }
@@ -433,6 +419,12 @@ export class Applier {
 interface Generation {
   dir: string;
   spares: number;
+  /** Identifies the configuration text (ingress-nginx's config_hash): 48 bits, which a float64 holds exactly. */
+  hash: number;
+}
+
+function configHash(text: string): number {
+  return parseInt(createHash('sha256').update(text).digest('hex').slice(0, 12), 16);
 }
 
 const CATCH_UP_DELAYS_MS = [1000, 2000, 5000, 10_000];

@@ -16,6 +16,14 @@ export interface ReflectorOptions {
   /** A watch that sends nothing (not even a bookmark) for this long is cut and restarted. */
   stallMs: number;
   backoff: { initialMs: number; maxMs: number };
+  /** Told of watches started again and of lists after the first, for the metrics. */
+  events?: ReflectorEvents | undefined;
+}
+
+export interface ReflectorEvents {
+  /** A watch is started again: the last one `ended` (its timeout, the server closed it), `expired` (410) or failed. */
+  watchRestarted(resource: string, reason: 'ended' | 'expired' | 'error'): void;
+  relisted(resource: string): void;
 }
 
 class Expired extends Error {}
@@ -94,17 +102,20 @@ export class Reflector {
         if (this.relistRequested) continue;
         const started = Date.now();
         await this.watch();
+        this.o.events?.watchRestarted(this.spec.resource, 'ended');
         // A server that ends every watch at once would otherwise be hammered in a tight loop.
         if (Date.now() - started < 1000 && !this.relistRequested) await sleep(this.o.backoff.initialMs, this.abort.signal);
       } catch (e) {
         if (this.stopped) return;
         if (this.relistRequested) continue; // the watch was cut for a relist
         if (e instanceof Expired) {
+          this.o.events?.watchRestarted(this.spec.resource, 'expired');
           this.log.info({ component: 'kubernetes', resource: this.spec.resource, rv: this.rv }, 'resourceVersion expired (410); relisting');
           needList = true;
           continue;
         }
         this.failures++;
+        if (!needList) this.o.events?.watchRestarted(this.spec.resource, 'error');
         const delay = this.delay(e);
         this.log.warn({ component: 'kubernetes', resource: this.spec.resource, err: (e as Error).message, retryInMs: delay }, 'list/watch failed; retrying');
         await sleep(delay, this.abort.signal);
@@ -157,6 +168,7 @@ export class Reflector {
       cont = page.metadata?.continue ?? '';
       if (!cont) break;
     }
+    if (this.synced) this.o.events?.relisted(this.spec.resource);
     this.items.clear();
     for (const [k, v] of items) this.items.set(k, v);
     this.rv = rv;

@@ -38,15 +38,16 @@ that key keeps its default, except where its absence would grant access (the acc
 authentication: their rows say what a refused value does instead); a key of ingress-nginx's that Portico does not
 read yet is reported with G2, a key ingress-nginx never had with G3 (naming the key that was probably meant), a valid
 value Portico honours only in part, or not at all, with G4 (saying what is lost), and a ConfigMap that does not exist
-with G5 (every flag keeps its value). Findings are log lines and
-Warning Events on the ConfigMap. Nothing in a ConfigMap ever reaches HAProxy's configuration text unchecked.
+with G5 (every flag keeps its value). Findings are log lines and Warning Events on the ConfigMap. Nothing in a
+ConfigMap ever reaches HAProxy's configuration text unchecked.
 
 "Goes live with" says how a change reaches HAProxy: a hitless reload (the new workers take new connections, the old
 ones finish theirs; no connection is dropped) for settings the configuration text holds, route updates through the
 runtime API for the defaults of route annotations, map updates through the runtime API for the block lists (a list
-that becomes empty or non-empty adds or removes its rule: a reload). ${registry.length} of ${keys.length} keys are read so far
-(${registry.filter((s) => s.doc.noEffect !== undefined).length} of them accepted with nothing to do: the row says why; ${registry.filter((s) => s.doc.status !== undefined).length} read but not
-supported: a value asking for them is reported with G4, and the row says what is lost).
+that becomes empty or non-empty adds or removes its rule: a reload).
+
+${registry.length} of ${keys.length} keys are read; ${registry.filter((s) => s.doc.noEffect !== undefined).length} of them are accepted with nothing to do (the row says why), and
+${registry.filter((s) => s.doc.status !== undefined).length} are read but not supported: a value asking for them is reported with G4, and the row says what is lost.
 
 | key | honoured | default | goes live with | what it does in Portico |
 |---|---|---|---|---|
