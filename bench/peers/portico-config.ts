@@ -1,9 +1,7 @@
 // The HAProxy configuration Portico generates for a fleet of Ingresses, taken from a real `bin/portico serve` and
 // made runnable on its own: instruction counts run HAProxy under callgrind, which follows one process, so Portico
 // and HAProxy's master process are left out.
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { Server } from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../../test/e2e/harness/ports.js';
 import { fleetHost, writeFleet } from '../manifests/fleet.js';
@@ -74,36 +72,12 @@ export interface PorticoCountSetup {
  */
 export async function porticoCountSetup(dir: string, fleet: { count?: number; annotations?: (i: number) => Record<string, string> | undefined } = {}): Promise<PorticoCountSetup> {
   const origin = await startFixedOrigin();
-  let lines: Server | undefined;
   try {
-    const [port, httpPort] = [await freePort(), await freePort()];
-    const cfg = await porticoGeneratedConfig({ dir, addresses: ORIGIN_ADDRESSES, port: origin.port, httpPort: port, httpsPort: httpPort, ...fleet });
-    lines = await accessLogReader(cfg.text);
-    const reader = lines;
-    return { ...cfg, port, host: fleetHost(0), origin, close: async () => {
-      reader?.close();
-      await origin.close();
-    } };
+    const [port, httpsPort] = [await freePort(), await freePort()];
+    const cfg = await porticoGeneratedConfig({ dir, addresses: ORIGIN_ADDRESSES, port: origin.port, httpPort: port, httpsPort, ...fleet });
+    return { ...cfg, port, host: fleetHost(0), origin, close: () => origin.close() };
   } catch (e) {
-    lines?.close();
     await origin.close();
     throw e;
   }
-}
-
-/**
- * HAProxy's access log ring forwards its lines to Portico's socket, which is gone once the Portico that wrote the
- * configuration stopped: without a reader there, the forwarder retries its connect in a tight loop, which would be
- * counted. Portico reads them while it runs, so a reader that discards them stands in for it.
- */
-async function accessLogReader(cfg: string): Promise<Server | undefined> {
-  const m = /^ {2}server portico unix@(\S+)$/m.exec(cfg);
-  if (!m) return undefined;
-  await rm(m[1]!, { force: true });
-  const server = createServer((s) => {
-    s.resume();
-    s.on('error', () => s.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(m[1]!, resolve));
-  return server;
 }

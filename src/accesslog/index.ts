@@ -5,5 +5,5 @@ export type { RequestRecord, RouteInfo, RouteResolver } from './record.js';
 export { parseHaproxyLine } from './record.js';
 export { formatRecord } from './output.js';
 export { BoundedLineWriter } from './writer.js';
-export { listenForRequestLines } from './listener.js';
+export { DroppedLineRecovery } from './recovery.js';
 export { registerAccessLogMetrics } from './metrics.js';

@@ -19,7 +19,7 @@ export type RouteResolver = (host: string, path: string, routeValue: string) => 
 
 /** One request, as HAProxy served it. Times in milliseconds; -1 where HAProxy never reached that step. */
 export interface RequestRecord {
-  /** The worker's pid and its request counter: unique per request (HAProxy sends each line twice, access-log.ts). */
+  /** The worker's pid and its request counter: unique per request (a line recovered from the ring is a second copy). */
   key: string;
   /** When the request's connection was accepted (ISO 8601, milliseconds). */
   time: string;

@@ -7,9 +7,6 @@
 // 256-byte headers) stays under HAPROXY_LINE_MAX, the ring's longest message: no line is ever truncated into
 // something that is not JSON.
 
-/** The unix socket, in Portico's state directory, that HAProxy's ring forwards the lines to. */
-export const ACCESS_LOG_SOCKET = 'access-log.sock';
-
 /** The route-value flag of a route whose requests stay out of the access log (enable-access-log: "false"). */
 export const QUIET_ROUTE_FLAG = 'q';
 

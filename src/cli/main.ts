@@ -16,7 +16,8 @@ import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
-import { AccessLog, BoundedLineWriter, listenForRequestLines, registerAccessLogMetrics } from '../accesslog/index.js';
+import { AccessLog, BoundedLineWriter, DroppedLineRecovery, registerAccessLogMetrics } from '../accesslog/index.js';
+import { ACCESS_LOG_RING } from '../haproxy/render/access-log.js';
 import { SectionNames } from '../admin/section-names.js';
 import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { Controller } from '../controller.js';
@@ -147,7 +148,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   // ingress-nginx's constant labels: its pod's namespace and name from the downward API, and the IngressClass
   // controller it answers to.
   const metrics = new Metrics({ identity: { namespace: process.env.POD_NAMESPACE || 'default', controllerClass: f.controllerName, pod: process.env.POD_NAME ?? '' }, perHost: f.metricsPerHost, version: porticoVersion() });
-  // The access log (src/accesslog/): HAProxy's request lines (its standard output and its ring) become Portico's lines.
+  // The access log (src/accesslog/): HAProxy's request lines (its standard output; its ring for those dropped there) become Portico's lines.
   // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
   const accessLogWriter = new BoundedLineWriter(1);
   const accessLog: AccessLog = new AccessLog({
@@ -171,8 +172,9 @@ async function runServe(f: ServeFlags): Promise<void> {
     if (sectionNames?.state !== state) sectionNames = { state, names: SectionNames.of(state) };
     return sectionNames.names;
   };
-  registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter);
-  const requestLines = f.accessLog === 'off' ? undefined : await listenForRequestLines(stateDir, accessLog);
+  const recovery = f.accessLog === 'off' ? undefined : new DroppedLineRecovery({ masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog });
+  recovery?.start();
+  registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter, recovery);
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({
@@ -321,7 +323,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
     // The requests HAProxy served last are logged before Portico exits (the writer's queue is bounded).
-    requestLines?.close();
+    recovery?.stop();
     await Promise.race([accessLogWriter.flushed(), new Promise((r) => setTimeout(r, 2000))]);
     admin.close();
     admin.closeAllConnections();

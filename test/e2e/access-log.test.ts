@@ -174,6 +174,34 @@ describe('access log', () => {
   });
 });
 
+describe('access log while Portico does not read', () => {
+  test('lines HAProxy could not write while Portico was stopped come from the ring: none lost, none twice', async () => {
+    const prefix = `stall-${process.pid}-`;
+    const pid = portico.proc.pid!;
+    const agent = new Agent({ connections: 16, pipelining: 1 });
+    // Portico alone is stopped (SIGSTOP): HAProxy, its child, keeps serving and fills the socket's buffer.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await Promise.all(
+        Array.from({ length: 2000 }, async (_, i) => {
+          const res = await request(`http://127.0.0.1:${portico.httpPort}/stall/${i}`, { headers: { host: 'loud.test', 'x-request-id': `${prefix}${i}` }, dispatcher: agent });
+          await res.body.dump();
+          assert.equal(res.statusCode, 200);
+        }),
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      await agent.close();
+    }
+    const ids = (): string[] => accessLines(portico).map((e) => String(e.requestId)).filter((id) => id.startsWith(prefix));
+    await waitFor(() => Promise.resolve(ids().length >= 2000), { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
+    assert.equal(new Set(ids()).size, 2000);
+    assert.equal(ids().length, 2000, 'no line twice');
+    const metrics = await (await fetch(`http://127.0.0.1:${portico.adminPort}/metrics`)).text();
+    assert.match(metrics, /^portico_access_log_ring_reads_total [1-9]/m, 'standard output dropped lines and the ring was read');
+  });
+});
+
 describe('access log across a reload', () => {
   test('every request served while HAProxy reloads has its line (the old worker forwards its ring before it exits)', async () => {
     const prefix = `reload-${process.pid}-`;

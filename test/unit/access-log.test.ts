@@ -150,7 +150,7 @@ describe('the wire format', () => {
     const on = render(emptyModel(), testRenderOptions(), 'PEM').config;
     const off = render(emptyModel(), testRenderOptions({ accessLog: false }), 'PEM').config;
     assert.match(on, /^ {2}log stdout len 4096 format raw daemon\n {2}log ring@portico_access len 4096 format raw daemon$/m);
-    assert.match(on, /^ring portico_access\n {2}format raw\n {2}maxlen 4096\n {2}size 8388608\n.*\n.*\n {2}server portico unix@\/var\/run\/portico\/access-log.sock$/m);
+    assert.match(on, /^ring portico_access\n {2}format raw\n {2}maxlen 4096\n {2}size 8388608\n\n/m);
     assert.equal((on.match(/^ {2}log-format /gm) ?? []).length, 2, 'the two listener frontends');
     assert.doesNotMatch(on, /^defaults portico\n {2}mode http\n {2}log global/m, 'no internal hop logs');
     assert.doesNotMatch(off, /log stdout|log ring|^ring |log-format|capture request|http-request capture/m);
@@ -222,7 +222,7 @@ describe('AccessLog', () => {
     assert.equal(log.counts.malformed, 1);
   });
 
-  test('the second copy of a line (standard output and the ring both carry it) is dropped, whichever comes first', () => {
+  test('the second copy of a line (a ring read after standard output dropped some) is dropped, whichever comes first', () => {
     const { log, sink } = pipeline();
     const a = wire({ k: '99.1' });
     const b = wire({ k: '99.2' });

@@ -1088,7 +1088,7 @@ global
   tune.ssl.default-dh-param 2048
 ${indent([...accessLogGlobalLines(accessLog), ...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
-${accessLog ? `\n${accessLogRingSection(true, safeDir(o.stateDir)).join('\n')}\n` : ''}
+${accessLog ? `\n${accessLogRingSection(true).join('\n')}\n` : ''}
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
 # proxy follows the last defaults section before it.
 defaults ${BASE_DEFAULTS}
