@@ -30,11 +30,13 @@ export async function porticoGeneratedConfig(o: {
   httpsPort: number;
   count?: number;
   annotations?: (i: number) => Record<string, string> | undefined;
+  /** More `serve` flags (`--access-log off`, say). */
+  args?: string[];
 }): Promise<PorticoConfig> {
   const manifestDir = join(o.dir, 'portico-manifests');
   const stateDir = join(o.dir, 'portico-state');
   await writeFleet(manifestDir, { count: o.count ?? 1, addresses: () => o.addresses, port: o.port, ...(o.annotations ? { annotations: o.annotations } : {}) });
-  const p = startPortico({ manifestDir, stateDir, httpPort: o.httpPort, httpsPort: o.httpsPort, adminPort: await freePort() });
+  const p = startPortico({ manifestDir, stateDir, httpPort: o.httpPort, httpsPort: o.httpsPort, adminPort: await freePort(), ...(o.args ? { args: o.args } : {}) });
   try {
     await p.waitReady(60_000, 50);
   } finally {

@@ -65,7 +65,7 @@ export interface ScaleRow {
 }
 
 export interface InstructionsRow {
-  config: 'haproxy' | 'haproxy + X9 required headers' | 'haproxy + the headers Portico sends' | 'portico';
+  config: 'haproxy' | 'haproxy + X9 required headers' | 'haproxy + the headers Portico sends' | 'portico' | 'portico, access log off';
   /** HAProxy's user-space instructions per HTTP request (callgrind), start-up excluded. */
   perRequest: number;
   /** perRequest / the minimal hand-written configuration's. */

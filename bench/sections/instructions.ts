@@ -16,7 +16,7 @@ import { ORIGIN_ADDRESSES } from '../peers/backend.js';
 import { haproxyRequiredHeaders, haproxySameWork } from '../peers/forwarded-headers.js';
 import type { Listener } from '../peers/forwarded-headers.js';
 import { writeHandwrittenConfig } from '../peers/haproxy-handwritten.js';
-import { porticoCountSetup } from '../peers/portico-config.js';
+import { porticoCountSetup, porticoGeneratedConfig } from '../peers/portico-config.js';
 import type { PorticoCountSetup } from '../peers/portico-config.js';
 import { EDGE_FAMILIES, FAMILY_LABELS, RULE_FAMILIES, withoutFamilies } from '../peers/portico-rule-families.js';
 import type { RuleFamily } from '../peers/portico-rule-families.js';
@@ -149,10 +149,21 @@ async function configurationRows(ctx: Context, dir: string, portico: PorticoCoun
     ['haproxy + X9 required headers', await handwritten('x9', haproxyRequiredHeaders)],
     ['haproxy + the headers Portico sends', await handwritten('x9-all', haproxySameWork)],
     ['portico', portico.file],
+    // The access log's cost (issue 13): the same Ingress with `--access-log off`, which leaves HAProxy's log lines out
+    // (the header captures, the request id capture, the log-format line written to HAProxy's standard output).
+    ['portico, access log off', await porticoWithoutAccessLog(dir, portico)],
   ];
   const rows: InstructionsRow[] = [];
   for (const [config, file] of configs) rows.push({ config, perRequest: await count(config, file) });
   return rows;
+}
+
+/** Portico's configuration for the same Ingress and listener with `--access-log off`, runnable alone. */
+async function porticoWithoutAccessLog(dir: string, portico: PorticoCountSetup): Promise<string> {
+  const sub = join(dir, 'portico-access-log-off');
+  await mkdir(sub, { recursive: true });
+  const cfg = await porticoGeneratedConfig({ dir: sub, addresses: ORIGIN_ADDRESSES, port: portico.origin.port, httpPort: portico.port, httpsPort: await freePort(), args: ['--access-log', 'off'] });
+  return cfg.file;
 }
 
 /**

@@ -101,6 +101,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   resolvers: { type: 'string', default: 'auto', arg: 'auto|none|IP[:PORT],...', help: 'DNS servers that re-resolve ExternalName targets while HAProxy runs (auto: the nameservers of /etc/resolv.conf in a cluster, none with --manifests; none: resolved when a configuration loads)', commands: ['serve'] },
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
   'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate', 'check', 'explain'] },
+  'access-log': { type: 'string', default: 'json', arg: 'json|text|off', help: "one line per request on standard output, from HAProxy (off: HAProxy writes none)", commands: ['serve'] },
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check', 'explain'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check', 'explain'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check', 'explain'] },
@@ -187,6 +188,8 @@ export interface ServeFlags {
   edge: EdgeFlags;
   maxManifestFileSize: number;
   logFormat: 'json' | 'text';
+  /** serve: the access log's lines (src/accesslog/). */
+  accessLog: 'json' | 'text' | 'off';
   logLevel: string;
   /** --metrics-per-host: the traffic series carry a `host` label. */
   metricsPerHost: boolean;
@@ -343,6 +346,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     edge: edgeFlags(str, int, bool),
     maxManifestFileSize: bytes('max-manifest-file-size', 1, 32 << 20),
     logFormat,
+    accessLog: serve ? oneOf('access-log', str('access-log'), ['json', 'text', 'off'] as const) : 'off',
     logLevel,
     metricsPerHost: serve ? bool('metrics-per-host') : true,
     help,

@@ -16,6 +16,10 @@ import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
+import { AccessLog, BoundedLineWriter, DroppedLineRecovery, registerAccessLogMetrics } from '../accesslog/index.js';
+import { ACCESS_LOG_RING } from '../haproxy/render/access-log.js';
+import { SectionNames } from '../admin/section-names.js';
+import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
 import { startAdminServer } from '../admin/server.js';
@@ -172,6 +176,33 @@ async function runServe(f: ServeFlags): Promise<void> {
   // ingress-nginx's constant labels: its pod's namespace and name from the downward API, and the IngressClass
   // controller it answers to.
   const metrics = new Metrics({ identity: { namespace: process.env.POD_NAMESPACE || 'default', controllerClass: f.controllerName, pod: process.env.POD_NAME ?? '' }, perHost: f.metricsPerHost, version: porticoVersion() });
+  // The access log (src/accesslog/): HAProxy's request lines (its standard output; its ring for those dropped there) become Portico's lines.
+  // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
+  const accessLogWriter = new BoundedLineWriter(1);
+  const accessLog: AccessLog = new AccessLog({
+    mode: f.accessLog,
+    sink: accessLogWriter,
+    sectionOf: (section, server) => {
+      const names = liveSectionNames();
+      const service = names?.service(section);
+      if (!service) return undefined;
+      return { service: `${service.namespace}/${service.service}:${service.port}`, endpoint: (server && names?.endpoint(section, server)?.endpoint) || '' };
+    },
+    settings: () => applier.live?.model.global?.accessLog,
+    // HAProxy's own messages to the listeners' log (a proxy started or stopped): its standard error says the same.
+    onOtherLine: (line) => log.debug({ component: 'haproxy' }, line),
+  });
+  // Section and server names back to Kubernetes names, made once per live state (a reload or a runtime change).
+  let sectionNames: { state: RuntimeState; names: SectionNames } | undefined;
+  const liveSectionNames = (): SectionNames | undefined => {
+    const state = applier.live;
+    if (!state) return undefined;
+    if (sectionNames?.state !== state) sectionNames = { state, names: SectionNames.of(state) };
+    return sectionNames.names;
+  };
+  const recovery = f.accessLog === 'off' ? undefined : new DroppedLineRecovery({ masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog });
+  recovery?.start();
+  registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter, recovery);
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({
@@ -183,6 +214,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
+    ...(f.accessLog === 'off' ? {} : { onStdout: (): ((chunk: string) => void) => accessLog.reader() }),
     onRestart: () => metrics.restarts.inc(),
     onRestartFailure: () => metrics.restartFailures.inc(),
     onServingChange: (serving, reason) => {
@@ -242,6 +274,7 @@ async function runServe(f: ServeFlags): Promise<void> {
           keepAlive: f.edge.clientKeepaliveTimeout,
         },
         edge: edgeSettings(f),
+        accessLog: f.accessLog !== 'off',
       },
     },
     supervisor,
@@ -323,6 +356,9 @@ async function runServe(f: ServeFlags): Promise<void> {
     applier.stop();
     await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
+    // The requests HAProxy served last are logged before Portico exits (the writer's queue is bounded).
+    recovery?.stop();
+    await Promise.race([accessLogWriter.flushed(), new Promise((r) => setTimeout(r, 2000))]);
     admin.close();
     admin.closeAllConnections();
     if (ownStateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);

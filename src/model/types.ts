@@ -50,6 +50,9 @@ export interface RoutePolicy {
   upstreamHost?: string;
   /** `connection-proxy-header: close`: the backend receives `Connection: close` and its connection is not reused. */
   closeUpstreamConnection?: true;
+  /** `enable-access-log: "false"`: the route's requests are left out of the access log (a flag of the route's value
+   * that Portico's access log reads, src/accesslog/; HAProxy still reports them, for the request metrics). */
+  noAccessLog?: true;
   /** `allowlist-source-range` / `denylist-source-range`: which client addresses may use the route, as CIDR blocks
    * (`10.0.0.1` is `10.0.0.1/32`). A client in `deny`, or outside a non-empty `allow`, gets 403. */
   sourceRanges?: { allow: string[]; deny: string[] };
@@ -611,7 +614,19 @@ export interface RoutingModel {
  * valid value. A key left unset keeps the value of Portico's flag of the same name (or Portico's default), so render
  * merges the two (render.ts `withGlobalSettings`). Every field passed its key's grammar.
  */
+/** The settings ConfigMap's access-log keys: read by Portico's access log (src/accesslog/), never by HAProxy. */
+export interface AccessLogSettings {
+  /** `disable-access-log`, `disable-http-access-log`: no access log line at all. */
+  disabled?: boolean;
+  /** `skip-access-log-urls`: request URIs (path and query, as sent) left out, exactly as written. */
+  skipUrls?: string[];
+  /** `enable-access-log-for-default-backend`: log the requests no route matched. */
+  defaultBackend?: boolean;
+}
+
 export interface GlobalSettings {
+  /** The access log's keys (AccessLogSettings): a change is never a reload. */
+  accessLog?: AccessLogSettings;
   /** `hsts`, `hsts-max-age`, `hsts-include-subdomains`, `hsts-preload`. */
   hsts?: boolean;
   hstsMaxAge?: number;

@@ -36,10 +36,11 @@ const CLIENT_TEXT = 'tcp-request session set-var(sess.client) src,lower';
 
 /** A frontend's binds: the lines before its first option. */
 const binds = (l: string[]): string[] => l.slice(0, l.indexOf('option disable-h2-upgrade'));
-/** A frontend's connection-level rules, up to and including the one every frontend has. */
-const connectionLevel = (l: string[]): string[] => l.slice(l.indexOf('option disable-h2-upgrade') + 1, l.indexOf(CLIENT_TEXT) + 1);
-/** The global lines after the TLS settings. */
-const afterTls = (g: string[]): string[] => g.slice(g.findIndex((l) => l.startsWith('ssl-default-bind-options ')) + 1);
+/** A frontend's connection-level rules, up to and including the one every frontend has (the access log's lines, which
+ * sit among them, are access-log.test.ts's). */
+const connectionLevel = (l: string[]): string[] => l.slice(l.indexOf('option disable-h2-upgrade') + 1, l.indexOf(CLIENT_TEXT) + 1).filter((x) => x.startsWith('tcp-request '));
+/** The global lines after the TLS settings, but for the access log's targets. */
+const afterTls = (g: string[]): string[] => g.slice(g.findIndex((l) => l.startsWith('ssl-default-bind-options ')) + 1).filter((x) => !x.startsWith('log '));
 
 /** Values no integer check may let through, whatever its minimum. */
 const NOT_WHOLE = [Number.NaN, -1, 1.5, 0.000001, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 53];

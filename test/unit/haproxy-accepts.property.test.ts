@@ -250,6 +250,7 @@ function kinds(hostile: boolean) {
     'portico.dev/ssl-passthrough': ['true', 'mode tcp'],
     'nginx.ingress.kubernetes.io/disable-proxy-intercept-errors': ['true', 'false', 'yes'],
     'nginx.ingress.kubernetes.io/connection-proxy-header': ['close', 'keep-alive', 'upgrade', 'close\n  option httpclose'],
+    'nginx.ingress.kubernetes.io/enable-access-log': ['false', 'true', 'False', 'no', 'false\n  log stdout format raw local0', '"false"', 'false#', '{false}'],
     'nginx.ingress.kubernetes.io/ssl-ciphers': ['ECDHE-RSA-AES256-GCM-SHA384', 'HIGH:!aNULL:!MD5', 'ECDHE+AESGCM:@STRENGTH', 'DEFAULT:@SECLEVEL=1', 'NOPE', 'DES-CBC3-SHA', 'TLS_AES_128_GCM_SHA256', 'HIGH] a.test\n/etc/passwd', 'HIGH verify none', 'HIGH:!aNULL,ECDHE'],
     'nginx.ingress.kubernetes.io/ssl-prefer-server-ciphers': ['true', 'false', 'off'],
     'nginx.ingress.kubernetes.io/limit-rate': ['100', '0', '-1'],
@@ -555,6 +556,10 @@ const SETTING_VALUES: Record<string, readonly string[]> = {
   'main-snippet': ['load_module x;\n}', ''],
   'enable-modsecurity': ['true'],
   'custom-http-errors': ['404,503', 'x'],
+  'disable-access-log': ['true', 'false', 'off'],
+  'skip-access-log-urls': ['/healthz,/metrics?x=1', '', 'a\n  log stdout format raw local0', '"}{', 'x'.repeat(20_000)],
+  'enable-access-log-for-default-backend': ['true', 'false'],
+  'log-format-upstream': ['$remote_addr $request', '" }\n  log-format x'],
 };
 const settingKey = fc.constantFrom(...Object.keys(SETTING_VALUES));
 /** The remaining keys (compression, listeners, annotation defaults, what HAProxy lacks), as data entries. */

@@ -144,8 +144,16 @@ describe('listeners and request headers', () => {
     assert.ok(!requestIdLines(undefined).some((l) => l.includes('X-Original-URI')));
   });
 
+  test('the access log keys Portico honours go to GlobalSettings.accessLog, with no finding', () => {
+    const r = read({ 'disable-access-log': 'true', 'skip-access-log-urls': '/healthz, /metrics?x=1,,', 'enable-access-log-for-default-backend': 'true' });
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.settings, { accessLog: { disabled: true, skipUrls: ['/healthz', '/metrics?x=1'], defaultBackend: true } });
+    assert.deepEqual(read({ 'disable-http-access-log': 'true' }).settings, { accessLog: { disabled: true } });
+    assert.deepEqual(read({ 'disable-access-log': 'false', 'skip-access-log-urls': '' }).settings, {});
+  });
+
   test('keys with nothing to do are ignored, with their reason; a value asking for what HAProxy lacks is G4 and unsupported', () => {
-    for (const [key, value] of [['reuse-port', 'false'], ['enable-serial-reloads', 'true'], ['error-log-level', 'debug'], ['default-type', 'application/octet-stream'], ['strict-validate-path-type', 'false'], ['map-hash-bucket-size', '128'], ['disable-access-log', 'true'], ['annotation-value-word-blocklist', 'load_module,lua_package'], ['nginx-status-ipv4-whitelist', '10.0.0.0/8'], ['app-root', '/app'], ['upstream-hash-by', '$request_uri'], ['proxy-buffering', 'on'], ['disable-proxy-intercept-errors', 'true']] as const) {
+    for (const [key, value] of [['reuse-port', 'false'], ['enable-serial-reloads', 'true'], ['error-log-level', 'debug'], ['default-type', 'application/octet-stream'], ['strict-validate-path-type', 'false'], ['map-hash-bucket-size', '128'], ['disable-stream-access-log', 'true'], ['annotation-value-word-blocklist', 'load_module,lua_package'], ['nginx-status-ipv4-whitelist', '10.0.0.0/8'], ['app-root', '/app'], ['upstream-hash-by', '$request_uri'], ['proxy-buffering', 'on'], ['disable-proxy-intercept-errors', 'true']] as const) {
       const r = read({ [key]: value });
       assert.deepEqual(r.diagnostics, [], key);
       assert.equal(r.reports[0]!.status, 'ignored', key);
@@ -158,7 +166,7 @@ describe('listeners and request headers', () => {
       ['use-geoip2', 'true', /GeoIP/],
       ['enable-ocsp', 'true', /OCSP/],
       ['main-snippet', 'load_module x;\nworker_rlimit_core 1;', /never copies a snippet/],
-      ['log-format-upstream', '$remote_addr "$request"', /no access log yet \(issue 13/],
+      ['log-format-upstream', '$remote_addr "$request"', /fields of its own/],
       ['allow-cross-namespace-resources', 'true', /another namespace/],
       ['forwarded-host-header', 'X-Host', /X-Forwarded-Host/],
       ['custom-http-errors', '404,503', /no controller-wide default backend/],

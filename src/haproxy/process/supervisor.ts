@@ -33,6 +33,9 @@ export interface SupervisorOptions {
   onServingChange?: (serving: boolean, reason: string) => void;
   /** How often a running HAProxy is checked (master CLI and a TCP connect to each listener). */
   healthIntervalMs?: number;
+  /** HAProxy's standard output, where its workers write the access log's lines (src/accesslog/): each master's output
+   * as it is read. Absent: its lines are logged as its standard error's are. */
+  onStdout?: () => (chunk: string) => void;
 }
 
 export class HaproxyError extends Error {
@@ -152,7 +155,11 @@ export class HaproxySupervisor {
         this.o.log[level]({ component: 'haproxy', pid: proc.pid }, line);
       }
     };
-    proc.stdout?.on('data', onLine);
+    const onStdout = this.o.onStdout?.();
+    if (onStdout) {
+      proc.stdout?.setEncoding('utf8');
+      proc.stdout?.on('data', onStdout);
+    } else proc.stdout?.on('data', onLine);
     proc.stderr?.on('data', onLine);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     let served = false;

@@ -21,7 +21,7 @@ export interface BodyLimitSettings {
 /** The Lua file (relative to the generation directory) and the gate's socket (in the state directory). */
 export const BODY_LIMIT_LUA = 'lua/body-limit.lua';
 export const BODY_GATE_SOCKET = 'body-gate.sock';
-const GATE_BACKEND = 'portico_body_gate';
+export const GATE_BACKEND = 'portico_body_gate';
 const GATE_FRONTEND = 'portico_body_gate_in';
 /** Carries the route across the gate. Set by the gate backend with set-header, which replaces any value a client
  * sent; the gate's frontend listens on a socket only HAProxy can open. */

@@ -70,7 +70,7 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
   const textual = (g: GlobalSettings | undefined): string => {
-    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, annotationDefaults: _a, allowedResponseHeaders: _h, noTlsRedirectLocations: _n, retryNonIdempotent: _r, ...rest } = g ?? {};
+    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, annotationDefaults: _a, allowedResponseHeaders: _h, noTlsRedirectLocations: _n, retryNonIdempotent: _r, accessLog: _log, ...rest } = g ?? {};
     return JSON.stringify(withoutAccessData(rest));
   };
   return textual(a) === textual(b);

@@ -38,6 +38,8 @@ import type { EdgeSettings } from './edge.js';
 import { serverHeaderRule, statusCodes, withGlobalSettings } from './global-settings.js';
 import { compressionLines } from './compression.js';
 import { requestIdLines } from './request-headers.js';
+import { accessLogFrontendLines, accessLogGlobalLines, accessLogRequestIdRules, accessLogRingSection } from './access-log.js';
+import { QUIET_ROUTE_FLAG } from '../../accesslog/wire.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
@@ -70,6 +72,8 @@ export interface RenderOptions {
   spareBackends: number;
   timeouts: { connect: number; client: number; server: number; tunnel: number; httpRequest: number; keepAlive: number };
   edge: EdgeSettings;
+  /** HAProxy writes a line per request for Portico's access log (src/accesslog/); absent: on. */
+  accessLog?: boolean;
 }
 
 export interface Artefacts {
@@ -174,11 +178,13 @@ const OWN_SECTION: SectionOf = (b) => b;
 /**
  * The value every routing map returns: `<flags>|<section>`, and `|<route id>` for a route with policy data. Two
  * flags, `-` when off: `r` asks for the HTTPS redirect (rule T9), `s` marks a host listed in a tls block, whose
- * HTTPS responses carry HSTS.
+ * HTTPS responses carry HSTS. Between them, only when set (so no other route's value changes), `q`: the route's
+ * requests stay out of the access log (enable-access-log), which Portico reads from the logged value, and which no
+ * rule of HAProxy tests: the redirect's test is on the first character, HSTS's on `s|`.
  */
 export function routeValue(t: RouteTarget, sectionOf: SectionOf = OWN_SECTION, tlsHost = false): string {
   const redirect = t.policy.redirectToHttps ? (t.policy.preserveTrailingSlash ? 'R' : 'r') : '-';
-  return `${redirect}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
+  return `${redirect}${t.policy.noAccessLog ? QUIET_ROUTE_FLAG : ''}${tlsHost ? 's' : '-'}|${assertToken(sectionOf(t.backend), 'backend name')}`;
 }
 
 export type MapName = keyof typeof MAPS;
@@ -941,6 +947,7 @@ export function renderConfig(model: RoutingModel, flagOptions: RenderOptions, fe
   const hardStopAfter = assertInt(o.hardStopAfterSeconds, 'hard-stop-after', 1);
   const serverHeader = serverHeaderRule(o, model.global);
   const redirectPort = assertPort(o.httpsRedirectPort) === 443 ? '' : `:${o.httpsRedirectPort}`;
+  const accessLog = o.accessLog !== false;
   const map = (m: string): string => `${dir}/${m}`;
   const found = (v: string): string => `{ var(${v}) -m found }`;
   const noRoute = `!${found('txn.route')}`;
@@ -1003,7 +1010,7 @@ ${indent(f.binds)}
   # An HTTP/1 connection may not turn into HTTP/2 by sending the HTTP/2 preface (h2c with prior knowledge): HTTP/2 is
   # offered through TLS's ALPN only, as ingress-nginx offers it, so the HTTP/2 tests below see every HTTP/2 request.
   option disable-h2-upgrade
-${indent([...compressionLines(model.global), ...(f.tls && passthrough ? [] : listenerStart()), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
+${accessLog ? `${indent(accessLogFrontendLines(true))}\n` : ''}${indent([...compressionLines(model.global), ...(f.tls && passthrough ? [] : listenerStart()), ...(f.tls ? bodySessionRules(o.edge, bodyLimits) : [])])}
   # The client's address as text (lower casts it to a string), made once per connection: formatted for every request
   # (option forwardfor, %[src]) it cost about 2,200 instructions a request. A rule that changes the client address
   # per request (set-src from a trusted proxy's header) must set this variable again.
@@ -1017,7 +1024,7 @@ ${indent(clientAddressRules(clientAddress, dir, f.tls, f.port))}
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Port ${assertPort(f.port)}
   http-request set-header X-Real-IP %[var(sess.client)]
-`}${indent(requestIdLines(model.global))}
+`}${indent([...requestIdLines(model.global), ...accessLogRequestIdRules(accessLog)])}
 ${blocks.length > 0 ? `${indent(blocks)}\n` : ''}${globalRules(globalRequestSaveRules(model.global, f))}  # The usual request in one lookup: a Host header that is already a configured host name (the hosts map holds only
   # lowercase names without port or trailing dot) keys the paths map as it is: base is that header followed by the path.
   # The whole header (fhdr) must match, so a Host holding a comma or a slash never steers the lookup.
@@ -1082,14 +1089,14 @@ global
   maxconn ${maxConnections}
   hard-stop-after ${hardStopAfter}s
   tune.ssl.default-dh-param 2048
-${indent([...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
+${indent([...accessLogGlobalLines(accessLog), ...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
-
+${accessLog ? `\n${accessLogRingSection(true).join('\n')}\n` : ''}
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
 # proxy follows the last defaults section before it.
 defaults ${BASE_DEFAULTS}
   mode http
-  log global
+${accessLog ? '  # Only the listener frontends log (the access log): no internal hop writes a line of its own.' : '  log global'}
   option http-keep-alive
   # During a reload, idle keep-alive connections of the old worker are closed only after one more response
   # (with Connection: close), so a client never writes into a connection that is being torn down.

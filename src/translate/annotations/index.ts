@@ -30,6 +30,7 @@ import { RETRY_ANNOTATIONS } from './retries.js';
 import { BALANCE_ANNOTATIONS, checkBalance } from './balance.js';
 import { PASSTHROUGH_ANNOTATIONS } from './passthrough.js';
 import { CONNECTION_ANNOTATIONS } from './connection.js';
+import { ACCESS_LOG_ANNOTATIONS } from './access-log.js';
 import { TLS_CIPHER_ANNOTATIONS } from './tls-ciphers.js';
 import { NOT_IN_HAPROXY_ANNOTATIONS } from './not-in-haproxy.js';
 import { MIRROR_ANNOTATIONS, mirrorOf } from './mirror.js';
@@ -49,6 +50,7 @@ export const ANNOTATIONS: readonly Annotation[] = [
   ...BODY_ANNOTATIONS,
   ...UPSTREAM_ANNOTATIONS,
   ...CONNECTION_ANNOTATIONS,
+  ...ACCESS_LOG_ANNOTATIONS,
   ...TLS_CIPHER_ANNOTATIONS,
   ...FASTCGI_ANNOTATIONS,
   ...PROXY_SSL_ANNOTATIONS,
@@ -98,6 +100,7 @@ export function routePolicy(v: AnnotationValues, tlsHost: boolean, https: HttpsR
   if (v.proxyBodySize !== undefined) policy.maxBodyBytes = v.proxyBodySize;
   if (v.upstreamVhost !== undefined) policy.upstreamHost = v.upstreamVhost;
   if (v.connectionProxyHeader === 'close') policy.closeUpstreamConnection = true;
+  if (v.enableAccessLog === false) policy.noAccessLog = true;
   // An Ingress's own list replaces the ConfigMap's, each list on its own (ingress-nginx's annotation parsers take the
   // ConfigMap's value as their default).
   const allow = v.allowSourceRange ?? (access?.allow === 'refuse' ? undefined : access?.allow);

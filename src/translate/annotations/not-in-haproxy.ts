@@ -81,15 +81,4 @@ export const NOT_IN_HAPROXY_ANNOTATIONS = [
       noEffect: 'A debugging aid for nginx\'s rewrite module, which Portico does not use: rewrites are made by HAProxy from map data, and what a request is rewritten to is the path the backend receives.',
     },
   }),
-  annotation({
-    name: 'enable-access-log',
-    scope: 'route',
-    grammar: bool,
-    set: () => undefined,
-    doc: {
-      default: 'true',
-      what: "Whether requests to these paths are written to the access log.",
-      noEffect: 'Portico writes no per-request access log yet (HAProxy\'s log lines are not enabled), so there is nothing to turn off; when access logs come, this annotation will turn them off for these paths.',
-    },
-  }),
 ];

@@ -160,6 +160,8 @@ export interface AnnotationValues {
   sslPassthrough?: boolean;
   /** `disable-proxy-intercept-errors`: custom-http-errors does not replace this Ingress's responses. */
   disableProxyInterceptErrors?: boolean;
+  /** `enable-access-log`: false leaves the route's requests out of the access log (src/accesslog/). */
+  enableAccessLog?: boolean;
   /** `connection-proxy-header`. */
   connectionProxyHeader?: 'close' | 'keep-alive';
   /** `ssl-ciphers`: an OpenSSL cipher list OpenSSL accepts. */

@@ -1,13 +1,15 @@
-// ingress-nginx's access and error logs. Portico writes no access log yet (issue 13 builds it): a key that asks for
-// one is read, its value checked, and reported with G4 so that nobody believes requests are logged; the issue can
-// switch them on from these entries. Keys that turn a log off ask for what already happens.
+// ingress-nginx's access and error logs. Portico's access log (src/accesslog/: HAProxy's line per request, written by
+// Portico to its standard output, `--access-log`) honours the keys that choose which requests are logged; they go to
+// GlobalSettings.accessLog, which Portico reads per record, so a change is never a reload. Keys that shape the line or
+// send it elsewhere (a file, syslog, nginx's variables) are read, checked, and reported with G4.
 import { bool, cidrList, integer, oneOf } from '../annotations/values.js';
 import { setting } from './registry.js';
 import type { Setting } from './registry.js';
 import { printable, UNSUPPORTED } from './not-in-haproxy.js';
 import type { ValueGrammar } from '../annotations/values.js';
+import type { AccessLogSettings, GlobalSettings } from '../../model/types.js';
 
-const NO_ACCESS_LOG = 'Portico writes no access log yet (issue 13 builds it)';
+const NO_ACCESS_LOG = "Portico's access log is one JSON (or text, `--access-log text`) line per request on its standard output, with fields of its own (README.md)";
 
 /** A key that shapes or enables the access log: reported whenever its value asks for a log. */
 function accessLog<T>(key: string, grammar: ValueGrammar<T>, dflt: string, what: string, asks: (value: T) => boolean): Setting {
@@ -20,10 +22,28 @@ function accessLog<T>(key: string, grammar: ValueGrammar<T>, dflt: string, what:
   });
 }
 
-/** A key that turns a log off: nothing is logged either way. */
-function logOff(key: string, dflt: string, what: string): Setting {
-  return setting({ key, grammar: bool, set: () => undefined, doc: { default: dflt, what, noEffect: `${NO_ACCESS_LOG}, so there is nothing to turn off.`, live: 'none' } });
+/** Portico's access-log settings, created on first use. */
+function accessLogOf(g: GlobalSettings): AccessLogSettings {
+  return (g.accessLog ??= {});
 }
+
+/** ingress-nginx's default log-format-upstream, variable by variable: the field of Portico's line that holds it. */
+const UPSTREAM_VARIABLES = [
+  '$remote_addr → `client`',
+  '$time_local → `time`',
+  '$request → `method`, `path`, `query`, `protocol`',
+  '$status → `status`',
+  '$body_bytes_sent → `bytesOut` (headers included)',
+  '$http_user_agent → `userAgent`',
+  '$request_length → `bytesIn`',
+  '$request_time → `totalMs`',
+  '$proxy_upstream_name → `service` (and `section`)',
+  '$upstream_addr → `endpoint`',
+  '$upstream_response_time → `responseMs`',
+  '$req_id → `requestId`',
+  '$host → `host`',
+  '$namespace, $ingress_name, $service_name → `namespace`, `ingress`, `service`',
+].join(', ');
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const;
 const FORMAT = printable(16_384);
@@ -34,25 +54,63 @@ export const LOGGING_SETTINGS: readonly Setting[] = [
   accessLog('http-access-log-path', PATH, 'none (access-log-path)', 'Where the access log of HTTP requests is written.', (v) => v !== ''),
   accessLog('stream-access-log-path', PATH, 'none (access-log-path)', 'Where the access log of TCP and UDP services is written.', (v) => v !== ''),
   accessLog('access-log-params', printable(1024), 'none', "Parameters of nginx's access_log (buffer, flush, gzip).", (v) => v !== ''),
-  accessLog('log-format-upstream', FORMAT, "ingress-nginx's upstream format", 'The format of each access log line of an HTTP request.', (v) => v !== ''),
+  setting({
+    key: 'log-format-upstream',
+    grammar: FORMAT,
+    set: () => undefined,
+    notes: (v) => (v !== '' ? [`log-format-upstream has no effect: ${NO_ACCESS_LOG}`] : []),
+    doc: {
+      default: "ingress-nginx's upstream format",
+      what: 'The format of each access log line of an HTTP request.',
+      differences: `${NO_ACCESS_LOG}: a format is reported (G4). nginx's variables and the fields that hold the same: ${UPSTREAM_VARIABLES}; no field for $remote_user, $http_referer, $proxy_alternative_upstream_name, $upstream_response_length and $upstream_status.`,
+      live: 'none',
+      status: UNSUPPORTED,
+    },
+  }),
   accessLog('log-format-stream', FORMAT, "ingress-nginx's stream format", 'The format of each access log line of a TCP or UDP connection.', (v) => v !== ''),
   accessLog('log-format-escape-json', bool, 'false', 'Escapes the access log for JSON.', (b) => b),
   accessLog('log-format-escape-none', bool, 'false', 'Escapes nothing in the access log.', (b) => b),
-  accessLog('enable-access-log-for-default-backend', bool, 'false', 'Logs the requests the default backend answers.', (b) => b),
+  setting({
+    key: 'enable-access-log-for-default-backend',
+    grammar: bool,
+    set: (g, b) => (accessLogOf(g).defaultBackend = b),
+    doc: {
+      default: 'false',
+      what: 'Logs the requests no Ingress rule matched (the 404 of the default backend). Live: Portico reads it per request, no reload.',
+      differences: "Portico's default backend is its own 404 for a request no route matched; a request served by an Ingress's `defaultBackend` (the catch-all) is logged either way, where ingress-nginx's default server leaves it out too.",
+      live: 'none',
+    },
+  }),
   accessLog('enable-auth-access-log', bool, 'false', 'Logs the subrequests of external authentication.', (b) => b),
-  accessLog(
-    'skip-access-log-urls',
-    { describe: 'paths separated by commas', parse: (raw) => printable(16_384).parse(raw) },
-    'none',
-    'Request paths left out of the access log.',
-    (v) => v !== '',
-  ),
+  setting({
+    key: 'skip-access-log-urls',
+    grammar: { describe: 'request URIs separated by commas', parse: (raw) => printable(16_384).parse(raw) },
+    set: (g, v) => {
+      const urls = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+      if (urls.length > 0) accessLogOf(g).skipUrls = urls;
+    },
+    doc: {
+      default: 'none',
+      what: "Request URIs left out of the access log: a request whose path and query, as sent, equal one of them exactly (nginx's `$request_uri` map). Live: Portico reads it per request, no reload.",
+      live: 'none',
+    },
+  }),
   accessLog('enable-syslog', bool, 'false', 'Sends the access and error logs to a syslog server.', (b) => b),
   accessLog('syslog-host', printable(256), 'none', 'The syslog server.', (v) => v !== ''),
   accessLog('syslog-port', integer(1, 65_535), '514', "The syslog server's port.", () => false),
-  logOff('disable-access-log', 'false', 'Turns the access log off.'),
-  logOff('disable-http-access-log', 'false', 'Turns the access log of HTTP requests off.'),
-  logOff('disable-stream-access-log', 'false', 'Turns the access log of TCP and UDP services off.'),
+  setting({
+    key: 'disable-access-log',
+    grammar: bool,
+    set: (g, b) => (b ? (accessLogOf(g).disabled = true) : undefined),
+    doc: { default: 'false', what: 'Turns the access log off (`--access-log off` does too, and stops HAProxy writing the lines at all). Live: Portico reads it per request, no reload.', differences: 'HAProxy still reports each request to Portico, which writes nothing: the request records other parts of Portico read (metrics) keep coming, as ingress-nginx\'s metrics do.', live: 'none' },
+  }),
+  setting({
+    key: 'disable-http-access-log',
+    grammar: bool,
+    set: (g, b) => (b ? (accessLogOf(g).disabled = true) : undefined),
+    doc: { default: 'false', what: 'Turns the access log of HTTP requests off: the same as disable-access-log, Portico having no TCP or UDP services.', live: 'none' },
+  }),
+  setting({ key: 'disable-stream-access-log', grammar: bool, set: () => undefined, doc: { default: 'false', what: 'Turns the access log of TCP and UDP services off.', noEffect: 'Portico has no TCP or UDP services (ssl-passthrough connections are not logged).', live: 'none' } }),
   setting({
     key: 'error-log-path',
     grammar: PATH,
