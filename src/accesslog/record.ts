@@ -37,9 +37,11 @@ export interface RequestRecord {
   status: number;
   bytesIn: number;
   bytesOut: number;
-  /** Time to connect to the endpoint (%Tc), for its response headers (%Tr), and in all (%Tt). */
+  /** Time to connect to the endpoint (%Tc), for its response headers (%Tr), for the response's body after them (%Td),
+   * and from the request's first byte to the response's last (%Ta, nginx's $request_time). */
   connectMs: number;
   responseMs: number;
+  dataMs: number;
   totalMs: number;
   /** The route value the routing maps gave (`<flags>|<section>|<route id>`), '' when no route matched. */
   route: string;
@@ -128,7 +130,8 @@ export function parseHaproxyLine(line: string): ParsedRecord | undefined {
     bytesOut: n('bo'),
     connectMs: n('tc'),
     responseMs: n('tr'),
-    totalMs: n('tt'),
+    dataMs: n('td'),
+    totalMs: n('ta'),
     route,
     routeId: fields.length >= 3 && fields[fields.length - 1]!.startsWith('p.') ? fields[fields.length - 1]! : '',
     section,

@@ -42,7 +42,11 @@ const FIELDS: readonly (readonly [key: string, expr: string, kind: Kind])[] = [
   ['bo', '%B', 'number'],
   ['tc', '%Tc', 'number'],
   ['tr', '%Tr', 'number'],
-  ['tt', '%Tt', 'number'],
+  // %Td: the response's body after its headers (so the backend's whole answer is Tr + Td); %Ta: the request from its
+  // first byte to the response's last, which is nginx's $request_time. Not %Tt, which also counts the idle time of a
+  // kept-alive connection before the request.
+  ['td', '%Td', 'number'],
+  ['ta', '%Ta', 'number'],
   ['r', '%[var(txn.route)]', 'token'],
   ['s', '%s', 'token'],
   ['tls', '%sslv', 'token'],

@@ -19,6 +19,8 @@ import { Applier } from '../haproxy/apply.js';
 import { AccessLog, BoundedLineWriter, DroppedLineRecovery, registerAccessLogMetrics } from '../accesslog/index.js';
 import { ACCESS_LOG_RING } from '../haproxy/render/access-log.js';
 import { SectionNames } from '../admin/section-names.js';
+import { TrafficMetrics } from '../admin/traffic-metrics.js';
+import { RequestRoutes } from '../explain/request-routes.js';
 import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { Controller } from '../controller.js';
 import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-worker.js';
@@ -203,6 +205,17 @@ async function runServe(f: ServeFlags): Promise<void> {
   const recovery = f.accessLog === 'off' ? undefined : new DroppedLineRecovery({ masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog });
   recovery?.start();
   registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter, recovery);
+  // Each record's Ingress, rule and Service, and the traffic series (ingress-nginx's names and Portico's), from the
+  // route the live model gives its Host and path: the matcher `portico explain` uses, so the three agree.
+  const requestRoutes = new RequestRoutes(() => applier.live?.model);
+  accessLog.setRouteResolver((host, path) => {
+    const r = requestRoutes.resolve(host, path);
+    if (!r) return undefined;
+    const slash = r.ingress.indexOf('/');
+    return { namespace: r.ingress.slice(0, slash), ingress: r.ingress.slice(slash + 1), path: `${r.host === undefined || r.host === '*' ? '' : r.host}${r.ingressPath ?? ''}`, service: `${r.service}:${r.port}` };
+  });
+  const traffic = new TrafficMetrics({ registry: metrics.registry, constLabels: metrics.controllerLabels(), perHost: f.metricsPerHost, route: (host, path) => requestRoutes.resolve(host, path) });
+  accessLog.subscribe((r) => traffic.observe(r));
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
   const supervisor = new HaproxySupervisor({

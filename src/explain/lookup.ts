@@ -21,6 +21,8 @@ export interface RouteLookup {
   backend: string;
   service: string;
   port: string;
+  /** The route's canary (a canary Ingress attached to it): its backend, and its Service as `namespace/name:port`. */
+  canary?: { backend: string; service: string };
 }
 
 /** The route HAProxy picks for a Host header and a request path (as sent), or undefined (400 or 404). */
@@ -33,6 +35,7 @@ export function lookupRoute(model: RoutingModel, hostHeader: string | undefined,
   const t = m.route.route as typeof m.route.route & { path?: string; pathType?: string };
   const s = t.source;
   const b = ix.backends.get(t.backend);
+  const canary = t.policy.canary ? ix.backends.get(t.policy.canary.backend) : undefined;
   return {
     ingress: s.ingress,
     ...('rule' in s ? { rule: s.rule, path: s.path } : {}),
@@ -43,5 +46,6 @@ export function lookupRoute(model: RoutingModel, hostHeader: string | undefined,
     backend: t.backend,
     service: b ? `${b.ref.namespace}/${b.ref.service}` : '?',
     port: b ? String(b.ref.port) : '?',
+    ...(canary ? { canary: { backend: canary.name, service: `${canary.ref.namespace}/${canary.ref.service}:${canary.ref.port}` } } : {}),
   };
 }
