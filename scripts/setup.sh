@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Portico needs on a Debian machine (run as root): HAProxy and openssl from Debian, the npm
 # dependencies, and the compiled JavaScript. Safe to run again: each step is skipped when already done. Arguments
-# name more Debian packages by their command, e.g. `bash scripts/setup.sh valgrind` for test/perf/ (CI installs it
-# in .ci/run).
+# name more Debian packages by their command, e.g. `bash scripts/setup.sh valgrind` for test/perf/ or
+# `bash scripts/setup.sh chromium` for the dashboard's browser test (CI installs both in .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

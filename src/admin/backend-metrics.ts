@@ -38,12 +38,23 @@ interface ServiceSample {
 }
 
 interface EndpointSample {
+  name: EndpointName;
   labels: string;
   service: ServiceSample;
   up: boolean;
   active: number;
   counts: Counts;
 }
+
+export interface EndpointState {
+  name: EndpointName;
+  up: boolean;
+  failedAttempts: number;
+}
+
+// HAProxy counts a failed attempt as a connection error only when it gives up; one it tries again on the same
+// endpoint is a retry, one it sends elsewhere a redispatch: for "which endpoint fails", all three are one thing.
+const failedAttempts = (x: EndpointSample): number => x.counts[ECON]! + x.counts[WRETR]! + x.counts[WREDIS]!;
 
 interface Snapshot {
   services: ServiceSample[];
@@ -59,6 +70,7 @@ interface Seen {
 export class BackendMetrics {
   /** The Service and endpoint series as last read, and when. */
   private cached: { at: number; body: string } | undefined;
+  private snapshot: Snapshot = { services: [], endpoints: [] };
   private inFlight: Promise<string> | undefined;
   private names: { state: RuntimeState; names: SectionNames } | undefined;
   /** By `section` (a section's own row) and `section/server`. */
@@ -83,6 +95,13 @@ export class BackendMetrics {
     return this.inFlight;
   }
 
+  /** The endpoints as HAProxy saw them at the last read, read afresh when older than the cache allows (the
+   * dashboard's health column): whether HAProxy sends to each, and its failed attempts so far. */
+  async endpoints(): Promise<EndpointState[]> {
+    await this.exposition();
+    return this.snapshot.endpoints.map((e) => ({ name: e.name, up: e.up, failedAttempts: failedAttempts(e) }));
+  }
+
   private async refresh(): Promise<string> {
     const state = this.source.live();
     let snapshot: Snapshot = { services: [], endpoints: [] };
@@ -93,6 +112,7 @@ export class BackendMetrics {
       this.errors++;
       return errorsLine(this.errors) + (this.cached?.body ?? format(snapshot));
     }
+    this.snapshot = snapshot;
     this.cached = { at: this.now(), body: format(snapshot) };
     return errorsLine(this.errors) + this.cached.body;
   }
@@ -149,7 +169,7 @@ export class BackendMetrics {
       if (e) {
         e.up ||= up;
         e.active += r.scur;
-      } else endpoints.set(key, { labels: key, service: serviceOf(endpoint), up, active: r.scur, counts });
+      } else endpoints.set(key, { name: endpoint, labels: key, service: serviceOf(endpoint), up, active: r.scur, counts });
       serviceOf(endpoint).queued += r.qcur;
     }
     for (const e of endpoints.values()) e.service[e.up ? 'up' : 'down']++;
@@ -233,8 +253,6 @@ function format(s: Snapshot): string {
     });
   perEndpoint('portico_endpoint_up', 'gauge', 'Whether HAProxy sends requests to an endpoint (1) or holds it in maintenance (0). Without health checks, a pod that stopped answering stays 1: see its connection errors.', (x) => (x.up ? 1 : 0));
   perEndpoint('portico_endpoint_active_connections', 'gauge', 'Connections from HAProxy to an endpoint open now.', (x) => x.active);
-  // HAProxy counts a failed attempt as a connection error only when it gives up; one it tries again on the same
-  // endpoint is a retry, one it sends elsewhere a redispatch: for "which endpoint fails", all three are one thing.
-  perEndpoint('portico_endpoint_failed_attempts_total', 'counter', "Attempts to use an endpoint that failed (connection refused or timed out, or a response the Service's retry policy retries), whether the request was then tried again or not.", (x) => x.counts[ECON]! + x.counts[WRETR]! + x.counts[WREDIS]!);
+  perEndpoint('portico_endpoint_failed_attempts_total', 'counter', "Attempts to use an endpoint that failed (connection refused or timed out, or a response the Service's retry policy retries), whether the request was then tried again or not.", failedAttempts);
   return out.join('');
 }

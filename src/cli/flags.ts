@@ -50,6 +50,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
   'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
   'debug-endpoints': { type: 'string', default: 'true', arg: 'BOOL', bare: 'true', help: 'serve /debug/explain on the admin listener (the request explained from the live model)', commands: ['serve'] },
+  'dashboard': { type: 'string', default: 'true', arg: 'BOOL', bare: 'true', help: 'serve the dashboard at / on the admin listener, and its data at /debug/dashboard.json (needs --debug-endpoints)', commands: ['serve'] },
   'debug-headers': { type: 'string', default: 'false', arg: 'BOOL', bare: 'true', help: 'responses carry X-Portico-Route (namespace/ingress host+path) and X-Portico-Service (namespace/service:port) naming what served them', commands: ['serve'] },
   'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
   'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check', 'explain'] },
@@ -200,6 +201,8 @@ export interface ServeFlags {
   namespace: string | undefined;
   /** serve: /debug/* on the admin listener. */
   debugEndpoints: boolean;
+  /** serve: the dashboard at / and /debug/dashboard.json on the admin listener (only with debugEndpoints). */
+  dashboard: boolean;
   /** serve: X-Portico-Route and X-Portico-Service on responses. */
   debugHeaders: boolean;
   /** explain: the request. */
@@ -353,6 +356,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     output: command === 'check' || command === 'explain' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
     namespace: command === 'check' || command === 'explain' ? label('namespace') : undefined,
     debugEndpoints: command === 'serve' ? bool('debug-endpoints') : false,
+    dashboard: command === 'serve' ? bool('dashboard') && bool('debug-endpoints') : false,
     debugHeaders: command === 'serve' ? bool('debug-headers') : false,
     ...(command === 'explain' ? { explain: explainRequestFlags(help, positionals, values) } : {}),
   };

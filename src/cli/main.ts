@@ -27,6 +27,7 @@ import { generateDefaultCertificateOffThread } from '../haproxy/default-cert-wor
 import { startAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { BackendMetrics } from '../admin/backend-metrics.js';
+import { Dashboard } from '../admin/dashboard/index.js';
 import { CertificateMetrics } from '../admin/certificate-metrics.js';
 import { readStats } from '../admin/haproxy-stats.js';
 import { ADMIN_SOCKET } from '../haproxy/render/render.js';
@@ -313,12 +314,18 @@ async function runServe(f: ServeFlags): Promise<void> {
   // explain (issue 13 §3): /debug/explain answers from the model live now and the objects it came from.
   let live: ExplainInput | undefined;
   const debug = f.debugEndpoints ? { explain: (query: URLSearchParams) => debugExplain(live, query, { httpsRedirectPort: f.httpsRedirectPort }) } : undefined;
+  // The dashboard (issue 13 §4) reads the same records, the same route matcher and the same statistics as the metrics.
+  const dashboard = f.dashboard
+    ? new Dashboard({ live: () => live?.result, endpoints: () => backendMetrics.endpoints(), route: (host, path) => requestRoutes.resolve(host, path) })
+    : undefined;
+  if (dashboard) accessLog.subscribe((r) => dashboard.observe(r));
   const admin = await startAdminServer(f.adminBindAddress, f.adminPort, {
     notReady,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.exposition() }),
     ...(debug ? { debug } : {}),
+    ...(dashboard ? { dashboard: { json: (query: URLSearchParams) => dashboard.json(query) } } : {}),
   });
-  log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, 'admin listener up (/healthz, /readyz, /metrics)');
+  log.info({ component: 'admin', address: f.adminBindAddress || '(all)', port: f.adminPort }, `admin listener up (/healthz, /readyz, /metrics${dashboard ? ', the dashboard at /' : ''})`);
 
   let onLive: LiveHook | undefined;
   const controller = new Controller(
