@@ -47,6 +47,8 @@ before(async () => {
       ingress({ name: 'hostile', rules: [{ host: '<img src=x onerror=alert(1)>', paths: [{ path: '/', pathType: 'Prefix', service: 'shop', port: 80 }] }] }),
     ),
   );
+  // A megabyte of host: refused (V7), quoted by its diagnostic, clipped by the dashboard.
+  await writeManifest(dir, 'huge.yaml', ingress({ name: 'huge', rules: [{ host: 'h'.repeat(1_000_000), paths: [{ path: '/', pathType: 'Prefix', service: 'shop', port: 80 }] }] }));
   portico = await startPortico({ manifests: dir, args: ['--reload-interval', '0'] });
   await portico.waitReady();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -191,6 +193,11 @@ describe('the dashboard in chromium', () => {
     assert.ok(p[4]!.includes('<img src=x onerror=alert(1)>'), p[4]);
     assert.equal(await page.locator('#rows img').count(), 0, 'a diagnostic became markup');
     await page.screenshot({ path: join(SHOTS, 'laptop-problems.png'), fullPage: true });
+    await page.locator('#search').fill('default/huge');
+    await inPage(`document.querySelectorAll('#rows tbody tr').length === 1 && /default\\/huge/.test(document.querySelector('#rows tbody tr')?.textContent ?? '')`);
+    const huge = await page.locator('#rows tbody tr td').nth(4).innerText();
+    assert.ok(huge.length < 1100 && /more characters\)$/.test(huge), `${huge.length} characters`);
+    await page.locator('#search').fill('');
     await page.locator('#tabs button[data-view="ingresses"]').click();
     const invalid = page.locator('tr', { hasText: 'default/hostile' });
     await invalid.waitFor();

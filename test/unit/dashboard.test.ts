@@ -153,6 +153,15 @@ spec:
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}`);
+  docs.push(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: huge, namespace: ns0}
+spec:
+  rules:
+  - host: "${'a'.repeat(1_000_000)}"
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}`);
   const result = translated(docs.join('\n---\n'));
   const model = result.model;
   const dash = new Dashboard({ live: () => result, endpoints: () => Promise.resolve([]), route: (host, path) => lookupRoute(model, host, path), now: () => 7_000_000 });
@@ -189,7 +198,20 @@ spec:
     assert.equal(d.object, 'Ingress ns0/broken');
     assert.ok(d.rule !== '' && d.message !== '');
     const invalid = await get('view=ingresses&q=invalid');
-    assert.deepEqual((invalid.json.items as { ingress: string; status: string }[]).map((i) => [i.ingress, i.status]), [['ns0/broken', 'invalid']]);
+    assert.deepEqual((invalid.json.items as { ingress: string; status: string }[]).map((i) => [i.ingress, i.status]), [
+      ['ns0/broken', 'invalid'],
+      ['ns0/huge', 'invalid'],
+    ]);
+  });
+
+  test('a diagnostic quoting a megabyte value is clipped: a page stays small', async () => {
+    const a = await get('view=problems&q=ns0/huge');
+    const d = (a.json.items as { message: string }[])[0]!;
+    assert.ok(d.message.length < 1100, `${d.message.length} characters`);
+    assert.match(d.message, /… \(\d+ more characters\)$/);
+    assert.ok(a.bytes < 10_000, `${a.bytes} bytes`);
+    const i = await get('view=ingresses&q=ns0/huge');
+    assert.ok((i.json.items as { reason: string }[])[0]!.reason.length < 1100);
   });
 
   test('a bad query is a 400 with its reason', async () => {

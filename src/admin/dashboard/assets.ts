@@ -127,6 +127,7 @@ button:disabled { opacity: 0.4; cursor: default; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 th { white-space: nowrap; color: var(--muted); font-weight: 500; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; }
+td:last-child { overflow-wrap: anywhere; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 @media (max-width: 700px) {
   main { padding: 0.75rem 0.6rem 2rem; }

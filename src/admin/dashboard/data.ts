@@ -12,6 +12,8 @@ export type View = (typeof VIEWS)[number];
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
 const MAX_QUERY = 256;
+/** A diagnostic quotes the value it refused, which may be a megabyte: a page shows its start. */
+const MAX_TEXT = 1000;
 const EXPIRING_SOON_MS = 14 * 24 * 3600 * 1000;
 
 export interface DashboardTraffic {
@@ -64,6 +66,7 @@ interface Rows {
   problems: (Diagnostic & { search: string })[];
   backends: Map<string, Backend>;
   diagnosticsByObject: Map<string, number>;
+  counts: { ok: number; invalid: number; ignored: number };
 }
 
 export interface Query {
@@ -116,7 +119,7 @@ function rowsOf(result: TranslateResult): Rows {
     // An invalid Ingress is not owned either: invalid says more.
     const status = !i.valid ? 'invalid' : !i.owned ? 'ignored' : 'ok';
     const d = firstError.get(`Ingress ${i.ingress}`);
-    const reason = status === 'ignored' ? i.classReason : status === 'invalid' && d ? `${d.rule}: ${d.message}` : '';
+    const reason = clip(status === 'ignored' ? i.classReason : status === 'invalid' && d ? `${d.rule}: ${d.message}` : '');
     return { ingress: i.ingress, status, reason, search: `${i.ingress} ${status}`.toLowerCase() };
   });
   ingresses.sort((a, b) => (a.ingress < b.ingress ? -1 : a.ingress > b.ingress ? 1 : 0));
@@ -129,7 +132,9 @@ function rowsOf(result: TranslateResult): Rows {
   certificates.sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
   const problems = result.diagnostics.map((d) => ({ ...d, search: `${d.level} ${d.object} ${d.field} ${d.rule} ${d.message}`.toLowerCase() }));
   problems.sort((a, b) => (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1));
-  r = { hosts, ingresses, certificates, problems, backends, diagnosticsByObject };
+  const counts = { ok: 0, invalid: 0, ignored: 0 };
+  for (const i of ingresses) counts[i.status]++;
+  r = { hosts, ingresses, certificates, problems, backends, diagnosticsByObject, counts };
   rowsByModel.set(model, r);
   return r;
 }
@@ -155,6 +160,10 @@ function withSearch(h: Omit<HostRow, 'search'>, backends: Map<string, Backend>):
     words.push(r.path, r.ingress, b ? `${b.ref.namespace}/${b.ref.service}` : r.backend);
   }
   return { ...h, search: words.join(' ').toLowerCase() };
+}
+
+export function clip(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT)}… (${text.length - MAX_TEXT} more characters)`;
 }
 
 const endpointText = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
@@ -215,9 +224,9 @@ export function dashboardJson(input: DashboardInput, q: Query): unknown {
   const rows = rowsOf(result);
   const summary = {
     hosts: rows.hosts.length,
-    ingresses: rows.ingresses.filter((i) => i.status === 'ok').length,
-    invalid: rows.ingresses.filter((i) => i.status === 'invalid').length,
-    ignored: rows.ingresses.filter((i) => i.status === 'ignored').length,
+    ingresses: rows.counts.ok,
+    invalid: rows.counts.invalid,
+    ignored: rows.counts.ignored,
     problems: rows.problems.length,
     certificates: rows.certificates.length,
     expiringSoon: rows.certificates.filter((c) => Date.parse(c.notAfter) - now < EXPIRING_SOON_MS).length,
@@ -260,7 +269,7 @@ export function dashboardJson(input: DashboardInput, q: Query): unknown {
     }
     case 'problems': {
       const p = pageOf(rows.problems, q);
-      const items = p.rows.map((d) => ({ level: d.level, object: d.object, field: d.field, rule: d.rule, message: d.message }));
+      const items = p.rows.map((d) => ({ level: d.level, object: clip(d.object), field: clip(d.field), rule: clip(d.rule), message: clip(d.message) }));
       return { ...base, total: p.total, page: p.page, pages: p.pages, items };
     }
   }
