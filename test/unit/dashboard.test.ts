@@ -278,12 +278,53 @@ spec:
     const a = JSON.parse((await dash.json(new URLSearchParams(''))).body) as { items: { host: string; routes: { service: { unavailable?: string; endpoints: { endpoint: string; health: string }[] } }[] }[] };
     const www = a.items.find((h) => h.host === 'www.example.com')!;
     assert.deepEqual(www.routes[0]!.service.endpoints, [
-      { endpoint: '10.0.0.1:8080', health: 'up', failedAttempts: 0 },
       { endpoint: '10.0.0.2:8080', health: 'down', failedAttempts: 0 },
+      { endpoint: '10.0.0.1:8080', health: 'up', failedAttempts: 0 },
     ]);
     const catchAll = a.items.find((h) => h.host === CATCH_ALL_HOST);
     assert.ok(catchAll, JSON.stringify(a.items.map((h) => h.host)));
     assert.ok(catchAll.routes[0]!.service.unavailable, JSON.stringify(catchAll));
+  });
+
+  test('a host with 120 paths and a Service with 80 endpoints: a page shows 50 of each, the unhealthy first, and counts the rest', async () => {
+    const paths = Array.from({ length: 120 }, (_, i) => `      - {path: /p${i}, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}`).join('\n');
+    const endpoints = Array.from({ length: 80 }, (_, i) => `{addresses: [10.1.0.${i + 1}]}`).join(', ');
+    const result = translated(`apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ns}
+spec: {ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: ns, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080}]
+endpoints: [${endpoints}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: big, namespace: ns}
+spec:
+  rules:
+  - host: big.example.com
+    http:
+      paths:
+${paths}`);
+    const states: EndpointState[] = Array.from({ length: 80 }, (_, i) => ({ name: { namespace: 'ns', service: 'web', port: '80', endpoint: `10.1.0.${i + 1}:8080` }, up: i !== 79, failedAttempts: 0 }));
+    const dash = new Dashboard({ live: () => result, endpoints: () => Promise.resolve(states), route: () => undefined });
+    type Host = { moreRoutes: number; routes: { path: string; service: { endpoints: { endpoint: string; health: string }[]; moreEndpoints: number; moreHealthy: number } }[] };
+    const all = JSON.parse((await dash.json(new URLSearchParams('q=big.example.com'))).body) as { items: Host[] };
+    const h = all.items[0]!;
+    assert.equal(h.routes.length, 50);
+    assert.equal(h.moreRoutes, 70);
+    const svc = h.routes[0]!.service;
+    assert.equal(svc.endpoints.length, 50);
+    assert.deepEqual(svc.endpoints[0], { endpoint: '10.1.0.80:8080', health: 'down', failedAttempts: 0 });
+    assert.equal(svc.moreEndpoints, 30);
+    assert.equal(svc.moreHealthy, 30);
+    const one = JSON.parse((await dash.json(new URLSearchParams('q=/p117'))).body) as { items: Host[] };
+    assert.deepEqual(one.items[0]!.routes.map((r) => r.path), ['/p117']);
+    assert.equal(one.items[0]!.moreRoutes, 0);
   });
 
   test('pageOf: filters before paging', () => {

@@ -122,7 +122,8 @@ button:disabled { opacity: 0.4; cursor: default; }
 .ep.up { background: var(--up-bg); color: var(--up); }
 .ep.down, .ep.failing { background: var(--down-bg); color: var(--down); border-color: var(--down); font-weight: 600; }
 .ep.terminating { background: var(--warn-bg); color: var(--warn); }
-.ep.unknown { background: var(--unknown-bg); color: var(--muted); }
+.ep.unknown, .ep.more { background: var(--unknown-bg); color: var(--muted); }
+.more-routes { color: var(--muted); font-size: 0.85rem; padding-top: 0.5rem; border-top: 1px dashed var(--line); }
 .table-wrap { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }

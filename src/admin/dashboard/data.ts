@@ -14,6 +14,9 @@ export const MAX_LIMIT = 200;
 const MAX_QUERY = 256;
 /** A diagnostic quotes the value it refused, which may be a megabyte: a page shows its start. */
 const MAX_TEXT = 1000;
+/** A host with thousands of paths, a Service with thousands of endpoints: a page shows this many, the rest counted. */
+const MAX_ROUTES_SHOWN = 50;
+const MAX_ENDPOINTS_SHOWN = 50;
 const EXPIRING_SOON_MS = 14 * 24 * 3600 * 1000;
 
 export interface DashboardTraffic {
@@ -29,6 +32,7 @@ export const ALL_TRAFFIC = 'all';
 export const CATCH_ALL_HOST = '(catch-all default backend)';
 
 interface RouteRow {
+  search: string;
   path: string;
   pathType: string;
   ingress: string;
@@ -111,7 +115,7 @@ function rowsOf(result: TranslateResult): Rows {
   for (const d of result.diagnostics) diagnosticsByObject.set(d.object, (diagnosticsByObject.get(d.object) ?? 0) + 1);
   const backends = new Map(model.backends.map((b) => [b.name, b]));
   const hosts = model.hostGroups.map((g) => hostRow(g, backends));
-  if (model.catchAll) hosts.push(withSearch({ host: CATCH_ALL_HOST, aliases: [], tls: false, routes: [routeRow('', '', model.catchAll, backends)] }, backends));
+  if (model.catchAll) hosts.push(withSearch({ host: CATCH_ALL_HOST, aliases: [], tls: false, routes: [routeRow('', '', model.catchAll, backends)] }));
   hosts.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   const firstError = new Map<string, Diagnostic>();
   for (const d of result.diagnostics) if (d.level === 'error' && !firstError.has(d.object)) firstError.set(d.object, d);
@@ -141,7 +145,9 @@ function rowsOf(result: TranslateResult): Rows {
 
 function routeRow(path: string, pathType: string, t: RouteTarget, backends: Map<string, Backend>): RouteRow {
   const canary = t.policy.canary ? backends.get(t.policy.canary.backend) : undefined;
-  return { path, pathType, ingress: t.source.ingress, backend: t.backend, ...(canary ? { canary: canary.name } : {}) };
+  const b = backends.get(t.backend);
+  const search = `${path} ${t.source.ingress} ${b ? `${b.ref.namespace}/${b.ref.service}` : t.backend}`.toLowerCase();
+  return { search, path, pathType, ingress: t.source.ingress, backend: t.backend, ...(canary ? { canary: canary.name } : {}) };
 }
 
 function hostRow(g: HostGroup, backends: Map<string, Backend>): HostRow {
@@ -150,16 +156,11 @@ function hostRow(g: HostGroup, backends: Map<string, Backend>): HostRow {
   for (const p of g.exact) routes.push(routeRow(p.path, p.pathType, p, backends));
   for (const p of g.prefix) routes.push(routeRow(p.path, p.pathType, p, backends));
   if (g.defaultBackend) routes.push(routeRow('', 'default backend', g.defaultBackend, backends));
-  return withSearch({ host: g.key, aliases: g.aliases ?? [], tls: g.tlsHost === true, routes }, backends);
+  return withSearch({ host: g.key, aliases: g.aliases ?? [], tls: g.tlsHost === true, routes });
 }
 
-function withSearch(h: Omit<HostRow, 'search'>, backends: Map<string, Backend>): HostRow {
-  const words = [h.host, ...h.aliases];
-  for (const r of h.routes) {
-    const b = backends.get(r.backend);
-    words.push(r.path, r.ingress, b ? `${b.ref.namespace}/${b.ref.service}` : r.backend);
-  }
-  return { ...h, search: words.join(' ').toLowerCase() };
+function withSearch(h: Omit<HostRow, 'search'>): HostRow {
+  return { ...h, search: [h.host, ...h.aliases, ...h.routes.map((r) => r.search)].join(' ').toLowerCase() };
 }
 
 export function clip(text: string): string {
@@ -179,22 +180,34 @@ interface ServiceView {
   port: string;
   /** Why the Service answers 503 (no endpoints, no such Service...), when it does. */
   unavailable?: string;
+  /** The unhealthy first, at most MAX_ENDPOINTS_SHOWN. */
   endpoints: EndpointView[];
+  /** Endpoints not in `endpoints`, and how many of them are healthy. */
+  moreEndpoints: number;
+  moreHealthy: number;
 }
+
+const HEALTH_ORDER: Record<EndpointView['health'], number> = { down: 0, failing: 0, terminating: 1, unknown: 2, up: 3 };
 
 function serviceView(b: Backend | undefined, health: EndpointHealth, now: number): ServiceView | undefined {
   if (!b) return undefined;
   const { namespace, service } = b.ref;
   const port = String(b.ref.port);
   const endpoints = b.externalName ? [{ address: b.externalName.host, port: b.externalName.port, ready: true }] : b.servers;
+  const all: EndpointView[] = endpoints.map((s) => {
+    const text = b.externalName ? `${s.address}:${s.port}` : endpointText(s.address, s.port);
+    const h = health.of(endpointKey(namespace, service, port, text), now);
+    return { endpoint: text, health: h.health === 'up' && !s.ready ? 'terminating' : h.health, failedAttempts: h.failedAttempts };
+  });
+  // Stable: endpoints of one health keep the model's order.
+  all.sort((x, y) => HEALTH_ORDER[x.health] - HEALTH_ORDER[y.health]);
+  const rest = all.slice(MAX_ENDPOINTS_SHOWN);
   const view: ServiceView = {
     service: `${namespace}/${service}`,
     port,
-    endpoints: endpoints.map((s) => {
-      const text = b.externalName ? `${s.address}:${s.port}` : endpointText(s.address, s.port);
-      const h = health.of(endpointKey(namespace, service, port, text), now);
-      return { endpoint: text, health: h.health === 'up' && !s.ready ? 'terminating' : h.health, failedAttempts: h.failedAttempts };
-    }),
+    endpoints: all.slice(0, MAX_ENDPOINTS_SHOWN),
+    moreEndpoints: rest.length,
+    moreHealthy: rest.filter((e) => e.health === 'up').length,
   };
   if (b.unavailable !== undefined) view.unavailable = b.unavailable;
   else if (endpoints.length === 0) view.unavailable = 'no endpoints';
@@ -236,19 +249,25 @@ export function dashboardJson(input: DashboardInput, q: Query): unknown {
   switch (q.view) {
     case 'hosts': {
       const p = pageOf(rows.hosts, q);
-      const items = p.rows.map((h) => ({
-        host: h.host,
-        aliases: h.aliases,
-        tls: h.tls,
-        traffic: rounded(traffic.hosts.summary(h.host)),
-        routes: h.routes.map((r) => ({
-          path: r.path,
-          pathType: r.pathType,
-          ingress: r.ingress,
-          service: serviceView(rows.backends.get(r.backend), health, now),
-          ...(r.canary !== undefined ? { canary: serviceView(rows.backends.get(r.canary), health, now) } : {}),
-        })),
-      }));
+      const items = p.rows.map((h) => {
+        // A search that names a path, Ingress or Service shows those routes of the host; one naming the host, all.
+        const matching = q.q === '' || h.host.includes(q.q) ? h.routes : h.routes.filter((r) => r.search.includes(q.q));
+        const routes = matching.length > 0 ? matching : h.routes;
+        return {
+          host: h.host,
+          aliases: h.aliases,
+          tls: h.tls,
+          traffic: rounded(traffic.hosts.summary(h.host)),
+          moreRoutes: Math.max(0, routes.length - MAX_ROUTES_SHOWN),
+          routes: routes.slice(0, MAX_ROUTES_SHOWN).map((r) => ({
+            path: r.path,
+            pathType: r.pathType,
+            ingress: r.ingress,
+            service: serviceView(rows.backends.get(r.backend), health, now),
+            ...(r.canary !== undefined ? { canary: serviceView(rows.backends.get(r.canary), health, now) } : {}),
+          })),
+        };
+      });
       return { ...base, total: p.total, page: p.page, pages: p.pages, items };
     }
     case 'ingresses': {

@@ -59,6 +59,7 @@ export const SCRIPT = String.raw`'use strict';
       chip.title = e.health + (e.failedAttempts ? ', ' + e.failedAttempts + ' failed attempts' : '');
       box.appendChild(chip);
     });
+    if (svc.moreEndpoints) box.appendChild(el('span', 'ep more', '+' + svc.moreEndpoints + ' more (' + svc.moreHealthy + ' up)'));
     return box;
   }
   function serviceCell(svc, label) {
@@ -96,6 +97,7 @@ export const SCRIPT = String.raw`'use strict';
         row.appendChild(svc);
         card.appendChild(row);
       });
+      if (h.moreRoutes) card.appendChild(el('div', 'more-routes', '+' + h.moreRoutes + ' more paths: search for a path, Ingress or Service to see them'));
       rows.appendChild(card);
     });
   }
