@@ -120,6 +120,11 @@ describe('the dashboard in chromium', () => {
     for (let i = 0; i < 30; i++) assert.equal((await httpGet(portico.httpPort, { host: 'shop.test', path: `/item/${i}` })).status, 200);
     await inPage(`Number((/req\\/s ([0-9.]+)/.exec(document.querySelector('article.host[data-host="shop.test"] .stats')?.textContent ?? '') ?? [])[1] ?? 0) > 0`);
     assert.notEqual(await page.locator('#card-rate .value').innerText(), '0.00');
+    // By name blog.test comes first; the busiest first is shop.test.
+    await page.locator('#sort').selectOption('rate');
+    await inPage(`document.querySelector('article.host')?.getAttribute('data-host') === 'shop.test'`);
+    await page.locator('#sort').selectOption('name');
+    await inPage(`document.querySelector('article.host')?.getAttribute('data-host') === 'blog.test'`);
     await page.locator('#tabs button[data-view="ingresses"]').click();
     const row = page.locator('tr', { hasText: 'default/shop' }).first();
     await row.waitFor();

@@ -124,11 +124,11 @@ describe('EndpointHealth: red while in maintenance or while failures grow', () =
 describe('the query grammar', () => {
   const q = (s: string) => parseQuery(new URLSearchParams(s));
   test('defaults, limits capped, case-insensitive search', () => {
-    assert.deepEqual(q(''), { view: 'hosts', q: '', page: 1, limit: 25 });
-    assert.deepEqual(q('view=problems&q=%20Shop.Example%20&page=3&limit=100000'), { view: 'problems', q: 'shop.example', page: 3, limit: MAX_LIMIT });
+    assert.deepEqual(q(''), { view: 'hosts', sort: 'name', q: '', page: 1, limit: 25 });
+    assert.deepEqual(q('view=problems&sort=rate&q=%20Shop.Example%20&page=3&limit=100000'), { view: 'problems', sort: 'rate', q: 'shop.example', page: 3, limit: MAX_LIMIT });
   });
   test('anything else is refused, not guessed', () => {
-    for (const bad of ['view=all', 'view=__proto__', 'page=0', 'page=-1', 'page=1e3', 'page=abc', 'limit=0', 'limit=2.5', 'page=99999999', `q=${'x'.repeat(257)}`]) assert.throws(() => q(bad), QueryError, bad);
+    for (const bad of ['view=all', 'view=__proto__', 'sort=host', 'sort=', 'page=0', 'page=-1', 'page=1e3', 'page=abc', 'limit=0', 'limit=2.5', 'page=99999999', `q=${'x'.repeat(257)}`]) assert.throws(() => q(bad), QueryError, bad);
   });
 });
 
@@ -233,6 +233,12 @@ spec:
     const ing = await get('view=ingresses&q=ns7/shop-7');
     assert.equal((ing.json.items as { traffic: { requests: number } }[])[0]!.traffic.requests, 5);
     assert.equal(((hosts.json.summary as { traffic: { requests: number } }).traffic).requests, 6);
+    dash.observe(record('h9000.example.com', '/', 503));
+    dash.observe(record('h9000.example.com', '/', 503));
+    const busiest = await get('view=hosts&sort=rate&limit=3');
+    assert.deepEqual((busiest.json.items as { host: string }[]).map((x) => x.host), ['h7.example.com', 'h9000.example.com', 'h0.example.com']);
+    const failing = await get('view=ingresses&sort=errors&limit=2');
+    assert.deepEqual((failing.json.items as { ingress: string }[]).map((x) => x.ingress), ['ns0/shop-9000', 'ns7/shop-7']);
   });
 });
 
@@ -329,7 +335,7 @@ ${paths}`);
 
   test('pageOf: filters before paging', () => {
     const rows = Array.from({ length: 30 }, (_, i) => ({ search: i % 3 === 0 ? `x${i}` : `y${i}` }));
-    const p = pageOf(rows, { view: 'hosts', q: 'x', page: 2, limit: 4 });
+    const p = pageOf(rows, { view: 'hosts', sort: 'name', q: 'x', page: 2, limit: 4 });
     assert.deepEqual(p, { total: 10, page: 2, pages: 3, rows: [{ search: 'x12' }, { search: 'x15' }, { search: 'x18' }, { search: 'x21' }] });
   });
 });

@@ -46,6 +46,9 @@ export const PAGE = `<!doctype html>
     </nav>
     <div class="toolbar">
       <input id="search" type="search" placeholder="Search hosts, paths, Ingresses, Services…" aria-label="Search" autocomplete="off" spellcheck="false">
+      <select id="sort" aria-label="Order">
+        <option value="name">by name</option><option value="rate">busiest first</option><option value="errors">most 5xx first</option>
+      </select>
       <div class="pager">
         <button id="prev" type="button" aria-label="Previous page">‹</button>
         <span id="page-info"></span>
@@ -133,6 +136,7 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 @media (max-width: 700px) {
   main { padding: 0.75rem 0.6rem 2rem; }
   .route { grid-template-columns: 1fr; }
+  .tabs button { padding: 0.5rem 0.45rem; }
   .cards { grid-template-columns: repeat(2, 1fr); }
   .card .value { font-size: 1.2rem; }
   table, thead, tbody, tr, th, td { display: block; }

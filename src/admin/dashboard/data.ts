@@ -9,6 +9,9 @@ import type { TrafficSummary, TrafficWindow } from './traffic-window.js';
 
 export const VIEWS = ['hosts', 'ingresses', 'certificates', 'problems'] as const;
 export type View = (typeof VIEWS)[number];
+/** Hosts and Ingresses by name, by request rate or by 5xx rate over the window (busiest first). */
+export const SORTS = ['name', 'rate', 'errors'] as const;
+export type Sort = (typeof SORTS)[number];
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
 const MAX_QUERY = 256;
@@ -75,6 +78,7 @@ interface Rows {
 
 export interface Query {
   view: View;
+  sort: Sort;
   q: string;
   page: number;
   limit: number;
@@ -86,6 +90,8 @@ export class QueryError extends Error {}
 export function parseQuery(p: URLSearchParams): Query {
   const view = p.get('view') ?? 'hosts';
   if (!(VIEWS as readonly string[]).includes(view)) throw new QueryError(`view= must be one of ${VIEWS.join(', ')}`);
+  const sort = p.get('sort') ?? 'name';
+  if (!(SORTS as readonly string[]).includes(sort)) throw new QueryError(`sort= must be one of ${SORTS.join(', ')}`);
   const q = (p.get('q') ?? '').trim().toLowerCase();
   if (q.length > MAX_QUERY) throw new QueryError(`q= is longer than ${MAX_QUERY} characters`);
   const int = (name: string, dflt: number, max: number): number => {
@@ -94,12 +100,14 @@ export function parseQuery(p: URLSearchParams): Query {
     if (!/^[0-9]{1,7}$/.test(v) || Number(v) < 1) throw new QueryError(`${name}= must be a positive integer`);
     return Math.min(Number(v), max);
   };
-  return { view: view as View, q, page: int('page', 1, 1_000_000), limit: int('limit', DEFAULT_LIMIT, MAX_LIMIT) };
+  return { view: view as View, sort: sort as Sort, q, page: int('page', 1, 1_000_000), limit: int('limit', DEFAULT_LIMIT, MAX_LIMIT) };
 }
 
-/** One page of `rows` matching `q` (a substring of a row's search text), and how many matched in all. */
-export function pageOf<T extends { search: string }>(rows: readonly T[], q: Query): { total: number; page: number; pages: number; rows: T[] } {
-  const matching = q.q === '' ? rows : rows.filter((r) => r.search.includes(q.q));
+/** One page of `rows` matching `q` (a substring of a row's search text), and how many matched in all; with `by`, the
+ * matching rows in that order first (the rows derived per model keep theirs). */
+export function pageOf<T extends { search: string }>(rows: readonly T[], q: Query, by?: (a: T, b: T) => number): { total: number; page: number; pages: number; rows: T[] } {
+  let matching = q.q === '' ? rows : rows.filter((r) => r.search.includes(q.q));
+  if (by) matching = [...matching].sort(by);
   const pages = Math.max(1, Math.ceil(matching.length / q.limit));
   const page = Math.min(q.page, pages);
   return { total: matching.length, page, pages, rows: matching.slice((page - 1) * q.limit, page * q.limit) };
@@ -222,6 +230,23 @@ const rounded = (t: TrafficSummary): TrafficSummary => ({
   latencyP95Ms: t.latencyP95Ms,
 });
 
+/** The busiest (or most failing) first, then by name: the rows' own order, which sort() keeps for ties. */
+function byTraffic<T>(sort: Sort, window: TrafficWindow, keyOf: (row: T) => string): ((a: T, b: T) => number) | undefined {
+  if (sort === 'name') return undefined;
+  const cache = new Map<string, number>();
+  const value = (row: T): number => {
+    const key = keyOf(row);
+    let v = cache.get(key);
+    if (v === undefined) {
+      const t = window.summary(key);
+      v = sort === 'rate' ? t.rate : t.errorRate * t.requests;
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return (a, b) => value(b) - value(a);
+}
+
 export interface DashboardInput {
   result: TranslateResult | undefined;
   traffic: DashboardTraffic;
@@ -248,7 +273,7 @@ export function dashboardJson(input: DashboardInput, q: Query): unknown {
   const base = { live: true, generatedAt: new Date(now).toISOString(), windowSeconds: input.windowSeconds, summary, view: q.view, q: q.q, limit: q.limit };
   switch (q.view) {
     case 'hosts': {
-      const p = pageOf(rows.hosts, q);
+      const p = pageOf(rows.hosts, q, byTraffic(q.sort, traffic.hosts, (h: HostRow) => h.host));
       const items = p.rows.map((h) => {
         // A search that names a path, Ingress or Service shows those routes of the host; one naming the host, all.
         const matching = q.q === '' || h.host.includes(q.q) ? h.routes : h.routes.filter((r) => r.search.includes(q.q));
@@ -271,7 +296,7 @@ export function dashboardJson(input: DashboardInput, q: Query): unknown {
       return { ...base, total: p.total, page: p.page, pages: p.pages, items };
     }
     case 'ingresses': {
-      const p = pageOf(rows.ingresses, q);
+      const p = pageOf(rows.ingresses, q, byTraffic(q.sort, traffic.ingresses, (i: IngressRow) => i.ingress));
       const items = p.rows.map((i) => ({
         ingress: i.ingress,
         status: i.status,

@@ -4,7 +4,7 @@
 export const SCRIPT = String.raw`'use strict';
 (function () {
   var POLL_MS = 2000;
-  var state = { view: 'hosts', q: '', page: 1, limit: 25, pages: 1, timer: 0, inFlight: false, seq: 0 };
+  var state = { view: 'hosts', sort: 'name', q: '', page: 1, limit: 25, pages: 1, timer: 0, inFlight: false, seq: 0 };
   var $ = function (id) { return document.getElementById(id); };
 
   function el(tag, cls, text) {
@@ -169,7 +169,7 @@ export const SCRIPT = String.raw`'use strict';
     if (state.inFlight) return;
     state.inFlight = true;
     var seq = ++state.seq;
-    var url = '/debug/dashboard.json?view=' + encodeURIComponent(state.view) + '&q=' + encodeURIComponent(state.q) + '&page=' + state.page + '&limit=' + state.limit;
+    var url = '/debug/dashboard.json?view=' + encodeURIComponent(state.view) + '&sort=' + encodeURIComponent(state.sort) + '&q=' + encodeURIComponent(state.q) + '&page=' + state.page + '&limit=' + state.limit;
     fetch(url, { cache: 'no-store' })
       .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
       .then(function (data) { if (seq === state.seq) render(data); })
@@ -183,6 +183,8 @@ export const SCRIPT = String.raw`'use strict';
     state.page = 1;
     Array.prototype.forEach.call(document.querySelectorAll('#tabs button'), function (b) { b.setAttribute('aria-selected', String(b.getAttribute('data-view') === view)); });
     history.replaceState(null, '', '#' + view);
+    // Only hosts and Ingresses have traffic to order by.
+    $('sort').hidden = view !== 'hosts' && view !== 'ingresses';
     reload();
   }
 
@@ -209,6 +211,7 @@ export const SCRIPT = String.raw`'use strict';
       clearTimeout(debounce);
       debounce = setTimeout(function () { state.q = $('search').value.trim(); state.page = 1; reload(); }, 200);
     });
+    $('sort').addEventListener('change', function () { state.sort = $('sort').value; state.page = 1; reload(); });
     $('prev').addEventListener('click', function () { if (state.page > 1) { state.page--; reload(); } });
     $('next').addEventListener('click', function () { if (state.page < state.pages) { state.page++; reload(); } });
     $('explain').addEventListener('submit', explain);
