@@ -49,8 +49,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'https-port': { type: 'string', default: '8443', arg: 'PORT', help: 'HTTPS listener (TLS 1.2+, ALPN h2 and http/1.1)', commands: ['serve'] },
   'admin-port': { type: 'string', default: '10254', arg: 'PORT', help: 'admin listener: /healthz and /readyz', commands: ['serve'] },
   'bind-address': { type: 'string', default: '', arg: 'IP', help: 'address the traffic listeners bind to (default: all)', commands: ['serve'] },
-  'debug-endpoints': { type: 'string', default: 'true', arg: 'BOOL', bare: 'true', help: 'serve /debug/explain on the admin listener (the request explained from the live model)', commands: ['serve'] },
-  'dashboard': { type: 'string', default: 'true', arg: 'BOOL', bare: 'true', help: 'serve the dashboard at / on the admin listener, and its data at /debug/dashboard.json (needs --debug-endpoints)', commands: ['serve'] },
+  'debug-endpoints': { type: 'string', default: 'auto', arg: 'auto|BOOL', bare: 'true', help: 'serve /debug/explain on the admin listener (the request explained from the live model); auto: with --manifests only, since in a cluster the admin port is open to every pod (for the kubelet and Prometheus)', commands: ['serve'] },
+  'dashboard': { type: 'string', default: 'auto', arg: 'auto|BOOL', bare: 'true', help: 'serve the dashboard at / on the admin listener, and its data at /debug/dashboard.json (needs --debug-endpoints); auto: as --debug-endpoints', commands: ['serve'] },
   'debug-headers': { type: 'string', default: 'false', arg: 'BOOL', bare: 'true', help: 'responses carry X-Portico-Route (namespace/ingress host+path) and X-Portico-Service (namespace/service:port) naming what served them', commands: ['serve'] },
   'admin-bind-address': { type: 'string', arg: 'IP', help: "address the admin listener binds to (default: 127.0.0.1 with --manifests; all addresses when reading the Kubernetes API, for the kubelet's probes; '' for all)", commands: ['serve'] },
   'ingress-class': { type: 'string', default: 'portico', arg: 'NAME', help: 'IngressClass name, and the legacy kubernetes.io/ingress.class value Portico answers to', commands: ['serve', 'translate', 'check', 'explain'] },
@@ -241,6 +241,8 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     if (raw !== 'true' && raw !== 'false') throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be true or false`);
     return raw === 'true';
   };
+  /** `auto` is true with --manifests, false when reading the Kubernetes API. */
+  const boolOrAuto = (name: string): boolean => (str(name) === 'auto' ? !useApi : bool(name));
   const ip = (name: string): string => {
     const raw = str(name);
     if (raw !== '' && !isIpAddress(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be an IP address`);
@@ -355,8 +357,8 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     help,
     output: command === 'check' || command === 'explain' ? oneOf('output', str('output'), ['table', 'json'] as const) : 'table',
     namespace: command === 'check' || command === 'explain' ? label('namespace') : undefined,
-    debugEndpoints: command === 'serve' ? bool('debug-endpoints') : false,
-    dashboard: command === 'serve' ? bool('dashboard') && bool('debug-endpoints') : false,
+    debugEndpoints: command === 'serve' ? boolOrAuto('debug-endpoints') : false,
+    dashboard: command === 'serve' ? boolOrAuto('dashboard') && boolOrAuto('debug-endpoints') : false,
     debugHeaders: command === 'serve' ? bool('debug-headers') : false,
     ...(command === 'explain' ? { explain: explainRequestFlags(help, positionals, values) } : {}),
   };

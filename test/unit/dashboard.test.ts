@@ -349,4 +349,14 @@ describe('--dashboard', () => {
     assert.equal(dashboardOn('--dashboard', '--debug-endpoints=false'), false);
     assert.throws(() => dashboardOn('--dashboard=maybe'), FlagError);
   });
+
+  test('auto: on with --manifests, off when reading the Kubernetes API (its admin port is open to every pod)', () => {
+    const api = (...args: string[]): { dashboard: boolean; debugEndpoints: boolean } => parseFlags('serve', ['--kubeconfig', '/nonexistent/kubeconfig', ...args]);
+    assert.equal(api().dashboard, false);
+    assert.equal(api().debugEndpoints, false);
+    assert.equal(api('--debug-endpoints=true').debugEndpoints, true);
+    assert.equal(api('--debug-endpoints=true').dashboard, false);
+    assert.equal(api('--debug-endpoints=true', '--dashboard=true').dashboard, true);
+    assert.equal(parseFlags('serve', ['--manifests', 'm']).debugEndpoints, true);
+  });
 });
