@@ -69,7 +69,7 @@ export function startPortico(o: { manifestDir?: string; stateDir: string; httpPo
 }
 
 /** Portico as a data-plane peer: ready, and answering for `probeHost`, before it is measured. */
-export async function startPorticoPeer(o: { manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus: string; probeHost: string; args: string[] }): Promise<Peer> {
+export async function startPorticoPeer(o: { name?: string; manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus: string; probeHost: string; args: string[] }): Promise<Peer> {
   const p = startPortico(o);
   await p.waitReady(120_000, 50);
   for (let i = 0; ; i++) {
@@ -80,7 +80,7 @@ export async function startPorticoPeer(o: { manifestDir: string; stateDir: strin
   }
   const info = await haproxyInfo(join(o.stateDir, 'haproxy.sock'));
   return {
-    name: 'portico',
+    name: o.name ?? 'portico',
     httpPort: o.httpPort,
     httpsPort: o.httpsPort,
     h2: true,

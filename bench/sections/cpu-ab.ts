@@ -17,8 +17,10 @@ import type { Context as DataPlaneContext, PeerName } from './data-plane.js';
 type Context = Omit<DataPlaneContext, 'peerInfo'>;
 
 /** Portico first: every other peer is compared with it. The minimal hand-written HAProxy, which sends no forwarding
- * header, ties the comparison to the instruction counts (whose reference it is). */
-const PEERS: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work', 'haproxy'];
+ * header, ties the comparison to the instruction counts (whose reference it is). Portico without its access log and
+ * nginx with ingress-nginx's show what each one's log line costs (issue 13): Portico logs by default, as ingress-nginx
+ * does, where the other nginx peer logs nothing. */
+const PEERS: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work', 'haproxy', 'portico-no-access-log', 'nginx-same-work-access-log'];
 const PROTOCOLS = ['http', 'https'] as const;
 
 export async function runCpuAb(ctx: Context): Promise<CpuAbResult> {

@@ -25,9 +25,11 @@ import type { Settings } from '../settings.js';
 export const RATIO_TARGET = 0.95;
 const QUIET_THRESHOLD = 0.1;
 const PEER_ORDER = ['haproxy', 'haproxy-same-work', 'portico', 'nginx', 'nginx-same-work', 'undici'] as const;
-export type PeerName = (typeof PEER_ORDER)[number];
+/** With the peers only the CPU a/b section measures: what an access log line costs each, Portico's and
+ * ingress-nginx's. */
+export type PeerName = (typeof PEER_ORDER)[number] | 'portico-no-access-log' | 'nginx-same-work-access-log';
 /** Peers that send the forwarding headers Portico sends: before one is measured, the headers are checked at the origin. */
-const SAME_WORK: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work'];
+const SAME_WORK: readonly PeerName[] = ['portico', 'portico-no-access-log', 'haproxy-same-work', 'nginx-same-work', 'nginx-same-work-access-log'];
 
 export interface Context {
   s: Settings;
@@ -108,16 +110,19 @@ export async function startPeer(name: PeerName, ctx: Omit<Context, 'peerInfo' | 
       return startNginxProxy({ ...common, keepalive });
     case 'nginx-same-work':
       return startNginxProxy({ ...common, keepalive, forwardedHeaders: true });
+    case 'nginx-same-work-access-log':
+      return startNginxProxy({ ...common, keepalive, forwardedHeaders: true, accessLog: true });
     case 'undici':
       return startUndiciProxy(common);
-    case 'portico': {
+    case 'portico':
+    case 'portico-no-access-log': {
       const manifestDir = join(dir, 'portico-manifests');
       await writeFleet(manifestDir, { count: routes.hosts.length, addresses: () => ORIGIN_ADDRESSES, port: ctx.backend.port });
       await writeFile(join(manifestDir, 'default-tls.yaml'), joinDocs([tlsSecret('default-tls', ctx.cert.certPem, ctx.cert.keyPem)]));
       const stateDir = join(dir, 'portico-state');
       await mkdir(stateDir, { recursive: true });
-      const args = ['--default-ssl-certificate', 'bench/default-tls'];
-      return startPorticoPeer({ manifestDir, stateDir, httpPort, httpsPort, adminPort: await freePort(), cpus: ctx.s.proxyCpus, probeHost: hot[hot.length - 1]!, args });
+      const args = ['--default-ssl-certificate', 'bench/default-tls', ...(name === 'portico-no-access-log' ? ['--access-log', 'off'] : [])];
+      return startPorticoPeer({ name, manifestDir, stateDir, httpPort, httpsPort, adminPort: await freePort(), cpus: ctx.s.proxyCpus, probeHost: hot[hot.length - 1]!, args });
     }
   }
 }
