@@ -30,6 +30,8 @@ Try, from another terminal:
   curl -i -H 'Host: secure.example.com' http://127.0.0.1:8080/       # 308 to HTTPS
   curl -kv --resolve secure.example.com:8443:127.0.0.1 https://secure.example.com:8443/  # its own certificate
   curl -i http://127.0.0.1:8080/                                     # 404 from Portico
+  node bin/portico explain --manifests examples http://shop.example.com/api/items   # which route, and why
+Open http://127.0.0.1:10254/ for the dashboard (routes, endpoints, rates, explain); one line per request is logged.
 Edit examples/demo.yaml while it runs: changes are live within a second. Ctrl-C stops.
 
 HINT
