@@ -15,17 +15,9 @@ import { Findings } from '../../src/translate/diagnostics.js';
 import { renderConfig, serverArgs } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import { OPTIONS, backend, group, model as renderModel, sectionLines, server, BACKEND } from './render-model.js';
-import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
+import { DEFAULT_PEM, annotatedIngress as ing, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
-
-const ing = (name: string, host: string, service: string, ann: Record<string, string> = {}): string => `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: ${name}, annotations: ${JSON.stringify(Object.fromEntries(Object.entries(ann).map(([k, v]) => [P + k, v])))}}
-spec:
-  rules: [{host: ${host}, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}]}}]
----`;
 
 const FCGI = { 'backend-protocol': 'FCGI' };
 const fcgiPolicy = (index?: string, params: FastCgiParam[] = []): BackendPolicy => {

@@ -41,6 +41,16 @@ export function ops(state: RuntimeState, next: RoutingModel): { ops: Op[]; next:
   return p;
 }
 
+/** An Ingress of one rule (host, `/` Prefix, the Service's port 80) with these `nginx.ingress.kubernetes.io/`
+ * annotations, as manifest text ending in a document separator. */
+export const annotatedIngress = (name: string, host: string, service: string, ann: Record<string, string> = {}): string => `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ${name}, annotations: ${JSON.stringify(Object.fromEntries(Object.entries(ann).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])))}}
+spec:
+  rules: [{host: ${host}, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}]}}]
+---`;
+
 /** A Service with one EndpointSlice holding `ips`, port 80 to 3000. */
 export const svc = (name: string, ips: string[]): string => `
 apiVersion: v1

@@ -9,17 +9,7 @@ import type { AnnotationValues } from '../../src/translate/annotations/registry.
 import { renderConfig, retryLines } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
 import { OPTIONS, backend, group, model as renderModel, sectionLines, BACKEND } from './render-model.js';
-import { DEFAULT_PEM, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
-
-const P = 'nginx.ingress.kubernetes.io/';
-
-const ing = (name: string, host: string, service: string, ann: Record<string, string> = {}): string => `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: ${name}, annotations: ${JSON.stringify(Object.fromEntries(Object.entries(ann).map(([k, v]) => [P + k, v])))}}
-spec:
-  rules: [{host: ${host}, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ${service}, port: {number: 80}}}}]}}]
----`;
+import { DEFAULT_PEM, annotatedIngress as ing, model, opSummary, ops, reloadedWith, svc } from './plan-fixtures.js';
 
 const policy = (v: AnnotationValues): Omit<RetryPolicy, 'id'> | undefined => {
   const p = retryPolicyOf(v);
