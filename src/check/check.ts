@@ -14,7 +14,6 @@ import type { TranslateOptions } from '../translate/translate.js';
 import type { Diagnostic } from '../model/types.js';
 import { configMapEntries } from '../translate/configmaps.js';
 import { readGlobalSettings } from '../translate/settings/index.js';
-import type { SettingReport } from '../translate/settings/registry.js';
 
 export const STATUSES = ['supported', 'partial', 'ignored', 'unsupported', 'unknown', 'invalid'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -67,18 +66,13 @@ export function check(snapshot: Snapshot, opts: TranslateOptions): CheckReport {
       byStatus[a.status]++;
       annotations++;
     }
-  return { ingresses, configmap: configMapReports(snapshot, opts.configMap), ...(opts.configMap !== undefined && !findConfigMap(snapshot, opts.configMap) ? { missingConfigMap: opts.configMap } : {}), summary: { ingresses: ingresses.length, annotations, byStatus } };
-}
-
-function findConfigMap(snapshot: Snapshot, key: string): Obj | undefined {
-  return snapshot.configMaps.find((cm) => objectName(cm, true) === key);
-}
-
-/** Each key of the --configmap ConfigMap, classified by the registry the controller reads it with. */
-function configMapReports(snapshot: Snapshot, key: string | undefined): SettingReport[] {
-  const cm = key === undefined ? undefined : findConfigMap(snapshot, key);
-  if (!cm || key === undefined) return [];
-  return readGlobalSettings(configMapEntries(cm), `ConfigMap ${key}`).reports;
+  const configMap = opts.configMap === undefined ? undefined : snapshot.configMaps.find((cm) => objectName(cm, true) === opts.configMap);
+  return {
+    ingresses,
+    configmap: configMap ? readGlobalSettings(configMapEntries(configMap), `ConfigMap ${opts.configMap}`).reports : [],
+    ...(opts.configMap !== undefined && !configMap ? { missingConfigMap: opts.configMap } : {}),
+    summary: { ingresses: ingresses.length, annotations, byStatus },
+  };
 }
 
 /** Whether the report holds something a user would lose by switching (exit status 1). */
