@@ -31,9 +31,11 @@ function escapeControls(s: string): string {
 
 /**
  * `fd` 2 for the commands whose standard output is their result (translate, check): a log line must never land in the
- * JSON another tool parses. `onProblem` is called for each error logged (check's exit status counts them).
+ * JSON another tool parses. `onProblem` is called for each error logged (check's exit status counts them). `sink`:
+ * serve's standard output, shared with the access log (src/accesslog/writer.ts), which takes every line instead of
+ * `fd`, so that one writer alone writes the descriptor.
  */
-export function createLogger(format: LogFormat, level = 'info', o: { fd?: 1 | 2; onProblem?: () => void } = {}): Logger {
+export function createLogger(format: LogFormat, level = 'info', o: { fd?: 1 | 2; onProblem?: () => void; sink?: { writeOwn(line: string): void } } = {}): Logger {
   const fd = o.fd ?? 1;
   const onProblem = o.onProblem;
   const hooks = onProblem
@@ -45,6 +47,8 @@ export function createLogger(format: LogFormat, level = 'info', o: { fd?: 1 | 2;
       }
     : undefined;
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime, ...(hooks ? { hooks } : {}) };
+  const sink = o.sink;
+  if (sink) return format === 'json' ? pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, { write: (line: string) => sink.writeOwn(line) }) : pino(base, { write: (line: string) => sink.writeOwn(textLine(line)) });
   if (format === 'json') return pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
   const out = fd === 1 ? process.stdout : process.stderr;
   return pino(base, {
@@ -52,4 +56,28 @@ export function createLogger(format: LogFormat, level = 'info', o: { fd?: 1 | 2;
       out.write(textLine(line));
     },
   });
+}
+
+/**
+ * Counts that can arrive thousands of times a second (lines lost) reported at most once per `periodMs`: the first
+ * at once, the rest summed into the next report.
+ */
+export function throttledCount(periodMs: number, report: (count: number) => void): { add: (n: number) => void } {
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    if (pending === 0) return;
+    const n = pending;
+    pending = 0;
+    report(n);
+    timer = setTimeout(flush, periodMs);
+    timer.unref();
+  };
+  return {
+    add: (n) => {
+      pending += n;
+      if (timer === undefined) flush();
+    },
+  };
 }

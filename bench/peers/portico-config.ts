@@ -44,8 +44,19 @@ export async function porticoGeneratedConfig(o: {
   }
   const text = await readFile(join(stateDir, 'haproxy.cfg'), 'utf8');
   const file = join(o.dir, 'portico.cfg');
-  await writeFile(file, withoutMasterWorker(text));
+  await writeFile(file, withOneThread(withoutMasterWorker(text)));
   return { file, text };
+}
+
+/**
+ * One thread, as the data-plane section measures HAProxy: Portico writes a thread per CPU it may use, and callgrind
+ * runs threads one at a time, so a thread spinning on a lock another holds (the access log's ring: the requests
+ * write it, its reader reads it) would count thousands of instructions that take nanoseconds on two CPUs.
+ */
+function withOneThread(cfg: string): string {
+  const out = cfg.replace(/^ {2}nbthread \d+$/m, '  nbthread 1');
+  if (!/^ {2}nbthread 1$/m.test(out)) throw new Error('Portico\'s configuration has no "nbthread" line: has the global section changed?');
+  return out;
 }
 
 export function withoutMasterWorker(cfg: string): string {

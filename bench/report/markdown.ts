@@ -103,7 +103,7 @@ function ruleCosts(r: InstructionsResult): string {
 function cpuAb(r: CpuAbResult): string {
   const parts: string[] = [];
   for (const protocol of ['http', 'https'] as const) {
-    const head = ['peer', 'proxy CPU µs/req, median (min–max over rounds)', 'req/s, median', 'Portico ÷ peer, median (min–max)', 'each round', 'most other load on proxy core'];
+    const head = ['peer', 'proxy CPU µs/req, median (min–max over rounds)', 'control plane CPU µs/req, median', 'req/s, median', 'Portico ÷ peer, median (min–max)', 'each round', 'most other load on proxy core'];
     const body = r.peers.map((peer) => {
       const cells = r.cells.filter((c) => c.protocol === protocol && c.peer === peer && c.errors === 0);
       const cpu = cells.map((c) => c.cpuUsPerRequest);
@@ -111,6 +111,7 @@ function cpuAb(r: CpuAbResult): string {
       return [
         peer,
         `${f(median(cpu), 2)} (${f(Math.min(...cpu), 2)}–${f(Math.max(...cpu), 2)})`,
+        cells.every((c) => c.controlCpuUsPerRequest !== undefined) ? f(median(cells.map((c) => c.controlCpuUsPerRequest!)), 2) : '',
         f(median(cells.map((c) => c.rps))),
         ratio ? `**${f(ratio.median, 3)}×** (${f(ratio.min, 3)}–${f(ratio.max, 3)})` : '',
         ratio ? ratio.perRound.map((x) => f(x, 2)).join(', ') : '',
@@ -121,7 +122,7 @@ function cpuAb(r: CpuAbResult): string {
     const note = errors.length > 0 ? `\n\nTurns with errors, left out: ${errors.map((c) => `round ${c.round + 1} ${c.peer} (${c.errors})`).join(', ')}.` : '';
     parts.push(`### ${protocol === 'http' ? 'HTTP' : 'HTTPS (h1)'}, ${r.connections} kept-alive connections\n\n${table(head, body)}${note}`);
   }
-  return `${r.rounds} rounds; in each, every peer in turn (a different one first each round) gets ${r.warmupS} s of warm-up and ${r.durationS} s of wrk; CPU is utime + stime of the proxy's processes from /proc (Portico: its HAProxy only). A ratio below 1 means Portico uses less CPU per request than the peer.\n\n${parts.join('\n\n')}`;
+  return `${r.rounds} rounds; in each, every peer in turn (a different one first each round) gets ${r.warmupS} s of warm-up and ${r.durationS} s of wrk; CPU is utime + stime of the proxy's processes from /proc (Portico: its HAProxy only; the ratios compare these). The control plane's column is Portico's own Node process over the same seconds: it reads, parses and writes every access log line (Portico's log is its work, where nginx's peer writes its line itself, to a file). A ratio below 1 means Portico uses less CPU per request than the peer.\n\n${parts.join('\n\n')}`;
 }
 
 function summary(r: Results): string {

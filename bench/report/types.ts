@@ -65,7 +65,7 @@ export interface ScaleRow {
 }
 
 export interface InstructionsRow {
-  config: 'haproxy' | 'haproxy + X9 required headers' | 'haproxy + the headers Portico sends' | 'portico' | 'portico, access log off';
+  config: 'haproxy' | 'haproxy + X9 required headers' | 'haproxy + the headers Portico sends' | 'portico' | 'portico, access log off' | 'portico, its ring read';
   /** HAProxy's user-space instructions per HTTP request (callgrind), start-up excluded. */
   perRequest: number;
   /** perRequest / the minimal hand-written configuration's. */
@@ -122,6 +122,9 @@ export interface CpuAbCell {
   rps: number;
   /** Proxy CPU time (utime + stime of its processes) per request. */
   cpuUsPerRequest: number;
+  /** The control plane's CPU time per request (Portico's Node process, which reads and writes every access log line;
+   * 0 for the hand-written peers). Absent in results from before it was measured. */
+  controlCpuUsPerRequest?: number;
   otherLoadOnProxyCore: number;
   errors: number;
 }

@@ -54,9 +54,9 @@ export async function runCpuAb(ctx: Context): Promise<CpuAbResult> {
           // The warm-up refills the connection pools and the caches the previous peer's turn emptied.
           await runWrk({ ...load, durationS: a.warmupS });
           const m = await measured(peer, Number(ctx.s.proxyCpus), () => runWrk({ ...load, durationS: a.durationS }));
-          const cell: CpuAbCell = { round, protocol, peer: peer.name, requests: m.requests, rps: m.rps, cpuUsPerRequest: m.requests > 0 ? m.proxyUs / m.requests : NaN, otherLoadOnProxyCore: m.otherShare, errors: m.errors };
+          const cell: CpuAbCell = { round, protocol, peer: peer.name, requests: m.requests, rps: m.rps, cpuUsPerRequest: m.requests > 0 ? m.proxyUs / m.requests : NaN, controlCpuUsPerRequest: m.requests > 0 ? m.controlUs / m.requests : NaN, otherLoadOnProxyCore: m.otherShare, errors: m.errors };
           cells.push(cell);
-          ctx.log(`  round ${round + 1}/${a.rounds} ${protocol} ${peer.name}: ${cell.cpuUsPerRequest.toFixed(2)} CPU-us/req, ${Math.round(cell.rps)} req/s, other load on proxy core ${(cell.otherLoadOnProxyCore * 100).toFixed(0)}%${cell.errors ? `, ${cell.errors} ERRORS` : ''}`);
+          ctx.log(`  round ${round + 1}/${a.rounds} ${protocol} ${peer.name}: ${cell.cpuUsPerRequest.toFixed(2)} CPU-us/req (control plane ${(cell.controlCpuUsPerRequest ?? 0).toFixed(2)}), ${Math.round(cell.rps)} req/s, other load on proxy core ${(cell.otherLoadOnProxyCore * 100).toFixed(0)}%${cell.errors ? `, ${cell.errors} ERRORS` : ''}`);
         }
       }
     }

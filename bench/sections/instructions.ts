@@ -38,9 +38,9 @@ export async function runInstructions(ctx: Context): Promise<InstructionsResult>
   // HAProxy does per request, so all get the same one).
   const portico = await porticoCountSetup(join(dir, 'portico'));
   try {
-    const count = (label: string, file: string, requests = ctx.s.instructions.requests, connectionPerRequest = false): Promise<number> => {
+    const count = (label: string, file: string, requests = ctx.s.instructions.requests, connectionPerRequest = false, readRing = false): Promise<number> => {
       ctx.log(`instructions: ${label}`);
-      return instructionsPerRequest({ cfg: file, port: portico.port, host: portico.host, requests, outFile: join(dir, label.replace(/[^a-z0-9]+/gi, '-')), connectionPerRequest });
+      return instructionsPerRequest({ cfg: file, port: portico.port, host: portico.host, requests, outFile: join(dir, label.replace(/[^a-z0-9]+/gi, '-')), connectionPerRequest, readRing });
     };
     const rows = await configurationRows(ctx, dir, portico, count);
     const ruleCosts = await ruleCostRows(ctx, dir, portico, rows.find((r) => r.config === 'portico')!.perRequest, count);
@@ -62,7 +62,7 @@ export async function runInstructions(ctx: Context): Promise<InstructionsResult>
   }
 }
 
-type Count = (label: string, file: string, requests?: [number, number], connectionPerRequest?: boolean) => Promise<number>;
+type Count = (label: string, file: string, requests?: [number, number], connectionPerRequest?: boolean, readRing?: boolean) => Promise<number>;
 
 /** Issue 11's annotation families, each with the annotations one Ingress carries to use it, and the status it gets. */
 const FEATURE_FAMILIES: { family: string; annotations: Record<string, string>; status: number }[] = [
@@ -150,11 +150,14 @@ async function configurationRows(ctx: Context, dir: string, portico: PorticoCoun
     ['haproxy + the headers Portico sends', await handwritten('x9-all', haproxySameWork)],
     ['portico', portico.file],
     // The access log's cost (issue 13): the same Ingress with `--access-log off`, which leaves HAProxy's log lines out
-    // (the header captures, the request id capture, the log-format line written to HAProxy's standard output).
+    // (the header captures, the request id capture, the log-format line written into the ring).
     ['portico, access log off', await porticoWithoutAccessLog(dir, portico)],
   ];
   const rows: InstructionsRow[] = [];
   for (const [config, file] of configs) rows.push({ config, perRequest: await count(config, file) });
+  // And with the ring read as Portico reads it (a `show events -w` session): one request at a time is its worst case,
+  // a wake-up of the reader per line; under load it hands over dozens of lines a wake-up (the CPU a/b section).
+  rows.push({ config: 'portico, its ring read', perRequest: await count('portico, its ring read', portico.file, undefined, false, true) });
   return rows;
 }
 

@@ -1,4 +1,4 @@
-// The access log: HAProxy's request lines (its standard output) -> typed records -> Portico's standard output and
+// The access log: HAProxy's request lines (each worker's ring, ring-reader.ts) -> typed records -> Portico's standard output and
 // every subscriber. Names that cost HAProxy nothing to leave out are added here: the Service of the section that
 // served (from the live model and the spares bound at runtime) and, through a RouteResolver, the Ingress and rule.
 import type { AccessLogSettings } from '../model/types.js';
@@ -19,12 +19,22 @@ export interface AccessLogOptions {
   sectionOf: (section: string, server: string) => { service: string; endpoint: string } | undefined;
   /** The settings ConfigMap's access-log keys, as live now. */
   settings: () => AccessLogSettings | undefined;
-  /** A line of HAProxy's standard output that is not a request (its own messages). */
+  /** A line of a worker's ring that is not a request (HAProxy's own messages to the listeners' log). */
   onOtherLine: (line: string) => void;
+  /** HAProxy dropped lines: Portico had not read its ring for that long (`--access-log-buffer`). */
+  onLost?: (lines: number) => void;
+  /** Bytes of each worker's ring: a ring read again from its start (a lost session) holds at most a line per 128. */
+  ringBytes?: number;
 }
 
-/** How many request keys are remembered to drop the second copy of a line: far more lines than both buffers hold. */
-const SEEN_MAX = 1 << 17;
+/** How many request keys are remembered to drop the second copy of a line: more lines than a ring holds. */
+const SEEN_MIN = 1 << 17;
+
+/** A line that starts a request record: its key (the worker's pid and request counter) is read before the rest. */
+const KEY_PREFIX = '{"k":"';
+
+/** HAProxy's note in a ring, where it could not keep lines (sink.c: "%d event(s) dropped"). */
+const DROPPED = /^(\d{1,12}) events? dropped$/;
 
 /** A line longer than this without a newline is not HAProxy's (whose lines are at most 4 kB): it is discarded. */
 const PARTIAL_MAX = 64 << 10;
@@ -32,12 +42,15 @@ const PARTIAL_MAX = 64 << 10;
 export class AccessLog {
   private readonly listeners = new Set<RecordListener>();
   private resolver: RouteResolver | undefined;
-  readonly counts = { records: 0, logged: 0, skipped: 0, malformed: 0 };
+  readonly counts = { records: 0, logged: 0, skipped: 0, malformed: 0, lost: 0 };
   private readonly seen = new Set<string>();
   private readonly seenOrder: string[] = [];
   private seenHead = 0;
+  private readonly seenMax: number;
 
-  constructor(private readonly o: AccessLogOptions) {}
+  constructor(private readonly o: AccessLogOptions) {
+    this.seenMax = Math.max(SEEN_MIN, Math.ceil((o.ringBytes ?? 0) / 128));
+  }
 
   /** Subscribe to every request record (including those the access log leaves out); returns the unsubscribe. */
   subscribe(listener: RecordListener): () => void {
@@ -50,7 +63,7 @@ export class AccessLog {
     this.resolver = resolver;
   }
 
-  /** A reader of one connection from HAProxy (each worker forwards over its own): lines may span its chunks. */
+  /** A reader of one session on a worker's ring (ring-reader.ts): lines may span its chunks. */
   reader(): (chunk: string) => void {
     let partial = '';
     let discarding = false;
@@ -80,8 +93,19 @@ export class AccessLog {
 
   private line(line: string): void {
     if (line.trim() === '') return;
+    // A ring read again from its start (a session lost and opened anew) repeats lines: known keys cost no parsing.
+    if (line.startsWith(KEY_PREFIX)) {
+      const end = line.indexOf('"', KEY_PREFIX.length);
+      if (end > 0 && this.seen.has(line.slice(KEY_PREFIX.length, end))) return;
+    }
     const parsed = parseHaproxyLine(line);
     if (!parsed) {
+      const dropped = DROPPED.exec(line);
+      if (dropped) {
+        this.counts.lost += Number(dropped[1]);
+        this.o.onLost?.(Number(dropped[1]));
+        return;
+      }
       if (line.startsWith('{')) this.counts.malformed++;
       this.o.onOtherLine(line);
       return;
@@ -91,14 +115,13 @@ export class AccessLog {
     this.counts.records++;
     const routed = this.resolver?.(parsed.host, parsed.path, parsed.route);
     const served = parsed.section ? this.o.sectionOf(parsed.section, parsed.server) : undefined;
-    const record: RequestRecord = {
-      ...parsed,
-      endpoint: served?.endpoint ?? '',
-      service: served?.service ?? routed?.service ?? '',
-      namespace: routed?.namespace ?? '',
-      ingress: routed?.ingress ?? '',
-      rule: routed?.path ?? '',
-    };
+    // The parser left these empty for this: filled in place, the record is not copied per line.
+    const record: RequestRecord = parsed;
+    record.endpoint = served?.endpoint ?? '';
+    record.service = served?.service ?? routed?.service ?? '';
+    record.namespace = routed?.namespace ?? '';
+    record.ingress = routed?.ingress ?? '';
+    record.rule = routed?.path ?? '';
     for (const l of this.listeners) {
       try {
         l(record);
@@ -115,16 +138,16 @@ export class AccessLog {
     this.o.sink.write(formatRecord(record, this.o.mode));
   }
 
-  /** The keys of the last SEEN_MAX records, oldest forgotten first. */
+  /** The keys of the last seenMax records, oldest forgotten first. */
   private remember(key: string): void {
     this.seen.add(key);
-    if (this.seenOrder.length < SEEN_MAX) {
+    if (this.seenOrder.length < this.seenMax) {
       this.seenOrder.push(key);
       return;
     }
     this.seen.delete(this.seenOrder[this.seenHead]!);
     this.seenOrder[this.seenHead] = key;
-    this.seenHead = (this.seenHead + 1) % SEEN_MAX;
+    this.seenHead = (this.seenHead + 1) % this.seenMax;
   }
 
   /** ingress-nginx's choices of what reaches the access log. */

@@ -5,5 +5,5 @@ export type { RequestRecord, RouteInfo, RouteResolver } from './record.js';
 export { parseHaproxyLine } from './record.js';
 export { formatRecord } from './output.js';
 export { BoundedLineWriter } from './writer.js';
-export { DroppedLineRecovery } from './recovery.js';
+export { AccessLogRingReader } from './ring-reader.js';
 export { registerAccessLogMetrics } from './metrics.js';

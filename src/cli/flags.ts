@@ -103,6 +103,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   threads: { type: 'string', default: '0', arg: 'N', help: "HAProxy threads (0: the CPU limit of Portico's cgroup, else the CPUs it may run on)", commands: ['serve'] },
   'max-manifest-file-size': { type: 'string', default: '8Mi', arg: 'BYTES', help: 'larger manifest files are refused (reported, and the objects they held before stay); a number of bytes, or with Ki or Mi', commands: ['serve', 'translate', 'check', 'explain'] },
   'access-log': { type: 'string', default: 'json', arg: 'json|text|off', help: "one line per request on standard output, from HAProxy (off: HAProxy writes none)", commands: ['serve'] },
+  'access-log-buffer': { type: 'string', default: '8m', arg: 'SIZE', help: "memory of each HAProxy worker for access log lines Portico has not read yet (k, m, g suffixes; 64k to 1g); when Portico falls this far behind, HAProxy drops the newest lines and Portico counts them (portico_access_log_lost_lines_total)", commands: ['serve'] },
   'log-format': { type: 'string', default: 'json', arg: 'json|text', help: 'log lines as JSON objects or as text for humans', commands: ['serve', 'translate', 'check', 'explain'] },
   'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error', commands: ['serve', 'translate', 'check', 'explain'] },
   help: { type: 'boolean', help: 'show this help', commands: ['serve', 'translate', 'check', 'explain'] },
@@ -191,6 +192,8 @@ export interface ServeFlags {
   logFormat: 'json' | 'text';
   /** serve: the access log's lines (src/accesslog/). */
   accessLog: 'json' | 'text' | 'off';
+  /** serve: bytes of each HAProxy worker's access log ring. */
+  accessLogBufferBytes: number;
   logLevel: string;
   /** --metrics-per-host: the traffic series carry a `host` label. */
   metricsPerHost: boolean;
@@ -247,6 +250,12 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     const raw = str(name);
     if (raw !== '' && !isIpAddress(raw)) throw new FlagError(`--${name}: ${JSON.stringify(raw)} must be an IP address`);
     return raw;
+  };
+  /** nginx's size syntax (byteSize), within bounds. */
+  const sizeBetween = (name: string, min: number, max: number): number => {
+    const n = byteSize(name, str(name));
+    if (n < min || n > max) throw new FlagError(`--${name}: ${JSON.stringify(str(name))} must be from ${min >> 10}k to ${max >> 30}g`);
+    return n;
   };
   const bytes = (name: string, min: number, max: number): number => {
     const raw = str(name);
@@ -352,6 +361,7 @@ export function parseFlags(command: Command, argv: string[]): ServeFlags {
     maxManifestFileSize: bytes('max-manifest-file-size', 1, 32 << 20),
     logFormat,
     accessLog: serve ? oneOf('access-log', str('access-log'), ['json', 'text', 'off'] as const) : 'off',
+    accessLogBufferBytes: serve ? sizeBetween('access-log-buffer', 64 << 10, 1 << 30) : 8 << 20,
     logLevel,
     metricsPerHost: serve ? bool('metrics-per-host') : true,
     help,

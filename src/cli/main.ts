@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FlagError, helpText, parseFlags } from './flags.js';
 import type { ServeFlags } from './flags.js';
-import { createLogger } from '../log.js';
+import { createLogger, throttledCount } from '../log.js';
 import type { Logger } from '../log.js';
 import { ManifestSource } from '../sources/manifests/watch.js';
 import { ManifestStore } from '../store/store.js';
@@ -16,7 +16,7 @@ import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
 import { prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
-import { AccessLog, BoundedLineWriter, DroppedLineRecovery, registerAccessLogMetrics } from '../accesslog/index.js';
+import { AccessLog, AccessLogRingReader, BoundedLineWriter, registerAccessLogMetrics } from '../accesslog/index.js';
 import { ACCESS_LOG_RING } from '../haproxy/render/access-log.js';
 import { SectionNames } from '../admin/section-names.js';
 import { TrafficMetrics } from '../admin/traffic-metrics.js';
@@ -154,7 +154,10 @@ async function runExplain(f: ServeFlags): Promise<number> {
 }
 
 async function runServe(f: ServeFlags): Promise<void> {
-  const log = createLogger(f.logFormat, f.logLevel);
+  // Standard output has one writer while serving: the access log's lines and Portico's own go through one queue.
+  const stdout = new BoundedLineWriter(1);
+  process.on('exit', () => stdout.flushSync());
+  const log = createLogger(f.logFormat, f.logLevel, { sink: stdout });
   const ownStateDir = f.stateDir === undefined;
   const stateDir = resolve(f.stateDir ?? (await mkdtemp(join(tmpdir(), 'portico-'))));
   if (!/^\/[A-Za-z0-9_./-]*$/.test(stateDir)) throw new FlagError(`--state-dir: ${JSON.stringify(stateDir)} may contain only letters, digits and _ . / -`);
@@ -179,12 +182,11 @@ async function runServe(f: ServeFlags): Promise<void> {
   // ingress-nginx's constant labels: its pod's namespace and name from the downward API, and the IngressClass
   // controller it answers to.
   const metrics = new Metrics({ identity: { namespace: process.env.POD_NAMESPACE || 'default', controllerClass: f.controllerName, pod: process.env.POD_NAME ?? '' }, perHost: f.metricsPerHost, version: porticoVersion() });
-  // The access log (src/accesslog/): HAProxy's request lines (its standard output; its ring for those dropped there) become Portico's lines.
+  // The access log (src/accesslog/): HAProxy's request lines (each worker's ring, read as it fills) become Portico's lines.
   // Its records are also what subscribers (request metrics) read: `accessLog.subscribe`.
-  const accessLogWriter = new BoundedLineWriter(1);
   const accessLog: AccessLog = new AccessLog({
     mode: f.accessLog,
-    sink: accessLogWriter,
+    sink: stdout,
     sectionOf: (section, server) => {
       const names = liveSectionNames();
       const service = names?.service(section);
@@ -194,7 +196,11 @@ async function runServe(f: ServeFlags): Promise<void> {
     settings: () => applier.live?.model.global?.accessLog,
     // HAProxy's own messages to the listeners' log (a proxy started or stopped): its standard error says the same.
     onOtherLine: (line) => log.debug({ component: 'haproxy' }, line),
+    onLost: (lines) => lostLines.add(lines),
+    ringBytes: f.accessLogBufferBytes,
   });
+  // HAProxy notes each run of lines it could not keep; one warning every 10 s at most says how many.
+  const lostLines = throttledCount(10_000, (lines) => log.warn({ component: 'access-log', lostLines: lines }, `HAProxy dropped ${lines} access log lines: Portico did not read its ring in time (see --access-log-buffer); those requests are missing from the access log and the traffic metrics`));
   // Section and server names back to Kubernetes names, made once per live state (a reload or a runtime change).
   let sectionNames: { state: RuntimeState; names: SectionNames } | undefined;
   const liveSectionNames = (): SectionNames | undefined => {
@@ -203,9 +209,11 @@ async function runServe(f: ServeFlags): Promise<void> {
     if (sectionNames?.state !== state) sectionNames = { state, names: SectionNames.of(state) };
     return sectionNames.names;
   };
-  const recovery = f.accessLog === 'off' ? undefined : new DroppedLineRecovery({ masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog });
-  recovery?.start();
-  registerAccessLogMetrics(metrics.registry, accessLog, accessLogWriter, recovery);
+  // Reading pauses while 1 MiB of lines waits for standard output, and goes on below 256 kB: the rings hold the rest.
+  const ringReader = f.accessLog === 'off' ? undefined : new AccessLogRingReader({ runtimeSocket: join(stateDir, ADMIN_SOCKET), masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog, backlogged: () => stdout.backlog > 1 << 20 });
+  if (ringReader) stdout.onRelief(256 << 10, () => ringReader.resume());
+  ringReader?.start();
+  registerAccessLogMetrics(metrics.registry, accessLog, stdout, ringReader);
   // Each record's Ingress, rule and Service, and the traffic series (ingress-nginx's names and Portico's), from the
   // route the live model gives its Host and path: the matcher `portico explain` uses, so the three agree.
   const requestRoutes = new RequestRoutes(() => applier.live?.model);
@@ -215,7 +223,8 @@ async function runServe(f: ServeFlags): Promise<void> {
     const slash = r.ingress.indexOf('/');
     return { namespace: r.ingress.slice(0, slash), ingress: r.ingress.slice(slash + 1), path: `${r.host === undefined || r.host === '*' ? '' : r.host}${r.ingressPath ?? ''}`, service: `${r.service}:${r.port}` };
   });
-  const traffic = new TrafficMetrics({ registry: metrics.registry, constLabels: metrics.controllerLabels(), perHost: f.metricsPerHost, route: (host, path) => requestRoutes.resolve(host, path) });
+  const traffic = new TrafficMetrics({ constLabels: metrics.controllerLabels(), perHost: f.metricsPerHost, route: (host, path) => requestRoutes.resolve(host, path) });
+  metrics.addText(() => Promise.resolve(traffic.exposition()));
   accessLog.subscribe((r) => traffic.observe(r));
   let haproxyDown = 'HAProxy is not running';
   let servedOnce = false;
@@ -228,7 +237,8 @@ async function runServe(f: ServeFlags): Promise<void> {
     probeSockets: (): string[] => applier.listenerSockets,
     pidFile: join(stateDir, 'haproxy.pid'),
     log,
-    ...(f.accessLog === 'off' ? {} : { onStdout: (): ((chunk: string) => void) => accessLog.reader() }),
+    // The workers' last lines, before HAProxy is stopped: the sessions reading them would otherwise hold the workers.
+    ...(ringReader ? { beforeStop: () => ringReader.drain(2000), onNewWorker: () => ringReader.attach(1000) } : {}),
     onRestart: () => metrics.restarts.inc(),
     onRestartFailure: () => metrics.restartFailures.inc(),
     onServingChange: (serving, reason) => {
@@ -289,6 +299,7 @@ async function runServe(f: ServeFlags): Promise<void> {
         },
         edge: edgeSettings(f),
         accessLog: f.accessLog !== 'off',
+        accessLogBufferBytes: f.accessLogBufferBytes,
       },
     },
     supervisor,
@@ -376,13 +387,14 @@ async function runServe(f: ServeFlags): Promise<void> {
     applier.stop();
     await stopReporting();
     await supervisor.stop(f.shutdownGracePeriod * 1000);
-    // The requests HAProxy served last are logged before Portico exits (the writer's queue is bounded).
-    recovery?.stop();
-    await Promise.race([accessLogWriter.flushed(), new Promise((r) => setTimeout(r, 2000))]);
+    ringReader?.stop();
     admin.close();
     admin.closeAllConnections();
     if (ownStateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
     log.info({ component: 'serve' }, 'stopped');
+    // The requests HAProxy served last, and this line, are written before Portico exits (what is left after 2 s, a
+    // standard output that stopped reading, is written synchronously at exit).
+    await Promise.race([stdout.flushed(), new Promise((r) => setTimeout(r, 2000))]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,11 +1,14 @@
 // The access log through real HAProxy: each request makes exactly one JSON line on Portico's standard output, with
 // the Service and endpoint that served it and the request id its pod received; hostile Host, path and User-Agent
 // stay inside their fields; enable-access-log "false" silences one Ingress only, and changing it is no reload; a
-// burst loses no line; `--access-log off` writes none.
+// burst loses no line, nor does a stalled Portico while the ring holds what came meanwhile (beyond, the newest lines
+// are lost and counted); a reload and a shutdown lose none; `--access-log off` writes none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
+import { join } from 'node:path';
 import { rawRequest } from './harness/raw.js';
+import { cliCommand, parseShowProc } from '../../src/haproxy/process/master-cli.js';
 import { configMap, docs, httpGet, httpsGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, LogLine, Portico } from './harness/index.js';
 
@@ -175,11 +178,12 @@ describe('access log', () => {
 });
 
 describe('access log while Portico does not read', () => {
-  test('lines HAProxy could not write while Portico was stopped come from the ring: none lost, none twice', async () => {
+  test('lines written while Portico was stopped wait in the ring: none lost, none twice', async () => {
     const prefix = `stall-${process.pid}-`;
     const pid = portico.proc.pid!;
     const agent = new Agent({ connections: 16, pipelining: 1 });
-    // Portico alone is stopped (SIGSTOP): HAProxy, its child, keeps serving and fills the socket's buffer.
+    // Portico alone is stopped (SIGSTOP): HAProxy, its child, keeps serving, fills the session's socket buffer, and
+    // keeps the rest in its ring.
     process.kill(pid, 'SIGSTOP');
     try {
       await Promise.all(
@@ -198,12 +202,54 @@ describe('access log while Portico does not read', () => {
     assert.equal(new Set(ids()).size, 2000);
     assert.equal(ids().length, 2000, 'no line twice');
     const metrics = await (await fetch(`http://127.0.0.1:${portico.adminPort}/metrics`)).text();
-    assert.match(metrics, /^portico_access_log_ring_reads_total [1-9]/m, 'standard output dropped lines and the ring was read');
+    assert.match(metrics, /^portico_access_log_lost_lines_total 0$/m);
+  });
+
+  test('with a ring too small for what came meanwhile, the newest lines are lost, counted and reported; the rest are logged', async () => {
+    const small = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--configmap', 'portico/settings', '--access-log-buffer', '64k'] });
+    try {
+      await small.waitReady();
+      const prefix = `lost-${process.pid}-`;
+      const agent = new Agent({ connections: 8, pipelining: 1 });
+      const total = 3000;
+      process.kill(small.proc.pid!, 'SIGSTOP');
+      try {
+        for (let i = 0; i < total; i += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, async (_, j) => {
+              const res = await request(`http://127.0.0.1:${small.httpPort}/lost/${i + j}`, { headers: { host: 'loud.test', 'x-request-id': `${prefix}${i + j}` }, dispatcher: agent });
+              await res.body.dump();
+              assert.equal(res.statusCode, 200);
+            }),
+          );
+        }
+      } finally {
+        process.kill(small.proc.pid!, 'SIGCONT');
+        await agent.close();
+      }
+      // HAProxy notes the lines it dropped in the ring with the next line it keeps: one more request after the
+      // stall was read.
+      await waitFor(() => Promise.resolve(accessLines(small).some((e) => String(e.requestId).startsWith(prefix))), { timeoutMs: 5000, message: 'no line after the stall' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await httpGet(small.httpPort, { host: 'loud.test', path: '/after', headers: { 'x-request-id': rid() } })).status, 200);
+      const lost = async (): Promise<number> => Number(/^portico_access_log_lost_lines_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${small.adminPort}/metrics`)).text())?.[1] ?? NaN);
+      const logged = (): number => new Set(accessLines(small).map((e) => String(e.requestId)).filter((id) => id.startsWith(prefix))).size;
+      await waitFor(async () => logged() + (await lost()) >= total, { timeoutMs: 10_000, message: 'lines neither logged nor counted lost' });
+      const lostCount = await lost();
+      assert.ok(lostCount > 0, '64k holds far fewer than 3,000 lines');
+      assert.ok(logged() > 0, 'the lines the ring held are logged');
+      assert.equal(logged() + lostCount, total, 'every request is logged or counted lost');
+      // The oldest lines, those Portico was about to read, are kept: the lost ones are the newest.
+      assert.ok(accessLines(small).some((e) => e.requestId === `${prefix}0`));
+      await waitFor(() => Promise.resolve(small.logs.entries.some((e) => e.component === 'access-log' && e.level === 40 && typeof e.lostLines === 'number')), { timeoutMs: 5000, message: 'no warning' });
+    } finally {
+      await small.stop();
+    }
   });
 });
 
 describe('access log across a reload', () => {
-  test('every request served while HAProxy reloads has its line (the old worker forwards its ring before it exits)', async () => {
+  test('every request served while HAProxy reloads has its line; the replaced worker exits once it serves nothing', async () => {
     const prefix = `reload-${process.pid}-`;
     const before = await reloadCount(portico.adminPort);
     let sent = 0;
@@ -228,6 +274,23 @@ describe('access log across a reload', () => {
     await waitFor(() => Promise.resolve(count() >= sent), { timeoutMs: 10_000, message: 'lines are missing' }).catch(() => undefined);
     assert.ok(sent > 50, `${sent} requests`);
     assert.equal(count(), sent);
+    // Portico's session on the replaced worker's ring ends once that worker serves nothing, so the worker exits.
+    await waitFor(async () => parseShowProc(await cliCommand(join(portico.stateDir, 'master.sock'), 'show proc')).workers.every((w) => !w.old), { timeoutMs: 5000, message: 'the replaced worker is still running' });
+  });
+});
+
+describe('access log at shutdown', () => {
+  test("the last requests' lines are written before Portico exits, and reading them does not hold HAProxy", async () => {
+    const last = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--shutdown-grace-period', '20'] });
+    await last.waitReady();
+    const ids = [rid(), rid(), rid()];
+    for (const id of ids) assert.equal((await httpGet(last.httpPort, { host: 'loud.test', path: '/last', headers: { 'x-request-id': id } })).status, 200);
+    const began = Date.now();
+    const exit = await last.stop('SIGTERM');
+    assert.equal(exit.code, 0);
+    // Nothing is in flight: HAProxy stops at once rather than after the grace period.
+    assert.ok(Date.now() - began < 10_000, `Portico took ${Date.now() - began} ms to stop`);
+    for (const id of ids) assert.equal(linesOf(last, id).length, 1, `the line of ${id}`);
   });
 });
 

@@ -2,11 +2,12 @@
 // filters and subscribers, Portico's output lines (whole, bounded), and the bounded writer's drops.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { openSync, closeSync, readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessLog, BoundedLineWriter, formatRecord, parseHaproxyLine } from '../../src/accesslog/index.js';
-import type { RequestRecord } from '../../src/accesslog/index.js';
+import type { AccessLogOptions, RequestRecord } from '../../src/accesslog/index.js';
 import { LINE_MAX } from '../../src/accesslog/output.js';
 import { HAPROXY_LINE_MAX, haproxyLogFormat, WIRE_KEYS } from '../../src/accesslog/wire.js';
 import type { AccessLogSettings } from '../../src/model/types.js';
@@ -49,7 +50,7 @@ function wire(over: Record<string, unknown> = {}): string {
 }
 
 describe('parseHaproxyLine', () => {
-  test('reads every field', () => {
+  test('reads every field; the fields Portico fills from its model are empty', () => {
     const r = parseHaproxyLine(wire({ k: '4321.7' }));
     assert.deepEqual(r, {
       key: '4321.7',
@@ -72,6 +73,11 @@ describe('parseHaproxyLine', () => {
       routeId: 'p.0123456789abcdef',
       section: 'be_default_web_80',
       server: 'ep_10_0_0_5_8080',
+      endpoint: '',
+      service: '',
+      namespace: '',
+      ingress: '',
+      rule: '',
       tlsVersion: '',
       sni: '',
       requestId: 'abc',
@@ -79,6 +85,23 @@ describe('parseHaproxyLine', () => {
       termination: '----',
       quiet: false,
     });
+  });
+
+  test('the time is the ISO 8601 text of the milliseconds HAProxy wrote, whatever the order of lines', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 45 }), { minLength: 1, maxLength: 20 }), (times) => {
+        for (const t of times) assert.equal(parseHaproxyLine(wire({ t }))!.time, new Date(t).toISOString());
+      }),
+    );
+  });
+
+  test('repeated values decode the same as new ones, and a flood of distinct ones stays correct', () => {
+    for (let i = 0; i < 10_000; i++) {
+      const ua = `agent/${i % 5000}`;
+      const r = parseHaproxyLine(wire({ ua: b64(ua), h: b64(`h${i % 3}.test`) }))!;
+      assert.equal(r.userAgent, ua);
+      assert.equal(r.host, `h${i % 3}.test`);
+    }
   });
 
   test('hostile bytes are data: quotes, backslashes, newlines, NUL, invalid UTF-8', () => {
@@ -136,6 +159,15 @@ describe('parseHaproxyLine', () => {
 });
 
 describe('the wire format', () => {
+  test('every field of the wire is checked for its kind: a value of another kind is no record', () => {
+    const wrong = { number: '"1"', base64: '"not base64!"', token: '"a b"' } as const;
+    for (const [key, kind] of WIRE_KEYS) {
+      const line = wire().replace(new RegExp(`"${key}":("[^"]*"|-?\\d+)`), `"${key}":${wrong[kind]}`);
+      assert.notEqual(line, wire(), key);
+      assert.equal(parseHaproxyLine(line), undefined, `${key} (${kind})`);
+    }
+  });
+
   test('the log-format names every key the parser reads, once', () => {
     const format = JSON.parse(haproxyLogFormat()) as string;
     const keys = [...format.matchAll(/"([a-z]+)":/g)].map((m) => m[1]);
@@ -151,11 +183,16 @@ describe('the wire format', () => {
   test('render writes the log lines only while the access log is on', () => {
     const on = render(emptyModel(), testRenderOptions(), 'PEM').config;
     const off = render(emptyModel(), testRenderOptions({ accessLog: false }), 'PEM').config;
-    assert.match(on, /^ {2}log stdout len 4096 format raw daemon\n {2}log ring@portico_access len 4096 format raw daemon$/m);
+    // The ring alone: no line is written to a file descriptor (a system call per request).
+    assert.match(on, /^ {2}log ring@portico_access len 4096 format raw daemon\n {2}stats timeout 24d$/m);
+    assert.doesNotMatch(on, /log stdout/);
     assert.match(on, /^ring portico_access\n {2}format raw\n {2}maxlen 4096\n {2}size 8388608\n\n/m);
+    const small = render(emptyModel(), testRenderOptions({ accessLogBufferBytes: 65_536 }), 'PEM').config;
+    assert.match(small, /^ring portico_access\n {2}format raw\n {2}maxlen 4096\n {2}size 65536\n\n/m);
+    assert.throws(() => render(emptyModel(), testRenderOptions({ accessLogBufferBytes: 4096 }), 'PEM'), /access log ring size/);
     assert.equal((on.match(/^ {2}log-format /gm) ?? []).length, 2, 'the two listener frontends');
     assert.doesNotMatch(on, /^defaults portico\n {2}mode http\n {2}log global/m, 'no internal hop logs');
-    assert.doesNotMatch(off, /log stdout|log ring|^ring |log-format|capture request|http-request capture/m);
+    assert.doesNotMatch(off, /log stdout|log ring|^ring |log-format|capture request|http-request capture|stats timeout/m);
     assert.match(off, /^defaults portico\n {2}mode http\n {2}log global$/m);
   });
 });
@@ -186,10 +223,10 @@ class Sink {
   }
 }
 
-function pipeline(settings: AccessLogSettings = {}, mode: 'json' | 'text' | 'off' = 'json'): { log: AccessLog; sink: Sink; other: string[] } {
+function pipeline(settings: AccessLogSettings = {}, mode: 'json' | 'text' | 'off' = 'json', more: Partial<AccessLogOptions> = {}): { log: AccessLog; sink: Sink; other: string[] } {
   const sink = new Sink();
   const other: string[] = [];
-  const log = new AccessLog({ mode, sink, sectionOf: (section, server) => (section === 'be_default_web_80' ? { service: 'default/web:80', endpoint: server === 'ep_10_0_0_5_8080' ? '10.0.0.5:8080' : '' } : undefined), settings: () => settings, onOtherLine: (l) => other.push(l) });
+  const log = new AccessLog({ mode, sink, sectionOf: (section, server) => (section === 'be_default_web_80' ? { service: 'default/web:80', endpoint: server === 'ep_10_0_0_5_8080' ? '10.0.0.5:8080' : '' } : undefined), settings: () => settings, onOtherLine: (l) => other.push(l), ...more });
   return { log, sink, other };
 }
 
@@ -224,7 +261,7 @@ describe('AccessLog', () => {
     assert.equal(log.counts.malformed, 1);
   });
 
-  test('the second copy of a line (a ring read after standard output dropped some) is dropped, whichever comes first', () => {
+  test('the second copy of a line (a ring read again from its start) is dropped, whichever comes first', () => {
     const { log, sink } = pipeline();
     const a = wire({ k: '99.1' });
     const b = wire({ k: '99.2' });
@@ -232,6 +269,16 @@ describe('AccessLog', () => {
     log.reader()(`${b}\n${a}\n${wire({ k: '100.1' })}\n`);
     assert.equal(sink.lines.length, 3);
     assert.equal(log.counts.records, 3);
+  });
+
+  test("HAProxy's notes of lines it dropped are counted as lost, not logged", () => {
+    const lost: number[] = [];
+    const { log, sink, other } = pipeline({}, 'json', { onLost: (n) => lost.push(n) });
+    log.reader()(`${wire({ k: '7.1' })}\n2510 events dropped\n1 event dropped\n${wire({ k: '7.2' })}\n12 events dropped later\n`);
+    assert.equal(sink.lines.length, 2);
+    assert.equal(log.counts.lost, 2511);
+    assert.deepEqual(lost, [2510, 1]);
+    assert.deepEqual(other, ['12 events dropped later']);
   });
 
   test('a route resolver names the Ingress and rule', () => {
@@ -283,5 +330,34 @@ describe('BoundedLineWriter', () => {
     assert.equal(w.written, lines.length);
     assert.deepEqual(lines, [...lines].sort());
     assert.ok(lines.every((l) => l.length === 98));
+  });
+
+  test("Portico's own lines are never dropped and keep their place among the access lines; at exit the rest is written at once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-accesslog-'));
+    const fd = openSync(join(dir, 'out'), 'w');
+    const w = new BoundedLineWriter(fd, 1000);
+    const relieved: number[] = [];
+    w.onRelief(0, () => relieved.push(w.backlog));
+    for (let i = 0; i < 100; i++) {
+      w.write(`access ${String(i).padStart(90, '0')}\n`);
+      if (i % 10 === 0) w.writeOwn(`own ${i}\n`);
+    }
+    await w.flushed();
+    assert.ok(relieved.length > 0 && relieved.every((b) => b === 0));
+    for (let i = 0; i < 5; i++) w.writeOwn(`last ${i}\n`);
+    w.flushSync();
+    closeSync(fd);
+    const lines = readFileSync(join(dir, 'out'), 'utf8').split('\n').filter(Boolean);
+    const own = lines.filter((l) => l.startsWith('own '));
+    assert.deepEqual(own, Array.from({ length: 10 }, (_, i) => `own ${i * 10}`), 'none of its own dropped, in order');
+    assert.ok(w.dropped > 0);
+    assert.equal(lines.filter((l) => l.startsWith('access ')).length, w.written);
+    assert.deepEqual(lines.slice(-5), ['last 0', 'last 1', 'last 2', 'last 3', 'last 4']);
+    // Every line keeps its place: access line n was queued before own line m exactly when n <= m.
+    lines.forEach((l, i) => {
+      if (!l.startsWith('access ')) return;
+      const n = Number(l.slice('access '.length));
+      for (const m of [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]) assert.equal(i < lines.indexOf(`own ${m}`), n <= m, `access ${n} against own ${m}`);
+    });
   });
 });

@@ -25,7 +25,8 @@ export function cliCommand(socketPath: string, command: string, timeoutMs = 5000
 export interface ProcInfo {
   masterReloads: number;
   failedReloads: number;
-  workers: { pid: number; reloads: number }[];
+  /** The current worker first; `old`: replaced by a reload, still finishing what it serves. */
+  workers: { pid: number; reloads: number; old: boolean }[];
 }
 
 /** Parses `show proc` from the master CLI (HAProxy 2.6 layout). */
@@ -34,6 +35,7 @@ export function parseShowProc(text: string): ProcInfo {
   let section = 'master';
   for (const line of text.split('\n')) {
     if (line.startsWith('# workers')) section = 'workers';
+    else if (line.startsWith('# old workers')) section = 'old workers';
     else if (line.startsWith('# programs')) section = 'programs';
     if (line.startsWith('#') || line.trim() === '') continue;
     const cols = line.trim().split(/\s+/);
@@ -41,8 +43,8 @@ export function parseShowProc(text: string): ProcInfo {
       info.masterReloads = Number(cols[2]);
       const failed = /\[failed: (\d+)\]/.exec(line);
       info.failedReloads = failed ? Number(failed[1]) : 0;
-    } else if (section === 'workers' && cols[1] === 'worker') {
-      info.workers.push({ pid: Number(cols[0]), reloads: Number(cols[2]) });
+    } else if ((section === 'workers' || section === 'old workers') && cols[1] === 'worker') {
+      info.workers.push({ pid: Number(cols[0]), reloads: Number(cols[2]), old: section === 'old workers' });
     }
   }
   return info;

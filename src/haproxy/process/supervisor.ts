@@ -33,9 +33,13 @@ export interface SupervisorOptions {
   onServingChange?: (serving: boolean, reason: string) => void;
   /** How often a running HAProxy is checked (master CLI and a TCP connect to each listener). */
   healthIntervalMs?: number;
-  /** HAProxy's standard output, where its workers write the access log's lines (src/accesslog/): each master's output
-   * as it is read. Absent: its lines are logged as its standard error's are. */
-  onStdout?: () => (chunk: string) => void;
+  /** On shutdown, once no request is in flight, before HAProxy is stopped: what must still be read from its workers
+   * (the access log's last lines; the runtime API sessions reading them would otherwise hold the workers). Bounded
+   * by the caller. */
+  beforeStop?: () => Promise<void>;
+  /** A worker started (a start, a restart, a reload): awaited before that counts as done, so that what reads each
+   * worker (the access log's ring reader) holds on to it before a next reload can replace it. Bounded by the caller. */
+  onNewWorker?: () => Promise<void>;
 }
 
 export class HaproxyError extends Error {
@@ -155,11 +159,7 @@ export class HaproxySupervisor {
         this.o.log[level]({ component: 'haproxy', pid: proc.pid }, line);
       }
     };
-    const onStdout = this.o.onStdout?.();
-    if (onStdout) {
-      proc.stdout?.setEncoding('utf8');
-      proc.stdout?.on('data', onStdout);
-    } else proc.stdout?.on('data', onLine);
+    proc.stdout?.on('data', onLine);
     proc.stderr?.on('data', onLine);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     let served = false;
@@ -193,6 +193,7 @@ export class HaproxySupervisor {
       throw e;
     });
     served = true;
+    await this.o.onNewWorker?.().catch(() => undefined);
     this.setServing(true, 'HAProxy is accepting connections');
     this.startHealthChecks();
   }
@@ -353,7 +354,10 @@ export class HaproxySupervisor {
         const now = await this.showProc();
         if (!now) continue;
         if (now.failedReloads > before.failedReloads) throw new HaproxyError('HAProxy rejected the new configuration', this.recentOutput.join('\n'));
-        if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) return;
+        if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) {
+          await this.o.onNewWorker?.().catch(() => undefined);
+          return;
+        }
       }
       throw new HaproxyError('HAProxy did not finish reloading in time', this.recentOutput.join('\n'));
     } finally {
@@ -384,6 +388,9 @@ export class HaproxySupervisor {
     }
     if (!exited) {
       if (Date.now() >= deadline) this.o.log.warn({ component: 'supervisor', graceMs }, 'in-flight requests did not finish within the grace period; stopping HAProxy');
+      await this.o.beforeStop?.().catch(() => undefined);
+    }
+    if (!exited) {
       proc.kill('SIGTERM');
       const killed = await Promise.race([exit.then(() => true), sleep(3000).then(() => false)]);
       if (!killed) proc.kill('SIGKILL');
@@ -392,7 +399,8 @@ export class HaproxySupervisor {
     this.proc = undefined;
   }
 
-  /** Streams (requests, WebSockets) alive in any worker; idle keep-alive connections have none. Unknown = 1. */
+  /** Streams (requests, WebSockets) alive in any worker; idle keep-alive connections have none, nor do runtime API
+   * sessions (frontend GLOBAL: the access log's readers, this question itself). Unknown = 1. */
   private async requestsInFlight(): Promise<number> {
     const info = await this.showProc();
     if (!info) return 1;
@@ -400,7 +408,7 @@ export class HaproxySupervisor {
     for (const w of info.workers) {
       try {
         const sess = await cliCommand(this.o.masterSocket, `@!${w.pid} show sess`, 2000);
-        total += sess.split('\n').filter((l) => l.startsWith('0x') && !l.includes('proto=sockpair')).length;
+        total += sess.split('\n').filter((l) => l.startsWith('0x') && !l.includes('proto=sockpair') && !l.includes(' fe=GLOBAL ')).length;
       } catch {
         return 1;
       }

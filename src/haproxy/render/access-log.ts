@@ -1,26 +1,28 @@
 // The access log's part of the configuration (src/accesslog/ reads what it writes): HAProxy writes one line per
-// request to its standard output, which Portico's supervisor holds, and a copy into a ring buffer of its own memory,
-// which Portico reads only to recover lines standard output dropped (docs/architecture.md, "The access log"). Nothing
-// of it is written while the log is off.
+// request into a ring buffer of each worker's memory, a copy with no system call, and Portico reads every worker's
+// ring as it fills, in batches, over one runtime API session per worker (`show events <ring> -w`,
+// src/accesslog/ring-reader.ts; docs/architecture.md, "The access log"). Nothing of it is written while the log is off.
 import { CAPTURED_HEADERS, HAPROXY_LINE_MAX, haproxyLogFormat, REQUEST_ID_CAPTURE_LEN } from '../../accesslog/wire.js';
 
 export const ACCESS_LOG_RING = 'portico_access';
-/** The ring's size: about 16,000 lines of 500 bytes, the newest kept. Per worker process. */
-const RING_BYTES = 8 << 20;
+/** The ring's size by default: about 25,000 lines of 330 bytes. Per worker process (`--access-log-buffer`). */
+export const ACCESS_LOG_RING_BYTES = 8 << 20;
 
 /**
- * `global`: the targets. Standard output is written as each request ends, without blocking: a line that does not fit
- * the socket's buffer (about 200 kB, some 300 lines, while Portico does not read) is dropped and counted (`show info`:
- * DroppedLogs), and Portico then finds it in the ring. Writing into the ring is a copy in memory: no forwarder, no
- * system call.
+ * `global`: the target, the ring. Its reader holds its place in it: while Portico has not read a line, HAProxy keeps
+ * it and drops new ones instead (announcing "N events dropped" in the ring, which Portico counts), so a stalled
+ * Portico loses the newest lines, never the ones it was about to read. The runtime API's idle timeout (10 s by
+ * default) would end a reading session whenever no request came for that long, and the next session reads the whole
+ * ring again: the longest HAProxy has (24 days) instead. Only Portico can open the socket (mode 600 in its state
+ * directory), and it closes every other session it opens.
  */
 export function accessLogGlobalLines(on: boolean): string[] {
-  return on ? [`log stdout len ${HAPROXY_LINE_MAX} format raw daemon`, `log ring@${ACCESS_LOG_RING} len ${HAPROXY_LINE_MAX} format raw daemon`] : [];
+  return on ? [`log ring@${ACCESS_LOG_RING} len ${HAPROXY_LINE_MAX} format raw daemon`, 'stats timeout 24d'] : [];
 }
 
 /** The ring, read with `show events` (a line per message: `format raw`). */
-export function accessLogRingSection(on: boolean): string[] {
-  return on ? [`ring ${ACCESS_LOG_RING}`, '  format raw', `  maxlen ${HAPROXY_LINE_MAX}`, `  size ${RING_BYTES}`] : [];
+export function accessLogRingSection(on: boolean, bytes = ACCESS_LOG_RING_BYTES): string[] {
+  return on ? [`ring ${ACCESS_LOG_RING}`, '  format raw', `  maxlen ${HAPROXY_LINE_MAX}`, `  size ${bytes}`] : [];
 }
 
 /**
@@ -31,7 +33,7 @@ export function accessLogRingSection(on: boolean): string[] {
 export function accessLogFrontendLines(on: boolean): string[] {
   if (!on) return [];
   return [
-    '# The access log (src/accesslog/wire.ts): one line per request to HAProxy\'s standard output and the ring above.',
+    '# The access log (src/accesslog/wire.ts): one line per request into the ring above.',
     'log global',
     'option dontlognull',
     ...CAPTURED_HEADERS.map(([name, len]) => `capture request header ${name} len ${len}`),

@@ -74,6 +74,8 @@ export interface RenderOptions {
   edge: EdgeSettings;
   /** HAProxy writes a line per request for Portico's access log (src/accesslog/); absent: on. */
   accessLog?: boolean;
+  /** Bytes of each worker's access log ring (`--access-log-buffer`); absent: ACCESS_LOG_RING_BYTES. */
+  accessLogBufferBytes?: number;
 }
 
 export interface Artefacts {
@@ -1091,7 +1093,7 @@ global
   tune.ssl.default-dh-param 2048
 ${indent([...accessLogGlobalLines(accessLog), ...globalTlsLines(o.edge), ...globalTuningLines(model.global, dir)])}
 ${indent(globalBodyLimitLines(o.edge, dir, bodyLimits))}${familyLua(features).map(([file]) => `\n  lua-load ${dir}/${file}`).join('')}
-${accessLog ? `\n${accessLogRingSection(true).join('\n')}\n` : ''}
+${accessLog ? `\n${accessLogRingSection(true, o.accessLogBufferBytes === undefined ? undefined : assertInt(o.accessLogBufferBytes, 'access log ring size', 65_536)).join('\n')}\n` : ''}
 # Named, so that the backends' own defaults (below, while some route sets a timeout) can start from it; every
 # proxy follows the last defaults section before it.
 defaults ${BASE_DEFAULTS}
