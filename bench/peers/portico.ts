@@ -1,6 +1,7 @@
 // Runs the real `bin/portico serve` on a manifest directory. Portico starts HAProxy as its child; pinning Portico
 // pins that HAProxy too (HAProxy sizes its thread count from the CPUs it may run on), and the control plane shares
 // the core with it, as it would share a pod's CPU limit.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haproxyInfo } from '../lib/haproxy-cli.js';
@@ -69,9 +70,12 @@ export function startPortico(o: { manifestDir?: string; stateDir: string; httpPo
 }
 
 /** Portico as a data-plane peer: ready, and answering for `probeHost`, before it is measured. */
-export async function startPorticoPeer(o: { name?: string; manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus: string; probeHost: string; args: string[] }): Promise<Peer> {
+export async function startPorticoPeer(o: { name?: string; manifestDir: string; stateDir: string; httpPort: number; httpsPort: number; adminPort: number; cpus: string; probeHost: string; args: string[]; controlCpus?: string }): Promise<Peer> {
   const p = startPortico(o);
   await p.waitReady(120_000, 50);
+  // Portico's own process (every thread of it) moved to other CPUs, HAProxy left where it started: HAProxy's CPU per
+  // request is then measured at the rate it reaches alone, not at the rate Portico's share of one CPU leaves it.
+  if (o.controlCpus !== undefined) execFileSync('taskset', ['-a', '-p', '-c', o.controlCpus, String(p.child.pid)], { stdio: 'ignore' });
   for (let i = 0; ; i++) {
     const r = await httpGet(o.httpPort, o.probeHost).catch(() => undefined);
     if (r?.status === 200) break;

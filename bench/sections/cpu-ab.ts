@@ -19,8 +19,10 @@ type Context = Omit<DataPlaneContext, 'peerInfo'>;
 /** Portico first: every other peer is compared with it. The minimal hand-written HAProxy, which sends no forwarding
  * header, ties the comparison to the instruction counts (whose reference it is). Portico without its access log and
  * nginx with ingress-nginx's show what each one's log line costs (issue 13): Portico logs by default, as ingress-nginx
- * does, where the other nginx peer logs nothing. */
-const PEERS: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work', 'haproxy', 'portico-no-access-log', 'nginx-same-work-access-log'];
+ * does, where the other nginx peer logs nothing. `portico-log-apart` is Portico with its own process moved to the load
+ * CPU: HAProxy's share of the log (writing each line into its ring, handing it to Portico) measured at the rate HAProxy
+ * reaches alone, where on one CPU Portico's reading of the lines takes half of it. */
+const PEERS: readonly PeerName[] = ['portico', 'haproxy-same-work', 'nginx-same-work', 'haproxy', 'portico-no-access-log', 'nginx-same-work-access-log', 'portico-log-apart'];
 const PROTOCOLS = ['http', 'https'] as const;
 
 export async function runCpuAb(ctx: Context): Promise<CpuAbResult> {

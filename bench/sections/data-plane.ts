@@ -27,9 +27,9 @@ const QUIET_THRESHOLD = 0.1;
 const PEER_ORDER = ['haproxy', 'haproxy-same-work', 'portico', 'nginx', 'nginx-same-work', 'undici'] as const;
 /** With the peers only the CPU a/b section measures: what an access log line costs each, Portico's and
  * ingress-nginx's. */
-export type PeerName = (typeof PEER_ORDER)[number] | 'portico-no-access-log' | 'nginx-same-work-access-log';
+export type PeerName = (typeof PEER_ORDER)[number] | 'portico-no-access-log' | 'portico-log-apart' | 'nginx-same-work-access-log';
 /** Peers that send the forwarding headers Portico sends: before one is measured, the headers are checked at the origin. */
-const SAME_WORK: readonly PeerName[] = ['portico', 'portico-no-access-log', 'haproxy-same-work', 'nginx-same-work', 'nginx-same-work-access-log'];
+const SAME_WORK: readonly PeerName[] = ['portico', 'portico-no-access-log', 'portico-log-apart', 'haproxy-same-work', 'nginx-same-work', 'nginx-same-work-access-log'];
 
 export interface Context {
   s: Settings;
@@ -115,14 +115,15 @@ export async function startPeer(name: PeerName, ctx: Omit<Context, 'peerInfo' | 
     case 'undici':
       return startUndiciProxy(common);
     case 'portico':
-    case 'portico-no-access-log': {
+    case 'portico-no-access-log':
+    case 'portico-log-apart': {
       const manifestDir = join(dir, 'portico-manifests');
       await writeFleet(manifestDir, { count: routes.hosts.length, addresses: () => ORIGIN_ADDRESSES, port: ctx.backend.port });
       await writeFile(join(manifestDir, 'default-tls.yaml'), joinDocs([tlsSecret('default-tls', ctx.cert.certPem, ctx.cert.keyPem)]));
       const stateDir = join(dir, 'portico-state');
       await mkdir(stateDir, { recursive: true });
       const args = ['--default-ssl-certificate', 'bench/default-tls', ...(name === 'portico-no-access-log' ? ['--access-log', 'off'] : [])];
-      return startPorticoPeer({ name, manifestDir, stateDir, httpPort, httpsPort, adminPort: await freePort(), cpus: ctx.s.proxyCpus, probeHost: hot[hot.length - 1]!, args });
+      return startPorticoPeer({ name, manifestDir, stateDir, httpPort, httpsPort, adminPort: await freePort(), cpus: ctx.s.proxyCpus, probeHost: hot[hot.length - 1]!, args, ...(name === 'portico-log-apart' ? { controlCpus: ctx.s.loadCpus } : {}) });
     }
   }
 }

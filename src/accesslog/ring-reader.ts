@@ -81,6 +81,9 @@ export class AccessLogRingReader {
   async drain(timeoutMs: number): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
+    // A paused session would never see its end: the last lines are read whatever waits for standard output (its
+    // queue's cap still bounds Portico's memory).
+    this.resume();
     // A worker started moments ago may have no session yet, and a stopping one takes no new session (its runtime API
     // socket is closed): its lines are read in one piece through the master CLI, which every worker keeps answering.
     try {
