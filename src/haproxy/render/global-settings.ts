@@ -1,6 +1,7 @@
 // The ConfigMap's settings (model.global) over the options render was given from flags: a key the ConfigMap sets
 // wins, one it leaves unset keeps the flag's value. Pure, so that render stays a function of (model, options).
 import type { GlobalSettings } from '../../model/types.js';
+import { BLOCK_LIST_SETTING_KEYS, NEITHER_TEXT_NOR_ROUTE_SETTING_KEYS, ROUTE_SETTING_KEYS } from '../../model/settings-route-keys.js';
 import type { RenderOptions } from './render.js';
 
 /** The statuses of answers the configuration text holds, from the ConfigMap or ingress-nginx's defaults. */
@@ -63,23 +64,21 @@ export function withGlobalSettings(o: RenderOptions, g: GlobalSettings | undefin
   };
 }
 
-/** Whether two sets of settings render the same configuration text: the redirect defaults and the other route-level
- * keys (annotation defaults, load-balance, allowed response headers, no-redirect paths, retry-non-idempotent, the
- * access-list defaults, global authentication) reach HAProxy through the routes (map values), the block lists through
- * maps of their own; every other setting through the text, which only a reload changes. */
+/** Whether two sets of settings render the same configuration text: the route-level keys reach HAProxy through the
+ * routes (map values), the access log's through Portico's reading of each record, the block lists through maps of
+ * their own (settings-route-keys.ts); every other setting through the text, which only a reload changes. */
 export function sameConfigurationText(a: GlobalSettings | undefined, b: GlobalSettings | undefined): boolean {
   if (a === b) return true;
-  const textual = (g: GlobalSettings | undefined): string => {
-    const { sslRedirect: _s, forceSslRedirect: _f, loadBalance: _l, annotationDefaults: _a, allowedResponseHeaders: _h, noTlsRedirectLocations: _n, retryNonIdempotent: _r, accessLog: _log, ...rest } = g ?? {};
-    return JSON.stringify(withoutAccessData(rest));
-  };
+  const textual = (g: GlobalSettings | undefined): string => JSON.stringify(withoutAccessData(g ?? {}));
   return textual(a) === textual(b);
 }
 
-/** The access settings as far as the text holds them: the access lists, global authentication and no-auth-locations
- * reach HAProxy through the routes; a block list through its map, the text holding only whether it has lines. */
-function withoutAccessData(g: GlobalSettings): GlobalSettings & { blockListsInUse?: string } {
-  const { allowSourceRange: _a, denySourceRange: _d, globalAuth: _g, noAuthLocations: _n, blockCidrs, blockUserAgents, blockReferers, ...rest } = g;
-  const inUse = [blockCidrs, blockUserAgents, blockReferers].map((l) => ((l?.length ?? 0) > 0 ? '1' : '0')).join('');
+const NOT_TEXT: ReadonlySet<string> = new Set<string>([...ROUTE_SETTING_KEYS, ...NEITHER_TEXT_NOR_ROUTE_SETTING_KEYS]);
+
+/** The settings as far as the text holds them: none of the route-level or access log keys, and of a block list only
+ * whether it has lines, its rule being written only then. */
+function withoutAccessData(g: GlobalSettings): Record<string, unknown> {
+  const rest = Object.fromEntries(Object.entries(g).filter(([k]) => !NOT_TEXT.has(k)));
+  const inUse = BLOCK_LIST_SETTING_KEYS.map((k) => ((g[k]?.length ?? 0) > 0 ? '1' : '0')).join('');
   return inUse === '000' ? rest : { ...rest, blockListsInUse: inUse };
 }

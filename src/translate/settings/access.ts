@@ -5,6 +5,7 @@
 // the routes it covers (503) until the value is fixed (rule G1). A block list keeps blocking with the entries that
 // pass: a typo in one entry must neither unblock the others nor refuse every client of every host.
 import type { ExternalAuthPolicy, GlobalAuthSettings, GlobalSettings } from '../../model/types.js';
+import type { RouteSettings } from '../../model/settings-route-keys.js';
 import { bool, cidrList, quote } from '../annotations/values.js';
 import type { Parsed, ValueGrammar } from '../annotations/values.js';
 import { authMethod, authResponseHeaders, authUrl, cacheDurations, cacheKey, DEFAULT_CACHE_DURATIONS, redirectParam, requestRedirect, signinUrl } from '../annotations/auth-external.js';
@@ -307,7 +308,7 @@ export interface AccessDefaults {
   noAuthLocations: readonly string[];
 }
 
-export function accessDefaults(s: GlobalSettings | undefined): AccessDefaults {
+export function accessDefaults(s: RouteSettings | undefined): AccessDefaults {
   const out: AccessDefaults = { noAuthLocations: s?.noAuthLocations ?? DEFAULT_NO_AUTH_LOCATIONS };
   if (s?.allowSourceRange !== undefined && s.allowSourceRange.length > 0) out.allow = s.allowSourceRange;
   if (s?.denySourceRange !== undefined && s.denySourceRange.length > 0) out.deny = s.denySourceRange;

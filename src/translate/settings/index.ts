@@ -1,6 +1,6 @@
 // The keys of the `--configmap` ConfigMap Portico reads, one list of every family's entries, and the read of the
 // ConfigMap into the model's GlobalSettings.
-import type { GlobalSettings } from '../../model/types.js';
+import type { RouteSettings } from '../../model/settings-route-keys.js';
 import type { AnnotationValues } from '../annotations/registry.js';
 import { readSettings } from './registry.js';
 import type { ReadSettings, Setting } from './registry.js';
@@ -56,8 +56,10 @@ export interface RouteDefaults {
   loadBalance?: LoadBalanceWord;
 }
 
-/** The part of the settings that route policies are built from: when it changes, every host group is rebuilt. */
-export function routeDefaults(s: GlobalSettings | undefined): RouteDefaults {
+/** The part of the settings that route policies are built from: when it changes, every host group is rebuilt. It
+ * takes only ROUTE_SETTING_KEYS, so reading another key does not compile: render counts every other key as
+ * configuration text, and a route built from one would change only at the next reload. */
+export function routeDefaults(s: RouteSettings | undefined): RouteDefaults {
   const out: RouteDefaults = { access: accessDefaults(s) };
   if (s?.sslRedirect !== undefined) out.sslRedirect = s.sslRedirect;
   if (s?.forceSslRedirect !== undefined) out.forceSslRedirect = s.forceSslRedirect;

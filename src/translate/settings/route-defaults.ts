@@ -5,7 +5,7 @@
 // merged under each Ingress's own annotations when routes are built: route policies (map updates), never the
 // configuration text. Keys ingress-nginx reads but no parser or template uses (app-root, upstream-hash-by) are
 // accepted with nothing to do, as there.
-import type { GlobalSettings } from '../../model/types.js';
+import type { RouteSettings } from '../../model/settings-route-keys.js';
 import { ANNOTATIONS } from '../annotations/index.js';
 import type { Annotation, AnnotationValues } from '../annotations/registry.js';
 import { bool, quote, trimSpaces } from '../annotations/values.js';
@@ -189,7 +189,7 @@ export const ROUTE_DEFAULT_SETTINGS: readonly Setting[] = [
 ];
 
 /** The annotation defaults of the settings as typed values, or undefined when the ConfigMap sets none. */
-export function annotationDefaultsOf(g: GlobalSettings | undefined): AnnotationValues | undefined {
+export function annotationDefaultsOf(g: RouteSettings | undefined): AnnotationValues | undefined {
   const raw = g?.annotationDefaults;
   if (raw === undefined) return undefined;
   const values: AnnotationValues = {};
