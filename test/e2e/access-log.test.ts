@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rawRequest } from './harness/raw.js';
 import { cliCommand, parseShowProc } from '../../src/haproxy/process/master-cli.js';
@@ -276,6 +277,22 @@ describe('access log across a reload', () => {
     assert.equal(count(), sent);
     // Portico's session on the replaced worker's ring ends once that worker serves nothing, so the worker exits.
     await waitFor(async () => parseShowProc(await cliCommand(join(portico.stateDir, 'master.sock'), 'show proc')).workers.every((w) => !w.old), { timeoutMs: 5000, message: 'the replaced worker is still running' });
+  });
+});
+
+describe('access log after HAProxy dies', () => {
+  test('the restarted HAProxy is read again: requests after the restart have their lines', async () => {
+    const masterPid = Number((await readFile(join(portico.stateDir, 'haproxy.pid'), 'utf8')).trim());
+    const sessions = async (): Promise<number> => Number(/^portico_access_log_ring_sessions_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${portico.adminPort}/metrics`)).text())?.[1] ?? NaN);
+    const before = await sessions();
+    process.kill(masterPid, 'SIGKILL');
+    // The supervisor restarts HAProxy from the last good configuration; /readyz is 200 again once it serves.
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${portico.adminPort}/readyz`).then((r) => r.status).catch(() => 0)) !== 200, { timeoutMs: 2000, intervalMs: 5, message: '/readyz stayed 200' }).catch(() => undefined);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${portico.adminPort}/readyz`).then((r) => r.status).catch(() => 0)) === 200, { timeoutMs: 15_000, message: 'HAProxy was not restarted' });
+    const id = rid();
+    assert.equal((await httpGet(portico.httpPort, { host: 'loud.test', path: '/after-restart', headers: { 'x-request-id': id } })).status, 200);
+    assert.equal((await lineOf(portico, id)).status, 200);
+    assert.ok((await sessions()) > before, 'a session on the new worker');
   });
 });
 
