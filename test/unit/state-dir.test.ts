@@ -24,6 +24,19 @@ test('a missing path is created, parents included, with mode 0700', async () => 
   });
 });
 
+test("a path too long for HAProxy's unix sockets is refused before anything is created, naming the socket and the limit", async () => {
+  await withBase(async (base) => {
+    // body-gate.sock is the longest socket name (14 bytes): a directory of 82 bytes makes its path 97, the most
+    // HAProxy binds; one more byte is refused.
+    const fits = join(base, 'x'.repeat(82 - base.length - 1));
+    assert.equal(Buffer.byteLength(fits), 82);
+    await prepareStateDir(fits);
+    const tooLong = `${fits}y`;
+    await assert.rejects(prepareStateDir(tooLong), (e: Error) => e instanceof StateDirError && e.message.includes(`${tooLong}/body-gate.sock is 98 bytes`) && e.message.includes('97 bytes or fewer'));
+    await assert.rejects(stat(tooLong), /ENOENT/);
+  });
+});
+
 test('below a directory anyone can write but with the sticky bit (/tmp; a Kubernetes emptyDir on tmpfs, mode 3777): accepted', async () => {
   await withBase(async (base) => {
     const shared = join(base, 'emptydir');

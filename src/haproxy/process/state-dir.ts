@@ -5,11 +5,20 @@
 import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
+import { BODY_GATE_SOCKET } from '../render/body-limit.js';
+import { HOP_SOCKET } from '../render/passthrough.js';
+import { ADMIN_SOCKET } from '../render/render.js';
 
 export class StateDirError extends Error {}
 
 /** Entries of the state directory Portico writes or replaces; each, if present, must be Portico's own. */
 const OWN_ENTRIES = ['gen', 'haproxy.cfg', 'haproxy.cfg.tmp', 'haproxy.pid', 'haproxy.sock', 'master.sock'];
+
+/** Unix sockets HAProxy binds in the state directory (the master CLI, the runtime API, the internal hops). */
+const SOCKETS = ['master.sock', ADMIN_SOCKET, BODY_GATE_SOCKET, HOP_SOCKET];
+/** A unix socket's path has 108 bytes with its NUL, and HAProxy binds through a temporary name beside it: it refuses a
+ * longer path than this ("socket path ... too long (max 97)", HAProxy 2.6), and only once it reads its configuration. */
+const SOCKET_PATH_MAX = 97;
 
 const GROUP_OR_OTHER_WRITE = 0o022;
 const STICKY = 0o1000;
@@ -20,6 +29,7 @@ function who(uid: number): string {
 
 /**
  * Creates `dir` (mode 0700) if it does not exist, then checks, and throws a StateDirError saying what is wrong:
+ * - HAProxy's sockets in it have paths short enough for HAProxy to bind (checked first: nothing is created then);
  * - the directory and the entries Portico writes in it (`gen/`, the configuration, the sockets, the pid file) belong
  *   to this process's user, and the directories are writable by nobody else;
  * - every directory above it belongs to root or to this user and is writable by nobody else, unless it has the
@@ -27,6 +37,11 @@ function who(uid: number): string {
  *   rename or remove Portico's.
  */
 export async function prepareStateDir(dir: string): Promise<void> {
+  for (const name of SOCKETS) {
+    const p = join(dir, name);
+    if (Buffer.byteLength(p) > SOCKET_PATH_MAX)
+      throw new StateDirError(`--state-dir ${dir}: too long for HAProxy's sockets: ${p} is ${Buffer.byteLength(p)} bytes, and HAProxy binds a unix socket only at ${SOCKET_PATH_MAX} bytes or fewer; use a shorter path`);
+  }
   const uid = process.geteuid?.() ?? 0;
   await checkAncestors(dir, uid);
   let st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
