@@ -59,9 +59,11 @@ export function resolveOwnership(
       : { owned: false, reason: `IngressClass ${ing.className} belongs to controller ${c.controller} (C2)` };
   }
   if (ing.classAnnotation !== undefined) {
+    // Quoted: the value is anyone's text (empty, or with line breaks that would pass for a reason of its own).
+    const value = JSON.stringify(ing.classAnnotation);
     if (ing.classAnnotation === opts.ingressClass || ours(classes.get(ing.classAnnotation)))
-      return { owned: true, reason: `annotation kubernetes.io/ingress.class ${ing.classAnnotation} (C4)` };
-    return { owned: false, reason: `annotation kubernetes.io/ingress.class ${ing.classAnnotation} is not ours (C4)` };
+      return { owned: true, reason: `annotation kubernetes.io/ingress.class ${value} (C4)` };
+    return { owned: false, reason: `annotation kubernetes.io/ingress.class ${value} is not ours (C4)` };
   }
   const defaults = [...classes.values()].filter((c) => c.isDefault && ours(c));
   if (defaults.length > 0) return { owned: true, reason: `no class set; default IngressClass ${defaults.map((c) => c.name).sort().join(',')} is ours (C5)` };

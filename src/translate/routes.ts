@@ -484,6 +484,10 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: undefined });
       continue;
     }
+    // The route that serves: pick (and regexLocations, which takes candidates in this same order) keeps the first of
+    // equal paths by rank, i.e. M3 then M4. A loser already sending to the canary's Service port is dropped anyway,
+    // so only the kept route's backend can make the canary change nothing.
+    const kept = [...matches].sort(rank)[0];
     let shadowedBy: IngressInfo | undefined;
     let samePort = false;
     for (const c of matches) {
@@ -500,7 +504,7 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       const be = resolveTarget(k.ing, k.backend, `${field}.backend`, refs, diagnostics, { policy: canaryPolicy });
       if (be === undefined) continue;
       if (be === c.backend) {
-        samePort = true;
+        if (c === kept) samePort = true;
         continue;
       }
       const affinity = c.policy.affinity && sticky ? { ...c.policy.affinity, canary: { backend: be, backendKey: backendKey(refs.get(be)!.ref) } } : c.policy.affinity;

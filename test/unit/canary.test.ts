@@ -11,7 +11,7 @@ import { Findings } from '../../src/translate/diagnostics.js';
 import { canaryValue } from '../../src/haproxy/render/policy/canary.js';
 import { featuresInUse, renderConfig, renderMaps } from '../../src/haproxy/render/render.js';
 import { plan } from '../../src/haproxy/runtime/plan.js';
-import type { CanaryPolicy } from '../../src/model/types.js';
+import type { CanaryPolicy, Diagnostic } from '../../src/model/types.js';
 import { OPTIONS } from './render-model.js';
 import { DEFAULT_PEM, ops, opSummary, reloadedWith, svc, translateYaml } from './plan-fixtures.js';
 
@@ -106,6 +106,35 @@ void describe('a canary attaches to the main route', () => {
     );
     assert.deepEqual(model.hostGroups.map((g) => g.key), ['c.test']);
     assert.ok(!model.backends.some((b) => b.name.includes('web-v3')), 'no backend for a canary that serves nothing');
+  });
+
+  // Two Ingresses route Prefix / (M3: the older one's route is kept); the canary's Service is one of theirs.
+  const rule = (d: Diagnostic): string => `${d.object} ${d.field} ${d.rule}: ${d.message}`;
+  const OLD = (service: string): string => ing('old', '2018-01-01T00:00:00Z', {}, [['/', 'Prefix', service]]);
+  const NEW = (service: string): string => ing('new', '2020-01-01T00:00:00Z', {}, [['/', 'Prefix', service]]);
+  const SERVICES = `${svc('web', ['10.0.0.1'])}${svc('web-v2', ['10.0.0.2'])}`;
+  const LATE_CANARY = ing('canary', '2021-01-01T00:00:00Z', { canary: 'true', 'canary-weight': '30' }, [['/', 'Prefix', 'web-v2']]);
+
+  test("only the M3 loser already sends to the canary's Service port: the canary splits the kept route, no canary-unmatched", () => {
+    const { model, diagnostics } = run(`${SERVICES}${OLD('web')}${NEW('web-v2')}${LATE_CANARY}`);
+    assert.deepEqual(
+      diagnostics.map(rule),
+      ['Ingress default/new spec.rules[0].http.paths[0] M3: Prefix / on host c.test is already routed by Ingress default/old, which wins (oldest first; same age: namespace/name order); this path is ignored'],
+    );
+    const root = model.hostGroups[0]!.prefix[0]!;
+    assert.equal(root.backend, 'be_default_web_80');
+    assert.deepEqual(root.policy.canary, { backend: 'be_default_web-v2_80', ingress: 'default/canary', weight: 30, weightTotal: 100 } satisfies CanaryPolicy);
+  });
+
+  test("the kept route already sends to the canary's Service port: canary-unmatched, whatever the M3 loser sends to", () => {
+    const { model, diagnostics } = run(`${SERVICES}${OLD('web-v2')}${NEW('web')}${LATE_CANARY}`);
+    assert.deepEqual(diagnostics.map(rule), [
+      'Ingress default/canary spec.rules[0].http.paths[0] canary-unmatched: Prefix / on host c.test already sends to this Service port; the canary changes nothing there',
+      'Ingress default/new spec.rules[0].http.paths[0] M3: Prefix / on host c.test is already routed by Ingress default/old, which wins (oldest first; same age: namespace/name order); this path is ignored',
+    ]);
+    const root = model.hostGroups[0]!.prefix[0]!;
+    assert.equal(root.backend, 'be_default_web-v2_80');
+    assert.equal(root.policy.canary, undefined);
   });
 
   test('the main Ingress deleted: the canary serves nothing, and its backend goes', () => {

@@ -1,5 +1,6 @@
 // --watch-ingress-without-class (rule C5): parsed as ingress-nginx's flag of that name is written, and `check`
-// decides "served" with it exactly as serve does, since both pass it to the same translate options.
+// decides "served" with it exactly as serve does, since both pass it to the same translate options. Rule C4's reason
+// for an annotation the flag never applies to, the empty one included.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlagError, helpText, parseFlags } from '../../src/cli/flags.js';
@@ -55,5 +56,31 @@ void describe('check decides served with the flag as serve does', () => {
     const reason = (watch: boolean): string => check(snapshot, options(watch)).ingresses.find((i) => i.name === 'bare')!.reason;
     assert.match(reason(false), /--watch-ingress-without-class is off \(C5\)/);
     assert.match(reason(true), /--watch-ingress-without-class is on \(C5\)/);
+  });
+});
+
+void describe("rule C4's reason quotes the annotation's value", () => {
+  const ingress = (name: string, annotation: string): Record<string, unknown> => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: 'shop', annotations: { 'kubernetes.io/ingress.class': annotation } },
+    spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } },
+  });
+  const snapshot = { ...emptySnapshot(), ingresses: [ingress('empty', ''), ingress('ours', 'portico'), ingress('forged', 'nginx (C4)\nshop/x: owned')] };
+  const reasons = (watch: boolean): Record<string, string> =>
+    Object.fromEntries(
+      translate(snapshot, { controllerName: 'portico.dev/ingress-controller', ingressClass: 'portico', watchIngressWithoutClass: watch, implicitIngressClass: false, checkCreateOnlyRules: false, sslRedirect: true }).model.ingresses.map((i): [string, string] => [
+        i.ingress.slice('shop/'.length),
+        i.classReason,
+      ]),
+    );
+
+  test('the empty value reads "" (a named class, not ours, whatever the flag); one with a line break cannot pass for a reason of its own', () => {
+    for (const watch of [false, true])
+      assert.deepEqual(reasons(watch), {
+        empty: 'annotation kubernetes.io/ingress.class "" is not ours (C4)',
+        ours: 'annotation kubernetes.io/ingress.class "portico" (C4)',
+        forged: 'annotation kubernetes.io/ingress.class "nginx (C4)\\nshop/x: owned" is not ours (C4)',
+      });
   });
 });
