@@ -485,15 +485,16 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
       continue;
     }
     // The route that serves: pick (and regexLocations, which takes candidates in this same order) keeps the first of
-    // equal paths by rank, i.e. M3 then M4. A loser already sending to the canary's Service port is dropped anyway,
-    // so only the kept route's backend can make the canary change nothing.
+    // equal paths by rank, i.e. M3 then M4. A loser is dropped anyway, so only the kept route can make the canary
+    // change nothing (it already sends to that Service port) or leave it unused (it already has an older canary).
     const kept = [...matches].sort(rank)[0];
     let shadowedBy: IngressInfo | undefined;
     let samePort = false;
     for (const c of matches) {
       const other = attached.get(c);
       if (other) {
-        shadowedBy = other;
+        // Only a canary on the kept route shadows this one: one attached to a loser serves nothing.
+        if (c === kept) shadowedBy = other;
         continue;
       }
       // affinity-canary-behavior (the canary Ingress's): sticky, the default, gives the canary the route's affinity,

@@ -137,6 +137,19 @@ void describe('a canary attaches to the main route', () => {
     assert.equal(root.policy.canary, undefined);
   });
 
+  test('an older canary attached only to the M3 loser shadows nothing: the newer one splits the kept route, no canary-shadowed', () => {
+    const canary = (name: string, at: string, service: string): string => ing(name, at, { canary: 'true', 'canary-weight': '30' }, [['/', 'Prefix', service]]);
+    const { model, diagnostics } = run(`${SERVICES}${svc('web-v3', ['10.0.0.3'])}${OLD('web-v2')}${NEW('web')}${canary('canary1', '2021-01-01T00:00:00Z', 'web-v2')}${canary('canary2', '2022-01-01T00:00:00Z', 'web-v3')}`);
+    assert.deepEqual(diagnostics.map(rule), [
+      'Ingress default/canary1 spec.rules[0].http.paths[0] canary-unmatched: Prefix / on host c.test already sends to this Service port; the canary changes nothing there',
+      'Ingress default/new spec.rules[0].http.paths[0] M3: Prefix / on host c.test is already routed by Ingress default/old, which wins (oldest first; same age: namespace/name order); this path is ignored',
+    ]);
+    const root = model.hostGroups[0]!.prefix[0]!;
+    assert.equal(root.backend, 'be_default_web-v2_80');
+    assert.equal(root.policy.canary?.backend, 'be_default_web-v3_80');
+    assert.equal(root.policy.canary?.ingress, 'default/canary2');
+  });
+
   test('the main Ingress deleted: the canary serves nothing, and its backend goes', () => {
     const { model, diagnostics } = run(CANARY('30'));
     assert.deepEqual(model.hostGroups, []);
