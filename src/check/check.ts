@@ -13,7 +13,8 @@ import { translate } from '../translate/translate.js';
 import type { TranslateOptions } from '../translate/translate.js';
 import type { Diagnostic } from '../model/types.js';
 import { configMapEntries } from '../translate/configmaps.js';
-import { readGlobalSettings } from '../translate/settings/index.js';
+import { readGlobalSettings, settingReferences } from '../translate/settings/index.js';
+import { objectRef } from '../translate/diagnostics.js';
 
 export const STATUSES = ['supported', 'partial', 'ignored', 'unsupported', 'unknown', 'invalid'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -69,10 +70,39 @@ export function check(snapshot: Snapshot, opts: TranslateOptions): CheckReport {
   const configMap = opts.configMap === undefined ? undefined : snapshot.configMaps.find((cm) => objectName(cm, true) === opts.configMap);
   return {
     ingresses,
-    configmap: configMap ? readGlobalSettings(configMapEntries(configMap), `ConfigMap ${opts.configMap}`).reports : [],
+    configmap: configMap ? settingReports(configMap, opts.configMap!, result.diagnostics) : [],
     ...(opts.configMap !== undefined && !configMap ? { missingConfigMap: opts.configMap } : {}),
     summary: { ingresses: ingresses.length, annotations, byStatus },
   };
+}
+
+/**
+ * The settings ConfigMap's keys, classified. A key that names an object (add-headers, proxy-set-headers,
+ * ssl-dh-param) also carries what translate found reading that object, as serve reports it: the object missing, or
+ * entries of it left out. Such a key is `invalid`, as a list key is when some of its entries are left out (G1): part
+ * of what the user set does not apply.
+ */
+function settingReports(configMap: Obj, key: string, diagnostics: readonly Diagnostic[]): AnnotationReport[] {
+  // Named as translate names it, so that its findings on the key are found.
+  const object = namespacedRef('ConfigMap', key);
+  const read = readGlobalSettings(configMapEntries(configMap), object);
+  const findings = new Map<string, Diagnostic[]>();
+  for (const ref of settingReferences(read.settings)) {
+    const referenced = namespacedRef(ref.kind, ref.name);
+    // The referenced object's findings, and the settings' own finding on the key (the object was not found).
+    const of = diagnostics.filter((d) => d.rule === ref.key && (d.object === referenced || (d.object === object && d.field === `data[${ref.key}]`)));
+    if (of.length > 0) findings.set(ref.key, of);
+  }
+  return read.reports.map((r) => {
+    const of = findings.get(r.key);
+    if (!of) return r;
+    return { ...r, status: 'invalid' as const, note: of.map((d) => (d.object === object ? d.message : `${d.object} ${d.field}: ${d.message}`)).join('; ') };
+  });
+}
+
+function namespacedRef(kind: string, key: string): string {
+  const slash = key.indexOf('/');
+  return objectRef(kind, { namespace: key.slice(0, slash), name: key.slice(slash + 1) });
 }
 
 /** Whether the report holds something a user would lose by switching (exit status 1). */

@@ -85,7 +85,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The objects check reads: manifest paths and standard input (`-`), or one list of each kind from the API. */
+/** The objects check reads: manifest paths and standard input (`-`), or one list of each kind from the API (and the
+ * --configmap ConfigMap and the objects it names, by name, where the lists did not reach). */
 async function checkSnapshot(f: ServeFlags, log: Logger): Promise<Snapshot> {
   if (f.kubernetes) {
     let cfg;
@@ -95,7 +96,7 @@ async function checkSnapshot(f: ServeFlags, log: Logger): Promise<Snapshot> {
       if (e instanceof ConfigError) throw new FlagError(e.message);
       throw e;
     }
-    return snapshotFromApi(new KubeClient(cfg), f.namespace, log);
+    return snapshotFromApi(new KubeClient(cfg), f.namespace, log, f.configMap);
   }
   const files = new Map<string, Obj[]>();
   const paths = f.manifests.filter((p) => p !== '-');

@@ -4,7 +4,7 @@
 // unsupported), the documented JSON shape, the exit status, and standard output holding nothing but the report.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -229,5 +229,57 @@ describe('portico check --kubeconfig', () => {
     const run = await portico(['check', '--kubeconfig', kubeconfig, '--namespace', 'payments', '--output', 'json']);
     const r = JSON.parse(run.stdout) as Report;
     assertMatchesCorpus(r, (ns) => ns === 'payments');
+  });
+
+  test('--configmap in another namespace: it and the objects its keys name are read by name alone, their findings on the rows', async () => {
+    // Least privilege: list in shop only, and in ingress-nginx `get` on the three named objects; no list of Secrets.
+    const rbac = join(dir, 'checker-rbac.yaml');
+    const subjects = [{ kind: 'ServiceAccount', name: 'checker', namespace: 'portico' }];
+    const role = (kind: 'Role' | 'ClusterRole', name: string, namespace: string | undefined, rules: unknown[]): string =>
+      [
+        stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name, ...(namespace ? { namespace } : {}) }, rules }),
+        stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: `${kind}Binding`, metadata: { name, ...(namespace ? { namespace } : {}) }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name }, subjects }),
+      ].join('---\n');
+    await writeFile(
+      rbac,
+      [
+        role('ClusterRole', 'checker-classes', undefined, [{ apiGroups: ['networking.k8s.io'], resources: ['ingressclasses'], verbs: ['list'] }]),
+        role('Role', 'checker-shop', 'shop', [
+          { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list'] },
+          { apiGroups: [''], resources: ['services', 'secrets', 'configmaps'], verbs: ['list'] },
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
+        ]),
+        role('Role', 'checker-settings', 'ingress-nginx', [
+          { apiGroups: [''], resources: ['configmaps'], resourceNames: ['ingress-nginx-controller', 'custom-headers', 'request-headers'], verbs: ['get'] },
+          { apiGroups: [''], resources: ['secrets'], resourceNames: ['dhparam'], verbs: ['get'] },
+        ]),
+      ].join('---\n'),
+    );
+    const token = 'checker-token';
+    const cluster = await startApiServer({ token, rbac: { files: [rbac], serviceAccount: { namespace: 'portico', name: 'checker' } } });
+    try {
+      const dh = execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048'], { encoding: 'utf8' });
+      cluster.create({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { namespace: 'shop', name: 'web' }, spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } } });
+      cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, data: { 'add-headers': 'ingress-nginx/custom-headers', 'proxy-set-headers': 'ingress-nginx/request-headers', 'ssl-dh-param': 'ingress-nginx/dhparam' } });
+      cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ingress-nginx', name: 'custom-headers' }, data: { 'X-Frame-Options': 'DENY', 'X-Served-By': '$hostname' } });
+      cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ingress-nginx', name: 'dhparam' }, data: { 'dhparam.pem': Buffer.from(dh).toString('base64') } });
+      cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'ingress-nginx', name: 'unrelated' }, data: { k: 'dg==' } });
+      const config = cluster.kubeconfig(join(dir, 'checker-kubeconfig'), { token });
+      const run = await portico(['check', '--kubeconfig', config, '--namespace', 'shop', '--configmap', 'ingress-nginx/ingress-nginx-controller', '--output', 'json']);
+      assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+      const rows = (JSON.parse(run.stdout) as { configmap: { key: string; status: string; note: string }[] }).configmap;
+      assert.deepEqual(rows.map((c) => `${c.key} ${c.status}`), ['add-headers invalid', 'proxy-set-headers invalid', 'ssl-dh-param partial']);
+      assert.match(rows[0]!.note, /^ConfigMap ingress-nginx\/custom-headers data\[X-Served-By\]: the nginx variable \$hostname /);
+      assert.match(rows[1]!.note, /^ConfigMap ingress-nginx\/request-headers was not found: no header is set on requests/);
+      const table = await portico(['check', '--kubeconfig', config, '--namespace', 'shop', '--configmap', 'ingress-nginx/ingress-nginx-controller']);
+      assert.match(table.stdout, /^ {2}invalid +add-headers +"ingress-nginx\/custom-head\S* +ConfigMap ingress-nginx\/custom-headers data\[X-Served-By\]: /m);
+
+      assert.deepEqual(cluster.rbacDenials, []);
+      const outside = cluster.requests.filter((q) => q.namespace !== 'shop' && q.resource !== 'ingressclasses');
+      assert.deepEqual([...new Set(outside.map((q) => `${q.verb} ${q.resource} ${q.namespace}/${q.name}`))].sort(), ['get configmaps ingress-nginx/custom-headers', 'get configmaps ingress-nginx/ingress-nginx-controller', 'get configmaps ingress-nginx/request-headers', 'get secrets ingress-nginx/dhparam']);
+      assert.deepEqual([...new Set(cluster.requests.map((q) => q.method))], ['GET']);
+    } finally {
+      await cluster.close();
+    }
   });
 });

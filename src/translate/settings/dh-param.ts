@@ -78,6 +78,11 @@ export function parseDhParams(text: string): { pem: string; bits: number } | { r
   return { pem: canonicalPem(der), bits };
 }
 
+/** The Secret ssl-dh-param names (`namespace/name`): what readDhParam reads. */
+export function dhParamReference(settings: GlobalSettings): { key: string; kind: 'Secret'; name: string }[] {
+  return settings.sslDhParamSecret === undefined ? [] : [{ key: 'ssl-dh-param', kind: 'Secret', name: settings.sslDhParamSecret }];
+}
+
 /**
  * Fills `settings.sslDhParam` from the Secret `ssl-dh-param` names. A Secret that does not exist, without
  * `dhparam.pem`, or with parameters that fail the checks leaves HAProxy's built-in 2048-bit group in use, with a

@@ -34,6 +34,11 @@ const KINDS = [
   { key: 'proxy-set-headers', from: 'proxySetHeadersConfigMap', to: 'proxySetHeaders' },
 ] as const;
 
+/** The ConfigMaps add-headers and proxy-set-headers name (`namespace/name`), by key: what readHeaderConfigMaps reads. */
+export function headerConfigMapReferences(settings: GlobalSettings): { key: string; kind: 'ConfigMap'; name: string }[] {
+  return KINDS.flatMap((k) => (settings[k.from] === undefined ? [] : [{ key: k.key, kind: 'ConfigMap' as const, name: settings[k.from]! }]));
+}
+
 /**
  * Fills `settings.addHeaders` and `settings.proxySetHeaders` from the ConfigMaps their keys name. A ConfigMap that
  * does not exist adds no header (as in ingress-nginx, which logs it), with a warning on the settings ConfigMap's key;

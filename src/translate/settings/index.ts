@@ -19,6 +19,9 @@ import { LISTENER_SETTINGS } from './listeners.js';
 import { ROUTE_DEFAULT_SETTINGS, annotationDefaultsOf } from './route-defaults.js';
 import { LOGGING_SETTINGS } from './logging.js';
 import { NOT_IN_HAPROXY_SETTINGS } from './not-in-haproxy.js';
+import { headerConfigMapReferences } from './header-configmaps.js';
+import { dhParamReference } from './dh-param.js';
+import type { GlobalSettings } from '../../model/types.js';
 
 // Compression, listeners, route-annotation defaults, logs, and what HAProxy has no counterpart of.
 const REST_SETTINGS: readonly Setting[] = [...COMPRESSION_SETTINGS, ...LISTENER_SETTINGS, ...ROUTE_DEFAULT_SETTINGS, ...LOGGING_SETTINGS, ...NOT_IN_HAPROXY_SETTINGS];
@@ -39,6 +42,19 @@ export const SETTINGS: readonly Setting[] = [
 /** The ConfigMap's data entries read through every key's grammar (rules G1-G4). */
 export function readGlobalSettings(entries: readonly (readonly [string, string])[], object: string): ReadSettings {
   return readSettings(entries, SETTINGS, object);
+}
+
+/** An object a settings key names, which translate reads with the settings (its findings carry the key as rule). */
+export interface SettingReference {
+  key: string;
+  kind: 'ConfigMap' | 'Secret';
+  /** `namespace/name`. */
+  name: string;
+}
+
+/** The objects the settings' keys name: add-headers' and proxy-set-headers' ConfigMaps, ssl-dh-param's Secret. */
+export function settingReferences(settings: GlobalSettings): SettingReference[] {
+  return [...headerConfigMapReferences(settings), ...dhParamReference(settings)];
 }
 
 /** The settings route policies are built from (they reach HAProxy as map values, not as configuration text). */
