@@ -101,7 +101,7 @@ describe('access lists by client address', () => {
   test('an IPv6 client whose 6to4 address embeds an allowed IPv4 address is not taken for it (nginx does not either)', async () => {
     // 2002:7f00:d332::/48 is 6to4 for 127.0.211.50, inside office's 127.0.211.0/24.
     const six = '2002:7f00:d332::1';
-    execFileSync('ip', ['-6', 'addr', 'add', `${six}/128`, 'dev', 'lo']);
+    execFileSync('ip', ['-6', 'addr', 'add', `${six}/128`, 'dev', 'lo', 'nodad']);
     try {
       const r = await httpGet(portico.httpPort, { host: 'acl.test', path: '/', address: '[::1]', localAddress: six });
       assert.equal(r.status, 403);
