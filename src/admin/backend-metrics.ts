@@ -11,6 +11,7 @@
 import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { COUNTERS, serverUp } from './haproxy-stats.js';
 import type { CounterName, StatRow } from './haproxy-stats.js';
+import { escapeLabelValue } from './prometheus-text.js';
 import { SectionNames } from './section-names.js';
 import type { EndpointName, ServiceName } from './section-names.js';
 
@@ -198,11 +199,6 @@ export class BackendMetrics {
   }
 }
 
-/** A label value as the text format wants it; Kubernetes names need none of this, but nothing is assumed. */
-function esc(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
-}
-
 /** SectionNames hands out the same name objects until the state changes: their label text is made once. An
  * endpoint's name is its Service's name too, hence a map for each. */
 const serviceText = new WeakMap<ServiceName, string>();
@@ -211,7 +207,7 @@ const endpointText = new WeakMap<EndpointName, string>();
 function serviceLabels(s: ServiceName): string {
   let t = serviceText.get(s);
   if (t === undefined) {
-    t = `namespace="${esc(s.namespace)}",service="${esc(s.service)}",port="${esc(s.port)}"`;
+    t = `namespace="${escapeLabelValue(s.namespace)}",service="${escapeLabelValue(s.service)}",port="${escapeLabelValue(s.port)}"`;
     serviceText.set(s, t);
   }
   return t;
@@ -220,7 +216,7 @@ function serviceLabels(s: ServiceName): string {
 function endpointLabels(e: EndpointName): string {
   let t = endpointText.get(e);
   if (t === undefined) {
-    t = `${serviceLabels(e)},endpoint="${esc(e.endpoint)}"`;
+    t = `${serviceLabels(e)},endpoint="${escapeLabelValue(e.endpoint)}"`;
     endpointText.set(e, t);
   }
   return t;

@@ -7,6 +7,7 @@
 // (HAProxy's own 404 or 400) is counted in no series, as ingress-nginx skips hosts no Ingress defines.
 import type { RequestRecord } from '../accesslog/index.js';
 import type { RouteLookup } from '../explain/lookup.js';
+import { escapeLabelValue } from './prometheus-text.js';
 
 /** prometheus.DefBuckets, LinearBuckets(10, 10, 10), ExponentialBuckets(10, 10, 7): ingress-nginx's defaults. */
 const TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -77,7 +78,7 @@ export class TrafficMetrics {
   constructor(private readonly o: TrafficOptions) {
     this.tags = [...TAGS, ...(o.perHost ? (['host'] as const) : [])];
     this.constText = Object.entries(o.constLabels)
-      .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+      .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
       .join(',');
   }
 
@@ -108,7 +109,7 @@ export class TrafficMetrics {
     for (const t of this.tags) key += `${l[t] ?? ''}\u0000`;
     let s = this.series.get(key);
     if (!s) {
-      const text = this.tags.map((t) => `${t}="${escapeLabel(l[t] ?? '')}"`).join(',');
+      const text = this.tags.map((t) => `${t}="${escapeLabelValue(l[t] ?? '')}"`).join(',');
       s = { labels: l, text, nginxText: this.constText ? `${text},${this.constText}` : text, requests: 0, buckets: HISTOGRAMS.map((h) => new Float64Array(h.buckets.length + 1)), sums: new Float64Array(HISTOGRAMS.length), counts: new Float64Array(HISTOGRAMS.length) };
       this.series.set(key, s);
     }
@@ -152,11 +153,6 @@ export class TrafficMetrics {
     HISTOGRAMS.forEach((h, i) => h.portico && histogram(i, h.portico.name, h.portico.help, false));
     return `${out.join('\n')}\n`;
   }
-}
-
-/** A label value in Prometheus' text format: backslash, double quote and newline escaped. */
-function escapeLabel(v: string): string {
-  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
 /** ingress-nginx's upstream name of a Service port (`namespace-name-port`), its canary label's value. */

@@ -13,7 +13,7 @@ import { translate } from '../translate/translate.js';
 import type { TranslateOptions } from '../translate/translate.js';
 import { serializeResult } from '../model/serialize.js';
 import { HaproxySupervisor } from '../haproxy/process/supervisor.js';
-import { prepareStateDir } from '../haproxy/process/state-dir.js';
+import { MASTER_SOCKET, prepareStateDir } from '../haproxy/process/state-dir.js';
 import { assertPortsFree } from '../haproxy/process/ports.js';
 import { Applier } from '../haproxy/apply.js';
 import { AccessLog, AccessLogRingReader, BoundedLineWriter, registerAccessLogMetrics } from '../accesslog/index.js';
@@ -113,17 +113,22 @@ async function checkSnapshot(f: ServeFlags, log: Logger): Promise<Snapshot> {
   return snapshotOf(new ManifestStore(), files, log);
 }
 
+/** checkSnapshot for a command: a bad flag still throws (usage, exit 2); anything else is logged and is undefined. */
+async function readSnapshot(f: ServeFlags, log: Logger, component: string, what: string): Promise<Snapshot | undefined> {
+  try {
+    return await checkSnapshot(f, log);
+  } catch (e) {
+    if (e instanceof FlagError) throw e;
+    log.error({ component, err: e instanceof Error ? e.message : String(e) }, what);
+    return undefined;
+  }
+}
+
 async function runCheck(f: ServeFlags): Promise<number> {
   let unreadable = 0;
   const log = createLogger(f.logFormat, f.logLevel, { fd: 2, onProblem: () => unreadable++ });
-  let snapshot: Snapshot;
-  try {
-    snapshot = await checkSnapshot(f, log);
-  } catch (e) {
-    if (e instanceof FlagError) throw e;
-    log.error({ component: 'check', err: e instanceof Error ? e.message : String(e) }, 'cannot read the objects to check');
-    return 1;
-  }
+  const snapshot = await readSnapshot(f, log, 'check', 'cannot read the objects to check');
+  if (!snapshot) return 1;
   const report = check(snapshot, translateOptions(f));
   if (report.missingConfigMap !== undefined) log.error({ component: 'check', configmap: report.missingConfigMap, rule: 'G5' }, `ConfigMap ${report.missingConfigMap} (--configmap) is not among the objects read: its keys are not checked`);
   process.stdout.write(f.output === 'json' ? checkJson(report) : checkTable(report));
@@ -141,14 +146,8 @@ async function runExplain(f: ServeFlags): Promise<number> {
     throw e;
   }
   const log = createLogger(f.logFormat, f.logLevel, { fd: 2 });
-  let snapshot: Snapshot;
-  try {
-    snapshot = await checkSnapshot(f, log);
-  } catch (e) {
-    if (e instanceof FlagError) throw e;
-    log.error({ component: 'explain', err: e instanceof Error ? e.message : String(e) }, 'cannot read the objects');
-    return 1;
-  }
+  const snapshot = await readSnapshot(f, log, 'explain', 'cannot read the objects');
+  if (!snapshot) return 1;
   const e = explainRequest({ result: translate(snapshot, translateOptions(f)), snapshot }, req, { httpsRedirectPort: f.httpsRedirectPort });
   process.stdout.write(f.output === 'json' ? explainJson(e) : explainText(e));
   return e.outcome === 'not-found' || e.outcome === 'bad-request' ? 1 : 0;
@@ -211,7 +210,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     return sectionNames.names;
   };
   // Reading pauses while 1 MiB of lines waits for standard output, and goes on below 256 kB: the rings hold the rest.
-  const ringReader = f.accessLog === 'off' ? undefined : new AccessLogRingReader({ runtimeSocket: join(stateDir, ADMIN_SOCKET), masterSocket: join(stateDir, 'master.sock'), ring: ACCESS_LOG_RING, log: accessLog, backlogged: () => stdout.backlog > 1 << 20 });
+  const ringReader = f.accessLog === 'off' ? undefined : new AccessLogRingReader({ runtimeSocket: join(stateDir, ADMIN_SOCKET), masterSocket: join(stateDir, MASTER_SOCKET), ring: ACCESS_LOG_RING, log: accessLog, backlogged: () => stdout.backlog > 1 << 20 });
   if (ringReader) stdout.onRelief(256 << 10, () => ringReader.resume());
   ringReader?.start();
   registerAccessLogMetrics(metrics.registry, accessLog, stdout, ringReader);
@@ -232,7 +231,7 @@ async function runServe(f: ServeFlags): Promise<void> {
   const supervisor = new HaproxySupervisor({
     bin: f.haproxyBin,
     configPath: join(stateDir, 'haproxy.cfg'),
-    masterSocket: join(stateDir, 'master.sock'),
+    masterSocket: join(stateDir, MASTER_SOCKET),
     probePorts: [f.httpPort, f.httpsPort],
     probeHost: f.bindAddress === '' ? '127.0.0.1' : f.bindAddress,
     probeSockets: (): string[] => applier.listenerSockets,

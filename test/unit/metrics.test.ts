@@ -173,20 +173,18 @@ describe('reload reasons and runtime operations', () => {
   });
 });
 
-const WEB = (ips: string[]): string => `${svc('web', ips)}
+/** A Service `name` on `ips` and an Ingress routing `name.test` to it. */
+const site =
+  (name: string) =>
+  (ips: string[]): string => `${svc(name, ips)}
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: web}
+metadata: {name: ${name}}
 spec:
-  rules: [{host: web.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+  rules: [{host: ${name}.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ${name}, port: {number: 80}}}}]}}]
 ---`;
-const API = (ips: string[]): string => `${svc('api', ips)}
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: api}
-spec:
-  rules: [{host: api.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}]}}]
----`;
+const WEB = site('web');
+const API = site('api');
 
 function backendMetrics(state: () => RuntimeState, stat: () => string): { m: Metrics; b: BackendMetrics } {
   const m = new Metrics();

@@ -11,11 +11,14 @@ import { ADMIN_SOCKET } from '../render/render.js';
 
 export class StateDirError extends Error {}
 
+/** The master CLI's socket in the state directory (HAProxy's -S). */
+export const MASTER_SOCKET = 'master.sock';
+
 /** Entries of the state directory Portico writes or replaces; each, if present, must be Portico's own. */
-const OWN_ENTRIES = ['gen', 'haproxy.cfg', 'haproxy.cfg.tmp', 'haproxy.pid', 'haproxy.sock', 'master.sock'];
+const OWN_ENTRIES = ['gen', 'haproxy.cfg', 'haproxy.cfg.tmp', 'haproxy.pid', ADMIN_SOCKET, MASTER_SOCKET];
 
 /** Unix sockets HAProxy binds in the state directory (the master CLI, the runtime API, the internal hops). */
-const SOCKETS = ['master.sock', ADMIN_SOCKET, BODY_GATE_SOCKET, HOP_SOCKET];
+const SOCKETS = [MASTER_SOCKET, ADMIN_SOCKET, BODY_GATE_SOCKET, HOP_SOCKET];
 /** A unix socket's path has 108 bytes with its NUL, and HAProxy binds through a temporary name beside it: it refuses a
  * longer path than this ("socket path ... too long (max 97)", HAProxy 2.6), and only once it reads its configuration. */
 const SOCKET_PATH_MAX = 97;
