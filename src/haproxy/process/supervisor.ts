@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import { BODY_REFUSED_MESSAGE } from '../render/body-limit.js';
 import { cliCommand, parseShowProc } from './master-cli.js';
+import type { ProcInfo } from './master-cli.js';
 import { parentDeathPrefix } from './parent-death.js';
 
 export interface SupervisorOptions {
@@ -54,6 +55,8 @@ export class HaproxyError extends Error {
 const RESTART_DELAYS_MS = [100, 250, 500, 1000, 2000];
 /** A worker whose master died normally exits within milliseconds (it watches a pipe to the master). */
 const ORPHAN_WORKER_GRACE_MS = 2000;
+/** How long a reload waits for the old workers to stop accepting (see untilOldWorkersStopAccepting). */
+const OLD_WORKER_STOP_WAIT_MS = 2000;
 const PROBE_TIMEOUT_MS = 2000;
 /** A failed health check is repeated after this long before HAProxy counts as not serving: one refused connect
  * (a full accept queue, a worker being replaced) is not an outage. */
@@ -355,6 +358,7 @@ export class HaproxySupervisor {
         if (!now) continue;
         if (now.failedReloads > before.failedReloads) throw new HaproxyError('HAProxy rejected the new configuration', this.recentOutput.join('\n'));
         if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) {
+          await this.untilOldWorkersStopAccepting(now, Math.min(deadline, Date.now() + OLD_WORKER_STOP_WAIT_MS));
           await this.o.onNewWorker?.().catch(() => undefined);
           return;
         }
@@ -362,6 +366,22 @@ export class HaproxySupervisor {
       throw new HaproxyError('HAProxy did not finish reloading in time', this.recentOutput.join('\n'));
     } finally {
       this.reloading = false;
+    }
+  }
+
+  /**
+   * The master tells the old workers to stop accepting (SIGUSR1) once the new one is ready, and each acts on it in its
+   * own event loop: until then the old and the new worker accept on the same sockets, and a connection opened after
+   * the reload was reported done could still meet the old configuration (seen on a loaded CI machine). An old worker
+   * that says `Stopping: 1`, or is gone, accepts no more. Bounded: past the deadline the reload stands as it is.
+   */
+  private async untilOldWorkersStopAccepting(info: ProcInfo, deadline: number): Promise<void> {
+    let accepting = info.workers.filter((w) => w.old).map((w) => w.pid);
+    while (accepting.length > 0 && Date.now() < deadline) {
+      // An unanswered question counts as still accepting; a worker gone answers nothing of the kind.
+      const answers = await Promise.all(accepting.map((pid) => cliCommand(this.o.masterSocket, `@!${pid} show info`, 1000).catch(() => 'Stopping: 0')));
+      accepting = accepting.filter((_, i) => /^Stopping: 0$/m.test(answers[i]!));
+      if (accepting.length > 0) await sleep(5);
     }
   }
 
