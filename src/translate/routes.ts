@@ -346,7 +346,11 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     dflt = { backend: be, policy: withDefaultBackend(withAffinity(policyAt(ing, '/', policyOf(ing)), ing, '/', be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, defaultBackend: true } };
     dfltFrom = ing;
   }
-  attachCanaries(key, canaries, all, refs, diagnostics, policyFor);
+  const regexHost = ingresses.some((ing) => !isCanary(ing.annotations) && regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
+  // Which route answers a candidate's requests: on a plain host, the first by rank among those sharing its lookup key
+  // (Prefix /foo/ over Prefix /foo). A regex host keeps one location per path text, so a kept candidate serves.
+  const servedBy = (c: Candidate): Candidate => (regexHost ? c : [...((c.pathType === 'Exact' ? exact.get(c.path) : prefix.get(matchPrefix(c.path))) ?? [c])].sort(rank)[0]!);
+  attachCanaries(key, canaries, all, refs, diagnostics, policyFor, servedBy);
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
   const passthrough = passthroughOf(key, ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), all, dflt, refs, diagnostics);
 
@@ -369,7 +373,6 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
     return winner;
   };
   const strip = (c: Candidate): PathRoute => ({ path: c.path, pathType: c.pathType, backend: c.backend, policy: c.policy, source: c.source });
-  const regexHost = ingresses.some((ing) => !isCanary(ing.annotations) && regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
   const group: HostGroup = regexHost
     ? { key, exact: [], prefix: [], regex: regexLocations(key, all, diagnostics) }
     : {
@@ -470,7 +473,15 @@ function canaryDefaultBackend(ing: IngressInfo): Diagnostic {
  * oldest canary first; a route keeps the first canary it got (balancer.lua uses the first alternative backend only).
  * The canary's backend is spoken to with the route's protocol, as nginx's location decides the proxy_pass scheme.
  */
-function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[], refs: BackendRefs, diagnostics: Diagnostic[], policyFor: PolicyResolver): void {
+function attachCanaries(
+  key: string,
+  canaries: CanaryPath[],
+  mains: Candidate[],
+  refs: BackendRefs,
+  diagnostics: Diagnostic[],
+  policyFor: PolicyResolver,
+  servedBy: (c: Candidate) => Candidate,
+): void {
   const attached = new Map<Candidate, IngressInfo>();
   for (const k of canaries) {
     const field = `spec.rules[${k.rule}].http.paths[${k.pathIndex}]`;
@@ -487,7 +498,14 @@ function attachCanaries(key: string, canaries: CanaryPath[], mains: Candidate[],
     // The route that serves: pick (and regexLocations, which takes candidates in this same order) keeps the first of
     // equal paths by rank, i.e. M3 then M4. A loser is dropped anyway, so only the kept route can make the canary
     // change nothing (it already sends to that Service port) or leave it unused (it already has an older canary).
-    const kept = [...matches].sort(rank)[0];
+    const kept = [...matches].sort(rank)[0]!;
+    // The kept route may itself answer nothing: another path with the same lookup key outranks it (a longer raw path,
+    // or Prefix over ImplementationSpecific). ingress-nginx splits by Service, so its canary would still get traffic.
+    const serving = servedBy(kept);
+    if (serving !== kept) {
+      warn('canary-unmatched', `${k.pathType} ${k.path} on host ${hostOf(key)} is answered by ${serving.pathType} ${serving.path} of ${serving.ing.ref}, which outranks it (rule P10): this canary path serves nothing`);
+      continue;
+    }
     let shadowedBy: IngressInfo | undefined;
     let samePort = false;
     for (const c of matches) {

@@ -150,6 +150,18 @@ void describe('a canary attaches to the main route', () => {
     assert.equal(root.policy.canary?.ingress, 'default/canary2');
   });
 
+  test('the kept route is itself outranked on its lookup key (Prefix /foo/ over Prefix /foo): canary-unmatched, no canary anywhere', () => {
+    const slash = ing('slash', '2021-01-01T00:00:00Z', {}, [['/foo/', 'Prefix', 'web']]);
+    const bare = ing('bare', '2020-01-01T00:00:00Z', {}, [['/foo', 'Prefix', 'web']]);
+    const canary = ing('canary', '2022-01-01T00:00:00Z', { canary: 'true', 'canary-weight': '30' }, [['/foo', 'Prefix', 'web-v2']]);
+    const { model, diagnostics } = run(`${SERVICES}${slash}${bare}${canary}`);
+    assert.deepEqual(diagnostics.map(rule), [
+      'Ingress default/canary spec.rules[0].http.paths[0] canary-unmatched: Prefix /foo on host c.test is answered by Prefix /foo/ of Ingress default/slash, which outranks it (rule P10): this canary path serves nothing',
+    ]);
+    assert.deepEqual(model.hostGroups[0]!.prefix.map((r) => [r.path, r.source.ingress, r.policy.canary]), [['/foo/', 'default/slash', undefined]]);
+    assert.ok(!model.backends.some((b) => b.name.includes('web-v2')), 'no backend for a canary that serves nothing');
+  });
+
   test('the main Ingress deleted: the canary serves nothing, and its backend goes', () => {
     const { model, diagnostics } = run(CANARY('30'));
     assert.deepEqual(model.hostGroups, []);
