@@ -124,10 +124,31 @@ function ingressReport(raw: Obj, summaries: ReadonlyMap<string, { owned: boolean
     name,
     served,
     reason,
-    annotations: [...annotationReports(stringMap(meta.annotations), key), ...nonStrings(meta.annotations)].sort((a, b) => cmp(a.key, b.key)),
+    annotations: [...withReferencedFindings(annotationReports(stringMap(meta.annotations), key), namespace, byObject), ...nonStrings(meta.annotations)].sort((a, b) => cmp(a.key, b.key)),
     diagnostics: diagnostics.map((d) => ({ field: d.field, rule: d.rule, message: d.message })),
     errors: served ? diagnostics.filter((d) => d.level === 'error').length : 0,
   };
+}
+
+/**
+ * An annotation that names a ConfigMap or Secret (custom-headers, auth-secret, fastcgi-params-configmap, ...) also
+ * carries what translate found inside that object, as serve reports it: entries left out, users that cannot log in,
+ * a certificate that cannot be used. Those findings name the object and the annotation as their rule, so they are
+ * matched by both; the annotation is then `invalid`, as a settings key naming such an object is: part of what the
+ * user set does not apply.
+ */
+function withReferencedFindings(reports: AnnotationReport[], namespace: string, byObject: ReadonlyMap<string, Diagnostic[]>): AnnotationReport[] {
+  return reports.map((r) => {
+    const name = r.key.slice(r.key.indexOf('/') + 1);
+    const value = r.value.trim();
+    const slash = value.indexOf('/');
+    const target = slash < 0 ? { namespace, name: value } : { namespace: value.slice(0, slash), name: value.slice(slash + 1) };
+    if (target.name === '' || target.namespace === '') return r;
+    const found = ['ConfigMap', 'Secret'].flatMap((kind) => (byObject.get(objectRef(kind, target)) ?? []).filter((d) => name === d.rule || name.startsWith(`${d.rule}-`)));
+    if (found.length === 0) return r;
+    const inside = [...new Set(found.map((d) => `${d.object} ${d.field}: ${d.message}`))].join('; ');
+    return { ...r, status: r.status === 'unsupported' || r.status === 'unknown' ? r.status : 'invalid', note: r.note === '' ? inside : `${r.note}; ${inside}` };
+  });
 }
 
 /** Annotation values that are not strings (`ssl-redirect: false` unquoted): the API server refuses the Ingress (V1). */

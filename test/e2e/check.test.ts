@@ -1,7 +1,8 @@
 // `portico check` as a user runs it: the real bin/portico over a generated corpus of ingress-nginx manifests, from
 // files, from standard input (`kubectl get ingress -A -o yaml | portico check --manifests -`) and from the Kubernetes
 // API stand-in. Judged against what each annotation of the corpus was made to be (honoured, a typo, an invalid value,
-// unsupported), the documented JSON shape, the exit status, and standard output holding nothing but the report.
+// unsupported), the findings inside a ConfigMap an annotation names, the documented JSON shape, the exit status, and
+// standard output holding nothing but the report.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -166,6 +167,29 @@ describe('portico check --manifests', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ConfigMap ingress-nginx\/other \(--configmap\) is not among the objects read/);
     assert.deepEqual((JSON.parse(missing.stdout) as { configmap: unknown[] }).configmap, []);
+  });
+
+  test("an annotation naming a ConfigMap: what serve finds inside it is on the annotation's row; clean, exit 0; an entry left out, exit 1", async () => {
+    const named = join(dir, 'named');
+    await mkdir(named, { recursive: true });
+    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { namespace: 'shop', name: 'web', annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'headers' } }, spec: { ingressClassName: 'portico', rules: [{ host: 'web.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } };
+    const write = (data: Record<string, string>): Promise<void> =>
+      writeFile(join(named, 'all.yaml'), [ingress, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'shop', name: 'headers' }, data }, { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'shop', name: 'web' }, spec: { ports: [{ port: 80 }] } }].map((o) => stringify(o)).join('---\n'));
+    const row = async (): Promise<{ code: number | null; status: string; note: string }> => {
+      const run = await portico(['check', '--manifests', named, '--output', 'json']);
+      const r = JSON.parse(run.stdout) as Report;
+      const a = r.ingresses[0]!.annotations.find((x) => x.key === 'nginx.ingress.kubernetes.io/custom-headers')!;
+      return { code: run.code, status: a.status, note: a.note };
+    };
+    await write({ 'X-Team': 'shop' });
+    const clean = await row();
+    assert.notEqual(clean.status, 'invalid', clean.note);
+    assert.equal(clean.code, 0);
+    await write({ 'X-Team': 'shop', 'X Bad': 'v' });
+    const lossy = await row();
+    assert.equal(lossy.status, 'invalid');
+    assert.match(lossy.note, /ConfigMap shop\/headers data\[X Bad\]: .*left out/);
+    assert.equal(lossy.code, 1);
   });
 
   test('the table: a line per Ingress with served or not, a row per annotation, the summary last', async () => {

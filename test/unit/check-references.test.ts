@@ -159,3 +159,58 @@ void describe('check --kubeconfig: the objects the settings name, by name', () =
     assert.equal(losesSomething(r), true);
   });
 });
+
+void describe('check: the objects Ingress annotations name', () => {
+  const N = 'nginx.ingress.kubernetes.io/';
+  const opts = { ...OPTS, configMap: undefined };
+  const ingress = (annotations: Record<string, string>): Obj => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'web', namespace: 'shop', annotations },
+    spec: { rules: [{ host: 'web.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+  });
+  const inShop = (kind: 'ConfigMap' | 'Secret', name: string, data: Record<string, string>): Obj => ({ apiVersion: 'v1', kind, metadata: { namespace: 'shop', name }, data });
+  const rowOf = (s: Snapshot, name: string) => check(s, opts).ingresses[0]!.annotations.find((a) => a.key === `${N}${name}`)!;
+  /** What serve reports on `object`, as the row quotes it. */
+  const servedFindings = (s: Snapshot, object: string): string[] => translate(s, opts).diagnostics.filter((d) => d.object === object).map((d) => `${d.object} ${d.field}: ${d.message}`);
+  const USER = 'alice:$2y$05$sZxN/7orsnmwAOAldZMxKOtv41BlRO1K4FEdr4c6RpdmAvM5n5dRm';
+
+  test('custom-headers: an entry of the ConfigMap left out makes the row invalid, with the finding serve reports', () => {
+    const good = { ...emptySnapshot(), ingresses: [ingress({ [`${N}custom-headers`]: 'hdrs' })], configMaps: [inShop('ConfigMap', 'hdrs', { 'X-Ok': 'fine' })] };
+    assert.notEqual(rowOf(good, 'custom-headers').status, 'invalid');
+    assert.equal(losesSomething(check(good, opts)), false);
+    const bad = { ...good, configMaps: [inShop('ConfigMap', 'hdrs', { 'X Bad': 'v', 'X-Ok': 'fine' })] };
+    const row = rowOf(bad, 'custom-headers');
+    const served = servedFindings(bad, 'ConfigMap shop/hdrs');
+    assert.equal(served.length, 1);
+    assert.match(served[0]!, /data\[X Bad\]/);
+    assert.equal(row.status, 'invalid');
+    assert.ok(row.note.endsWith(served[0]!), row.note);
+    assert.equal(losesSomething(check(bad, opts)), true);
+  });
+
+  test('auth-secret: a line of the Secret that is no user makes that row invalid; auth-type keeps its own', () => {
+    const annotations = { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'users' };
+    const good = { ...emptySnapshot(), ingresses: [ingress(annotations)], secrets: [inShop('Secret', 'users', { auth: b64(`${USER}\n`) })] };
+    const before = rowOf(good, 'auth-secret');
+    const bad = { ...good, secrets: [inShop('Secret', 'users', { auth: b64(`${USER}\nno password here\n`) })] };
+    const served = servedFindings(bad, 'Secret shop/users');
+    assert.equal(served.length, 1);
+    const row = rowOf(bad, 'auth-secret');
+    assert.equal(row.status, 'invalid');
+    assert.equal(row.note, `${before.note}; ${served[0]}`);
+    assert.deepEqual(rowOf(bad, 'auth-type'), rowOf(good, 'auth-type'));
+  });
+
+  test("one ConfigMap named by two annotations: each row gets its own findings only; another namespace's of that name none", () => {
+    const s = {
+      ...emptySnapshot(),
+      ingresses: [ingress({ [`${N}custom-headers`]: 'hdrs', [`${N}auth-url`]: 'http://auth.shop.svc/check', [`${N}auth-proxy-set-headers`]: 'hdrs' })],
+      configMaps: [inShop('ConfigMap', 'hdrs', { 'X-Team': '$nosuchvar' }), { ...inShop('ConfigMap', 'hdrs', { 'X Bad': 'v' }), metadata: { namespace: 'other', name: 'hdrs' } }],
+    };
+    const served = translate(s, opts).diagnostics.filter((d) => d.object === 'ConfigMap shop/hdrs');
+    assert.deepEqual(served.map((d) => d.rule), ['auth-proxy-set-headers'], 'the value is good as a response header, not as a proxied one');
+    assert.notEqual(rowOf(s, 'custom-headers').status, 'invalid');
+    assert.equal(rowOf(s, 'auth-proxy-set-headers').status, 'invalid');
+  });
+});
