@@ -11,7 +11,7 @@
 import type { RuntimeState } from '../haproxy/runtime/plan.js';
 import { COUNTERS, serverUp } from './haproxy-stats.js';
 import type { CounterName, StatRow } from './haproxy-stats.js';
-import { escapeLabelValue } from './prometheus-text.js';
+import { escapeLabelValue, familyHeader } from './prometheus-text.js';
 import { SectionNames } from './section-names.js';
 import type { EndpointName, ServiceName } from './section-names.js';
 
@@ -223,7 +223,8 @@ function endpointLabels(e: EndpointName): string {
 }
 
 function errorsLine(n: number): string {
-  return `# HELP portico_haproxy_stats_errors_total Scrapes that could not read HAProxy's statistics (the Service and endpoint series then repeat the last values read).\n# TYPE portico_haproxy_stats_errors_total counter\nportico_haproxy_stats_errors_total ${n}\n`;
+  const name = 'portico_haproxy_stats_errors_total';
+  return `${familyHeader(name, 'counter', "Scrapes that could not read HAProxy's statistics (the Service and endpoint series then repeat the last values read).")}\n${name} ${n}\n`;
 }
 
 /** The series as text, a family at a time with a turn of the event loop between two (at 10,000 Services a family is
@@ -233,7 +234,7 @@ async function format(s: Snapshot): Promise<string> {
   const families: (() => void)[] = [];
   const family = (name: string, type: 'gauge' | 'counter', help: string, lines: () => void): void => {
     families.push(() => {
-      out.push(`\n# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
+      out.push(`\n${familyHeader(name, type, help)}\n`);
       lines();
     });
   };

@@ -7,7 +7,7 @@
 // (HAProxy's own 404 or 400) is counted in no series, as ingress-nginx skips hosts no Ingress defines.
 import type { RequestRecord } from '../accesslog/index.js';
 import type { RouteLookup } from '../explain/lookup.js';
-import { escapeLabelValue } from './prometheus-text.js';
+import { escapeLabelValue, familyHeader } from './prometheus-text.js';
 
 /** prometheus.DefBuckets, LinearBuckets(10, 10, 10), ExponentialBuckets(10, 10, 7): ingress-nginx's defaults. */
 const TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -131,12 +131,12 @@ export class TrafficMetrics {
     const out: string[] = [];
     const all = [...this.series.values()];
     const counter = (name: string, help: string, nginx: boolean): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+      out.push(familyHeader(name, 'counter', help));
       for (const s of all) out.push(`${name}{${nginx ? s.nginxText : s.text}} ${s.requests}`);
     };
     const histogram = (i: number, name: string, help: string, nginx: boolean): void => {
       const h = HISTOGRAMS[i]!;
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+      out.push(familyHeader(name, 'histogram', help));
       for (const s of all) {
         const labels = nginx ? s.nginxText : s.text;
         let cumulative = 0;
