@@ -40,6 +40,7 @@ import { compressionLines } from './compression.js';
 import { requestIdLines } from './request-headers.js';
 import { accessLogFrontendLines, accessLogGlobalLines, accessLogRequestIdRules, accessLogRingSection } from './access-log.js';
 import { QUIET_ROUTE_FLAG } from '../../accesslog/wire.js';
+import { balancesOnHash, serverIds } from './server-ids.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
@@ -644,9 +645,11 @@ export function backendTlsFilesOf(model: RoutingModel): BackendTlsFile[] {
 const KEY_AND_CERT_PEM = /^(-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]{1,40}-----\n)+$/;
 
 /** Arguments of a `server` line, the same in the configuration and in a runtime `add server`: the backend's policy
- * must reach both, or a server added at runtime would speak another protocol than its section's others. */
-export function serverArgs(s: Server, policy?: BackendPolicy, dir?: string): string {
-  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${serverOptions(policy, dir)}`;
+ * must reach both, or a server added at runtime would speak another protocol than its section's others. `id`: its
+ * place on a consistent hash's ring (server-ids.ts). */
+export function serverArgs(s: Server, policy?: BackendPolicy, dir?: string, id?: number): string {
+  const idWords = id === undefined ? '' : ` id ${assertIntAtMost(assertInt(id, 'server id', 1), 0x7fffffff, 'server id')}`;
+  return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${idWords}${serverOptions(policy, dir)}`;
 }
 
 /**
@@ -890,7 +893,9 @@ function sectionText(name: string, b: Backend | undefined, resolvers: boolean, d
     const dns = resolvers ? ` resolvers ${RESOLVERS} resolve-prefer ipv4` : '';
     lines.push(`  server ${assertToken('external', '')} ${host}:${assertPort(b.externalName.port)}${serverOptions(b.policy, dir)}${dns} init-addr last,libc,none`);
   }
-  for (const s of b ? dialledServers(b) : []) lines.push(`  server ${serverArgs(s, b?.policy, dir)}`);
+  const servers = b ? dialledServers(b) : [];
+  const ids = balancesOnHash(b?.policy) ? serverIds(servers) : undefined;
+  for (const s of servers) lines.push(`  server ${serverArgs(s, b?.policy, dir, ids?.get(s.name))}`);
   return lines.join('\n');
 }
 

@@ -31,7 +31,7 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
           expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
           break;
         }
-        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy, o.dir)}`), /^New server registered\.$/, `add server ${id}`);
+        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy, o.dir, o.id)}`), /^New server registered\.$/, `add server ${id}`);
         expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
         break;
       }

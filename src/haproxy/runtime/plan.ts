@@ -10,6 +10,7 @@ import { CRT_LIST, DEFAULT_CERT, backendEntries, backendTlsFilesOf, FEATURE_MAPS
 import type { BackendTlsFile, MapEntry, MapName, SectionOf } from '../render/render.js';
 import { sameConfigurationText } from '../render/global-settings.js';
 import { blockEntries } from '../render/global-access.js';
+import { balancesOnHash, serverId } from '../render/server-ids.js';
 
 /** What the running configuration was rendered with: fixed until the next reload. */
 export interface Layout {
@@ -35,7 +36,16 @@ export interface RuntimeState {
 
 export type Op =
   /** `policy`: the backend's, whose server options the new server must carry as its section's others do. */
-  | { op: 'add-server'; section: string; server: Server; policy?: BackendPolicy; /** the files directory (a TLS policy's CA and certificate) */ dir?: string }
+  | {
+      op: 'add-server';
+      section: string;
+      server: Server;
+      policy?: BackendPolicy;
+      /** the files directory (a TLS policy's CA and certificate) */
+      dir?: string;
+      /** its place on the section's consistent hash (render/server-ids.ts) */
+      id?: number;
+    }
   | { op: 'del-server'; section: string; server: string }
   | { op: 'map-add' | 'map-set'; file: string; key: string; value: string }
   | { op: 'map-del'; file: string; key: string }
@@ -134,7 +144,8 @@ export function plan(state: RuntimeState, next: RoutingModel, generatedDefaultCe
     const now = dialledServers(after);
     const keep = new Set(now.map((s) => s.name));
     const had = new Set(old.map((s) => s.name));
-    for (const s of now) if (!had.has(s.name)) serverAdds.push(after.policy ? { op: 'add-server', section, server: s, policy: after.policy, dir: layout.filesDir } : { op: 'add-server', section, server: s });
+    const hashed = balancesOnHash(after.policy);
+    for (const s of now) if (!had.has(s.name)) serverAdds.push({ op: 'add-server', section, server: s, ...(after.policy ? { policy: after.policy, dir: layout.filesDir } : {}), ...(hashed ? { id: serverId(s.name) } : {}) });
     for (const s of old) if (!keep.has(s.name)) serverDels.push({ op: 'del-server', section, server: s.name });
   }
 
