@@ -3,8 +3,8 @@
 // a client on one of several pods; without it requests are balanced; a garbage key still picks a pod of the Service;
 // pods added and removed at runtime need no reload, and a consistent hash moves only the clients of the pods that
 // came or went (ingress-nginx's balanced mode: the cookie is kept), and after pods left and came back one after
-// another every listed pod still gets new clients; another Ingress without affinity on the same Service neither
-// reads nor sets the cookie.
+// another every listed pod still gets new clients, and a reload then moves no client; another Ingress without
+// affinity on the same Service neither reads nor sets the cookie.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -207,5 +207,22 @@ describe('pods scaling at runtime, without a reload', () => {
     }
     assert.deepEqual([...seen.keys()].sort(), ['p1', 'p2', 'p3', 'p4'], JSON.stringify(Object.fromEntries(seen)));
     assert.equal(await reloadCount(portico.adminPort), reloads);
+  });
+
+  test('a reload after pods came and went keeps every client on its pod (a pod keeps its places on the ring)', async () => {
+    // A pod that left and came back is a server `add server` brought; the reload writes it into the configuration.
+    await writeManifest(dir, 'app.yaml', app(IPS.slice(0, 3)));
+    await waitFor(async () => (await Promise.all([get(), get(), get(), get(), get(), get()])).every((r) => r.pod !== 'p4'), { timeoutMs: 5000, message: 'p4 still served after it left' });
+    await writeManifest(dir, 'app.yaml', app(IPS));
+    await waitFor(async () => (await Promise.all(Array.from({ length: 20 }, () => get()))).some((r) => r.pod === 'p4'), { timeoutMs: 5000, message: 'p4 never came back' });
+    const clients = [];
+    for (let c = 0; c < 40; c++) clients.push(await newClient());
+    const reloads = await reloadCount(portico.adminPort);
+    // A backend with a balance policy of its own is written by a reload.
+    await writeManifest(dir, 'hashed.yaml', ingress({ name: 'hashed', annotations: { [`${P}upstream-hash-by`]: '$request_uri' }, rules: [{ host: 'hashed.test', paths: [{ path: '/', pathType: 'Prefix', service: 'sticky', port: 80 }] }] }));
+    await waitFor(async () => (await reloadCount(portico.adminPort)) > reloads, { timeoutMs: 15_000, message: 'no reload' });
+    const moved = [];
+    for (const c of clients) if ((await get(c.cookie)).pod !== c.pod) moved.push(c.pod);
+    assert.deepEqual(moved, []);
   });
 });
