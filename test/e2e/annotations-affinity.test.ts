@@ -171,10 +171,10 @@ describe('pods scaling at runtime, without a reload', () => {
 
     const gone = clients[0]!.pod === 'p4' ? 'p1' : clients[0]!.pod;
     await writeManifest(dir, 'app.yaml', app(IPS.filter((ip) => ip !== IPS[Number(gone.slice(1)) - 1])));
-    await waitFor(async () => {
-      for (let i = 0; i < 10; i++) if ((await get()).pod === gone) return false;
-      return true;
-    }, { timeoutMs: 5000, message: 'the removed pod still served' });
+    // A client the removed pod served, by its cookie: it moves exactly when the removal is live.
+    const pinned = clients.find((c) => c.pod === gone);
+    assert.ok(pinned, `no client on ${gone}`);
+    await waitFor(async () => (await get(pinned.cookie)).pod !== gone, { timeoutMs: 5000, message: 'the removed pod still served' });
     for (const c of clients) {
       const first = await get(c.cookie);
       assert.notEqual(first.pod, gone);

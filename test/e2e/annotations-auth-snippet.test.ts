@@ -80,7 +80,7 @@ before(async () => {
   });
   await writeManifest(dir, 'apps.yaml', await singlePodApp(pods, 'as-app', '127.0.227.1'));
   await writeManifest(dir, 'routes.yaml', routes());
-  portico = await startPortico({ manifests: dir, args: ['--reload-interval', '0'] });
+  portico = await startPortico({ manifests: dir, args: ['--reload-interval', '0', '--threads', '2'] });
   await portico.waitReady();
 });
 
@@ -154,7 +154,7 @@ describe('auth-keepalive, -requests, -timeout, -share-vars', () => {
     const opened = connections;
     for (const host of ['keep.test', 'badkeep.test', 'keep.test', 'badkeep.test', 'keep.test', 'badkeep.test']) assert.equal((await get(host)).status, 200, host);
     assert.equal(seen.length - requests, 6);
-    // One idle connection per HAProxy thread at most (2 here): reused across routes, whatever auth-keepalive says.
+    // One idle connection per HAProxy thread at most (--threads 2): reused across routes, whatever auth-keepalive says.
     assert.ok(connections - opened <= 2, `${connections - opened} connections for 6 auth requests`);
     assert.ok(new Set(seen.slice(-6).map((s) => s.socket)).size <= 2);
   });

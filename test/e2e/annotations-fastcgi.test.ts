@@ -175,11 +175,10 @@ describe('backend-protocol FCGI', () => {
         // A server added without `proto fcgi` would speak HTTP to the responder, which answers no such request.
         assert.equal(got.params.SCRIPT_NAME, '/dir/index.php');
         seen.add(got.pod);
-        return seen.has('php-2');
+        return seen.has('php-1') && seen.has('php-2');
       },
-      { timeoutMs: 5000, message: () => `the second pod never answered: ${[...seen].join(', ')}` },
+      { timeoutMs: 5000, message: () => `both pods never answered: ${[...seen].join(', ')}` },
     );
-    assert.ok(seen.has('php-1'));
     await writeManifest(dir, 'apps.yaml', apps([PHP[1]!]));
     await waitFor(
       async () => {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, oneAppDir, service, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, oneAppDir, requestsArrived, service, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -125,8 +125,9 @@ describe('graceful shutdown', () => {
   test('SIGTERM lets an in-flight request finish, then Portico exits 0 and HAProxy is gone', async () => {
     const p = await startPortico({ manifests: [await demoDir()], args: ['--shutdown-grace-period', '10'] });
     await p.waitReady();
+    const arrived = requestsArrived(pods);
     const inFlight = httpGet(p.httpPort, { host: 'slow.test', path: '/slow?ms=1500' });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => Promise.resolve(requestsArrived(pods) > arrived), { timeoutMs: 3000, message: 'the request never reached the pod' });
     const exit = p.stop('SIGTERM');
     const r = await inFlight;
     assert.equal(r.status, 200, 'the request in flight completed');

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { httpGet, manifestDir, oneAppDir, startPortico, stopEverything, waitFor } from './harness/index.js';
+import { httpGet, manifestDir, oneAppDir, requestsArrived, startPortico, stopEverything, waitFor } from './harness/index.js';
 import type { Echo, Portico } from './harness/index.js';
 
 const pods: Echo[] = [];
@@ -79,8 +79,9 @@ describe('/readyz during the shutdown grace period', () => {
   test('is 503 from SIGTERM on, while the in-flight request finishes', async () => {
     const p = await startPortico({ manifests: [await appDir()], args: ['--shutdown-grace-period', '20'] });
     await p.waitReady();
+    const arrived = requestsArrived(pods);
     const inFlight = httpGet(p.httpPort, { host: 'app.test', path: '/slow?ms=2500' });
-    await new Promise((r) => setTimeout(r, 300)); // the request reaches the backend
+    await waitFor(() => Promise.resolve(requestsArrived(pods) > arrived), { timeoutMs: 3000, message: 'the request never reached the pod' });
     const exit = p.stop('SIGTERM');
     const body = await waitForReadyz(p, 503, 3000);
     assert.match(body, /shutting down/);

@@ -21,6 +21,11 @@ export interface Echo {
 }
 
 /** What an echo pod answers, as JSON. */
+/** The requests that reached any of `pods` so far (counted on arrival): to wait until one in flight is there. */
+export function requestsArrived(pods: readonly Echo[]): number {
+  return pods.reduce((n, pod) => n + pod.requests, 0);
+}
+
 export interface EchoReply {
   pod: string;
   ip: string;
