@@ -31,8 +31,8 @@ Try, from another terminal:
   curl -kv --resolve secure.example.com:8443:127.0.0.1 https://secure.example.com:8443/  # its own certificate
   curl -i http://127.0.0.1:8080/                                     # 404 from Portico
   node bin/portico explain --manifests examples http://shop.example.com/api/items   # which route, and why
-Open http://127.0.0.1:10254/ for the dashboard (routes, endpoints, rates, explain); one line per request is logged.
+Open http://127.0.0.1:10254/ for the dashboard (routes, endpoints, rates, explain); one line per request is logged (as text: --access-log json for JSON).
 Edit examples/demo.yaml while it runs: changes are live within a second. Ctrl-C stops.
 
 HINT
-node bin/portico serve --manifests examples --manifests "$tls_dir/secret.yaml" --log-format text "$@"
+node bin/portico serve --manifests examples --manifests "$tls_dir/secret.yaml" --log-format text --access-log text "$@"
