@@ -372,8 +372,9 @@ export class HaproxySupervisor {
   /**
    * The master tells the old workers to stop accepting (SIGUSR1) once the new one is ready, and each acts on it in its
    * own event loop: until then the old and the new worker accept on the same sockets, and a connection opened after
-   * the reload was reported done could still meet the old configuration (seen on a loaded CI machine). An old worker
-   * that says `Stopping: 1`, or is gone, accepts no more. Bounded: past the deadline the reload stands as it is.
+   * the reload was reported done could still meet the old configuration (the likely cause of one CI failure on a
+   * loaded machine). An old worker that says `Stopping: 1`, or is gone, accepts no more. Bounded: past the deadline
+   * the reload stands as it is.
    */
   private async untilOldWorkersStopAccepting(info: ProcInfo, deadline: number): Promise<void> {
     let accepting = info.workers.filter((w) => w.old).map((w) => w.pid);
