@@ -124,27 +124,40 @@ function ingressReport(raw: Obj, summaries: ReadonlyMap<string, { owned: boolean
     name,
     served,
     reason,
-    annotations: [...withReferencedFindings(annotationReports(stringMap(meta.annotations), key), namespace, byObject), ...nonStrings(meta.annotations)].sort((a, b) => cmp(a.key, b.key)),
+    annotations: [...withReferencedFindings(annotationReports(stringMap(meta.annotations), key), namespace, served, byObject), ...nonStrings(meta.annotations)].sort((a, b) => cmp(a.key, b.key)),
     diagnostics: diagnostics.map((d) => ({ field: d.field, rule: d.rule, message: d.message })),
     errors: served ? diagnostics.filter((d) => d.level === 'error').length : 0,
   };
 }
 
+/** The annotations that name a ConfigMap or Secret, and the rule serve's findings inside that object carry. */
+const REFERENCING: ReadonlyMap<string, { kind: 'ConfigMap' | 'Secret'; rule: string }> = new Map([
+  ['custom-headers', { kind: 'ConfigMap', rule: 'custom-headers' }],
+  ['auth-proxy-set-headers', { kind: 'ConfigMap', rule: 'auth-proxy-set-headers' }],
+  ['fastcgi-params-configmap', { kind: 'ConfigMap', rule: 'fastcgi-params' }],
+  ['auth-secret', { kind: 'Secret', rule: 'auth-secret' }],
+  ['auth-tls-secret', { kind: 'Secret', rule: 'auth-tls-secret' }],
+  ['proxy-ssl-secret', { kind: 'Secret', rule: 'proxy-ssl-secret' }],
+]);
+
 /**
- * An annotation that names a ConfigMap or Secret (custom-headers, auth-secret, fastcgi-params-configmap, ...) also
- * carries what translate found inside that object, as serve reports it: entries left out, users that cannot log in,
- * a certificate that cannot be used. Those findings name the object and the annotation as their rule, so they are
- * matched by both; the annotation is then `invalid`, as a settings key naming such an object is: part of what the
- * user set does not apply.
+ * An annotation that names a ConfigMap or Secret also carries what translate found inside that object, as serve
+ * reports it: entries left out, users that cannot log in, a certificate that cannot be used. Those findings name the
+ * object and the annotation's rule; the row is then `invalid`, as a settings key naming such an object is: part of
+ * what the user set does not apply. Only on a served Ingress, and not on a row already `ignored` (a portico.dev/ twin
+ * wins, or the value is empty). Findings belong to the object, not to the Ingress that had it read: two Ingresses
+ * reading one Secret differently (another auth-type) each get both's findings.
  */
-function withReferencedFindings(reports: AnnotationReport[], namespace: string, byObject: ReadonlyMap<string, Diagnostic[]>): AnnotationReport[] {
+function withReferencedFindings(reports: AnnotationReport[], namespace: string, served: boolean, byObject: ReadonlyMap<string, Diagnostic[]>): AnnotationReport[] {
+  if (!served) return reports;
   return reports.map((r) => {
-    const name = r.key.slice(r.key.indexOf('/') + 1);
+    const ref = REFERENCING.get(r.key.slice(r.key.indexOf('/') + 1));
+    if (!ref || r.status === 'ignored') return r;
     const value = r.value.trim();
     const slash = value.indexOf('/');
     const target = slash < 0 ? { namespace, name: value } : { namespace: value.slice(0, slash), name: value.slice(slash + 1) };
     if (target.name === '' || target.namespace === '') return r;
-    const found = ['ConfigMap', 'Secret'].flatMap((kind) => (byObject.get(objectRef(kind, target)) ?? []).filter((d) => name === d.rule || name.startsWith(`${d.rule}-`)));
+    const found = (byObject.get(objectRef(ref.kind, target)) ?? []).filter((d) => d.rule === ref.rule);
     if (found.length === 0) return r;
     const inside = [...new Set(found.map((d) => `${d.object} ${d.field}: ${d.message}`))].join('; ');
     return { ...r, status: r.status === 'unsupported' || r.status === 'unknown' ? r.status : 'invalid', note: r.note === '' ? inside : `${r.note}; ${inside}` };

@@ -202,6 +202,21 @@ void describe('check: the objects Ingress annotations name', () => {
     assert.deepEqual(rowOf(bad, 'auth-type'), rowOf(good, 'auth-type'));
   });
 
+  test("a row overridden by its portico.dev/ twin stays ignored; an Ingress of another class gets none of the findings", () => {
+    const cm = inShop('ConfigMap', 'hdrs', { 'X Bad': 'v' });
+    const twin = { ...emptySnapshot(), ingresses: [ingress({ [`${N}custom-headers`]: 'hdrs', 'portico.dev/custom-headers': 'hdrs' })], configMaps: [cm] };
+    const rows = check(twin, opts).ingresses[0]!.annotations;
+    assert.equal(rows.find((a) => a.key === `${N}custom-headers`)!.status, 'ignored');
+    assert.equal(rows.find((a) => a.key === 'portico.dev/custom-headers')!.status, 'invalid', 'the finding is on the row that applies');
+    const served = ingress({ [`${N}custom-headers`]: 'hdrs' });
+    const other = { ...ingress({ [`${N}custom-headers`]: 'hdrs' }), metadata: { name: 'other', namespace: 'shop', annotations: { [`${N}custom-headers`]: 'hdrs' } }, spec: { ingressClassName: 'nginx', rules: [] } };
+    const r = check({ ...emptySnapshot(), ingresses: [served, other], configMaps: [cm] }, opts);
+    const row = (name: string) => r.ingresses.find((i) => i.name === name)!.annotations.find((a) => a.key === `${N}custom-headers`)!;
+    assert.equal(row('web').status, 'invalid');
+    assert.equal(r.ingresses.find((i) => i.name === 'other')!.served, false);
+    assert.notEqual(row('other').status, 'invalid');
+  });
+
   test("one ConfigMap named by two annotations: each row gets its own findings only; another namespace's of that name none", () => {
     const s = {
       ...emptySnapshot(),

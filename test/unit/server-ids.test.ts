@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Server } from '../../src/model/types.js';
-import { balancesOnHash, serverId, serverIds } from '../../src/haproxy/render/server-ids.js';
+import { balancesOnHash, MAX_SERVER_ID, serverId, serverIds } from '../../src/haproxy/render/server-ids.js';
 import { renderConfig } from '../../src/haproxy/render/render.js';
 import type { Op } from '../../src/haproxy/runtime/plan.js';
 import { OPTIONS } from './render-model.js';
@@ -13,14 +13,14 @@ import { annotatedIngress as ing, model, ops, reloadedWith, svc } from './plan-f
 
 const server = (name: string): Server => ({ name, address: '10.0.0.1', port: 80, ready: true });
 /** Two names of the shape endpoints.ts makes whose hashes are equal (found by search over 10.0.x.y addresses). */
-const CLASH = ['ep_10_0_110_148_8080', 'ep_10_0_183_231_8080'] as const;
+const CLASH = ['ep_10_0_1_141_8080', 'ep_10_0_2_255_8080'] as const;
 
 void describe('server ids', () => {
-  test('each in 1 .. 2^31 - 1, and the same for the same name', () => {
+  test('each in 1 .. 2^20 - 1, and the same for the same name', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 80 }), (name) => {
         const id = serverId(name);
-        return Number.isInteger(id) && id >= 1 && id <= 0x7fffffff && id === serverId(name);
+        return Number.isInteger(id) && id >= 1 && id <= MAX_SERVER_ID && MAX_SERVER_ID === 2 ** 20 - 1 && id === serverId(name);
       }),
     );
   });
@@ -33,13 +33,17 @@ void describe('server ids', () => {
     assert.equal(ids.get('ep_10_0_0_1_80'), serverId('ep_10_0_0_1_80'));
   });
 
-  test('unique within a section, whatever the names', () => {
+  test("distinct points on HAProxy's ring within a section, whatever the names (lb_chash.c: hash(id * 4096 + n), 32 bits)", () => {
+    const points = (id: number): number[] => Array.from({ length: 16 }, (_, n) => (Math.imul(id, 4096) + n) >>> 0);
     fc.assert(
       fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 50 }), (names) => {
-        const ids = serverIds(names.map(server));
-        return new Set(ids.values()).size === names.length;
+        const ids = [...serverIds(names.map(server)).values()];
+        return new Set(ids.flatMap(points)).size === names.length * 16;
       }),
     );
+    // Also for a section as large as a Service gets: 3,000 endpoints.
+    const big = [...serverIds(Array.from({ length: 3000 }, (_, i) => server(`ep_10_${i >> 16}_${(i >> 8) & 255}_${i & 255}_8080`))).values()];
+    assert.equal(new Set(big.flatMap(points)).size, 3000 * 16);
   });
 
   test('only sections that balance on a hash', () => {

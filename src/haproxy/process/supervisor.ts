@@ -358,7 +358,7 @@ export class HaproxySupervisor {
         if (!now) continue;
         if (now.failedReloads > before.failedReloads) throw new HaproxyError('HAProxy rejected the new configuration', this.recentOutput.join('\n'));
         if (now.masterReloads > before.masterReloads && now.workers.some((w) => w.reloads === 0)) {
-          await this.untilOldWorkersStopAccepting(now, Math.min(deadline, Date.now() + OLD_WORKER_STOP_WAIT_MS));
+          await this.untilOldWorkersStopAccepting(now, Math.min(deadline, Date.now() + OLD_WORKER_STOP_WAIT_MS), proc);
           await this.o.onNewWorker?.().catch(() => undefined);
           return;
         }
@@ -376,11 +376,15 @@ export class HaproxySupervisor {
    * loaded machine). An old worker that says `Stopping: 1`, or is gone, accepts no more. Bounded: past the deadline
    * the reload stands as it is.
    */
-  private async untilOldWorkersStopAccepting(info: ProcInfo, deadline: number): Promise<void> {
+  private async untilOldWorkersStopAccepting(info: ProcInfo, deadline: number, master: ChildProcess): Promise<void> {
     let accepting = info.workers.filter((w) => w.old).map((w) => w.pid);
     while (accepting.length > 0 && Date.now() < deadline) {
+      // The master died after the new worker started: its workers follow it (they watch the master), and the restart
+      // reads the configuration this reload installed. Nothing is left to wait for.
+      if (this.proc !== master || master.exitCode !== null || master.signalCode !== null) return;
       // An unanswered question counts as still accepting; a worker gone answers nothing of the kind.
-      const answers = await Promise.all(accepting.map((pid) => cliCommand(this.o.masterSocket, `@!${pid} show info`, 1000).catch(() => 'Stopping: 0')));
+      const timeoutMs = Math.max(1, Math.min(1000, deadline - Date.now()));
+      const answers = await Promise.all(accepting.map((pid) => cliCommand(this.o.masterSocket, `@!${pid} show info`, timeoutMs).catch(() => 'Stopping: 0')));
       accepting = accepting.filter((_, i) => /^Stopping: 0$/m.test(answers[i]!));
       if (accepting.length > 0) await sleep(5);
     }

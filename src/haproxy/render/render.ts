@@ -40,7 +40,7 @@ import { compressionLines } from './compression.js';
 import { requestIdLines } from './request-headers.js';
 import { accessLogFrontendLines, accessLogGlobalLines, accessLogRequestIdRules, accessLogRingSection } from './access-log.js';
 import { QUIET_ROUTE_FLAG } from '../../accesslog/wire.js';
-import { balancesOnHash, serverIds } from './server-ids.js';
+import { balancesOnHash, MAX_SERVER_ID, serverIds } from './server-ids.js';
 import type { StatusCodes } from './global-settings.js';
 import { clientAddressFiles, clientAddressOf, clientAddressRules, listenerRules, notOffloaded } from './client-address.js';
 import { BLOCK_MAPS, blockEntries, blockFeatures, blockRules } from './global-access.js';
@@ -648,7 +648,7 @@ const KEY_AND_CERT_PEM = /^(-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]+-----
  * must reach both, or a server added at runtime would speak another protocol than its section's others. `id`: its
  * place on a consistent hash's ring (server-ids.ts). */
 export function serverArgs(s: Server, policy?: BackendPolicy, dir?: string, id?: number): string {
-  const idWords = id === undefined ? '' : ` id ${assertIntAtMost(assertInt(id, 'server id', 1), 0x7fffffff, 'server id')}`;
+  const idWords = id === undefined ? '' : ` id ${assertIntAtMost(assertInt(id, 'server id', 1), MAX_SERVER_ID, 'server id')}`;
   return `${assertToken(s.name, 'server name')} ${assertAddress(s.address)}:${assertPort(s.port)}${idWords}${serverOptions(policy, dir)}`;
 }
 

@@ -8,22 +8,26 @@
 // across reloads and the same whether the configuration or `add server` brings the server.
 import type { BackendPolicy, Server } from '../../model/types.js';
 
-/** HAProxy takes an id from 1 to 2^31 - 1. */
-const ID_SPACE = 0x7fffffff;
+/**
+ * The largest id handed out. HAProxy takes up to 2^31 - 1, but places server `id`'s points on the ring at
+ * `hash(id * 4096 + n)` in 32-bit arithmetic (lb_chash.c), so only `id mod 2^20` tells two servers apart: ids
+ * that differ by a multiple of 2^20 would share every point. Below 2^20, distinct ids are distinct points.
+ */
+export const MAX_SERVER_ID = 0xfffff;
 
 /** Whether a section with this policy balances on a consistent hash (render.ts sectionText and balanceLines). */
 export function balancesOnHash(policy: BackendPolicy | undefined): boolean {
   return policy?.affinity === true || policy?.balance?.algorithm === 'hash';
 }
 
-/** FNV-1a over the name's bytes (server names are ASCII tokens), folded into HAProxy's id range. */
+/** FNV-1a over the name's bytes (server names are ASCII tokens), folded into 1 .. MAX_SERVER_ID. */
 export function serverId(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return (h % ID_SPACE) + 1;
+  return (h % MAX_SERVER_ID) + 1;
 }
 
 /**
@@ -37,7 +41,7 @@ export function serverIds(servers: readonly Server[]): Map<string, number> {
   const used = new Set<number>();
   for (const name of servers.map((s) => s.name).sort()) {
     let id = serverId(name);
-    while (used.has(id)) id = (id % ID_SPACE) + 1;
+    while (used.has(id)) id = (id % MAX_SERVER_ID) + 1;
     used.add(id);
     ids.set(name, id);
   }

@@ -13,19 +13,19 @@ export interface Echo {
   port: number;
   /** `http://ip:port`, for talking to the pod directly. */
   url: string;
-  /** Plain HTTP requests answered so far (WebSocket upgrades are not counted). */
+  /** Plain HTTP requests received so far, counted on arrival (WebSocket upgrades are not counted). */
   readonly requests: number;
   close(): Promise<void>;
   /** What a pod does on SIGTERM: stop accepting, let the requests in flight finish, then close every connection. */
   shutdown(): Promise<void>;
 }
 
-/** What an echo pod answers, as JSON. */
 /** The requests that reached any of `pods` so far (counted on arrival): to wait until one in flight is there. */
 export function requestsArrived(pods: readonly Echo[]): number {
   return pods.reduce((n, pod) => n + pod.requests, 0);
 }
 
+/** What an echo pod answers, as JSON. */
 export interface EchoReply {
   pod: string;
   ip: string;
