@@ -39,7 +39,6 @@ export function runtimeOpKind(op: Op['op']): RuntimeOpKind {
     case 'sni-del':
       return 'certificate';
     case 'ca-new':
-    case 'ca-set':
     case 'ca-del':
       return 'ca';
     case 'backend-tls-new':

@@ -3,13 +3,14 @@
 // error"), the headers a backend sees with a valid one (ssl-client-verify, -subject-dn, -issuer-dn, the escaped PEM),
 // optional and optional_no_ca, match-cn, the error-page redirect, a CA Secret that is missing or in another namespace
 // (403 for the host), SNI and Host disagreeing (421), spoofed ssl-client-* headers removed, another host on the same
-// port whose handshake asks for no certificate, a rotated CA and a new client-auth host live without a reload.
+// port whose handshake asks for no certificate, a rotated CA and a new client-auth host live without a reload, and
+// CA, site certificate and CA again rotated in a row, each served at once (HAProxy issue #3165).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
-import { docs, httpsGet, ingress, makeCa, makeCert, makeClientCert, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
+import { docs, httpGet, httpsGet, ingress, makeCa, makeCert, makeClientCert, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { CaPair, Echo, Portico } from './harness/index.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
@@ -180,5 +181,24 @@ describe('client certificates (auth-tls-*)', () => {
     await waitFor(async () => (await get('new.test', rotated)).status === 200, { timeoutMs: 10_000, message: 'the new host was not served' });
     assert.equal((await get('new.test')).status, 400);
     assert.equal(await reloadCount(portico.adminPort), reloads, 'no reload');
+  });
+
+  test('the CA rotated, then the site certificate, then the CA again: each served at once, HAProxy never restarts', async () => {
+    // HAProxy 2.6 with a CA file changed in place (issue #3165): the certificate update after it was never served,
+    // and the next CA change crashed the worker. Portico names CA files by content and swaps the lines instead.
+    const reloads = await reloadCount(portico.adminPort);
+    const restarts = (await httpGet(portico.adminPort, { path: '/metrics' })).body.match(/^portico_haproxy_restarts_total (\d+)$/m)?.[1];
+    await writeManifest(dir, 'rot-ca.yaml', caSecret('rot', ca2));
+    await waitFor(async () => (await get('rot.test', foreign)).status === 200, { timeoutMs: 10_000, message: 'the second CA was not used' });
+    const renewed = makeCert({ cn: 'site-renewed', dnsNames: HOSTS, keyFormat: 'pkcs8' });
+    await writeManifest(dir, 'routes.yaml', routes(route('new', 'new.test', { 'auth-tls-secret': 'rot' })).replace(tlsSecretYaml('default', 'site', site), tlsSecretYaml('default', 'site', renewed)));
+    const served = async (): Promise<string> => (await get('rot.test', foreign)).cert.subject;
+    await waitFor(async () => (await served()) === 'CN=site-renewed', { timeoutMs: 10_000, message: 'the renewed site certificate was never served' });
+    await writeManifest(dir, 'rot-ca.yaml', caSecret('rot', ca3));
+    await waitFor(async () => (await get('rot.test', rotated)).status === 200, { timeoutMs: 10_000, message: 'the CA rotated again was not used' });
+    assert.equal((await get('rot.test', foreign)).status, 400, 'the CA before it is no longer trusted');
+    assert.equal(await served(), 'CN=site-renewed');
+    assert.equal(await reloadCount(portico.adminPort), reloads, 'no reload');
+    assert.equal((await httpGet(portico.adminPort, { path: '/metrics' })).body.match(/^portico_haproxy_restarts_total (\d+)$/m)?.[1], restarts, 'HAProxy never died');
   });
 });

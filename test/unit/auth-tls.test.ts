@@ -62,11 +62,12 @@ describe('a host\'s client authentication', () => {
 });
 
 describe('crt-list lines', () => {
-  const ca = { id: 'default_ca', secret: 'default/ca', pem: caPem, sha256: '0' };
-  test('a host with client authentication names its CA (and CRL) with verify optional; others nothing', () => {
-    assert.equal(crtListEntry('/s', { host: 'a.test', certificate: 'default_site', clientAuth: { ca: 'default_ca', depth: 1 } }, new Map([['default_ca', ca]])), '/s/certs/default_site.pem [ca-file /s/certs/ca.default_ca.pem verify optional] a.test');
-    assert.equal(crtListEntry('/s', { host: 'a.test', certificate: 'default', clientAuth: { ca: 'default_ca', depth: 1 } }, new Map([['default_ca', { ...ca, crl: 'x' }]])), '/s/certs/default.pem [ca-file /s/certs/ca.default_ca.pem verify optional crl-file /s/certs/crl.default_ca.pem] a.test');
+  const ca = { id: 'default_ca', secret: 'default/ca', pem: caPem, sha256: `0123456789abcdef${'0'.repeat(48)}` };
+  test('a host with client authentication names its CA (and CRL), by content, with verify optional; others nothing', () => {
+    assert.equal(crtListEntry('/s', { host: 'a.test', certificate: 'default_site', clientAuth: { ca: 'default_ca', depth: 1 } }, new Map([['default_ca', ca]])), '/s/certs/default_site.pem [ca-file /s/certs/ca.default_ca.0123456789abcdef.pem verify optional] a.test');
+    assert.equal(crtListEntry('/s', { host: 'a.test', certificate: 'default', clientAuth: { ca: 'default_ca', depth: 1 } }, new Map([['default_ca', { ...ca, crl: 'x' }]])), '/s/certs/default.pem [ca-file /s/certs/ca.default_ca.0123456789abcdef.pem verify optional crl-file /s/certs/crl.default_ca.0123456789abcdef.pem] a.test');
     assert.equal(crtListEntry('/s', { host: 'b.test', certificate: 'default_site' }, new Map()), '/s/certs/default_site.pem b.test');
+    assert.throws(() => crtListEntry('/s', { host: 'a.test', certificate: 'default_site', clientAuth: { ca: 'default_ca', depth: 1 } }, new Map([['default_ca', { ...ca, sha256: '../x' }]])), /render: refusing CA hash/);
   });
   test('a line naming a CA no host has is refused (render fails closed)', () => {
     assert.throws(() => crtListEntry('/s', { host: 'a.test', certificate: 'default_site', clientAuth: { ca: 'nope', depth: 1 } }, new Map()));

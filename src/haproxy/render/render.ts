@@ -477,8 +477,8 @@ export function renderCertificates(model: RoutingModel, filesDir: string, defaul
   const lines: string[] = [];
   for (const c of model.certificates) files.set(`certs/${assertToken(c.id, 'certificate id')}.pem`, c.pem);
   for (const ca of caFilesOf(model)) {
-    files.set(caRelative(ca.id), checkedPem(ca.pem, CA_PEM, 'CA file'));
-    if (ca.crl !== undefined) files.set(crlRelative(ca.id), checkedPem(ca.crl, CRL_PEM, 'CRL file'));
+    files.set(caRelative(ca), checkedPem(ca.pem, CA_PEM, 'CA file'));
+    if (ca.crl !== undefined) files.set(crlRelative(ca), checkedPem(ca.crl, CRL_PEM, 'CRL file'));
   }
   for (const f of backendTlsFilesOf(model)) files.set(f.file, checkedPem(f.pem, f.kind === 'ca' ? CA_PEM : KEY_AND_CERT_PEM, f.kind === 'ca' ? 'backend CA file' : 'backend client certificate'));
   const cas = new Map(caFilesOf(model).map((c) => [c.id, c]));
@@ -502,11 +502,19 @@ export function caFilesOf(model: RoutingModel): CaFile[] {
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-// CA and CRL files are named `ca.<id>` and `crl.<id>`: a certificate id starts with a namespace, which holds no `.`.
-const caRelative = (id: string): string => `certs/ca.${assertToken(id, 'CA id')}.pem`;
-const crlRelative = (id: string): string => `certs/crl.${assertToken(id, 'CA id')}.pem`;
-export const caPath = (dir: string, id: string): string => `${safeDir(dir)}/${caRelative(id)}`;
-export const crlPath = (dir: string, id: string): string => `${safeDir(dir)}/${crlRelative(id)}`;
+// CA and CRL files are named `ca.<id>.<content hash>` and `crl.<id>.<content hash>` (a certificate id starts with a
+// namespace, which holds no `.`), so that at runtime they are only ever created and deleted, never changed: on HAProxy
+// 2.6 a CA or CRL file changed in place (`set`/`commit ssl ca-file`) unlinks the TLS contexts it rebuilds from their
+// certificate, so a later certificate update is answered "Success!" and never served, and the next CA change
+// crashes the worker (HAProxy issue #3165, fixed in 2025 after 2.6.12; reproduced on 2.6.12).
+const caHash = (ca: CaFile): string => {
+  if (!/^[0-9a-f]{64}$/.test(ca.sha256)) throw new Error(`render: refusing CA hash ${JSON.stringify(ca.sha256)}`);
+  return ca.sha256.slice(0, 16);
+};
+const caRelative = (ca: CaFile): string => `certs/ca.${assertToken(ca.id, 'CA id')}.${caHash(ca)}.pem`;
+const crlRelative = (ca: CaFile): string => `certs/crl.${assertToken(ca.id, 'CA id')}.${caHash(ca)}.pem`;
+export const caPath = (dir: string, ca: CaFile): string => `${safeDir(dir)}/${caRelative(ca)}`;
+export const crlPath = (dir: string, ca: CaFile): string => `${safeDir(dir)}/${crlRelative(ca)}`;
 
 const CA_PEM = /^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n)+$/;
 const CRL_PEM = /^(-----BEGIN X509 CRL-----\n[A-Za-z0-9+/=\n]+-----END X509 CRL-----\n)+$/;
@@ -528,7 +536,7 @@ export function crtListEntry(dir: string, b: SniBinding, cas: ReadonlyMap<string
   if (b.clientAuth) {
     const ca = cas.get(b.clientAuth.ca);
     if (!ca) throw new Error(`render: SNI ${JSON.stringify(b.host)} names CA ${JSON.stringify(b.clientAuth.ca)}, which no host has`);
-    options.push(`ca-file ${caPath(dir, ca.id)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca.id)}` : ''}`);
+    options.push(`ca-file ${caPath(dir, ca)} verify optional${ca.crl !== undefined ? ` crl-file ${crlPath(dir, ca)}` : ''}`);
   }
   if (b.ciphers !== undefined) options.push(`ciphers ${cipherListOption(b.ciphers)}`);
   return `${cert}${options.length > 0 ? ` [${options.join(' ')}]` : ''} ${sniName(b.host)}`;

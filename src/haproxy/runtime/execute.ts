@@ -67,11 +67,10 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
       case 'sni-add':
         expect(await cli.command(`add ssl crt-list ${o.list}`, 5000, o.line ?? `${o.file} ${cliArg(o.host)}`), /Success!$/, `add ssl crt-list ${o.host}`);
         break;
-      case 'ca-new':
-      case 'ca-set': {
+      case 'ca-new': {
         // HAProxy 2.6 spells the CRL's creation `new ssl crlfile`, every other command `crl-file`.
         const noun = o.kind === 'ca' ? 'ca-file' : 'crl-file';
-        if (o.op === 'ca-new') expect(await cli.command(`new ssl ${o.kind === 'ca' ? 'ca-file' : 'crlfile'} ${o.file}`), /^New (CA|CRL) file created/, `new ssl ${noun} ${o.file}`);
+        expect(await cli.command(`new ssl ${o.kind === 'ca' ? 'ca-file' : 'crlfile'} ${o.file}`), /^New (CA|CRL) file created/, `new ssl ${noun} ${o.file}`);
         expect(await cli.command(`set ssl ${noun} ${o.file}`, 5000, pemPayload(o.pem, o.file)), /^transaction (created|updated)/i, `set ssl ${noun} ${o.file}`);
         expect(await cli.command(`commit ssl ${noun} ${o.file}`), /Success!$/, `commit ssl ${noun} ${o.file}`);
         break;

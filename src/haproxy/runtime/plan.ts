@@ -54,7 +54,7 @@ export type Op =
   | { op: 'cert-del'; file: string }
   | { op: 'sni-add' | 'sni-del'; list: string; file: string; host: string; /** sni-add: the whole crt-list line (options included) */ line?: string }
   /** A client CA bundle or CRL (auth-tls-secret) in HAProxy's CA store: created, replaced, deleted once unused. */
-  | { op: 'ca-new' | 'ca-set'; kind: 'ca' | 'crl'; file: string; pem: string }
+  | { op: 'ca-new'; kind: 'ca' | 'crl'; file: string; pem: string }
   | { op: 'ca-del'; kind: 'ca' | 'crl'; file: string }
   /** A backend's CA or client certificate (proxy-ssl-secret), named by its content's hash: created before the servers
    * that use it, deleted after them (a server still waiting for its connections keeps it: then it stays, unused). */
@@ -283,17 +283,21 @@ function planCertificates(state: RuntimeState, next: RoutingModel, generatedDefa
   }
   const defaultCertPem = defaultCertificatePem(next, generatedDefaultCertPem);
   if (defaultCertPem !== state.defaultCertPem) create.push({ op: 'cert-set', file: `${dir}/${DEFAULT_CERT}`, pem: defaultCertPem });
-  // Client CAs and CRLs (auth-tls-secret) before the lines that name them, removed after: HAProxy 2.6 creates, replaces
-  // (every line using the file takes the new one at commit) and deletes them at runtime.
+  // Client CAs and CRLs (auth-tls-secret) before the lines that name them, removed after. Their files are named by
+  // their content (render.ts caRelative), so new content is a new file and the lines that name it are swapped, never
+  // a file changed in place, which HAProxy 2.6 gets wrong (issue #3165).
   const caRemove: Op[] = [];
   const casBefore = caFilesOf(state.model);
   const casAfter = caFilesOf(next);
   for (const [a, b] of changedPairs<CaFile>(casBefore, casAfter, (c) => c.id)) {
-    const id = (a ?? b)!.id;
-    for (const [kind, path, pa, pb] of [['ca', caPath(dir, id), a?.pem, b?.pem], ['crl', crlPath(dir, id), a?.crl, b?.crl]] as const) {
-      if (pb !== undefined && pa === undefined) create.push({ op: 'ca-new', kind, file: path, pem: pb });
-      else if (pb !== undefined && pa !== pb) create.push({ op: 'ca-set', kind, file: path, pem: pb });
-      else if (pb === undefined && pa !== undefined) caRemove.push({ op: 'ca-del', kind, file: path });
+    if (a && b && a.sha256 === b.sha256) continue;
+    if (b) {
+      create.push({ op: 'ca-new', kind: 'ca', file: caPath(dir, b), pem: b.pem });
+      if (b.crl !== undefined) create.push({ op: 'ca-new', kind: 'crl', file: crlPath(dir, b), pem: b.crl });
+    }
+    if (a) {
+      caRemove.push({ op: 'ca-del', kind: 'ca', file: caPath(dir, a) });
+      if (a.crl !== undefined) caRemove.push({ op: 'ca-del', kind: 'crl', file: crlPath(dir, a) });
     }
   }
   const casOf = (list: CaFile[]): Map<string, CaFile> => new Map(list.map((c) => [c.id, c]));
