@@ -1,11 +1,12 @@
 // Live changes to manifest files: add, edit, rename, delete; a malformed file and an invalid object stay isolated;
-// hostile strings never reach HAProxy; a WebSocket opened before a reload keeps working after it.
+// hostile strings never reach HAProxy; a WebSocket opened before a reload keeps working after it; a pod added at
+// runtime gets its connections reused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
+import { docs, endpointSlice, httpGet, ingress, manifestDir, reloadCount, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 import { cliCommand } from '../../src/haproxy/process/master-cli.js';
 
@@ -230,5 +231,47 @@ describe('hitless reloads', () => {
       },
       { timeoutMs: 3000, message: () => `the changes were not real reloads (reloads: ${reloads})` },
     );
+  });
+});
+
+describe('connections to pods', () => {
+  test('a pod added at runtime gets its connections reused, as one in the configuration does', async () => {
+    // HAProxy 2.6.12 gives a server `add server` brings no idle-connection pool (pool-max-conn 0) unless told:
+    // every request to a pod scaled up, or to a Service bound to a spare, would open a connection of its own.
+    const late = await startEcho({ pod: 'late', ip: '127.0.50.9', port: 3000 });
+    pods.push(late);
+    // Reloads of earlier tests may still be counted: start once the count has held for 300 ms.
+    let reloads = -1;
+    await waitFor(async () => {
+      const now = await reloadCount(portico.adminPort);
+      const settled = now === reloads;
+      reloads = now;
+      return settled;
+    }, { timeoutMs: 10_000, intervalMs: 300, message: 'reloads never settled' });
+    await writeManifest(dir, 'late.yaml', docs(service({ name: 'late', ports: [{ port: 80, targetPort: 3000 }] }), endpointSlice({ name: 'late-1', service: 'late', ports: [{ port: 3000 }], endpoints: [{ ip: late.ip }] }), site('late', 'late.test', 'late')));
+    await eventually('late.test', 'late');
+    assert.equal(await reloadCount(portico.adminPort), reloads, 'the new Service went live at runtime');
+    /** Backend connections `pod` accepted for 10 requests over one client connection. */
+    const opened = async (host: string, pod: Echo): Promise<number> => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const before = pod.connections;
+      for (let i = 0; i < 10; i++) {
+        const status = await new Promise<number | undefined>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: portico.httpPort, path: '/', headers: { host }, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        assert.equal(status, 200);
+      }
+      agent.destroy();
+      return pod.connections - before;
+    };
+    const configured = await opened('stable.test', pods[0]!);
+    const added = await opened('late.test', late);
+    assert.ok(configured <= 2, `${configured} connections to the configured pod`);
+    assert.ok(added <= 2, `${added} connections for 10 requests to the pod added at runtime`);
   });
 });

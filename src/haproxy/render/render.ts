@@ -652,6 +652,14 @@ export function backendTlsFilesOf(model: RoutingModel): BackendTlsFile[] {
 
 const KEY_AND_CERT_PEM = /^(-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]+-----END [A-Z ]{1,40}-----\n)+$/;
 
+/**
+ * What a runtime `add server` adds to serverArgs: HAProxy's own defaults for a server of the configuration, which
+ * 2.6.12 does not give a dynamic one (pool-purge-delay 0, pool-max-conn 0: fixed upstream in 2024, commit 8a31783b6).
+ * Without them a server added at runtime keeps no idle connection, so every request to a pod scaled up, or to a
+ * Service bound to a spare, opened a new connection (and for TLS backends a full handshake) until the next reload.
+ */
+export const RUNTIME_SERVER_OPTIONS = ' pool-purge-delay 5s pool-max-conn -1';
+
 /** Arguments of a `server` line, the same in the configuration and in a runtime `add server`: the backend's policy
  * must reach both, or a server added at runtime would speak another protocol than its section's others. `id`: its
  * place on a consistent hash's ring (server-ids.ts). */

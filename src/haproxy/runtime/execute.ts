@@ -3,7 +3,7 @@
 import type { Op } from './plan.js';
 import { cliArg } from '../process/runtime-cli.js';
 import type { RuntimeCli } from '../process/runtime-cli.js';
-import { serverArgs } from '../render/render.js';
+import { RUNTIME_SERVER_OPTIONS, serverArgs } from '../render/render.js';
 
 /** Servers taken out of rotation whose deletion waits for their last connection to finish: `section/server`. */
 export type PendingDeletes = Set<string>;
@@ -31,7 +31,7 @@ export async function execute(cli: RuntimeCli, ops: Op[], pending: PendingDelete
           expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
           break;
         }
-        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy, o.dir, o.id)}`), /^New server registered\.$/, `add server ${id}`);
+        expect(await cli.command(`add server ${o.section}/${serverArgs(o.server, o.policy, o.dir, o.id)}${RUNTIME_SERVER_OPTIONS}`), /^New server registered\.$/, `add server ${id}`);
         expect(await cli.command(`set server ${id} state ready`), /^$/, `set server ${id} state ready`);
         break;
       }

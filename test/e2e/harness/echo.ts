@@ -15,6 +15,8 @@ export interface Echo {
   url: string;
   /** Plain HTTP requests received so far, counted on arrival (WebSocket upgrades are not counted). */
   readonly requests: number;
+  /** TCP connections accepted so far: with fewer than requests, the proxy reused its connections. */
+  readonly connections: number;
   close(): Promise<void>;
   /** What a pod does on SIGTERM: stop accepting, let the requests in flight finish, then close every connection. */
   shutdown(): Promise<void>;
@@ -106,6 +108,8 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
   // Node closes idle keep-alive connections after 5 s by default; HAProxy may pick such a connection for a request
   // at the very moment it closes and answer 502. Real servers keep idle connections longer than the proxy does.
   server.keepAliveTimeout = 65_000;
+  let connections = 0;
+  server.on('connection', () => connections++);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -128,6 +132,9 @@ export async function startEcho(opts: EchoOptions): Promise<Echo> {
     url: `http://${ip}:${port}`,
     get requests() {
       return requests;
+    },
+    get connections() {
+      return connections;
     },
     async shutdown() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -227,7 +227,7 @@ describe('manifests', () => {
   });
 
   test('backendSet makes one slice per pod port', () => {
-    const fake = (ip: string, port: number) => ({ pod: ip, ip, port, url: '', requests: 0, close: () => Promise.resolve(), shutdown: () => Promise.resolve() });
+    const fake = (ip: string, port: number) => ({ pod: ip, ip, port, url: '', requests: 0, connections: 0, close: () => Promise.resolve(), shutdown: () => Promise.resolve() });
     const objs = parseAllDocuments(backendSet({ service: 'b', portName: 'web', targetPort: 'http', pods: [fake('127.0.0.1', 1), fake('127.0.0.2', 2)] })).map(
       (d) => d.toJS() as { kind: string; ports?: { port: number }[] },
     );
