@@ -1,11 +1,12 @@
 // Canary Ingresses through real HAProxy: which pod answers a route with a canary attached, by header (always/never,
 // a custom value, a pattern), by cookie (always/never, the name in any case), by weight (0 and the total exactly, an
 // intermediate weight within a generous statistical bound), in ingress-nginx's precedence (header, then cookie, then
-// weight); the main Ingress's other paths untouched; the canary's own annotations not applied; and a weight change and
-// the canary's deletion live without a reload.
+// weight); the main Ingress's other paths untouched; the canary's own annotations not applied; a weight change and
+// the canary's deletion live without a reload; and the canary kept on a connection the replaced worker still answers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { docs, httpGet, ingress, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { Agent, request } from 'node:http';
+import { docs, httpGet, ingress, manifestDir, reloadCount, service, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
@@ -137,6 +138,33 @@ describe('live changes', () => {
     await writeManifest(dir, 'routes.yaml', routes('0'));
     await waitFor(async () => (await count('weight.test', 20)) === 0, { timeoutMs: 5000, message: 'weight 0 never stopped the canary' });
     assert.equal(await reloadCount(portico.adminPort), reloads);
+  });
+
+  test('a request on a connection kept alive across a reload still gets the canary', async () => {
+    // The replaced worker answers one more request on each idle connection; HAProxy 2.6.12 counts no usable server
+    // in any backend of a stopping worker (nbsrv 0, fixed upstream after 2.6.12), which skipped the canary.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: portico.httpPort, path: '/', headers: { host: 'hdr.test', 'x-canary': 'always' }, agent }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as EchoReply).pod : `status ${res.statusCode}`));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.equal(await viaAgent(), 'cn-canary');
+      const reloads = await reloadCount(portico.adminPort);
+      // An ExternalName Service is configuration text: a reload.
+      await writeManifest(dir, 'reload.yaml', docs(service({ name: 'ext', type: 'ExternalName', externalName: 'ext.invalid', ports: [{ port: 80 }] }), ingress({ name: 'ext', rules: [{ host: 'ext.test', paths: [{ path: '/', pathType: 'Prefix', service: 'ext', port: 80 }] }] })));
+      await waitFor(async () => (await reloadCount(portico.adminPort)) > reloads, { timeoutMs: 15_000, message: 'no reload' });
+      assert.equal(await viaAgent(), 'cn-canary', 'the replaced worker kept the canary');
+      assert.equal(await viaAgent(), 'cn-canary', 'and so does the new one');
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('the canary Ingress deleted: everything goes to the main Service, without a reload', async () => {

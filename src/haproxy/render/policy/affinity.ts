@@ -95,7 +95,8 @@ core.register_action('portico_affinity', { 'http-req' }, function(txn)
     -- A cookie names the Service port that served the client: it keeps the client there, whatever the canary
     -- decided (ingress-nginx's is_affinitized); a canary without a usable server keeps no one.
     local target = section
-    if bkey == canary_key and txn.f:nbsrv(canary) > 0 then target = canary elseif bkey == main_key then target = main end
+    -- (a replaced worker counts no usable server while it stops: HAProxy 2.6.12; the canary is taken as it was)
+    if bkey == canary_key and (txn.f:stopping() or txn.f:nbsrv(canary) > 0) then target = canary elseif bkey == main_key then target = main end
     if target ~= section then
       section = target
       txn:set_var('txn.route', rflags .. '|' .. section .. rest)

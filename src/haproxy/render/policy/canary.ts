@@ -64,7 +64,9 @@ core.register_action('portico_canary', { 'http-req' }, function(txn)
   local section, weight, total, header, cookie, match = string.match(line, '^([^;]+);(%d+);(%d+);([^;]*);([^;]*);(.*)$')
   if section == nil then return end
   if not wins(txn, tonumber(weight), tonumber(total), header, cookie, match) then return end
-  if txn.f:nbsrv(section) == 0 then return end
+  -- A worker replaced by a reload counts no usable server anywhere (HAProxy 2.6.12, fixed after it) while it answers
+  -- its idle connections' last requests: the canary's servers are then taken as they were.
+  if not txn.f:stopping() and txn.f:nbsrv(section) == 0 then return end
   local flags, rest = string.match(route, '^([^|]*)|[^|]*(.*)$')
   if flags ~= nil then txn:set_var('txn.route', flags .. '|' .. section .. rest) end
 end)
