@@ -300,6 +300,8 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
 
   const exact = new Map<string, Candidate[]>();
   const prefix = new Map<string, Candidate[]>();
+  /** Where a path's candidates share one lookup key: the exact table, or the prefix table under P5's key. */
+  const slot = (pathType: PathType, path: string): [Map<string, Candidate[]>, string] => (pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)]);
   const all: Candidate[] = [];
   let dflt: RouteTarget | undefined;
   let dfltFrom: IngressInfo | undefined;
@@ -323,7 +325,7 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
         const pathPolicy = withNoTlsRedirect(policyAt(ing, path, policy), path, opts.noTlsRedirectLocations);
         const c: Candidate = { path, pathType: p.pathType, backend: be, policy: withDefaultBackend(withAffinity(pathPolicy, ing, path, be, refs), ing, refs, policyFor, be), source: { ingress: ing.key, rule: ri, path: pi }, ing, rule: ri, pathIndex: pi, ...(p.regex ? { regex: true as const } : {}) };
         all.push(c);
-        const [table, k] = p.pathType === 'Exact' ? [exact, path] : [prefix, matchPrefix(path)];
+        const [table, k] = slot(p.pathType, path);
         const list = table.get(k) ?? [];
         list.push(c);
         table.set(k, list);
@@ -349,7 +351,11 @@ export function buildGroup(key: string, contributors: IngressInfo[], opts: Route
   const regexHost = ingresses.some((ing) => !isCanary(ing.annotations) && regexPaths(ing.annotations) && ing.rules.some((r) => (r.host === '' ? ANY_HOST_KEY : r.host) === key));
   // Which route answers a candidate's requests: on a plain host, the first by rank among those sharing its lookup key
   // (Prefix /foo/ over Prefix /foo). A regex host keeps one location per path text, so a kept candidate serves.
-  const servedBy = (c: Candidate): Candidate => (regexHost ? c : [...((c.pathType === 'Exact' ? exact.get(c.path) : prefix.get(matchPrefix(c.path))) ?? [c])].sort(rank)[0]!);
+  const servedBy = (c: Candidate): Candidate => {
+    if (regexHost) return c;
+    const [table, k] = slot(c.pathType, c.path);
+    return [...(table.get(k) ?? [c])].sort(rank)[0]!;
+  };
   attachCanaries(key, canaries, all, refs, diagnostics, policyFor, servedBy);
   if (!declared) return { group: undefined, uses: new Map(), diagnostics };
   const passthrough = passthroughOf(key, ingresses.filter((ing) => !isCanary(ing.annotations) && onHost(ing)), all, dflt, refs, diagnostics);
