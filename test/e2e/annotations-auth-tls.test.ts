@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
-import { docs, httpGet, httpsGet, ingress, makeCa, makeCert, makeClientCert, manifestDir, reloadCount, singlePodApp, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
+import { docs, httpsGet, ingress, makeCa, makeCert, makeClientCert, manifestDir, metricValue, reloadCount, singlePodApp, startPortico, stopEverything, tlsSecretYaml, waitFor, writeManifest } from './harness/index.js';
 import type { CaPair, Echo, Portico } from './harness/index.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
@@ -187,7 +187,7 @@ describe('client certificates (auth-tls-*)', () => {
     // HAProxy 2.6 with a CA file changed in place (issue #3165): the certificate update after it was never served,
     // and the next CA change crashed the worker. Portico names CA files by content and swaps the lines instead.
     const reloads = await reloadCount(portico.adminPort);
-    const restarts = (await httpGet(portico.adminPort, { path: '/metrics' })).body.match(/^portico_haproxy_restarts_total (\d+)$/m)?.[1];
+    const restarts = await metricValue(portico.adminPort, 'portico_haproxy_restarts_total');
     await writeManifest(dir, 'rot-ca.yaml', caSecret('rot', ca2));
     await waitFor(async () => (await get('rot.test', foreign)).status === 200, { timeoutMs: 10_000, message: 'the second CA was not used' });
     const renewed = makeCert({ cn: 'site-renewed', dnsNames: HOSTS, keyFormat: 'pkcs8' });
@@ -199,6 +199,6 @@ describe('client certificates (auth-tls-*)', () => {
     assert.equal((await get('rot.test', foreign)).status, 400, 'the CA before it is no longer trusted');
     assert.equal(await served(), 'CN=site-renewed');
     assert.equal(await reloadCount(portico.adminPort), reloads, 'no reload');
-    assert.equal((await httpGet(portico.adminPort, { path: '/metrics' })).body.match(/^portico_haproxy_restarts_total (\d+)$/m)?.[1], restarts, 'HAProxy never died');
+    assert.equal(await metricValue(portico.adminPort, 'portico_haproxy_restarts_total'), restarts, 'HAProxy never died');
   });
 });

@@ -5,8 +5,8 @@
 // the canary's deletion live without a reload; and the canary kept on a connection the replaced worker still answers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
-import { docs, httpGet, ingress, manifestDir, reloadCount, service, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
+import { Agent } from 'node:http';
+import { docs, httpGet, httpGetVia, ingress, manifestDir, reloadCount, service, singlePodApp, startPortico, stopEverything, waitFor, writeManifest } from './harness/index.js';
 import type { Echo, EchoReply, Portico } from './harness/index.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
@@ -144,16 +144,10 @@ describe('live changes', () => {
     // The replaced worker answers one more request on each idle connection; HAProxy 2.6.12 counts no usable server
     // in any backend of a stopping worker (nbsrv 0, fixed upstream after 2.6.12), which skipped the canary.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const viaAgent = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: portico.httpPort, path: '/', headers: { host: 'hdr.test', 'x-canary': 'always' }, agent }, (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (c: string) => (body += c));
-          res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as EchoReply).pod : `status ${res.statusCode}`));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const viaAgent = async (): Promise<string> => {
+      const r = await httpGetVia(agent, portico.httpPort, { host: 'hdr.test', headers: { 'x-canary': 'always' } });
+      return r.status === 200 ? r.json<EchoReply>().pod : `status ${r.status}`;
+    };
     try {
       assert.equal(await viaAgent(), 'cn-canary');
       const reloads = await reloadCount(portico.adminPort);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { docs, endpointSlice, httpGet, ingress, manifestDir, reloadCount, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
+import { docs, endpointSlice, httpGet, httpGetVia, ingress, manifestDir, reloadCount, removeManifest, service, startEcho, startPortico, waitFor, websocket, writeManifest, stopEverything } from './harness/index.js';
 import type { Echo } from './harness/index.js';
 import { cliCommand } from '../../src/haproxy/process/master-cli.js';
 
@@ -255,17 +255,7 @@ describe('connections to pods', () => {
     const opened = async (host: string, pod: Echo): Promise<number> => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const before = pod.connections;
-      for (let i = 0; i < 10; i++) {
-        const status = await new Promise<number | undefined>((resolve, reject) => {
-          const req = request({ host: '127.0.0.1', port: portico.httpPort, path: '/', headers: { host }, agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode));
-          });
-          req.on('error', reject);
-          req.end();
-        });
-        assert.equal(status, 200);
-      }
+      for (let i = 0; i < 10; i++) assert.equal((await httpGetVia(agent, portico.httpPort, { host })).status, 200);
       agent.destroy();
       return pod.connections - before;
     };

@@ -1,6 +1,9 @@
 // Clients for the e2e tests. Every request uses a fresh connection, so load balancing and routing are observed per
-// request rather than per pooled connection, and nothing is left open between tests.
+// request rather than per pooled connection, and nothing is left open between tests (httpGetVia aside, whose caller
+// owns the keep-alive agent).
 import { X509Certificate } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders as H2Headers } from 'node:http2';
@@ -347,11 +350,30 @@ function certInfo(peer: PeerCertificate): CertInfo {
   return { subject: x.subject, subjectaltname: x.subjectAltName ?? '', fingerprint256: x.fingerprint256, issuer: x.issuer };
 }
 
-/** How many times Portico has reloaded HAProxy, from its metrics on `adminPort`. */
-export async function reloadCount(adminPort: number): Promise<number> {
-  const m = /^portico_haproxy_reloads_total (\d+)$/m.exec((await httpGet(adminPort, { path: '/metrics' })).body);
-  if (!m) throw new Error('no portico_haproxy_reloads_total in /metrics');
+/** A series without labels from Portico's metrics on `adminPort` (a counter or gauge such as `portico_haproxy_reloads_total`). */
+export async function metricValue(adminPort: number, name: string): Promise<number> {
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec((await httpGet(adminPort, { path: '/metrics' })).body);
+  if (!m) throw new Error(`no ${name} in /metrics`);
   return Number(m[1]);
+}
+
+/** How many times Portico has reloaded HAProxy, from its metrics on `adminPort`. */
+export function reloadCount(adminPort: number): Promise<number> {
+  return metricValue(adminPort, 'portico_haproxy_reloads_total');
+}
+
+/** One plain HTTP GET through `agent` (node:http, keep-alive), unlike httpGet: calls through one agent with
+ * `maxSockets: 1` share one connection, to see what a proxy does with a connection kept alive. */
+export function httpGetVia(agent: HttpAgent, port: number, opts: { host: string; path?: string; headers?: Record<string, string> }): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: opts.path ?? '/', headers: { ...opts.headers, host: opts.host }, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(response(res.statusCode ?? 0, cleanHeaders(res.headers), body)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** An HTTP/2 request without content-length on `session`, its body written in pieces of 1 kB; the session is closed
